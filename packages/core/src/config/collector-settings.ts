@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** Defaults of `collector-settings.yaml`, exported for the docs. */
+export const DEFAULT_COLLECTOR_SETTINGS = Object.freeze({
+  pollingIntervalS: 10,
+  minPollingIntervalS: 0.1,
+  verifyCert: true,
+  /** Read timeout towards the API in seconds. The original's code said 300 and its docs 2; 30 is a middle. */
+  apiTimeoutS: 30,
+  spoolDir: './spool',
+  spoolMaxBytes: 256 * 1024 * 1024,
+  flushIntervalMs: 1000,
+  maxBatchReadings: 10_000,
+});
+
+const optionalSecret = z
+  .union([z.string(), z.null()])
+  .optional()
+  .transform((v) => (v === null || v === undefined || v === '' ? undefined : v));
+
+/** One `servers[]` entry: common keys are checked here, adapter keys by the adapter's own schema. */
+export const deviceEntrySchema = z.looseObject({
+  id: z.union([z.string().min(1), z.number()]).transform(String),
+  type: z.string().min(1),
+  active: z.boolean().default(true),
+});
+
+/** One `PODS[]` entry: an environment and its devices. */
+export const podSchema = z.object({
+  environment: z.string().min(1),
+  /** Seconds between polls; the original forced values ≤ 0 to 0.1. */
+  polling_interval: z
+    .number()
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? DEFAULT_COLLECTOR_SETTINGS.pollingIntervalS
+        : v <= 0
+          ? DEFAULT_COLLECTOR_SETTINGS.minPollingIntervalS
+          : v,
+    ),
+  active: z.boolean().default(true),
+  topology: z.record(z.string(), z.string()).optional(),
+  servers: z.array(deviceEntrySchema).default([]),
+});
+
+/** `RECORDER_API_SERVER`: where and how to push readings. */
+export const recorderApiServerSchema = z.object({
+  /** Server root, without `/resources`. */
+  base_url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  user: optionalSecret,
+  pass: optionalSecret,
+  verify_cert: z.boolean().default(DEFAULT_COLLECTOR_SETTINGS.verifyCert),
+  /** PEM file of an extra CA to trust. */
+  ca_file: z.string().min(1).optional(),
+  /** Read timeout in seconds. */
+  timeout: z.number().positive().default(DEFAULT_COLLECTOR_SETTINGS.apiTimeoutS),
+  proxy: z
+    .union([z.url({ protocol: /^https?$/ }), z.null(), z.literal('')])
+    .optional()
+    .transform((v) => (v === null || v === '' ? undefined : v)),
+});
+
+/** `COLLECTOR` (new, optional): spool, flush and health-endpoint settings. */
+export const collectorSectionSchema = z
+  .object({
+    spool_dir: z.string().min(1).default(DEFAULT_COLLECTOR_SETTINGS.spoolDir),
+    spool_max_bytes: z.number().int().positive().default(DEFAULT_COLLECTOR_SETTINGS.spoolMaxBytes),
+    flush_interval_ms: z.number().int().positive().default(DEFAULT_COLLECTOR_SETTINGS.flushIntervalMs),
+    http_host: z.string().default('127.0.0.1'),
+    /** Port of `/healthz` and `/metrics`; absent means no HTTP server. */
+    http_port: z.number().int().min(0).max(65535).optional(),
+    log_file: z.string().min(1).optional(),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .default({
+    spool_dir: DEFAULT_COLLECTOR_SETTINGS.spoolDir,
+    spool_max_bytes: DEFAULT_COLLECTOR_SETTINGS.spoolMaxBytes,
+    flush_interval_ms: DEFAULT_COLLECTOR_SETTINGS.flushIntervalMs,
+    http_host: '127.0.0.1',
+    log_level: 'info',
+  });
+
+/** The whole `collector-settings.yaml`. The original's files load unchanged. */
+export const collectorSettingsSchema = z.object({
+  PODS: z.array(podSchema).default([]),
+  RECORDER_API_SERVER: recorderApiServerSchema,
+  COLLECTOR: collectorSectionSchema,
+});
+
+export type CollectorSettings = z.output<typeof collectorSettingsSchema>;
+export type PodSettings = z.output<typeof podSchema>;
+export type DeviceEntry = z.output<typeof deviceEntrySchema>;
+export type RecorderApiServerSettings = z.output<typeof recorderApiServerSchema>;

@@ -1,0 +1,75 @@
+export {
+  EnergyRecorderError,
+  ConfigError,
+  AdapterError,
+  HttpStatusError,
+  TimeoutError,
+  ValidationError,
+  parseRetryAfterMs,
+} from './errors.js';
+export type {
+  EnergyRecorderErrorOptions,
+  ConfigIssue,
+  AdapterErrorOptions,
+  HttpStatusErrorOptions,
+} from './errors.js';
+export { noopLogger } from './logger.js';
+export type { Logger, LogFields } from './logger.js';
+export {
+  NS_PER_MS,
+  NS_PER_S,
+  MIN_PLAUSIBLE_NS,
+  MAX_PLAUSIBLE_NS,
+  nowNs,
+  msToNs,
+  nsToMs,
+  guessTimestampUnit,
+} from './time.js';
+export { NOT_SPECIFIED, INITIAL_STEP } from './domain.js';
+export type { Reading, Topology, MeasurementBatch, RecordingSession, PowerSample } from './domain.js';
+export { createAdapterRegistry, zodIssuesToConfigIssues } from './adapter.js';
+export type {
+  PowerAdapter,
+  AdapterContext,
+  AdapterDefinition,
+  AdapterRegistry,
+  ParsedAdapterConfig,
+} from './adapter.js';
+export { parseConfig } from './config/parse.js';
+export {
+  DEFAULT_COLLECTOR_SETTINGS,
+  collectorSettingsSchema,
+  podSchema,
+  deviceEntrySchema,
+  recorderApiServerSchema,
+  collectorSectionSchema,
+} from './config/collector-settings.js';
+export type {
+  CollectorSettings,
+  PodSettings,
+  DeviceEntry,
+  RecorderApiServerSettings,
+} from './config/collector-settings.js';
+export {
+  DEFAULT_WEBAPP_SETTINGS,
+  webappSettingsSchema,
+  influxSettingsSchema,
+  mqttSettingsSchema,
+  storeSettingsSchema,
+  authSettingsSchema,
+  apiUserSchema,
+  tlsSettingsSchema,
+  logSettingsSchema,
+} from './config/webapp-settings.js';
+export type { WebappSettings, InfluxSettings, MqttSettings, ApiUser } from './config/webapp-settings.js';
+export { DEFAULT_INTEGRATION_OPTIONS, integrateEnergy } from './energy.js';
+export type { IntegrationOptions, EnergyGap, EnergyResult } from './energy.js';
+export {
+  encodePoint,
+  encodePoints,
+  escapeMeasurement,
+  escapeTag,
+  decodeTagValue,
+  quoteFieldString,
+} from './line-protocol.js';
+export type { Point, FieldValue } from './line-protocol.js';

@@ -1,0 +1,110 @@
+import { ValidationError } from './errors.js';
+
+/** A value of a line-protocol field. Integers are written with the `i` suffix only when given as bigint. */
+export type FieldValue = number | bigint | string | boolean;
+
+/** One InfluxDB point. */
+export interface Point {
+  measurement: string;
+  /** Tags in the order they should be written. Empty values are dropped (InfluxDB refuses them). */
+  tags?: ReadonlyArray<readonly [string, string]> | Readonly<Record<string, string>>;
+  fields: Readonly<Record<string, FieldValue>>;
+  /** Timestamp in ns since the epoch; absent lets the server stamp it. */
+  timestampNs?: number | bigint;
+}
+
+// InfluxDB 1.x's tag parser skips any backslash pair while scanning and unescapes only `\,` `\ ` `\=`, so a
+// newline can travel inside a tag as "\" + LF; it is stored with its backslash, which decodeTagValue removes.
+// A literal backslash is therefore doubled here, and a trailing backslash can never swallow the separator.
+function escapeKeyOrTag(value: string): string {
+  let out = '';
+  for (const ch of value) {
+    switch (ch) {
+      case ',':
+        out += '\\,';
+        break;
+      case '=':
+        out += '\\=';
+        break;
+      case ' ':
+        out += '\\ ';
+        break;
+      case '\\':
+        out += '\\\\';
+        break;
+      case '\n':
+        out += '\\\n';
+        break;
+      case '\r':
+        out += '\\\r';
+        break;
+      case '\t':
+        out += '\\\t';
+        break;
+      default:
+        out += ch;
+    }
+  }
+  return out;
+}
+
+/** Escapes a measurement name (commas and spaces; backslashes and newlines as for tags). */
+export function escapeMeasurement(name: string): string {
+  if (name === '') throw new ValidationError('measurement', 'must not be empty');
+  return escapeKeyOrTag(name).replace(/\\=/g, '=');
+}
+
+/** Escapes a tag key, tag value or field key. */
+export function escapeTag(value: string): string {
+  return escapeKeyOrTag(value);
+}
+
+/**
+ * Reverses what InfluxDB 1.x leaves behind of {@link escapeTag} when reading a stored tag value back: it keeps
+ * the backslash of `\\`, `\LF`, `\CR` and `\TAB` pairs.
+ */
+export function decodeTagValue(stored: string): string {
+  return stored.replace(/\\([\\\n\r\t])/g, '$1');
+}
+
+/** Escapes a string field value (backslashes and double quotes) and quotes it. */
+export function quoteFieldString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function formatField(key: string, value: FieldValue): string {
+  let v: string;
+  if (typeof value === 'bigint') v = `${value}i`;
+  else if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ValidationError(`fields.${key}`, 'must be a finite number');
+    v = String(value);
+  } else if (typeof value === 'boolean') v = value ? 'true' : 'false';
+  else v = quoteFieldString(value);
+  return `${escapeTag(key)}=${v}`;
+}
+
+function formatTimestamp(ts: number | bigint): string {
+  if (typeof ts === 'bigint') return ts.toString();
+  if (!Number.isFinite(ts)) throw new ValidationError('timestampNs', 'must be finite');
+  return BigInt(Math.round(ts)).toString();
+}
+
+/** Encodes one point as a line of InfluxDB line protocol (no trailing newline). */
+export function encodePoint(point: Point): string {
+  let line = escapeMeasurement(point.measurement);
+  const tags = point.tags === undefined ? [] : Array.isArray(point.tags) ? point.tags : Object.entries(point.tags);
+  for (const [k, v] of tags as ReadonlyArray<readonly [string, string]>) {
+    if (k === '' || v === '') continue;
+    line += `,${escapeTag(k)}=${escapeTag(v)}`;
+  }
+  const fields = Object.entries(point.fields);
+  if (fields.length === 0) throw new ValidationError('fields', 'a point needs at least one field');
+  line += ` ${fields.map(([k, v]) => formatField(k, v)).join(',')}`;
+  if (point.timestampNs !== undefined) line += ` ${formatTimestamp(point.timestampNs)}`;
+  return line;
+}
+
+/** Encodes points as a line-protocol body, one per line. */
+export function encodePoints(points: readonly Point[]): string {
+  return points.map(encodePoint).join('\n');
+}

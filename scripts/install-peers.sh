@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian programs the integration tests start as real peers, without starting their system
+# services (Debian starts influxd, mosquitto and snmpd on install otherwise).
+set -euo pipefail
+pkgs=(influxdb mosquitto mosquitto-clients openipmi ipmitool snmpd snmp libopenipmi-dev gcc make chromium)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-peers: all test peers present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-peers: installing ${missing[*]}"
+made_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  made_policy=1
+fi
+cleanup() { [ "$made_policy" -eq 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d; return 0; }
+trap cleanup EXIT
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the real peers and npm packages, builds, typechecks, lints, then runs unit and
+# integration tests. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-peers.sh
+npm ci --no-audit --no-fund
+npm run build
+npm run typecheck
+npm run lint
+npm test
+npm run test:int
