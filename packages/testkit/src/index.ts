@@ -1,2 +1,11 @@
-/** Package version, kept in step with package.json. */
-export const VERSION = '0.1.0';
+export {
+  getFreePort,
+  getFreeUdpPort,
+  makeTempDir,
+  removeDir,
+  waitFor,
+  findBinary,
+  isCi,
+  peerAvailable,
+  ManagedProcess,
+} from './common.js';
