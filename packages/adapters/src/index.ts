@@ -1,2 +1,1 @@
-/** Package version, kept in step with package.json. */
-export const VERSION = '0.1.0';
+export { builtinAdapters } from './builtin.js';

@@ -1,0 +1,9 @@
+import type { AdapterDefinition } from '@energyrecorder/core';
+
+/**
+ * Every adapter this package ships, as data: build a registry with
+ * `createAdapterRegistry(builtinAdapters)` and add your own definitions next to them.
+ */
+export const builtinAdapters: readonly AdapterDefinition[] = Object.freeze([
+  // adapter definitions are listed here, one per line
+]);
