@@ -9,3 +9,7 @@ export {
   peerAvailable,
   ManagedProcess,
 } from './common.js';
+export { startInfluxd } from './influxd.js';
+export type { StartInfluxdOptions, InfluxdPeer } from './influxd.js';
+export { startMosquitto } from './mosquitto.js';
+export type { StartMosquittoOptions, MosquittoPeer } from './mosquitto.js';
