@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import {
+  ConfigError,
+  DEFAULT_COLLECTOR_SETTINGS,
+  collectorSettingsSchema,
+  parseConfig,
+  webappSettingsSchema,
+} from '@energyrecorder/core';
+
+const fixture = (name: string): unknown => parseYaml(readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8'));
+
+describe('collectorSettingsSchema', () => {
+  it('loads the original sample file unchanged', () => {
+    const s = parseConfig(collectorSettingsSchema, fixture('original-collector-settings.yaml'));
+    expect(s.PODS).toHaveLength(2);
+    expect(s.PODS[0]?.servers.map((d) => [d.id, d.type, d.active])).toEqual([
+      ['server-1', 'ipmi', true],
+      ['server-2', 'redfish', true],
+      ['pdu-1', 'snmp', false],
+    ]);
+    // adapter keys are kept for the adapter's own schema
+    expect(s.PODS[0]?.servers[1]).toMatchObject({ host: '10.0.0.12', temperatures: false });
+    expect(s.RECORDER_API_SERVER).toMatchObject({
+      base_url: 'https://recordingapi.myserver.com',
+      verify_cert: true,
+      timeout: 2,
+    });
+    // empty user/pass mean no auth, as in the original
+    expect(s.RECORDER_API_SERVER.user).toBeUndefined();
+  });
+
+  it('forces a polling interval ≤ 0 to 0.1 s and defaults a missing one to 10 s', () => {
+    const s = parseConfig(collectorSettingsSchema, {
+      PODS: [{ environment: 'a', polling_interval: 0 }, { environment: 'b' }],
+      RECORDER_API_SERVER: { base_url: 'http://127.0.0.1:1' },
+    });
+    expect(s.PODS.map((p) => p.polling_interval)).toEqual([0.1, DEFAULT_COLLECTOR_SETTINGS.pollingIntervalS]);
+    expect(s.COLLECTOR.spool_max_bytes).toBe(DEFAULT_COLLECTOR_SETTINGS.spoolMaxBytes);
+  });
+
+  it('reports every problem as path: message', () => {
+    try {
+      parseConfig(
+        collectorSettingsSchema,
+        { PODS: [{ polling_interval: 'fast', servers: [{ type: 'ipmi' }] }], RECORDER_API_SERVER: { base_url: 'ftp://x' } },
+        'collector-settings.yaml',
+      );
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const paths = (err as ConfigError).issues.map((i) => i.path).sort();
+      expect(paths).toEqual(
+        ['PODS.0.environment', 'PODS.0.polling_interval', 'PODS.0.servers.0.id', 'RECORDER_API_SERVER.base_url'].sort(),
+      );
+      expect((err as Error).message).toContain('invalid collector-settings.yaml');
+      expect((err as Error).message).toContain('PODS.0.environment:');
+    }
+  });
+});
+
+describe('webappSettingsSchema', () => {
+  it('loads the original sample file unchanged', () => {
+    const s = parseConfig(webappSettingsSchema, fixture('original-webapp-settings.yaml'));
+    expect(s.INFLUX).toMatchObject({ host: 'http://localhost:8086', db: 'NRG', user: '', pass: '' });
+    expect(s.BIND).toBe('0.0.0.0:8888');
+    expect(s.ALWAYS_RECORD).toBe(true);
+    expect(s.MQTT).toMatchObject({ host: 'localhost', port: 1883, base_path: 'energy' });
+    expect(s.AUTH).toBeUndefined();
+  });
+
+  it('uses the embedded store when INFLUX is absent or null', () => {
+    expect(parseConfig(webappSettingsSchema, {}).INFLUX).toBeUndefined();
+    expect(parseConfig(webappSettingsSchema, { INFLUX: null, MQTT: {} }).MQTT).toBeUndefined();
+  });
+
+  it('keeps a null Influx user as "no auth" and an empty one as "empty Basic auth", as the original', () => {
+    const nullUser = parseConfig(webappSettingsSchema, { INFLUX: { host: 'http://h:8086', user: null } });
+    expect(nullUser.INFLUX?.user).toBeUndefined();
+  });
+
+  it('names the offending keys', () => {
+    expect(() => parseConfig(webappSettingsSchema, { BIND: 'nope', ALWAYS_RECORD: 'yes', MQTT: { port: 1 } })).toThrow(
+      /BIND: .*\n.*ALWAYS_RECORD: .*\n.*MQTT.host/s,
+    );
+  });
+});
