@@ -8,5 +8,6 @@ npm ci --no-audit --no-fund
 npm run build
 npm run typecheck
 npm run lint
+npm run check:pkg
 npm test
 npm run test:int

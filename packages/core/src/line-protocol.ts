@@ -16,7 +16,12 @@ export interface Point {
 // InfluxDB 1.x's tag parser skips any backslash pair while scanning and unescapes only `\,` `\ ` `\=`, so a
 // newline can travel inside a tag as "\" + LF; it is stored with its backslash, which decodeTagValue removes.
 // A literal backslash is therefore doubled here, and a trailing backslash can never swallow the separator.
-function escapeKeyOrTag(value: string): string {
+function escapeKeyOrTag(value: string, what = 'tag'): string {
+  // The 1.x scanner ends a key or value at the first `,`, `=` or space whose previous byte is not a backslash, so
+  // a trailing backslash (escaped or not) always swallows the separator: such names cannot be written at all.
+  if (value.endsWith('\\')) {
+    throw new ValidationError(what, 'InfluxDB 1.x line protocol cannot carry a name or tag value ending with a backslash');
+  }
   let out = '';
   for (const ch of value) {
     switch (ch) {
@@ -51,7 +56,7 @@ function escapeKeyOrTag(value: string): string {
 /** Escapes a measurement name (commas and spaces; backslashes and newlines as for tags). */
 export function escapeMeasurement(name: string): string {
   if (name === '') throw new ValidationError('measurement', 'must not be empty');
-  return escapeKeyOrTag(name).replace(/\\=/g, '=');
+  return escapeKeyOrTag(name, 'measurement').replace(/\\=/g, '=');
 }
 
 /** Escapes a tag key, tag value or field key. */

@@ -48,3 +48,9 @@ describe('decodeTagValue', () => {
     expect(decodeTagValue('x\\\\y\\\nz')).toBe('x\\y\nz');
   });
 });
+
+describe('escapeTag limits', () => {
+  it('refuses a value ending with a backslash, which InfluxDB 1.x cannot parse', () => {
+    expect(() => escapeTag('ends with\\')).toThrow(/ending with a backslash/);
+  });
+});

@@ -1,0 +1,76 @@
+import { peerAvailable, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
+import { decodeTagValue, encodePoints } from '@energyrecorder/core';
+
+const hasInflux = peerAvailable('influxd', ['influxd']);
+const d = hasInflux ? describe : describe.skip;
+
+const TRICKY = [
+  'plain',
+  'with space',
+  'comma,inside',
+  'equals=inside',
+  'double "quotes" and \'single\'',
+  'back\\slash',
+  '\\, looks escaped',
+  'new\nline',
+  'tab\tand\rcr',
+  'non-ASCII: énergie ⚡ 電力',
+];
+
+async function query(peer: InfluxdPeer, q: string): Promise<unknown> {
+  const url = `${peer.url}/query?db=lp&q=${encodeURIComponent(q)}`;
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+interface QueryResult {
+  results: { series?: { columns: string[]; values: unknown[][] }[] }[];
+}
+
+d('line protocol against a real influxd', () => {
+  let peer: InfluxdPeer;
+
+  beforeAll(async () => {
+    peer = await startInfluxd();
+    const res = await fetch(`${peer.url}/query?q=${encodeURIComponent('CREATE DATABASE lp')}`, { method: 'POST' });
+    expect(res.status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await peer?.stop();
+  });
+
+  it('reads back tag values and string fields identical to what was written', async () => {
+    const base = 1_700_000_000_000_000_000;
+    const body = encodePoints(
+      TRICKY.map((value, i) => ({
+        measurement: 'Tricky Measurement,x',
+        tags: [
+          ['idx', String(i)],
+          ['tag key, odd=yes', value],
+        ],
+        fields: { value: i + 0.5, text: value },
+        timestampNs: base + i * 1_000_000_000,
+      })),
+    );
+    const res = await fetch(`${peer.url}/write?db=lp`, { method: 'POST', body });
+    expect({ status: res.status, body: res.status === 204 ? "" : await res.text() }).toEqual({ status: 204, body: "" });
+
+    const out = (await query(peer, 'SELECT * FROM "Tricky Measurement,x" ORDER BY time')) as QueryResult;
+    const series = out.results[0]?.series?.[0];
+    expect(series).toBeDefined();
+    const cols = series?.columns ?? [];
+    const tagCol = cols.indexOf('tag key, odd=yes');
+    const textCol = cols.indexOf('text');
+    const valueCol = cols.indexOf('value');
+    expect(tagCol).toBeGreaterThan(0);
+    const rows = series?.values ?? [];
+    expect(rows).toHaveLength(TRICKY.length);
+    rows.forEach((row, i) => {
+      expect(decodeTagValue(String(row[tagCol]))).toBe(TRICKY[i]);
+      expect(row[textCol]).toBe(TRICKY[i]);
+      expect(row[valueCol]).toBe(i + 0.5);
+    });
+  });
+});
