@@ -1,2 +1,15 @@
 /** Package version, kept in step with package.json. */
 export const VERSION = '0.1.0';
+
+export type { Meter, MeterReading, MeterIdentity, MeterStatus, MeterState, MeterHealth } from './meter.js';
+export { MeterError, UsbTransferError } from './errors.js';
+export type { MeterErrorCode, UsbFailure } from './errors.js';
+export { SimulatedMeter } from './simulated-meter.js';
+export type { SimulatedMeterOptions } from './simulated-meter.js';
+export { parseProfile, parseDurationS, parseReplayCsv } from './profile.js';
+export type { PowerProfile } from './profile.js';
+export { MeterChannel, DEFAULT_METER_CHANNEL_OPTIONS } from './meter-channel.js';
+export type { MeterChannelOptions, ChannelSnapshot, PowerWindowMetrics } from './meter-channel.js';
+export { createRedfishService, DEFAULT_REDFISH_SERVICE_OPTIONS } from './redfish-service.js';
+export type { RedfishService, RedfishServiceOptions, ServedMeter } from './redfish-service.js';
+export type { RedfishUser } from './internal/redfish/auth.js';

@@ -1,0 +1,97 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/** One account of the optional authentication. */
+export interface RedfishUser {
+  name: string;
+  password: string;
+}
+
+interface Session {
+  id: string;
+  token: string;
+  user: string;
+  lastUsedMs: number;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** Compares secrets in constant time (hashing first makes the lengths equal). */
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** Basic credentials and `X-Auth-Token` sessions (Redfish SessionService), held in memory. */
+export class AuthStore {
+  private readonly users: readonly RedfishUser[];
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    users: readonly RedfishUser[],
+    private readonly timeoutMs: number,
+    private readonly clock: () => number,
+  ) {
+    this.users = users;
+  }
+
+  /** Checks a user name and password. */
+  check(name: string, password: string): boolean {
+    let ok = false;
+    // Every user is compared so the time taken does not reveal which names exist.
+    for (const u of this.users) if (sameSecret(u.name, name) && sameSecret(u.password, password)) ok = true;
+    return ok;
+  }
+
+  /** The user behind an `Authorization: Basic` header, or undefined. */
+  basic(header: string | undefined): string | undefined {
+    if (header === undefined) return undefined;
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (m === null) return undefined;
+    const decoded = Buffer.from(m[1] ?? '', 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    const name = decoded.slice(0, colon);
+    return this.check(name, decoded.slice(colon + 1)) ? name : undefined;
+  }
+
+  /** The user of a live session token, or undefined. Using a session extends it. */
+  token(token: string | undefined): string | undefined {
+    if (token === undefined || token === '') return undefined;
+    this.expire();
+    for (const s of this.sessions.values()) {
+      if (sameSecret(s.token, token)) {
+        s.lastUsedMs = this.clock();
+        return s.user;
+      }
+    }
+    return undefined;
+  }
+
+  /** Opens a session. */
+  create(user: string): { id: string; token: string } {
+    const id = randomUUID();
+    const token = randomBytes(32).toString('hex');
+    this.sessions.set(id, { id, token, user, lastUsedMs: this.clock() });
+    return { id, token };
+  }
+
+  /** Ids and users of the live sessions. */
+  list(): Array<{ id: string; user: string }> {
+    this.expire();
+    return [...this.sessions.values()].map((s) => ({ id: s.id, user: s.user }));
+  }
+
+  get(id: string): { id: string; user: string } | undefined {
+    this.expire();
+    const s = this.sessions.get(id);
+    return s === undefined ? undefined : { id: s.id, user: s.user };
+  }
+
+  delete(id: string): boolean {
+    return this.sessions.delete(id);
+  }
+
+  private expire(): void {
+    const now = this.clock();
+    for (const [id, s] of this.sessions) if (now - s.lastUsedMs > this.timeoutMs) this.sessions.delete(id);
+  }
+}

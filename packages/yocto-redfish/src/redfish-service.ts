@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { noopLogger, type Logger } from '@energyrecorder/core';
+import type { Meter } from './meter.js';
+import { MeterChannel, DEFAULT_METER_CHANNEL_OPTIONS, type ChannelSnapshot } from './meter-channel.js';
+import { AuthStore, type RedfishUser } from './internal/redfish/auth.js';
+import * as R from './internal/redfish/resources.js';
+
+/** Defaults of {@link RedfishServiceOptions}. */
+export const DEFAULT_REDFISH_SERVICE_OPTIONS = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  sessionTimeoutS: 1800,
+  bodyLimitBytes: 64 * 1024,
+  requestTimeoutMs: 10_000,
+});
+
+/** One meter served by the service. */
+export interface ServedMeter {
+  /** Chassis id; defaults to the 1-based position. */
+  id?: string;
+  /** Chassis name; defaults to `Meter <id>`. */
+  name?: string;
+  meter: Meter;
+}
+
+/** Options of {@link createRedfishService}. */
+export interface RedfishServiceOptions {
+  meters: readonly ServedMeter[];
+  /** Serve one chassis `1` with the sum of all meters, as the original yoko2redfish. Any chassis id answers. */
+  sumChassis?: boolean;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Require these users (Basic auth or a session token) for everything but `/redfish` and the service root. */
+  users?: readonly RedfishUser[];
+  /** Idle lifetime of a session, in seconds. */
+  sessionTimeoutS?: number;
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  logger?: Logger;
+  /** Time source in ms since the epoch, handed to the meter channels. */
+  clock?: () => number;
+  /** Poll period and cache age of readings. */
+  pollIntervalMs?: number;
+  readTimeoutMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  metricsIntervalMin?: number;
+  /** Poll meters in the background (default true); when false they are read only on request. */
+  backgroundPolling?: boolean;
+}
+
+/** A running (or ready to run) Redfish service. */
+export interface RedfishService {
+  /** Starts listening; resolves with the base URL (`http://127.0.0.1:port`). */
+  listen(): Promise<string>;
+  /** Stops listening and closes every meter. */
+  close(): Promise<void>;
+  /** Base URL once listening, e.g. `http://127.0.0.1:43123`. Throws before `listen`. */
+  readonly url: string;
+  /** The meter channels by chassis id (summed: the channels of all meters). */
+  readonly channels: ReadonlyMap<string, MeterChannel>;
+}
+
+interface ChassisEntry {
+  id: string;
+  name: string;
+  channels: MeterChannel[];
+}
+
+/**
+ * Creates a Redfish service over watt meters: service root, `Chassis`, and per chassis `Power`,
+ * `EnvironmentMetrics` and `Sensors`, plus the optional SessionService. Nothing listens until `listen()`.
+ */
+export function createRedfishService(options: RedfishServiceOptions): RedfishService {
+  const log = (options.logger ?? noopLogger).child({ component: 'redfish' });
+  const clock = options.clock ?? Date.now;
+  const channelMap = new Map<string, MeterChannel>();
+  const entries: ChassisEntry[] = [];
+  const seen = new Set<string>();
+  options.meters.forEach((m, i) => {
+    const id = m.id ?? String(i + 1);
+    if (seen.has(id)) throw new Error(`duplicate meter id "${id}"`);
+    seen.add(id);
+    const channel = new MeterChannel({
+      meter: m.meter,
+      logger: log.child({ meter: id }),
+      clock,
+      pollIntervalMs: options.pollIntervalMs ?? DEFAULT_METER_CHANNEL_OPTIONS.pollIntervalMs,
+      ...(options.readTimeoutMs === undefined ? {} : { readTimeoutMs: options.readTimeoutMs }),
+      ...(options.backoffInitialMs === undefined ? {} : { backoffInitialMs: options.backoffInitialMs }),
+      ...(options.backoffMaxMs === undefined ? {} : { backoffMaxMs: options.backoffMaxMs }),
+      ...(options.metricsIntervalMin === undefined ? {} : { metricsIntervalMin: options.metricsIntervalMin }),
+    });
+    channelMap.set(id, channel);
+    if (options.sumChassis !== true) entries.push({ id, name: m.name ?? `Meter ${id}`, channels: [channel] });
+  });
+  if (options.sumChassis === true) entries.push({ id: '1', name: 'Power meters', channels: [...channelMap.values()] });
+
+  const auth =
+    options.users !== undefined && options.users.length > 0
+      ? new AuthStore(options.users, (options.sessionTimeoutS ?? DEFAULT_REDFISH_SERVICE_OPTIONS.sessionTimeoutS) * 1000, clock)
+      : undefined;
+  const uuid = randomUUID();
+
+  const findChassis = (id: string): ChassisEntry | undefined =>
+    options.sumChassis === true ? entries[0] : entries.find((e) => e.id === id);
+
+  const viewOf = async (entry: ChassisEntry, signal: AbortSignal): Promise<R.ChassisView> => {
+    const snaps: ChannelSnapshot[] = await Promise.all(entry.channels.map((c) => c.sample(signal)));
+    return R.viewOf(entry.id, entry.name, snaps);
+  };
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const signal = AbortSignal.timeout(options.readTimeoutMs ?? DEFAULT_REDFISH_SERVICE_OPTIONS.requestTimeoutMs);
+    const method = req.method ?? 'GET';
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    let path: string;
+    try {
+      path = decodeURIComponent(rawPath).replace(/\/+$/, '');
+    } catch {
+      return send(res, 400, R.redfishError('MalformedJSON', 'bad URL encoding'));
+    }
+    if (path === '') path = '/';
+    const parts = path.split('/').filter((p) => p !== '');
+    if (method === 'OPTIONS') return send(res, 204, undefined);
+
+    // DMTF: `/redfish` and the service root are readable without credentials; so is session login.
+    const isSessionLogin = method === 'POST' && path === `${R.ROOT}/SessionService/Sessions`;
+    const isPublic = path === '/redfish' || path === R.ROOT || isSessionLogin;
+    let user: string | undefined;
+    if (auth !== undefined && !isPublic) {
+      user = auth.token(header(req, 'x-auth-token')) ?? auth.basic(header(req, 'authorization'));
+      if (user === undefined) {
+        res.setHeader('WWW-Authenticate', 'Basic realm="yocto-redfish"');
+        return send(res, 401, R.redfishError('NoValidSession', 'authentication required'));
+      }
+    }
+
+    if (parts[0] !== 'redfish') return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+    if (parts.length === 1) return get(method, res, () => R.versions());
+    if (parts[1] !== 'v1') return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+    if (parts.length === 2) return get(method, res, () => R.serviceRoot(uuid, 'EnergyRecorder yocto-redfish'));
+
+    const section = parts[2];
+    if (section === 'Chassis') {
+      if (parts.length === 3) return get(method, res, () => R.chassisCollection(entries.map((e) => e.id)));
+      const entry = findChassis(parts[3] ?? '');
+      if (entry === undefined) return send(res, 404, R.redfishError('ResourceMissingAtURI', `no chassis ${parts[3] ?? ''}`));
+      if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
+      const view = await viewOf(entry, signal);
+      const sub = parts[4];
+      if (parts.length === 4) return send(res, 200, R.chassis(view));
+      if (parts.length === 5 && sub === 'Power') return send(res, 200, R.power(view));
+      if (parts.length === 5 && sub === 'EnvironmentMetrics') return send(res, 200, R.environmentMetrics(view));
+      if (parts.length === 5 && sub === 'Sensors') return send(res, 200, R.sensorCollection(view));
+      if (parts.length === 6 && sub === 'Sensors') {
+        const body = R.sensor(view, parts[5] ?? '');
+        if (body !== undefined) return send(res, 200, body);
+      }
+      return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+    }
+    if (section === 'SessionService') return sessionService(req, res, method, parts, user);
+    return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+  };
+
+  const sessionService = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    parts: string[],
+    user: string | undefined,
+  ): Promise<void> => {
+    const base = `${R.ROOT}/SessionService`;
+    if (parts.length === 3) {
+      return get(method, res, () => ({
+        '@odata.type': '#SessionService.v1_1_9.SessionService',
+        '@odata.id': base,
+        Id: 'SessionService',
+        Name: 'Session Service',
+        ServiceEnabled: auth !== undefined,
+        SessionTimeout: options.sessionTimeoutS ?? DEFAULT_REDFISH_SERVICE_OPTIONS.sessionTimeoutS,
+        Sessions: { '@odata.id': `${base}/Sessions` },
+      }));
+    }
+    if (parts[3] !== 'Sessions') return send(res, 404, R.redfishError('ResourceMissingAtURI', 'no such resource'));
+    const sessionBody = (id: string, name: string): R.Json => ({
+      '@odata.type': '#Session.v1_7_0.Session',
+      '@odata.id': `${base}/Sessions/${id}`,
+      Id: id,
+      Name: 'User Session',
+      UserName: name,
+    });
+    if (parts.length === 4) {
+      if (method === 'POST') {
+        if (auth === undefined) return send(res, 405, R.redfishError('ActionNotSupported', 'authentication is off'));
+        const body = await readJson(req, DEFAULT_REDFISH_SERVICE_OPTIONS.bodyLimitBytes);
+        const name = typeof body?.['UserName'] === 'string' ? body['UserName'] : undefined;
+        const password = typeof body?.['Password'] === 'string' ? body['Password'] : undefined;
+        if (name === undefined || password === undefined) {
+          return send(res, 400, R.redfishError('PropertyMissing', 'UserName and Password are required'));
+        }
+        if (!auth.check(name, password)) {
+          return send(res, 401, R.redfishError('ResourceAtUriUnauthorized', 'invalid credentials'));
+        }
+        const s = auth.create(name);
+        log.info({ user: name, session: s.id }, 'session opened');
+        res.setHeader('X-Auth-Token', s.token);
+        res.setHeader('Location', `${base}/Sessions/${s.id}`);
+        return send(res, 201, sessionBody(s.id, name));
+      }
+      return get(method, res, () => {
+        const list = auth?.list() ?? [];
+        return {
+          '@odata.type': '#SessionCollection.SessionCollection',
+          '@odata.id': `${base}/Sessions`,
+          Name: 'Session Collection',
+          'Members@odata.count': list.length,
+          Members: list.map((s) => ({ '@odata.id': `${base}/Sessions/${s.id}` })),
+        };
+      });
+    }
+    const id = parts[4] ?? '';
+    const session = parts.length === 5 ? auth?.get(id) : undefined;
+    if (session === undefined) return send(res, 404, R.redfishError('ResourceMissingAtURI', 'no such session'));
+    if (method === 'DELETE') {
+      auth?.delete(id);
+      log.info({ user: user ?? session.user, session: id }, 'session closed');
+      return send(res, 204, undefined);
+    }
+    return get(method, res, () => sessionBody(session.id, session.user));
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    handler(req, res).catch((err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err), url: req.url }, 'request failed');
+      if (!res.headersSent) send(res, 500, R.redfishError('InternalError', 'internal error'));
+      else res.destroy();
+    });
+  };
+
+  const server: Server =
+    options.tls === undefined
+      ? createHttpServer(onRequest)
+      : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
+  let baseUrl: string | undefined;
+
+  return {
+    get url(): string {
+      if (baseUrl === undefined) throw new Error('the Redfish service is not listening yet');
+      return baseUrl;
+    },
+    channels: channelMap,
+    async listen(): Promise<string> {
+      const host = options.host ?? DEFAULT_REDFISH_SERVICE_OPTIONS.host;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? DEFAULT_REDFISH_SERVICE_OPTIONS.port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address() as AddressInfo;
+      const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      baseUrl = `${options.tls === undefined ? 'http' : 'https'}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${addr.port}`;
+      if (options.backgroundPolling !== false) for (const c of channelMap.values()) c.start();
+      log.info({ url: baseUrl, meters: channelMap.size, auth: auth !== undefined }, 'Redfish service listening');
+      return baseUrl;
+    },
+    async close(): Promise<void> {
+      await new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.all([...channelMap.values()].map((c) => c.stop()));
+    },
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function send(res: ServerResponse, status: number, body: R.Json | undefined): void {
+  res.statusCode = status;
+  res.setHeader('OData-Version', '4.0');
+  // Same CORS headers as the original yoko2redfish, so browser dashboards keep working.
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Allow-Headers', 'Content-Type,Authorization,X-Auth-Token');
+  res.setHeader('Access-Control-Allow-Methods', 'GET,POST,DELETE');
+  res.setHeader('Access-Control-Expose-Headers', 'X-Auth-Token,Location');
+  if (body === undefined) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+function get(method: string, res: ServerResponse, body: () => R.Json): void {
+  if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
+  send(res, 200, body());
+}
+
+function notAllowed(res: ServerResponse): void {
+  res.setHeader('Allow', 'GET, HEAD');
+  send(res, 405, R.redfishError('OperationNotAllowed', 'method not allowed'));
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) return undefined;
+    chunks.push(buf);
+  }
+  try {
+    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,199 @@
+import { createRedfishService, type RedfishService } from '../../src/redfish-service.js';
+import { SimulatedMeter } from '../../src/simulated-meter.js';
+
+type Body = Record<string, unknown> & { [k: string]: unknown };
+
+async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Body }> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
+}
+
+function fakeClock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 1_700_000_000_000;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+describe('createRedfishService', () => {
+  describe('with one meter per chassis', () => {
+    const clock = fakeClock();
+    const a = new SimulatedMeter({ profile: 'constant:200', clock: clock.now, serialNumber: 'SIM-A' });
+    const b = new SimulatedMeter({ profile: 'steps:100@10s,300@10s', clock: clock.now });
+    let svc: RedfishService;
+    beforeAll(async () => {
+      svc = createRedfishService({
+        meters: [{ id: 'a', name: 'Rack A', meter: a }, { id: 'b', meter: b }],
+        clock: clock.now,
+        backgroundPolling: false,
+      });
+      await svc.listen();
+    });
+    afterAll(async () => svc.close());
+
+    it('serves the service root and the chassis collection when asked with or without a trailing slash', async () => {
+      const root = await getJson(`${svc.url}/redfish/v1/`);
+      expect(root.status).toBe(200);
+      expect(root.body).toMatchObject({ '@odata.id': '/redfish/v1/', Chassis: { '@odata.id': '/redfish/v1/Chassis' } });
+      for (const path of ['/redfish/v1/Chassis', '/redfish/v1/Chassis/']) {
+        const coll = await getJson(`${svc.url}${path}`);
+        expect(coll.body['Members']).toEqual([{ '@odata.id': '/redfish/v1/Chassis/a' }, { '@odata.id': '/redfish/v1/Chassis/b' }]);
+        expect(coll.body['Members@odata.count']).toBe(2);
+      }
+    });
+
+    it('serves a chassis with Id, type, status and links when the chassis exists', async () => {
+      const { status, body } = await getJson(`${svc.url}/redfish/v1/Chassis/a/`);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({
+        '@odata.id': '/redfish/v1/Chassis/a',
+        '@odata.type': '#Chassis.v1_21_0.Chassis',
+        Id: 'a',
+        Name: 'Rack A',
+        PowerState: 'On',
+        SerialNumber: 'SIM-A',
+        Status: { State: 'Enabled', Health: 'OK' },
+        Power: { '@odata.id': '/redfish/v1/Chassis/a/Power' },
+        EnvironmentMetrics: { '@odata.id': '/redfish/v1/Chassis/a/EnvironmentMetrics' },
+        Sensors: { '@odata.id': '/redfish/v1/Chassis/a/Sensors' },
+      });
+    });
+
+    it('serves PowerControl[0] with the exact simulated power when the Power resource is read', async () => {
+      const { body } = await getJson(`${svc.url}/redfish/v1/Chassis/a/Power`);
+      const pc = (body['PowerControl'] as Body[])[0];
+      expect(pc).toMatchObject({
+        '@odata.id': '/redfish/v1/Chassis/a/Power#/PowerControl/0',
+        MemberId: '0',
+        PhysicalContext: 'Chassis',
+        PowerConsumedWatts: 200,
+        PowerMetrics: { IntervalInMin: 1, MinConsumedWatts: 200, MaxConsumedWatts: 200, AverageConsumedWatts: 200 },
+      });
+    });
+
+    it('lists the sensors and serves each member when the Sensors collection is read', async () => {
+      const { body } = await getJson(`${svc.url}/redfish/v1/Chassis/a/Sensors`);
+      const ids = (body['Members'] as Body[]).map((m) => m['@odata.id']);
+      expect(ids).toEqual(['Power', 'Energy', 'Voltage', 'Current'].map((s) => `/redfish/v1/Chassis/a/Sensors/${s}`));
+      const p = await getJson(`${svc.url}/redfish/v1/Chassis/a/Sensors/Power`);
+      expect(p.body).toMatchObject({ ReadingType: 'Power', ReadingUnits: 'W', Reading: 200 });
+      const e = await getJson(`${svc.url}/redfish/v1/Chassis/a/Sensors/Energy`);
+      expect(e.body).toMatchObject({ ReadingType: 'EnergykWh', ReadingUnits: 'kW.h' });
+    });
+
+    it('agrees with the analytic energy within 0.5% when the meters are constant and stepped', async () => {
+      await getJson(`${svc.url}/redfish/v1/Chassis/b`);
+      clock.advance(95_000);
+      const ea = await getJson(`${svc.url}/redfish/v1/Chassis/a/EnvironmentMetrics`);
+      const eb = await getJson(`${svc.url}/redfish/v1/Chassis/b/EnvironmentMetrics`);
+      const elapsedA = (clock.now() - (a.startedAtMs ?? 0)) / 1000;
+      const elapsedB = (clock.now() - (b.startedAtMs ?? 0)) / 1000;
+      const analyticA = (200 * elapsedA) / 3.6e6;
+      const analyticB = b.energyJoulesAt(elapsedB) / 3.6e6;
+      const readA = (ea.body['EnergykWh'] as Body)['Reading'] as number;
+      const readB = (eb.body['EnergykWh'] as Body)['Reading'] as number;
+      expect(Math.abs(readA - analyticA) / analyticA).toBeLessThan(0.005);
+      expect(Math.abs(readB - analyticB) / analyticB).toBeLessThan(0.005);
+      expect((eb.body['PowerWatts'] as Body)['Reading']).toBe(b.powerAt(elapsedB));
+      expect((eb.body['PowerWatts'] as Body)['DataSourceUri']).toBe('/redfish/v1/Chassis/b/Sensors/Power');
+    });
+
+    it('answers 404 with a Redfish error when the chassis does not exist', async () => {
+      const { status, body } = await getJson(`${svc.url}/redfish/v1/Chassis/nope`);
+      expect(status).toBe(404);
+      expect(body).toHaveProperty('error.code');
+    });
+
+    it('reports the chassis offline with a null reading when its meter disappears', async () => {
+      a.setOffline(true);
+      clock.advance(2000);
+      const { body } = await getJson(`${svc.url}/redfish/v1/Chassis/a/Power`);
+      const pc = (body['PowerControl'] as Body[])[0];
+      expect(pc?.['PowerConsumedWatts']).toBeNull();
+      const ch = await getJson(`${svc.url}/redfish/v1/Chassis/a`);
+      expect(ch.body['Status']).toEqual({ State: 'UnavailableOffline', Health: 'Critical' });
+      a.setOffline(false);
+      clock.advance(60_000);
+      const back = await getJson(`${svc.url}/redfish/v1/Chassis/a`);
+      expect(back.body['Status']).toEqual({ State: 'Enabled', Health: 'OK' });
+    });
+  });
+
+  describe('with a summed chassis as the original', () => {
+    const clock = fakeClock();
+    let svc: RedfishService;
+    beforeAll(async () => {
+      svc = createRedfishService({
+        meters: [
+          { meter: new SimulatedMeter({ profile: 'constant:120.4', clock: clock.now }) },
+          { meter: new SimulatedMeter({ profile: 'constant:80.2', clock: clock.now }) },
+        ],
+        sumChassis: true,
+        clock: clock.now,
+        backgroundPolling: false,
+      });
+      await svc.listen();
+    });
+    afterAll(async () => svc.close());
+
+    it('sums the meters on chassis 1 and answers any chassis id when read through the original paths', async () => {
+      const coll = await getJson(`${svc.url}/redfish/v1/Chassis/`);
+      expect(coll.body['Members']).toEqual([{ '@odata.id': '/redfish/v1/Chassis/1' }]);
+      const p = await getJson(`${svc.url}/redfish/v1/Chassis/whatever/Power/`);
+      expect((p.body['PowerControl'] as Body[])[0]?.['PowerConsumedWatts']).toBeCloseTo(200.6, 9);
+    });
+  });
+
+  describe('with authentication', () => {
+    let svc: RedfishService;
+    beforeAll(async () => {
+      svc = createRedfishService({
+        meters: [{ meter: new SimulatedMeter({ profile: 'constant:10' }) }],
+        users: [{ name: 'admin', password: 's3cret-pass' }],
+        backgroundPolling: false,
+      });
+      await svc.listen();
+    });
+    afterAll(async () => svc.close());
+
+    it('answers 401 without credentials and 200 with Basic auth when auth is on', async () => {
+      expect((await getJson(`${svc.url}/redfish/v1/`)).status).toBe(200);
+      const denied = await getJson(`${svc.url}/redfish/v1/Chassis`);
+      expect(denied.status).toBe(401);
+      const wrong = await getJson(`${svc.url}/redfish/v1/Chassis`, {
+        authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}`,
+      });
+      expect(wrong.status).toBe(401);
+      const ok = await getJson(`${svc.url}/redfish/v1/Chassis`, {
+        authorization: `Basic ${Buffer.from('admin:s3cret-pass').toString('base64')}`,
+      });
+      expect(ok.status).toBe(200);
+    });
+
+    it('opens a session with a token and Location, and closes it on DELETE', async () => {
+      const res = await fetch(`${svc.url}/redfish/v1/SessionService/Sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ UserName: 'admin', Password: 's3cret-pass' }),
+      });
+      expect(res.status).toBe(201);
+      const token = res.headers.get('x-auth-token') ?? '';
+      const location = res.headers.get('location') ?? '';
+      expect(token).toMatch(/^[0-9a-f]{64}$/);
+      expect(location).toMatch(/^\/redfish\/v1\/SessionService\/Sessions\/.+/);
+      await res.text();
+      expect((await getJson(`${svc.url}/redfish/v1/Chassis/1/Power`, { 'x-auth-token': token })).status).toBe(200);
+      const del = await fetch(`${svc.url}${location}`, { method: 'DELETE', headers: { 'x-auth-token': token } });
+      expect(del.status).toBe(204);
+      expect((await getJson(`${svc.url}/redfish/v1/Chassis`, { 'x-auth-token': token })).status).toBe(401);
+    });
+
+    it('refuses a session when the password is wrong', async () => {
+      const res = await fetch(`${svc.url}/redfish/v1/SessionService/Sessions`, {
+        method: 'POST',
+        body: JSON.stringify({ UserName: 'admin', Password: 'wrong' }),
+      });
+      expect(res.status).toBe(401);
+      await res.text();
+    });
+  });
+});
