@@ -1,0 +1,27 @@
+import type { Logger } from '@energyrecorder/core';
+import { SdkError } from './errors.js';
+import { EnergyRecorder } from './recorder.js';
+
+let defaultRecorder: EnergyRecorder | undefined;
+
+/**
+ * The recorder used by the decorators and the Jest/Mocha integrations when none is given: built on first use
+ * from the environment variables ({@link EnergyRecorder.fromEnv}). A missing or invalid configuration gives a
+ * disabled recorder (logged once as a warning) instead of an error, so tests still run.
+ */
+export function getDefaultRecorder(logger?: Logger): EnergyRecorder {
+  if (defaultRecorder !== undefined) return defaultRecorder;
+  try {
+    defaultRecorder = EnergyRecorder.fromEnv(process.env, logger === undefined ? {} : { logger });
+  } catch (err) {
+    const reason = err instanceof SdkError ? err.message : String(err);
+    logger?.warn({ reason }, 'energy recording disabled: no valid configuration');
+    defaultRecorder = EnergyRecorder.disabled(reason, logger);
+  }
+  return defaultRecorder;
+}
+
+/** Replaces the default recorder (pass undefined to rebuild it from the environment on next use). */
+export function setDefaultRecorder(recorder: EnergyRecorder | undefined): void {
+  defaultRecorder = recorder;
+}

@@ -1,0 +1,146 @@
+import type { Logger } from '@energyrecorder/core';
+import { configError, type SdkConfigIssue } from './errors.js';
+
+/** The public API the original OPNFV SDK pointed at; includes the `/resources` root. */
+export const DEFAULT_API_URL = 'http://energy.opnfv.fr/resources';
+
+/** Defaults of the optional {@link RecorderOptions}, exported for the docs. */
+export const DEFAULT_RECORDER_OPTIONS = Object.freeze({
+  apiUrl: DEFAULT_API_URL,
+  /** The final functest SDK used one 4 s timeout per call. */
+  timeoutMs: 4000,
+  /** How long the SDK stays silent after the API was found unreachable before it probes again. */
+  retryAfterMs: 30_000,
+});
+
+/** Options of {@link EnergyRecorder}. */
+export interface RecorderOptions {
+  /** Environment (POD) name; the join key with the collectors. `NODE_NAME` in CI. */
+  environment: string;
+  /** Base URL of the recording API including `/resources`. Default {@link DEFAULT_API_URL}. */
+  apiUrl?: string;
+  /** Basic-auth user (sent only when `password` is set too). */
+  user?: string;
+  /** Basic-auth password (sent only when `user` is set too). Never logged. */
+  password?: string;
+  /** Deadline of every HTTP call in ms. Default 4000. */
+  timeoutMs?: number;
+  /** Back-off in ms after the API was found unreachable, before the next probe. Default 30000. */
+  retryAfterMs?: number;
+  /** Where failures and decisions are logged. Default: nothing is logged. */
+  logger?: Logger;
+}
+
+/** {@link RecorderOptions} after validation and defaults. */
+export interface ResolvedRecorderOptions {
+  environment: string;
+  apiUrl: string;
+  /** `Basic ...` header value, or undefined when no auth is sent. */
+  authorization: string | undefined;
+  timeoutMs: number;
+  retryAfterMs: number;
+  logger: Logger | undefined;
+}
+
+function isPositiveInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
+/** Validates options and applies defaults; throws `ER_SDK_CONFIG` listing every problem. */
+export function resolveRecorderOptions(options: RecorderOptions, names: Partial<Record<keyof RecorderOptions, string>> = {}): ResolvedRecorderOptions {
+  const issues: SdkConfigIssue[] = [];
+  const name = (key: keyof RecorderOptions): string => names[key] ?? key;
+  if (typeof options.environment !== 'string' || options.environment.trim() === '') {
+    issues.push({ path: name('environment'), message: 'required, a non-empty string' });
+  }
+  const apiUrl = (options.apiUrl ?? DEFAULT_RECORDER_OPTIONS.apiUrl).replace(/\/+$/, '');
+  try {
+    const parsed = new URL(apiUrl);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      issues.push({ path: name('apiUrl'), message: `must be an http(s) URL, got protocol ${parsed.protocol}` });
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      issues.push({ path: name('apiUrl'), message: 'must not embed credentials; use user/password' });
+    }
+  } catch {
+    issues.push({ path: name('apiUrl'), message: 'must be an absolute http(s) URL' });
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RECORDER_OPTIONS.timeoutMs;
+  if (!isPositiveInt(timeoutMs)) issues.push({ path: name('timeoutMs'), message: 'must be a positive integer (ms)' });
+  const retryAfterMs = options.retryAfterMs ?? DEFAULT_RECORDER_OPTIONS.retryAfterMs;
+  if (typeof retryAfterMs !== 'number' || !Number.isInteger(retryAfterMs) || retryAfterMs < 0) {
+    issues.push({ path: name('retryAfterMs'), message: 'must be an integer >= 0 (ms)' });
+  }
+  for (const key of ['user', 'password'] as const) {
+    const v = options[key];
+    if (v !== undefined && typeof v !== 'string') issues.push({ path: name(key), message: 'must be a string' });
+  }
+  if (issues.length > 0) throw configError(issues);
+  const user = options.user ?? '';
+  const password = options.password ?? '';
+  // As the original: Basic auth only when both are non-empty.
+  const authorization =
+    user !== '' && password !== '' ? `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` : undefined;
+  return { environment: options.environment, apiUrl, authorization, timeoutMs, retryAfterMs, logger: options.logger };
+}
+
+/** Environment variable names read by {@link optionsFromEnv}. */
+export const ENV_VARS = Object.freeze({
+  environment: 'NODE_NAME',
+  apiUrl: 'ENERGY_RECORDER_API_URL',
+  user: 'ENERGY_RECORDER_API_USER',
+  password: 'ENERGY_RECORDER_API_PASSWORD',
+  timeoutMs: 'ENERGY_RECORDER_TIMEOUT_MS',
+  retryAfterMs: 'ENERGY_RECORDER_RETRY_AFTER_MS',
+});
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function intOrRaw(value: string | undefined): number | undefined {
+  const v = nonEmpty(value);
+  if (v === undefined) return undefined;
+  // NaN makes the validator report the variable by name.
+  return /^\d+$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+}
+
+/**
+ * Reads the options from environment variables (the original SDK's names). `overrides` win over the variables.
+ * Validation happens in {@link resolveRecorderOptions}, which names the variables in its messages.
+ */
+export function optionsFromEnv(env: Record<string, string | undefined>, overrides: Partial<RecorderOptions> = {}): RecorderOptions {
+  const fromEnv: RecorderOptions = { environment: nonEmpty(env[ENV_VARS.environment]) ?? '' };
+  const apiUrl = nonEmpty(env[ENV_VARS.apiUrl]);
+  if (apiUrl !== undefined) fromEnv.apiUrl = apiUrl;
+  const user = nonEmpty(env[ENV_VARS.user]);
+  if (user !== undefined) fromEnv.user = user;
+  const password = nonEmpty(env[ENV_VARS.password]);
+  if (password !== undefined) fromEnv.password = password;
+  const timeoutMs = intOrRaw(env[ENV_VARS.timeoutMs]);
+  if (timeoutMs !== undefined) fromEnv.timeoutMs = timeoutMs;
+  const retryAfterMs = intOrRaw(env[ENV_VARS.retryAfterMs]);
+  if (retryAfterMs !== undefined) fromEnv.retryAfterMs = retryAfterMs;
+  return { ...fromEnv, ...overrides };
+}
+
+/**
+ * Reads the 2017 functest configuration keys `energy_recorder.api_url`, `api_user`, `api_password` (nested
+ * object or flat dotted keys). The environment still comes from the caller (`NODE_NAME` then).
+ */
+export function optionsFromLegacyConfig(config: Record<string, unknown>, environment: string): RecorderOptions {
+  const nested = config['energy_recorder'];
+  const section: Record<string, unknown> = typeof nested === 'object' && nested !== null ? (nested as Record<string, unknown>) : {};
+  const pick = (key: string): string | undefined => {
+    const v = section[key] ?? config[`energy_recorder.${key}`];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const result: RecorderOptions = { environment };
+  const apiUrl = pick('api_url');
+  if (apiUrl !== undefined) result.apiUrl = apiUrl;
+  const user = pick('api_user');
+  if (user !== undefined) result.user = user;
+  const password = pick('api_password');
+  if (password !== undefined) result.password = password;
+  return result;
+}

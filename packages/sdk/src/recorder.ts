@@ -1,0 +1,465 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@energyrecorder/core';
+import { SdkError } from './errors.js';
+import {
+  ENV_VARS,
+  optionsFromEnv,
+  resolveRecorderOptions,
+  type RecorderOptions,
+  type ResolvedRecorderOptions,
+} from './options.js';
+import {
+  parseReport,
+  parseRunningScenario,
+  parseSessions,
+  type EnergyReport,
+  type RunningScenario,
+  type SessionsResponse,
+} from './report.js';
+import { enqueue, envState, type ActiveRecording, type EnvState } from './internal/env-state.js';
+import { clip, httpCall, isRecord, parseJson, quoteSegment, type HttpRequest } from './internal/http.js';
+import { silentLogger } from './internal/logger.js';
+
+/** The step every scenario starts with, as in the original SDK (core's `INITIAL_STEP`). */
+export const INITIAL_STEP = 'running';
+
+/** A recording started with {@link EnergyRecorder.beginRecording}; call `end()` exactly once when it is over. */
+export interface RecordingHandle {
+  readonly scenario: string;
+  /** Whether the start reached the API (false when it is down or refused it). */
+  readonly recorded: boolean;
+  /** Restores what ran before (or stops); never rejects. Later calls return the first result. */
+  end(): Promise<boolean>;
+}
+
+/** Options of {@link EnergyRecorder.report}. */
+export interface ReportOptions {
+  /** Scenario whose latest session is reported. Default: the last one this recorder started, else the latest. */
+  scenario?: string;
+  /** Report the session that started at this instant (ns). */
+  startNs?: number;
+  /** Sensor integrated into energy (the API's default is `power`). */
+  sensor?: string;
+  /**
+   * How long to wait, in ms, for the collectors' last samples to land: the report is fetched again until every
+   * equipment reaches `minCoveragePct` or this time has passed. Default 5000; 0 fetches once.
+   */
+  waitMs?: number;
+  /** Coverage every equipment must reach before waiting stops. Default 95. */
+  minCoveragePct?: number;
+  /** Pause between two fetches while waiting. Default 500 ms. */
+  pollIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Which recording the code running now belongs to, so `setStep` inside it changes that recording's step. */
+const currentRecording = new AsyncLocalStorage<ActiveRecording>();
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; status?: number };
+
+/**
+ * Client of the recording API for test code: marks which scenario and step run on an environment.
+ *
+ * Nothing here throws into the caller's test: failures are logged through `logger` and methods answer
+ * `false`/`null`. The API is probed lazily on first use (`GET <api>/monitoring/ping`); when it is unreachable
+ * the recorder stays silent for `retryAfterMs` and probes again afterwards, and during that time every call
+ * costs one clock comparison. Calls that change the environment's state go through one queue per
+ * (API, environment) in this process, so they reach the API in call order.
+ */
+export class EnergyRecorder {
+  /** Environment (POD) name. */
+  readonly environment: string;
+  /** Base URL of the API (the `/resources` root). */
+  readonly apiUrl: string;
+  /** Why this recorder does nothing at all, or undefined when it is configured. */
+  readonly disabledReason: string | undefined;
+  private readonly options: ResolvedRecorderOptions;
+  private readonly log: Logger;
+  private readonly state: EnvState;
+  private readonly uri: string;
+  private lastScenario: string | undefined;
+
+  /** @throws SdkError `ER_SDK_CONFIG` listing every invalid option. */
+  constructor(options: RecorderOptions, internal: { disabledReason?: string; names?: Partial<Record<keyof RecorderOptions, string>> } = {}) {
+    this.disabledReason = internal.disabledReason;
+    this.options =
+      internal.disabledReason === undefined
+        ? resolveRecorderOptions(options, internal.names)
+        : { environment: '', apiUrl: '', authorization: undefined, timeoutMs: 1, retryAfterMs: 0, logger: options.logger };
+    this.environment = this.options.environment;
+    this.apiUrl = this.options.apiUrl;
+    this.log = (this.options.logger ?? silentLogger).child({ component: 'energyrecorder-sdk', environment: this.environment });
+    this.state = envState(this.apiUrl, this.environment);
+    this.uri = `${this.apiUrl}/recorders/environment/${quoteSegment(this.environment)}`;
+  }
+
+  /**
+   * Builds a recorder from `NODE_NAME`, `ENERGY_RECORDER_API_URL`, `ENERGY_RECORDER_API_USER`,
+   * `ENERGY_RECORDER_API_PASSWORD` (plus `ENERGY_RECORDER_TIMEOUT_MS`, `ENERGY_RECORDER_RETRY_AFTER_MS`).
+   * @throws SdkError `ER_SDK_CONFIG` naming each bad variable, e.g. when `NODE_NAME` is unset.
+   */
+  static fromEnv(env: Record<string, string | undefined> = process.env, overrides: Partial<RecorderOptions> = {}): EnergyRecorder {
+    const names: Partial<Record<keyof RecorderOptions, string>> = {};
+    for (const [key, variable] of Object.entries(ENV_VARS)) {
+      if (!(key in overrides)) names[key as keyof RecorderOptions] = variable;
+    }
+    return new EnergyRecorder(optionsFromEnv(env, overrides), { names });
+  }
+
+  /** A recorder that does nothing (every call is a no-op), e.g. when the configuration is missing. */
+  static disabled(reason: string, logger?: Logger): EnergyRecorder {
+    const options: RecorderOptions = { environment: '' };
+    if (logger !== undefined) options.logger = logger;
+    return new EnergyRecorder(options, { disabledReason: reason });
+  }
+
+  /**
+   * Synchronous view of availability: true (answered lately), false (off until the back-off ends or disabled),
+   * undefined (not probed yet, or the back-off ended and the next call will probe).
+   */
+  get available(): boolean | undefined {
+    if (this.disabledReason !== undefined) return false;
+    const a = this.state.availability;
+    if (a.kind === 'up') return true;
+    if (a.kind === 'down' && Date.now() < a.untilMs) return false;
+    return undefined;
+  }
+
+  /** The cheap check made before anything else: true while disabled or inside the back-off period. */
+  private skipNow(): boolean {
+    if (this.disabledReason !== undefined) return true;
+    const a = this.state.availability;
+    return a.kind === 'down' && Date.now() < a.untilMs;
+  }
+
+  /** Probes `GET <api>/monitoring/ping` now (ignoring the back-off) and answers whether the API is usable. */
+  async ping(): Promise<boolean> {
+    if (this.disabledReason !== undefined) return false;
+    return this.probe();
+  }
+
+  /** Starts `scenario` at step `running` (no save/restore; see {@link recording} for that). */
+  start(scenario: string): Promise<boolean> {
+    return this.submitScenario(scenario, INITIAL_STEP);
+  }
+
+  /** Declares that `scenario` runs at `step` on the environment (`POST <api>/recorders/environment/<env>`). */
+  submitScenario(scenario: string, step: string): Promise<boolean> {
+    if (this.skipNow()) return Promise.resolve(false);
+    return this.queued(async () => (await this.ensureAvailable()) && this.rawSubmit(scenario, step), false);
+  }
+
+  /** Ends whatever runs on the environment (`DELETE <api>/recorders/environment/<env>`). */
+  stop(): Promise<boolean> {
+    if (this.skipNow()) return Promise.resolve(false);
+    return this.queued(async () => (await this.ensureAvailable()) && this.rawStop(), false);
+  }
+
+  /**
+   * Sets the step (`POST <api>/recorders/environment/<env>/step`). Inside a {@link recording} the step belongs to
+   * that recording: if a later concurrent recording is the one shown by the API, the step is remembered and
+   * sent when this recording is shown again.
+   */
+  setStep(step: string): Promise<boolean> {
+    if (this.skipNow()) return Promise.resolve(false);
+    const context = currentRecording.getStore();
+    return this.queued(async () => {
+      const stack = this.state.stack;
+      const target = context !== undefined && stack.includes(context) ? context : stack.at(-1);
+      if (target !== undefined) {
+        target.step = step;
+        if (target !== stack.at(-1)) return true;
+      }
+      return (await this.ensureAvailable()) && this.rawStep(step);
+    }, false);
+  }
+
+  /** What runs on the environment now, or null when nothing runs, the API is down or it failed. */
+  async getCurrentScenario(): Promise<RunningScenario | null> {
+    if (this.skipNow() || !(await this.ensureAvailable())) return null;
+    const outcome = await this.fetchCurrent();
+    return outcome.ok ? outcome.value : null;
+  }
+
+  /** Stored sessions of the environment, newest first, or null on failure. */
+  async sessions(options: { limit?: number; signal?: AbortSignal } = {}): Promise<SessionsResponse | null> {
+    if (this.skipNow() || !(await this.ensureAvailable())) return null;
+    const query = options.limit === undefined ? '' : `?limit=${options.limit}`;
+    const outcome = await this.get(`${this.uri}/sessions${query}`, parseSessions, options.signal);
+    return outcome.ok ? outcome.value : null;
+  }
+
+  /**
+   * Energy per step and per equipment of a session (the API's report endpoint), waiting a bounded time for the
+   * collectors' last samples. Null when there is no such session, the API is down or it failed.
+   */
+  async report(options: ReportOptions = {}): Promise<EnergyReport | null> {
+    if (this.skipNow() || !(await this.ensureAvailable())) return null;
+    const params = new URLSearchParams();
+    const scenario = options.scenario ?? (options.startNs === undefined ? this.lastScenario : undefined);
+    if (scenario !== undefined) params.set('scenario', scenario);
+    if (options.startNs !== undefined) params.set('start', String(options.startNs));
+    if (options.sensor !== undefined) params.set('sensor', options.sensor);
+    const query = params.size === 0 ? '' : `?${params.toString()}`;
+    const deadline = Date.now() + (options.waitMs ?? 5000);
+    const minCoverage = options.minCoveragePct ?? 95;
+    let latest: EnergyReport | null = null;
+    for (;;) {
+      const outcome = await this.get(`${this.uri}/report${query}`, parseReport, options.signal);
+      if (outcome.ok) latest = outcome.value;
+      else if (outcome.status !== 404) return latest;
+      const settled =
+        latest !== null &&
+        !latest.running &&
+        latest.equipments.length > 0 &&
+        latest.equipments.every((e) => e.coveragePct >= minCoverage);
+      if (settled || Date.now() >= deadline || options.signal?.aborted === true) return latest;
+      try {
+        await sleep(Math.min(options.pollIntervalMs ?? 500, Math.max(0, deadline - Date.now())), undefined, {
+          signal: options.signal,
+        });
+      } catch {
+        return latest;
+      }
+    }
+  }
+
+  /**
+   * Starts a recording of `scenario` (step `running`), remembering what ran before so {@link RecordingHandle.end}
+   * can restore it. Prefer {@link recording}, which also scopes `setStep` calls.
+   */
+  async beginRecording(scenario: string): Promise<RecordingHandle> {
+    const open = this.open(scenario);
+    const recorded = open === undefined ? false : await open.ready;
+    return { scenario, recorded, end: open === undefined ? () => Promise.resolve(false) : open.end };
+  }
+
+  /**
+   * Runs `fn` as scenario `scenario`: saves the environment's current session, starts `scenario` with step
+   * `running`, runs `fn`, then, on success and on failure, restores the saved scenario and step (or stops if
+   * there was none). Returns what `fn` returns and rethrows what it throws; recording failures are only logged.
+   */
+  async recording<T>(scenario: string, fn: () => T | Promise<T>): Promise<T> {
+    if (this.skipNow()) return fn();
+    const open = this.open(scenario);
+    if (open === undefined) return fn();
+    await open.ready;
+    try {
+      return await currentRecording.run(open.entry, fn);
+    } finally {
+      await open.end();
+    }
+  }
+
+  /** Alias of {@link recording}. */
+  run<T>(scenario: string, fn: () => T | Promise<T>): Promise<T> {
+    return this.recording(scenario, fn);
+  }
+
+  /**
+   * For synchronous code: runs `fn` at once and returns its result unchanged (a promise stays a promise); the
+   * start and restore calls are queued in order around it and sent in the background.
+   */
+  recordingSync<T>(scenario: string, fn: () => T): T {
+    if (this.skipNow()) return fn();
+    const open = this.open(scenario);
+    if (open === undefined) return fn();
+    let result: T;
+    try {
+      result = currentRecording.run(open.entry, fn);
+    } catch (err) {
+      void open.end();
+      throw err;
+    }
+    if (isThenable(result)) {
+      result.then(
+        () => open.end(),
+        () => open.end(),
+      );
+    } else {
+      void open.end();
+    }
+    return result;
+  }
+
+  /** Resolves once every call queued so far has been sent (e.g. the background markers of sync methods). */
+  async flush(): Promise<void> {
+    await enqueue(this.state, () => Promise.resolve());
+  }
+
+  /** Sets the step; with `fn`, then runs it and returns its result. */
+  step(name: string): Promise<boolean>;
+  step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
+  async step<T>(name: string, fn?: () => T | Promise<T>): Promise<T | boolean> {
+    const sent = this.setStep(name);
+    if (fn === undefined) return sent;
+    await sent;
+    return fn();
+  }
+
+  private open(scenario: string): { entry: ActiveRecording; ready: Promise<boolean>; end: () => Promise<boolean> } | undefined {
+    if (this.disabledReason !== undefined) return undefined;
+    this.lastScenario = scenario;
+    const entry: ActiveRecording = { scenario, step: INITIAL_STEP };
+    const ready = this.queued(() => this.beginOp(entry), false);
+    let ended: Promise<boolean> | undefined;
+    const end = (): Promise<boolean> => {
+      ended ??= this.queued(() => this.endOp(entry), false);
+      return ended;
+    };
+    return { entry, ready, end };
+  }
+
+  private async beginOp(entry: ActiveRecording): Promise<boolean> {
+    if (!(await this.ensureAvailable())) return false;
+    const stack = this.state.stack;
+    if (stack.length === 0) {
+      const current = await this.fetchCurrent();
+      // A failed lookup (not a 404) leaves the outer session unknown; as the original, we then stop at the end.
+      this.state.outer = current.ok ? current.value : null;
+      if (!current.ok && current.status === undefined) return false;
+    }
+    stack.push(entry);
+    this.log.debug({ scenario: entry.scenario, depth: stack.length }, 'recording starts');
+    return this.rawSubmit(entry.scenario, entry.step);
+  }
+
+  private async endOp(entry: ActiveRecording): Promise<boolean> {
+    const stack = this.state.stack;
+    const index = stack.indexOf(entry);
+    if (index < 0) return false;
+    const wasShown = index === stack.length - 1;
+    stack.splice(index, 1);
+    // A recording that ends while a later one is shown changes nothing on the server; the later one will
+    // restore past it.
+    if (!wasShown) return true;
+    const next = stack.at(-1);
+    const outer = stack.length === 0 ? this.state.outer : null;
+    if (stack.length === 0) this.state.outer = null;
+    if (!(await this.ensureAvailable())) return false;
+    if (next !== undefined) {
+      this.log.debug({ scenario: next.scenario, step: next.step }, 'restoring enclosing recording');
+      return this.rawSubmit(next.scenario, next.step);
+    }
+    if (outer !== null) {
+      this.log.debug({ scenario: outer.scenario, step: outer.step }, 'restoring previous scenario');
+      return this.rawSubmit(outer.scenario, outer.step);
+    }
+    return this.rawStop();
+  }
+
+  /** Runs `op` in the environment's queue; never rejects. */
+  private queued<T>(op: () => Promise<T>, fallback: T): Promise<T> {
+    return enqueue(this.state, op).catch((err: unknown) => {
+      this.log.error({ err }, 'unexpected SDK failure');
+      return fallback;
+    });
+  }
+
+  private async ensureAvailable(): Promise<boolean> {
+    if (this.disabledReason !== undefined) return false;
+    const a = this.state.availability;
+    if (a.kind === 'up') return true;
+    if (a.kind === 'down' && Date.now() < a.untilMs) return false;
+    return this.probe();
+  }
+
+  private probe(): Promise<boolean> {
+    this.state.probe ??= (async () => {
+      try {
+        const answer = await httpCall(this.request('GET', `${this.apiUrl}/monitoring/ping`, { jsonHeader: true }));
+        const body = parseJson(answer.text);
+        // As the original: only the body's status counts, not the HTTP status.
+        if (isRecord(body) && body['status'] === 'OK') {
+          if (this.state.availability.kind === 'down') this.log.info({ apiUrl: this.apiUrl }, 'recording API available again');
+          this.state.availability = { kind: 'up' };
+          return true;
+        }
+        this.markDown(`ping answered ${answer.status}: ${clip(answer.text)}`);
+        return false;
+      } catch (err) {
+        this.markDown(err instanceof Error ? err.message : String(err));
+        return false;
+      } finally {
+        this.state.probe = undefined;
+      }
+    })();
+    return this.state.probe;
+  }
+
+  private markDown(reason: string): void {
+    const wasDown = this.state.availability.kind === 'down';
+    this.state.availability = { kind: 'down', untilMs: Date.now() + this.options.retryAfterMs };
+    const fields = { apiUrl: this.apiUrl, reason, retryAfterMs: this.options.retryAfterMs };
+    if (wasDown) this.log.info(fields, 'recording API still unavailable');
+    else this.log.warn(fields, 'recording API unavailable; recording is off until the next probe');
+  }
+
+  private request(method: HttpRequest['method'], url: string, extra: Partial<HttpRequest> = {}): HttpRequest {
+    return { method, url, authorization: this.options.authorization, timeoutMs: this.options.timeoutMs, ...extra };
+  }
+
+  /** Sends a state change; true iff the API answered 200. */
+  private async send(req: HttpRequest, what: Record<string, unknown>): Promise<boolean> {
+    try {
+      const answer = await httpCall(req);
+      if (answer.status === 200) return true;
+      this.log.error({ ...what, status: answer.status, body: clip(answer.text) }, `${req.method} refused by the recording API`);
+      return false;
+    } catch (err) {
+      this.noteFailure(err, what);
+      return false;
+    }
+  }
+
+  private noteFailure(err: unknown, what: Record<string, unknown>): void {
+    if (err instanceof SdkError && (err.code === 'ER_SDK_NETWORK' || err.code === 'ER_SDK_TIMEOUT')) {
+      this.markDown(err.message);
+    } else {
+      this.log.error({ ...what, err }, 'recording API call failed');
+    }
+  }
+
+  private rawSubmit(scenario: string, step: string): Promise<boolean> {
+    return this.send(this.request('POST', this.uri, { body: { step, scenario } }), { scenario, step });
+  }
+
+  private rawStop(): Promise<boolean> {
+    return this.send(this.request('DELETE', this.uri, { jsonHeader: true }), { action: 'stop' });
+  }
+
+  private rawStep(step: string): Promise<boolean> {
+    return this.send(this.request('POST', `${this.uri}/step`, { body: { step } }), { step });
+  }
+
+  private async fetchCurrent(): Promise<Outcome<RunningScenario | null>> {
+    const outcome = await this.get(this.uri, parseRunningScenario);
+    return !outcome.ok && outcome.status === 404 ? { ok: true, value: null } : outcome;
+  }
+
+  /** GET + parse; a non-200 answer is a failure carrying its status (none for network failures). */
+  private async get<T>(url: string, parse: (value: unknown) => T, signal?: AbortSignal): Promise<Outcome<T>> {
+    try {
+      const req = this.request('GET', url);
+      if (signal !== undefined) req.signal = signal;
+      const answer = await httpCall(req);
+      if (answer.status === 404) {
+        this.log.info({ url }, 'nothing found');
+        return { ok: false, status: 404 };
+      }
+      if (answer.status !== 200) {
+        this.log.error({ url, status: answer.status, body: clip(answer.text) }, 'GET refused by the recording API');
+        return { ok: false, status: answer.status };
+      }
+      return { ok: true, value: parse(parseJson(answer.text)) };
+    } catch (err) {
+      this.noteFailure(err, { url });
+      return { ok: false, status: err instanceof SdkError && err.code === 'ER_SDK_RESPONSE' ? 200 : undefined };
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

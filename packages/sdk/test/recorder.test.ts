@@ -1,0 +1,264 @@
+import { EnergyRecorder, SdkError, type RecorderOptions } from '../src/index.js';
+import { FakeApi } from './support/fake-api.js';
+
+let api: FakeApi;
+let envCounter = 0;
+
+/** A fresh environment name per test: the per-environment queue and stack are shared process-wide. */
+function env(): string {
+  envCounter += 1;
+  return `pod-${envCounter}`;
+}
+
+function recorder(extra: Partial<RecorderOptions> = {}): EnergyRecorder {
+  return new EnergyRecorder({ environment: env(), apiUrl: api.url, timeoutMs: 2000, ...extra });
+}
+
+beforeEach(async () => {
+  api = new FakeApi();
+  await api.listen();
+});
+
+afterEach(async () => {
+  await api.close();
+});
+
+describe('EnergyRecorder.fromEnv', () => {
+  it('sends Basic auth and JSON to the environment URI when user and password are set', async () => {
+    const rec = EnergyRecorder.fromEnv({
+      NODE_NAME: 'MOCK_POD',
+      ENERGY_RECORDER_API_URL: api.url,
+      ENERGY_RECORDER_API_USER: 'user',
+      ENERGY_RECORDER_API_PASSWORD: 'password',
+    });
+    await expect(rec.start('scn')).resolves.toBe(true);
+    const post = api.requests.find((r) => r.method === 'POST');
+    expect(post?.path).toBe('/resources/recorders/environment/MOCK_POD');
+    expect(post?.body).toEqual({ step: 'running', scenario: 'scn' });
+    expect(post?.contentType).toBe('application/json');
+    expect(post?.authorization).toBe(`Basic ${Buffer.from('user:password').toString('base64')}`);
+  });
+
+  it('sends no auth when only the user is set', async () => {
+    const rec = EnergyRecorder.fromEnv({ NODE_NAME: 'MOCK_POD2', ENERGY_RECORDER_API_URL: api.url, ENERGY_RECORDER_API_USER: 'user' });
+    await rec.start('scn');
+    expect(api.requests.every((r) => r.authorization === undefined)).toBe(true);
+  });
+
+  it('throws ER_SDK_CONFIG naming each variable when NODE_NAME is empty and the URL is bad', () => {
+    let caught: unknown;
+    try {
+      EnergyRecorder.fromEnv({ NODE_NAME: '', ENERGY_RECORDER_API_URL: 'ftp://x', ENERGY_RECORDER_TIMEOUT_MS: 'soon' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SdkError);
+    const e = caught as SdkError;
+    expect(e.code).toBe('ER_SDK_CONFIG');
+    expect(e.issues.map((i) => i.path)).toEqual(['NODE_NAME', 'ENERGY_RECORDER_API_URL', 'ENERGY_RECORDER_TIMEOUT_MS']);
+    expect(e.message).toContain('NODE_NAME: required');
+  });
+
+  it('uses the OPNFV API URL when ENERGY_RECORDER_API_URL is unset', () => {
+    const rec = EnergyRecorder.fromEnv({ NODE_NAME: 'p' });
+    expect(rec.apiUrl).toBe('http://energy.opnfv.fr/resources');
+  });
+});
+
+describe('EnergyRecorder availability', () => {
+  it('turns every call into a no-op when the ping answers 500 API-KO', async () => {
+    api.pingMode = 'ko';
+    const rec = recorder();
+    await expect(rec.ping()).resolves.toBe(false);
+    await expect(rec.start('s')).resolves.toBe(false);
+    await expect(rec.stop()).resolves.toBe(false);
+    await expect(rec.setStep('x')).resolves.toBe(false);
+    await expect(rec.getCurrentScenario()).resolves.toBeNull();
+    await expect(rec.recording('s', () => 42)).resolves.toBe(42);
+    expect(api.calls()).toEqual([]);
+    expect(rec.available).toBe(false);
+  });
+
+  it('probes once and then stays quiet for the back-off when the ping never answers', async () => {
+    api.pingMode = 'hang';
+    const rec = recorder({ timeoutMs: 200, retryAfterMs: 60_000 });
+    await expect(rec.recording('a', async () => 'first')).resolves.toBe('first');
+    await expect(rec.recording('b', async () => 'second')).resolves.toBe('second');
+    await expect(rec.start('c')).resolves.toBe(false);
+    expect(api.requests.filter((r) => r.path.endsWith('/monitoring/ping'))).toHaveLength(1);
+  });
+
+  it('probes again after the back-off and records when the API came back', async () => {
+    api.pingMode = 'ko';
+    const rec = recorder({ retryAfterMs: 30 });
+    await expect(rec.start('s')).resolves.toBe(false);
+    api.pingMode = 'ok';
+    await new Promise((r) => setTimeout(r, 60));
+    await expect(rec.start('s')).resolves.toBe(true);
+    expect(rec.available).toBe(true);
+  });
+
+  it('answers false without throwing when the API port is closed', async () => {
+    const url = api.url;
+    await api.close();
+    const rec = new EnergyRecorder({ environment: env(), apiUrl: url, timeoutMs: 1000 });
+    await expect(rec.start('s')).resolves.toBe(false);
+    await expect(rec.recording('s', () => 'value')).resolves.toBe('value');
+    api = new FakeApi();
+    await api.listen();
+  });
+});
+
+describe('EnergyRecorder calls', () => {
+  it('returns the running scenario on 200 and null on 404 and 500', async () => {
+    const rec = recorder();
+    await expect(rec.getCurrentScenario()).resolves.toBeNull();
+    await rec.submitScenario('scn', 'st');
+    await expect(rec.getCurrentScenario()).resolves.toEqual({ environment: rec.environment, scenario: 'scn', step: 'st' });
+    api.failStatus = 500;
+    await expect(rec.getCurrentScenario()).resolves.toBeNull();
+    await expect(rec.start('x')).resolves.toBe(false);
+  });
+
+  it('posts the step to /step and deletes on stop', async () => {
+    const rec = recorder();
+    await rec.start('scn');
+    await expect(rec.setStep('deploy')).resolves.toBe(true);
+    await expect(rec.stop()).resolves.toBe(true);
+    const base = `/resources/recorders/environment/${rec.environment}`;
+    expect(api.calls()).toEqual([
+      `POST ${base} {"step":"running","scenario":"scn"}`,
+      `POST ${base}/step {"step":"deploy"}`,
+      `DELETE ${base}`,
+    ]);
+  });
+
+  it('percent-encodes the environment as one path segment when it holds spaces and slashes', async () => {
+    const rec = new EnergyRecorder({ environment: "pod 1/a'b", apiUrl: api.url });
+    await rec.start('s');
+    expect(api.calls()[0]).toContain("/recorders/environment/pod%201%2Fa%27b {");
+  });
+});
+
+describe('EnergyRecorder.recording', () => {
+  it('starts the scenario and stops when nothing ran before', async () => {
+    const rec = recorder();
+    const result = await rec.recording('scn', async () => {
+      expect(api.current(rec.environment)).toEqual({ scenario: 'scn', step: 'running' });
+      return 'done';
+    });
+    expect(result).toBe('done');
+    const base = `/resources/recorders/environment/${rec.environment}`;
+    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"scn"}`, `DELETE ${base}`]);
+  });
+
+  it('restores the previous scenario and step when one was running', async () => {
+    const rec = recorder();
+    api.setRunning(rec.environment, 'outer', 'phase-2');
+    await rec.recording('inner', () => undefined);
+    expect(api.current(rec.environment)).toEqual({ scenario: 'outer', step: 'phase-2' });
+  });
+
+  it('rethrows the error of fn and still restores when fn fails', async () => {
+    const rec = recorder();
+    const boom = new Error('boom');
+    await expect(
+      rec.recording('scn', async () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(api.current(rec.environment)).toBeUndefined();
+    expect(api.calls().at(-1)).toMatch(/^DELETE /);
+  });
+
+  it('restores the outer recording with the step it had when recordings nest', async () => {
+    const rec = recorder();
+    await rec.recording('outer', async () => {
+      await rec.setStep('outer-step');
+      await rec.recording('inner', async () => {
+        await rec.setStep('inner-step');
+      });
+      expect(api.current(rec.environment)).toEqual({ scenario: 'outer', step: 'outer-step' });
+    });
+    expect(api.current(rec.environment)).toBeUndefined();
+  });
+
+  it('restores in the right order when concurrent recordings end out of order', async () => {
+    const rec = recorder();
+    api.setRunning(rec.environment, 'ci-job', 'tests');
+    let releaseA: () => void = () => undefined;
+    const gateA = new Promise<void>((r) => (releaseA = r));
+    let releaseB: () => void = () => undefined;
+    const gateB = new Promise<void>((r) => (releaseB = r));
+    let bStarted: () => void = () => undefined;
+    const bIsRunning = new Promise<void>((r) => (bStarted = r));
+    const a = rec.recording('A', async () => {
+      await bIsRunning;
+      await rec.setStep('a-late');
+      await gateA;
+    });
+    const b = rec.recording('B', async () => {
+      bStarted();
+      await gateB;
+    });
+    await bIsRunning;
+    releaseA();
+    await a;
+    // A ended while B is shown: the API must still show B.
+    expect(api.current(rec.environment)).toEqual({ scenario: 'B', step: 'running' });
+    releaseB();
+    await b;
+    expect(api.current(rec.environment)).toEqual({ scenario: 'ci-job', step: 'tests' });
+  });
+
+  it('runs sync fn at once and sends the markers in order in the background', async () => {
+    const rec = recorder();
+    const value = rec.recordingSync('sync-scn', () => 7);
+    expect(value).toBe(7);
+    await rec.flush();
+    const base = `/resources/recorders/environment/${rec.environment}`;
+    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"sync-scn"}`, `DELETE ${base}`]);
+  });
+
+  it('gives a handle whose end restores once when beginRecording is used', async () => {
+    const rec = recorder();
+    const handle = await rec.beginRecording('manual');
+    expect(handle.recorded).toBe(true);
+    await expect(handle.end()).resolves.toBe(true);
+    await expect(handle.end()).resolves.toBe(true);
+    expect(api.calls().filter((c) => c.startsWith('DELETE'))).toHaveLength(1);
+  });
+});
+
+describe('EnergyRecorder.report', () => {
+  it('returns the parsed report of the last recorded scenario', async () => {
+    const rec = recorder();
+    await rec.recording('measured', async () => rec.step('compile'));
+    const report = await rec.report({ waitMs: 0 });
+    expect(report?.scenario).toBe('measured');
+    expect(report?.steps.map((s) => s.step)).toEqual(['running', 'compile']);
+    expect(api.requests.at(-1)?.path).toBe(`/resources/recorders/environment/${rec.environment}/report`);
+  });
+
+  it('returns null when no session matches', async () => {
+    const rec = recorder();
+    await expect(rec.report({ scenario: 'never', waitMs: 0 })).resolves.toBeNull();
+  });
+
+  it('returns the sessions newest first', async () => {
+    const rec = recorder();
+    await rec.recording('one', () => undefined);
+    await rec.recording('two', () => undefined);
+    const sessions = await rec.sessions();
+    expect(sessions?.sessions.map((s) => s.scenario)).toEqual(['two', 'one']);
+  });
+});
+
+describe('EnergyRecorder.disabled', () => {
+  it('runs fn and sends nothing when disabled', async () => {
+    const rec = EnergyRecorder.disabled('no config');
+    await expect(rec.recording('x', () => 1)).resolves.toBe(1);
+    await expect(rec.ping()).resolves.toBe(false);
+    expect(rec.available).toBe(false);
+  });
+});
