@@ -1,0 +1,213 @@
+import { resolve as resolvePath } from 'node:path';
+import { noopLogger, type Logger, type RecorderApiServerSettings } from '@energyrecorder/core';
+import type { Clock } from './internal/clock.js';
+import type { ResolvedCollectorConfig } from './internal/config.js';
+import { LatencyTracker, renderMetrics } from './internal/metrics.js';
+import { Pusher, type PusherStatus } from './internal/pusher.js';
+import { PollScheduler, type EnvironmentStatus } from './internal/scheduler.js';
+import { Spool } from './internal/spool.js';
+import { startStatusServer, type StatusServer } from './internal/http-server.js';
+import { createApiTransport, type ApiTransport } from './internal/transport.js';
+
+/** Options of {@link Collector.create}. */
+export interface CollectorOptions {
+  /** A configuration from `loadCollectorConfigFile` or `parseCollectorConfigText`. */
+  config: ResolvedCollectorConfig;
+  logger?: Logger;
+  /** Directory a relative `spool_dir` is resolved against. Default: the process's working directory. */
+  baseDir?: string;
+  /** Replaces the clock (tests). */
+  clock?: Clock;
+  /** Builds the API transport; the default is undici with the `RECORDER_API_SERVER` settings. */
+  createTransport?: (settings: RecorderApiServerSettings) => ApiTransport;
+  /** fsync the spool on every write. Default true. */
+  spoolFsync?: boolean;
+}
+
+/** Everything the status dump and `/healthz` show. */
+export interface CollectorStatus {
+  startedAtMs: number;
+  environments: EnvironmentStatus[];
+  push: PusherStatus;
+}
+
+/**
+ * The collector daemon as a library: polls every configured device, spools and pushes the readings, serves
+ * `/healthz` and `/metrics` when `COLLECTOR.http_port` is set, and reloads its configuration in place.
+ */
+export class Collector {
+  private readonly logger: Logger;
+  private statusServer: StatusServer | undefined;
+  private startedAtMs = 0;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private config: ResolvedCollectorConfig,
+    private readonly scheduler: PollScheduler,
+    private readonly pusher: Pusher,
+    private readonly spool: Spool,
+    private readonly options: CollectorOptions,
+    private readonly latency: LatencyTracker,
+    logger: Logger,
+  ) {
+    this.logger = logger;
+  }
+
+  /** Opens the spool and wires the parts; nothing is polled before {@link start}. */
+  static async create(options: CollectorOptions): Promise<Collector> {
+    const logger = options.logger ?? noopLogger;
+    const { settings } = options.config;
+    const spoolDir = resolvePath(options.baseDir ?? process.cwd(), settings.COLLECTOR.spool_dir);
+    const spool = await Spool.open(spoolDir, {
+      maxBytes: settings.COLLECTOR.spool_max_bytes,
+      logger: logger.child({ component: 'spool' }),
+      ...(options.spoolFsync === undefined ? {} : { fsync: options.spoolFsync }),
+    });
+    const makeTransport = options.createTransport ?? createApiTransport;
+    const latency = new LatencyTracker();
+    const scheduler: PollScheduler = new PollScheduler({
+      onBatch: (batch) => pusher.enqueue(batch),
+      logger: logger.child({ component: 'scheduler' }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    const pusher = new Pusher({
+      spool,
+      transport: makeTransport(settings.RECORDER_API_SERVER),
+      logger: logger.child({ component: 'pusher' }),
+      flushIntervalMs: settings.COLLECTOR.flush_interval_ms,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      onDelivered: (record) => {
+        const readings = record.measurements.map((m) => ({
+          sensor: m.sensor,
+          unit: m.unit,
+          value: m.value,
+          timestampNs: m.time,
+        }));
+        void scheduler.acknowledge(record.environment, record.equipmentId, readings, AbortSignal.timeout(30_000));
+      },
+      onLatency: (device, seconds) => latency.observe(device, seconds),
+    });
+    scheduler.setEnvironments(options.config.environments);
+    const collector = new Collector(options.config, scheduler, pusher, spool, options, latency, logger);
+    const depth = spool.depth();
+    if (depth.records > 0) {
+      logger.info({ batches: depth.records, readings: depth.readings, dir: spoolDir }, 'spool holds unsent batches: replaying');
+    }
+    return collector;
+  }
+
+  /** Starts polling, pushing and (if configured) the status server. */
+  async start(): Promise<void> {
+    this.startedAtMs = Date.now();
+    const { COLLECTOR } = this.config.settings;
+    if (COLLECTOR.http_port !== undefined) {
+      this.statusServer = await startStatusServer(COLLECTOR.http_host, COLLECTOR.http_port, {
+        health: () => this.health(),
+        metrics: () => this.metrics(),
+      });
+      this.logger.info({ url: this.statusServer.url }, 'status server listening');
+    }
+    this.scheduler.start();
+    this.pusher.start();
+    const devices = this.config.environments.reduce((n, e) => n + e.devices.length, 0);
+    this.logger.info({ environments: this.config.environments.length, devices }, 'collector started');
+  }
+
+  /** URL of the `/healthz` + `/metrics` server, when one runs. */
+  get statusUrl(): string | undefined {
+    return this.statusServer?.url;
+  }
+
+  /**
+   * Applies a new configuration: devices are added, removed or re-created, environments re-timed, the API
+   * transport replaced. Queued and spooled batches are kept. Spool and status-server settings need a restart.
+   */
+  async reload(next: ResolvedCollectorConfig): Promise<void> {
+    const prev = this.config.settings;
+    const c = next.settings.COLLECTOR;
+    if (
+      c.spool_dir !== prev.COLLECTOR.spool_dir ||
+      c.spool_max_bytes !== prev.COLLECTOR.spool_max_bytes ||
+      c.http_port !== prev.COLLECTOR.http_port ||
+      c.http_host !== prev.COLLECTOR.http_host ||
+      c.flush_interval_ms !== prev.COLLECTOR.flush_interval_ms
+    ) {
+      this.logger.warn({}, 'COLLECTOR spool, flush and http settings change only on restart');
+    }
+    if (JSON.stringify(next.settings.RECORDER_API_SERVER) !== JSON.stringify(prev.RECORDER_API_SERVER)) {
+      const make = this.options.createTransport ?? createApiTransport;
+      await this.pusher.setTransport(make(next.settings.RECORDER_API_SERVER));
+      this.logger.info({ baseUrl: next.settings.RECORDER_API_SERVER.base_url }, 'API settings changed');
+    }
+    this.scheduler.setEnvironments(next.environments);
+    this.config = next;
+    const devices = next.environments.reduce((n, e) => n + e.devices.length, 0);
+    this.logger.info({ environments: next.environments.length, devices }, 'configuration reloaded');
+  }
+
+  /**
+   * Stops polling, lets running reads finish briefly, pushes what it can within `deadlineMs` and leaves the
+   * rest in the spool. Safe to call twice.
+   */
+  stop(deadlineMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      const started = Date.now();
+      await this.scheduler.stop(Math.min(2000, Math.floor(deadlineMs / 4)));
+      await this.pusher.stop(Math.max(100, deadlineMs - (Date.now() - started) - 200));
+      await this.spool.close();
+      await this.statusServer?.close();
+      const left = this.pusher.status();
+      this.logger.info(
+        { spooledBatches: left.spoolBatches, delivered: left.deliveredBatches },
+        'collector stopped',
+      );
+    })();
+    return this.stopping;
+  }
+
+  /** Pushes now instead of waiting for the next flush (tests, shutdown). */
+  flush(signal?: AbortSignal): Promise<void> {
+    return this.pusher.flush(signal);
+  }
+
+  /** A snapshot of every device and of the push queue. */
+  status(): CollectorStatus {
+    return { startedAtMs: this.startedAtMs, environments: this.scheduler.status(), push: this.pusher.status() };
+  }
+
+  /** The Prometheus exposition of {@link status}. */
+  metrics(): string {
+    return renderMetrics(this.scheduler.status(), this.pusher.status(), this.latency);
+  }
+
+  /** Healthy while the API is reachable or the spool still has room. */
+  health(): { ok: boolean; body: unknown } {
+    const push = this.pusher.status();
+    const room = push.spoolBytes < this.config.settings.COLLECTOR.spool_max_bytes * 0.9;
+    const ok = push.apiReachable || room;
+    return {
+      ok,
+      body: {
+        status: ok ? 'OK' : 'DEGRADED',
+        apiReachable: push.apiReachable,
+        spooledBatches: push.spoolBatches,
+        ...(push.lastError === undefined ? {} : { lastPushError: push.lastError }),
+      },
+    };
+  }
+
+  /** Logs the status dump (SIGUSR1). */
+  logStatus(): void {
+    const s = this.status();
+    for (const env of s.environments) {
+      for (const d of env.devices) {
+        this.logger.info({ ...d }, 'device status');
+      }
+      this.logger.info(
+        { environment: env.name, intervalMs: env.intervalMs, ticks: env.ticks, skippedTicks: env.skippedTicks },
+        'environment status',
+      );
+    }
+    this.logger.info({ ...s.push }, 'push status');
+  }
+}

@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import {
+  ConfigError,
+  collectorSettingsSchema,
+  zodIssuesToConfigIssues,
+  type AdapterRegistry,
+  type CollectorSettings,
+  type ConfigIssue,
+  type ParsedAdapterConfig,
+  type Topology,
+} from '@energyrecorder/core';
+
+/** One device ready to be polled: its identity, adapter definition and validated adapter config. */
+export interface ResolvedDevice {
+  /** `<environment>/<id>`: unique within a collector. */
+  key: string;
+  id: string;
+  type: string;
+  adapter: ParsedAdapterConfig;
+  /** Stable fingerprint of the raw entry, to tell a changed device from an unchanged one on reload. */
+  fingerprint: string;
+}
+
+/** One active environment with its active devices. */
+export interface ResolvedEnvironment {
+  name: string;
+  intervalMs: number;
+  topology?: Topology;
+  devices: ResolvedDevice[];
+}
+
+/** A whole configuration, validated and resolved against an adapter registry. */
+export interface ResolvedCollectorConfig {
+  settings: CollectorSettings;
+  environments: ResolvedEnvironment[];
+  /** Things worth a warning that are not errors (defaults applied, inactive entries skipped). */
+  notices: string[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Validates a parsed `collector-settings.yaml` document: the common keys with core's schema, then every active
+ * device with its adapter's schema. Throws one {@link ConfigError} listing every problem found.
+ */
+export function resolveCollectorConfig(
+  input: unknown,
+  registry: AdapterRegistry,
+  source?: string,
+): ResolvedCollectorConfig {
+  const issues: ConfigIssue[] = [];
+  const result = collectorSettingsSchema.safeParse(input);
+  if (!result.success) issues.push(...zodIssuesToConfigIssues(result.error));
+  const notices: string[] = [];
+  const environments: ResolvedEnvironment[] = [];
+  // Devices are checked even when the common keys failed, so one run reports every problem.
+  const rawPods = isRecord(input) && Array.isArray(input['PODS']) ? (input['PODS'] as unknown[]) : [];
+  const seenEnvs = new Set<string>();
+  rawPods.forEach((rawPod, podIndex) => {
+    if (!isRecord(rawPod)) return;
+    const envName = typeof rawPod['environment'] === 'string' ? rawPod['environment'] : `#${podIndex}`;
+    if (rawPod['active'] === false) {
+      notices.push(`environment "${envName}" is inactive: skipped`);
+      return;
+    }
+    if (rawPod['polling_interval'] === undefined) {
+      notices.push(`environment "${envName}": no polling_interval, using the default of 10 s`);
+    }
+    if (seenEnvs.has(envName)) {
+      issues.push({ path: `PODS.${podIndex}.environment`, message: `environment "${envName}" is listed twice` });
+    }
+    seenEnvs.add(envName);
+    const servers = Array.isArray(rawPod['servers']) ? (rawPod['servers'] as unknown[]) : [];
+    const devices: ResolvedDevice[] = [];
+    const seenIds = new Set<string>();
+    servers.forEach((rawServer, serverIndex) => {
+      const prefix = `PODS.${podIndex}.servers.${serverIndex}`;
+      if (!isRecord(rawServer)) return;
+      if (rawServer['active'] === false) {
+        notices.push(`device "${String(rawServer['id'])}" of "${envName}" is inactive: skipped`);
+        return;
+      }
+      const id = typeof rawServer['id'] === 'number' ? String(rawServer['id']) : rawServer['id'];
+      if (typeof id === 'string' && id !== '') {
+        if (seenIds.has(id)) issues.push({ path: `${prefix}.id`, message: `id "${id}" is listed twice in "${envName}"` });
+        seenIds.add(id);
+      }
+      try {
+        const adapter = registry.parse(rawServer, prefix);
+        if (typeof id === 'string' && id !== '') {
+          devices.push({
+            key: `${envName}/${id}`,
+            id,
+            type: adapter.definition.type,
+            adapter,
+            fingerprint: JSON.stringify(rawServer),
+          });
+        }
+      } catch (err) {
+        if (err instanceof ConfigError) issues.push(...err.issues);
+        else issues.push({ path: prefix, message: err instanceof Error ? err.message : String(err) });
+      }
+    });
+    environments.push({ name: envName, intervalMs: 0, devices });
+  });
+  if (issues.length > 0 || !result.success) {
+    throw new ConfigError(dedupe(issues), source === undefined ? {} : { source });
+  }
+  // Take interval and topology from the schema output, where defaults and the ≤0 → 0.1 s rule were applied.
+  const activePods = result.data.PODS.filter((p) => p.active);
+  const resolved = environments.map((env) => {
+    const pod = activePods.find((p) => p.environment === env.name);
+    const intervalMs = Math.round((pod?.polling_interval ?? 10) * 1000);
+    return pod?.topology === undefined ? { ...env, intervalMs } : { ...env, intervalMs, topology: pod.topology };
+  });
+  return { settings: result.data, environments: resolved, notices };
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Parses YAML text into a resolved configuration; YAML syntax errors become `ConfigError` issues too. */
+export function parseCollectorConfigText(
+  text: string,
+  registry: AdapterRegistry,
+  source?: string,
+): ResolvedCollectorConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+    throw new ConfigError([{ path: '', message: `YAML syntax error: ${message}` }], {
+      ...(source === undefined ? {} : { source }),
+      cause: err,
+    });
+  }
+  return resolveCollectorConfig(doc ?? {}, registry, source);
+}
+
+/** Reads and resolves a `collector-settings.yaml` file. */
+export async function loadCollectorConfigFile(path: string, registry: AdapterRegistry): Promise<ResolvedCollectorConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }], {
+      source: path,
+      cause: err,
+    });
+  }
+  return parseCollectorConfigText(text, registry, path);
+}

@@ -1,0 +1,75 @@
+import type { EnvironmentStatus } from './scheduler.js';
+import type { PusherStatus } from './pusher.js';
+
+/** Sum and count of push latencies per device: a Prometheus summary without quantiles. */
+export class LatencyTracker {
+  private readonly byDevice = new Map<string, { sum: number; count: number }>();
+
+  observe(device: string, seconds: number): void {
+    const entry = this.byDevice.get(device);
+    if (entry === undefined) this.byDevice.set(device, { sum: seconds, count: 1 });
+    else {
+      entry.sum += seconds;
+      entry.count++;
+    }
+  }
+
+  entries(): [string, { sum: number; count: number }][] {
+    return [...this.byDevice.entries()];
+  }
+}
+
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** Renders the Prometheus text exposition format (version 0.0.4). */
+export function renderMetrics(envs: readonly EnvironmentStatus[], pusher: PusherStatus, latency: LatencyTracker): string {
+  const out: string[] = [];
+  const family = (name: string, type: 'counter' | 'gauge' | 'summary', help: string): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  };
+  const perDevice = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    pick: (d: EnvironmentStatus['devices'][number]) => number,
+  ): void => {
+    family(name, type, help);
+    for (const env of envs) {
+      for (const d of env.devices) {
+        out.push(`${name}{environment="${label(env.name)}",device="${label(d.id)}",type="${label(d.type)}"} ${pick(d)}`);
+      }
+    }
+  };
+  perDevice('energyrecorder_collector_reads_total', 'counter', 'Device reads started.', (d) => d.reads);
+  perDevice('energyrecorder_collector_read_failures_total', 'counter', 'Device reads that failed.', (d) => d.failures);
+  perDevice('energyrecorder_collector_missed_ticks_total', 'counter', 'Ticks missed because the device was busy.', (d) => d.missedTicks);
+  perDevice('energyrecorder_collector_backoff_skips_total', 'counter', 'Ticks skipped during back-off.', (d) => d.backoffSkips);
+  perDevice('energyrecorder_collector_readings_total', 'counter', 'Readings produced.', (d) => d.readings);
+  perDevice('energyrecorder_collector_device_up', 'gauge', '1 when the last read succeeded.', (d) => (d.consecutiveFailures === 0 ? 1 : 0));
+  family('energyrecorder_collector_ticks_total', 'counter', 'Ticks served per environment.');
+  for (const env of envs) out.push(`energyrecorder_collector_ticks_total{environment="${label(env.name)}"} ${env.ticks}`);
+  family('energyrecorder_collector_skipped_ticks_total', 'counter', 'Ticks not served because the event loop was blocked.');
+  for (const env of envs) out.push(`energyrecorder_collector_skipped_ticks_total{environment="${label(env.name)}"} ${env.skippedTicks}`);
+  const gauge = (name: string, help: string, value: number, type: 'counter' | 'gauge' = 'gauge'): void => {
+    family(name, type, help);
+    out.push(`${name} ${value}`);
+  };
+  gauge('energyrecorder_collector_queue_batches', 'Batches waiting (memory and spool).', pusher.pendingBatches + pusher.spoolBatches);
+  gauge('energyrecorder_collector_spool_batches', 'Batches in the on-disk spool.', pusher.spoolBatches);
+  gauge('energyrecorder_collector_spool_readings', 'Readings in the on-disk spool.', pusher.spoolReadings);
+  gauge('energyrecorder_collector_spool_bytes', 'Bytes in the on-disk spool.', pusher.spoolBytes);
+  gauge('energyrecorder_collector_delivered_batches_total', 'Batches confirmed by the API.', pusher.deliveredBatches, 'counter');
+  gauge('energyrecorder_collector_delivered_readings_total', 'Readings confirmed by the API.', pusher.deliveredReadings, 'counter');
+  gauge('energyrecorder_collector_rejected_batches_total', 'Batches refused by the API (4xx) and dropped.', pusher.rejectedBatches, 'counter');
+  gauge('energyrecorder_collector_dropped_readings_total', 'Readings dropped because the spool was full.', pusher.droppedReadings, 'counter');
+  gauge('energyrecorder_collector_push_retries_total', 'Push rounds that failed and were retried.', pusher.retries, 'counter');
+  gauge('energyrecorder_collector_api_up', '1 when the last push round reached the API.', pusher.apiReachable ? 1 : 0);
+  family('energyrecorder_collector_push_latency_seconds', 'summary', 'POST latency per device.');
+  for (const [device, { sum, count }] of latency.entries()) {
+    out.push(`energyrecorder_collector_push_latency_seconds_sum{device="${label(device)}"} ${sum}`);
+    out.push(`energyrecorder_collector_push_latency_seconds_count{device="${label(device)}"} ${count}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,454 @@
+import {
+  TimeoutError,
+  noopLogger,
+  nowNs as coreNowNs,
+  type Logger,
+  type MeasurementBatch,
+  type PowerAdapter,
+  type Reading,
+  type Topology,
+} from '@energyrecorder/core';
+import { backoffDelayMs, type BackoffOptions } from './backoff.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import type { ResolvedDevice, ResolvedEnvironment } from './config.js';
+
+/** Options of {@link PollScheduler}. */
+export interface PollSchedulerOptions {
+  /** Receives the readings of every successful read that returned at least one reading. */
+  onBatch(batch: MeasurementBatch): void;
+  logger?: Logger;
+  clock?: Clock;
+  /** Epoch ns of "now", used to stamp collect times and readings without their own time. */
+  nowNs?: () => number;
+  random?: () => number;
+  /** Read timeout as a share of the polling interval. Default 0.8. */
+  timeoutRatio?: number;
+  /** Cap of the back-off delay; the polling interval if larger. Default 60 s. */
+  maxBackoffMs?: number;
+  /**
+   * A read that ignores its abort signal keeps its device busy; after this many intervals the read is abandoned
+   * and the adapter closed, so the device gets a fresh one. Default 3.
+   */
+  abandonAfterIntervals?: number;
+}
+
+/** Counters and state of one device, for the status dump and `/metrics`. */
+export interface DeviceStatus {
+  key: string;
+  environment: string;
+  id: string;
+  type: string;
+  /** Ticks this device was due. */
+  ticks: number;
+  /** Reads started within the on-time tolerance of their tick. */
+  onTimeReads: number;
+  reads: number;
+  failures: number;
+  consecutiveFailures: number;
+  /** Ticks skipped because the previous read was still running. */
+  missedTicks: number;
+  /** Ticks skipped while waiting out a back-off. */
+  backoffSkips: number;
+  /** Reads given up because the adapter ignored its abort signal. */
+  abandoned: number;
+  readings: number;
+  busy: boolean;
+  adapterOpen: boolean;
+  lastError?: string;
+  lastSuccessMs?: number;
+  nextAttemptMs?: number;
+}
+
+/** Counters of one environment's tick loop. */
+export interface EnvironmentStatus {
+  name: string;
+  intervalMs: number;
+  ticks: number;
+  /** Boundaries the loop could not serve at all because the event loop was blocked past them. */
+  skippedTicks: number;
+  devices: DeviceStatus[];
+}
+
+interface InFlight {
+  controller: AbortController;
+  startedAtMs: number;
+  generation: number;
+  settled: Promise<void>;
+}
+
+interface DeviceRuntime {
+  spec: ResolvedDevice;
+  env: EnvRuntime;
+  adapter: PowerAdapter | undefined;
+  inFlight: InFlight | undefined;
+  generation: number;
+  retired: boolean;
+  stats: Omit<DeviceStatus, 'key' | 'environment' | 'id' | 'type' | 'busy' | 'adapterOpen'>;
+}
+
+interface EnvRuntime {
+  name: string;
+  intervalMs: number;
+  topology: Topology | undefined;
+  devices: Map<string, DeviceRuntime>;
+  timer: TimerHandle | undefined;
+  nextBoundaryMs: number;
+  ticks: number;
+  skippedTicks: number;
+}
+
+/**
+ * One async loop for every environment: each environment ticks on wall-clock multiples of its polling interval,
+ * and on each tick every device is read concurrently under an abort timeout shorter than the interval. A device
+ * still busy at its next tick misses that tick (counted, logged) instead of queueing it. Failures are isolated
+ * per device and retried with exponential back-off and jitter; the adapter is created lazily and re-created
+ * after a failure, so no device is ever dead for good.
+ */
+export class PollScheduler {
+  private readonly envs = new Map<string, EnvRuntime>();
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly nowNs: () => number;
+  private readonly random: () => number;
+  private readonly timeoutRatio: number;
+  private readonly maxBackoffMs: number;
+  private readonly abandonAfterIntervals: number;
+  private readonly pendingCloses = new Set<Promise<void>>();
+  private running = false;
+
+  constructor(private readonly options: PollSchedulerOptions) {
+    this.logger = options.logger ?? noopLogger;
+    this.clock = options.clock ?? systemClock;
+    this.nowNs = options.nowNs ?? coreNowNs;
+    this.random = options.random ?? Math.random;
+    this.timeoutRatio = options.timeoutRatio ?? 0.8;
+    this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
+    this.abandonAfterIntervals = options.abandonAfterIntervals ?? 3;
+  }
+
+  /**
+   * Installs a set of environments: the first call and every reload. Unchanged devices keep their adapter and
+   * counters; removed or changed ones are retired (in-flight read aborted, adapter closed).
+   */
+  setEnvironments(environments: readonly ResolvedEnvironment[]): void {
+    const wanted = new Map(environments.map((e) => [e.name, e]));
+    for (const [name, env] of this.envs) {
+      if (!wanted.has(name)) {
+        env.timer?.cancel();
+        for (const dev of env.devices.values()) this.retire(dev, 'environment removed');
+        this.envs.delete(name);
+        this.logger.info({ environment: name }, 'environment removed');
+      }
+    }
+    for (const spec of environments) {
+      let env = this.envs.get(spec.name);
+      if (env === undefined) {
+        env = {
+          name: spec.name,
+          intervalMs: spec.intervalMs,
+          topology: spec.topology,
+          devices: new Map(),
+          timer: undefined,
+          nextBoundaryMs: 0,
+          ticks: 0,
+          skippedTicks: 0,
+        };
+        this.envs.set(spec.name, env);
+        if (this.running) this.schedule(env);
+      } else {
+        env.topology = spec.topology;
+        if (env.intervalMs !== spec.intervalMs) {
+          env.intervalMs = spec.intervalMs;
+          if (this.running) {
+            env.timer?.cancel();
+            this.schedule(env);
+          }
+        }
+      }
+      const wantedDevices = new Map(spec.devices.map((d) => [d.key, d]));
+      for (const [key, dev] of env.devices) {
+        const next = wantedDevices.get(key);
+        if (next === undefined || next.fingerprint !== dev.spec.fingerprint) {
+          this.retire(dev, next === undefined ? 'device removed' : 'device changed');
+          env.devices.delete(key);
+        }
+      }
+      for (const device of spec.devices) {
+        if (!env.devices.has(device.key)) env.devices.set(device.key, this.newDevice(device, env));
+      }
+    }
+  }
+
+  /** Starts ticking. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const env of this.envs.values()) this.schedule(env);
+  }
+
+  /**
+   * Stops ticking, lets in-flight reads finish for up to `graceMs` (their readings still reach `onBatch`), then
+   * aborts the rest and closes every adapter.
+   */
+  async stop(graceMs = 2000): Promise<void> {
+    this.running = false;
+    for (const env of this.envs.values()) {
+      env.timer?.cancel();
+      env.timer = undefined;
+    }
+    const inFlight = this.allDevices()
+      .map((d) => d.inFlight?.settled)
+      .filter((p): p is Promise<void> => p !== undefined);
+    if (inFlight.length > 0) {
+      let timer: TimerHandle | undefined;
+      await Promise.race([
+        Promise.allSettled(inFlight),
+        new Promise<void>((resolve) => {
+          timer = this.clock.setTimer(resolve, graceMs);
+        }),
+      ]);
+      timer?.cancel();
+    }
+    for (const dev of this.allDevices()) this.retire(dev, 'collector stopping');
+    await Promise.allSettled([...this.pendingCloses]);
+  }
+
+  /** Passes a delivery confirmation to the device's adapter, if it has one and wants it. */
+  async acknowledge(environment: string, id: string, readings: readonly Reading[], signal: AbortSignal): Promise<void> {
+    const dev = this.envs.get(environment)?.devices.get(`${environment}/${id}`);
+    const adapter = dev?.adapter;
+    if (adapter?.acknowledge === undefined) return;
+    try {
+      await adapter.acknowledge(readings, signal);
+    } catch (err) {
+      this.logger.warn({ device: dev?.spec.key, err: errorText(err) }, 'adapter acknowledge failed');
+    }
+  }
+
+  /** A snapshot of every environment and device. */
+  status(): EnvironmentStatus[] {
+    return [...this.envs.values()].map((env) => ({
+      name: env.name,
+      intervalMs: env.intervalMs,
+      ticks: env.ticks,
+      skippedTicks: env.skippedTicks,
+      devices: [...env.devices.values()].map((d) => ({
+        key: d.spec.key,
+        environment: env.name,
+        id: d.spec.id,
+        type: d.spec.type,
+        busy: d.inFlight !== undefined,
+        adapterOpen: d.adapter !== undefined,
+        ...d.stats,
+      })),
+    }));
+  }
+
+  private allDevices(): DeviceRuntime[] {
+    return [...this.envs.values()].flatMap((e) => [...e.devices.values()]);
+  }
+
+  private newDevice(spec: ResolvedDevice, env: EnvRuntime): DeviceRuntime {
+    return {
+      spec,
+      env,
+      adapter: undefined,
+      inFlight: undefined,
+      generation: 0,
+      retired: false,
+      stats: {
+        ticks: 0,
+        onTimeReads: 0,
+        reads: 0,
+        failures: 0,
+        consecutiveFailures: 0,
+        missedTicks: 0,
+        backoffSkips: 0,
+        abandoned: 0,
+        readings: 0,
+      },
+    };
+  }
+
+  private schedule(env: EnvRuntime): void {
+    const now = this.clock.nowMs();
+    env.nextBoundaryMs = (Math.floor(now / env.intervalMs) + 1) * env.intervalMs;
+    this.arm(env);
+  }
+
+  private arm(env: EnvRuntime): void {
+    env.timer = this.clock.setTimer(() => this.tick(env), env.nextBoundaryMs - this.clock.nowMs());
+  }
+
+  private tick(env: EnvRuntime): void {
+    if (!this.running || this.envs.get(env.name) !== env) return;
+    const now = this.clock.nowMs();
+    let boundary = env.nextBoundaryMs;
+    if (now < boundary) {
+      // Timers may fire a little early against the wall clock (NTP slew); wait for the real boundary.
+      this.arm(env);
+      return;
+    }
+    const behind = Math.floor((now - boundary) / env.intervalMs);
+    if (behind > 0) {
+      env.skippedTicks += behind;
+      boundary += behind * env.intervalMs;
+      this.logger.warn({ environment: env.name, skipped: behind }, 'event loop blocked: ticks skipped');
+    }
+    env.ticks++;
+    env.nextBoundaryMs = boundary + env.intervalMs;
+    this.arm(env);
+    for (const dev of env.devices.values()) this.poll(dev, boundary, now);
+  }
+
+  private poll(dev: DeviceRuntime, boundaryMs: number, now: number): void {
+    const interval = dev.env.intervalMs;
+    dev.stats.ticks++;
+    if (dev.inFlight !== undefined) {
+      if (now - dev.inFlight.startedAtMs >= interval * this.abandonAfterIntervals) {
+        this.abandon(dev);
+      } else {
+        dev.stats.missedTicks++;
+        this.logger.warn(
+          { device: dev.spec.key, missedTicks: dev.stats.missedTicks },
+          'device still busy with the previous read: tick missed',
+        );
+        return;
+      }
+    }
+    if (dev.stats.nextAttemptMs !== undefined && now < dev.stats.nextAttemptMs) {
+      dev.stats.backoffSkips++;
+      return;
+    }
+    this.startRead(dev, boundaryMs, now);
+  }
+
+  private startRead(dev: DeviceRuntime, boundaryMs: number, now: number): void {
+    const interval = dev.env.intervalMs;
+    const timeoutMs = Math.max(1, Math.floor(interval * this.timeoutRatio));
+    const tolerance = Math.min(100, interval * 0.1);
+    if (now - boundaryMs <= tolerance) dev.stats.onTimeReads++;
+    dev.stats.reads++;
+    const collectTimeNs = this.nowNs();
+    const generation = ++dev.generation;
+    const controller = new AbortController();
+    let readPromise: Promise<Reading[]>;
+    try {
+      dev.adapter ??= dev.spec.adapter.definition.create(dev.spec.adapter.config, {
+        logger: this.logger.child({ adapter: dev.spec.type, device: dev.spec.key }),
+        requestTimeoutMs: timeoutMs,
+        equipmentId: dev.spec.id,
+      });
+      readPromise = dev.adapter.read(controller.signal);
+    } catch (err) {
+      readPromise = Promise.reject(err);
+    }
+    const timer = this.clock.setTimer(
+      () => controller.abort(new TimeoutError(`read of ${dev.spec.key} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    // The outcome is decided at the timeout at the latest, even if the adapter ignores the signal.
+    const outcome = new Promise<Reading[]>((resolve, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      readPromise.then(resolve, reject);
+    });
+    outcome.then(
+      (readings) => this.onSuccess(dev, generation, readings, collectTimeNs),
+      (err: unknown) => this.onFailure(dev, generation, err),
+    );
+    const settled = readPromise.then(
+      () => undefined,
+      () => undefined,
+    );
+    dev.inFlight = { controller, startedAtMs: now, generation, settled };
+    void settled.then(() => {
+      timer.cancel();
+      if (dev.inFlight?.generation !== generation) return;
+      dev.inFlight = undefined;
+      // A failed adapter is replaced only once its read has really ended, so two reads never share it.
+      if (dev.stats.consecutiveFailures > 0 || dev.retired) this.dropAdapter(dev);
+    });
+  }
+
+  private onSuccess(dev: DeviceRuntime, generation: number, readings: Reading[], collectTimeNs: number): void {
+    if (generation !== dev.generation && dev.inFlight !== undefined) return;
+    if (dev.stats.consecutiveFailures > 0) {
+      this.logger.info(
+        { device: dev.spec.key, after: dev.stats.consecutiveFailures },
+        'device recovered',
+      );
+    }
+    dev.stats.consecutiveFailures = 0;
+    delete dev.stats.nextAttemptMs;
+    dev.stats.lastSuccessMs = this.clock.nowMs();
+    if (readings.length === 0) return;
+    dev.stats.readings += readings.length;
+    const stamped = readings.map((r) =>
+      r.timestampNs > 0 && Number.isFinite(r.timestampNs) ? r : { ...r, timestampNs: collectTimeNs },
+    );
+    const batch: MeasurementBatch = {
+      equipmentId: dev.spec.id,
+      environment: dev.env.name,
+      collectTimeNs,
+      readings: stamped,
+    };
+    if (dev.env.topology !== undefined) batch.topology = dev.env.topology;
+    try {
+      this.options.onBatch(batch);
+    } catch (err) {
+      this.logger.error({ device: dev.spec.key, err: errorText(err) }, 'could not queue readings');
+    }
+  }
+
+  private onFailure(dev: DeviceRuntime, _generation: number, err: unknown): void {
+    dev.stats.failures++;
+    const n = ++dev.stats.consecutiveFailures;
+    dev.stats.lastError = errorText(err);
+    const backoff: BackoffOptions = {
+      baseMs: dev.env.intervalMs,
+      maxMs: Math.max(dev.env.intervalMs, this.maxBackoffMs),
+    };
+    const delay = backoffDelayMs(n, backoff, this.random);
+    dev.stats.nextAttemptMs = this.clock.nowMs() + delay;
+    // Log the first failures and then only on powers of two, so a device down for a day does not flood the log.
+    const fields = { device: dev.spec.key, failures: n, retryInMs: delay, err: dev.stats.lastError };
+    if (n <= 3 || (n & (n - 1)) === 0) this.logger.warn(fields, 'device read failed');
+    else this.logger.debug(fields, 'device read failed');
+    if (dev.inFlight === undefined) this.dropAdapter(dev);
+  }
+
+  private abandon(dev: DeviceRuntime): void {
+    dev.stats.abandoned++;
+    this.logger.warn({ device: dev.spec.key }, 'read ignored its abort signal: abandoned, adapter re-created');
+    dev.inFlight = undefined;
+    dev.generation++;
+    this.dropAdapter(dev);
+  }
+
+  private retire(dev: DeviceRuntime, why: string): void {
+    dev.retired = true;
+    dev.inFlight?.controller.abort(new Error(why));
+    dev.inFlight = undefined;
+    this.dropAdapter(dev);
+  }
+
+  private dropAdapter(dev: DeviceRuntime): void {
+    const adapter = dev.adapter;
+    dev.adapter = undefined;
+    if (adapter === undefined) return;
+    const p = adapter
+      .close()
+      .catch((err: unknown) => this.logger.debug({ device: dev.spec.key, err: errorText(err) }, 'adapter close failed'))
+      .finally(() => this.pendingCloses.delete(p));
+    this.pendingCloses.add(p);
+  }
+}
+
+/** A short, secret-free description of an error for logs and status. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

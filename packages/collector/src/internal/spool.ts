@@ -1,0 +1,430 @@
+import { crc32 } from 'node:zlib';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { noopLogger, type Logger } from '@energyrecorder/core';
+import { SpoolError } from '../errors.js';
+
+/** One spooled batch: the readings of one device's poll, as they will be POSTed. */
+export interface SpoolRecord {
+  environment: string;
+  equipmentId: string;
+  topology?: Record<string, string>;
+  /** Collect time of the poll, epoch ns. */
+  time: number;
+  measurements: WireMeasurement[];
+}
+
+/** One measurement as the recording API expects it. */
+export interface WireMeasurement {
+  sensor: string;
+  unit: string;
+  value: number;
+  /** Epoch ns. */
+  time: number;
+}
+
+/** A place in the spool: a segment and a byte offset inside it. */
+export interface SpoolPosition {
+  segment: number;
+  offset: number;
+}
+
+/** A record read back from the spool with the position just after it. */
+export interface PeekedRecord {
+  record: SpoolRecord;
+  /** Position of the record itself: a stable identity while it is in the spool. */
+  at: SpoolPosition;
+  /** Position just after it: commit this to consume it. */
+  next: SpoolPosition;
+  readings: number;
+}
+
+/** Options of {@link Spool.open}. */
+export interface SpoolOptions {
+  /** Upper bound of the spool's size on disk; above it the oldest segments are dropped. */
+  maxBytes: number;
+  /** Size at which a segment is closed and a new one started. Default `maxBytes / 8`, between 4 KiB and 8 MiB. */
+  segmentBytes?: number;
+  logger?: Logger;
+  /** Calls fsync after each append and cursor update. Default true; benchmarks may turn it off. */
+  fsync?: boolean;
+}
+
+/** Depth of the spool: what is waiting to be sent. */
+export interface SpoolDepth {
+  records: number;
+  readings: number;
+  bytes: number;
+  segments: number;
+  /** Records and readings dropped because the spool was full, since the process started. */
+  droppedRecords: number;
+  droppedReadings: number;
+}
+
+interface SegmentInfo {
+  seq: number;
+  size: number;
+  records: number;
+  readings: number;
+}
+
+const SEGMENT_RE = /^seg-(\d{12})\.log$/;
+const CURSOR_FILE = 'cursor.json';
+const PEEK_BYTES = 4 * 1024 * 1024;
+
+function segmentName(seq: number): string {
+  return `seg-${String(seq).padStart(12, '0')}.log`;
+}
+
+/** `<crc32 of rest, 8 hex> <readings count> <json>\n`: the count lets accounting skip JSON parsing. */
+function encodeLine(record: SpoolRecord): Buffer {
+  const body = `${record.measurements.length} ${JSON.stringify(record)}`;
+  const crc = crc32(body).toString(16).padStart(8, '0');
+  return Buffer.from(`${crc} ${body}\n`, 'utf8');
+}
+
+interface DecodedLine {
+  readings: number;
+  json: string;
+}
+
+function decodeLine(line: string): DecodedLine | undefined {
+  if (line.length < 12 || line[8] !== ' ') return undefined;
+  const body = line.slice(9);
+  if (crc32(body).toString(16).padStart(8, '0') !== line.slice(0, 8)) return undefined;
+  const space = body.indexOf(' ');
+  const readings = Number(body.slice(0, space));
+  if (space <= 0 || !Number.isInteger(readings)) return undefined;
+  return { readings, json: body.slice(space + 1) };
+}
+
+function isSpoolRecord(v: unknown): v is SpoolRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    typeof r['environment'] === 'string' &&
+    typeof r['equipmentId'] === 'string' &&
+    typeof r['time'] === 'number' &&
+    Array.isArray(r['measurements'])
+  );
+}
+
+/**
+ * A durable FIFO of batches on disk. Batches are appended as checksummed lines to numbered segment files and
+ * fsync'ed; a cursor file (replaced atomically by rename) says how far the API has confirmed. A torn last line,
+ * as left by `kill -9` or a power cut, fails its checksum and is cut off when the spool is opened. Segments the
+ * cursor has passed are deleted; when the spool grows past `maxBytes`, whole oldest segments are dropped and
+ * the number of readings lost is logged. Calls must not overlap: the pusher runs them one at a time.
+ */
+export class Spool {
+  private readonly segments: SegmentInfo[] = [];
+  private cursor: SpoolPosition = { segment: 0, offset: 0 };
+  /** Records and readings of the head segment that lie before the cursor. */
+  private consumedRecords = 0;
+  private consumedReadings = 0;
+  private writer: FileHandle | undefined;
+  private droppedRecords = 0;
+  private droppedReadings = 0;
+  private readonly logger: Logger;
+  private readonly segmentBytes: number;
+  private readonly fsync: boolean;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: SpoolOptions,
+  ) {
+    this.logger = options.logger ?? noopLogger;
+    this.segmentBytes =
+      options.segmentBytes ?? Math.min(8 * 1024 * 1024, Math.max(4096, Math.floor(options.maxBytes / 8)));
+    this.fsync = options.fsync ?? true;
+  }
+
+  /** Opens (creating if needed) the spool in `dir`, repairing a torn tail. */
+  static async open(dir: string, options: SpoolOptions): Promise<Spool> {
+    const spool = new Spool(dir, options);
+    try {
+      await spool.load();
+    } catch (err) {
+      throw new SpoolError(`cannot open spool in ${dir}: ${err instanceof Error ? err.message : String(err)}`, err);
+    }
+    return spool;
+  }
+
+  private async load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    try {
+      const parsed: unknown = JSON.parse(await readFile(join(this.dir, CURSOR_FILE), 'utf8'));
+      if (typeof parsed === 'object' && parsed !== null) {
+        const c = parsed as Record<string, unknown>;
+        if (typeof c['segment'] === 'number' && typeof c['offset'] === 'number') {
+          this.cursor = { segment: c['segment'], offset: c['offset'] };
+        }
+      }
+    } catch {
+      // No cursor yet (fresh spool) or a torn one: start from the oldest segment; at worst some batches repeat.
+    }
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] ?? '';
+      const seq = Number(SEGMENT_RE.exec(name)?.[1]);
+      const isLast = i === names.length - 1;
+      if (seq < this.cursor.segment) {
+        await rm(join(this.dir, name), { force: true });
+        continue;
+      }
+      const info = await this.scanSegment(seq, isLast);
+      this.segments.push(info);
+    }
+    const head = this.segments[0];
+    if (head === undefined || head.seq !== this.cursor.segment) {
+      this.cursor = { segment: head?.seq ?? this.cursor.segment, offset: 0 };
+    }
+    if (head !== undefined && this.cursor.offset > 0) {
+      if (this.cursor.offset > head.size) this.cursor.offset = head.size;
+      await this.countConsumed(head);
+    }
+    if (this.segments.length === 0) this.segments.push({ seq: this.cursor.segment + 1, size: 0, records: 0, readings: 0 });
+  }
+
+  private async scanSegment(seq: number, isLast: boolean): Promise<SegmentInfo> {
+    const path = join(this.dir, segmentName(seq));
+    const buf = await readFile(path);
+    let pos = 0;
+    let records = 0;
+    let readings = 0;
+    let bad = 0;
+    let validEnd = 0;
+    while (pos < buf.length) {
+      const nl = buf.indexOf(0x0a, pos);
+      if (nl < 0) break;
+      const decoded = decodeLine(buf.toString('utf8', pos, nl));
+      if (decoded === undefined) bad++;
+      else {
+        records++;
+        readings += decoded.readings;
+        validEnd = nl + 1;
+      }
+      pos = nl + 1;
+    }
+    if (isLast && validEnd < buf.length) {
+      // A torn or corrupt tail from a crash mid-append: cut it so new appends start on a clean line.
+      await truncate(path, validEnd);
+      this.logger.warn({ segment: seq, bytes: buf.length - validEnd }, 'spool: torn tail cut off');
+      return { seq, size: validEnd, records, readings };
+    }
+    if (bad > 0) this.logger.warn({ segment: seq, lines: bad }, 'spool: corrupt lines skipped');
+    return { seq, size: buf.length, records, readings };
+  }
+
+  private async countConsumed(head: SegmentInfo): Promise<void> {
+    const buf = await readFile(join(this.dir, segmentName(head.seq)));
+    let pos = 0;
+    while (pos < this.cursor.offset) {
+      const nl = buf.indexOf(0x0a, pos);
+      if (nl < 0 || nl >= this.cursor.offset) break;
+      const decoded = decodeLine(buf.toString('utf8', pos, nl));
+      if (decoded !== undefined) {
+        this.consumedRecords++;
+        this.consumedReadings += decoded.readings;
+      }
+      pos = nl + 1;
+    }
+  }
+
+  /** What is waiting, and what was dropped. */
+  depth(): SpoolDepth {
+    let records = -this.consumedRecords;
+    let readings = -this.consumedReadings;
+    let bytes = -this.cursor.offset;
+    for (const s of this.segments) {
+      records += s.records;
+      readings += s.readings;
+      bytes += s.size;
+    }
+    return {
+      records,
+      readings,
+      bytes,
+      segments: this.segments.length,
+      droppedRecords: this.droppedRecords,
+      droppedReadings: this.droppedReadings,
+    };
+  }
+
+  /** Appends records in one write and makes them durable before returning. */
+  async append(records: readonly SpoolRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const lines = records.map(encodeLine);
+    const data = Buffer.concat(lines);
+    let tail = this.segments[this.segments.length - 1];
+    if (tail === undefined || (tail.size > 0 && tail.size + data.length > this.segmentBytes)) {
+      await this.closeWriter();
+      tail = { seq: (tail?.seq ?? this.cursor.segment) + 1, size: 0, records: 0, readings: 0 };
+      this.segments.push(tail);
+    }
+    if (this.writer === undefined) this.writer = await open(join(this.dir, segmentName(tail.seq)), 'a');
+    try {
+      await this.writer.write(data);
+      if (this.fsync) await this.writer.datasync();
+    } catch (err) {
+      throw new SpoolError(`spool write failed: ${err instanceof Error ? err.message : String(err)}`, err);
+    }
+    tail.size += data.length;
+    tail.records += records.length;
+    for (const r of records) tail.readings += r.measurements.length;
+    await this.enforceBound();
+  }
+
+  private async enforceBound(): Promise<void> {
+    let dropped = 0;
+    let droppedReadings = 0;
+    while (this.depth().bytes > this.options.maxBytes && this.segments.length > 1) {
+      const head = this.segments.shift();
+      if (head === undefined) break;
+      dropped += head.records - this.consumedRecords;
+      droppedReadings += head.readings - this.consumedReadings;
+      await rm(join(this.dir, segmentName(head.seq)), { force: true });
+      const next = this.segments[0];
+      this.cursor = { segment: next?.seq ?? head.seq + 1, offset: 0 };
+      this.consumedRecords = 0;
+      this.consumedReadings = 0;
+    }
+    if (dropped > 0) {
+      this.droppedRecords += dropped;
+      this.droppedReadings += droppedReadings;
+      await this.writeCursor();
+      this.logger.warn(
+        { droppedBatches: dropped, droppedReadings, maxBytes: this.options.maxBytes },
+        'spool full: oldest batches dropped',
+      );
+    }
+  }
+
+  /** Reads up to `maxRecords` records from the cursor on, without consuming them. */
+  async peek(maxRecords: number): Promise<PeekedRecord[]> {
+    const out: PeekedRecord[] = [];
+    let segIndex = 0;
+    let offset = this.cursor.offset;
+    while (out.length < maxRecords) {
+      const seg = this.segments[segIndex];
+      if (seg === undefined) break;
+      if (offset >= seg.size) {
+        segIndex++;
+        offset = 0;
+        continue;
+      }
+      const length = Math.min(PEEK_BYTES, seg.size - offset);
+      const buf = Buffer.alloc(length);
+      const fh = await open(join(this.dir, segmentName(seg.seq)), 'r');
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await fh.read(buf, 0, length, offset));
+      } finally {
+        await fh.close();
+      }
+      let pos = 0;
+      let progressed = false;
+      while (out.length < maxRecords) {
+        const nl = buf.indexOf(0x0a, pos);
+        if (nl < 0 || nl >= bytesRead) break;
+        const at = { segment: seg.seq, offset: offset + pos };
+        const next = { segment: seg.seq, offset: offset + nl + 1 };
+        const decoded = decodeLine(buf.toString('utf8', pos, nl));
+        pos = nl + 1;
+        progressed = true;
+        if (decoded === undefined) continue;
+        let record: unknown;
+        try {
+          record = JSON.parse(decoded.json);
+        } catch {
+          continue;
+        }
+        if (isSpoolRecord(record)) out.push({ record, at, next, readings: decoded.readings });
+      }
+      if (!progressed) {
+        // A single line longer than the peek window cannot be read back: skip the rest of the segment.
+        this.logger.error({ segment: seg.seq, offset }, 'spool: oversized line skipped');
+        segIndex++;
+        offset = 0;
+        continue;
+      }
+      offset += pos;
+      if (out.length >= maxRecords) break;
+    }
+    return out;
+  }
+
+  /**
+   * Consumes everything before `next` (a position returned by {@link peek}); `records` and `readings` are how
+   * many that was, for the depth counters. Deletes segments left behind and persists the cursor.
+   */
+  async commit(next: SpoolPosition, records: number, readings: number): Promise<void> {
+    let remainingRecords = records;
+    let remainingReadings = readings;
+    while (this.segments.length > 0) {
+      const head = this.segments[0];
+      if (head === undefined) break;
+      if (head.seq < next.segment) {
+        remainingRecords -= head.records - this.consumedRecords;
+        remainingReadings -= head.readings - this.consumedReadings;
+        this.segments.shift();
+        if (this.segments.length === 0) await this.closeWriter();
+        await rm(join(this.dir, segmentName(head.seq)), { force: true });
+        this.consumedRecords = 0;
+        this.consumedReadings = 0;
+        this.cursor = { segment: next.segment, offset: 0 };
+        continue;
+      }
+      this.consumedRecords += Math.max(0, remainingRecords);
+      this.consumedReadings += Math.max(0, remainingReadings);
+      this.cursor = { ...next };
+      break;
+    }
+    const head = this.segments[0];
+    // A fully consumed segment that is no longer written to is removed at once; the tail one is reused.
+    if (head !== undefined && this.segments.length > 1 && this.cursor.offset >= head.size) {
+      this.segments.shift();
+      await rm(join(this.dir, segmentName(head.seq)), { force: true });
+      const first = this.segments[0];
+      this.cursor = { segment: first?.seq ?? head.seq + 1, offset: 0 };
+      this.consumedRecords = 0;
+      this.consumedReadings = 0;
+    }
+    await this.writeCursor();
+  }
+
+  private async writeCursor(): Promise<void> {
+    const tmp = join(this.dir, `${CURSOR_FILE}.tmp`);
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(this.cursor));
+      if (this.fsync) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, CURSOR_FILE));
+  }
+
+  private async closeWriter(): Promise<void> {
+    const w = this.writer;
+    this.writer = undefined;
+    if (w !== undefined) await w.close().catch(() => undefined);
+  }
+
+  /** Closes the open segment file. The spool can be opened again later. */
+  async close(): Promise<void> {
+    await this.closeWriter();
+  }
+
+  /** Total bytes of segment files on disk (for tests and diagnostics). */
+  async diskBytes(): Promise<number> {
+    let total = 0;
+    for (const s of this.segments) {
+      total += await stat(join(this.dir, segmentName(s.seq))).then(
+        (st) => st.size,
+        () => 0,
+      );
+    }
+    return total;
+  }
+}

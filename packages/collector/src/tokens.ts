@@ -1,0 +1,13 @@
+import type { InjectionToken } from 'tsyringe';
+import type { AdapterRegistry, Logger } from '@energyrecorder/core';
+import type { Collector } from './collector.js';
+import type { ResolvedCollectorConfig } from './internal/config.js';
+
+/** The root logger (pino). */
+export const LOGGER: InjectionToken<Logger> = Symbol('collector.logger');
+/** The adapter registry: built-in adapters plus any loaded with `--adapters`. */
+export const ADAPTER_REGISTRY: InjectionToken<AdapterRegistry> = Symbol('collector.adapterRegistry');
+/** The configuration the process started with. */
+export const CONFIG: InjectionToken<ResolvedCollectorConfig> = Symbol('collector.config');
+/** Opens the spool and builds the collector. */
+export const COLLECTOR_FACTORY: InjectionToken<() => Promise<Collector>> = Symbol('collector.factory');
