@@ -1,4 +1,6 @@
 import type { AdapterDefinition } from '@energyrecorder/core';
+import { ipmiAdapter } from './ipmi/adapter.js';
+import { snmpAdapterDefinition } from './snmp/adapter.js';
 
 /**
  * Every adapter this package ships, as data: build a registry with
@@ -6,4 +8,6 @@ import type { AdapterDefinition } from '@energyrecorder/core';
  */
 export const builtinAdapters: readonly AdapterDefinition[] = Object.freeze([
   // adapter definitions are listed here, one per line
+  ipmiAdapter,
+  snmpAdapterDefinition,
 ]);

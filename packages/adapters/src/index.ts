@@ -1,1 +1,20 @@
 export { builtinAdapters } from './builtin.js';
+export { SnmpAdapter, snmpAdapterDefinition } from './snmp/adapter.js';
+export type { SnmpAdapterOptions } from './snmp/adapter.js';
+export { DEFAULT_SNMP, snmpConfigSchema, snmpSensorSchema, resolveSnmpSensors, resolveV3User } from './snmp/config.js';
+export type { SnmpConfig, SnmpV3User } from './snmp/config.js';
+export { SNMP_PRESETS, expandPreset, presetSupportsOutlets } from './snmp/presets.js';
+export type { SnmpPresetName, SnmpPresetOptions, SnmpSensorSpec } from './snmp/presets.js';
+export { SnmpType, decodeVarbind, decodeText, scaleValue, bufferToUnsigned } from './snmp/decode.js';
+export type { SnmpDecoded } from './snmp/decode.js';
+export {
+  lookupAuthProtocol,
+  lookupPrivProtocol,
+  SNMP_AUTH_PROTOCOL_NAMES,
+  SNMP_PRIV_PROTOCOL_NAMES,
+} from './snmp/protocols.js';
+export type { SnmpAuthProtocol, SnmpPrivProtocol, ProtocolLookup } from './snmp/protocols.js';
+export { ipmiAdapter, createIpmiAdapter, ipmiConfigSchema, DEFAULT_IPMI, IpmiErrorCode } from './ipmi/index.js';
+export type { IpmiAdapterOptions, IpmiConfig } from './ipmi/index.js';
+export { parseFullSensorRecord, convertReading, selectPowerSensors, MANUFACTURER_POWER_SENSORS } from './ipmi/index.js';
+export type { FullSensorRecord } from './ipmi/index.js';

@@ -13,3 +13,5 @@ export { startInfluxd } from './influxd.js';
 export type { StartInfluxdOptions, InfluxdPeer } from './influxd.js';
 export { startMosquitto } from './mosquitto.js';
 export type { StartMosquittoOptions, MosquittoPeer } from './mosquitto.js';
+export { startSnmpd } from './snmpd.js';
+export type { SnmpdOptions, SnmpdPeer, SnmpdV3User, SnmpdValueType } from './snmpd.js';

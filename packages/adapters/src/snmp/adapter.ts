@@ -1,0 +1,298 @@
+import type * as NetSnmp from 'net-snmp';
+import {
+  AdapterError,
+  nowNs,
+  type AdapterContext,
+  type AdapterDefinition,
+  type Logger,
+  type PowerAdapter,
+  type Reading,
+} from '@energyrecorder/core';
+import { DEFAULT_SNMP, resolveSnmpSensors, resolveV3User, snmpConfigSchema, type SnmpConfig } from './config.js';
+import { decodeVarbind, scaleValue } from './decode.js';
+import type { SnmpSensorSpec } from './presets.js';
+
+type NetSnmpModule = Omit<typeof NetSnmp, 'default'>;
+type Session = NetSnmp.Session;
+type Varbind = NetSnmp.Varbind;
+
+const ADAPTER_TYPE = 'snmp';
+
+/** SNMP error-status 2 (noSuchName): how an SNMPv1 agent refuses a whole GET for one unknown OID. */
+const ERROR_STATUS_NO_SUCH_NAME = 2;
+/** net-snmp `ResponseInvalidCode.EAuthFailure`: a USM report (wrong digest, unknown user, ...). */
+const RESPONSE_AUTH_FAILURE = 5;
+
+let netSnmpPromise: Promise<NetSnmpModule> | undefined;
+
+/** Loads net-snmp on first use, so registering the adapter costs nothing. */
+function loadNetSnmp(): Promise<NetSnmpModule> {
+  const p = netSnmpPromise ?? import('net-snmp').then((m): NetSnmpModule => m.default);
+  netSnmpPromise = p;
+  return p;
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : '';
+}
+
+/** Options of {@link SnmpAdapter} beyond the config. */
+export interface SnmpAdapterOptions {
+  logger: Logger;
+  /** Per-request timeout in ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Reads SNMP sensors: every configured OID in one GET per poll (walks only for `walk: true` sensors), with the
+ * session kept across polls and rebuilt after a failure.
+ */
+export class SnmpAdapter implements PowerAdapter {
+  private readonly config: SnmpConfig;
+  private readonly sensors: readonly SnmpSensorSpec[];
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly target: string;
+  private session: Session | undefined;
+  /** Raritan decimal digits, by digits OID; read on the first poll and kept. */
+  private readonly digits = new Map<string, number>();
+
+  constructor(config: SnmpConfig, options: SnmpAdapterOptions) {
+    this.config = config;
+    this.sensors = resolveSnmpSensors(config);
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs;
+    this.target = `${config.host}:${config.port}`;
+  }
+
+  /** The sensors this adapter reads (preset ones first). */
+  get sensorSpecs(): readonly SnmpSensorSpec[] {
+    return this.sensors;
+  }
+
+  async read(signal: AbortSignal): Promise<Reading[]> {
+    if (signal.aborted) throw this.error('aborted before the read started', { code: 'ER_ABORTED' });
+    const snmp = await loadNetSnmp();
+    const session = this.session ?? this.openSession(snmp);
+    const timestampNs = nowNs();
+    const onAbort = (): void => this.dropSession();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const gets = this.sensors.filter((s) => !s.walk);
+      const digitOids = gets
+        .map((s) => s.digitsOid)
+        .filter((o): o is string => o !== undefined && !this.digits.has(o));
+      const oids = [...new Set([...gets.map((s) => s.oid), ...digitOids])];
+      const values = oids.length === 0 ? new Map<string, Varbind>() : await this.getAll(snmp, session, oids, signal);
+      for (const o of digitOids) {
+        const vb = values.get(o);
+        const d = vb === undefined ? undefined : decodeVarbind(vb.type, vb.value);
+        if (d?.ok === true && Number.isInteger(d.value) && d.value >= 0 && d.value < 10) this.digits.set(o, d.value);
+        else this.logger.warn({ oid: o }, 'decimal digits not readable; using 0');
+      }
+      const readings: Reading[] = [];
+      for (const s of gets) {
+        const vb = values.get(s.oid);
+        if (vb === undefined) {
+          this.logger.warn({ sensor: s.name, oid: s.oid }, 'SNMP value skipped: no answer for this OID');
+          continue;
+        }
+        this.pushReading(readings, s, s.name, vb, timestampNs);
+      }
+      for (const s of this.sensors.filter((x) => x.walk)) {
+        const varbinds = await this.walk(session, s.oid, signal);
+        for (const vb of varbinds) {
+          const suffix = vb.oid.startsWith(`${s.oid}.`) ? vb.oid.slice(s.oid.length + 1) : vb.oid;
+          this.pushReading(readings, s, `${s.name}.${suffix}`, vb, timestampNs);
+        }
+      }
+      return readings;
+    } catch (err) {
+      // A failed exchange can leave a v3 session with a stale engine time or a socket in error: start afresh.
+      this.dropSession();
+      throw this.translate(err, signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.dropSession();
+  }
+
+  private pushReading(out: Reading[], s: SnmpSensorSpec, name: string, vb: Varbind, timestampNs: number): void {
+    const decoded = decodeVarbind(vb.type, vb.value);
+    if (!decoded.ok) {
+      this.logger.warn({ sensor: name, oid: vb.oid, reason: decoded.reason }, `SNMP value skipped: ${decoded.reason}`);
+      return;
+    }
+    const digits = s.digitsOid === undefined ? 0 : (this.digits.get(s.digitsOid) ?? 0);
+    out.push({
+      sensor: name,
+      unit: decoded.boolean ? 'boolean' : s.unit,
+      value: scaleValue(decoded, s.scale, s.offset, digits),
+      timestampNs,
+      source: vb.oid,
+    });
+  }
+
+  private openSession(snmp: NetSnmpModule): Session {
+    const common = { port: this.config.port, timeout: this.timeoutMs, retries: this.config.retries, backoff: 1 };
+    let session: Session;
+    if (this.config.version === 'v3') {
+      const u = resolveV3User(this.config);
+      const level =
+        u.authProtocol === 'none'
+          ? snmp.SecurityLevel.noAuthNoPriv
+          : u.privProtocol === 'none'
+            ? snmp.SecurityLevel.authNoPriv
+            : snmp.SecurityLevel.authPriv;
+      const user: NetSnmp.User = { name: u.name, level };
+      if (u.authProtocol !== 'none') {
+        user.authProtocol = snmp.AuthProtocols[u.authProtocol];
+        user.authKey = u.authKey ?? '';
+      }
+      if (u.privProtocol !== 'none') {
+        user.privProtocol = snmp.PrivProtocols[u.privProtocol];
+        user.privKey = u.privKey ?? '';
+      }
+      session = snmp.createV3Session(this.config.host, user, { ...common, version: snmp.Version3 });
+    } else {
+      session = snmp.createSession(this.config.host, this.config.community, {
+        ...common,
+        version: this.config.version === 'v1' ? snmp.Version1 : snmp.Version2c,
+      });
+    }
+    // Socket errors also reach the pending request's callback; this only keeps them from crashing the process.
+    session.on('error', (err) => this.logger.debug({ err: err.message }, 'SNMP session socket error'));
+    this.session = session;
+    return session;
+  }
+
+  private dropSession(): void {
+    const s = this.session;
+    this.session = undefined;
+    if (s === undefined) return;
+    try {
+      s.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  private get(session: Session, oids: string[]): Promise<Varbind[]> {
+    return new Promise((resolve, reject) => {
+      session.get(oids, (err, varbinds) => (err ? reject(err) : resolve(varbinds ?? [])));
+    });
+  }
+
+  private async getAll(snmp: NetSnmpModule, session: Session, oids: string[], signal: AbortSignal): Promise<Map<string, Varbind>> {
+    const out = new Map<string, Varbind>();
+    try {
+      for (const vb of await this.abortable(this.get(session, oids), signal)) out.set(vb.oid, vb);
+      return out;
+    } catch (err) {
+      const status = (err as { status?: unknown }).status;
+      if (!(errorName(err) === 'RequestFailedError' && status === ERROR_STATUS_NO_SUCH_NAME && oids.length > 1)) throw err;
+    }
+    // SNMPv1 fails the whole GET when one OID is unknown; ask one by one so the others still count.
+    this.logger.debug({ oids: oids.length }, 'SNMPv1 noSuchName: retrying the OIDs one by one');
+    for (const o of oids) {
+      try {
+        for (const vb of await this.abortable(this.get(session, [o]), signal)) out.set(vb.oid, vb);
+      } catch (err) {
+        const status = (err as { status?: unknown }).status;
+        if (errorName(err) === 'RequestFailedError' && status === ERROR_STATUS_NO_SUCH_NAME) {
+          out.set(o, { oid: o, type: snmp.ObjectType.NoSuchObject, value: null });
+          continue;
+        }
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  private walk(session: Session, oid: string, signal: AbortSignal): Promise<Varbind[]> {
+    const found: Varbind[] = [];
+    const p = new Promise<Varbind[]>((resolve, reject) => {
+      session.subtree(
+        oid,
+        20,
+        (varbinds: Varbind[]) => {
+          found.push(...varbinds);
+        },
+        (err: Error | null) => (err ? reject(err) : resolve(found)),
+      );
+    });
+    return this.abortable(p, signal);
+  }
+
+  private abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(new Error('aborted', { cause: signal.reason }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  private error(message: string, opts: { code: string; retryable?: boolean; cause?: unknown }): AdapterError {
+    return new AdapterError(message, { adapterType: ADAPTER_TYPE, target: this.target, ...opts });
+  }
+
+  private translate(err: unknown, signal: AbortSignal): AdapterError {
+    if (err instanceof AdapterError) return err;
+    if (signal.aborted) return this.error('read aborted', { code: 'ER_ABORTED', cause: err });
+    const name = errorName(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (name === 'RequestTimedOutError') {
+      const hint =
+        this.config.version === 'v3'
+          ? 'agent down or unreachable'
+          : 'agent down or unreachable, or wrong community (agents drop requests with an unknown community)';
+      return this.error(`no answer within ${this.timeoutMs} ms x ${this.config.retries + 1} tries (${hint})`, {
+        code: 'ER_SNMP_TIMEOUT',
+        cause: err,
+      });
+    }
+    if (name === 'ResponseInvalidError' && (err as { code?: unknown }).code === RESPONSE_AUTH_FAILURE) {
+      return this.error(`SNMPv3 authentication refused: ${message} (check username, protocols and secrets)`, {
+        code: 'ER_SNMP_AUTH',
+        retryable: false,
+        cause: err,
+      });
+    }
+    if (name === 'RequestFailedError') {
+      return this.error(`agent refused the request: ${message}`, { code: 'ER_SNMP_REQUEST', cause: err });
+    }
+    return this.error(`SNMP exchange failed: ${message}`, { code: 'ER_SNMP', cause: err });
+  }
+}
+
+/**
+ * The `snmp` adapter: SNMP v1, v2c and v3 (USM, every auth and privacy protocol `net-snmp` implements) with the
+ * original's keys, per-sensor scaling and PDU presets.
+ */
+export const snmpAdapterDefinition: AdapterDefinition<typeof snmpConfigSchema> = Object.freeze({
+  type: ADAPTER_TYPE,
+  description: 'SNMP v1/v2c/v3 agents and rack PDUs (presets for APC, Raritan, ServerTech, Eaton)',
+  configSchema: snmpConfigSchema,
+  create(config: SnmpConfig, ctx: AdapterContext): PowerAdapter {
+    const timeoutMs =
+      config.timeout !== undefined
+        ? Math.round(config.timeout * 1000)
+        : ctx.requestTimeoutMs > 0
+          ? ctx.requestTimeoutMs
+          : DEFAULT_SNMP.timeoutS * 1000;
+    return new SnmpAdapter(config, { logger: ctx.logger, timeoutMs });
+  },
+});

@@ -1,0 +1,185 @@
+import { createAdapterRegistry, ConfigError } from '@energyrecorder/core';
+import { snmpAdapterDefinition } from '../../src/snmp/adapter.js';
+import { resolveSnmpSensors, resolveV3User, snmpConfigSchema } from '../../src/snmp/config.js';
+import { bufferToUnsigned, decodeText, decodeVarbind, scaleValue, SnmpType } from '../../src/snmp/decode.js';
+import { expandPreset } from '../../src/snmp/presets.js';
+import { lookupAuthProtocol, lookupPrivProtocol } from '../../src/snmp/protocols.js';
+
+const sensor = { name: 'power', oid: '1.3.6.1.4.1.1.0', unit: 'W' };
+
+describe('snmp protocol names', () => {
+  it.each([
+    ['HMAC-MD5-96', 'md5'],
+    ['HMAC-SHA-96', 'sha'],
+    ['SHA', 'sha'],
+    ['sha1', 'sha'],
+    ['SHA-1', 'sha'],
+    ['HMAC-SHA-2-128', 'sha224'],
+    ['HMAC-SHA-2-256', 'sha256'],
+    ['HMAC-SHA-2-384', 'sha384'],
+    ['HMAC-SHA-2-512', 'sha512'],
+    ['NONE', 'none'],
+  ])('maps auth %s to %s when looked up', (name, expected) => {
+    expect(lookupAuthProtocol(name)).toEqual({ ok: true, protocol: expected });
+  });
+
+  it.each([
+    ['NO-PRIVACY', 'none'],
+    ['CBC-DES', 'des'],
+    ['CFB128-AES-128', 'aes'],
+    ['AES', 'aes'],
+    ['CFB128-AES-256', 'aes256r'],
+    ['CFB256-AES-BLU', 'aes256b'],
+  ])('maps privacy %s to %s when looked up', (name, expected) => {
+    expect(lookupPrivProtocol(name)).toEqual({ ok: true, protocol: expected });
+  });
+
+  it('explains that net-snmp lacks the protocol when 3DES-EDE is asked', () => {
+    const r = lookupPrivProtocol('3DES-EDE');
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.message).toContain('not supported by net-snmp');
+  });
+
+  it('lists the valid names when the auth name is unknown', () => {
+    const r = lookupAuthProtocol('HMAC-FOO');
+    expect(!r.ok && r.message).toContain('HMAC-SHA-96');
+  });
+});
+
+describe('snmp config', () => {
+  it('treats the original "v2" as real v2c when parsed', () => {
+    expect(snmpConfigSchema.parse({ host: 'pdu', version: 'v2', sensors: [sensor] }).version).toBe('v2c');
+    expect(snmpConfigSchema.parse({ host: 'pdu', version: 'v1', sensors: [sensor] }).version).toBe('v1');
+    expect(snmpConfigSchema.parse({ host: 'pdu', sensors: [sensor] }).version).toBe('v2c');
+  });
+
+  it('does not require v3 keys when the version is v2', () => {
+    const cfg = snmpConfigSchema.parse({ host: 'pdu', port: '1161', version: 'v2', community: 'c', sensors: [sensor] });
+    expect(cfg.port).toBe(1161);
+    expect(cfg.username).toBeUndefined();
+  });
+
+  it('reports every missing v3 key by path when the version is v3', () => {
+    const registry = createAdapterRegistry([snmpAdapterDefinition]);
+    let error: unknown;
+    try {
+      registry.parse({ type: 'snmp', host: 'pdu', version: 'v3', sensors: [sensor] }, 'PODS.0.servers.0');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const paths = (error as ConfigError).issues.map((i) => i.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['PODS.0.servers.0.username', 'PODS.0.servers.0.auth_secret', 'PODS.0.servers.0.privacy_secret']),
+    );
+  });
+
+  it('refuses short v3 secrets and MIB names instead of OIDs when parsed', () => {
+    const r = snmpConfigSchema.safeParse({
+      host: 'pdu',
+      version: 'v3',
+      username: 'u',
+      auth_secret: 'short',
+      privacy_secret: 'long-enough',
+      sensors: [{ name: 'x', oid: 'PowerNet-MIB::rPDU2DeviceStatusPower.1', unit: 'W' }],
+    });
+    expect(r.success).toBe(false);
+    const paths = r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['auth_secret', 'sensors.0.oid']));
+  });
+
+  it('resolves an authNoPriv user when privacy is NO-PRIVACY', () => {
+    const cfg = snmpConfigSchema.parse({
+      host: 'pdu',
+      version: 'v3',
+      username: 'u',
+      auth_protocole: 'HMAC-SHA-2-256',
+      auth_secret: 'long-enough',
+      privacy_protocole: 'NO-PRIVACY',
+      sensors: [sensor],
+    });
+    expect(resolveV3User(cfg)).toEqual({ name: 'u', authProtocol: 'sha256', authKey: 'long-enough', privProtocol: 'none', privKey: undefined });
+  });
+
+  it('requires sensors or a preset when neither is given', () => {
+    expect(snmpConfigSchema.safeParse({ host: 'pdu' }).success).toBe(false);
+    expect(snmpConfigSchema.safeParse({ host: 'pdu', preset: 'apc-rpdu' }).success).toBe(true);
+  });
+
+  it('refuses outlets when the preset has no per-outlet values', () => {
+    expect(snmpConfigSchema.safeParse({ host: 'pdu', preset: 'servertech-sentry3', outlets: [1] }).success).toBe(false);
+  });
+
+  it('puts preset sensors before hand-written ones when both are given', () => {
+    const cfg = snmpConfigSchema.parse({ host: 'pdu', preset: 'apc-rpdu', outlets: [3], sensors: [sensor] });
+    expect(resolveSnmpSensors(cfg).map((s) => s.name)).toEqual(['power', 'energy', 'outlet3/power', 'outlet3/energy', 'power']);
+  });
+});
+
+describe('snmp value decoding', () => {
+  it('maps on/true/off/false to boolean 1/0 when given as text', () => {
+    expect(decodeText('on')).toEqual({ ok: true, value: 1, boolean: true });
+    expect(decodeText('TRUE')).toEqual({ ok: true, value: 1, boolean: true });
+    expect(decodeText('off')).toEqual({ ok: true, value: 0, boolean: true });
+    expect(decodeText('"false"')).toEqual({ ok: true, value: 0, boolean: true });
+  });
+
+  it('skips Unavailable and non-numeric text with a reason', () => {
+    expect(decodeText('Unavailable')).toEqual({ ok: false, reason: 'device reports Unavailable' });
+    expect(decodeText('12 W')).toMatchObject({ ok: false });
+  });
+
+  it('decodes numbers, Counter64 buffers and octet strings', () => {
+    expect(decodeVarbind(SnmpType.Gauge, 42)).toEqual({ ok: true, value: 42, boolean: false });
+    expect(decodeVarbind(SnmpType.Counter64, Buffer.from([0x01, 0x00, 0x00, 0x00, 0x00]))).toEqual({
+      ok: true,
+      value: 4294967296,
+      boolean: false,
+    });
+    expect(decodeVarbind(SnmpType.OctetString, Buffer.from(' -3.5 '))).toEqual({ ok: true, value: -3.5, boolean: false });
+    expect(decodeVarbind(SnmpType.NoSuchInstance, null)).toMatchObject({ ok: false });
+    expect(bufferToUnsigned(Buffer.from([0xff, 0xff]))).toBe(65535);
+  });
+
+  it('applies scale, decimal digits and offset but leaves booleans alone', () => {
+    expect(scaleValue({ value: 613, boolean: false }, 10, 0)).toBe(6130);
+    expect(scaleValue({ value: 3, boolean: false }, 0.1, 0)).toBe(0.3);
+    expect(scaleValue({ value: 12345, boolean: false }, 1, 0, 2)).toBe(123.45);
+    expect(scaleValue({ value: 20, boolean: false }, 1, -1.5)).toBe(18.5);
+    expect(scaleValue({ value: 1, boolean: true }, 10, 5)).toBe(1);
+  });
+});
+
+describe('snmp presets', () => {
+  it('uses hundredths of kW for APC device power when expanded', () => {
+    const [power, energy] = expandPreset('apc-rpdu', { pdu: 2 });
+    expect(power).toMatchObject({ oid: '1.3.6.1.4.1.318.1.1.26.4.3.1.5.2', unit: 'W', scale: 10 });
+    expect(energy).toMatchObject({ oid: '1.3.6.1.4.1.318.1.1.26.4.3.1.9.2', unit: 'kWh', scale: 0.1 });
+  });
+
+  it('pairs every Raritan value with its decimal-digits OID when expanded', () => {
+    const s = expandPreset('raritan-px', { outlets: [4] });
+    expect(s.map((x) => [x.name, x.oid, x.digitsOid])).toEqual([
+      ['power', '1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.5', '1.3.6.1.4.1.13742.6.3.3.4.1.7.1.1.5'],
+      ['energy', '1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.8', '1.3.6.1.4.1.13742.6.3.3.4.1.7.1.1.8'],
+      ['outlet4/power', '1.3.6.1.4.1.13742.6.5.4.3.1.4.1.4.5', '1.3.6.1.4.1.13742.6.3.5.4.1.7.1.4.5'],
+      ['outlet4/energy', '1.3.6.1.4.1.13742.6.5.4.3.1.4.1.4.8', '1.3.6.1.4.1.13742.6.3.5.4.1.7.1.4.8'],
+    ]);
+  });
+
+  it('indexes Sentry4 outlets by unit, cord and outlet when expanded', () => {
+    const s = expandPreset('servertech-sentry4', { pdu: 1, inlet: 2, outlets: [7] });
+    expect(s.find((x) => x.name === 'outlet7/power')?.oid).toBe('1.3.6.1.4.1.1718.4.1.8.3.1.7.1.2.7');
+    expect(s.find((x) => x.name === 'energy')).toMatchObject({ oid: '1.3.6.1.4.1.1718.4.1.3.3.1.10.1.2', scale: 0.1 });
+  });
+
+  it('starts Eaton strapping indexes at 0 when no pdu is given', () => {
+    const s = expandPreset('eaton-epdu', { outlets: [1] });
+    expect(s.map((x) => x.oid)).toEqual([
+      '1.3.6.1.4.1.534.6.6.7.3.4.1.4.0.1.1',
+      '1.3.6.1.4.1.534.6.6.7.3.4.1.5.0.1.1',
+      '1.3.6.1.4.1.534.6.6.7.6.5.1.3.0.1',
+      '1.3.6.1.4.1.534.6.6.7.6.5.1.4.0.1',
+    ]);
+  });
+});

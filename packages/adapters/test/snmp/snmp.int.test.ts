@@ -1,0 +1,314 @@
+import { AdapterError, noopLogger, type AdapterContext, type LogFields, type Logger, type Reading } from '@energyrecorder/core';
+import { peerAvailable, startSnmpd, type SnmpdPeer } from '@energyrecorder/testkit';
+import { snmpAdapterDefinition } from '../../src/snmp/adapter.js';
+import { snmpConfigSchema } from '../../src/snmp/config.js';
+
+const haveSnmpd = peerAvailable('snmpd', ['snmpd']);
+const d = haveSnmpd ? describe : describe.skip;
+
+const COMMUNITY = 'er-test-ro';
+const V3 = { user: 'erv3', authProtocol: 'SHA', authKey: 'auth-secret-1', privProtocol: 'AES', privKey: 'priv-secret-1' };
+const BASE = '1.3.6.1.4.1.99999';
+
+interface Captured {
+  level: string;
+  fields: LogFields;
+  message: string | undefined;
+}
+
+function captureLogger(lines: Captured[]): Logger {
+  const log =
+    (level: string) =>
+    (fields: LogFields, message?: string): void => {
+      lines.push({ level, fields, message });
+    };
+  const logger: Logger = {
+    trace: log('trace'),
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    child: () => logger,
+  };
+  return logger;
+}
+
+function ctx(logger: Logger = noopLogger): AdapterContext {
+  return { logger, requestTimeoutMs: 1000, equipmentId: 'pdu-1' };
+}
+
+function create(entry: Record<string, unknown>, logger?: Logger) {
+  const config = snmpConfigSchema.parse({ id: 'pdu-1', type: 'snmp', ...entry });
+  return snmpAdapterDefinition.create(config, ctx(logger));
+}
+
+function byName(readings: Reading[]): Record<string, Reading> {
+  return Object.fromEntries(readings.map((r) => [r.sensor, r]));
+}
+
+async function readError(p: Promise<unknown>): Promise<AdapterError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AdapterError) return err;
+    throw err;
+  }
+  throw new Error('expected the read to fail');
+}
+
+d('snmp adapter against a real snmpd', () => {
+  let agent: SnmpdPeer;
+  const closers: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    agent = await startSnmpd({
+      community: COMMUNITY,
+      v3User: V3,
+      values: [
+        [`${BASE}.1.0`, 'integer', 230],
+        [`${BASE}.2.0`, 'gauge', 1234],
+        [`${BASE}.3.0`, 'string', 'on'],
+        [`${BASE}.4.0`, 'string', 'Unavailable'],
+        [`${BASE}.5.0`, 'string', '12.5'],
+        [`${BASE}.10.1`, 'integer', 10],
+        [`${BASE}.10.2`, 'integer', 20],
+        [`${BASE}.10.3`, 'integer', 30],
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    for (const close of closers) await close();
+    await agent?.stop();
+  });
+
+  const sensors = [
+    { name: 'voltage', oid: `${BASE}.1.0`, unit: 'V' },
+    { name: 'power', oid: `.${BASE}.2.0`, unit: 'W', scale: 0.1, offset: 1 },
+    { name: 'relay', oid: `${BASE}.3.0`, unit: 'state' },
+    { name: 'broken', oid: `${BASE}.4.0`, unit: 'W' },
+    { name: 'text-number', oid: `${BASE}.5.0`, unit: 'A' },
+  ];
+
+  it('reads every sensor in one poll when the version is v2c', async () => {
+    const lines: Captured[] = [];
+    const adapter = create({ host: agent.host, port: agent.port, version: 'v2c', community: COMMUNITY, sensors }, captureLogger(lines));
+    closers.push(() => adapter.close());
+    const readings = byName(await adapter.read(new AbortController().signal));
+    expect(readings['voltage']).toMatchObject({ value: 230, unit: 'V' });
+    expect(readings['power']).toMatchObject({ value: 124.4, unit: 'W' });
+    expect(readings['relay']).toMatchObject({ value: 1, unit: 'boolean' });
+    expect(readings['text-number']).toMatchObject({ value: 12.5, unit: 'A' });
+    expect(readings['broken']).toBeUndefined();
+    expect(lines.some((l) => l.level === 'warn' && l.fields['sensor'] === 'broken')).toBe(true);
+  });
+
+  it('reads with SNMPv1 when the version is v1', async () => {
+    const adapter = create({ host: agent.host, port: agent.port, version: 'v1', community: COMMUNITY, sensors });
+    closers.push(() => adapter.close());
+    const readings = byName(await adapter.read(new AbortController().signal));
+    expect(readings['voltage']?.value).toBe(230);
+    expect(readings['power']?.value).toBe(124.4);
+  });
+
+  it('keeps the other sensors when one OID is unknown to a v1 agent', async () => {
+    const adapter = create({
+      host: agent.host,
+      port: agent.port,
+      version: 'v1',
+      community: COMMUNITY,
+      sensors: [...sensors, { name: 'missing', oid: `${BASE}.77.0`, unit: 'W' }],
+    });
+    closers.push(() => adapter.close());
+    const readings = byName(await adapter.read(new AbortController().signal));
+    expect(readings['voltage']?.value).toBe(230);
+    expect(readings['missing']).toBeUndefined();
+  });
+
+  it('reads with v3 authPriv SHA/AES when the original key names are given', async () => {
+    const adapter = create({
+      host: agent.host,
+      port: agent.port,
+      version: 'v3',
+      username: V3.user,
+      auth_protocole: 'SHA-1',
+      auth_secret: V3.authKey,
+      privacy_protocole: 'CFB128-AES-128',
+      privacy_secret: V3.privKey,
+      sensors,
+    });
+    closers.push(() => adapter.close());
+    const readings = byName(await adapter.read(new AbortController().signal));
+    expect(readings['voltage']?.value).toBe(230);
+    expect(readings['relay']?.unit).toBe('boolean');
+  });
+
+  it('sees values changed at run time on the next poll', async () => {
+    const adapter = create({ host: agent.host, port: agent.port, community: COMMUNITY, sensors: [sensors[1]] });
+    closers.push(() => adapter.close());
+    agent.set(`${BASE}.2.0`, 'gauge', 5000);
+    const first = await adapter.read(new AbortController().signal);
+    agent.set(`${BASE}.2.0`, 'gauge', 7000);
+    const second = await adapter.read(new AbortController().signal);
+    agent.set(`${BASE}.2.0`, 'gauge', 1234);
+    expect(first[0]?.value).toBe(501);
+    expect(second[0]?.value).toBe(701);
+  });
+
+  it('walks a subtree only for sensors marked walk', async () => {
+    const adapter = create({
+      host: agent.host,
+      port: agent.port,
+      community: COMMUNITY,
+      sensors: [{ name: 'outlet', oid: `${BASE}.10`, unit: 'W', walk: true }],
+    });
+    closers.push(() => adapter.close());
+    const readings = await adapter.read(new AbortController().signal);
+    expect(readings.map((r) => [r.sensor, r.value])).toEqual([
+      ['outlet.1', 10],
+      ['outlet.2', 20],
+      ['outlet.3', 30],
+    ]);
+  });
+
+  it('fails with ER_SNMP_TIMEOUT when the community is wrong', async () => {
+    const adapter = create({ host: agent.host, port: agent.port, community: 'wrong', sensors, timeout: 0.3, retries: 0 });
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(new AbortController().signal));
+    expect(err.code).toBe('ER_SNMP_TIMEOUT');
+    expect(err.message).toContain('wrong community');
+    expect(err.retryable).toBe(true);
+  });
+
+  it('fails with ER_SNMP_AUTH when the v3 key is wrong', async () => {
+    const adapter = create({
+      host: agent.host,
+      port: agent.port,
+      version: 'v3',
+      username: V3.user,
+      auth_protocole: 'SHA',
+      auth_secret: 'not-the-right-key',
+      privacy_protocole: 'AES',
+      privacy_secret: V3.privKey,
+      sensors,
+    });
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(new AbortController().signal));
+    expect(err.code).toBe('ER_SNMP_AUTH');
+    expect(err.retryable).toBe(false);
+  });
+
+  it('fails with ER_SNMP_TIMEOUT when nothing listens on the port', async () => {
+    const adapter = create({ host: agent.host, port: 9, community: COMMUNITY, sensors, timeout: 0.3, retries: 0 });
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(new AbortController().signal));
+    expect(['ER_SNMP_TIMEOUT', 'ER_SNMP']).toContain(err.code);
+    expect(err.adapterType).toBe('snmp');
+  });
+
+  it('recovers on the next poll after a failed one', async () => {
+    const adapter = create({ host: agent.host, port: agent.port, community: COMMUNITY, sensors: [sensors[0]], timeout: 0.5 });
+    closers.push(() => adapter.close());
+    agent.remove(`${BASE}.1.0`);
+    expect(await adapter.read(new AbortController().signal)).toEqual([]);
+    agent.set(`${BASE}.1.0`, 'integer', 231);
+    expect((await adapter.read(new AbortController().signal))[0]?.value).toBe(231);
+  });
+});
+
+d('snmp presets against snmpd serving the vendor OIDs', () => {
+  let agent: SnmpdPeer;
+  const closers: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    agent = await startSnmpd({
+      community: COMMUNITY,
+      values: [
+        // APC rPDU2: 6130 W as hundredths of kW, 482.1 kWh as tenths; outlet 3 metered in W and tenths of kWh.
+        ['1.3.6.1.4.1.318.1.1.26.4.3.1.5.1', 'integer', 613],
+        ['1.3.6.1.4.1.318.1.1.26.4.3.1.9.1', 'integer', 4821],
+        ['1.3.6.1.4.1.318.1.1.26.9.4.3.1.7.3', 'integer', 180],
+        ['1.3.6.1.4.1.318.1.1.26.9.4.3.1.11.3', 'integer', 57],
+        // Raritan: inlet power with 1 decimal digit, energy with 0; outlet 2 power with 2 digits.
+        ['1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.5', 'gauge', 18055],
+        ['1.3.6.1.4.1.13742.6.3.3.4.1.7.1.1.5', 'integer', 1],
+        ['1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.8', 'gauge', 413682],
+        ['1.3.6.1.4.1.13742.6.3.3.4.1.7.1.1.8', 'integer', 0],
+        ['1.3.6.1.4.1.13742.6.5.4.3.1.4.1.2.5', 'gauge', 4250],
+        ['1.3.6.1.4.1.13742.6.3.5.4.1.7.1.2.5', 'integer', 2],
+        ['1.3.6.1.4.1.13742.6.5.4.3.1.4.1.2.8', 'gauge', 999],
+        ['1.3.6.1.4.1.13742.6.3.5.4.1.7.1.2.8', 'integer', 0],
+        // Sentry3 tower 1 infeed 2; Sentry4 unit 1 cord 1 outlet 5.
+        ['1.3.6.1.4.1.1718.3.2.2.1.12.1.2', 'integer', 994],
+        ['1.3.6.1.4.1.1718.3.2.2.1.16.1.2', 'integer', 12345],
+        ['1.3.6.1.4.1.1718.4.1.3.3.1.3.1.1', 'integer', 888],
+        ['1.3.6.1.4.1.1718.4.1.3.3.1.10.1.1', 'integer', 70],
+        ['1.3.6.1.4.1.1718.4.1.8.3.1.7.1.1.5', 'integer', 95],
+        ['1.3.6.1.4.1.1718.4.1.8.3.1.14.1.1.5', 'integer', 2000],
+        // Eaton host unit (strapping 0), input 1, total power index 1; outlet 4.
+        ['1.3.6.1.4.1.534.6.6.7.3.4.1.4.0.1.1', 'integer', 1500],
+        ['1.3.6.1.4.1.534.6.6.7.3.4.1.5.0.1.1', 'integer', 765432],
+        ['1.3.6.1.4.1.534.6.6.7.6.5.1.3.0.4', 'integer', 120],
+        ['1.3.6.1.4.1.534.6.6.7.6.5.1.4.0.4', 'integer', 4321],
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    for (const close of closers) await close();
+    await agent?.stop();
+  });
+
+  async function readPreset(extra: Record<string, unknown>): Promise<Record<string, [number, string]>> {
+    const adapter = create({ host: agent.host, port: agent.port, community: COMMUNITY, ...extra });
+    closers.push(() => adapter.close());
+    const readings = await adapter.read(new AbortController().signal);
+    return Object.fromEntries(readings.map((r) => [r.sensor, [r.value, r.unit] as [number, string]]));
+  }
+
+  it('scales APC rPDU2 power and energy when the apc-rpdu preset is used', async () => {
+    expect(await readPreset({ preset: 'apc-rpdu', outlets: [3] })).toEqual({
+      power: [6130, 'W'],
+      energy: [482.1, 'kWh'],
+      'outlet3/power': [180, 'W'],
+      'outlet3/energy': [5.7, 'kWh'],
+    });
+  });
+
+  it('divides Raritan values by their decimal digits when the raritan-px preset is used', async () => {
+    const lines: Captured[] = [];
+    const adapter = create({ host: agent.host, port: agent.port, community: COMMUNITY, preset: 'raritan-px', outlets: [2] }, captureLogger(lines));
+    closers.push(() => adapter.close());
+    const first = await adapter.read(new AbortController().signal);
+    // Digits are read once; a later change of the value alone must still be scaled with the cached digits.
+    agent.set('1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.5', 'gauge', 20000);
+    const second = await adapter.read(new AbortController().signal);
+    expect(Object.fromEntries(first.map((r) => [r.sensor, [r.value, r.unit]]))).toEqual({
+      power: [1805.5, 'W'],
+      energy: [413682, 'Wh'],
+      'outlet2/power': [42.5, 'W'],
+      'outlet2/energy': [999, 'Wh'],
+    });
+    expect(second.find((r) => r.sensor === 'power')?.value).toBe(2000);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it('reads Sentry3 and Sentry4 infeed power and energy when their presets are used', async () => {
+    expect(await readPreset({ preset: 'servertech-sentry3', inlet: 2 })).toEqual({ power: [994, 'W'], energy: [1234.5, 'kWh'] });
+    expect(await readPreset({ preset: 'servertech-sentry4', outlets: [5] })).toEqual({
+      power: [888, 'W'],
+      energy: [7, 'kWh'],
+      'outlet5/power': [95, 'W'],
+      'outlet5/energy': [2000, 'Wh'],
+    });
+  });
+
+  it('reads Eaton input and outlet watts when the eaton-epdu preset is used', async () => {
+    expect(await readPreset({ preset: 'eaton-epdu', outlets: [4] })).toEqual({
+      power: [1500, 'W'],
+      energy: [765432, 'Wh'],
+      'outlet4/power': [120, 'W'],
+      'outlet4/energy': [4321, 'Wh'],
+    });
+  });
+});
