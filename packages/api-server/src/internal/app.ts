@@ -1,0 +1,568 @@
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { NOT_SPECIFIED, nowNs, type Logger } from '@energyrecorder/core';
+import { StoreUnavailableError } from '../errors.js';
+import type { ScenarioEvent, Store, StoredMeasurement } from '../store.js';
+import { createAuthChecker, type Access } from './auth.js';
+import { Metrics } from './metrics.js';
+import { measurementTopic, type MqttRepublisher } from './mqtt-republisher.js';
+import { OPENAPI_MODELS } from './openapi-models.js';
+import { buildReport, reportToCsv } from '../report.js';
+import { deriveSessions } from '../sessions.js';
+import { assignTimestamps } from './timestamps.js';
+import {
+  measurementPostSchema,
+  nameSchema,
+  parseBody,
+  powerPostSchema,
+  recorderPostSchema,
+  stepPostSchema,
+  timestampProblem,
+  type ValidationBody,
+} from './validation.js';
+import type { ApiUser } from '@energyrecorder/core';
+
+/** Everything the HTTP layer needs, already built. */
+export interface AppDeps {
+  store: Store;
+  logger: Logger;
+  alwaysRecord: boolean;
+  bodyLimitBytes: number;
+  mqtt?: MqttRepublisher;
+  mqttBasePath: string;
+  auth?: { users: readonly ApiUser[]; protectReads: boolean };
+  https?: { key: Buffer; cert: Buffer };
+  /** Margin around a report window for the samples integration interpolates from, in ns. */
+  reportMarginNs?: number;
+  /** Called after each stored change (never awaited; a throwing listener is logged and ignored). */
+  onEvent?: (event: ApiEvent) => void;
+  /** Registered on the app before the routes (e.g. the dashboard). */
+  plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void>>;
+}
+
+/** What {@link AppDeps.onEvent} receives. */
+export type ApiEvent =
+  | { type: 'session'; environment: string; scenario: string; step: string; running: boolean; timeNs: number }
+  | {
+      type: 'measurements';
+      environment: string;
+      equipment: string;
+      scenario: string;
+      step: string;
+      readings: ReadonlyArray<{ sensor: string; unit: string; value: number; timestampNs: number }>;
+    };
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'Content-Type,Authorization',
+  'access-control-allow-methods': 'GET,PUT,POST,DELETE',
+};
+
+const NOT_FOUND_URL =
+  'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+
+function noSession(env: string): string {
+  return `Can't find any recording session for recorder "${env}"`;
+}
+
+class HttpProblem extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly body?: ValidationBody,
+  ) {
+    super(message);
+  }
+}
+
+function invalid(field: string, reason: string): HttpProblem {
+  return new HttpProblem(400, 'Input payload validation failed', { errors: { [field]: reason }, message: 'Input payload validation failed' });
+}
+
+function body<S extends Parameters<typeof parseBody>[0]>(schema: S, input: unknown) {
+  const r = parseBody(schema, input);
+  if (!r.ok) throw new HttpProblem(400, r.body.message, r.body);
+  return r.value;
+}
+
+function envParam(req: FastifyRequest): string {
+  const raw = (req.params as Record<string, unknown>)['env'];
+  const r = nameSchema.safeParse(raw);
+  if (!r.success) throw invalid('env', r.error.issues[0]?.message ?? 'invalid');
+  return r.data;
+}
+
+function nsQuery(name: string, raw: unknown): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,20}$/.test(raw)) throw invalid(name, `${JSON.stringify(raw)} is not an integer`);
+  const v = Number(raw);
+  const problem = timestampProblem(v);
+  if (problem !== undefined) throw invalid(name, problem);
+  return v;
+}
+
+/** Builds the Fastify app with every route of the API. */
+export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; metrics: Metrics }> {
+  const { store, logger } = deps;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimitBytes,
+    // One proxy hop, as the original's ProxyFix: X-Forwarded-For/-Host/-Proto of the nearest proxy.
+    trustProxy: 1,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    ...(deps.https === undefined ? {} : { https: deps.https }),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  const metrics = new Metrics();
+  metrics.counter('energyrecorder_http_requests_total', 'HTTP requests by method, route and status');
+  metrics.counter('energyrecorder_readings_ingested_total', 'Readings stored');
+  metrics.counter('energyrecorder_store_errors_total', 'Store operations that failed, by kind');
+  metrics.histogram('energyrecorder_store_latency_seconds', 'Store operation latency', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
+  metrics.gauge('energyrecorder_mqtt_queue_depth', 'Messages waiting for the MQTT broker', () => deps.mqtt?.queueDepth ?? 0);
+  metrics.gauge('energyrecorder_mqtt_published_total', 'Messages handed to the MQTT broker', () => deps.mqtt?.published ?? 0);
+  metrics.gauge('energyrecorder_mqtt_dropped_total', 'Messages dropped from a full MQTT queue', () => deps.mqtt?.dropped ?? 0);
+  metrics.gauge('energyrecorder_mqtt_connected', '1 when the MQTT client is connected', () => (deps.mqtt?.connected === true ? 1 : 0));
+
+  let initialised: Promise<void> | undefined;
+  const timed = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
+    if (initialised === undefined) {
+      initialised = store.init().catch((err: unknown) => {
+        initialised = undefined;
+        throw err;
+      });
+    }
+    await initialised;
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } catch (err) {
+      metrics.inc('energyrecorder_store_errors_total', { op });
+      throw err;
+    } finally {
+      metrics.observe('energyrecorder_store_latency_seconds', { op }, (performance.now() - t0) / 1000);
+    }
+  };
+
+  const emit = (event: ApiEvent): void => {
+    if (deps.onEvent === undefined) return;
+    try {
+      deps.onEvent(event);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'event listener failed');
+    }
+  };
+  for (const plugin of deps.plugins ?? []) await plugin(app);
+
+  let lastEventNs = 0;
+  const eventTime = (): number => {
+    // Two events of one process never share a timestamp, so a stop always sorts after its start.
+    lastEventNs = Math.max(nowNs(), lastEventNs + 1000);
+    return lastEventNs;
+  };
+
+  // Bodies are parsed here rather than by Fastify's JSON parser: an empty body (the Python SDK's DELETE sends
+  // `content-type: application/json` with none) is fine, and any content type holding JSON is accepted.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, text, done) => {
+    const s = typeof text === 'string' ? text : text.toString('utf8');
+    if (s.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(s, s.includes('__proto__') ? (k, v: unknown) => (k === '__proto__' ? undefined : v) : undefined));
+    } catch (err) {
+      done(new HttpProblem(400, `Failed to decode JSON object: ${(err as Error).message}`), undefined);
+    }
+  });
+  // Schemas document the API; zod in the handlers validates it, so Fastify neither validates nor serialises.
+  app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
+  app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
+  for (const m of OPENAPI_MODELS) app.addSchema(m);
+
+  await app.register(swagger, {
+    swagger: {
+      info: { title: 'Energy monitoring API', description: 'PODs Energy consumption gathering API', version: '1.0' },
+      basePath: '/',
+      consumes: ['application/json'],
+      produces: ['application/json'],
+      tags: [
+        { name: 'equipments', description: 'Equipements monitoring operations' },
+        { name: 'recorders', description: 'Recording sessions management' },
+        { name: 'monitoring', description: 'API monitoring' },
+        { name: 'servers', description: 'Legacy power ingestion (deprecated)' },
+      ],
+      ...(deps.auth === undefined ? {} : { securityDefinitions: { basic: { type: 'basic' } }, security: [{ basic: [] }] }),
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/resources/doc', uiConfig: { docExpansion: 'list' } });
+
+  const checkAuth = createAuthChecker(deps.auth?.users, deps.auth?.protectReads ?? true);
+  const guard = (access: Access) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const r = checkAuth(access, req.headers.authorization);
+    if (!r.ok) {
+      if (r.status === 401) reply.header('www-authenticate', 'Basic realm="energyrecorder"');
+      return reply.code(r.status).send({ message: r.message });
+    }
+    return undefined;
+  };
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.headers(CORS);
+    // Werkzeug's upper-case reason phrases: the shell SDK greps `curl -i` output for "404 NOT FOUND".
+    const phrase = STATUS_CODES[reply.statusCode];
+    if (phrase !== undefined) reply.raw.statusMessage = phrase.toUpperCase();
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.inc('energyrecorder_http_requests_total', { method: req.method, route, status: String(reply.statusCode) });
+    logger.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    if (req.method === 'OPTIONS') return reply.code(200).header('allow', 'GET,PUT,POST,DELETE,OPTIONS').send();
+    return reply.code(404).send({ message: NOT_FOUND_URL });
+  });
+  app.setErrorHandler(async (err: unknown, req, reply) => {
+    if (err instanceof HttpProblem) return reply.code(err.statusCode).send(err.body ?? { message: err.message });
+    if (err instanceof StoreUnavailableError) {
+      logger.warn({ err: err.message, route: req.routeOptions.url }, 'store unavailable');
+      return reply.code(503).header('retry-after', String(err.retryAfterS)).send({ message: `Storage unavailable, retry later: ${err.message}` });
+    }
+    const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ message: `Request body is larger than ${deps.bodyLimitBytes} bytes` });
+    }
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.code(e.statusCode).send({ message: String(e.message) });
+    }
+    logger.error({ err: String(e.message), route: req.routeOptions.url }, 'unhandled error');
+    return reply.code(500).send({ message: `An unhandled exception occurred.${String(e.message)}` });
+  });
+
+  const envParams = { type: 'object', properties: { env: { type: 'string', description: 'Environment (POD) name' } } };
+  const errors = { 400: { $ref: 'validationError#' }, 404: { $ref: 'errorMessage#' }, 503: { $ref: 'errorMessage#' } };
+  const read = { onRequest: guard('read') };
+  const write = { onRequest: guard('write') };
+
+  const current = async (env: string, atNs?: number): Promise<ScenarioEvent | undefined> => {
+    const e = await timed('lastEvent', () => store.lastEvent(env, atNs));
+    return e !== undefined && e.started ? e : undefined;
+  };
+  const running = (e: ScenarioEvent) => ({ environment: e.environment, scenario: e.scenario, step: e.step });
+
+  app.get(
+    '/resources/recorders/environment/:env',
+    {
+      ...read,
+      schema: {
+        tags: ['recorders'],
+        summary: 'Get the recording session of an environment (at `time` ns if given)',
+        params: envParams,
+        querystring: { type: 'object', properties: { time: { type: 'integer', format: 'int64' } } },
+        response: { 200: { $ref: 'runningScenario#' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const env = envParam(req);
+      const at = nsQuery('time', (req.query as Record<string, unknown>)['time']);
+      const e = await current(env, at);
+      if (e === undefined) return reply.code(404).send({ message: noSession(env) });
+      return running(e);
+    },
+  );
+
+  app.post(
+    '/resources/recorders/environment/:env',
+    {
+      ...write,
+      schema: {
+        tags: ['recorders'],
+        summary: 'Start a recording session (replaces any running one)',
+        params: envParams,
+        body: { $ref: 'recorderPost#' },
+        response: { 200: { $ref: 'runningScenario#' }, ...errors },
+      },
+    },
+    async (req) => {
+      const env = envParam(req);
+      const b = body(recorderPostSchema, req.body);
+      const timeNs = eventTime();
+      await timed('appendEvent', () => store.appendEvent({ environment: env, scenario: b.scenario, step: b.step, started: true, timeNs }));
+      emit({ type: 'session', environment: env, scenario: b.scenario, step: b.step, running: true, timeNs });
+      logger.info({ env, scenario: b.scenario, step: b.step }, 'session started');
+      return { environment: env, scenario: b.scenario, step: b.step };
+    },
+  );
+
+  app.delete(
+    '/resources/recorders/environment/:env',
+    {
+      ...write,
+      schema: { tags: ['recorders'], summary: 'Stop the running session', params: envParams, response: { 200: { $ref: 'runningScenario#' }, ...errors } },
+    },
+    async (req, reply) => {
+      const env = envParam(req);
+      const e = await current(env);
+      if (e === undefined) return reply.code(404).send({ message: noSession(env) });
+      const timeNs = eventTime();
+      await timed('appendEvent', () => store.appendEvent({ ...e, started: false, timeNs }));
+      emit({ type: 'session', environment: env, scenario: e.scenario, step: e.step, running: false, timeNs });
+      logger.info({ env, scenario: e.scenario }, 'session stopped');
+      return running(e);
+    },
+  );
+
+  app.post(
+    '/resources/recorders/environment/:env/step',
+    {
+      ...write,
+      schema: {
+        tags: ['recorders'],
+        summary: 'Change the step of the running session',
+        params: envParams,
+        body: { $ref: 'stepPost#' },
+        response: { 200: { $ref: 'runningScenario#' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const env = envParam(req);
+      const b = body(stepPostSchema, req.body);
+      const e = await current(env);
+      if (e === undefined) return reply.code(404).send({ message: noSession(env) });
+      const timeNs = eventTime();
+      await timed('appendEvent', () => store.appendEvent({ ...e, step: b.step, started: true, timeNs }));
+      emit({ type: 'session', environment: env, scenario: e.scenario, step: b.step, running: true, timeNs });
+      return { environment: env, scenario: e.scenario, step: b.step };
+    },
+  );
+
+  app.get(
+    '/resources/recorders/environment/:env/sessions',
+    {
+      ...read,
+      schema: {
+        tags: ['recorders'],
+        summary: 'History of recording sessions, newest first',
+        params: envParams,
+        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } } },
+        response: { 200: { $ref: 'sessionList#' }, ...errors },
+      },
+    },
+    async (req) => {
+      const env = envParam(req);
+      const rawLimit = (req.query as Record<string, unknown>)['limit'];
+      let limit = 100;
+      if (rawLimit !== undefined) {
+        if (typeof rawLimit !== 'string' || !/^\d{1,5}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > 10000) {
+          throw invalid('limit', `${JSON.stringify(rawLimit)} is not an integer between 1 and 10000`);
+        }
+        limit = Number(rawLimit);
+      }
+      const sessions = deriveSessions(await timed('listEvents', () => store.listEvents(env)));
+      return { environment: env, sessions: sessions.reverse().slice(0, limit) };
+    },
+  );
+
+  app.get(
+    '/resources/recorders/environment/:env/report',
+    {
+      ...read,
+      schema: {
+        tags: ['recorders'],
+        summary: 'Energy report of a session (latest, latest of `scenario`, or the one started at `start` ns), JSON or CSV',
+        params: envParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            scenario: { type: 'string' },
+            start: { type: 'integer', format: 'int64' },
+            format: { type: 'string', enum: ['json', 'csv'] },
+            sensor: { type: 'string', default: 'power' },
+          },
+        },
+        produces: ['application/json', 'text/csv'],
+        response: { 200: { $ref: 'sessionReport#' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const env = envParam(req);
+      const q = req.query as Record<string, unknown>;
+      const start = nsQuery('start', q['start']);
+      const scenario = q['scenario'] === undefined ? undefined : nameSchema.safeParse(q['scenario']);
+      if (scenario !== undefined && !scenario.success) throw invalid('scenario', scenario.error.issues[0]?.message ?? 'invalid');
+      const sensorParse = nameSchema.safeParse(q['sensor'] ?? 'power');
+      if (!sensorParse.success) throw invalid('sensor', sensorParse.error.issues[0]?.message ?? 'invalid');
+      const format = q['format'];
+      if (format !== undefined && format !== 'json' && format !== 'csv') throw invalid('format', `${JSON.stringify(format)} is not one of ['json', 'csv']`);
+      const csv = format === 'csv' || (format === undefined && /\btext\/csv\b/.test(req.headers.accept ?? ''));
+
+      const sessions = deriveSessions(await timed('listEvents', () => store.listEvents(env)));
+      let chosen = sessions.filter((s) => scenario === undefined || s.scenario === scenario.data);
+      if (start !== undefined) chosen = chosen.filter((s) => Math.abs(s.startNs - start) < 1000);
+      const session = chosen[chosen.length - 1];
+      if (session === undefined) {
+        const what = scenario !== undefined ? ` of scenario "${scenario.data}"` : '';
+        return reply.code(404).send({ message: `Can't find any recording session${what} for recorder "${env}"` });
+      }
+      const now = nowNs();
+      const margin = deps.reportMarginNs ?? 120e9;
+      const samples = await timed('queryPower', () =>
+        store.queryPower({ environment: env, sensor: sensorParse.data, unit: 'W', fromNs: session.startNs - margin, toNs: (session.endNs ?? now) + margin }),
+      );
+      const report = buildReport(env, session, samples, now);
+      if (csv) return reply.type('text/csv; charset=utf-8').send(reportToCsv(report));
+      return report;
+    },
+  );
+
+  const ingest = async (
+    equipment: string,
+    environment: string,
+    collectNs: number | undefined,
+    items: ReadonlyArray<{ sensor: string; unit: string; value: number; time?: number | undefined }>,
+    topology: Record<string, string> | undefined,
+    reply: FastifyReply,
+  ): Promise<{ scenario: string; step: string } | undefined> => {
+    // As the original intended (seed-behaviour §1.5): the session running at the collect time tags the batch.
+    const e = await current(environment, collectNs);
+    if (e === undefined && !deps.alwaysRecord) {
+      await reply.code(404).send({ message: noSession(environment) });
+      return undefined;
+    }
+    const scenario = e?.scenario ?? NOT_SPECIFIED;
+    const step = e?.step ?? NOT_SPECIFIED;
+    const receivedNs = nowNs();
+    const topoKey = topology === undefined ? '' : JSON.stringify(topology);
+    const times = assignTimestamps(
+      items,
+      (m) => `${m.sensor}\u0000${m.unit}\u0000${topoKey}`,
+      (m) => m.time ?? collectNs ?? receivedNs,
+    );
+    const points: StoredMeasurement[] = items.map((m, i) => ({
+      equipment,
+      environment,
+      scenario,
+      step,
+      ...(topology === undefined ? {} : { topology }),
+      sensor: m.sensor,
+      unit: m.unit,
+      value: m.value,
+      timeNs: times[i] as bigint,
+    }));
+    await timed('writeMeasurements', () => store.writeMeasurements(points));
+    metrics.inc('energyrecorder_readings_ingested_total', {}, points.length);
+    emit({
+      type: 'measurements',
+      environment,
+      equipment,
+      scenario,
+      step,
+      readings: points.map((p) => ({ sensor: p.sensor, unit: p.unit, value: p.value, timestampNs: Number(p.timeNs) })),
+    });
+    if (deps.mqtt !== undefined) {
+      const mqtt = deps.mqtt;
+      mqtt.publish(
+        points.map((p) => ({
+          topic: measurementTopic(deps.mqttBasePath, environment, equipment, p.sensor),
+          payload: JSON.stringify({
+            environment,
+            equipement: equipment,
+            scenario,
+            step,
+            sensor: p.sensor,
+            unit: p.unit,
+            value: p.value,
+            timestamp: Number(p.timeNs),
+            ...(topology === undefined ? {} : { topology }),
+          }),
+        })),
+      );
+    }
+    return { scenario, step };
+  };
+
+  app.post(
+    '/resources/equipments/:equipement/measurements',
+    {
+      ...write,
+      schema: {
+        tags: ['equipments'],
+        summary: 'Store measurements of an equipment, tagged with the session running at the collect time',
+        params: { type: 'object', properties: { equipement: { type: 'string', description: 'Equipment id' } } },
+        body: { $ref: 'measurementPost#' },
+        response: { 200: { $ref: 'APIStatus#' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const eq = nameSchema.safeParse((req.params as Record<string, unknown>)['equipement']);
+      if (!eq.success) throw invalid('equipement', eq.error.issues[0]?.message ?? 'invalid');
+      const b = body(measurementPostSchema, req.body);
+      logger.debug({ equipment: eq.data, env: b.environment, count: b.measurements.length }, 'measurements');
+      const ok = await ingest(eq.data, b.environment, b.time, b.measurements, b.topology, reply);
+      if (ok === undefined) return reply;
+      return { status: 'OK' };
+    },
+  );
+
+  app.post(
+    '/resources/servers/:server/consumption',
+    {
+      ...write,
+      schema: {
+        tags: ['servers'],
+        summary: 'Legacy: store one power value of a server (sensor power, unit W)',
+        params: { type: 'object', properties: { server: { type: 'string' } } },
+        body: { $ref: 'powerPost#' },
+        response: { 200: { $ref: 'powerMeasurement#' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const server = nameSchema.safeParse((req.params as Record<string, unknown>)['server']);
+      if (!server.success) throw invalid('server', server.error.issues[0]?.message ?? 'invalid');
+      const b = body(powerPostSchema, req.body);
+      const r = await ingest(server.data, b.environment, b.time, [{ sensor: 'power', unit: 'W', value: b.power, time: b.time }], undefined, reply);
+      if (r === undefined) return reply;
+      return { environment: b.environment, scenario: r.scenario, step: r.step, power: b.power };
+    },
+  );
+
+  app.get(
+    '/resources/monitoring/ping',
+    { schema: { tags: ['monitoring'], summary: 'Liveness, including the store', response: { 200: { $ref: 'APIStatus#' }, 500: { $ref: 'errorMessage#' } } } },
+    async (_req, reply) => {
+      try {
+        await timed('ping', () => store.ping(AbortSignal.timeout(2000)));
+      } catch (err) {
+        // The original answered 500 here; the SDKs only look for status OK in the body.
+        return reply.code(500).send({ message: `Unable to connect ${store.kind === 'influx' ? 'influxDB' : 'store'}: ${(err as Error).message}` });
+      }
+      return { status: 'OK' };
+    },
+  );
+
+  app.get('/resources/swagger.json', { schema: { hide: true } }, async (req) => {
+    const doc = app.swagger() as unknown as Record<string, unknown>;
+    // ProxyFix with one hop: the right-most X-Forwarded-Host/-Proto entry is the one our proxy added.
+    const last = (h: string | string[] | undefined): string | undefined => {
+      const v = Array.isArray(h) ? h[h.length - 1] : h;
+      const entry = v?.split(',').pop()?.trim();
+      return entry === undefined || entry === '' ? undefined : entry;
+    };
+    const host = last(req.headers['x-forwarded-host']) ?? req.headers.host ?? 'localhost';
+    const proto = last(req.headers['x-forwarded-proto']) ?? (deps.https === undefined ? 'http' : 'https');
+    return { ...doc, host, schemes: [proto === 'https' ? 'https' : 'http'] };
+  });
+
+  app.get('/metrics', { ...read, schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()),
+  );
+
+  return { app, metrics };
+}

@@ -1,0 +1,66 @@
+import type { PowerSample, Topology } from '@energyrecorder/core';
+
+/** One change of the scenario state of an environment (the original's `RunningScenarios` point). */
+export interface ScenarioEvent {
+  environment: string;
+  scenario: string;
+  step: string;
+  /** `true` for start and step changes, `false` for stop (the original's `started` 1/0). */
+  started: boolean;
+  /** When it happened, ns since the epoch. */
+  timeNs: number;
+}
+
+/** One reading as stored: the original's `SensorMeasurement` point. */
+export interface StoredMeasurement {
+  equipment: string;
+  environment: string;
+  scenario: string;
+  step: string;
+  topology?: Topology;
+  sensor: string;
+  unit: string;
+  value: number;
+  /** Exact ns timestamp (bigint, so de-duplication offsets of 1 ns survive). */
+  timeNs: bigint;
+}
+
+/** A power sample of one equipment, as the report needs it. */
+export interface EquipmentSample extends PowerSample {
+  equipment: string;
+}
+
+/** Which samples {@link Store.queryPower} returns. */
+export interface PowerQuery {
+  environment: string;
+  sensor: string;
+  unit: string;
+  fromNs: number;
+  toNs: number;
+}
+
+/**
+ * Where sessions and measurements live. Every method either completes durably or throws: a
+ * `StoreUnavailableError` when trying again later may work, a `StoreError` otherwise. Implementations keep no
+ * scenario state in memory, so several API processes can share one store.
+ */
+export interface Store {
+  /** Short name for logs and metrics, e.g. `influx` or `sqlite`. */
+  readonly kind: string;
+  /** Creates the database, tables or retention policies when missing. */
+  init(signal?: AbortSignal): Promise<void>;
+  /** Throws when the store cannot be reached. */
+  ping(signal?: AbortSignal): Promise<void>;
+  /** Appends a scenario event. */
+  appendEvent(event: ScenarioEvent, signal?: AbortSignal): Promise<void>;
+  /** The latest event of `environment` at or before `atNs` (latest overall when absent). */
+  lastEvent(environment: string, atNs?: number, signal?: AbortSignal): Promise<ScenarioEvent | undefined>;
+  /** Every event of `environment` in time order (oldest first), optionally from `sinceNs`. */
+  listEvents(environment: string, sinceNs?: number, signal?: AbortSignal): Promise<ScenarioEvent[]>;
+  /** Writes a batch atomically; a point with the same series and time replaces the old one. */
+  writeMeasurements(points: readonly StoredMeasurement[], signal?: AbortSignal): Promise<void>;
+  /** Power samples of every equipment of an environment in `[fromNs, toNs]`, in time order per equipment. */
+  queryPower(query: PowerQuery, signal?: AbortSignal): Promise<EquipmentSample[]>;
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,216 @@
+import { createApiServer, type ApiServer } from '../src/index.js';
+import { nsFromNow, raw, sendJson } from './helpers.js';
+
+// The original clients' exact calls (seed-behaviour §2.2, §4.3, §4.7), replayed as raw HTTP against the API with
+// its embedded store.
+describe('recording API (embedded store)', () => {
+  let api: ApiServer;
+  let url: string;
+  const sdkHeaders = { 'content-type': 'application/json' };
+
+  beforeAll(async () => {
+    api = createApiServer({ port: 0 });
+    url = await api.listen();
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it('answers the Python SDK probe and session calls as the original when a scenario runs', async () => {
+    const ping = await raw(url, 'GET', '/resources/monitoring/ping', { headers: sdkHeaders });
+    expect(ping.status).toBe(200);
+    expect(ping.json).toEqual({ status: 'OK' });
+
+    const none = await raw(url, 'GET', '/resources/recorders/environment/MOCK_POD');
+    expect(none.status).toBe(404);
+    expect(none.json).toEqual({ message: `Can't find any recording session for recorder "MOCK_POD"` });
+
+    const start = await raw(url, 'POST', '/resources/recorders/environment/MOCK_POD', {
+      headers: sdkHeaders,
+      body: JSON.stringify({ step: 'running', scenario: 'vping_ssh' }),
+    });
+    expect(start.status).toBe(200);
+    expect(start.json).toEqual({ environment: 'MOCK_POD', scenario: 'vping_ssh', step: 'running' });
+
+    const step = await raw(url, 'POST', '/resources/recorders/environment/MOCK_POD/step', {
+      headers: sdkHeaders,
+      body: JSON.stringify({ step: 'step1' }),
+    });
+    expect(step.json).toEqual({ environment: 'MOCK_POD', scenario: 'vping_ssh', step: 'step1' });
+
+    const get = await raw(url, 'GET', '/resources/recorders/environment/MOCK_POD');
+    expect(get.json).toEqual({ environment: 'MOCK_POD', scenario: 'vping_ssh', step: 'step1' });
+
+    // requests sends content-type json and Content-Length: 0 on this DELETE.
+    const stop = await raw(url, 'DELETE', '/resources/recorders/environment/MOCK_POD', {
+      headers: { ...sdkHeaders, 'content-length': '0' },
+    });
+    expect(stop.status).toBe(200);
+    expect(stop.json).toEqual({ environment: 'MOCK_POD', scenario: 'vping_ssh', step: 'step1' });
+
+    const again = await raw(url, 'DELETE', '/resources/recorders/environment/MOCK_POD', { headers: sdkHeaders });
+    expect(again.status).toBe(404);
+    const stepNone = await sendJson(url, 'POST', '/resources/recorders/environment/MOCK_POD/step', { step: 'x' });
+    expect(stepNone.status).toBe(404);
+  });
+
+  it('uses Werkzeug reason phrases the shell SDK greps for when answering', async () => {
+    const ok = await raw(url, 'GET', '/resources/monitoring/ping');
+    expect(`${ok.status} ${ok.statusMessage}`).toBe('200 OK');
+    const nf = await raw(url, 'GET', '/resources/recorders/environment/shell-pod');
+    expect(`${nf.status} ${nf.statusMessage}`).toBe('404 NOT FOUND');
+  });
+
+  it('tags a collector batch with the scenario running at its collect time when posted later', async () => {
+    const env = 'corr-pod';
+    await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'A', step: 'running' });
+    const during = nsFromNow();
+    await new Promise((r) => setTimeout(r, 5));
+    await sendJson(url, 'DELETE', `/resources/recorders/environment/${env}`);
+    const atDuring = await raw(url, 'GET', `/resources/recorders/environment/${env}?time=${during}`);
+    expect(atDuring.json).toEqual({ environment: env, scenario: 'A', step: 'running' });
+    // The collector's own call: JSON body {environment, time, measurements}, equipment id in the path.
+    const post = await sendJson(url, 'POST', '/resources/equipments/server%231/measurements', {
+      environment: env,
+      time: during,
+      measurements: [{ sensor: 'power', unit: 'W', value: 120 }],
+    });
+    expect(post.status).toBe(200);
+    expect(post.json).toEqual({ status: 'OK' });
+    const samples = await api.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: during - 1e9, toNs: during + 1e9 });
+    expect(samples.map((s) => s.equipment)).toEqual(['server#1']);
+  });
+
+  it('stores n/s readings when nothing runs and ALWAYS_RECORD is on', async () => {
+    const r = await sendJson(url, 'POST', '/resources/equipments/eq/measurements', {
+      environment: 'idle-pod',
+      measurements: [{ sensor: 'power', unit: 'W', value: 1 }],
+    });
+    expect(r.status).toBe(200);
+  });
+
+  it.each([
+    ['a missing environment', { measurements: [] }, 'environment'],
+    ['a string value', { environment: 'p', measurements: [{ sensor: 's', unit: 'W', value: 'x' }] }, 'measurements.0.value'],
+    ['a missing sensor', { environment: 'p', measurements: [{ unit: 'W', value: 1 }] }, 'measurements.0.sensor'],
+    ['measurements not a list', { environment: 'p', measurements: {} }, 'measurements'],
+    ['a newline in a name', { environment: 'p\nq', measurements: [] }, 'environment'],
+    ['a time in ms', { environment: 'p', measurements: [{ sensor: 's', unit: 'W', value: 1, time: Date.now() }] }, 'measurements.0.time'],
+    ['a batch time in seconds', { environment: 'p', time: Math.floor(Date.now() / 1000), measurements: [] }, 'time'],
+  ])('answers 400 naming the field when given %s', async (_what, payload, field) => {
+    const r = await sendJson(url, 'POST', '/resources/equipments/eq/measurements', payload);
+    expect(r.status).toBe(400);
+    const b = r.json as { errors: Record<string, string>; message: string };
+    expect(b.message).toBe('Input payload validation failed');
+    expect(Object.keys(b.errors)).toContain(field);
+  });
+
+  it('names the unit a timestamp looks like when it is not ns', async () => {
+    const r = await sendJson(url, 'POST', '/resources/equipments/eq/measurements', {
+      environment: 'p',
+      measurements: [{ sensor: 's', unit: 'W', value: 1, time: 1_700_000_000_000 }],
+    });
+    expect((r.json as { errors: Record<string, string> }).errors['measurements.0.time']).toMatch(/milliseconds/);
+    const q = await raw(url, 'GET', '/resources/recorders/environment/p?time=1700000000');
+    expect(q.status).toBe(400);
+    expect((q.json as { errors: Record<string, string> }).errors['time']).toMatch(/seconds/);
+  });
+
+  it('answers 400 for bad JSON, 413 for oversized bodies and never 500', async () => {
+    const bad = await raw(url, 'POST', '/resources/recorders/environment/p', { headers: sdkHeaders, body: '{"scenario":' });
+    expect(bad.status).toBe(400);
+    expect(typeof (bad.json as { message: string }).message).toBe('string');
+    const arr = await sendJson(url, 'POST', '/resources/recorders/environment/p', [1, 2]);
+    expect(arr.status).toBe(400);
+    const big = await raw(url, 'POST', '/resources/recorders/environment/p', { headers: sdkHeaders, body: Buffer.alloc(21 * 1024 * 1024, 32) });
+    expect(big.status).toBe(413);
+    const proto = await sendJson(url, 'POST', '/resources/equipments/eq/measurements', JSON.parse('{"environment":"p","topology":{"__proto__":{"x":"1"},"rack":"r"},"measurements":[]}'));
+    expect(proto.status).toBe(200);
+  });
+
+  it('accepts names with quotes, commas, spaces and slashes as they are', async () => {
+    const env = `po"d, 'x'=/y`;
+    const path = `/resources/recorders/environment/${encodeURIComponent(env)}`;
+    const s = await sendJson(url, 'POST', path, { scenario: `s,c "1"`, step: 'a b/c' });
+    expect(s.json).toEqual({ environment: env, scenario: `s,c "1"`, step: 'a b/c' });
+    const g = await raw(url, 'GET', path);
+    expect(g.json).toEqual({ environment: env, scenario: `s,c "1"`, step: 'a b/c' });
+  });
+
+  it('sends the original CORS headers and answers preflight when asked', async () => {
+    const r = await raw(url, 'OPTIONS', '/resources/monitoring/ping');
+    expect(r.status).toBe(200);
+    expect(r.headers['access-control-allow-origin']).toBe('*');
+    expect(r.headers['access-control-allow-headers']).toBe('Content-Type,Authorization');
+    expect(r.headers['access-control-allow-methods']).toBe('GET,PUT,POST,DELETE');
+  });
+
+  it('serves the OpenAPI 2 document with the original model names and the offline UI', async () => {
+    const r = await raw(url, 'GET', '/resources/swagger.json', { headers: { 'x-forwarded-host': 'api.example', 'x-forwarded-proto': 'https' } });
+    const doc = r.json as { swagger: string; definitions: Record<string, unknown>; paths: Record<string, unknown>; host: string; schemes: string[] };
+    expect(doc.swagger).toBe('2.0');
+    for (const m of ['powerPost', 'measurement', 'topology', 'measurementPost', 'stepPost', 'recorderPost', 'APIStatus', 'runningScenario', 'powerMeasurement']) {
+      expect(Object.keys(doc.definitions)).toContain(m);
+    }
+    expect(Object.keys(doc.paths)).toContain('/resources/equipments/{equipement}/measurements');
+    expect(doc.host).toBe('api.example');
+    expect(doc.schemes).toEqual(['https']);
+    const ui = await raw(url, 'GET', '/resources/doc/');
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('Swagger UI');
+    const js = await raw(url, 'GET', '/resources/doc/static/swagger-ui-bundle.js');
+    expect(js.status).toBe(200);
+  });
+
+  it('accepts the legacy power post and answers a powerMeasurement', async () => {
+    const r = await sendJson(url, 'POST', '/resources/servers/srv9/consumption', { power: 250, environment: 'legacy' });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ environment: 'legacy', scenario: 'n/s', step: 'n/s', power: 250 });
+  });
+
+  it('rewrites a re-sent batch instead of duplicating it and keeps same-time readings apart', async () => {
+    const env = 'idem';
+    const t = nsFromNow(-10);
+    const batch = {
+      environment: env,
+      time: t,
+      measurements: [
+        { sensor: 'power', unit: 'W', value: 10, time: t },
+        { sensor: 'power', unit: 'W', value: 11, time: t },
+      ],
+    };
+    await sendJson(url, 'POST', '/resources/equipments/e/measurements', batch);
+    await sendJson(url, 'POST', '/resources/equipments/e/measurements', batch);
+    const s = await api.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 1e9 });
+    expect(s.map((x) => x.powerWatts)).toEqual([10, 11]);
+  });
+
+  it('reports energy per step and equipment, in JSON and CSV, for a finished session', async () => {
+    const env = 'report-pod';
+    await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'R', step: 'one' });
+    const sessions0 = await raw(url, 'GET', `/resources/recorders/environment/${env}/sessions`);
+    const startNs = (sessions0.json as { sessions: Array<{ startNs: number }> }).sessions[0]?.startNs as number;
+    // 100 W for 20 s of samples around the session, 1 s apart.
+    const measurements = Array.from({ length: 41 }, (_, i) => ({ sensor: 'power', unit: 'W', value: 100, time: startNs - 20e9 + i * 1e9 }));
+    await sendJson(url, 'POST', '/resources/equipments/srv/measurements', { environment: env, measurements });
+    await sendJson(url, 'POST', `/resources/recorders/environment/${env}/step`, { step: 'two' });
+    await sendJson(url, 'DELETE', `/resources/recorders/environment/${env}`);
+    const list = await raw(url, 'GET', `/resources/recorders/environment/${env}/sessions?limit=5`);
+    const ses = (list.json as { sessions: Array<{ scenario: string; running: boolean; steps: Array<{ step: string; endNs: number | null }> }> }).sessions;
+    expect(ses).toHaveLength(1);
+    expect(ses[0]?.running).toBe(false);
+    expect(ses[0]?.steps.map((s) => s.step)).toEqual(['one', 'two']);
+    const rep = await raw(url, 'GET', `/resources/recorders/environment/${env}/report?scenario=R`);
+    const body = rep.json as { totals: { energyJoules: number; durationS: number }; equipments: Array<{ equipment: string; avgWatts: number; coveragePct: number }> };
+    expect(rep.status).toBe(200);
+    expect(body.equipments[0]?.equipment).toBe('srv');
+    expect(body.equipments[0]?.avgWatts).toBeCloseTo(100, 6);
+    expect(body.totals.energyJoules).toBeCloseTo(100 * body.totals.durationS, 3);
+    const csv = await raw(url, 'GET', `/resources/recorders/environment/${env}/report`, { headers: { accept: 'text/csv' } });
+    const lines = csv.text.trim().split('\r\n');
+    expect(lines[0]).toBe('scope,step,equipment,energy_j,energy_wh,avg_w,peak_w,min_w,duration_s,coverage_pct,samples,longest_gap_s');
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 3).join(','))).toEqual(['step,one,srv', 'step,two,srv', 'session,,srv']);
+    const none = await raw(url, 'GET', `/resources/recorders/environment/${env}/report?scenario=nope`);
+    expect(none.status).toBe(404);
+  });
+});
