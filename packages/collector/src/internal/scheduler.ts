@@ -199,7 +199,7 @@ export class PollScheduler {
     const inFlight = this.allDevices()
       .map((d) => d.inFlight?.settled)
       .filter((p): p is Promise<void> => p !== undefined);
-    if (inFlight.length > 0) {
+    if (inFlight.length > 0 && graceMs > 0) {
       let timer: TimerHandle | undefined;
       await Promise.race([
         Promise.allSettled(inFlight),

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, createAdapterRegistry } from '@energyrecorder/core';
+import { parseCollectorConfigText } from '../src/internal/config.js';
+import { originalTypeStubs } from './helpers/test-adapters.js';
+
+const registry = createAdapterRegistry(originalTypeStubs);
+const sample = readFileSync(join(__dirname, 'fixtures', 'synthetic-original-collector-settings.yaml'), 'utf8');
+
+function issuesOf(text: string): string[] {
+  try {
+    parseCollectorConfigText(text, registry);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseCollectorConfigText', () => {
+  it('loads the original sample unchanged when every adapter type is registered', () => {
+    const cfg = parseCollectorConfigText(sample, registry);
+    expect(cfg.environments.map((e) => e.name)).toEqual(['MY_POD_NAME', 'OTHER_POD']);
+    expect(cfg.environments[0]?.intervalMs).toBe(5000);
+    // OTHER_POD has no polling_interval: the original's default of 10 s, with a warning.
+    expect(cfg.environments[1]?.intervalMs).toBe(10_000);
+    expect(cfg.notices.some((n) => n.includes('OTHER_POD') && n.includes('10 s'))).toBe(true);
+    expect(cfg.environments[0]?.devices.map((d) => d.id)).not.toContain('ilo-server');
+    expect(cfg.environments[1]?.devices.map((d) => d.type)).toEqual(['modbus', 'snmp', 'csvftp', 'rpimon', 'shelly']);
+    expect(cfg.settings.RECORDER_API_SERVER).toMatchObject({
+      base_url: 'https://recordingapi.myserver.com',
+      user: 'user',
+      pass: 'pass',
+      verify_cert: true,
+      timeout: 2,
+      proxy: 'http://proxy.example.com:3128',
+    });
+  });
+
+  it('reports every problem as path: message when several keys are wrong', () => {
+    const text = `
+PODS:
+  - environment: A
+    polling_interval: "fast"
+    servers:
+      - id: one
+        type: nosuch
+      - id: two
+        type: redfish
+      - id: one
+        type: rpimon
+        host: h
+RECORDER_API_SERVER:
+  verify_cert: "yes"
+`;
+    const issues = issuesOf(text);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PODS\.0\.polling_interval: /),
+        expect.stringMatching(/^PODS\.0\.servers\.0\.type: unknown adapter type "nosuch"; valid types: .*redfish/),
+        expect.stringMatching(/^PODS\.0\.servers\.1\.host: /),
+        expect.stringMatching(/^PODS\.0\.servers\.2\.id: id "one" is listed twice/),
+        expect.stringMatching(/^RECORDER_API_SERVER\.base_url: /),
+        expect.stringMatching(/^RECORDER_API_SERVER\.verify_cert: /),
+      ]),
+    );
+    expect(issues).toHaveLength(6);
+  });
+
+  it('forces a polling interval of 0.1 s when the configured one is zero or negative', () => {
+    const cfg = parseCollectorConfigText(
+      'PODS: [{environment: E, polling_interval: -3, servers: []}]\nRECORDER_API_SERVER: {base_url: "http://127.0.0.1:1"}\n',
+      registry,
+    );
+    expect(cfg.environments[0]?.intervalMs).toBe(100);
+  });
+
+  it('reports a YAML syntax error as a config issue when the file does not parse', () => {
+    expect(issuesOf('PODS: [\n  - oops: {')[0]).toMatch(/^: YAML syntax error/);
+  });
+
+  it('keeps numeric ids as strings when the YAML gives a number', () => {
+    const cfg = parseCollectorConfigText(
+      'PODS: [{environment: E, servers: [{id: 42, type: rpimon, host: h}]}]\nRECORDER_API_SERVER: {base_url: "http://x"}\n',
+      registry,
+    );
+    expect(cfg.environments[0]?.devices[0]?.key).toBe('E/42');
+  });
+});

@@ -1,0 +1,157 @@
+import { createAdapterRegistry, type MeasurementBatch } from '@energyrecorder/core';
+import { PollScheduler } from '../src/internal/scheduler.js';
+import type { ResolvedEnvironment } from '../src/internal/config.js';
+import { FakeClock, settle } from './helpers/fake-clock.js';
+import { newScriptState, scriptedAdapter, type ScriptState } from './helpers/test-adapters.js';
+
+function env(name: string, intervalMs: number, devices: string[], state: ScriptState, extra = ''): ResolvedEnvironment {
+  const registry = createAdapterRegistry([scriptedAdapter(state)]);
+  return {
+    name,
+    intervalMs,
+    devices: devices.map((d) => {
+      const entry = { id: d, type: 'scripted', name: d, extra };
+      return { key: `${name}/${d}`, id: d, type: 'scripted', adapter: registry.parse(entry), fingerprint: JSON.stringify(entry) };
+    }),
+  };
+}
+
+function setup(startMs = 1_000_000_250): {
+  clock: FakeClock;
+  state: ScriptState;
+  batches: MeasurementBatch[];
+  scheduler: PollScheduler;
+} {
+  const clock = new FakeClock(startMs);
+  const state = newScriptState();
+  const batches: MeasurementBatch[] = [];
+  const scheduler = new PollScheduler({
+    onBatch: (b) => batches.push(b),
+    clock,
+    nowNs: () => clock.nowMs() * 1e6,
+    random: () => 1,
+  });
+  return { clock, state, batches, scheduler };
+}
+
+const readsOf = (batches: MeasurementBatch[], id: string): number => batches.filter((b) => b.equipmentId === id).length;
+
+describe('PollScheduler', () => {
+  it('reads every device on wall-clock multiples of the interval when started between boundaries', async () => {
+    const { clock, state, batches, scheduler } = setup(1_000_000_250);
+    scheduler.setEnvironments([env('E', 1000, ['a', 'b'], state)]);
+    scheduler.start();
+    await clock.advance(700);
+    expect(batches).toHaveLength(0);
+    await clock.advance(50); // 1_000_001_000: the first boundary
+    expect(batches.map((b) => [b.equipmentId, b.collectTimeNs])).toEqual([
+      ['a', 1_000_001_000 * 1e6],
+      ['b', 1_000_001_000 * 1e6],
+    ]);
+    await clock.advance(3000);
+    expect(readsOf(batches, 'a')).toBe(4);
+    expect(batches.every((b) => b.environment === 'E' && (b.collectTimeNs / 1e6) % 1000 === 0)).toBe(true);
+    await scheduler.stop(0);
+  });
+
+  it('counts a missed tick and does not queue it when a device is still busy', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    state.behaviour.set('busy', { kind: 'hang-ignore' });
+    scheduler.setEnvironments([env('E', 1000, ['busy', 'ok'], state)]);
+    scheduler.start();
+    await clock.advance(1000); // read starts and never ends
+    await clock.advance(1000); // still busy: missed
+    await clock.advance(1000); // missed again
+    const dev = scheduler.status()[0]?.devices.find((d) => d.id === 'busy');
+    expect(dev?.missedTicks).toBe(2);
+    expect(state.reads.get('busy')).toBe(1);
+    expect(readsOf(batches, 'ok')).toBe(3);
+    await scheduler.stop(0);
+  });
+
+  it('abandons a read that ignores its signal and re-creates the adapter when it stays busy for 3 intervals', async () => {
+    const { clock, state, scheduler } = setup(0);
+    state.behaviour.set('stuck', { kind: 'hang-ignore' });
+    scheduler.setEnvironments([env('E', 1000, ['stuck'], state)]);
+    scheduler.start();
+    await clock.advance(3500);
+    state.behaviour.set('stuck', { kind: 'ok', value: 5 });
+    await clock.advance(10_000);
+    const dev = scheduler.status()[0]?.devices[0];
+    expect(dev?.abandoned).toBe(1);
+    expect(state.created.get('stuck')).toBe(2);
+    expect(state.closed.get('stuck')).toBeGreaterThanOrEqual(1);
+    expect(dev?.consecutiveFailures).toBe(0);
+    await scheduler.stop(0);
+  });
+
+  it('times a hanging read out before the next tick and backs off exponentially when a device keeps failing', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    state.behaviour.set('bad', { kind: 'hang' });
+    scheduler.setEnvironments([env('E', 1000, ['bad', 'good'], state)]);
+    scheduler.start();
+    await clock.advance(1000);
+    await clock.advance(800); // 80 % of the interval: the read is aborted
+    let dev = scheduler.status()[0]?.devices.find((d) => d.id === 'bad');
+    expect(dev?.failures).toBe(1);
+    expect(dev?.lastError).toMatch(/ER_TIMEOUT/);
+    state.behaviour.set('bad', { kind: 'fail' });
+    await clock.advance(60_000 - 1800);
+    dev = scheduler.status()[0]?.devices.find((d) => d.id === 'bad');
+    // random() = 1 gives the full delay: attempts at 1, 2, 4, 8, 16, 32 s after each failure: 6 in a minute.
+    expect(dev?.reads).toBe(6);
+    expect(dev?.backoffSkips).toBeGreaterThan(40);
+    // Every failure closes the adapter; the next attempt creates a new one.
+    expect(state.created.get('bad')).toBe(6);
+    expect(readsOf(batches, 'good')).toBe(60);
+    await scheduler.stop(0);
+  });
+
+  it('recovers and reads on every tick again when a failing device comes back', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    state.behaviour.set('flaky', { kind: 'fail' });
+    scheduler.setEnvironments([env('E', 1000, ['flaky'], state)]);
+    scheduler.start();
+    await clock.advance(10_000);
+    state.behaviour.set('flaky', { kind: 'ok', value: 7 });
+    await clock.advance(60_000);
+    const before = readsOf(batches, 'flaky');
+    await clock.advance(5000);
+    expect(readsOf(batches, 'flaky') - before).toBe(5);
+    expect(scheduler.status()[0]?.devices[0]?.consecutiveFailures).toBe(0);
+    await scheduler.stop(0);
+  });
+
+  it('adds, removes and re-creates devices when environments are replaced', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    scheduler.setEnvironments([env('E', 1000, ['keep', 'drop'], state)]);
+    scheduler.start();
+    await clock.advance(2000);
+    scheduler.setEnvironments([env('E', 1000, ['keep', 'new'], state), env('F', 500, ['f1'], state)]);
+    await clock.advance(2000);
+    expect(readsOf(batches, 'drop')).toBe(2);
+    expect(readsOf(batches, 'new')).toBe(2);
+    expect(readsOf(batches, 'keep')).toBe(4);
+    expect(readsOf(batches, 'f1')).toBe(4);
+    expect(state.created.get('keep')).toBe(1);
+    expect(state.closed.get('drop')).toBe(1);
+    // A changed entry is a new device: its adapter is re-created.
+    scheduler.setEnvironments([env('E', 1000, ['keep'], state, 'changed')]);
+    await clock.advance(1000);
+    expect(state.created.get('keep')).toBe(2);
+    await scheduler.stop(0);
+  });
+
+  it('lets in-flight reads finish and delivers them when stopped', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    scheduler.setEnvironments([env('E', 1000, ['a'], state)]);
+    scheduler.start();
+    await clock.advance(1000);
+    const stopped = scheduler.stop(100);
+    await settle();
+    await clock.advance(100);
+    await stopped;
+    expect(batches).toHaveLength(1);
+    expect(state.closed.get('a')).toBe(1);
+  });
+});
