@@ -196,12 +196,7 @@ export class EnergyRecorder {
    */
   async report(options: ReportOptions = {}): Promise<EnergyReport | null> {
     if (this.skipNow() || !(await this.ensureAvailable())) return null;
-    const params = new URLSearchParams();
-    const scenario = options.scenario ?? (options.startNs === undefined ? this.lastScenario : undefined);
-    if (scenario !== undefined) params.set('scenario', scenario);
-    if (options.startNs !== undefined) params.set('start', String(options.startNs));
-    if (options.sensor !== undefined) params.set('sensor', options.sensor);
-    const query = params.size === 0 ? '' : `?${params.toString()}`;
+    const query = this.reportQuery(options);
     const deadline = Date.now() + (options.waitMs ?? 5000);
     const minCoverage = options.minCoveragePct ?? 95;
     let latest: EnergyReport | null = null;
@@ -223,6 +218,32 @@ export class EnergyRecorder {
         return latest;
       }
     }
+  }
+
+  /** The same report as CSV, rendered by the API (`format=csv`), or null when there is none. */
+  async reportCsv(options: Pick<ReportOptions, 'scenario' | 'startNs' | 'sensor' | 'signal'> = {}): Promise<string | null> {
+    if (this.skipNow() || !(await this.ensureAvailable())) return null;
+    const req = this.request('GET', `${this.uri}/report${this.reportQuery(options, { format: 'csv' })}`, { accept: 'text/csv' });
+    if (options.signal !== undefined) req.signal = options.signal;
+    try {
+      const answer = await httpCall(req);
+      if (answer.status === 200) return answer.text;
+      this.log.info({ status: answer.status, body: clip(answer.text) }, 'no CSV report');
+      return null;
+    } catch (err) {
+      this.noteFailure(err, { action: 'report' });
+      return null;
+    }
+  }
+
+  private reportQuery(options: Pick<ReportOptions, 'scenario' | 'startNs' | 'sensor'>, extra: Record<string, string> = {}): string {
+    const params = new URLSearchParams();
+    const scenario = options.scenario ?? (options.startNs === undefined ? this.lastScenario : undefined);
+    if (scenario !== undefined) params.set('scenario', scenario);
+    if (options.startNs !== undefined) params.set('start', String(options.startNs));
+    if (options.sensor !== undefined) params.set('sensor', options.sensor);
+    for (const [k, v] of Object.entries(extra)) params.set(k, v);
+    return params.size === 0 ? '' : `?${params.toString()}`;
   }
 
   /**

@@ -1,0 +1,178 @@
+import { parseArgs } from 'node:util';
+import { SdkError } from '../errors.js';
+import { EnergyRecorder } from '../recorder.js';
+import { formatReportTable } from '../report.js';
+import { stderrLogger } from './logger.js';
+import { defaultStateFile, readState, toSaved, writeState } from './state-file.js';
+
+/** Where the CLI prints: injected so tests run it in-process. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const CLI_USAGE = `Usage: energyrecorder <command> [options]
+
+Marks scenarios and steps on an environment of the EnergyRecorder API (for shell harnesses and CI jobs).
+
+Commands:
+  begin <scenario>   save what runs now, then start <scenario> at step "running"
+  step <name>        set the step of what runs now
+  finish             restore what ran before the matching "begin" (or stop)
+  start <scenario>   start <scenario> at step "running" (nothing saved)
+  stop               stop whatever runs
+  status             print the scenario and step running now
+  report             energy per step of the last session (or --scenario S)
+
+Options:
+  --env <name>           environment (default: $NODE_NAME)
+  --api-url <url>        API base including /resources (default: $ENERGY_RECORDER_API_URL)
+  --timeout-ms <ms>      deadline of each call (default 4000)
+  --state-file <path>    where begin/finish keep the saved session ($ENERGY_RECORDER_STATE_FILE)
+  --scenario <name>      report: scenario to report (default: the latest session)
+  --format <f>           report: table (default), json or csv
+  --wait-ms <ms>         report: wait up to this long for the last samples (default 0)
+  --strict               exit 1 when a call did not reach the API (default: never fail the job)
+  --quiet                log nothing
+  -h, --help             this text
+
+Credentials come only from $ENERGY_RECORDER_API_USER and $ENERGY_RECORDER_API_PASSWORD.
+`;
+
+/**
+ * Runs one CLI command and returns the exit code. Marking commands exit 0 even when the API is unreachable
+ * (like the shell SDK, recording must not fail a CI job) unless `--strict`; `status` and `report` exit 1 when
+ * they have nothing to print, 2 on usage errors.
+ */
+export async function runCli(argv: readonly string[], io: CliIo, env: Record<string, string | undefined>): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        env: { type: 'string' },
+        'api-url': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        'state-file': { type: 'string' },
+        scenario: { type: 'string' },
+        format: { type: 'string' },
+        'wait-ms': { type: 'string' },
+        strict: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${CLI_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, arg, ...extra] = positionals;
+  if (values.help === true || command === undefined || command === 'help') {
+    io.out(CLI_USAGE);
+    return command === undefined && values.help !== true ? 2 : 0;
+  }
+  const needsArg = command === 'begin' || command === 'step' || command === 'start';
+  const known = needsArg || ['finish', 'stop', 'status', 'report'].includes(command);
+  if (!known) {
+    io.err(`unknown command "${command}"\n\n${CLI_USAGE}`);
+    return 2;
+  }
+  if ((needsArg && (arg === undefined || arg === '' || extra.length > 0)) || (!needsArg && arg !== undefined)) {
+    io.err(needsArg ? `"${command}" takes exactly one argument\n` : `"${command}" takes no argument\n`);
+    return 2;
+  }
+  const format = values.format ?? 'table';
+  if (!['table', 'json', 'csv'].includes(format)) {
+    io.err(`--format must be table, json or csv\n`);
+    return 2;
+  }
+  const waitMs = values['wait-ms'] === undefined ? 0 : Number(values['wait-ms']);
+  if (!Number.isInteger(waitMs) || waitMs < 0) {
+    io.err('--wait-ms must be an integer >= 0\n');
+    return 2;
+  }
+
+  const logger = stderrLogger(values.quiet === true ? 'silent' : (env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn'));
+  let recorder: EnergyRecorder;
+  try {
+    const overrides: { environment?: string; apiUrl?: string; timeoutMs?: number; logger: typeof logger } = { logger };
+    if (values.env !== undefined) overrides.environment = values.env;
+    if (values['api-url'] !== undefined) overrides.apiUrl = values['api-url'];
+    if (values['timeout-ms'] !== undefined) overrides.timeoutMs = Number(values['timeout-ms']);
+    recorder = EnergyRecorder.fromEnv(env, overrides);
+  } catch (err) {
+    io.err(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const strict = values.strict === true;
+  const done = (ok: boolean): number => (ok || !strict ? 0 : 1);
+  const stateFile = values['state-file'] ?? env['ENERGY_RECORDER_STATE_FILE'] ?? defaultStateFile(recorder.environment);
+
+  try {
+    switch (command) {
+      case 'begin': {
+        const up = await recorder.ping();
+        const state = readState(stateFile, recorder.environment);
+        state.saved.push(up ? toSaved(await recorder.getCurrentScenario()) : null);
+        writeState(stateFile, state);
+        return done(up && (await recorder.start(arg ?? '')));
+      }
+      case 'finish': {
+        const state = readState(stateFile, recorder.environment);
+        const saved = state.saved.pop();
+        writeState(stateFile, state);
+        if (saved === undefined) logger.warn({ stateFile }, 'finish without a matching begin: stopping');
+        const ok = saved === undefined || saved === null ? await recorder.stop() : await recorder.submitScenario(saved.scenario, saved.step);
+        return done(ok);
+      }
+      case 'step':
+        return done(await recorder.setStep(arg ?? ''));
+      case 'start':
+        return done(await recorder.start(arg ?? ''));
+      case 'stop':
+        return done(await recorder.stop());
+      case 'status': {
+        const current = await recorder.getCurrentScenario();
+        if (current === null) {
+          io.out(format === 'json' ? 'null\n' : `nothing running on ${recorder.environment}\n`);
+          return 1;
+        }
+        io.out(format === 'json' ? `${JSON.stringify(current)}\n` : `${current.scenario}\t${current.step}\n`);
+        return 0;
+      }
+      default:
+        return await report(recorder, io, { scenario: values.scenario, format, waitMs });
+    }
+  } catch (err) {
+    io.err(`${err instanceof SdkError ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+async function report(
+  recorder: EnergyRecorder,
+  io: CliIo,
+  opts: { scenario: string | undefined; format: string; waitMs: number },
+): Promise<number> {
+  if (opts.format === 'csv') {
+    // The API renders CSV itself (the same columns for every consumer), so it is passed through untouched.
+    const csv = await recorder.reportCsv(opts.scenario === undefined ? {} : { scenario: opts.scenario });
+    if (csv === null) {
+      io.err(`no report for ${recorder.environment}${opts.scenario === undefined ? '' : ` / ${opts.scenario}`}\n`);
+      return 1;
+    }
+    io.out(csv.endsWith('\n') ? csv : `${csv}\n`);
+    return 0;
+  }
+  const options: { scenario?: string; waitMs: number } = { waitMs: opts.waitMs };
+  if (opts.scenario !== undefined) options.scenario = opts.scenario;
+  const result = await recorder.report(options);
+  if (result === null) {
+    io.err(`no report for ${recorder.environment}${opts.scenario === undefined ? '' : ` / ${opts.scenario}`}\n`);
+    return 1;
+  }
+  io.out(opts.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${formatReportTable(result)}\n`);
+  return 0;
+}

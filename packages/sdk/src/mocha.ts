@@ -1,0 +1,67 @@
+import type { Logger } from '@energyrecorder/core';
+import { getDefaultRecorder } from './default-recorder.js';
+import { stderrLogger } from './internal/logger.js';
+import type { EnergyRecorder, RecordingHandle } from './recorder.js';
+import { relative } from 'node:path';
+
+/** The part of Mocha's hook context this plugin reads, typed here so the package needs no Mocha types. */
+export interface MochaHookContext {
+  currentTest?: { file?: string | undefined; title: string; fullTitle(): string } | undefined;
+  timeout?(ms: number): unknown;
+}
+
+/** Mocha root hooks (`exports.mochaHooks`). */
+export interface MochaRootHooks {
+  beforeEach(this: MochaHookContext): Promise<void>;
+  afterAll(this: MochaHookContext): Promise<void>;
+}
+
+/** Options of {@link createMochaHooks}. */
+export interface MochaRecordingOptions {
+  recorder?: EnergyRecorder;
+  /** Scenario of a test file. Default: its path relative to the working directory. */
+  scenarioName?: (file: string) => string;
+  logger?: Logger;
+}
+
+/** Mocha's default 2 s hook timeout is shorter than one API call's deadline. */
+const HOOK_TIMEOUT_MS = 30_000;
+
+/**
+ * Root hooks recording each test file as a scenario and each test (its full title) as a step. Root hooks run
+ * for the whole run, so a new scenario begins when the first test of another file starts.
+ */
+export function createMochaHooks(options: MochaRecordingOptions = {}): MochaRootHooks {
+  let recorder = options.recorder;
+  const getRecorder = (): EnergyRecorder => {
+    recorder ??= getDefaultRecorder(options.logger ?? stderrLogger(process.env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn'));
+    return recorder;
+  };
+  let currentFile: string | undefined;
+  let handle: RecordingHandle | undefined;
+  return {
+    async beforeEach(this: MochaHookContext): Promise<void> {
+      this.timeout?.(HOOK_TIMEOUT_MS);
+      const test = this.currentTest;
+      if (test === undefined) return;
+      const file = test.file ?? 'mocha';
+      const rec = getRecorder();
+      if (file !== currentFile) {
+        await handle?.end();
+        currentFile = file;
+        const scenario = options.scenarioName?.(file) ?? relative(process.cwd(), file).split('\\').join('/');
+        handle = await rec.beginRecording(scenario);
+      }
+      await rec.setStep(test.fullTitle());
+    },
+    async afterAll(this: MochaHookContext): Promise<void> {
+      this.timeout?.(HOOK_TIMEOUT_MS);
+      await handle?.end();
+      handle = undefined;
+      currentFile = undefined;
+    },
+  };
+}
+
+/** Ready-made root hooks: `mocha --require @energyrecorder/sdk/mocha`. */
+export const mochaHooks: MochaRootHooks = createMochaHooks();

@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { runCli } from '../src/internal/cli-run.js';
+import { FakeApi } from './support/fake-api.js';
+
+let api: FakeApi;
+let dir: string;
+let n = 0;
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  let out = '';
+  let err = '';
+  const code = await runCli(
+    args,
+    { out: (t) => (out += t), err: (t) => (err += t) },
+    { NODE_NAME: `cli-${n}`, ENERGY_RECORDER_API_URL: api.url, ENERGY_RECORDER_STATE_FILE: join(dir, 'state.json'), ...env },
+  );
+  return { code, out, err };
+}
+
+beforeEach(async () => {
+  n += 1;
+  api = new FakeApi();
+  await api.listen();
+  dir = makeTempDir('sdk-cli');
+});
+
+afterEach(async () => {
+  await api.close();
+  removeDir(dir);
+});
+
+describe('energyrecorder CLI', () => {
+  it('prints the usage and exits 0 when given --help', async () => {
+    const run = await cli(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('begin <scenario>');
+  });
+
+  it('exits 2 with the usage when the command is unknown or misses its argument', async () => {
+    expect((await cli(['launch'])).code).toBe(2);
+    expect((await cli(['begin'])).code).toBe(2);
+    expect((await cli(['stop', 'extra'])).code).toBe(2);
+    expect((await cli(['report', '--format', 'xml'])).code).toBe(2);
+  });
+
+  it('exits 2 naming NODE_NAME when no environment is configured', async () => {
+    const run = await cli(['status'], { NODE_NAME: '' });
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('NODE_NAME: required');
+  });
+
+  it('restores the outer session saved by begin when finish runs', async () => {
+    api.setRunning(`cli-${n}`, 'nightly', 'deploy');
+    expect((await cli(['begin', 'smoke'])).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'smoke', step: 'running' });
+    expect((await cli(['step', 'boot'])).code).toBe(0);
+    expect((await cli(['status'])).out).toBe('smoke\tboot\n');
+    expect((await cli(['finish'])).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'deploy' });
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toEqual({ environment: `cli-${n}`, saved: [] });
+  });
+
+  it('nests begin/finish pairs and stops at the last finish when nothing ran before', async () => {
+    await cli(['begin', 'outer']);
+    await cli(['begin', 'inner']);
+    await cli(['finish']);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'outer', step: 'running' });
+    await cli(['finish']);
+    expect(api.current(`cli-${n}`)).toBeUndefined();
+    expect(api.calls().at(-1)).toMatch(/^DELETE /);
+  });
+
+  it('exits 1 from status when nothing runs, and prints JSON when asked', async () => {
+    expect((await cli(['status'])).code).toBe(1);
+    await cli(['start', 'x']);
+    const run = await cli(['status', '--format', 'json']);
+    expect(JSON.parse(run.out)).toEqual({ environment: `cli-${n}`, scenario: 'x', step: 'running' });
+  });
+
+  it('exits 0 without --strict and 1 with it when the API is down', async () => {
+    api.pingMode = 'ko';
+    expect((await cli(['start', 's', '--quiet'])).code).toBe(0);
+    expect((await cli(['start', 's', '--quiet', '--strict'])).code).toBe(1);
+    expect(existsSync(join(dir, 'state.json'))).toBe(false);
+  });
+
+  it('prints the report as a table, JSON or the API CSV', async () => {
+    await cli(['begin', 'rep']);
+    await cli(['finish']);
+    const table = await cli(['report']);
+    expect(table.code).toBe(0);
+    expect(table.out).toContain('rep');
+    expect(table.out).toContain('srv-1');
+    const json = await cli(['report', '--format', 'json', '--scenario', 'rep']);
+    expect(JSON.parse(json.out)).toMatchObject({ scenario: 'rep', totals: { energyWh: 1 } });
+    const csv = await cli(['report', '--format', 'csv']);
+    expect(csv.out.split('\n')[0]).toBe('scope,step,equipment,energy_j,energy_wh,avg_w,peak_w,min_w,duration_s,coverage_pct,samples,longest_gap_s');
+    expect((await cli(['report', '--scenario', 'none'])).code).toBe(1);
+  });
+});
