@@ -15,3 +15,5 @@ export { startMosquitto } from './mosquitto.js';
 export type { StartMosquittoOptions, MosquittoPeer } from './mosquitto.js';
 export { startSnmpd } from './snmpd.js';
 export type { SnmpdOptions, SnmpdPeer, SnmpdV3User, SnmpdValueType } from './snmpd.js';
+export { startIpmiSim } from './ipmi-sim.js';
+export type { IpmiSimOptions, IpmiSimHandle } from './ipmi-sim.js';

@@ -1,0 +1,73 @@
+import type { AdapterContext, AdapterDefinition, PowerAdapter, Reading } from '@energyrecorder/core';
+import { DEFAULT_IPMI, type IpmiConfig, ipmiConfigSchema } from './config.js';
+import { IpmitoolDriver } from './internal/ipmitool-driver.js';
+import { NativeIpmiDriver } from './internal/native-driver.js';
+import { PRIVILEGE_LEVELS } from './internal/commands.js';
+
+/** Extra knobs for tests and benchmarks; the config file cannot set them. */
+export interface IpmiAdapterOptions {
+  /** Program run by `driver: ipmitool`; default `ipmitool` from PATH. */
+  ipmitoolCommand?: string;
+}
+
+/**
+ * Creates an `ipmi` adapter: native RMCP+ (default) or `ipmitool`. It connects on the first read, keeps the
+ * session across reads and reopens it when the BMC dropped it.
+ */
+export function createIpmiAdapter(config: IpmiConfig, ctx: AdapterContext, options: IpmiAdapterOptions = {}): PowerAdapter {
+  const timeoutMs = config.timeout === undefined ? ctx.requestTimeoutMs : config.timeout * 1000;
+  const logger = ctx.logger.child({ adapter: 'ipmi', target: `${config.address}:${config.port}`, driver: config.driver });
+  const driver =
+    config.driver === 'ipmitool'
+      ? new IpmitoolDriver({
+          host: config.address,
+          port: config.port,
+          user: config.user,
+          password: config.pass,
+          cipherSuite: config.cipher_suite,
+          privilege: config.privilege,
+          bridgeAddress: config.bridgeAddress,
+          bridgeChannel: config.bridge_channel,
+          sensors: config.sensors,
+          timeoutMs,
+          command: options.ipmitoolCommand,
+          logger,
+        })
+      : new NativeIpmiDriver({
+          host: config.address,
+          port: config.port,
+          user: config.user,
+          password: config.pass,
+          cipherSuite: config.cipher_suite,
+          privilege: PRIVILEGE_LEVELS[config.privilege],
+          bridge:
+            config.bridgeAddress === undefined ? undefined : { address: config.bridgeAddress, channel: config.bridge_channel },
+          sensors: config.sensors,
+          timeoutMs,
+          attempts: DEFAULT_IPMI.attempts,
+          logger,
+        });
+  let closed = false;
+  return {
+    async read(signal: AbortSignal): Promise<Reading[]> {
+      return driver.read(signal);
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      try {
+        await driver.close();
+      } catch (err) {
+        logger.debug({ err: (err as Error).message }, 'ipmi close failed');
+      }
+    },
+  };
+}
+
+/** The `ipmi` adapter definition for the registry. */
+export const ipmiAdapter: AdapterDefinition<typeof ipmiConfigSchema> = Object.freeze({
+  type: 'ipmi',
+  description: 'IPMI v2.0 (RMCP+) BMC: DCMI power reading or SDR power sensors, natively or through ipmitool',
+  configSchema: ipmiConfigSchema,
+  create: (config: IpmiConfig, ctx: AdapterContext) => createIpmiAdapter(config, ctx),
+});

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** Defaults of the `ipmi` adapter's keys, exported for the docs. */
+export const DEFAULT_IPMI = Object.freeze({
+  port: 623,
+  cipherSuite: 3 as 3 | 17,
+  /** ipmitool's lanplus default, which the original relied on. */
+  privilege: 'admin' as const,
+  driver: 'native' as const,
+  /** Retransmissions per request, first send included. */
+  attempts: 4,
+});
+
+/** Host form of the original: `ip` or `ip:bridge`, bridge being the IPMB address of the target (`0x82`). */
+const HOST_RE = /^([^:\s]+)(?::(0x[0-9a-fA-F]{1,2}|[0-9]{1,3}))?$/;
+
+/** Schema of one `ipmi` device entry (the whole `servers[]` object). */
+export const ipmiConfigSchema = z
+  .looseObject({
+    type: z.literal('ipmi'),
+    id: z.union([z.string().min(1), z.number()]).transform(String),
+    host: z
+      .string()
+      .regex(HOST_RE, 'expected "address" or "address:bridge" with bridge an IPMB address such as 0x82'),
+    user: z.string().max(16).default(''),
+    pass: z
+      .union([z.string(), z.null()])
+      .optional()
+      .transform((v) => v ?? ''),
+    port: z.number().int().min(1).max(65535).default(DEFAULT_IPMI.port),
+    cipher_suite: z.union([z.literal(3), z.literal(17)]).default(DEFAULT_IPMI.cipherSuite),
+    privilege: z.enum(['user', 'operator', 'admin']).default(DEFAULT_IPMI.privilege),
+    /** Exact SDR sensor names to sum instead of the manufacturer table. */
+    sensors: z.array(z.string().min(1)).min(1).optional(),
+    driver: z.enum(['native', 'ipmitool']).default(DEFAULT_IPMI.driver),
+    /** Per-request timeout in seconds; defaults to the collector's per-request timeout. */
+    timeout: z.number().positive().max(120).optional(),
+    /** Channel the bridge target sits on (ipmitool `-b`). */
+    bridge_channel: z.number().int().min(0).max(15).default(0),
+  })
+  .transform((c) => {
+    const m = HOST_RE.exec(c.host);
+    const bridge = m?.[2];
+    return {
+      ...c,
+      address: m?.[1] ?? c.host,
+      bridgeAddress: bridge === undefined ? undefined : Number(bridge),
+    };
+  })
+  .refine((c) => c.bridgeAddress === undefined || (c.bridgeAddress > 0 && c.bridgeAddress < 0x100), {
+    path: ['host'],
+    message: 'bridge address must be between 0x01 and 0xff',
+  });
+
+/** A validated `ipmi` device entry. */
+export type IpmiConfig = z.output<typeof ipmiConfigSchema>;

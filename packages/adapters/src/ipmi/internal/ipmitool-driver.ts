@@ -1,0 +1,190 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger, Reading } from '@energyrecorder/core';
+import { nowNs } from '@energyrecorder/core';
+import { IpmiErrorCode, ipmiError } from '../errors.js';
+import { MANUFACTURER_POWER_SENSORS } from '../sdr.js';
+
+/** Settings of the ipmitool driver. */
+export interface IpmitoolDriverOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  cipherSuite: 3 | 17;
+  privilege: 'user' | 'operator' | 'admin';
+  bridgeAddress?: number;
+  bridgeChannel: number;
+  sensors?: readonly string[];
+  timeoutMs: number;
+  /** Program to run; `ipmitool` from PATH by default. */
+  command?: string;
+  logger: Logger;
+}
+
+type Plan = { source: 'dcmi' } | { source: 'sdr'; names: string[] };
+
+/** Parses `dcmi power reading`: the instantaneous watts when the state says "activated", else undefined. */
+export function parseIpmitoolDcmi(output: string): number | undefined {
+  const watts = /Instantaneous power reading:\s*(\d+)\s*Watts/i.exec(output);
+  if (watts?.[1] === undefined) return undefined;
+  if (/Power reading state is:\s*deactivated/i.test(output)) return undefined;
+  return Number(watts[1]);
+}
+
+/** Parses `mc info` for the manufacturer id. */
+export function parseIpmitoolManufacturerId(output: string): number | undefined {
+  const m = /Manufacturer ID\s*:\s*(\d+)/.exec(output);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** Names of the Watts sensors in `sdr list full` output (`name | value unit | status`). */
+export function parseIpmitoolSdrNames(output: string): { name: string; watts: boolean }[] {
+  const out: { name: string; watts: boolean }[] = [];
+  for (const line of output.split('\n')) {
+    const cols = line.split('|');
+    const name = cols[0]?.trim();
+    if (cols.length < 3 || name === undefined || name === '') continue;
+    out.push({ name, watts: /Watts/.test(cols[1] ?? '') });
+  }
+  return out;
+}
+
+/** Values of `sensor reading a b c` output (`name | value`); `na` values are left out. */
+export function parseIpmitoolSensorReadings(output: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    const [name, value] = line.split('|').map((s) => s.trim());
+    if (name === undefined || value === undefined || name === '') continue;
+    const n = Number(value);
+    if (value !== '' && Number.isFinite(n)) out.set(name, n);
+  }
+  return out;
+}
+
+/**
+ * Runs `ipmitool -I lanplus` with an argument array (never a shell). The password goes through `-f` and a
+ * private temp file, so it never shows in the process list.
+ */
+export class IpmitoolDriver {
+  private plan: Plan | undefined;
+  private dir: string | undefined;
+  private readonly target: string;
+
+  constructor(private readonly opts: IpmitoolDriverOptions) {
+    this.target = `${opts.host}:${opts.port}`;
+  }
+
+  async read(signal: AbortSignal): Promise<Reading[]> {
+    this.plan ??= await this.probe(signal);
+    if (this.plan.source === 'dcmi') {
+      const watts = parseIpmitoolDcmi(await this.run(['dcmi', 'power', 'reading'], signal, true));
+      if (watts === undefined) {
+        throw ipmiError(this.target, IpmiErrorCode.IPMITOOL, 'ipmitool dcmi power reading gave no active reading');
+      }
+      return [{ sensor: 'power', unit: 'W', value: watts, timestampNs: nowNs(), source: 'dcmi' }];
+    }
+    const values = parseIpmitoolSensorReadings(await this.run(['sensor', 'reading', ...this.plan.names], signal, true));
+    let total = 0;
+    let count = 0;
+    for (const name of this.plan.names) {
+      const v = values.get(name);
+      if (v === undefined) continue;
+      total += v;
+      count++;
+    }
+    if (count === 0) return [];
+    return [{ sensor: 'power', unit: 'W', value: total, timestampNs: nowNs(), source: 'sdr' }];
+  }
+
+  async close(): Promise<void> {
+    const dir = this.dir;
+    this.dir = undefined;
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+
+  private async probe(signal: AbortSignal): Promise<Plan> {
+    if (this.opts.sensors === undefined) {
+      try {
+        if (parseIpmitoolDcmi(await this.run(['dcmi', 'power', 'reading'], signal, true)) !== undefined) {
+          return { source: 'dcmi' };
+        }
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== IpmiErrorCode.IPMITOOL) throw err;
+        this.opts.logger.debug({ err: (err as Error).message }, 'ipmitool dcmi unavailable, using SDR sensors');
+      }
+    }
+    const sdr = parseIpmitoolSdrNames(await this.run(['sdr', 'list', 'full'], signal, true));
+    let names: string[];
+    if (this.opts.sensors !== undefined) {
+      const wanted = new Set(this.opts.sensors);
+      names = sdr.filter((s) => wanted.has(s.name)).map((s) => s.name);
+    } else {
+      const id = parseIpmitoolManufacturerId(await this.run(['mc', 'info'], signal, false));
+      const pattern = id === undefined ? undefined : MANUFACTURER_POWER_SENSORS.get(id)?.pattern;
+      names = pattern === undefined ? [] : sdr.filter((s) => s.watts && pattern.test(s.name)).map((s) => s.name);
+    }
+    if (names.length === 0) {
+      throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, 'no DCMI power reading and no matching power sensor', {
+        retryable: false,
+      });
+    }
+    return { source: 'sdr', names };
+  }
+
+  private async passwordFile(): Promise<string> {
+    if (this.dir === undefined) {
+      this.dir = await mkdtemp(join(tmpdir(), 'er-ipmitool-'));
+      await writeFile(join(this.dir, 'pass'), this.opts.password, { mode: 0o600 });
+    }
+    return join(this.dir, 'pass');
+  }
+
+  private async run(command: readonly string[], signal: AbortSignal, bridged: boolean): Promise<string> {
+    const o = this.opts;
+    const args = [
+      '-I', 'lanplus',
+      '-H', o.host,
+      '-p', String(o.port),
+      '-U', o.user,
+      '-f', await this.passwordFile(),
+      '-C', String(o.cipherSuite),
+      '-L', o.privilege === 'admin' ? 'ADMINISTRATOR' : o.privilege.toUpperCase(),
+      '-N', String(Math.max(1, Math.round(o.timeoutMs / 4000))),
+      '-R', '3',
+    ];
+    if (bridged && o.bridgeAddress !== undefined) {
+      args.push('-b', String(o.bridgeChannel), '-t', `0x${o.bridgeAddress.toString(16)}`);
+    }
+    args.push(...command);
+    return new Promise<string>((resolve, reject) => {
+      execFile(
+        o.command ?? 'ipmitool',
+        args,
+        { signal, timeout: o.timeoutMs, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' },
+        (err, stdout, stderr) => {
+          if (err === null) {
+            resolve(stdout);
+            return;
+          }
+          if (signal.aborted) {
+            reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'ipmitool aborted', { cause: err }));
+            return;
+          }
+          const detail = (stderr.trim().split('\n').pop() ?? '').slice(0, 200);
+          const auth = /RAKP|unauthorized name|integrity check|password/i.test(stderr);
+          reject(
+            ipmiError(
+              this.target,
+              auth ? IpmiErrorCode.AUTH : IpmiErrorCode.IPMITOOL,
+              `ipmitool ${command.join(' ')} failed${typeof err.code === 'number' ? ` (exit ${err.code})` : ''}: ${detail || err.message}`,
+              { cause: err, retryable: !auth },
+            ),
+          );
+        },
+      );
+    });
+  }
+}

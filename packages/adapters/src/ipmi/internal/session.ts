@@ -1,0 +1,454 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { type AdapterError, type Logger } from '@energyrecorder/core';
+import { IpmiErrorCode, ipmiError } from '../errors.js';
+import {
+  type CipherSuite,
+  deriveKeys,
+  type RakpInputs,
+  rakp2AuthCode,
+  rakp3AuthCode,
+  rakp4Icv,
+  sessionIntegrityKey,
+} from './cipher-suite.js';
+import {
+  Cmd,
+  COMPLETION_CODE_TEXT,
+  decodeChannelAuthCapabilities,
+  encodeGetChannelAuthCapabilities,
+  NetFn,
+} from './commands.js';
+import {
+  decodeBridgedResponse,
+  decodeIpmiResponse,
+  decodePacket,
+  encodeBridgedRequest,
+  encodeIpmiRequest,
+  encodeV15Packet,
+  encodeV20Packet,
+  type IpmiResponse,
+  PacketError,
+  PayloadType,
+  type SessionSecurity,
+  type V20Packet,
+} from './packet.js';
+import {
+  decodeOpenSessionResponse,
+  decodeRakp2,
+  decodeRakp4,
+  encodeOpenSessionRequest,
+  encodeRakp1,
+  encodeRakp3,
+  RMCP_STATUS_TEXT,
+} from './rakp.js';
+
+/** What an {@link IpmiSession} needs. */
+export interface IpmiSessionOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  suite: CipherSuite;
+  /** Requested privilege level (1–4). */
+  privilege: number;
+  /** Time to wait for one answer before retransmitting, ms. */
+  attemptTimeoutMs: number;
+  /** Transmissions per request, first one included. */
+  attempts: number;
+  logger: Logger;
+}
+
+/** Where a request goes: the BMC itself, or a controller behind it reached with Send Message. */
+export interface RequestTarget {
+  address: number;
+  channel: number;
+}
+
+/** A request failure that means the session is gone (timeouts, integrity failures, session errors). */
+function isSessionFatal(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === IpmiErrorCode.TIMEOUT || code === IpmiErrorCode.PROTOCOL;
+}
+
+/**
+ * One RMCP+ session with a BMC over UDP. Requests are sent one at a time (BMCs queue few), retransmitted with a
+ * fresh session sequence number until `attempts` run out. Not reopened by itself: the caller decides (see
+ * {@link IpmiSession.isSessionFatal}).
+ */
+export class IpmiSession {
+  static readonly isSessionFatal = isSessionFatal;
+  private socket: Socket | undefined;
+  private security: SessionSecurity | undefined;
+  private consoleSessionId = 0;
+  private bmcSessionId = 0;
+  private outSeq = 0;
+  private rqSeq = 0;
+  private messageTag = 0;
+  private waiter: ((p: V20Packet) => boolean) | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly target: string;
+
+  constructor(private readonly opts: IpmiSessionOptions) {
+    this.target = `${opts.host}:${opts.port}`;
+  }
+
+  /** True once RAKP 4 was verified and until {@link close}. */
+  get active(): boolean {
+    return this.security !== undefined;
+  }
+
+  /** Opens the UDP socket and runs Get Channel Auth Capabilities, Open Session, RAKP 1–4, Set Session Privilege. */
+  async open(signal: AbortSignal): Promise<void> {
+    await this.bind();
+    const caps = decodeChannelAuthCapabilities(
+      await this.sendV15(NetFn.APP, Cmd.GET_CHANNEL_AUTH_CAPABILITIES, encodeGetChannelAuthCapabilities(this.opts.privilege), signal),
+    );
+    if (!caps.ipmi20) {
+      throw ipmiError(this.target, IpmiErrorCode.AUTH, 'the BMC does not announce IPMI v2.0 (RMCP+) on this channel', {
+        retryable: false,
+      });
+    }
+    const suite = this.opts.suite;
+    this.consoleSessionId = randomBytes(4).readUInt32LE(0) | 1;
+    const tag = this.nextTag();
+    const open = decodeOpenSessionResponse(
+      await this.exchange(
+        PayloadType.OPEN_SESSION_REQUEST,
+        encodeOpenSessionRequest(tag, this.consoleSessionId, this.opts.privilege, suite),
+        PayloadType.OPEN_SESSION_RESPONSE,
+        tag,
+        signal,
+      ),
+    );
+    if (open.status !== 0) throw this.rmcpError('Open Session', open.status);
+    if (
+      open.authAlgorithm !== suite.authAlgorithm ||
+      open.integrityAlgorithm !== suite.integrityAlgorithm ||
+      open.confidentialityAlgorithm !== suite.confidentialityAlgorithm
+    ) {
+      throw ipmiError(this.target, IpmiErrorCode.AUTH, `the BMC did not accept cipher suite ${suite.id}`, {
+        retryable: false,
+      });
+    }
+    this.bmcSessionId = open.bmcSessionId;
+    const userName = Buffer.from(this.opts.user, 'utf8');
+    const kuid = Buffer.from(this.opts.password, 'utf8');
+    if (userName.length > 16) {
+      throw ipmiError(this.target, IpmiErrorCode.AUTH, 'user names longer than 16 bytes are not allowed', {
+        retryable: false,
+      });
+    }
+    const consoleRandom = randomBytes(16);
+    // Name-only lookup (bit 4): the BMC finds the user by name, whatever its privilege (§13.20).
+    const role = 0x10 | (this.opts.privilege & 0x0f);
+    const tag1 = this.nextTag();
+    const rakp2 = decodeRakp2(
+      await this.exchange(
+        PayloadType.RAKP1,
+        encodeRakp1(tag1, this.bmcSessionId, consoleRandom, role, userName),
+        PayloadType.RAKP2,
+        tag1,
+        signal,
+      ),
+    );
+    if (rakp2.status !== 0) throw this.rmcpError('RAKP 2', rakp2.status);
+    const inputs: RakpInputs = {
+      consoleSessionId: this.consoleSessionId,
+      bmcSessionId: this.bmcSessionId,
+      consoleRandom,
+      bmcRandom: rakp2.bmcRandom,
+      bmcGuid: rakp2.bmcGuid,
+      role,
+      userName,
+    };
+    const expected = rakp2AuthCode(suite, kuid, inputs);
+    if (rakp2.authCode.length !== expected.length || !timingSafeEqual(rakp2.authCode, expected)) {
+      // Tell the BMC too, so it frees the half-open session (status 0Fh: invalid integrity check value).
+      this.sendRaw(encodeV20Packet({ payloadType: PayloadType.RAKP3, sessionId: 0, sequence: 0, payload: encodeRakp3(this.nextTag(), 0x0f, this.bmcSessionId, Buffer.alloc(0)) }, undefined));
+      throw ipmiError(this.target, IpmiErrorCode.BAD_PASSWORD, `the BMC refused the password of user "${this.opts.user}"`, {
+        retryable: false,
+      });
+    }
+    const tag3 = this.nextTag();
+    const rakp4 = decodeRakp4(
+      await this.exchange(
+        PayloadType.RAKP3,
+        encodeRakp3(tag3, 0, this.bmcSessionId, rakp3AuthCode(suite, kuid, inputs)),
+        PayloadType.RAKP4,
+        tag3,
+        signal,
+      ),
+    );
+    if (rakp4.status !== 0) throw this.rmcpError('RAKP 4', rakp4.status);
+    const sik = sessionIntegrityKey(suite, kuid, inputs);
+    const icv = rakp4Icv(suite, sik, inputs);
+    if (rakp4.icv.length < icv.length || !timingSafeEqual(rakp4.icv.subarray(0, icv.length), icv)) {
+      throw ipmiError(this.target, IpmiErrorCode.PROTOCOL, 'RAKP 4 integrity check value does not match', {
+        retryable: true,
+      });
+    }
+    const keys = deriveKeys(suite, sik);
+    this.security = { suite, k1: keys.k1, aesKey: keys.aesKey };
+    this.outSeq = 0;
+    const priv = await this.request(NetFn.APP, Cmd.SET_SESSION_PRIVILEGE, Buffer.from([this.opts.privilege]), signal);
+    this.check(priv, 'Set Session Privilege Level', false);
+    this.opts.logger.debug({ suite: suite.id, privilege: this.opts.privilege }, 'ipmi session opened');
+  }
+
+  /**
+   * Sends one IPMI request in the session (optionally bridged) and returns the answer, completion code
+   * included; the caller checks it.
+   */
+  request(
+    netFn: number,
+    cmd: number,
+    data: Uint8Array,
+    signal: AbortSignal,
+    options: { target?: RequestTarget; lun?: number } = {},
+  ): Promise<IpmiResponse> {
+    const run = async (): Promise<IpmiResponse> => {
+      const security = this.security;
+      if (security === undefined) {
+        throw ipmiError(this.target, IpmiErrorCode.PROTOCOL, 'no IPMI session is open');
+      }
+      const rqSeq = this.nextRqSeq();
+      const bridged = options.target;
+      const message =
+        bridged === undefined
+          ? encodeIpmiRequest({ netFn, cmd, data, rqSeq, rsLun: options.lun ?? 0 })
+          : encodeIpmiRequest(
+              encodeBridgedRequest(
+                { netFn, cmd, data, targetAddress: bridged.address, targetLun: options.lun ?? 0 },
+                bridged.channel,
+                rqSeq,
+              ),
+            );
+      let sendMessageAcked = false;
+      const answer = await this.transact(
+        () =>
+          encodeV20Packet(
+            { payloadType: PayloadType.IPMI, sessionId: this.bmcSessionId, sequence: this.nextOutSeq(), payload: message },
+            security,
+          ),
+        (p) => {
+          if (p.payloadType !== PayloadType.IPMI || p.sessionId !== this.consoleSessionId || !p.authenticated) {
+            return undefined;
+          }
+          const rsp = decodeIpmiResponse(p.payload);
+          if (bridged === undefined) {
+            return rsp.rqSeq === rqSeq && rsp.cmd === cmd && rsp.netFn === (netFn | 1) ? rsp : undefined;
+          }
+          // Bridged: the Send Message answer may carry the target's answer, or come first and empty.
+          if (rsp.cmd === Cmd.SEND_MESSAGE && rsp.netFn === 0x07) {
+            if (rsp.completionCode !== 0) return rsp;
+            const inner = decodeBridgedResponse(rsp);
+            if (inner === undefined) {
+              sendMessageAcked = true;
+              return undefined;
+            }
+            return inner.cmd === cmd ? inner : undefined;
+          }
+          return rsp.cmd === cmd && rsp.netFn === (netFn | 1) && (sendMessageAcked || rsp.rqSeq === rqSeq)
+            ? rsp
+            : undefined;
+        },
+        signal,
+      );
+      return answer;
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Throws a COMPLETION error when `rsp` has a non-zero completion code. */
+  check(rsp: IpmiResponse, what: string, retryable = true): IpmiResponse {
+    if (rsp.completionCode === 0) return rsp;
+    const text = COMPLETION_CODE_TEXT[rsp.completionCode] ?? 'unknown completion code';
+    throw ipmiError(
+      this.target,
+      IpmiErrorCode.COMPLETION,
+      `${what} failed: completion code 0x${rsp.completionCode.toString(16).padStart(2, '0')} (${text})`,
+      { retryable },
+    );
+  }
+
+  /** Sends Close Session (best effort, one short try) and releases the socket. Never throws. */
+  async close(): Promise<void> {
+    if (this.security !== undefined) {
+      const id = Buffer.alloc(4);
+      id.writeUInt32LE(this.bmcSessionId >>> 0, 0);
+      const signal = AbortSignal.timeout(Math.min(1000, this.opts.attemptTimeoutMs));
+      try {
+        await this.request(NetFn.APP, Cmd.CLOSE_SESSION, id, signal);
+      } catch (err) {
+        this.opts.logger.debug({ err: (err as Error).message }, 'ipmi close session got no answer');
+      }
+    }
+    this.security = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  /** Drops the session without telling the BMC (it is known to be gone). */
+  async discard(): Promise<void> {
+    this.security = undefined;
+    await this.close();
+  }
+
+  private nextTag(): number {
+    this.messageTag = (this.messageTag + 1) & 0xff;
+    return this.messageTag;
+  }
+
+  private nextRqSeq(): number {
+    this.rqSeq = (this.rqSeq + 1) & 0x3f;
+    return this.rqSeq;
+  }
+
+  private nextOutSeq(): number {
+    // Zero is reserved for pre-session packets; wrap past it (§6.12.13).
+    this.outSeq = (this.outSeq + 1) >>> 0;
+    if (this.outSeq === 0) this.outSeq = 1;
+    return this.outSeq;
+  }
+
+  private rmcpError(step: string, status: number): AdapterError {
+    const text = RMCP_STATUS_TEXT[status] ?? `status 0x${status.toString(16)}`;
+    if (status === 0x0d) {
+      return ipmiError(this.target, IpmiErrorCode.UNKNOWN_USER, `${step}: the BMC does not know user "${this.opts.user}" (${text})`, {
+        retryable: false,
+      });
+    }
+    if (status === 0x0f) {
+      return ipmiError(this.target, IpmiErrorCode.BAD_PASSWORD, `${step}: the BMC refused the password of user "${this.opts.user}" (${text})`, {
+        retryable: false,
+      });
+    }
+    return ipmiError(this.target, IpmiErrorCode.AUTH, `${step} refused: ${text}`, {
+      retryable: status === 0x01 || status === 0x0b,
+    });
+  }
+
+  private async bind(): Promise<void> {
+    if (this.socket !== undefined) return;
+    const socket = createSocket('udp4');
+    socket.on('message', (msg) => this.onMessage(msg));
+    socket.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'ipmi socket error'));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(this.opts.port, this.opts.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.socket = socket;
+  }
+
+  private onMessage(msg: Buffer): void {
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    let packet: V20Packet;
+    try {
+      packet = decodePacket(msg, this.security);
+    } catch (err) {
+      this.opts.logger.debug({ err: (err as Error).message }, 'ipmi packet dropped');
+      return;
+    }
+    waiter(packet);
+  }
+
+  private sendRaw(packet: Buffer): void {
+    this.socket?.send(packet);
+  }
+
+  private sendV15(netFn: number, cmd: number, data: Uint8Array, signal: AbortSignal): Promise<Buffer> {
+    const rqSeq = this.nextRqSeq();
+    const message = encodeIpmiRequest({ netFn, cmd, data, rqSeq });
+    return this.transact(
+      () => encodeV15Packet(message),
+      (p) => {
+        if (p.authenticated || p.sessionId !== 0) return undefined;
+        const rsp = decodeIpmiResponse(p.payload);
+        if (rsp.rqSeq !== rqSeq || rsp.cmd !== cmd) return undefined;
+        return this.check(rsp, 'Get Channel Authentication Capabilities', false).data;
+      },
+      signal,
+    );
+  }
+
+  private exchange(type: number, payload: Buffer, answerType: number, tag: number, signal: AbortSignal): Promise<Buffer> {
+    return this.transact(
+      () => encodeV20Packet({ payloadType: type, sessionId: 0, sequence: 0, payload }, undefined),
+      (p) => (p.payloadType === answerType && p.payload[0] === tag ? p.payload : undefined),
+      signal,
+    );
+  }
+
+  /**
+   * Sends `build()` and waits for a packet `match` accepts, retransmitting (a new packet each time, so a new
+   * session sequence number) every attempt timeout. A matcher that throws fails the request.
+   */
+  private transact<T>(build: () => Buffer, match: (p: V20Packet) => T | undefined, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let attempt = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        this.waiter = undefined;
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'request aborted', { cause: signal.reason }));
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiter = (p) => {
+        try {
+          const value = match(p);
+          if (value === undefined) return false;
+          finish();
+          resolve(value);
+        } catch (err) {
+          finish();
+          reject(
+            (err as { code?: unknown }).code !== undefined
+              ? err
+              : ipmiError(this.target, IpmiErrorCode.PROTOCOL, (err as Error).message, { cause: err }),
+          );
+        }
+        return true;
+      };
+      const send = (): void => {
+        if (attempt >= this.opts.attempts) {
+          finish();
+          reject(
+            ipmiError(
+              this.target,
+              IpmiErrorCode.TIMEOUT,
+              `no answer after ${this.opts.attempts} tries of ${this.opts.attemptTimeoutMs} ms`,
+            ),
+          );
+          return;
+        }
+        attempt++;
+        try {
+          this.sendRaw(build());
+        } catch (err) {
+          finish();
+          reject(ipmiError(this.target, IpmiErrorCode.PROTOCOL, `cannot send: ${(err as Error).message}`, { cause: err }));
+          return;
+        }
+        timer = setTimeout(send, this.opts.attemptTimeoutMs);
+      };
+      send();
+    });
+  }
+}
+
+export { PacketError };
