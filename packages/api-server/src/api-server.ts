@@ -5,6 +5,7 @@ import { DEFAULT_WEBAPP_SETTINGS, noopLogger, parseConfig, webappSettingsSchema,
 import { createInfluxStore } from './impl/influx-store.js';
 import { createSqliteStore } from './impl/sqlite-store.js';
 import { buildApp, type ApiEvent } from './internal/app.js';
+import { createDashboard } from './dashboard/attach.js';
 import { createMqttRepublisher, type MqttRepublisher } from './internal/mqtt-republisher.js';
 import type { Store } from './store.js';
 
@@ -30,6 +31,8 @@ export interface ApiServerOptions {
   onEvent?: (event: ApiEvent) => void;
   /** Fastify plugins registered before the API routes (e.g. the dashboard). */
   plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void>>;
+  /** The live dashboard at `/` (on by default); `false` turns it off, `assetsDir` serves another build. */
+  dashboard?: boolean | { assetsDir?: string };
 }
 
 /** A running (or ready to run) recording API. */
@@ -121,6 +124,23 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
           logger: logger.child({ component: 'mqtt' }),
         });
       }
+      const dashboard =
+        options.dashboard === false
+          ? undefined
+          : createDashboard({
+              logger: logger.child({ component: 'dashboard' }),
+              ...(typeof options.dashboard === 'object' && options.dashboard.assetsDir !== undefined
+                ? { assetsDir: options.dashboard.assetsDir }
+                : {}),
+              ...(settings.AUTH === undefined
+                ? {}
+                : { auth: { users: settings.AUTH.users, protectReads: settings.AUTH.protect_reads } }),
+            });
+      const onEvent = dashboard === undefined ? options.onEvent : (e: ApiEvent): void => {
+        dashboard.onEvent(e);
+        options.onEvent?.(e);
+      };
+      const plugins = [...(dashboard === undefined ? [] : [dashboard.register]), ...(options.plugins ?? [])];
       const built = await buildApp({
         store,
         logger: logger.child({ component: 'http' }),
@@ -128,8 +148,8 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
         bodyLimitBytes: settings.BODY_LIMIT_BYTES ?? DEFAULT_WEBAPP_SETTINGS.bodyLimitBytes,
         ...(mqtt === undefined ? {} : { mqtt }),
         mqttBasePath: settings.MQTT?.base_path ?? '',
-        ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
-        ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+        ...(onEvent === undefined ? {} : { onEvent }),
+        plugins,
         ...(settings.AUTH === undefined ? {} : { auth: { users: settings.AUTH.users, protectReads: settings.AUTH.protect_reads } }),
         ...(settings.TLS === undefined
           ? {}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InfluxDB } from 'influx';
 import { Agent, request } from 'undici';
-import { decodeTagValue, encodePoint, noopLogger, type Logger, type Point } from '@energyrecorder/core';
+import { decodeTagValue, encodePoint, noopLogger, ValidationError, type Logger, type Point } from '@energyrecorder/core';
 import { StoreError, StoreUnavailableError } from '../errors.js';
 import type { EquipmentSample, PowerQuery, ScenarioEvent, Store } from '../store.js';
 
@@ -101,7 +101,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof StoreError || err instanceof StoreUnavailableError) throw err;
+      if (err instanceof StoreError || err instanceof StoreUnavailableError || err instanceof ValidationError) throw err;
       if (isOutage(err)) throw new StoreUnavailableError(`InfluxDB unreachable while ${what}`, { cause: err });
       throw new StoreError(`InfluxDB refused ${what}: ${(err as Error).message}`, { cause: err });
     }

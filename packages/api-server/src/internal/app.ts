@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { NOT_SPECIFIED, nowNs, type Logger } from '@energyrecorder/core';
+import { NOT_SPECIFIED, nowNs, ValidationError, type Logger } from '@energyrecorder/core';
 import { StoreUnavailableError } from '../errors.js';
 import type { ScenarioEvent, Store, StoredMeasurement } from '../store.js';
 import { createAuthChecker, type Access } from './auth.js';
@@ -235,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       logger.warn({ err: err.message, route: req.routeOptions.url }, 'store unavailable');
       return reply.code(503).header('retry-after', String(err.retryAfterS)).send({ message: `Storage unavailable, retry later: ${err.message}` });
     }
+    if (err instanceof ValidationError) return reply.code(400).send({ errors: { [err.field]: err.message }, message: 'Input payload validation failed' });
     const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ message: `Request body is larger than ${deps.bodyLimitBytes} bytes` });

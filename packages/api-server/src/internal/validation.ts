@@ -14,7 +14,9 @@ export const nameSchema = z
   .string({ error: (i) => (i.input === undefined ? 'is a required property' : `${JSON.stringify(i.input)} is not of type 'string'`) })
   .min(1, 'must not be empty')
   .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
-  .refine((s) => !CONTROL.test(s), 'must not contain control characters (newline, tab, ...)');
+  .refine((s) => !CONTROL.test(s), 'must not contain control characters (newline, tab, ...)')
+  // InfluxDB 1.x line protocol has no way to end a tag value with a backslash.
+  .refine((s) => !s.endsWith('\\'), 'must not end with a backslash');
 
 const UNIT_NAMES: Record<string, string> = { s: 'seconds', ms: 'milliseconds', us: 'microseconds' };
 

@@ -1,0 +1,125 @@
+import { peerAvailable, startInfluxd, waitFor, type InfluxdPeer } from '@energyrecorder/testkit';
+import { createApiServer, type ApiServer } from '../src/index.js';
+import { nsFromNow, raw, sendJson } from './helpers.js';
+
+const have = peerAvailable('influxd', ['influxd']);
+
+async function influxQuery(peer: InfluxdPeer, q: string, auth = 'admin:pw'): Promise<unknown> {
+  const res = await fetch(`${peer.url}/query?${new URLSearchParams({ q, db: 'NRG' }).toString()}`, {
+    headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` },
+  });
+  return res.json();
+}
+
+function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
+  return { INFLUX: { host: peer.url, db: 'NRG', user: 'admin', pass: 'pw', timeout_ms: 2000 }, BIND: '127.0.0.1:0', ...extra };
+}
+
+(have ? describe : describe.skip)('InfluxDB store', () => {
+  let peer: InfluxdPeer;
+  let a: ApiServer;
+  let b: ApiServer;
+  let urlA: string;
+  let urlB: string;
+
+  beforeAll(async () => {
+    peer = await startInfluxd({ auth: { user: 'admin', pass: 'pw' } });
+    a = createApiServer({ settings: settings(peer), port: 0 });
+    b = createApiServer({ settings: settings(peer), port: 0 });
+    urlA = await a.listen();
+    urlB = await b.listen();
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await peer?.stop();
+  });
+
+  it('creates the database and both retention policies at start', async () => {
+    const r = JSON.stringify(await influxQuery(peer, 'SHOW RETENTION POLICIES ON "NRG"'));
+    expect(r).toContain('power_data_rp');
+    expect(r).toContain('running_scenarios_rp');
+  });
+
+  it('tags readings posted to one process with the scenario started through the other', async () => {
+    await sendJson(urlA, 'POST', '/resources/recorders/environment/shared', { scenario: 'S1', step: 'warm' });
+    const r = await sendJson(urlB, 'POST', '/resources/equipments/rack1-srv/measurements', {
+      environment: 'shared',
+      topology: { dc: 'myDC', rack: 'rack-B' },
+      time: nsFromNow(),
+      measurements: [{ sensor: 'power', unit: 'W', value: 321.5 }],
+    });
+    expect(r.status).toBe(200);
+    const got = JSON.stringify(await influxQuery(peer, `SELECT * FROM "SensorMeasurement" WHERE "environment" = 'shared'`));
+    for (const col of ['equipement', 'environment', 'scenario', 'step', 'dc', 'rack', 'sensor', 'unit', 'value']) expect(got).toContain(`"${col}"`);
+    expect(got).toContain('"S1"');
+    expect(got).toContain('"warm"');
+    expect(got).toContain('321.5');
+    const onB = await raw(urlB, 'GET', '/resources/recorders/environment/shared');
+    expect(onB.json).toEqual({ environment: 'shared', scenario: 'S1', step: 'warm' });
+    const scen = JSON.stringify(await influxQuery(peer, 'SELECT * FROM "running_scenarios_rp"."RunningScenarios"'));
+    expect(scen).toContain('"started"');
+  });
+
+  it('stores names that would break InfluxQL or line protocol without injection', async () => {
+    const env = `x' OR 1=1 --, "q" \\ end`;
+    const path = `/resources/recorders/environment/${encodeURIComponent(env)}`;
+    const started = await sendJson(urlA, 'POST', path, { scenario: 'a=b,c d', step: 's\\t' });
+    expect(started.text).toBe(JSON.stringify({ environment: env, scenario: 'a=b,c d', step: 's\\t' }));
+    const g = await raw(urlB, 'GET', path);
+    expect(g.json).toEqual({ environment: env, scenario: 'a=b,c d', step: 's\\t' });
+    expect((await raw(urlB, 'GET', `/resources/recorders/environment/x'`)).status).toBe(404);
+    const trailing = await sendJson(urlA, 'POST', `/resources/recorders/environment/${encodeURIComponent('p\\')}`, { scenario: 'a', step: 'b' });
+    expect(trailing.status).toBe(400);
+    const t = nsFromNow();
+    await sendJson(urlA, 'POST', '/resources/equipments/e%2C1/measurements', {
+      environment: env,
+      measurements: [{ sensor: 'power', unit: 'W', value: 5, time: t }],
+    });
+    const s = await a.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 1e9 });
+    expect(s).toEqual([{ equipment: 'e,1', timestampNs: t, powerWatts: 5 }]);
+  });
+
+  it('reports a session from InfluxDB data when asked', async () => {
+    const env = 'rep-influx';
+    await sendJson(urlA, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'R', step: 'one' });
+    const list = await raw(urlB, 'GET', `/resources/recorders/environment/${env}/sessions`);
+    const startNs = (list.json as { sessions: Array<{ startNs: number }> }).sessions[0]?.startNs as number;
+    const measurements = Array.from({ length: 21 }, (_, i) => ({ sensor: 'power', unit: 'W', value: 50, time: startNs - 10e9 + i * 1e9 }));
+    await sendJson(urlB, 'POST', '/resources/equipments/srv/measurements', { environment: env, measurements });
+    await sendJson(urlA, 'DELETE', `/resources/recorders/environment/${env}`);
+    const rep = await raw(urlB, 'GET', `/resources/recorders/environment/${env}/report?start=${startNs}`);
+    expect(rep.status).toBe(200);
+    const body = rep.json as { scenario: string; equipments: Array<{ avgWatts: number }> };
+    expect(body.scenario).toBe('R');
+    expect(body.equipments[0]?.avgWatts).toBeCloseTo(50, 6);
+  });
+
+  it('answers 503 with Retry-After while influxd is down and stores again once it is back', async () => {
+    const env = 'outage';
+    const acked: number[] = [];
+    const post = async (i: number) => {
+      const r = await sendJson(urlA, 'POST', '/resources/equipments/srv/measurements', {
+        environment: env,
+        measurements: [{ sensor: 'power', unit: 'W', value: i, time: nsFromNow() }],
+      });
+      if (r.status === 200) acked.push(i);
+      return r;
+    };
+    for (let i = 0; i < 5; i++) await post(i);
+    await peer.kill();
+    const down = await post(100);
+    expect(down.status).toBe(503);
+    expect(down.headers['retry-after']).toBeDefined();
+    expect((down.json as { message: string }).message).toMatch(/unavailable/i);
+    const ping = await raw(urlA, 'GET', '/resources/monitoring/ping');
+    expect(ping.status).toBe(500);
+    await peer.restart();
+    // Clients come back after Retry-After; the API must notice the database is back by itself.
+    await waitFor(async () => (await raw(urlA, 'GET', '/resources/monitoring/ping')).status === 200, 'API sees influxd again', 20_000, 200);
+    for (let i = 5; i < 10; i++) await post(i);
+    const stored = await a.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
+    expect(stored.map((s) => s.powerWatts).sort((x, y) => x - y)).toEqual(acked.sort((x, y) => x - y));
+    expect(acked).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
