@@ -13,3 +13,10 @@ export type { MeterChannelOptions, ChannelSnapshot, PowerWindowMetrics } from '.
 export { createRedfishService, DEFAULT_REDFISH_SERVICE_OPTIONS } from './redfish-service.js';
 export type { RedfishService, RedfishServiceOptions, ServedMeter } from './redfish-service.js';
 export type { RedfishUser } from './internal/redfish/auth.js';
+export type { UsbTransport, UsbOpener, UsbDeviceFilter, ControlSetup } from './usb-transport.js';
+export { YokogawaMeter, YOKOGAWA_VENDOR_ID } from './yokogawa-meter.js';
+export type { YokogawaMeterOptions } from './yokogawa-meter.js';
+export { YokotoolMeter } from './yokotool-meter.js';
+export type { YokotoolMeterOptions } from './yokotool-meter.js';
+export { YoctopuceMeter, YOCTOPUCE_VENDOR_ID } from './yoctopuce-meter.js';
+export type { YoctopuceMeterOptions } from './yoctopuce-meter.js';

@@ -1,0 +1,121 @@
+import { MeterError } from '../src/errors.js';
+import { MeterChannel } from '../src/meter-channel.js';
+import { YokogawaMeter } from '../src/yokogawa-meter.js';
+import type { UsbTransport } from '../src/usb-transport.js';
+import { UsbtmcSession, encodeDevDepMsgOut } from '../src/internal/yokogawa/usbtmc.js';
+import { parseIdn, parseValues } from '../src/internal/yokogawa/scpi.js';
+import { loadFixture, ReplayUsbDevice } from './support/replay-usb-device.js';
+
+const signal = (): AbortSignal => AbortSignal.timeout(5000);
+
+describe('YokogawaMeter', () => {
+  it('identifies a WT310 and reads U, I, P when the device replays the synthetic exchange', async () => {
+    const device = new ReplayUsbDevice(loadFixture('synthetic-yokogawa-wt310-usbtmc.json'));
+    const meter = new YokogawaMeter({ openUsb: async () => device });
+    const id = await meter.open(signal());
+    expect(id).toEqual({ manufacturer: 'YOKOGAWA', model: 'WT310', serialNumber: 'C2QD12345', firmwareVersion: 'F1.03' });
+    const r = await meter.read(signal());
+    expect(r).toMatchObject({ powerWatts: 200.1, voltageVolts: 230.1, currentAmps: 0.87 });
+    // Integration is in RESET, so the meter's WP counter is not trusted.
+    expect(r.energyWh).toBeUndefined();
+  });
+
+  it('aborts the Bulk-IN transfer and recovers when a read times out', async () => {
+    const device = new ReplayUsbDevice(loadFixture('synthetic-yokogawa-wt310-usbtmc.json'));
+    const meter = new YokogawaMeter({ openUsb: async () => device });
+    await meter.open(signal());
+    await meter.read(signal());
+    await expect(meter.read(signal())).rejects.toMatchObject({ code: 'ER_METER', retryable: true });
+    const r = await meter.read(signal());
+    expect(r.powerWatts).toBe(210);
+    expect(r.voltageVolts).toBe(230.2);
+    expect(device.remaining).toBe(0);
+  });
+
+  it('reports the meter gone and re-opens it when the device resets and comes back', async () => {
+    const fixture = loadFixture('synthetic-yokogawa-wt310-usbtmc.json');
+    // The first device vanishes after one reading (steps up to the first timeout), the second is fresh.
+    const firstReadEnd = fixture.steps.findIndex((s) => s.op === 'read' && s.error === 'timeout') - 2;
+    const devices = [new ReplayUsbDevice(fixture, firstReadEnd), new ReplayUsbDevice(fixture)];
+    let opened = 0;
+    const meter = new YokogawaMeter({
+      openUsb: async () => {
+        const d = devices[opened++];
+        if (d === undefined) throw new Error('no more devices');
+        return d;
+      },
+    });
+    let t = 0;
+    const channel = new MeterChannel({ meter, clock: () => t, pollIntervalMs: 1000, backoffInitialMs: 1000 });
+    expect((await channel.sample()).reading?.powerWatts).toBe(200.1);
+    t += 1000;
+    const down = await channel.sample();
+    expect(down.status).toMatchObject({ state: 'UnavailableOffline', health: 'Critical' });
+    expect(down.reading).toBeNull();
+    expect(devices[0]?.closed).toBe(true);
+    t += 1000;
+    const up = await channel.sample();
+    expect(up.status.state).toBe('Enabled');
+    expect(up.reading?.powerWatts).toBe(200.1);
+    expect(opened).toBe(2);
+    await channel.stop();
+  });
+
+  it('refuses a device that is not a YOKOGAWA power meter', async () => {
+    const fixture = loadFixture('synthetic-yokogawa-wt310-usbtmc.json');
+    const steps = fixture.steps.slice(0, 7).map((s, i) =>
+      i === 5 && s.op === 'read' ? { ...s, hex: Buffer.from(s.hex ?? '', 'hex').toString('hex').replace(Buffer.from('YOKOGAWA').toString('hex'), Buffer.from('KEITHLEY').toString('hex')) } : s,
+    );
+    const device = new ReplayUsbDevice({ ...fixture, steps });
+    const meter = new YokogawaMeter({ openUsb: async () => device });
+    const err = await meter.open(signal()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeterError);
+    expect(err).toMatchObject({ code: 'ER_METER_PROTOCOL', retryable: false });
+    expect(device.closed).toBe(true);
+  });
+});
+
+describe('UsbtmcSession', () => {
+  it('cycles bTag through 1..255 and never uses 0 when many messages are sent', async () => {
+    const tags: number[] = [];
+    const transport: UsbTransport = {
+      description: 'tags',
+      serialNumber: undefined,
+      interfaceNumber: 0,
+      inEndpoint: 0x81,
+      outEndpoint: 0x02,
+      maxPacketSize: 64,
+      write: async (d) => void tags.push(d[1] as number),
+      read: async () => new Uint8Array(0),
+      controlIn: async () => new Uint8Array([1]),
+      clearHalt: async () => undefined,
+      reset: async () => undefined,
+      close: async () => undefined,
+    };
+    const s = new UsbtmcSession(transport, 100);
+    for (let i = 0; i < 600; i++) await s.write('*CLS');
+    expect(tags.slice(253, 258)).toEqual([254, 255, 1, 2, 3]);
+    expect(tags).not.toContain(0);
+  });
+
+  it('pads messages to a multiple of 4 bytes and sets EOM', () => {
+    const out = encodeDevDepMsgOut(7, new TextEncoder().encode('*IDN?\n'));
+    expect(Buffer.from(out).toString('hex')).toBe('0107f800060000000100000' + '02a49444e3f0a0000');
+  });
+});
+
+describe('parseIdn', () => {
+  it('detects the family when the meter is a WT310, WT333 or WT210', () => {
+    expect(parseIdn('YOKOGAWA,WT310,C2QD12345,F1.03')?.family).toBe('wt310');
+    expect(parseIdn('YOKOGAWA,WT333,X,F1.01')?.family).toBe('wt310');
+    expect(parseIdn('YOKOGAWA,760401,0,F3.01')).toMatchObject({ family: 'wt210', model: 'WT210', serialNumber: undefined });
+    expect(parseIdn('KEITHLEY,2000,1,1')).toBeUndefined();
+  });
+});
+
+describe('parseValues', () => {
+  it('drops overrange fields when the meter sends 9.91E+37 or NAN', () => {
+    expect(parseValues('wt310', '9.91E+37,NAN,1.5E+02,2.0E+00')).toEqual({ power: 150, energyWh: 2 });
+    expect(parseValues('wt210', '2.3E+02,1.0E+00,2.3E+02')).toEqual({ voltage: 230, current: 1, power: 230 });
+  });
+});
