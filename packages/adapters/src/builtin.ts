@@ -1,6 +1,7 @@
 import type { AdapterDefinition } from '@energyrecorder/core';
 import { ipmiAdapter } from './ipmi/adapter.js';
 import { snmpAdapterDefinition } from './snmp/adapter.js';
+import { redfishAdapter } from './redfish/adapter.js';
 
 /**
  * Every adapter this package ships, as data: build a registry with
@@ -10,4 +11,5 @@ export const builtinAdapters: readonly AdapterDefinition[] = Object.freeze([
   // adapter definitions are listed here, one per line
   ipmiAdapter,
   snmpAdapterDefinition,
+  redfishAdapter,
 ]);

@@ -18,3 +18,20 @@ export { ipmiAdapter, createIpmiAdapter, ipmiConfigSchema, DEFAULT_IPMI, IpmiErr
 export type { IpmiAdapterOptions, IpmiConfig } from './ipmi/index.js';
 export { parseFullSensorRecord, convertReading, selectPowerSensors, MANUFACTURER_POWER_SENSORS } from './ipmi/index.js';
 export type { FullSensorRecord } from './ipmi/index.js';
+export { redfishAdapter } from './redfish/adapter.js';
+export { DEFAULT_REDFISH, redfishConfigSchema } from './redfish/config.js';
+export type { RedfishConfig } from './redfish/config.js';
+export {
+  POWER_SOURCES as REDFISH_POWER_SOURCES,
+  parseChassis as parseRedfishChassis,
+  parseEnvironmentMetrics,
+  parsePowerControl,
+  parseThermal,
+  parseThermalMetrics,
+  pickPowerSensors,
+  sumPowerSupplyMetrics,
+  topLevelChassis,
+} from './redfish/parsers.js';
+export type { ChassisInfo as RedfishChassisInfo, SourceOutcome as RedfishSourceOutcome } from './redfish/parsers.js';
+export { HttpClient, HTTP_ERROR_CODES, parseDeviceAddress } from './internal/http.js';
+export type { HttpClientOptions, HttpRequest, HttpResponse, HttpAuthScheme, DeviceAddress } from './internal/http.js';

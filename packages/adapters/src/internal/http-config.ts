@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/** Defaults shared by the HTTP adapters, exported for the docs. */
+export const DEFAULT_HTTP_DEVICE = Object.freeze({
+  verifyCert: true,
+  /** Used when neither the device nor the collector gives a timeout. */
+  timeoutS: 10,
+});
+
+// The original YAML often carries `pass: ""` or `user: null` for devices without auth.
+const optionalText = z
+  .union([z.string(), z.number(), z.null()])
+  .optional()
+  .transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
+
+/** Keys every HTTP device entry understands (the whole `servers[]` entry is validated, so unknown keys pass). */
+export const httpDeviceShape = {
+  id: z.union([z.string(), z.number()]).transform(String).optional(),
+  type: z.string().optional(),
+  host: z.string().trim().min(1, 'required: device address, e.g. "10.0.0.5" or "bmc1:8443"'),
+  user: optionalText,
+  pass: optionalText,
+  verify_cert: z.boolean().default(DEFAULT_HTTP_DEVICE.verifyCert),
+  ca_file: z.string().min(1).optional(),
+  /** Per-request timeout in seconds. */
+  timeout: z.number().positive().optional(),
+};
+
+/** `(user, pass)` when both are non-empty, as the original's `pod_auth`; otherwise no credentials. */
+export function credentialsOf(config: { user?: string | undefined; pass?: string | undefined }):
+  | { user: string; pass: string }
+  | undefined {
+  return config.user !== undefined && config.pass !== undefined ? { user: config.user, pass: config.pass } : undefined;
+}
+
+/** The per-request timeout in ms: the device's `timeout` if set, else the collector's default. */
+export function timeoutMsOf(config: { timeout?: number | undefined }, ctxTimeoutMs: number): number {
+  if (config.timeout !== undefined) return Math.round(config.timeout * 1000);
+  return ctxTimeoutMs > 0 ? ctxTimeoutMs : DEFAULT_HTTP_DEVICE.timeoutS * 1000;
+}

@@ -1,0 +1,405 @@
+import { readFile } from 'node:fs/promises';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import {
+  AdapterError,
+  HttpStatusError,
+  TimeoutError,
+  noopLogger,
+  parseRetryAfterMs,
+  type Logger,
+} from '@energyrecorder/core';
+import { buildDigestAuthorization, parseDigestChallenge, type DigestChallenge } from './http-digest.js';
+
+/** How credentials are sent. `auto` answers whatever the device challenges with (Basic or Digest). */
+export type HttpAuthScheme = 'basic' | 'digest' | 'auto';
+
+/** Options of {@link HttpClient}. */
+export interface HttpClientOptions {
+  /** Adapter type, for errors and logs. */
+  adapterType: string;
+  /** Device address without credentials, for errors and logs (e.g. `bmc1.lab:8443`). */
+  target: string;
+  /** `scheme://host[:port]` the relative paths are resolved against. */
+  origin: string;
+  /** Per-request deadline in ms, covering connect, headers and body. */
+  timeoutMs: number;
+  /** Verify the device's TLS certificate (default true). */
+  verifyCert?: boolean;
+  /** PEM file of a CA to trust in addition to the system ones; read on the first request. */
+  caFile?: string;
+  /** Credentials; never logged. */
+  credentials?: { user: string; pass: string } | undefined;
+  /** Default `basic`. */
+  authScheme?: HttpAuthScheme;
+  logger?: Logger;
+  /** Bodies larger than this are refused (default 8 MiB): a BMC never needs more, a broken one might send more. */
+  maxBodyBytes?: number;
+}
+
+/** One request. `path` is absolute (`/redfish/v1`) or a full URL on the same device. */
+export interface HttpRequest {
+  method?: 'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT';
+  path: string;
+  headers?: Record<string, string>;
+  /** JSON body (objects) or a raw string body. */
+  body?: unknown;
+  /** URL-encoded form body; takes precedence over `body`. */
+  form?: Record<string, string>;
+  signal?: AbortSignal | undefined;
+  /** Overrides the client's timeout for this request. */
+  timeoutMs?: number;
+  /** Statuses returned to the caller instead of thrown (2xx always are). */
+  acceptStatus?: readonly number[];
+  /** Send the client's credentials (default true). */
+  withAuth?: boolean;
+}
+
+/** A response with its body as text. Header names are lower-case. */
+export interface HttpResponse {
+  status: number;
+  headers: Readonly<Record<string, string | undefined>>;
+  /** `set-cookie` values, one per header line. */
+  setCookies: readonly string[];
+  text: string;
+  /** `METHOD path`, for messages. */
+  what: string;
+}
+
+/** Codes of errors the HTTP layer raises, all as `AdapterError.code`. */
+export const HTTP_ERROR_CODES = Object.freeze({
+  unreachable: 'ER_ADAPTER_UNREACHABLE',
+  timeout: 'ER_ADAPTER_TIMEOUT',
+  aborted: 'ER_ADAPTER_ABORTED',
+  tls: 'ER_ADAPTER_TLS',
+  http: 'ER_ADAPTER_HTTP',
+  auth: 'ER_ADAPTER_AUTH',
+  payload: 'ER_ADAPTER_PAYLOAD',
+  config: 'ER_ADAPTER_CONFIG',
+});
+
+const TLS_ERROR_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Network codes meaning "nothing speaks this scheme here", which allow the http/https fallback. */
+const SCHEME_MISMATCH_CODES = new Set(['ECONNREFUSED', 'EPROTO', 'ECONNRESET', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+
+function errorCode(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 4 && typeof cur === 'object' && cur !== null; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'ERR_BAD_RESPONSE' && code !== 'ERR_BAD_REQUEST') return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** True when `err` says the other scheme may work (connection refused or a TLS/plain-text mismatch). */
+export function isSchemeMismatch(err: unknown): boolean {
+  if (!(err instanceof AdapterError) || err.code !== HTTP_ERROR_CODES.unreachable) return false;
+  const code = errorCode(err.cause);
+  if (code !== undefined && SCHEME_MISMATCH_CODES.has(code)) return true;
+  const msg = err.cause instanceof Error ? err.cause.message : '';
+  return /wrong version number|packet length too long|socket hang up/i.test(msg);
+}
+
+function cut(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/**
+ * The one HTTP client of the adapters: keep-alive agents, a hard per-request deadline joined with the caller's
+ * `AbortSignal`, TLS verification on unless the device opts out, Basic or Digest credentials that never reach a
+ * log line, and every failure turned into an `AdapterError` carrying the adapter type and target.
+ */
+export class HttpClient {
+  /** `scheme://host[:port]`; mutable so http/https detection can switch it. */
+  origin: string;
+  private readonly opts: HttpClientOptions;
+  private readonly logger: Logger;
+  private readonly httpAgent: HttpAgent;
+  private httpsAgent: HttpsAgent | undefined;
+  private readonly axios: AxiosInstance;
+  private digest: { challenge: DigestChallenge; nc: number } | undefined;
+  private closed = false;
+
+  constructor(options: HttpClientOptions) {
+    this.opts = { ...options };
+    this.origin = options.origin.replace(/\/+$/, '');
+    this.logger = options.logger ?? noopLogger;
+    this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+    this.axios = axios.create({
+      validateStatus: () => true,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      maxContentLength: options.maxBodyBytes ?? 8 * 1024 * 1024,
+      maxRedirects: 3,
+      proxy: false,
+      decompress: true,
+    });
+  }
+
+  /** Adapter type given at construction. */
+  get adapterType(): string {
+    return this.opts.adapterType;
+  }
+
+  /** Target given at construction. */
+  get target(): string {
+    return this.opts.target;
+  }
+
+  /** Builds an `AdapterError` for this device. */
+  error(message: string, code: string, options: { cause?: unknown; retryable?: boolean } = {}): AdapterError {
+    return new AdapterError(message, {
+      adapterType: this.opts.adapterType,
+      target: this.opts.target,
+      code,
+      cause: options.cause,
+      retryable: options.retryable,
+    });
+  }
+
+  private async getHttpsAgent(): Promise<HttpsAgent> {
+    if (this.httpsAgent !== undefined) return this.httpsAgent;
+    let ca: Buffer | undefined;
+    if (this.opts.caFile !== undefined) {
+      try {
+        ca = await readFile(this.opts.caFile);
+      } catch (err) {
+        throw this.error(`cannot read ca_file ${this.opts.caFile}`, HTTP_ERROR_CODES.config, {
+          cause: err,
+          retryable: false,
+        });
+      }
+    }
+    this.httpsAgent = new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 4,
+      rejectUnauthorized: this.opts.verifyCert ?? true,
+      // An extra CA is added to Node's bundled roots, not substituted for them.
+      ...(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString('utf8')] }),
+    });
+    return this.httpsAgent;
+  }
+
+  private authorization(method: string, url: URL): string | undefined {
+    const cred = this.opts.credentials;
+    if (cred === undefined) return undefined;
+    const scheme = this.opts.authScheme ?? 'basic';
+    if (this.digest !== undefined) {
+      this.digest.nc += 1;
+      return buildDigestAuthorization({
+        challenge: this.digest.challenge,
+        user: cred.user,
+        pass: cred.pass,
+        method,
+        uri: url.pathname + url.search,
+        nc: this.digest.nc,
+      });
+    }
+    if (scheme === 'basic') return `Basic ${Buffer.from(`${cred.user}:${cred.pass}`, 'utf8').toString('base64')}`;
+    return undefined;
+  }
+
+  /** Resolves a path or same-device URL against the current origin. */
+  resolve(path: string): URL {
+    return /^https?:\/\//i.test(path) ? new URL(path) : new URL(path.startsWith('/') ? path : `/${path}`, this.origin);
+  }
+
+  /**
+   * Sends a request. Returns 2xx responses and those in `acceptStatus`; throws an `AdapterError` for anything
+   * else (the HTTP status as an `HttpStatusError` cause, `Retry-After` parsed).
+   */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const method = req.method ?? 'GET';
+    const url = this.resolve(req.path);
+    const what = `${method} ${url.pathname}${url.search}`;
+    let res = await this.send(method, url, req, what);
+    const cred = this.opts.credentials;
+    if (res.status === 401 && cred !== undefined && (req.withAuth ?? true)) {
+      // Answer a challenge once: first contact in `auto`/`digest` mode, or a Digest nonce gone stale.
+      const challengeHeader = res.headers['www-authenticate'] ?? '';
+      const challenge = parseDigestChallenge(challengeHeader);
+      const scheme = this.opts.authScheme ?? 'basic';
+      if (challenge !== undefined && scheme !== 'basic') {
+        const retrying = this.digest === undefined || challenge.stale || challenge.nonce !== this.digest.challenge.nonce;
+        this.digest = { challenge, nc: 0 };
+        if (retrying) res = await this.send(method, url, req, what);
+      } else if (scheme === 'auto' && /basic/i.test(challengeHeader) && this.digest === undefined) {
+        this.opts.authScheme = 'basic';
+        res = await this.send(method, url, req, what);
+      }
+    }
+    if ((res.status >= 200 && res.status < 300) || (req.acceptStatus ?? []).includes(res.status)) return res;
+    throw this.statusError(res);
+  }
+
+  /** Turns a non-accepted response into the `AdapterError` {@link request} throws. */
+  statusError(res: HttpResponse): AdapterError {
+    const retryAfterMs = parseRetryAfterMs(res.headers['retry-after']);
+    const statusError = new HttpStatusError(`${res.what}: HTTP ${res.status}`, {
+      status: res.status,
+      body: cut(res.text, 500),
+      retryAfterMs,
+    });
+    const auth = res.status === 401 || res.status === 403;
+    const after = retryAfterMs === undefined ? '' : ` (retry after ${retryAfterMs} ms)`;
+    return this.error(
+      `${res.what}: HTTP ${res.status}${auth ? ' (credentials refused)' : ''}${after}`,
+      auth ? HTTP_ERROR_CODES.auth : HTTP_ERROR_CODES.http,
+      { cause: statusError, retryable: statusError.retryable },
+    );
+  }
+
+  private async send(method: string, url: URL, req: HttpRequest, what: string): Promise<HttpResponse> {
+    if (this.closed) throw this.error(`${what}: client closed`, HTTP_ERROR_CODES.aborted, { retryable: false });
+    const headers: Record<string, string> = { accept: 'application/json, */*;q=0.5', ...req.headers };
+    if (req.withAuth ?? true) {
+      const authz = this.authorization(method, url);
+      if (authz !== undefined) headers['authorization'] = authz;
+    }
+    let data: string | undefined;
+    if (req.form !== undefined) {
+      data = new URLSearchParams(req.form).toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    } else if (typeof req.body === 'string') {
+      data = req.body;
+    } else if (req.body !== undefined) {
+      data = JSON.stringify(req.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = req.signal === undefined ? deadline : AbortSignal.any([req.signal, deadline]);
+    const isHttps = url.protocol === 'https:';
+    let res: AxiosResponse<unknown>;
+    try {
+      res = await this.axios.request({
+        method,
+        url: url.toString(),
+        headers,
+        data,
+        signal,
+        httpAgent: this.httpAgent,
+        ...(isHttps ? { httpsAgent: await this.getHttpsAgent() } : {}),
+      });
+    } catch (err) {
+      if (deadline.aborted) {
+        throw this.error(`${what}: no complete answer within ${timeoutMs} ms`, HTTP_ERROR_CODES.timeout, {
+          cause: new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { cause: err }),
+        });
+      }
+      if (req.signal?.aborted === true) {
+        throw this.error(`${what}: aborted`, HTTP_ERROR_CODES.aborted, { cause: err });
+      }
+      const code = errorCode(err);
+      if (code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED' || code === 'ERR_BAD_RESPONSE') {
+        throw this.error(`${what}: answer too large or malformed`, HTTP_ERROR_CODES.payload, { cause: err });
+      }
+      if (code !== undefined && TLS_ERROR_CODES.has(code)) {
+        throw this.error(
+          `${what}: TLS certificate rejected (${code}); set ca_file, or verify_cert: false for this device`,
+          HTTP_ERROR_CODES.tls,
+          { cause: err, retryable: false },
+        );
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      throw this.error(`${what}: ${code ?? reason}`, HTTP_ERROR_CODES.unreachable, { cause: err });
+    }
+    const flat: Record<string, string | undefined> = {};
+    let setCookies: string[] = [];
+    for (const [k, v] of Object.entries(res.headers as Record<string, unknown>)) {
+      const key = k.toLowerCase();
+      if (key === 'set-cookie') setCookies = Array.isArray(v) ? v.map(String) : [String(v)];
+      else if (Array.isArray(v)) flat[key] = v.map(String).join(', ');
+      else if (v !== undefined && v !== null) flat[key] = String(v);
+    }
+    const text = typeof res.data === 'string' ? res.data : res.data === undefined ? '' : String(res.data);
+    this.logger.trace({ what, status: res.status, bytes: text.length }, 'http response');
+    return { status: res.status, headers: flat, setCookies, text, what };
+  }
+
+  /** Sends a request and parses its body as JSON, or throws an `ER_ADAPTER_PAYLOAD` error saying why not. */
+  async json(req: HttpRequest): Promise<unknown> {
+    const res = await this.request(req);
+    return this.parseJson(res);
+  }
+
+  /** Parses a response body as JSON, or throws an `ER_ADAPTER_PAYLOAD` error. */
+  parseJson(res: HttpResponse): unknown {
+    if (res.text.trim() === '') throw this.payloadError(`${res.what}: empty body where JSON was expected`);
+    try {
+      return JSON.parse(res.text) as unknown;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw this.payloadError(`${res.what}: invalid JSON (${reason}); body starts ${JSON.stringify(cut(res.text, 80))}`, err);
+    }
+  }
+
+  /** An `ER_ADAPTER_PAYLOAD` error: the device answered, but not with what was expected. */
+  payloadError(message: string, cause?: unknown): AdapterError {
+    return this.error(message, HTTP_ERROR_CODES.payload, { cause, retryable: true });
+  }
+
+  /** Closes idle keep-alive sockets. Later requests fail. */
+  close(): void {
+    this.closed = true;
+    this.httpAgent.destroy();
+    this.httpsAgent?.destroy();
+  }
+}
+
+/** `host` as the original wrote it (`name[:port]`, optionally with scheme and a path prefix), split up. */
+export interface DeviceAddress {
+  /** `http`, `https`, or undefined when the scheme must be detected. */
+  scheme: 'http' | 'https' | undefined;
+  /** `name[:port]`. */
+  hostPort: string;
+  /** Path prefix without trailing slash (`''` for none); lets one fake server host many devices. */
+  basePath: string;
+}
+
+/** Parses a device `host` value: `10.0.0.5`, `bmc:8443`, `https://bmc`, `http://127.0.0.1:8000/dev/3`. */
+export function parseDeviceAddress(host: string): DeviceAddress {
+  const m = /^(https?):\/\/([^/]+)(\/.*)?$/i.exec(host.trim());
+  if (m !== null) {
+    const scheme = (m[1] ?? '').toLowerCase() === 'https' ? 'https' : 'http';
+    return { scheme, hostPort: m[2] ?? '', basePath: (m[3] ?? '').replace(/\/+$/, '') };
+  }
+  const [hostPort, ...rest] = host.trim().split('/');
+  const basePath = rest.length === 0 ? '' : `/${rest.join('/')}`.replace(/\/+$/, '');
+  return { scheme: undefined, hostPort: hostPort ?? '', basePath };
+}
+
+/**
+ * Settles http vs https the way the original did (https first, http when nothing answers TLS), but never
+ * downgrades after a certificate error: that would hand credentials to whoever refused TLS.
+ */
+export async function detectScheme(client: HttpClient, address: DeviceAddress, probePath: string, signal: AbortSignal): Promise<void> {
+  if (address.scheme !== undefined) {
+    client.origin = `${address.scheme}://${address.hostPort}`;
+    return;
+  }
+  client.origin = `https://${address.hostPort}`;
+  try {
+    await client.request({ path: probePath, signal, withAuth: false, acceptStatus: allStatuses });
+  } catch (err) {
+    if (!isSchemeMismatch(err)) throw err;
+    client.origin = `http://${address.hostPort}`;
+    await client.request({ path: probePath, signal, withAuth: false, acceptStatus: allStatuses });
+  }
+}
+
+const allStatuses: readonly number[] = Array.from({ length: 500 }, (_, i) => i + 100);

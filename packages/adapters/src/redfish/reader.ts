@@ -1,0 +1,332 @@
+import { AdapterError, HttpStatusError, noopLogger, type Logger, type Reading } from '@energyrecorder/core';
+import { HTTP_ERROR_CODES } from '../internal/http.js';
+import {
+  childrenOf,
+  isPowerSupplyActive,
+  normaliseUri,
+  parseChassis,
+  parseCollection,
+  parseEnvironmentMetrics,
+  parsePowerControl,
+  parseThermal,
+  parseThermalMetrics,
+  pickPowerSensors,
+  powerSuppliesLink,
+  powerSupplyMetricsLink,
+  sumPowerSupplyMetrics,
+  thermalMetricsLink,
+  topLevelChassis,
+  type ChassisInfo,
+  type PowerSource,
+  type SourceOutcome,
+} from './parsers.js';
+
+/** Where the reader gets resources from: the HTTP session in production, a fixture map in unit tests. */
+export interface ResourceSource {
+  /** The parsed JSON at `path`; throws an `AdapterError` (404 as an `HttpStatusError` cause) otherwise. */
+  get(path: string, signal: AbortSignal): Promise<unknown>;
+}
+
+/** Options of {@link RedfishReader}. */
+export interface RedfishReaderOptions {
+  power: boolean;
+  temperature: boolean;
+  /** Path prefix of the service (`''` normally; set when one server hosts many devices). */
+  basePath: string;
+  /** Builds errors for this device. */
+  makeError: (message: string, code: string, cause?: unknown) => AdapterError;
+  logger?: Logger;
+}
+
+type ChassisPower =
+  | { kind: 'ok'; watts: number; source: string; energyKWh?: number }
+  | { kind: 'none'; reasons: string[] }
+  | { kind: 'error'; reasons: string[]; cause: unknown };
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof AdapterError && err.cause instanceof HttpStatusError && (err.cause.status === 404 || err.cause.status === 405);
+}
+
+/** A failure of the device or the link (not of one resource's content): falling back would hide it. */
+function isTransportFailure(err: unknown): boolean {
+  return !(err instanceof AdapterError) || err.code !== HTTP_ERROR_CODES.payload;
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Walks a Redfish service: discovers chassis once (again after a failure), then on every read gets power per
+ * chassis down the source chain and temperatures, and folds them into device readings without counting a
+ * contained chassis twice.
+ */
+export class RedfishReader {
+  private readonly source: ResourceSource;
+  private readonly opts: RedfishReaderOptions;
+  private readonly logger: Logger;
+  private chassis: ChassisInfo[] = [];
+  private stale = true;
+  // Sources that answered 404 are not asked again until the next discovery.
+  private readonly absent = new Map<string, Set<PowerSource>>();
+  private readonly supplyMetrics = new Map<string, string[]>();
+
+  constructor(source: ResourceSource, options: RedfishReaderOptions) {
+    this.source = source;
+    this.opts = options;
+    this.logger = options.logger ?? noopLogger;
+  }
+
+  /** The chassis found by the last discovery. */
+  get knownChassis(): readonly ChassisInfo[] {
+    return this.chassis;
+  }
+
+  /** Finds the chassis collection and reads every chassis' links. */
+  async discover(signal: AbortSignal): Promise<void> {
+    let collectionPath = `${this.opts.basePath}/redfish/v1/Chassis/`;
+    try {
+      const root = await this.source.get(`${this.opts.basePath}/redfish/v1/`, signal);
+      const link = (root as { Chassis?: { '@odata.id'?: unknown } } | null)?.Chassis?.['@odata.id'];
+      if (typeof link === 'string') collectionPath = link;
+    } catch (err) {
+      // The original's USB-meter bridge has no service root; the conventional collection path still works.
+      if (!isNotFound(err)) throw err;
+    }
+    const collection = await this.source.get(collectionPath, signal);
+    const members = parseCollection(collection);
+    if (members === undefined) {
+      throw this.opts.makeError(`${collectionPath}: Members is not an array`, HTTP_ERROR_CODES.payload);
+    }
+    const found: ChassisInfo[] = [];
+    const failures: string[] = [];
+    await Promise.all(
+      members.map(async (uri) => {
+        try {
+          found.push(parseChassis(await this.source.get(uri, signal), uri));
+        } catch (err) {
+          failures.push(reasonOf(err));
+        }
+      }),
+    );
+    if (found.length === 0 && failures.length > 0) {
+      throw this.opts.makeError(`no chassis could be read: ${failures.join('; ')}`, HTTP_ERROR_CODES.http);
+    }
+    if (failures.length > 0) this.logger.warn({ failures }, 'some chassis could not be read; retrying next poll');
+    const order = new Map(members.map((m, i) => [m, i]));
+    found.sort((a, b) => (order.get(a.uri) ?? 0) - (order.get(b.uri) ?? 0));
+    this.chassis = found;
+    this.absent.clear();
+    this.supplyMetrics.clear();
+    this.stale = failures.length > 0 || found.length === 0;
+  }
+
+  /** Reads every enabled sensor. `timestampNs` is stamped on each reading. */
+  async read(signal: AbortSignal, timestampNs: number): Promise<Reading[]> {
+    if (this.stale || this.chassis.length === 0) await this.discover(signal);
+    const chassis = this.chassis;
+    const [powers, temps] = await Promise.all([
+      this.opts.power ? Promise.all(chassis.map((c) => this.chassisPower(c, signal))) : Promise.resolve([]),
+      this.opts.temperature ? Promise.all(chassis.map((c) => this.chassisTemperatures(c, signal, timestampNs))) : Promise.resolve([]),
+    ]);
+    const readings: Reading[] = [];
+    const problems: string[] = [];
+    let firstCause: unknown;
+    if (this.opts.power) {
+      const byUri = new Map<string, ChassisPower>();
+      chassis.forEach((c, i) => byUri.set(c.uri, powers[i] ?? { kind: 'none', reasons: [] }));
+      for (const c of chassis) {
+        const p = byUri.get(c.uri);
+        if (p?.kind === 'error') {
+          problems.push(`chassis ${c.id}: ${p.reasons.join('; ')}`);
+          firstCause ??= p.cause;
+          this.stale = true;
+        }
+      }
+      const total = this.deviceTotal(chassis, byUri);
+      if (total.kind === 'ok') {
+        readings.push({ sensor: 'power', unit: 'W', value: total.watts, timestampNs, source: total.source });
+        if (total.energyKWh !== undefined) {
+          readings.push({ sensor: 'energy', unit: 'kWh', value: total.energyKWh, timestampNs, source: total.source });
+        }
+      }
+      if (chassis.length > 1) {
+        for (const c of chassis) {
+          const p = byUri.get(c.uri);
+          if (p?.kind !== 'ok') continue;
+          readings.push({ sensor: `${c.id}/power`, unit: 'W', value: p.watts, timestampNs, source: p.source });
+          if (p.energyKWh !== undefined) {
+            readings.push({ sensor: `${c.id}/energy`, unit: 'kWh', value: p.energyKWh, timestampNs, source: p.source });
+          }
+        }
+      }
+      if (total.kind === 'none' && problems.length === 0) {
+        problems.push(`no chassis reports power (${total.reasons.join('; ') || 'no chassis'})`);
+      }
+    }
+    temps.forEach((t, i) => {
+      if (Array.isArray(t)) {
+        readings.push(...t);
+        return;
+      }
+      problems.push(`chassis ${chassis[i]?.id ?? i} temperatures: ${reasonOf(t.error)}`);
+      firstCause ??= t.error;
+    });
+    if (problems.length > 0) {
+      if (readings.length === 0) {
+        // The device or link failed as a whole (timeout, 503, refused login): report that error itself.
+        if (firstCause instanceof AdapterError && isTransportFailure(firstCause)) throw firstCause;
+        throw this.opts.makeError(problems.join(' | '), HTTP_ERROR_CODES.payload, firstCause);
+      }
+      this.logger.warn({ problems }, 'partial read: some chassis gave no power');
+    }
+    return readings;
+  }
+
+  /** Sum over top-level chassis; a top-level chassis without its own power counts its children instead. */
+  private deviceTotal(chassis: readonly ChassisInfo[], byUri: ReadonlyMap<string, ChassisPower>): ChassisPower {
+    const valueOf = (c: ChassisInfo, depth: number): ChassisPower => {
+      const own = byUri.get(c.uri) ?? { kind: 'none', reasons: [] };
+      if (own.kind !== 'none' || depth > 8) return own;
+      const kids = childrenOf(c, chassis).map((k) => valueOf(k, depth + 1));
+      return combine(kids, own.reasons);
+    };
+    return combine(
+      topLevelChassis(chassis).map((c) => valueOf(c, 0)),
+      [],
+    );
+  }
+
+  private async chassisPower(c: ChassisInfo, signal: AbortSignal): Promise<ChassisPower> {
+    const absent = this.absent.get(c.uri) ?? new Set<PowerSource>();
+    this.absent.set(c.uri, absent);
+    const reasons: string[] = [];
+    let failed: unknown;
+    const attempts: [PowerSource, string | undefined, () => Promise<SourceOutcome>][] = [
+      ['EnvironmentMetrics', c.environmentMetrics, async () => parseEnvironmentMetrics(await this.source.get(c.environmentMetrics ?? '', signal))],
+      ['PowerSubsystem', c.powerSubsystem, async () => this.powerSubsystem(c, signal)],
+      ['Power', c.power, async () => parsePowerControl(await this.source.get(c.power ?? '', signal))],
+      ['Sensors', c.sensors, async () => this.sensors(c, signal)],
+    ];
+    for (const [name, link, run] of attempts) {
+      if (link === undefined || absent.has(name)) continue;
+      let outcome: SourceOutcome;
+      try {
+        outcome = await run();
+      } catch (err) {
+        if (signal.aborted) throw err;
+        if (isNotFound(err)) {
+          absent.add(name);
+          reasons.push(`${name}: not found`);
+          continue;
+        }
+        if (isTransportFailure(err)) return { kind: 'error', reasons: [...reasons, `${name}: ${reasonOf(err)}`], cause: err };
+        failed ??= err;
+        reasons.push(`${name}: ${reasonOf(err)}`);
+        continue;
+      }
+      if (outcome.kind === 'ok') {
+        if (reasons.length > 0) this.logger.debug({ chassis: c.id, source: name, skipped: reasons }, 'power source fallback');
+        return outcome.energyKWh === undefined
+          ? { kind: 'ok', watts: outcome.watts, source: name }
+          : { kind: 'ok', watts: outcome.watts, source: name, energyKWh: outcome.energyKWh };
+      }
+      if (outcome.kind === 'invalid') failed ??= this.opts.makeError(outcome.reason, HTTP_ERROR_CODES.payload);
+      reasons.push(`${name}: ${outcome.reason}`);
+    }
+    return failed === undefined ? { kind: 'none', reasons } : { kind: 'error', reasons, cause: failed };
+  }
+
+  private async powerSubsystem(c: ChassisInfo, signal: AbortSignal): Promise<SourceOutcome> {
+    let metricUris = this.supplyMetrics.get(c.uri);
+    if (metricUris === undefined) {
+      const subsystemUri = c.powerSubsystem ?? '';
+      const subsystem = await this.source.get(subsystemUri, signal);
+      const suppliesUri = powerSuppliesLink(subsystem, subsystemUri);
+      if (suppliesUri === undefined) return { kind: 'missing', reason: 'PowerSubsystem has no PowerSupplies' };
+      const members = parseCollection(await this.source.get(suppliesUri, signal));
+      if (members === undefined) return { kind: 'invalid', reason: `${suppliesUri}: Members is not an array` };
+      const supplies = await Promise.all(members.map(async (m) => ({ uri: m, body: await this.source.get(m, signal) })));
+      metricUris = supplies
+        .filter((s) => isPowerSupplyActive(s.body))
+        .map((s) => powerSupplyMetricsLink(s.body, s.uri))
+        .filter((u): u is string => u !== undefined);
+      this.supplyMetrics.set(c.uri, metricUris);
+    }
+    try {
+      const metrics = await Promise.all(metricUris.map((u) => this.source.get(u, signal)));
+      return sumPowerSupplyMetrics(metrics);
+    } catch (err) {
+      this.supplyMetrics.delete(c.uri);
+      throw err;
+    }
+  }
+
+  private async sensors(c: ChassisInfo, signal: AbortSignal): Promise<SourceOutcome> {
+    const members = parseCollection(await this.source.get(c.sensors ?? '', signal));
+    if (members === undefined) return { kind: 'invalid', reason: 'Sensors: Members is not an array' };
+    // Power sensors are named like `.../Sensors/PowerSupply1InputPower` or `.../Sensors/ChassisPower`; fetching
+    // only plausible members keeps a 200-sensor Dell collection from costing 200 requests per poll.
+    const likely = members.filter((m) => /pow|watt|pwr/i.test(m.split('/').pop() ?? ''));
+    const bodies = await Promise.all((likely.length > 0 ? likely : members).map((m) => this.source.get(m, signal)));
+    return pickPowerSensors(bodies);
+  }
+
+  private async chassisTemperatures(
+    c: ChassisInfo,
+    signal: AbortSignal,
+    timestampNs: number,
+  ): Promise<Reading[] | { error: unknown }> {
+    try {
+      if (c.thermal !== undefined) {
+        return parseThermal(await this.source.get(c.thermal, signal)).map((t) => ({
+          sensor: `${c.id}/${t.name}`,
+          unit: 'Celsius',
+          value: t.celsius,
+          timestampNs,
+          source: 'Thermal',
+        }));
+      }
+      if (c.thermalSubsystem !== undefined) {
+        const sub = await this.source.get(c.thermalSubsystem, signal);
+        const link = thermalMetricsLink(sub, c.thermalSubsystem) ?? normaliseUri(`${c.thermalSubsystem}/ThermalMetrics`);
+        return parseThermalMetrics(await this.source.get(link, signal)).map((t) => ({
+          sensor: `${c.id}/${t.name}`,
+          unit: 'Celsius',
+          value: t.celsius,
+          timestampNs,
+          source: 'ThermalSubsystem',
+        }));
+      }
+    } catch (err) {
+      if (signal.aborted) throw err;
+      if (isTransportFailure(err) && !isNotFound(err)) return { error: err };
+      this.logger.warn({ chassis: c.id, err: reasonOf(err) }, 'temperatures unavailable for this chassis');
+    }
+    return [];
+  }
+}
+
+function combine(parts: readonly ChassisPower[], inherited: readonly string[]): ChassisPower {
+  const reasons = [...inherited];
+  let watts = 0;
+  let energy = 0;
+  let energyComplete = true;
+  let okCount = 0;
+  const sources = new Set<string>();
+  for (const p of parts) {
+    if (p.kind === 'error') return p;
+    if (p.kind === 'none') {
+      reasons.push(...p.reasons);
+      continue;
+    }
+    okCount += 1;
+    watts += p.watts;
+    sources.add(p.source);
+    if (p.energyKWh === undefined) energyComplete = false;
+    else energy += p.energyKWh;
+  }
+  if (okCount === 0) return { kind: 'none', reasons };
+  const source = [...sources].join('+');
+  return energyComplete ? { kind: 'ok', watts, source, energyKWh: energy } : { kind: 'ok', watts, source };
+}

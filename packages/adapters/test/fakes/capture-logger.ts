@@ -1,0 +1,21 @@
+import type { LogFields, Logger } from '@energyrecorder/core';
+
+/** A logger that keeps every line as JSON text, to check what would have been logged (e.g. no secrets). */
+export function captureLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const make = (bindings: LogFields): Logger & { lines: string[] } => {
+    const log = (level: string) => (fields: LogFields, message?: string) => {
+      lines.push(JSON.stringify({ level, ...bindings, ...fields, message }));
+    };
+    return {
+      lines,
+      trace: log('trace'),
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+      child: (more: LogFields) => make({ ...bindings, ...more }),
+    };
+  };
+  return make({});
+}

@@ -1,0 +1,91 @@
+import { AdapterError } from '@energyrecorder/core';
+import { RedfishReader } from '../../src/redfish/reader.js';
+import { cloneResources, loadRedfishFixture, mapSource, redfishFixtureNames } from '../fakes/redfish-tree.js';
+
+const T = 1_700_000_000_000_000_000;
+
+function readerFor(resources: Map<string, unknown>, opts: { power?: boolean; temperature?: boolean } = {}) {
+  const source = mapSource(resources);
+  const reader = new RedfishReader(source, {
+    power: opts.power ?? true,
+    temperature: opts.temperature ?? true,
+    basePath: '',
+    makeError: (message, code, cause) => new AdapterError(message, { adapterType: 'redfish', target: 'fixture', code, cause }),
+  });
+  return { reader, source };
+}
+
+const signal = new AbortController().signal;
+
+describe('RedfishReader on vendor fixtures', () => {
+  it.each(redfishFixtureNames())('reads whole-device power, its source and temperatures when given %s', async (name) => {
+    const fx = loadRedfishFixture(name);
+    const { reader } = readerFor(fx.resources);
+    const readings = await reader.read(signal, T);
+    const power = readings.find((r) => r.sensor === 'power');
+    expect(power).toEqual({ sensor: 'power', unit: 'W', value: fx.expected.power, timestampNs: T, source: fx.expected.powerSource });
+    const temps = Object.fromEntries(readings.filter((r) => r.unit === 'Celsius').map((r) => [r.sensor, r.value]));
+    expect(temps).toEqual(fx.expected.temperatures);
+    if (fx.expected.energy !== undefined) {
+      expect(readings.find((r) => r.sensor === 'energy')).toMatchObject({ unit: 'kWh', value: fx.expected.energy });
+    }
+    const details = Object.fromEntries(readings.filter((r) => r.sensor.endsWith('/power')).map((r) => [r.sensor, r.value]));
+    expect(details).toEqual(fx.expected.details ?? {});
+  });
+});
+
+describe('RedfishReader fallbacks', () => {
+  it('falls back from a null EnvironmentMetrics reading to legacy Power when the BMC has both', async () => {
+    const res = cloneResources(loadRedfishFixture('dell-idrac9-6.10').resources);
+    const em = res.get('/redfish/v1/Chassis/System.Embedded.1/EnvironmentMetrics') as { PowerWatts: { Reading: unknown } };
+    em.PowerWatts.Reading = null;
+    const { reader } = readerFor(res);
+    const readings = await reader.read(signal, T);
+    expect(readings.find((r) => r.sensor === 'power')).toMatchObject({ value: 310, source: 'Power' });
+  });
+
+  it('uses the next source when a source has the wrong type, and fails when every source is broken', async () => {
+    const res = cloneResources(loadRedfishFixture('dell-idrac9-6.10').resources);
+    (res.get('/redfish/v1/Chassis/System.Embedded.1/EnvironmentMetrics') as { PowerWatts: { Reading: unknown } }).PowerWatts.Reading = 'n/a';
+    const { reader } = readerFor(res, { temperature: false });
+    expect((await reader.read(signal, T))[0]).toMatchObject({ sensor: 'power', value: 310, source: 'Power' });
+    (res.get('/redfish/v1/Chassis/System.Embedded.1/Power') as { PowerControl: { PowerConsumedWatts: unknown }[] }).PowerControl[0]!.PowerConsumedWatts = { v: 1 };
+    await expect(reader.read(signal, T)).rejects.toMatchObject({
+      code: 'ER_ADAPTER_PAYLOAD',
+      message: expect.stringMatching(/PowerWatts\.Reading is "n\/a", not a number/),
+    });
+  });
+
+  it('fails with a clear message when no chassis reports any power and temperatures are off', async () => {
+    const res = cloneResources(loadRedfishFixture('synthetic-modern-bmc-1.0').resources);
+    const m = res.get('/redfish/v1/Chassis/chassis/PowerSubsystem/PowerSupplies/PSU1/Metrics') as { InputPowerWatts: { Reading: unknown } };
+    m.InputPowerWatts.Reading = null;
+    const { reader } = readerFor(res, { temperature: false });
+    await expect(reader.read(signal, T)).rejects.toThrow(/no chassis reports power.*EnvironmentMetrics\.PowerWatts\.Reading is absent or null.*InputPowerWatts\.Reading is null/);
+  });
+
+  it('keeps other chassis readings and drops the total when one top-level chassis fails', async () => {
+    const res = cloneResources(loadRedfishFixture('synthetic-blade-enclosure-1.0').resources);
+    res.set('/redfish/v1/Chassis/Standalone/Power', { PowerControl: [{ PowerConsumedWatts: 'broken' }] });
+    const { reader } = readerFor(res);
+    const readings = await reader.read(signal, T);
+    expect(readings.map((r) => r.sensor).sort()).toEqual(['Blade1/power', 'Blade2/power', 'Enclosure/power']);
+  });
+
+  it('does not ask again for a source that answered 404 until the next discovery', async () => {
+    const res = cloneResources(loadRedfishFixture('dell-idrac9-6.10').resources);
+    res.delete('/redfish/v1/Chassis/System.Embedded.1/EnvironmentMetrics');
+    const { reader, source } = readerFor(res, { temperature: false });
+    await reader.read(signal, T);
+    source.gets.length = 0;
+    const again = await reader.read(signal, T);
+    expect(again[0]).toMatchObject({ value: 310, source: 'Power' });
+    expect(source.gets).toEqual(['/redfish/v1/Chassis/System.Embedded.1/Power']);
+  });
+
+  it('emits only temperatures when power is switched off', async () => {
+    const { reader } = readerFor(loadRedfishFixture('hpe-ilo4-2.80').resources, { power: false });
+    const readings = await reader.read(signal, T);
+    expect(readings.map((r) => r.sensor)).toEqual(['1/01-Inlet Ambient', '1/02-CPU 1']);
+  });
+});

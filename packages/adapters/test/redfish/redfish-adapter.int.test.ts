@@ -1,0 +1,183 @@
+import { AdapterError, HttpStatusError, type PowerAdapter } from '@energyrecorder/core';
+import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { redfishAdapter } from '../../src/redfish/adapter.js';
+import { captureLogger } from '../fakes/capture-logger.js';
+import { makeSelfSignedCert, type TestCert } from '../fakes/http-server.js';
+import { startFakeBmc, type FakeBmc } from '../fakes/redfish-bmc.js';
+
+const USER = 'root';
+const PASS = 's3cr3t-Pa55';
+
+function create(entry: Record<string, unknown>, logger = captureLogger(), requestTimeoutMs = 3000): PowerAdapter {
+  const config = redfishAdapter.configSchema.parse({ id: 'bmc', type: 'redfish', ...entry });
+  return redfishAdapter.create(config, { logger, requestTimeoutMs, equipmentId: 'bmc' });
+}
+
+async function readError(adapter: PowerAdapter, signal = new AbortController().signal): Promise<AdapterError> {
+  try {
+    await adapter.read(signal);
+  } catch (err) {
+    if (err instanceof AdapterError) return err;
+    throw err;
+  }
+  throw new Error('read succeeded');
+}
+
+const opened: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((o) => o.close()));
+});
+async function bmc(opts: Parameters<typeof startFakeBmc>[0]): Promise<FakeBmc> {
+  const b = await startFakeBmc(opts);
+  opened.push(b);
+  return b;
+}
+function track(a: PowerAdapter): PowerAdapter {
+  opened.push(a);
+  return a;
+}
+
+describe('redfish adapter against a fake BMC', () => {
+  it('reuses one session across polls, follows setPower, and deletes the session on close', async () => {
+    const fake = await bmc({ vendor: 'dell-idrac9-6.10', user: USER, pass: PASS });
+    const logger = captureLogger();
+    const adapter = create({ host: fake.url, user: USER, pass: PASS }, logger);
+    const first = await adapter.read(new AbortController().signal);
+    expect(first.find((r) => r.sensor === 'power')).toMatchObject({ value: 312, unit: 'W', source: 'EnvironmentMetrics' });
+    fake.setPower(455);
+    const second = await adapter.read(new AbortController().signal);
+    expect(second.find((r) => r.sensor === 'power')?.value).toBe(455);
+    expect(fake.stats.logins).toBe(1);
+    await adapter.close();
+    expect(fake.stats.logouts).toBe(1);
+    expect(fake.stats.activeSessions).toBe(0);
+    expect(logger.lines.join('\n')).not.toContain(PASS);
+  });
+
+  it('accepts a login answered with 204 and reads through legacy Power', async () => {
+    const fake = await bmc({ vendor: 'hpe-ilo5-2.72', user: USER, pass: PASS, loginStatus: 204 });
+    const adapter = track(create({ host: fake.url, user: USER, pass: PASS }));
+    expect((await adapter.read(new AbortController().signal))[0]).toMatchObject({ sensor: 'power', value: 142, source: 'Power' });
+  });
+
+  it('falls back to Basic auth when the service has no SessionService', async () => {
+    const fake = await bmc({ vendor: 'lenovo-xcc-8.30', user: USER, pass: PASS, noSessionService: true });
+    const adapter = track(create({ host: fake.url, user: USER, pass: PASS }));
+    expect((await adapter.read(new AbortController().signal))[0]).toMatchObject({ value: 256 });
+    expect(fake.stats.logins).toBe(0);
+  });
+
+  it('sends Basic auth on every request when auth is basic', async () => {
+    const fake = await bmc({ vendor: 'supermicro-x12-01.01', user: USER, pass: PASS });
+    const adapter = track(create({ host: fake.url, user: USER, pass: PASS, auth: 'basic' }));
+    expect((await adapter.read(new AbortController().signal))[0]).toMatchObject({ value: 204 });
+    expect(fake.stats.logins).toBe(0);
+  });
+
+  it('logs in again when the BMC forgets the session or refuses it once', async () => {
+    const fake = await bmc({ vendor: 'synthetic-modern-bmc-1.0', user: USER, pass: PASS });
+    const adapter = track(create({ host: fake.url, user: USER, pass: PASS }));
+    await adapter.read(new AbortController().signal);
+    fake.expireSessions();
+    expect((await adapter.read(new AbortController().signal))[0]).toMatchObject({ value: 431.5 });
+    fake.setFaults({ unauthorizedNext: 1 });
+    expect((await adapter.read(new AbortController().signal))[0]).toMatchObject({ value: 431.5 });
+    expect(fake.stats.logins).toBe(3);
+  });
+
+  it('fails with ER_ADAPTER_AUTH, not retryable, when the credentials are wrong', async () => {
+    const fake = await bmc({ vendor: 'synthetic-modern-bmc-1.0', user: USER, pass: PASS });
+    const err = await readError(track(create({ host: fake.url, user: USER, pass: 'wrong' })));
+    expect(err).toMatchObject({ code: 'ER_ADAPTER_AUTH', retryable: false, adapterType: 'redfish' });
+  });
+
+  it('reports 503 with the Retry-After delay as a retryable error', async () => {
+    const fake = await bmc({ vendor: 'synthetic-modern-bmc-1.0' });
+    const adapter = track(create({ host: fake.url }));
+    await adapter.read(new AbortController().signal);
+    fake.setFaults({ unavailableNext: 10, retryAfterS: 7 });
+    const err = await readError(adapter);
+    expect(err).toMatchObject({ code: 'ER_ADAPTER_HTTP', retryable: true });
+    expect(err.cause).toBeInstanceOf(HttpStatusError);
+    expect((err.cause as HttpStatusError).retryAfterMs).toBe(7000);
+    expect(err.message).toMatch(/HTTP 503 \(retry after 7000 ms\)/);
+  });
+
+  it('times out on a slow or hanging BMC and honours an abort signal', async () => {
+    const fake = await bmc({ vendor: 'synthetic-modern-bmc-1.0' });
+    const adapter = track(create({ host: fake.url, timeout: 0.3 }));
+    await adapter.read(new AbortController().signal);
+    fake.setFaults({ delayMs: 1500 });
+    expect(await readError(adapter)).toMatchObject({ code: 'ER_ADAPTER_TIMEOUT', retryable: true });
+    fake.setFaults({ hang: true });
+    expect(await readError(adapter)).toMatchObject({ code: 'ER_ADAPTER_TIMEOUT' });
+    const slowAdapter = track(create({ host: fake.url, timeout: 30 }));
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 100);
+    expect(await readError(slowAdapter, ctl.signal)).toMatchObject({ code: 'ER_ADAPTER_ABORTED' });
+  });
+
+  it('reports truncated JSON as a payload error', async () => {
+    const fake = await bmc({ vendor: 'synthetic-modern-bmc-1.0' });
+    const adapter = track(create({ host: fake.url }));
+    fake.setFaults({ truncate: true });
+    const err = await readError(adapter);
+    expect(err).toMatchObject({ code: 'ER_ADAPTER_PAYLOAD' });
+    expect(err.message).toMatch(/invalid JSON/);
+  });
+
+  it('refuses a wrong-typed reading instead of sending a bogus number', async () => {
+    const fake = await bmc({ vendor: 'hpe-ilo4-2.80' });
+    fake.setResource('/redfish/v1/Chassis/1/Power', { PowerControl: [{ PowerConsumedWatts: [187] }] });
+    const err = await readError(track(create({ host: fake.url, temperature: false })));
+    expect(err.message).toMatch(/PowerConsumedWatts is \[187\], not a number/);
+  });
+
+  it('reads the original USB-meter bridge, which has no service root, Id or @odata.id', async () => {
+    const fake = await bmc({ vendor: 'synthetic-yoko2redfish-1.0' });
+    const adapter = track(create({ host: fake.hostPort }));
+    expect(await adapter.read(new AbortController().signal)).toEqual([
+      expect.objectContaining({ sensor: 'power', value: 87, source: 'Power' }),
+    ]);
+  });
+
+  it('serves many devices from one fake under path prefixes', async () => {
+    const fake = await bmc({ vendor: 'synthetic-modern-bmc-1.0', devices: 3 });
+    fake.setPower(100, 1);
+    const values = await Promise.all(
+      fake.urls.map(async (url) => {
+        const a = track(create({ host: url, temperature: false }));
+        return (await a.read(new AbortController().signal))[0]?.value;
+      }),
+    );
+    expect(values).toEqual([431.5, 100, 431.5]);
+  });
+});
+
+describe('redfish adapter over TLS', () => {
+  let dir: string;
+  let cert: TestCert;
+  beforeAll(async () => {
+    dir = makeTempDir('redfish-tls');
+    cert = await makeSelfSignedCert(dir);
+  });
+  afterAll(() => removeDir(dir));
+
+  it('rejects a self-signed certificate by default', async () => {
+    const fake = await bmc({ vendor: 'hpe-ilo5-2.72', tls: cert });
+    expect(await readError(track(create({ host: fake.hostPort })))).toMatchObject({ code: 'ER_ADAPTER_TLS', retryable: false });
+  });
+
+  it('reads when verify_cert is false, and when the certificate is given as ca_file', async () => {
+    const fake = await bmc({ vendor: 'hpe-ilo5-2.72', tls: cert });
+    const insecure = track(create({ host: fake.hostPort, verify_cert: false }));
+    expect((await insecure.read(new AbortController().signal))[0]?.value).toBe(142);
+    const pinned = track(create({ host: fake.hostPort, ca_file: cert.certFile }));
+    expect((await pinned.read(new AbortController().signal))[0]?.value).toBe(142);
+  });
+
+  it('falls back to http when nothing speaks TLS on the port', async () => {
+    const fake = await bmc({ vendor: 'hpe-ilo5-2.72' });
+    expect((await track(create({ host: fake.hostPort })).read(new AbortController().signal))[0]?.value).toBe(142);
+  });
+});
