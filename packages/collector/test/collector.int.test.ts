@@ -1,0 +1,135 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAdapterRegistry } from '@energyrecorder/core';
+import { makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
+import { Collector } from '../src/collector.js';
+import { loadCollectorConfigFile } from '../src/internal/config.js';
+import { RealApi } from './helpers/api.js';
+import { FakeDevices } from './helpers/fake-devices.js';
+import { httpJsonAdapter } from './helpers/http-adapter.js';
+
+const registry = createAdapterRegistry([httpJsonAdapter]);
+
+function settingsYaml(apiUrl: string, spoolDir: string, intervalS: number, devices: Record<string, string>): string {
+  const servers = Object.entries(devices)
+    .map(([id, url]) => `      - {id: "${id}", type: http-json, url: "${url}"}`)
+    .join('\n');
+  return `PODS:
+  - environment: "POD-A"
+    polling_interval: ${intervalS}
+    topology: {dc: myDC, rack: rack-B}
+    servers:
+${servers}
+RECORDER_API_SERVER:
+  base_url: "${apiUrl}"
+  user: ""
+  pass: ""
+  verify_cert: true
+  timeout: 5
+COLLECTOR:
+  spool_dir: "${spoolDir}"
+  flush_interval_ms: 100
+`;
+}
+
+describe('Collector end to end with the real api-server', () => {
+  let dir: string;
+  let api: RealApi;
+  let devices: FakeDevices;
+  let collector: Collector | undefined;
+
+  beforeEach(async () => {
+    dir = makeTempDir('collector-e2e');
+    api = new RealApi(dir);
+    await api.start();
+    devices = new FakeDevices();
+    await devices.listen();
+  });
+  afterEach(async () => {
+    await collector?.stop(2000);
+    collector = undefined;
+    await api.stop();
+    await devices.close();
+    removeDir(dir);
+  });
+
+  async function startCollector(intervalS: number, names: string[]): Promise<Collector> {
+    const file = join(dir, 'collector-settings.yaml');
+    const devs = Object.fromEntries(names.map((n) => [n, devices.url(n)]));
+    writeFileSync(file, settingsYaml(api.url, join(dir, 'spool'), intervalS, devs));
+    const c = await Collector.create({ config: await loadCollectorConfigFile(file, registry) });
+    await c.start();
+    collector = c;
+    return c;
+  }
+
+  it('stores readings tagged with the environment and the running scenario when a scenario runs', async () => {
+    await api.startScenario('POD-A', 'vping', 'running');
+    const c = await startCollector(0.2, ['srv-1', 'srv 2']);
+    await waitFor(() => api.valuesOf('srv 2').length >= 3 && api.valuesOf('srv-1').length >= 3, 'readings of both devices');
+    await c.stop(2000);
+    const rows = api.stored;
+    expect(rows.every((r) => r.environment === 'POD-A' && r.scenario === 'vping' && r.step === 'running')).toBe(true);
+    expect(rows.every((r) => r.sensor === 'power')).toBe(true);
+    // Own timestamps with sub-second precision: not all on whole seconds as the original sent them.
+    expect(rows.some((r) => r.timestampNs % 1e9 !== 0)).toBe(true);
+    expect(api.valuesOf('srv-1')).toEqual(devices.served.get('srv-1'));
+  });
+
+  it('delivers every reading once and in order when the API is down for a while during polling', async () => {
+    const c = await startCollector(0.1, ['meter']);
+    await waitFor(() => api.valuesOf('meter').length >= 3, 'first readings');
+    await api.stop();
+    const servedAtStop = devices.served.get('meter')?.length ?? 0;
+    await waitFor(() => (devices.served.get('meter')?.length ?? 0) >= servedAtStop + 15, 'readings during the outage');
+    expect(c.status().push.spoolBatches + c.status().push.pendingBatches).toBeGreaterThan(0);
+    await api.start();
+    await waitFor(() => c.status().push.apiReachable && c.status().push.spoolBatches === 0, 'spool drained', 30_000);
+    await c.stop(5000);
+    const served = devices.served.get('meter') ?? [];
+    expect(api.valuesOf('meter')).toEqual(served);
+    expect(served.length).toBeGreaterThan(18);
+  });
+
+  it('keeps the ticks of healthy devices when hanging, slow and failing devices share their environment', async () => {
+    devices.modes.set('hang', 'hang');
+    devices.modes.set('slow', 'slow');
+    devices.modes.set('fail', 'fail');
+    devices.slowMs = 250;
+    const c = await startCollector(0.5, ['ok-1', 'hang', 'slow', 'fail', 'ok-2']);
+    await waitFor(() => (c.status().environments[0]?.ticks ?? 0) >= 8, '8 ticks');
+    await c.stop(3000);
+    const byId = new Map(c.status().environments[0]?.devices.map((d) => [d.id, d]));
+    for (const id of ['ok-1', 'ok-2', 'slow']) {
+      const d = byId.get(id);
+      expect({ id, reads: d?.reads, failures: d?.failures, missed: d?.missedTicks }).toEqual({
+        id,
+        reads: d?.ticks,
+        failures: 0,
+        missed: 0,
+      });
+      expect(api.valuesOf(id)).toEqual(devices.served.get(id));
+    }
+    expect(byId.get('hang')?.failures).toBeGreaterThan(0);
+    expect(byId.get('hang')?.lastError).toMatch(/ER_TIMEOUT|abort/i);
+    expect(byId.get('fail')?.failures).toBeGreaterThan(0);
+    // Back-off: the failing devices were not hammered on every tick.
+    expect(byId.get('fail')?.backoffSkips).toBeGreaterThan(0);
+    expect(api.valuesOf('fail')).toEqual([]);
+  });
+
+  it('adds and removes devices without losing queued readings when the configuration is reloaded', async () => {
+    const c = await startCollector(0.1, ['a', 'b']);
+    await waitFor(() => api.valuesOf('b').length >= 2, 'readings of b');
+    await api.stop();
+    await waitFor(() => (devices.served.get('a')?.length ?? 0) >= (api.valuesOf('a').length + 5), 'spooled readings');
+    const file = join(dir, 'collector-settings.yaml');
+    writeFileSync(file, settingsYaml(api.url, join(dir, 'spool'), 0.1, { a: devices.url('a'), c: devices.url('c') }));
+    await c.reload(await loadCollectorConfigFile(file, registry));
+    await waitFor(() => (devices.served.get('c')?.length ?? 0) >= 3, 'readings of c');
+    await api.start();
+    await waitFor(() => c.status().push.apiReachable && c.status().push.spoolBatches === 0, 'spool drained', 30_000);
+    await c.stop(5000);
+    for (const id of ['a', 'b', 'c']) expect(api.valuesOf(id)).toEqual(devices.served.get(id));
+  });
+});
