@@ -14,3 +14,21 @@ export type { SessionRecord, SessionStep } from './sessions.js';
 export { buildReport, reportToCsv, REPORT_CSV_HEADER } from './report.js';
 export type { SessionReport, StepEnergy, EquipmentEnergy } from './report.js';
 export { measurementTopic, topicLevel, DEFAULT_MQTT_QUEUE_LIMIT } from './internal/mqtt-republisher.js';
+export { createDashboard } from './dashboard/attach.js';
+export type { Dashboard, DashboardOptions } from './dashboard/attach.js';
+export { createLiveHub, DEFAULT_LIVE_HUB_OPTIONS } from './dashboard/live-hub.js';
+export type {
+  LiveHub,
+  LiveHubOptions,
+  LiveEvent,
+  LiveFilter,
+  LiveBacklog,
+  LiveEnvironmentState,
+  LiveMeasurementInput,
+  LiveSessionInput,
+  LivePowerMessage,
+  LiveSessionMessage,
+} from './dashboard/live-hub.js';
+export { dashboardPlugin, DEFAULT_DASHBOARD_OPTIONS } from './dashboard/plugin.js';
+export type { DashboardPluginOptions } from './dashboard/plugin.js';
+export type { DashboardUser } from './dashboard/internal/basic-auth.js';

@@ -1,0 +1,229 @@
+import uPlot from 'uplot';
+import { binSeries } from './binning.js';
+import { formatW } from './format.js';
+import { SeriesRing } from './ring-buffer.js';
+
+/** A step drawn behind the trace. `endS` null means it is still running. */
+export interface StepBand {
+  label: string;
+  startS: number;
+  endS: number | null;
+}
+
+/** Options of {@link LiveChart}. */
+export interface LiveChartOptions {
+  /** Fixed plot height in CSS pixels (fixed so the page never jumps). */
+  height: number;
+  /** Samples kept per equipment: one hour at 1 Hz with some slack by default. */
+  capacity?: number;
+  /** Visible window in seconds. */
+  windowS?: number;
+}
+
+const BAND_FILLS = ['rgba(56, 116, 203, 0.10)', 'rgba(230, 140, 30, 0.13)'];
+
+/** A distinct colour per series index: golden-angle hue steps keep neighbours apart even for 50 series. */
+export function seriesColor(index: number): string {
+  const hue = (index * 137.508) % 360;
+  const light = index % 2 === 0 ? 42 : 55;
+  return `hsl(${hue.toFixed(1)}, 70%, ${light}%)`;
+}
+
+/**
+ * Live power chart: one ring buffer per equipment, decimated onto about one bin per pixel, redrawn at most once
+ * per animation frame however fast samples arrive. Steps are painted as bands under the traces.
+ */
+export class LiveChart {
+  private readonly rings = new Map<string, SeriesRing>();
+  private readonly order: string[] = [];
+  private readonly plot: uPlot;
+  private readonly capacity: number;
+  private windowS: number;
+  private bands: StepBand[] = [];
+  private fromS = 0;
+  private toS = 1;
+  private frame = 0;
+  private lastLegendMs = 0;
+  private newestS = Number.NEGATIVE_INFINITY;
+  private readonly ticker: number;
+  private readonly resize: ResizeObserver;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly legend: HTMLElement,
+    options: LiveChartOptions,
+  ) {
+    this.capacity = options.capacity ?? 4000;
+    this.windowS = options.windowS ?? 300;
+    const width = Math.max(320, root.clientWidth);
+    const opts: uPlot.Options = {
+      width,
+      height: options.height,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false }, points: { show: false } },
+      scales: {
+        x: { time: true, range: () => [this.fromS, this.toS] },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 10] },
+      },
+      series: [{}],
+      axes: [
+        { stroke: '#333', grid: { stroke: '#e4e4e4' } },
+        { stroke: '#333', grid: { stroke: '#e4e4e4' }, label: 'W', size: 60 },
+      ],
+      hooks: { drawClear: [(u) => this.drawBands(u)] },
+    };
+    this.plot = new uPlot(opts, [[]], root);
+    this.resize = new ResizeObserver(() => {
+      const w = Math.max(320, this.root.clientWidth);
+      if (Math.abs(w - this.plot.width) > 1) {
+        this.plot.setSize({ width: w, height: options.height });
+        this.invalidate();
+      }
+    });
+    this.resize.observe(root);
+    // Time moves even when no sample arrives, so the window slides once a second.
+    this.ticker = window.setInterval(() => this.invalidate(), 1000);
+    this.invalidate();
+  }
+
+  /** Visible window length in seconds. */
+  setWindow(seconds: number): void {
+    this.windowS = seconds;
+    this.invalidate();
+  }
+
+  /** Forgets every series (a different environment was chosen). */
+  reset(): void {
+    for (let i = this.order.length; i >= 1; i--) this.plot.delSeries(i);
+    this.rings.clear();
+    this.order.length = 0;
+    this.bands = [];
+    this.newestS = Number.NEGATIVE_INFINITY;
+    this.legend.replaceChildren();
+    this.invalidate();
+  }
+
+  /** Adds `[timeNs, watts]` samples of one equipment. */
+  addSamples(equipment: string, samples: ReadonlyArray<readonly [number, number]>): void {
+    let ring = this.rings.get(equipment);
+    if (ring === undefined) {
+      ring = new SeriesRing(this.capacity);
+      this.rings.set(equipment, ring);
+      this.order.push(equipment);
+      const index = this.order.length - 1;
+      this.plot.addSeries({ label: equipment, stroke: seriesColor(index), width: 1.5, spanGaps: false }, index + 1);
+    }
+    for (const [ns, w] of samples) {
+      const t = ns / 1e9;
+      if (ring.push(t, w) && t > this.newestS) this.newestS = t;
+    }
+    this.invalidate();
+  }
+
+  /** Replaces the step bands. */
+  setBands(bands: StepBand[]): void {
+    this.bands = bands;
+    this.invalidate();
+  }
+
+  /** Every sample in the visible window, for a download of what is shown. */
+  visibleSamples(): Array<{ timeS: number; equipment: string; watts: number }> {
+    const out: Array<{ timeS: number; equipment: string; watts: number }> = [];
+    for (const name of this.order) {
+      this.rings.get(name)?.forEachInRange(this.fromS, this.toS, (timeS, watts) => out.push({ timeS, equipment: name, watts }));
+    }
+    return out.sort((a, b) => a.timeS - b.timeS);
+  }
+
+  /** Stops timers and observers. */
+  destroy(): void {
+    window.clearInterval(this.ticker);
+    if (this.frame !== 0) cancelAnimationFrame(this.frame);
+    this.resize.disconnect();
+    this.plot.destroy();
+  }
+
+  private invalidate(): void {
+    if (this.frame === 0) this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  private render(): void {
+    this.frame = 0;
+    const nowS = Date.now() / 1000;
+    // A meter whose clock runs ahead would otherwise draw outside the window.
+    this.toS = Math.max(nowS, Number.isFinite(this.newestS) ? this.newestS : nowS);
+    this.fromS = this.toS - this.windowS;
+    const rings = this.order.map((name) => this.rings.get(name) as SeriesRing);
+    const plotWidthCss = Math.max(50, Math.round(this.plot.bbox.width / (window.devicePixelRatio || 1)));
+    const binned = binSeries(rings, { fromS: this.fromS, toS: this.toS, maxBins: plotWidthCss });
+    this.plot.setData([binned.x, ...binned.columns] as uPlot.AlignedData);
+    this.root.dataset['sampleCount'] = String(binned.sampleCount);
+    this.root.dataset['seriesCount'] = String(this.order.length);
+    this.root.dataset['bandCount'] = String(this.bands.length);
+    if (Number.isFinite(this.newestS)) this.root.dataset['lastSampleS'] = this.newestS.toFixed(3);
+    const nowMs = performance.now();
+    // The legend is DOM work: once a second is plenty for a human and keeps 50 series cheap.
+    if (nowMs - this.lastLegendMs > 1000) {
+      this.lastLegendMs = nowMs;
+      this.renderLegend();
+    }
+  }
+
+  private renderLegend(): void {
+    const items = this.legend.children;
+    let total = 0;
+    this.order.forEach((name, i) => {
+      const ring = this.rings.get(name) as SeriesRing;
+      const latest = ring.newestTime >= this.fromS ? ring.newestValue : undefined;
+      if (latest !== undefined) total += latest;
+      let li = items[i] as HTMLLIElement | undefined;
+      if (li === undefined) {
+        li = document.createElement('li');
+        const swatch = document.createElement('span');
+        swatch.className = 'swatch';
+        swatch.style.background = seriesColor(i);
+        const label = document.createElement('span');
+        label.className = 'name';
+        label.textContent = name;
+        label.title = name;
+        const value = document.createElement('span');
+        value.className = 'value';
+        li.append(swatch, label, value);
+        this.legend.append(li);
+      }
+      const value = li.lastElementChild as HTMLElement;
+      value.textContent = latest === undefined ? '–' : `${formatW(latest)} W`;
+    });
+    this.legend.dataset['totalWatts'] = total.toFixed(1);
+  }
+
+  private drawBands(u: uPlot): void {
+    if (this.bands.length === 0) return;
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    ctx.font = `${12 * dpr}px system-ui, sans-serif`;
+    ctx.textBaseline = 'top';
+    this.bands.forEach((band, i) => {
+      const end = band.endS ?? this.toS;
+      if (end < this.fromS || band.startS > this.toS) return;
+      const x0 = u.valToPos(Math.max(band.startS, this.fromS), 'x', true);
+      const x1 = u.valToPos(Math.min(end, this.toS), 'x', true);
+      ctx.fillStyle = BAND_FILLS[i % 2] as string;
+      ctx.fillRect(x0, top, Math.max(1, x1 - x0), height);
+      if (band.startS >= this.fromS) {
+        ctx.fillStyle = 'rgba(40, 40, 40, 0.55)';
+        ctx.fillRect(x0, top, Math.max(1, dpr), height);
+      }
+      if (x1 - x0 > 40 * dpr) {
+        ctx.fillStyle = '#222';
+        ctx.fillText(band.label, x0 + 4 * dpr, top + 4 * dpr, x1 - x0 - 8 * dpr);
+      }
+    });
+    ctx.restore();
+  }
+}
