@@ -36,9 +36,10 @@ export interface EquipmentEnergy {
   equipment: string;
   energyJoules: number;
   energyWh: number;
-  avgWatts: number;
-  maxWatts: number;
-  minWatts: number;
+  /** null when the equipment has no sample in the window. */
+  avgWatts: number | null;
+  maxWatts: number | null;
+  minWatts: number | null;
   durationS: number;
   coveragePct: number;
   sampleCount: number;
@@ -137,9 +138,9 @@ function parseEquipment(e: Record<string, unknown>, p: string): EquipmentEnergy 
     equipment: str(e, 'equipment', p),
     energyJoules: num(e, 'energyJoules', p),
     energyWh: num(e, 'energyWh', p),
-    avgWatts: num(e, 'avgWatts', p),
-    maxWatts: num(e, 'maxWatts', p),
-    minWatts: num(e, 'minWatts', p),
+    avgWatts: numOrNull(e, 'avgWatts', p),
+    maxWatts: numOrNull(e, 'maxWatts', p),
+    minWatts: numOrNull(e, 'minWatts', p),
     durationS: num(e, 'durationS', p),
     coveragePct: num(e, 'coveragePct', p),
     sampleCount: num(e, 'sampleCount', p),
@@ -175,8 +176,8 @@ export function parseReport(value: unknown): EnergyReport {
   };
 }
 
-function fixed(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : '';
+function fixed(value: number | null, digits: number): string {
+  return value !== null && Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
 
 /** Renders a report as a plain-text table: one row per (step, equipment), then the session totals. */
