@@ -1,6 +1,7 @@
 import type { AdapterDefinition } from '@energyrecorder/core';
 import { ipmiAdapter } from './ipmi/adapter.js';
 import { snmpAdapterDefinition } from './snmp/adapter.js';
+import { modbusAdapterDefinition } from './modbus/adapter.js';
 import { redfishAdapter } from './redfish/adapter.js';
 
 /**
@@ -11,5 +12,6 @@ export const builtinAdapters: readonly AdapterDefinition[] = Object.freeze([
   // adapter definitions are listed here, one per line
   ipmiAdapter,
   snmpAdapterDefinition,
+  modbusAdapterDefinition,
   redfishAdapter,
 ]);

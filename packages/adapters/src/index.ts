@@ -35,3 +35,23 @@ export {
 export type { ChassisInfo as RedfishChassisInfo, SourceOutcome as RedfishSourceOutcome } from './redfish/parsers.js';
 export { HttpClient, HTTP_ERROR_CODES, parseDeviceAddress } from './internal/http.js';
 export type { HttpClientOptions, HttpRequest, HttpResponse, HttpAuthScheme, DeviceAddress } from './internal/http.js';
+export { ModbusAdapter, modbusAdapterDefinition } from './modbus/adapter.js';
+export type { ModbusAdapterOptions } from './modbus/adapter.js';
+export { DEFAULT_MODBUS, modbusConfigSchema, modbusSensorSchema } from './modbus/config.js';
+export type { ModbusConfig, ModbusSensorConfig } from './modbus/config.js';
+export {
+  MODBUS_REGISTER_TYPES,
+  MODBUS_MAX_REGISTERS_PER_READ,
+  decodeRegisters,
+  planReads,
+  registerCount,
+  scaleRegisterValue,
+  parseHostPort,
+} from './modbus/decode.js';
+export type {
+  ModbusRegisterType,
+  ModbusWordOrder,
+  ModbusRegisterCategory,
+  ModbusPlanInput,
+  ModbusReadGroup,
+} from './modbus/decode.js';

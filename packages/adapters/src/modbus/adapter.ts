@@ -1,0 +1,288 @@
+import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
+import {
+  AdapterError,
+  nowNs,
+  type AdapterContext,
+  type AdapterDefinition,
+  type Logger,
+  type PowerAdapter,
+  type Reading,
+} from '@energyrecorder/core';
+import { DEFAULT_MODBUS, modbusConfigSchema, type ModbusConfig } from './config.js';
+import { decodeRegisters, planReads, registerCount, scaleRegisterValue, type ModbusReadGroup } from './decode.js';
+
+type ModbusClientClass = new () => ModbusClient;
+
+const ADAPTER_TYPE = 'modbus';
+
+let modbusPromise: Promise<ModbusClientClass> | undefined;
+
+/** Loads modbus-serial on first use, so registering the adapter costs nothing. */
+function loadModbus(): Promise<ModbusClientClass> {
+  // The package's typings declare an ES default export, but it sets `module.exports = ModbusRTU`: depending on
+  // the loader the class is `default` or `default.default`.
+  const p =
+    modbusPromise ??
+    import('modbus-serial').then((m): ModbusClientClass => {
+      const outer = (m as unknown as { default?: unknown }).default;
+      const cls = typeof outer === 'function' ? outer : (outer as { default?: unknown } | undefined)?.default;
+      if (typeof cls !== 'function') throw new Error('modbus-serial exports no client class');
+      return cls as ModbusClientClass;
+    });
+  modbusPromise = p;
+  return p;
+}
+
+/** Standard exception codes (Modbus Application Protocol v1.1b3 §7). */
+const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
+  1: 'illegal function',
+  2: 'illegal data address',
+  3: 'illegal data value',
+  4: 'server device failure',
+  5: 'acknowledge',
+  6: 'server device busy',
+  10: 'gateway path unavailable',
+  11: 'gateway target device failed to respond',
+};
+
+function exceptionCode(err: unknown): number | undefined {
+  const code = (err as { modbusCode?: unknown } | null)?.modbusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Options of {@link ModbusAdapter} beyond the config. */
+export interface ModbusAdapterOptions {
+  logger: Logger;
+  /** Per-request timeout in ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Reads Modbus TCP (or RTU-over-TCP) registers. One connection is kept across polls and re-opened when it
+ * fails; sensors are read in as few requests as the register layout allows, and a merged request the device
+ * refuses (a hole in its register map) is split into one request per sensor from then on.
+ */
+export class ModbusAdapter implements PowerAdapter {
+  private readonly config: ModbusConfig;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly target: string;
+  private client: ModbusClient | undefined;
+  private groups: ModbusReadGroup[];
+  private requests = 0;
+
+  constructor(config: ModbusConfig, options: ModbusAdapterOptions) {
+    this.config = config;
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs;
+    this.target = `${config.address}:${config.port}`;
+    this.groups = planReads(
+      config.sensors.map((s) => ({
+        unitId: s.device_unit ?? DEFAULT_MODBUS.unitId,
+        category: s.register_category,
+        address: s.register_address,
+        type: s.register_type,
+      })),
+      { maxGap: config.max_gap },
+    );
+  }
+
+  /** Read requests sent so far (for diagnostics and tests). */
+  get requestCount(): number {
+    return this.requests;
+  }
+
+  /** The current read plan. */
+  get plan(): readonly ModbusReadGroup[] {
+    return this.groups;
+  }
+
+  async read(signal: AbortSignal): Promise<Reading[]> {
+    if (signal.aborted) throw this.error('aborted before the read started', { code: 'ER_ABORTED' });
+    const onAbort = (): void => this.dropClient();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      try {
+        return await this.readOnce(signal);
+      } catch (err) {
+        if (signal.aborted || err instanceof AdapterError) throw err;
+        // The kept connection may have been closed by the device since the last poll: reconnect once.
+        this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'Modbus connection failed; reconnecting');
+        this.dropClient();
+        return await this.readOnce(signal);
+      }
+    } catch (err) {
+      this.dropClient();
+      throw this.translate(err, signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.dropClient();
+  }
+
+  private async readOnce(signal: AbortSignal): Promise<Reading[]> {
+    const client = await this.connect();
+    const timestampNs = nowNs();
+    const readings: Reading[] = [];
+    const nextGroups: ModbusReadGroup[] = [];
+    for (const group of this.groups) {
+      if (signal.aborted) throw new Error('aborted');
+      try {
+        const words = await this.readGroup(client, group);
+        nextGroups.push(group);
+        this.collect(group, words, timestampNs, readings);
+      } catch (err) {
+        const code = exceptionCode(err);
+        if (code === undefined) throw err;
+        if (group.sensors.length > 1) {
+          // A merged range crossed registers the device does not have: read each sensor alone from now on.
+          this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
+          for (const i of group.sensors) {
+            const single = this.singleGroup(group, i);
+            nextGroups.push(single);
+            try {
+              this.collect(single, await this.readGroup(client, single), timestampNs, readings);
+            } catch (inner) {
+              const innerCode = exceptionCode(inner);
+              if (innerCode === undefined) throw inner;
+              this.skip(i, innerCode);
+            }
+          }
+        } else {
+          nextGroups.push(group);
+          for (const i of group.sensors) this.skip(i, code);
+        }
+      }
+    }
+    this.groups = nextGroups;
+    return readings;
+  }
+
+  private singleGroup(group: ModbusReadGroup, index: number): ModbusReadGroup {
+    const s = this.config.sensors[index];
+    if (s === undefined) throw new Error(`no sensor ${index}`);
+    return {
+      unitId: group.unitId,
+      category: group.category,
+      start: s.register_address,
+      count: registerCount(s.register_type),
+      sensors: [index],
+    };
+  }
+
+  private skip(index: number, code: number): void {
+    const s = this.config.sensors[index];
+    this.logger.warn(
+      { sensor: s?.name, address: s?.register_address, exception: code },
+      `Modbus sensor skipped: device exception ${code} (${EXCEPTION_NAMES[code] ?? 'unknown'})`,
+    );
+  }
+
+  private collect(group: ModbusReadGroup, words: readonly number[], timestampNs: number, out: Reading[]): void {
+    for (const i of group.sensors) {
+      const s = this.config.sensors[i];
+      if (s === undefined) continue;
+      const offset = s.register_address - group.start;
+      const slice = words.slice(offset, offset + registerCount(s.register_type));
+      if (slice.length < registerCount(s.register_type)) {
+        this.logger.warn({ sensor: s.name }, 'Modbus sensor skipped: short answer from the device');
+        continue;
+      }
+      const raw = decodeRegisters(slice, s.register_type, s.register_order);
+      if (!Number.isFinite(raw)) {
+        this.logger.warn({ sensor: s.name, raw }, 'Modbus sensor skipped: not a finite number');
+        continue;
+      }
+      out.push({
+        sensor: s.name,
+        unit: s.unit,
+        value: scaleRegisterValue(raw, s.register_scaling),
+        timestampNs,
+        source: `${s.register_category}:${s.register_address}`,
+      });
+    }
+  }
+
+  private async readGroup(client: ModbusClient, group: ModbusReadGroup): Promise<number[]> {
+    client.setID(group.unitId);
+    this.requests += 1;
+    const result =
+      group.category === 'holding'
+        ? await client.readHoldingRegisters(group.start, group.count)
+        : await client.readInputRegisters(group.start, group.count);
+    return result.data;
+  }
+
+  private async connect(): Promise<ModbusClient> {
+    if (this.client !== undefined && this.client.isOpen) return this.client;
+    this.dropClient();
+    const ModbusRTU = await loadModbus();
+    const client = new ModbusRTU();
+    client.setTimeout(this.timeoutMs);
+    // Socket errors also fail the pending request; this keeps an unhandled 'error' event from crashing.
+    client.on('error', (err: unknown) => this.logger.debug({ err: String(err) }, 'Modbus socket error'));
+    // Forget a connection the device closed, so the next poll reconnects instead of waiting for a timeout.
+    client.on('close', () => {
+      if (this.client === client) this.client = undefined;
+    });
+    this.client = client;
+    const opts = { port: this.config.port, timeout: this.timeoutMs };
+    if (this.config.framer === 'RTU') await client.connectTcpRTUBuffered(this.config.address, opts);
+    else await client.connectTCP(this.config.address, opts);
+    return client;
+  }
+
+  private dropClient(): void {
+    const c = this.client;
+    this.client = undefined;
+    if (c === undefined) return;
+    try {
+      c.close(() => undefined);
+    } catch {
+      // already closed
+    }
+  }
+
+  private error(message: string, opts: { code: string; retryable?: boolean; cause?: unknown }): AdapterError {
+    return new AdapterError(message, { adapterType: ADAPTER_TYPE, target: this.target, ...opts });
+  }
+
+  private translate(err: unknown, signal: AbortSignal): AdapterError {
+    if (err instanceof AdapterError) return err;
+    if (signal.aborted) return this.error('read aborted', { code: 'ER_ABORTED', cause: err });
+    const name = err instanceof Error ? err.name : '';
+    const message = err instanceof Error ? err.message : String(err);
+    // Node socket errors carry the symbolic name in `code`; modbus-serial's own errors put it in `errno`.
+    const e = err as { errno?: unknown; code?: unknown } | null;
+    const errno = typeof e?.code === 'string' ? e.code : e?.errno;
+    if (name === 'TransactionTimedOutError' || errno === 'ETIMEDOUT') {
+      return this.error(`no answer within ${this.timeoutMs} ms (device down, wrong unit id or wrong framer)`, {
+        code: 'ER_MODBUS_TIMEOUT',
+        cause: err,
+      });
+    }
+    if (errno === 'ECONNREFUSED' || errno === 'ECONNRESET' || errno === 'EHOSTUNREACH' || name === 'PortNotOpenError') {
+      return this.error(`connection failed: ${message}`, { code: 'ER_MODBUS_CONNECT', cause: err });
+    }
+    return this.error(`Modbus exchange failed: ${message}`, { code: 'ER_MODBUS', cause: err });
+  }
+}
+
+/** The `modbus` adapter: Modbus TCP / RTU-over-TCP registers with the original's keys. */
+export const modbusAdapterDefinition: AdapterDefinition<typeof modbusConfigSchema> = Object.freeze({
+  type: ADAPTER_TYPE,
+  description: 'Modbus TCP (or RTU over TCP) meters: holding/input registers, int16/32, uint16/32, float32',
+  configSchema: modbusConfigSchema,
+  create(config: ModbusConfig, ctx: AdapterContext): PowerAdapter {
+    const timeoutMs =
+      config.timeout !== undefined
+        ? Math.round(config.timeout * 1000)
+        : ctx.requestTimeoutMs > 0
+          ? ctx.requestTimeoutMs
+          : DEFAULT_MODBUS.timeoutS * 1000;
+    return new ModbusAdapter(config, { logger: ctx.logger, timeoutMs });
+  },
+});

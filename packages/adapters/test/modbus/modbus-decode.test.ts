@@ -1,0 +1,110 @@
+import { modbusConfigSchema } from '../../src/modbus/config.js';
+import { decodeRegisters, parseHostPort, planReads, registerCount, scaleRegisterValue } from '../../src/modbus/decode.js';
+
+describe('modbus register decoding', () => {
+  it('decodes 16-bit signed and unsigned registers', () => {
+    expect(decodeRegisters([0xffff], 'MBI')).toBe(-1);
+    expect(decodeRegisters([0xffff], 'MBU')).toBe(65535);
+    expect(decodeRegisters([0x7fff], 'MBI')).toBe(32767);
+  });
+
+  it('puts the most significant word first when the order is right', () => {
+    expect(decodeRegisters([0x0001, 0x0002], 'MBUL', 'right')).toBe(65538);
+    expect(decodeRegisters([0xffff, 0xfffe], 'MBL', 'right')).toBe(-2);
+  });
+
+  it('swaps the words when the order is left', () => {
+    expect(decodeRegisters([0x0002, 0x0001], 'MBUL', 'left')).toBe(65538);
+    expect(decodeRegisters([0xfffe, 0xffff], 'MBL', 'left')).toBe(-2);
+  });
+
+  it('decodes IEEE float32 rounded to float precision', () => {
+    // 230.1 as float32 = 0x43661999
+    expect(decodeRegisters([0x4366, 0x1999], 'MBF')).toBe(230.1);
+    expect(decodeRegisters([0x1999, 0x4366], 'MBF', 'left')).toBe(230.1);
+    expect(decodeRegisters([0x7fc0, 0x0000], 'MBF')).toBeNaN();
+  });
+
+  it('throws when a 32-bit value gets one register', () => {
+    expect(() => decodeRegisters([1], 'MBL')).toThrow(RangeError);
+  });
+
+  it('scales without binary noise', () => {
+    expect(scaleRegisterValue(2301, 0.1)).toBe(230.1);
+    expect(scaleRegisterValue(7, 1)).toBe(7);
+    expect(registerCount('MBF')).toBe(2);
+  });
+});
+
+describe('modbus read plan', () => {
+  const s = (address: number, type: 'MBU' | 'MBF' = 'MBU', category: 'holding' | 'input' = 'holding', unitId = 1) => ({
+    address,
+    type,
+    category,
+    unitId,
+  });
+
+  it('merges contiguous registers into one request', () => {
+    expect(planReads([s(2, 'MBF'), s(0), s(1)])).toEqual([{ unitId: 1, category: 'holding', start: 0, count: 4, sensors: [1, 2, 0] }]);
+  });
+
+  it('merges across a hole up to maxGap registers and not beyond', () => {
+    expect(planReads([s(0), s(5)], { maxGap: 4 })).toHaveLength(1);
+    expect(planReads([s(0), s(6)], { maxGap: 4 })).toHaveLength(2);
+  });
+
+  it('never merges across units or categories', () => {
+    expect(planReads([s(0), s(1, 'MBU', 'input'), s(2, 'MBU', 'holding', 2)], { maxGap: 10 })).toHaveLength(3);
+  });
+
+  it('keeps every request within 125 registers', () => {
+    const sensors = Array.from({ length: 200 }, (_, i) => s(i));
+    const groups = planReads(sensors, { maxGap: 10 });
+    expect(groups.map((g) => [g.start, g.count])).toEqual([
+      [0, 125],
+      [125, 75],
+    ]);
+  });
+
+  it('does not split a float32 across two requests at the 125 limit', () => {
+    const groups = planReads([s(0), s(124, 'MBF')], { maxGap: 200 });
+    expect(groups.map((g) => [g.start, g.count])).toEqual([
+      [0, 1],
+      [124, 2],
+    ]);
+  });
+});
+
+describe('modbus config', () => {
+  it('splits host and port, defaulting to 502', () => {
+    expect(parseHostPort('10.0.0.7', 502)).toEqual({ host: '10.0.0.7', port: 502 });
+    expect(parseHostPort('10.0.0.7:1502', 502)).toEqual({ host: '10.0.0.7', port: 1502 });
+    expect(parseHostPort('[fe80::1]:5020', 502)).toEqual({ host: 'fe80::1', port: 5020 });
+    expect(parseHostPort('a:b:c', 502)).toBeUndefined();
+    expect(parseHostPort('h:70000', 502)).toBeUndefined();
+  });
+
+  it('accepts the original keys with their defaults when parsed', () => {
+    const cfg = modbusConfigSchema.parse({
+      id: 'm',
+      type: 'modbus',
+      host: '10.0.0.7',
+      framer: 'rtu',
+      sensors: [{ name: 'p', unit: 'W', register_address: 3, register_type: 'mbf' }],
+    });
+    expect(cfg).toMatchObject({ address: '10.0.0.7', port: 502, framer: 'RTU' });
+    expect(cfg.sensors[0]).toMatchObject({ register_category: 'holding', register_order: 'right', register_scaling: 1, register_type: 'MBF' });
+  });
+
+  it('names the offending keys when the entry is invalid', () => {
+    const r = modbusConfigSchema.safeParse({
+      host: '10.0.0.7:0',
+      sensors: [{ name: 'p', register_address: -1, register_type: 'MBX', register_category: 'coil' }],
+    });
+    expect(r.success).toBe(false);
+    const paths = r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+    expect(paths).toEqual(
+      expect.arrayContaining(['sensors.0.register_address', 'sensors.0.register_type', 'sensors.0.register_category']),
+    );
+  });
+});

@@ -1,0 +1,219 @@
+import { ServerTCP } from 'modbus-serial';
+import { AdapterError, noopLogger, type LogFields, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
+import { getFreePort } from '@energyrecorder/testkit';
+import { ModbusAdapter, modbusAdapterDefinition } from '../../src/modbus/adapter.js';
+import { modbusConfigSchema } from '../../src/modbus/config.js';
+
+type Cb<T> = (err: Error | null, value: T) => void;
+
+/** modbus-serial's server turns an error with `modbusErrorCode` into an exception response. */
+const illegalAddress = (): Error => Object.assign(new Error('Illegal data address'), { modbusErrorCode: 2 });
+
+/** A meter on 127.0.0.1 built on modbus-serial's ServerTCP: register maps per unit id, request counter. */
+class FakeMeter {
+  readonly holding = new Map<number, number>();
+  readonly input = new Map<number, number>();
+  requests = 0;
+  server!: ServerTCP;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.port = await getFreePort();
+    const many =
+      (table: Map<number, number>) =>
+      (addr: number, length: number, _unit: number, cb: Cb<number[]>): void => {
+        this.requests += 1;
+        const values: number[] = [];
+        for (let a = addr; a < addr + length; a++) {
+          const v = table.get(a);
+          if (v === undefined) return cb(illegalAddress(), []);
+          values.push(v);
+        }
+        cb(null, values);
+      };
+    const one =
+      (table: Map<number, number>) =>
+      (addr: number, _unit: number, cb: Cb<number>): void => {
+        this.requests += 1;
+        const v = table.get(addr);
+        if (v === undefined) return cb(illegalAddress(), 0);
+        cb(null, v);
+      };
+    this.server = new ServerTCP(
+      {
+        getHoldingRegister: one(this.holding),
+        getInputRegister: one(this.input),
+        getMultipleHoldingRegisters: many(this.holding),
+        getMultipleInputRegisters: many(this.input),
+      },
+      { host: '127.0.0.1', port: this.port, unitID: 255 },
+    );
+    await new Promise<void>((resolve, reject) => {
+      this.server.on('initialized', () => resolve());
+      this.server.on('serverError', (err) => reject(err ?? new Error('server error')));
+    });
+  }
+
+  /** Closes every client connection, as a meter rebooting or a gateway timing out does. */
+  dropConnections(): void {
+    for (const sock of this.server.socks.keys()) sock.destroy();
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function words32(value: number, kind: 'int' | 'uint' | 'float'): [number, number] {
+  const b = Buffer.alloc(4);
+  if (kind === 'int') b.writeInt32BE(value);
+  else if (kind === 'uint') b.writeUInt32BE(value);
+  else b.writeFloatBE(value);
+  return [b.readUInt16BE(0), b.readUInt16BE(2)];
+}
+
+function warnings(lines: Array<[string, LogFields]>): Logger {
+  const logger: Logger = {
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (fields, message) => lines.push([message ?? '', fields]),
+    error: () => undefined,
+    child: () => logger,
+  };
+  return logger;
+}
+
+describe('modbus adapter against a ServerTCP meter', () => {
+  const meter = new FakeMeter();
+  const adapters: PowerAdapter[] = [];
+
+  beforeAll(async () => {
+    await meter.start();
+    meter.holding.set(0, 2301); // voltage x0.1
+    meter.holding.set(1, 0xfffb); // -5 as int16
+    const [p0, p1] = words32(123456, 'int');
+    meter.holding.set(2, p0);
+    meter.holding.set(3, p1);
+    const [f0, f1] = words32(49.98, 'float');
+    // Word-swapped ("left") float at 10..11.
+    meter.holding.set(10, f1);
+    meter.holding.set(11, f0);
+    const [e0, e1] = words32(4000000000, 'uint');
+    meter.input.set(100, e0);
+    meter.input.set(101, e1);
+    meter.input.set(200, 7);
+  });
+
+  afterAll(async () => {
+    for (const a of adapters) await a.close();
+    await meter.stop();
+  });
+
+  function create(entry: Record<string, unknown>, logger: Logger = noopLogger): ModbusAdapter {
+    const config = modbusConfigSchema.parse({ id: 'meter', type: 'modbus', host: `127.0.0.1:${meter.port}`, timeout: 1, ...entry });
+    const adapter = modbusAdapterDefinition.create(config, { logger, requestTimeoutMs: 1000, equipmentId: 'meter' });
+    adapters.push(adapter);
+    if (!(adapter instanceof ModbusAdapter)) throw new Error('unexpected adapter class');
+    return adapter;
+  }
+
+  const sensors = [
+    { name: 'voltage', unit: 'V', register_address: 0, register_type: 'MBU', register_scaling: 0.1 },
+    { name: 'delta', unit: 'W', register_address: 1, register_type: 'MBI' },
+    { name: 'power', unit: 'W', register_address: 2, register_type: 'MBL' },
+    { name: 'freq', unit: 'Hz', register_address: 10, register_type: 'MBF', register_order: 'left' },
+    { name: 'energy', unit: 'Wh', register_category: 'input', register_address: 100, register_type: 'MBUL' },
+    { name: 'count', unit: '', register_category: 'input', register_address: 200, register_type: 'mbu' },
+  ];
+
+  function values(readings: Reading[]): Record<string, number> {
+    return Object.fromEntries(readings.map((r) => [r.sensor, r.value]));
+  }
+
+  it('decodes every register type with one request per nearby range when read', async () => {
+    const adapter = create({ sensors, max_gap: 8 });
+    const readings = await adapter.read(new AbortController().signal);
+    expect(values(readings)).toEqual({ voltage: 230.1, delta: -5, power: 123456, freq: 49.98, energy: 4000000000, count: 7 });
+    // holding 0..3 has a hole 4..9 before 10..11: with max_gap 8 that first merge is refused by the device and
+    // split; the input registers 100..101 and 200 are too far apart to merge.
+    expect(adapter.plan.map((g) => [g.category, g.start, g.count])).toEqual([
+      ['holding', 0, 1],
+      ['holding', 1, 1],
+      ['holding', 2, 2],
+      ['holding', 10, 2],
+      ['input', 100, 2],
+      ['input', 200, 1],
+    ]);
+  });
+
+  it('reads contiguous registers in one request when there is no hole', async () => {
+    const adapter = create({ sensors: sensors.slice(0, 3), max_gap: 0 });
+    const before = meter.requests;
+    await adapter.read(new AbortController().signal);
+    expect(meter.requests - before).toBe(1);
+    const again = meter.requests;
+    await adapter.read(new AbortController().signal);
+    expect(meter.requests - again).toBe(1);
+  });
+
+  it('skips a sensor with a logged reason when the device answers an exception', async () => {
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create(
+      { sensors: [sensors[0], { name: 'ghost', unit: 'W', register_address: 500, register_type: 'MBU' }] },
+      warnings(lines),
+    );
+    const readings = await adapter.read(new AbortController().signal);
+    expect(readings.map((r) => r.sensor)).toEqual(['voltage']);
+    expect(lines.some(([msg, f]) => f['sensor'] === 'ghost' && msg.includes('illegal data address'))).toBe(true);
+  });
+
+  it('reconnects on the next poll when the meter dropped the connection', async () => {
+    const adapter = create({ sensors: sensors.slice(0, 1) });
+    expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 230.1 });
+    meter.dropConnections();
+    meter.holding.set(0, 2310);
+    expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 231 });
+    meter.holding.set(0, 2301);
+  });
+
+  it('fails with ER_MODBUS_CONNECT when nothing listens', async () => {
+    const port = await getFreePort();
+    const config = modbusConfigSchema.parse({ host: `127.0.0.1:${port}`, sensors: sensors.slice(0, 1), timeout: 1 });
+    const adapter = modbusAdapterDefinition.create(config, { logger: noopLogger, requestTimeoutMs: 1000, equipmentId: 'm' });
+    adapters.push(adapter);
+    const err = await adapter.read(new AbortController().signal).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AdapterError);
+    expect((err as AdapterError).code).toBe('ER_MODBUS_CONNECT');
+    expect((err as AdapterError).retryable).toBe(true);
+  });
+
+  it('fails with ER_MODBUS_TIMEOUT when the unit id is not answered', async () => {
+    const port = await getFreePort();
+    const other = new ServerTCP(
+      { getHoldingRegister: (_a: number, _u: number, cb: Cb<number>) => cb(null, 1) },
+      { host: '127.0.0.1', port, unitID: 1 },
+    );
+    await new Promise<void>((resolve) => other.on('initialized', () => resolve()));
+    try {
+      const config = modbusConfigSchema.parse({
+        host: `127.0.0.1:${port}`,
+        sensors: [{ name: 'x', unit: 'W', register_address: 0, register_type: 'MBU', device_unit: 7 }],
+        timeout: 0.3,
+      });
+      const adapter = modbusAdapterDefinition.create(config, { logger: noopLogger, requestTimeoutMs: 300, equipmentId: 'm' });
+      adapters.push(adapter);
+      const err = await adapter.read(new AbortController().signal).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as AdapterError).code).toBe('ER_MODBUS_TIMEOUT');
+    } finally {
+      await new Promise((resolve) => other.close(() => resolve(undefined)));
+    }
+  });
+});
+
