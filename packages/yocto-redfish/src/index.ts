@@ -20,3 +20,13 @@ export { YokotoolMeter } from './yokotool-meter.js';
 export type { YokotoolMeterOptions } from './yokotool-meter.js';
 export { YoctopuceMeter, YOCTOPUCE_VENDOR_ID } from './yoctopuce-meter.js';
 export type { YoctopuceMeterOptions } from './yoctopuce-meter.js';
+export {
+  DEFAULT_YOCTO_REDFISH_SETTINGS,
+  yoctoRedfishSettingsSchema,
+  meterEntrySchema,
+  parseSettings,
+  loadSettingsFile,
+  parseBind,
+  createMeters,
+} from './settings.js';
+export type { YoctoRedfishSettings, MeterEntry, MeterFactoryContext } from './settings.js';

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, parseConfig, type Logger } from '@energyrecorder/core';
+import { parseProfile } from './profile.js';
+import type { ServedMeter } from './redfish-service.js';
+import { SimulatedMeter } from './simulated-meter.js';
+import { YokotoolMeter } from './yokotool-meter.js';
+import { YokogawaMeter } from './yokogawa-meter.js';
+import { YoctopuceMeter } from './yoctopuce-meter.js';
+import type { UsbOpener } from './usb-transport.js';
+
+/** Defaults of `webapp-settings.yaml`, exported for the docs. */
+export const DEFAULT_YOCTO_REDFISH_SETTINGS = Object.freeze({
+  /** The original's sample said `0.0.0.0:8889`; loopback is the safer default when the key is absent. */
+  bind: '127.0.0.1:8889',
+  /** Where the original's Docker image cloned yoko-tool. */
+  yokotoolPath: '/usr/local/yoko-tool',
+  pollIntervalMs: 1000,
+  metricsIntervalMin: 1,
+  sessionTimeoutS: 1800,
+  yokotoolTimeoutMs: 10_000,
+  usbTimeoutMs: 2000,
+  hubTimeoutMs: 5000,
+});
+
+const id = z.union([z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"'), z.number().int()]).transform(String);
+const common = {
+  id: id.optional(),
+  name: z.string().min(1).optional(),
+  timeout_ms: z.number().int().positive().optional(),
+};
+
+const yokotoolEntry = z.object({
+  driver: z.literal('yokotool'),
+  ...common,
+  dev: z.string().min(1),
+  pmtype: z.string().regex(/^wt\d{3}$/i, 'a yokotool power meter type such as wt310 or wt210'),
+});
+const usbId = z.union([z.number().int().min(0).max(0xffff), z.string().regex(/^0x[0-9a-f]{1,4}$/i).transform((s) => Number.parseInt(s, 16))]);
+const yokogawaEntry = z.object({
+  driver: z.literal('yokogawa'),
+  ...common,
+  serial: z.string().min(1).optional(),
+  vendor_id: usbId.optional(),
+  product_id: usbId.optional(),
+});
+const yoctopuceEntry = z.object({
+  driver: z.literal('yoctopuce'),
+  ...common,
+  serial: z.string().min(1).optional(),
+  hub_url: z.url({ protocol: /^https?$/ }).optional(),
+  user: z.string().optional(),
+  pass: z.string().optional(),
+  read_electrical: z.boolean().default(false),
+});
+const simulatedEntry = z.object({
+  driver: z.literal('simulated'),
+  ...common,
+  profile: z.string().superRefine((p, ctx) => {
+    try {
+      parseProfile(p, () => '0,0');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    }
+  }),
+  serial: z.string().min(1).optional(),
+});
+
+/** One `POWERMETERS[]` entry. Without `driver` it is the original's `{dev, pmtype}` run through yokotool. */
+export const meterEntrySchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !('driver' in v) ? { ...v, driver: 'yokotool' } : v),
+  z.discriminatedUnion('driver', [yokotoolEntry, yokogawaEntry, yoctopuceEntry, simulatedEntry]),
+);
+
+/** The whole yocto-redfish `webapp-settings.yaml`. The original yoko2redfish files load unchanged. */
+export const yoctoRedfishSettingsSchema = z
+  .object({
+    BIND: z
+      .string()
+      .regex(/^[^\s]*:\d{1,5}$/, 'expected "host:port"')
+      .default(DEFAULT_YOCTO_REDFISH_SETTINGS.bind),
+    YOKOTOOL_PATH: z.string().min(1).default(DEFAULT_YOCTO_REDFISH_SETTINGS.yokotoolPath),
+    POWERMETERS: z.array(meterEntrySchema).min(1, 'at least one power meter'),
+    SUM_CHASSIS: z.boolean().default(false),
+    POLL_INTERVAL_MS: z.number().int().min(50).default(DEFAULT_YOCTO_REDFISH_SETTINGS.pollIntervalMs),
+    METRICS_INTERVAL_MIN: z.number().int().min(1).default(DEFAULT_YOCTO_REDFISH_SETTINGS.metricsIntervalMin),
+    AUTH: z
+      .object({
+        users: z.array(z.object({ name: z.string().min(1), password: z.string().min(8, 'at least 8 characters') })).min(1),
+        session_timeout_s: z.number().int().positive().default(DEFAULT_YOCTO_REDFISH_SETTINGS.sessionTimeoutS),
+      })
+      .optional(),
+    TLS: z.object({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+    LOG: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+        file: z.string().min(1).optional(),
+      })
+      .default({ level: 'info' }),
+  })
+  .superRefine((s, ctx) => {
+    const seen = new Set<string>();
+    s.POWERMETERS.forEach((m, i) => {
+      const key = m.id ?? String(i + 1);
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['POWERMETERS', i, 'id'], message: `duplicate id "${key}"` });
+      seen.add(key);
+      if (m.driver === 'yoctopuce' && m.hub_url !== undefined && m.serial === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['POWERMETERS', i, 'serial'], message: 'required with hub_url' });
+      }
+    });
+  });
+
+export type YoctoRedfishSettings = z.output<typeof yoctoRedfishSettingsSchema>;
+export type MeterEntry = z.output<typeof meterEntrySchema>;
+
+/** Validates a settings object; throws `ConfigError` listing every problem as `path: message`. */
+export function parseSettings(input: unknown, source?: string): YoctoRedfishSettings {
+  return parseConfig(yoctoRedfishSettingsSchema, input, source);
+}
+
+/** Reads and validates a YAML settings file. */
+export function loadSettingsFile(path: string): YoctoRedfishSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(err as Error).message}` }], { source: path, cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: path, cause: err });
+  }
+  return parseSettings(doc ?? {}, path);
+}
+
+/** Splits `BIND` into host and port. */
+export function parseBind(bind: string): { host: string; port: number } {
+  const i = bind.lastIndexOf(':');
+  const host = bind.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(bind.slice(i + 1)) };
+}
+
+/** Runtime dependencies of the meters built from settings. */
+export interface MeterFactoryContext {
+  logger: Logger;
+  clock?: () => number;
+  openUsb?: UsbOpener;
+}
+
+/** Builds the meters of a settings file. Nothing is opened here. */
+export function createMeters(settings: YoctoRedfishSettings, ctx: MeterFactoryContext): ServedMeter[] {
+  return settings.POWERMETERS.map((entry, i) => {
+    const served = (meter: ServedMeter['meter']): ServedMeter => ({
+      meter,
+      ...(entry.id === undefined ? {} : { id: entry.id }),
+      ...(entry.name === undefined ? {} : { name: entry.name }),
+    });
+    const logger = ctx.logger.child({ meter: entry.id ?? String(i + 1), driver: entry.driver });
+    switch (entry.driver) {
+      case 'yokotool':
+        return served(
+          new YokotoolMeter({
+            yokotoolPath: settings.YOKOTOOL_PATH,
+            dev: entry.dev,
+            pmtype: entry.pmtype.toLowerCase(),
+            timeoutMs: entry.timeout_ms ?? DEFAULT_YOCTO_REDFISH_SETTINGS.yokotoolTimeoutMs,
+          }),
+        );
+      case 'yokogawa':
+        return served(
+          new YokogawaMeter({
+            logger,
+            timeoutMs: entry.timeout_ms ?? DEFAULT_YOCTO_REDFISH_SETTINGS.usbTimeoutMs,
+            ...(entry.serial === undefined ? {} : { serialNumber: entry.serial }),
+            ...(entry.vendor_id === undefined ? {} : { vendorId: entry.vendor_id }),
+            ...(entry.product_id === undefined ? {} : { productIds: [entry.product_id] }),
+            ...(ctx.openUsb === undefined ? {} : { openUsb: ctx.openUsb }),
+          }),
+        );
+      case 'yoctopuce':
+        return served(
+          new YoctopuceMeter({
+            logger,
+            readElectrical: entry.read_electrical,
+            timeoutMs:
+              entry.timeout_ms ??
+              (entry.hub_url === undefined ? DEFAULT_YOCTO_REDFISH_SETTINGS.usbTimeoutMs : DEFAULT_YOCTO_REDFISH_SETTINGS.hubTimeoutMs),
+            ...(entry.serial === undefined ? {} : { serialNumber: entry.serial }),
+            ...(entry.hub_url === undefined ? {} : { hubUrl: entry.hub_url }),
+            ...(entry.user === undefined ? {} : { user: entry.user }),
+            ...(entry.pass === undefined ? {} : { password: entry.pass }),
+            ...(ctx.openUsb === undefined ? {} : { openUsb: ctx.openUsb }),
+          }),
+        );
+      case 'simulated':
+        return served(
+          new SimulatedMeter({
+            profile: entry.profile,
+            ...(ctx.clock === undefined ? {} : { clock: ctx.clock }),
+            ...(entry.serial === undefined ? {} : { serialNumber: entry.serial }),
+          }),
+        );
+    }
+  });
+}

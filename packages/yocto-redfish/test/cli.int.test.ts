@@ -1,0 +1,60 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { runCli } from '../src/cli.js';
+
+function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
+  let o = '';
+  let e = '';
+  return { io: { out: (s) => void (o += s), err: (s) => void (e += s) }, out: () => o, err: () => e };
+}
+
+describe('yocto-redfish CLI', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = makeTempDir('yrf-cli');
+  });
+  afterAll(() => removeDir(dir));
+
+  it('prints usage and exits 0 when given --help', async () => {
+    const c = capture();
+    expect(await runCli(['--help'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/--simulate <prof>/);
+  });
+
+  it('exits 2 and prints path: message when --check-config finds problems', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'BIND: "x"\nPOWERMETERS:\n  - dev: /dev/usbtmc1\n');
+    const c = capture();
+    expect(await runCli(['--check-config', '--config', file], c.io)).toBe(2);
+    expect(c.err()).toMatch(/BIND: expected "host:port"/);
+    expect(c.err()).toMatch(/POWERMETERS\.0\.pmtype/);
+  });
+
+  it('exits 0 when --check-config reads the original settings file', async () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'BIND: "0.0.0.0:8889"\nYOKOTOOL_PATH: /opt/yoko\nPOWERMETERS:\n  - {dev: /dev/usbtmc1, pmtype: wt310}\n');
+    const c = capture();
+    expect(await runCli(['--check-config', '-c', file], c.io)).toBe(0);
+    expect(c.out()).toMatch(/1 meter/);
+  });
+
+  it('serves a simulated meter with no config when given --simulate, and stops on SIGTERM', async () => {
+    const c = capture();
+    const done = runCli(['--simulate', 'constant:200', '--host', '127.0.0.1', '--port', '0'], c.io);
+    const deadline = Date.now() + 10_000;
+    while (!/listening on/.test(c.out()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const root = /listening on (\S+)/.exec(c.out())?.[1] ?? '';
+    const res = await fetch(`${root}Chassis/1/Power`, { signal: AbortSignal.timeout(5000) });
+    const body = (await res.json()) as { PowerControl: Array<{ PowerConsumedWatts: number }> };
+    expect(body.PowerControl[0]?.PowerConsumedWatts).toBe(200);
+    process.emit('SIGTERM');
+    expect(await done).toBe(0);
+  });
+
+  it('exits 2 when the simulate profile is invalid', async () => {
+    const c = capture();
+    expect(await runCli(['--simulate', 'wobble:3'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/POWERMETERS\.0\.profile/);
+  });
+});

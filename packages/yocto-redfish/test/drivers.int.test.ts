@@ -1,0 +1,121 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { YoctopuceMeter } from '../src/yoctopuce-meter.js';
+import { YokotoolMeter } from '../src/yokotool-meter.js';
+import { createRedfishService } from '../src/redfish-service.js';
+
+const signal = (): AbortSignal => AbortSignal.timeout(5000);
+
+/** A fake VirtualHub serving one Yocto-Watt the way test-peers.md describes (16.16 fixed point). */
+function fakeHub(serial: string, state: { watts: number; wh: number; up: boolean }): Server {
+  return createServer((req, res) => {
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (!state.up) return send(404, {});
+    const prefix = `/bySerial/${serial}/api/`;
+    const url = req.url ?? '';
+    if (!url.startsWith(prefix)) return send(404, {});
+    const fn = url.slice(prefix.length);
+    if (fn === 'module.json') return send(200, { productName: 'Yocto-Watt', serialNumber: serial, firmwareRelease: '59000' });
+    if (fn === 'power.json') {
+      return send(200, {
+        logicalName: '',
+        advertisedValue: state.watts.toFixed(1),
+        unit: 'W',
+        currentValue: Math.round(state.watts * 65536),
+        meter: Math.round(state.wh * 65536),
+        deliveredEnergyMeter: Math.round(state.wh * 65536),
+        receivedEnergyMeter: 0,
+        meterTimer: 60,
+        powerFactor: 62259,
+      });
+    }
+    if (fn === 'voltage1.json') return send(200, { unit: 'V', currentValue: 230 * 65536 });
+    if (fn === 'current1.json') return send(200, { unit: 'mA', currentValue: 500 * 65536 });
+    return send(404, {});
+  });
+}
+
+describe('YoctopuceMeter through a hub', () => {
+  const state = { watts: 123.25, wh: 10, up: true };
+  const server = fakeHub('YWATTMK1-12345', state);
+  let hubUrl = '';
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => new Promise<void>((r) => server.close(() => r())));
+
+  it('reads power, energy, voltage and current when the hub serves the device', async () => {
+    const meter = new YoctopuceMeter({ hubUrl, serialNumber: 'YWATTMK1-12345', readElectrical: true });
+    expect(await meter.open(signal())).toMatchObject({ model: 'Yocto-Watt', serialNumber: 'YWATTMK1-12345' });
+    expect(await meter.read(signal())).toMatchObject({ powerWatts: 123.25, energyWh: 10, voltageVolts: 230, currentAmps: 0.5 });
+  });
+
+  it('serves the meter energy delta through Redfish and goes offline when the hub loses the device', async () => {
+    const svc = createRedfishService({
+      meters: [{ id: 'yw', meter: new YoctopuceMeter({ hubUrl, serialNumber: 'YWATTMK1-12345' }) }],
+      backgroundPolling: false,
+      pollIntervalMs: 1,
+    });
+    const url = await svc.listen();
+    try {
+      const get = async (p: string): Promise<Record<string, unknown>> =>
+        (await (await fetch(`${url}${p}`, { signal: signal() })).json()) as Record<string, unknown>;
+      await get('/redfish/v1/Chassis/yw');
+      state.wh = 12.5;
+      await new Promise((r) => setTimeout(r, 5));
+      const env = await get('/redfish/v1/Chassis/yw/EnvironmentMetrics');
+      expect(env['EnergykWh']).toMatchObject({ Reading: 0.0025 });
+      expect(env['PowerWatts']).toMatchObject({ Reading: 123.25 });
+      state.up = false;
+      await new Promise((r) => setTimeout(r, 5));
+      const ch = await get('/redfish/v1/Chassis/yw');
+      expect(ch['Status']).toEqual({ State: 'UnavailableOffline', Health: 'Critical' });
+    } finally {
+      state.up = true;
+      await svc.close();
+    }
+  });
+});
+
+describe('YokotoolMeter', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = makeTempDir('yokotool');
+    // A stand-in yokotool: checks it got an argument array (no shell) and prints a header then the value.
+    writeFileSync(
+      join(dir, 'yokotool'),
+      [
+        '#!/usr/bin/env node',
+        "const a = process.argv.slice(2);",
+        "if (a[0] === '/dev/broken') { process.stderr.write('cannot open device\\n'); process.exit(1); }",
+        "if (a.join(' ') !== a[0] + ' --pmtype=wt310 read P --count=1') { process.stderr.write('bad args ' + JSON.stringify(a)); process.exit(2); }",
+        "process.stdout.write('P\\n187.5\\n');",
+      ].join('\n'),
+    );
+    chmodSync(join(dir, 'yokotool'), 0o755);
+  });
+  afterAll(() => removeDir(dir));
+
+  it('takes line 2 of the output when yokotool succeeds', async () => {
+    const meter = new YokotoolMeter({ yokotoolPath: dir, dev: '/dev/usbtmc1; rm -rf /', pmtype: 'wt310' });
+    await meter.open(signal());
+    expect((await meter.read(signal())).powerWatts).toBe(187.5);
+  });
+
+  it('throws ER_METER_TOOL with the tool message when yokotool fails', async () => {
+    const meter = new YokotoolMeter({ yokotoolPath: dir, dev: '/dev/broken', pmtype: 'wt310' });
+    await expect(meter.read(signal())).rejects.toMatchObject({ code: 'ER_METER_TOOL', message: expect.stringMatching(/cannot open device/) });
+  });
+
+  it('throws ER_METER_TOOL when yokotool is not installed', async () => {
+    const meter = new YokotoolMeter({ yokotoolPath: join(dir, 'missing'), dev: '/dev/usbtmc1', pmtype: 'wt310' });
+    await expect(meter.read(signal())).rejects.toMatchObject({ code: 'ER_METER_TOOL', message: expect.stringMatching(/not found/) });
+  });
+});

@@ -1,0 +1,85 @@
+import { parse } from 'yaml';
+import { ConfigError } from '@energyrecorder/core';
+import { createMeters, parseBind, parseSettings } from '../src/settings.js';
+import { YokotoolMeter } from '../src/yokotool-meter.js';
+import { noopLogger } from '@energyrecorder/core';
+
+const ORIGINAL = `
+BIND: "0.0.0.0:8889"
+YOKOTOOL_PATH: "/usr/local/yoko-tool"
+POWERMETERS:
+  - dev: /dev/usbtmc1
+    pmtype: wt310
+  - dev: /dev/usbtmc2
+    pmtype: wt210
+`;
+
+describe('parseSettings', () => {
+  it('accepts the original yoko2redfish file unchanged and builds yokotool meters', () => {
+    const s = parseSettings(parse(ORIGINAL));
+    expect(s.POWERMETERS).toEqual([
+      { driver: 'yokotool', dev: '/dev/usbtmc1', pmtype: 'wt310' },
+      { driver: 'yokotool', dev: '/dev/usbtmc2', pmtype: 'wt210' },
+    ]);
+    expect(s.SUM_CHASSIS).toBe(false);
+    const meters = createMeters(s, { logger: noopLogger });
+    expect(meters[0]?.meter).toBeInstanceOf(YokotoolMeter);
+    expect(meters[1]?.meter.target).toBe('/dev/usbtmc2');
+  });
+
+  it('accepts every new driver with its keys when the file uses them', () => {
+    const s = parseSettings({
+      POWERMETERS: [
+        { driver: 'yokogawa', id: 'wt', serial: 'C2QD12345', product_id: '0x0025' },
+        { driver: 'yoctopuce', id: 'yw', serial: 'YWATTMK1-1', hub_url: 'http://127.0.0.1:4444' },
+        { driver: 'simulated', id: 'sim', profile: 'steps:100@10s,300@10s' },
+      ],
+      SUM_CHASSIS: true,
+      AUTH: { users: [{ name: 'admin', password: 'long-enough' }] },
+    });
+    expect(s.POWERMETERS[0]).toMatchObject({ driver: 'yokogawa', product_id: 0x25 });
+    expect(s.AUTH?.session_timeout_s).toBe(1800);
+    expect(createMeters(s, { logger: noopLogger }).map((m) => m.meter.driver)).toEqual(['yokogawa', 'yoctopuce', 'simulated']);
+  });
+
+  it('lists every problem as path: message when the file is wrong', () => {
+    let err: unknown;
+    try {
+      parseSettings({
+        BIND: 'nope',
+        POWERMETERS: [
+          { dev: '/dev/usbtmc1', pmtype: 'xx' },
+          { driver: 'simulated', profile: 'bogus:1' },
+          { driver: 'yoctopuce', hub_url: 'http://127.0.0.1:4444' },
+          { driver: 'unknown' },
+        ],
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const paths = (err as ConfigError).issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['BIND', 'POWERMETERS.0.pmtype', 'POWERMETERS.1.profile', 'POWERMETERS.3.driver']));
+    expect((err as ConfigError).message).toMatch(/POWERMETERS\.1\.profile: .*unknown kind "bogus"/);
+  });
+
+  it('requires a serial when a Yoctopuce meter goes through a hub', () => {
+    expect(() => parseSettings({ POWERMETERS: [{ driver: 'yoctopuce', hub_url: 'http://127.0.0.1:4444' }] })).toThrow(
+      /POWERMETERS\.0\.serial: required with hub_url/,
+    );
+  });
+
+  it('rejects duplicate meter ids', () => {
+    expect(() =>
+      parseSettings({ POWERMETERS: [{ driver: 'simulated', id: 'a', profile: 'constant:1' }, { driver: 'simulated', id: 'a', profile: 'constant:2' }] }),
+    ).toThrow(/POWERMETERS\.1\.id: duplicate id "a"/);
+  });
+});
+
+describe('parseBind', () => {
+  it('splits host and port and reads an empty host as all interfaces', () => {
+    expect(parseBind('0.0.0.0:8889')).toEqual({ host: '0.0.0.0', port: 8889 });
+    expect(parseBind(':80')).toEqual({ host: '0.0.0.0', port: 80 });
+    expect(parseBind('[::1]:8889')).toEqual({ host: '::1', port: 8889 });
+  });
+});
