@@ -1,0 +1,134 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getFreePort, makeTempDir, ManagedProcess, removeDir, waitFor } from '@energyrecorder/testkit';
+import { RealApi } from './helpers/api.js';
+import { bundleCli } from './helpers/bundle-cli.js';
+import { FakeDevices } from './helpers/fake-devices.js';
+
+const ADAPTERS = join(__dirname, 'fixtures', 'http-json-adapter.mjs');
+
+function yaml(apiUrl: string, spoolDir: string, httpPort: number, devices: Record<string, string>): string {
+  const servers = Object.entries(devices)
+    .map(([id, url]) => `      - {id: "${id}", type: http-json, url: "${url}"}`)
+    .join('\n');
+  return `PODS:
+  - environment: "POD-CLI"
+    polling_interval: 0.1
+    servers:
+${servers}
+RECORDER_API_SERVER:
+  base_url: "${apiUrl}"
+  timeout: 5
+COLLECTOR:
+  spool_dir: "${spoolDir}"
+  flush_interval_ms: 100
+  http_port: ${httpPort}
+`;
+}
+
+/** Sum of a metric over all its label sets, read from the collector's `/metrics`. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return lines.length === 0 ? NaN : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+async function run(main: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const p = new ManagedProcess(process.execPath, [main, ...args]);
+  const code = await p.waitExit();
+  return { code, out: p.logs };
+}
+
+describe('energyrecorder-collector CLI', () => {
+  let main: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    main = await bundleCli();
+  });
+  beforeEach(() => {
+    dir = makeTempDir('collector-cli');
+  });
+  afterEach(() => removeDir(dir));
+
+  it('prints the usage and exits 0 when given --help', async () => {
+    const { code, out } = await run(main, ['--help']);
+    expect(code).toBe(0);
+    expect(out).toContain('--check-config');
+    expect(out).toContain('Built-in adapter types:');
+  });
+
+  it('lists every problem and exits 2 when --check-config finds an invalid file', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      'PODS:\n  - environment: E\n    servers:\n      - {id: x, type: nosuch}\n      - {id: y, type: http-json}\nRECORDER_API_SERVER: {timeout: -1}\n',
+    );
+    const { code, out } = await run(main, ['--check-config', '--config', file, '--adapters', ADAPTERS]);
+    expect(code).toBe(2);
+    expect(out).toMatch(/PODS\.0\.servers\.0\.type: unknown adapter type "nosuch"; valid types: .*http-json/);
+    expect(out).toMatch(/PODS\.0\.servers\.1\.url: /);
+    expect(out).toMatch(/RECORDER_API_SERVER\.base_url: /);
+    expect(out).toMatch(/RECORDER_API_SERVER\.timeout: /);
+  });
+
+  it('accepts a valid file and exits 0 when given --check-config', async () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, yaml('http://127.0.0.1:9', join(dir, 'spool'), 0, { m: 'http://127.0.0.1:9/x' }));
+    const { code, out } = await run(main, ['--check-config', '-c', file, '--adapters', ADAPTERS]);
+    expect(code).toBe(0);
+    expect(out).toContain('OK (1 environments, 1 devices)');
+  });
+
+  it('loses nothing spooled when killed with SIGKILL, reloads on SIGHUP and exits 0 on SIGTERM', async () => {
+    const api = new RealApi(dir);
+    await api.start();
+    await api.stop(); // keep its port for later, start with the API down
+    const devices = new FakeDevices();
+    await devices.listen();
+    const httpPort = await getFreePort();
+    const file = join(dir, 'collector-settings.yaml');
+    writeFileSync(file, yaml(api.url, join(dir, 'spool'), httpPort, { m1: devices.url('m1') }));
+    const args = [main, '--config', file, '--adapters', ADAPTERS];
+    let proc = new ManagedProcess(process.execPath, args);
+    try {
+      await waitFor(async () => (await metric(httpPort, 'energyrecorder_collector_spool_batches')) >= 10, 'spooled batches');
+      // Freeze the device so the set of readings is known, wait until all of it sits in the spool, then crash.
+      devices.modes.set('m1', 'fail');
+      // A failed read proves the last good one (reads of a device never overlap) has reached the queue.
+      await waitFor(async () => (await metric(httpPort, 'energyrecorder_collector_read_failures_total')) >= 1, 'a failed read');
+      await waitFor(
+        async () =>
+          (await metric(httpPort, 'energyrecorder_collector_queue_batches')) ===
+          (await metric(httpPort, 'energyrecorder_collector_spool_batches')),
+        'queue flushed to the spool',
+      );
+      const servedBeforeKill = [...(devices.served.get('m1') ?? [])];
+      await proc.kill();
+      expect(proc.child.signalCode).toBe('SIGKILL');
+
+      await api.start();
+      devices.modes.set('m1', 'ok');
+      proc = new ManagedProcess(process.execPath, args);
+      await waitFor(() => servedBeforeKill.every((v) => api.valuesOf('m1').includes(v)), 'spooled readings replayed', 30_000);
+
+      writeFileSync(file, yaml(api.url, join(dir, 'spool'), httpPort, { m1: devices.url('m1'), m2: devices.url('m2') }));
+      proc.child.kill('SIGHUP');
+      await waitFor(() => api.valuesOf('m2').length >= 3, 'readings of the device added by SIGHUP');
+      proc.child.kill('SIGUSR1');
+      await waitFor(() => proc.logs.includes('push status'), 'status dump in the log');
+
+      proc.child.kill('SIGTERM');
+      const code = await proc.waitExit();
+      expect(code).toBe(0);
+      // Every reading the device ever served arrived exactly once, in order, across the crash.
+      expect(api.valuesOf('m1')).toEqual(devices.served.get('m1'));
+      expect(api.valuesOf('m2')).toEqual(devices.served.get('m2'));
+      expect(proc.logs).not.toContain('"pass"');
+    } finally {
+      await proc.kill();
+      await api.stop();
+      await devices.close();
+    }
+  });
+});
