@@ -1,4 +1,4 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getFreePort, makeTempDir, ManagedProcess, removeDir, waitFor } from '@energyrecorder/testkit';
 import { RealApi } from './helpers/api.js';

@@ -8,7 +8,8 @@ import { build, type Plugin } from 'esbuild';
  */
 export async function bundleCli(): Promise<string> {
   const pkgDir = join(__dirname, '..', '..');
-  const outfile = join(pkgDir, 'artifacts', 'cli-test', 'main.mjs');
+  // Under node_modules: ignored by git and eslint, and npm packages still resolve from the repository root.
+  const outfile = join(pkgDir, 'node_modules', '.cache', 'er-collector-cli', 'main.mjs');
   const externalNpm: Plugin = {
     name: 'external-npm',
     setup(b) {
