@@ -37,3 +37,10 @@ export function ipmiError(
     cause: options.cause,
   });
 }
+
+/** Passes AdapterErrors through; wraps anything else (a decoder's plain Error) as a PROTOCOL error. */
+export function asIpmiError(err: unknown, target: string): AdapterError {
+  if (err instanceof AdapterError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return ipmiError(target, IpmiErrorCode.PROTOCOL, `malformed answer: ${message}`, { cause: err });
+}

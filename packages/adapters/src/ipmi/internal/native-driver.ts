@@ -1,6 +1,6 @@
 import type { Logger, Reading } from '@energyrecorder/core';
 import { nowNs } from '@energyrecorder/core';
-import { IpmiErrorCode, ipmiError } from '../errors.js';
+import { asIpmiError, IpmiErrorCode, ipmiError } from '../errors.js';
 import { convertReading, type FullSensorRecord, parseFullSensorRecord, selectPowerSensors } from '../sdr.js';
 import { CIPHER_SUITES } from './cipher-suite.js';
 import {
@@ -48,13 +48,18 @@ export class NativeIpmiDriver {
   async read(signal: AbortSignal): Promise<Reading[]> {
     try {
       return await this.readOnce(signal);
-    } catch (err) {
+    } catch (caught) {
+      const err = asIpmiError(caught, this.target);
       // A BMC restart or a session timeout on its side shows up as silence or integrity failures: open a new
       // session once, in the same read.
       if (!IpmiSession.isSessionFatal(err) || signal.aborted || this.session === undefined) throw err;
       this.opts.logger.info({ err: (err as Error).message }, 'ipmi session lost, reopening');
       await this.dropSession();
-      return this.readOnce(signal);
+      try {
+        return await this.readOnce(signal);
+      } catch (again) {
+        throw asIpmiError(again, this.target);
+      }
     }
   }
 

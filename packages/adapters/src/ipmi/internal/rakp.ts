@@ -57,13 +57,16 @@ export interface OpenSessionResponse {
 }
 
 export function decodeOpenSessionResponse(p: Buffer): OpenSessionResponse {
-  if (p.length < 8) throw new Error(`Open Session Response of ${p.length} bytes is too short`);
   const status = p[1] ?? 0xff;
+  // On error some BMCs (ipmi_sim) send only the tag and the status.
+  if (p.length < 8 && !(p.length >= 2 && status !== 0)) {
+    throw new Error(`Open Session Response of ${p.length} bytes is too short`);
+  }
   const base = {
     messageTag: p[0] ?? 0,
     status,
     maxPrivilege: (p[2] ?? 0) & 0x0f,
-    consoleSessionId: p.readUInt32LE(4),
+    consoleSessionId: p.length >= 8 ? p.readUInt32LE(4) : 0,
     bmcSessionId: 0,
     authAlgorithm: 0,
     integrityAlgorithm: 0,
@@ -109,9 +112,9 @@ export interface Rakp2 {
 }
 
 export function decodeRakp2(p: Buffer): Rakp2 {
-  if (p.length < 8) throw new Error(`RAKP 2 of ${p.length} bytes is too short`);
   const status = p[1] ?? 0xff;
-  const consoleSessionId = p.readUInt32LE(4);
+  if (p.length < 8 && !(p.length >= 2 && status !== 0)) throw new Error(`RAKP 2 of ${p.length} bytes is too short`);
+  const consoleSessionId = p.length >= 8 ? p.readUInt32LE(4) : 0;
   if (status !== 0 || p.length < 40) {
     return {
       messageTag: p[0] ?? 0,
@@ -151,11 +154,12 @@ export interface Rakp4 {
 }
 
 export function decodeRakp4(p: Buffer): Rakp4 {
-  if (p.length < 8) throw new Error(`RAKP 4 of ${p.length} bytes is too short`);
+  const status = p[1] ?? 0xff;
+  if (p.length < 8 && !(p.length >= 2 && status !== 0)) throw new Error(`RAKP 4 of ${p.length} bytes is too short`);
   return {
     messageTag: p[0] ?? 0,
-    status: p[1] ?? 0xff,
-    consoleSessionId: p.readUInt32LE(4),
+    status,
+    consoleSessionId: p.length >= 8 ? p.readUInt32LE(4) : 0,
     icv: Buffer.from(p.subarray(8)),
   };
 }

@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { type AdapterError, type Logger } from '@energyrecorder/core';
-import { IpmiErrorCode, ipmiError } from '../errors.js';
+import { asIpmiError, IpmiErrorCode, ipmiError } from '../errors.js';
 import {
   type CipherSuite,
   deriveKeys,
@@ -99,6 +99,14 @@ export class IpmiSession {
 
   /** Opens the UDP socket and runs Get Channel Auth Capabilities, Open Session, RAKP 1–4, Set Session Privilege. */
   async open(signal: AbortSignal): Promise<void> {
+    try {
+      await this.openSteps(signal);
+    } catch (err) {
+      throw asIpmiError(err, this.target);
+    }
+  }
+
+  private async openSteps(signal: AbortSignal): Promise<void> {
     await this.bind();
     const caps = decodeChannelAuthCapabilities(
       await this.sendV15(NetFn.APP, Cmd.GET_CHANNEL_AUTH_CAPABILITIES, encodeGetChannelAuthCapabilities(this.opts.privilege), signal),
@@ -109,7 +117,7 @@ export class IpmiSession {
       });
     }
     const suite = this.opts.suite;
-    this.consoleSessionId = randomBytes(4).readUInt32LE(0) | 1;
+    this.consoleSessionId = (randomBytes(4).readUInt32LE(0) | 1) >>> 0;
     const tag = this.nextTag();
     const open = decodeOpenSessionResponse(
       await this.exchange(
