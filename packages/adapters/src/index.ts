@@ -55,3 +55,26 @@ export type {
   ModbusPlanInput,
   ModbusReadGroup,
 } from './modbus/decode.js';
+export { iloAdapter, iloConfigSchema } from './ilo/adapter.js';
+export type { IloConfig } from './ilo/adapter.js';
+export { iloMessageId, parseFastPowerMeter21, parseFastPowerMeter24, parseIloChassisHrefs } from './ilo/parsers.js';
+export { shellyAdapter, shellyConfigSchema, DEFAULT_SHELLY } from './shelly/adapter.js';
+export type { ShellyConfig } from './shelly/adapter.js';
+export { parseShellyGeneration, parseShellyGen1Status, parseShellyGen2SwitchStatus } from './shelly/parsers.js';
+export { rpimonAdapter, rpimonConfigSchema, parseRpiMonitor, RPIMON_UNITS } from './rpimon/adapter.js';
+export type { RpimonConfig } from './rpimon/adapter.js';
+export { iloGuiAdapter, iloGuiConfigSchema, parseIloGuiPower, parseIloGuiSessionKey } from './ilo-gui/adapter.js';
+export type { IloGuiConfig } from './ilo-gui/adapter.js';
+export { idrac8GuiAdapter, idrac8GuiConfigSchema, parseIdracLogin, parseIdracPowerGraph } from './idrac8-gui/adapter.js';
+export type { Idrac8GuiConfig } from './idrac8-gui/adapter.js';
+export {
+  intelGuiAdapter,
+  intelGuiConfigSchema,
+  cleanIntelPseudoJson,
+  parseIntelPower,
+  parseIntelSessionCookie,
+} from './intel-gui/adapter.js';
+export type { IntelGuiConfig } from './intel-gui/adapter.js';
+export { ibmcGuiAdapter, ibmcGuiConfigSchema, cleanIbmcResponse, parseIbmcPower, IBMC_PROPERTY_REQUEST } from './ibmc-gui/adapter.js';
+export type { IbmcGuiConfig } from './ibmc-gui/adapter.js';
+export { DEFAULT_HTTP_DEVICE, httpDeviceShape } from './internal/http-config.js';

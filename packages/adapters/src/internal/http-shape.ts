@@ -53,3 +53,18 @@ export function describe(v: unknown): string {
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
+
+/** A device payload that does not have the expected shape; adapters wrap it in an `ER_ADAPTER_PAYLOAD` error. */
+export class PayloadProblem extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayloadProblem';
+  }
+}
+
+/** Reads a required numeric field, throwing a {@link PayloadProblem} naming `field` otherwise. */
+export function requireNumber(v: unknown, field: string): number {
+  const f = numberField(v);
+  if (f.kind === 'number') return f.value;
+  throw new PayloadProblem(f.kind === 'missing' ? `${field} is absent or null` : `${field} is ${describe(f.raw)}, not a number`);
+}

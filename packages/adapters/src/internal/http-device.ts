@@ -1,0 +1,83 @@
+import { AdapterError, nowNs, type AdapterContext, type PowerAdapter, type Reading } from '@energyrecorder/core';
+import { credentialsOf, timeoutMsOf } from './http-config.js';
+import { HttpClient, parseDeviceAddress, type DeviceAddress, type HttpAuthScheme } from './http.js';
+import { PayloadProblem } from './http-shape.js';
+
+/** The common keys of an HTTP device entry, as validated by `httpDeviceShape`. */
+export interface HttpDeviceConfig {
+  host: string;
+  user?: string | undefined;
+  pass?: string | undefined;
+  verify_cert: boolean;
+  ca_file?: string | undefined;
+  timeout?: number | undefined;
+}
+
+/** Builds the shared client for one device: scheme from `host` or `defaultScheme`, credentials when both are set. */
+export function clientForDevice(
+  type: string,
+  config: HttpDeviceConfig,
+  ctx: AdapterContext,
+  options: { defaultScheme: 'http' | 'https'; authScheme?: HttpAuthScheme; sendCredentials?: boolean },
+): { client: HttpClient; address: DeviceAddress } {
+  const address = parseDeviceAddress(config.host);
+  const client = new HttpClient({
+    adapterType: type,
+    target: config.host,
+    origin: `${address.scheme ?? options.defaultScheme}://${address.hostPort}`,
+    timeoutMs: timeoutMsOf(config, ctx.requestTimeoutMs),
+    verifyCert: config.verify_cert,
+    ...(config.ca_file === undefined ? {} : { caFile: config.ca_file }),
+    credentials: options.sendCredentials === false ? undefined : credentialsOf(config),
+    authScheme: options.authScheme ?? 'basic',
+    logger: ctx.logger,
+  });
+  return { client, address };
+}
+
+/**
+ * Wraps a read function into a `PowerAdapter`: stamps the poll time, turns parser {@link PayloadProblem}s and
+ * unexpected throws into `AdapterError`s of this device, and closes the client.
+ */
+export function httpPowerAdapter(
+  client: HttpClient,
+  read: (signal: AbortSignal, timestampNs: number) => Promise<Reading[]>,
+  onClose?: () => Promise<void>,
+): PowerAdapter {
+  return {
+    async read(signal: AbortSignal): Promise<Reading[]> {
+      const timestampNs = nowNs();
+      try {
+        return await read(signal, timestampNs);
+      } catch (err) {
+        if (err instanceof AdapterError) throw err;
+        if (err instanceof PayloadProblem) throw client.payloadError(err.message, err);
+        throw client.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`, 'ER_ADAPTER', { cause: err });
+      }
+    },
+    async close(): Promise<void> {
+      try {
+        await onClose?.();
+      } catch {
+        // close() never throws; the device may already be gone.
+      }
+      client.close();
+    },
+  };
+}
+
+/** `[{sensor: 'power', unit: 'W', ...}]`, or nothing for 0 W, which the original treated as "no reading yet". */
+export function powerReading(watts: number, timestampNs: number, source: string): Reading[] {
+  return watts === 0 ? [] : [{ sensor: 'power', unit: 'W', value: watts, timestampNs, source }];
+}
+
+/** The `name=value` of each `Set-Cookie` line. */
+export function parseSetCookies(lines: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of lines) {
+    const first = line.split(';')[0] ?? '';
+    const eq = first.indexOf('=');
+    if (eq > 0) out.set(first.slice(0, eq).trim(), first.slice(eq + 1).trim());
+  }
+  return out;
+}

@@ -1,0 +1,21 @@
+import { iloMessageId, parseFastPowerMeter21, parseFastPowerMeter24, parseIloChassisHrefs } from '../../src/ilo/parsers.js';
+import { httpFixture } from '../fakes/http-devices.js';
+
+const fx = (name: string): unknown => JSON.parse(httpFixture(name));
+
+describe('ilo parsers', () => {
+  it('lists chassis hrefs from HAL links', () => {
+    expect(parseIloChassisHrefs(fx('hpe-ilo4-2.10-chassis.json'))).toEqual(['/rest/v1/Chassis/1']);
+    expect(() => parseIloChassisHrefs({})).toThrow(/links\.Member is not an array/);
+  });
+
+  it('takes the first PowerDetail on 2.1 and the last on 2.4', () => {
+    expect(parseFastPowerMeter21(fx('hpe-ilo4-2.10-fastpowermeter.json'))).toBe(214);
+    expect(parseFastPowerMeter21({ Messages: [] })).toBeUndefined();
+    expect(parseFastPowerMeter24(fx('hpe-ilo4-2.40-fastpowermeter.json'))).toBe(191);
+  });
+
+  it('extracts the MessageID of an error answer', () => {
+    expect(iloMessageId(fx('hpe-ilo4-2.40-error.json'))).toBe('iLO.0.10.ExtendedInfo');
+  });
+});
