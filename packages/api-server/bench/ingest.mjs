@@ -6,6 +6,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setInterval, clearInterval } from 'node:timers';
 import { createApiServer } from '../dist/index.js';
 
 const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 4000);

@@ -64,6 +64,8 @@ describe('recording API (embedded store)', () => {
   it('tags a collector batch with the scenario running at its collect time when posted later', async () => {
     const env = 'corr-pod';
     await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'A', step: 'running' });
+    // nsFromNow has ms resolution: step past the start event's millisecond first.
+    await new Promise((r) => setTimeout(r, 5));
     const during = nsFromNow();
     await new Promise((r) => setTimeout(r, 5));
     await sendJson(url, 'DELETE', `/resources/recorders/environment/${env}`);
