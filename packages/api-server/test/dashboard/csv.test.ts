@@ -61,7 +61,7 @@ describe('parseJsonKeepingNs', () => {
     const parsed = parseJsonKeepingNs('{"startNs": 1763776587123456789, "endNs": null, "energyWh": 1.5}') as Record<string, unknown>;
     expect(typeof parsed['startNs']).toBe('string');
     // Node 20 has no JSON source access, so the double's digits are used: exact to the double's precision.
-    expect(Number(parsed['startNs'] as string)).toBe(1763776587123456789);
+    expect(Number(parsed['startNs'] as string)).toBe(Number('1763776587123456789'));
     expect(parsed['endNs']).toBeNull();
     expect(parsed['energyWh']).toBe(1.5);
     expect(nsToText(1.5e18)).toBe('1500000000000000000');
