@@ -2,6 +2,7 @@ import type { AdapterDefinition } from '@energyrecorder/core';
 import { ipmiAdapter } from './ipmi/adapter.js';
 import { snmpAdapterDefinition } from './snmp/adapter.js';
 import { modbusAdapterDefinition } from './modbus/adapter.js';
+import { csvFtpAdapterDefinition } from './csvftp/adapter.js';
 import { redfishAdapter } from './redfish/adapter.js';
 import { iloAdapter } from './ilo/adapter.js';
 import { shellyAdapter } from './shelly/adapter.js';
@@ -20,6 +21,7 @@ export const builtinAdapters: readonly AdapterDefinition[] = Object.freeze([
   ipmiAdapter,
   snmpAdapterDefinition,
   modbusAdapterDefinition,
+  csvFtpAdapterDefinition,
   redfishAdapter,
   iloAdapter,
   shellyAdapter,

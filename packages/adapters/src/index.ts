@@ -78,3 +78,23 @@ export type { IntelGuiConfig } from './intel-gui/adapter.js';
 export { ibmcGuiAdapter, ibmcGuiConfigSchema, cleanIbmcResponse, parseIbmcPower, IBMC_PROPERTY_REQUEST } from './ibmc-gui/adapter.js';
 export type { IbmcGuiConfig } from './ibmc-gui/adapter.js';
 export { DEFAULT_HTTP_DEVICE, httpDeviceShape } from './internal/http-config.js';
+export { CsvFtpAdapter, csvFtpAdapterDefinition } from './csvftp/adapter.js';
+export type { CsvFtpAdapterOptions } from './csvftp/adapter.js';
+export { DEFAULT_CSVFTP, csvFtpConfigSchema } from './csvftp/config.js';
+export type { CsvFtpConfig } from './csvftp/config.js';
+export {
+  CSV_NO_UNIT,
+  parseMeterCsv,
+  parseZone,
+  parseWallTime,
+  wallToEpochMs,
+  zonedWallToEpochMs,
+  zoneOffsetMinutes,
+  splitCsvLine,
+  parseHeaderCell,
+  decodeText as decodeCsvText,
+  normaliseEncoding,
+  isSupportedEncoding,
+  globToRegExp,
+} from './csvftp/parse.js';
+export type { ZoneSpec, CsvWarning, CsvParseResult, CsvParseOptions, WallTime } from './csvftp/parse.js';

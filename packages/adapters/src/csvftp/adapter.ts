@@ -1,0 +1,235 @@
+import { Writable } from 'node:stream';
+import type * as BasicFtp from 'basic-ftp';
+import {
+  AdapterError,
+  type AdapterContext,
+  type AdapterDefinition,
+  type Logger,
+  type PowerAdapter,
+  type Reading,
+} from '@energyrecorder/core';
+import { DEFAULT_CSVFTP, csvFtpConfigSchema, type CsvFtpConfig } from './config.js';
+import { decodeText, globToRegExp, parseMeterCsv } from './parse.js';
+
+type FtpClient = BasicFtp.Client;
+type FtpClientClass = typeof BasicFtp.Client;
+
+const ADAPTER_TYPE = 'csvftp';
+/** Warnings logged per file; the rest are counted in one summary line. */
+const MAX_WARNINGS_PER_FILE = 20;
+
+let ftpPromise: Promise<FtpClientClass> | undefined;
+
+/** Loads basic-ftp on first use, so registering the adapter costs nothing. */
+function loadFtp(): Promise<FtpClientClass> {
+  const p =
+    ftpPromise ??
+    import('basic-ftp').then((m): FtpClientClass => {
+      const direct = (m as { Client?: FtpClientClass }).Client;
+      return direct ?? m.default.Client;
+    });
+  ftpPromise = p;
+  return p;
+}
+
+function readingKey(r: Reading): string {
+  return `${r.source ?? ''}\u0000${r.sensor}\u0000${r.timestampNs}`;
+}
+
+/** Options of {@link CsvFtpAdapter} beyond the config. */
+export interface CsvFtpAdapterOptions {
+  logger: Logger;
+  /** Per-operation timeout in ms. */
+  timeoutMs: number;
+  /** Clock in epoch ms, for the settle delay; default `Date.now`. */
+  now?: () => number;
+}
+
+interface SeenFile {
+  signature: string;
+  firstSeenMs: number;
+}
+
+/**
+ * Reads CSV files that meters drop on an FTP server. A file is read once its size and date stayed unchanged for
+ * `settle_ms` (without blocking the poll); with `purge`, files are deleted in {@link acknowledge} once every
+ * reading they produced was confirmed by the API. Timestamps come from the file alone, so re-sending a file
+ * yields identical points.
+ */
+export class CsvFtpAdapter implements PowerAdapter {
+  private readonly config: CsvFtpConfig;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly target: string;
+  private readonly filter: RegExp;
+  private readonly seen = new Map<string, SeenFile>();
+  /** Files read and not yet acknowledged: signature and the keys of their readings. */
+  private readonly pending = new Map<string, { signature: string; keys: Set<string> }>();
+  /** Without purge: files acknowledged, by signature, so unchanged files are not sent again. */
+  private readonly done = new Map<string, string>();
+
+  constructor(config: CsvFtpConfig, options: CsvFtpAdapterOptions) {
+    this.config = config;
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs;
+    this.now = options.now ?? Date.now;
+    this.target = `${config.address}:${config.port}${config.root_dir}`;
+    this.filter = globToRegExp(config.file_filter);
+  }
+
+  /** Files read whose readings are not acknowledged yet. */
+  get pendingFiles(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  async read(signal: AbortSignal): Promise<Reading[]> {
+    return this.withClient(signal, async (client) => {
+      const listing = (await client.list()).filter((f) => f.isFile && this.filter.test(f.name));
+      listing.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const nowMs = this.now();
+      const present = new Set(listing.map((f) => f.name));
+      for (const name of [...this.seen.keys()]) if (!present.has(name)) this.seen.delete(name);
+      for (const name of [...this.done.keys()]) if (!present.has(name)) this.done.delete(name);
+      const eligible: Array<{ name: string; signature: string }> = [];
+      for (const f of listing) {
+        const signature = `${f.size}|${f.rawModifiedAt}`;
+        const prev = this.seen.get(f.name);
+        if (prev === undefined || prev.signature !== signature) {
+          this.seen.set(f.name, { signature, firstSeenMs: nowMs });
+          if (this.config.settle_ms > 0) continue;
+        } else if (nowMs - prev.firstSeenMs < this.config.settle_ms) continue;
+        if (this.done.get(f.name) === signature || this.pending.get(f.name)?.signature === signature) continue;
+        eligible.push({ name: f.name, signature });
+      }
+      let batch = eligible;
+      if (this.config.max_files !== undefined && eligible.length > this.config.max_files) {
+        this.logger.warn(
+          { files: eligible.length, maxFiles: this.config.max_files },
+          `max_files reached: reading ${this.config.max_files} of ${eligible.length} files this poll`,
+        );
+        batch = eligible.slice(0, this.config.max_files);
+      }
+      const readings: Reading[] = [];
+      for (const file of batch) {
+        if (signal.aborted) break;
+        const bytes = await this.download(client, file.name);
+        const result = parseMeterCsv(decodeText(bytes, this.config.encoding), {
+          tz: this.config.tz,
+          delimiter: this.config.delimiter,
+          source: file.name,
+        });
+        for (const w of result.warnings.slice(0, MAX_WARNINGS_PER_FILE)) {
+          this.logger.warn({ file: file.name, line: w.line }, w.message);
+        }
+        if (result.warnings.length > MAX_WARNINGS_PER_FILE) {
+          this.logger.warn({ file: file.name, more: result.warnings.length - MAX_WARNINGS_PER_FILE }, 'more lines or cells skipped');
+        }
+        if (result.readings.length === 0) {
+          // Nothing to confirm: purge right away (as the original did for files without data), else remember it.
+          if (this.config.purge) await this.removeFile(client, file.name);
+          else this.done.set(file.name, file.signature);
+          continue;
+        }
+        this.pending.set(file.name, { signature: file.signature, keys: new Set(result.readings.map(readingKey)) });
+        readings.push(...result.readings);
+      }
+      return readings;
+    });
+  }
+
+  async acknowledge(readings: readonly Reading[], signal: AbortSignal): Promise<void> {
+    const acked = new Set(readings.map(readingKey));
+    const complete = [...this.pending.entries()].filter(([, p]) => [...p.keys].every((k) => acked.has(k)));
+    if (complete.length === 0) return;
+    if (!this.config.purge) {
+      for (const [name, p] of complete) {
+        this.done.set(name, p.signature);
+        this.pending.delete(name);
+      }
+      return;
+    }
+    await this.withClient(signal, async (client) => {
+      for (const [name] of complete) {
+        await this.removeFile(client, name);
+        this.pending.delete(name);
+        this.seen.delete(name);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    // One FTP session per poll: nothing stays open between calls.
+  }
+
+  private async removeFile(client: FtpClient, name: string): Promise<void> {
+    await client.remove(name, true);
+    this.logger.info({ file: name }, 'purged processed file');
+  }
+
+  private async download(client: FtpClient, name: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    await client.downloadTo(sink, name);
+    return Buffer.concat(chunks);
+  }
+
+  private async withClient<T>(signal: AbortSignal, fn: (client: FtpClient) => Promise<T>): Promise<T> {
+    if (signal.aborted) throw this.error('aborted before the read started', { code: 'ER_ABORTED' });
+    const Client = await loadFtp();
+    const client = new Client(this.timeoutMs);
+    const onAbort = (): void => client.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await client.access({
+        host: this.config.address,
+        port: this.config.port,
+        user: this.config.user ?? 'anonymous',
+        password: this.config.pass ?? 'anonymous@',
+        secure: this.config.secure,
+        secureOptions: { rejectUnauthorized: this.config.verify_cert },
+      });
+      await client.cd(this.config.root_dir);
+      return await fn(client);
+    } catch (err) {
+      throw this.translate(err, signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      client.close();
+    }
+  }
+
+  private error(message: string, opts: { code: string; retryable?: boolean; cause?: unknown }): AdapterError {
+    return new AdapterError(message, { adapterType: ADAPTER_TYPE, target: this.target, ...opts });
+  }
+
+  private translate(err: unknown, signal: AbortSignal): AdapterError {
+    if (err instanceof AdapterError) return err;
+    if (signal.aborted) return this.error('read aborted', { code: 'ER_ABORTED', cause: err });
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === 530) return this.error(`login refused: ${message}`, { code: 'ER_CSVFTP_AUTH', retryable: false, cause: err });
+    if (code === 550) return this.error(`path refused: ${message}`, { code: 'ER_CSVFTP_PATH', retryable: false, cause: err });
+    if (typeof code === 'string' && /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|NOTFOUND|AI_AGAIN)$/.test(code)) {
+      return this.error(`connection failed: ${message}`, { code: 'ER_CSVFTP_CONNECT', cause: err });
+    }
+    if (/timeout/i.test(message)) return this.error(`timed out: ${message}`, { code: 'ER_CSVFTP_TIMEOUT', cause: err });
+    return this.error(`FTP exchange failed: ${message}`, { code: 'ER_CSVFTP', cause: err });
+  }
+}
+
+/** The `csvftp` adapter: CSV files on an FTP server, with the original's keys. */
+export const csvFtpAdapterDefinition: AdapterDefinition<typeof csvFtpConfigSchema> = Object.freeze({
+  type: ADAPTER_TYPE,
+  description: 'CSV files dropped by meters on an FTP server (header "name (unit)", per-line date and zone)',
+  configSchema: csvFtpConfigSchema,
+  create(config: CsvFtpConfig, ctx: AdapterContext): PowerAdapter {
+    const timeoutMs = config.timeout !== undefined ? Math.round(config.timeout * 1000) : DEFAULT_CSVFTP.timeoutS * 1000;
+    return new CsvFtpAdapter(config, { logger: ctx.logger, timeoutMs });
+  },
+});

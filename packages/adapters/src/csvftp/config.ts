@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { isKnownZone, isSupportedEncoding } from './parse.js';
+
+/** Defaults of the `csvftp` adapter keys, exported for the docs. */
+export const DEFAULT_CSVFTP = Object.freeze({
+  port: 21,
+  rootDir: '/',
+  fileFilter: '*',
+  encoding: 'utf8',
+  purge: false,
+  /** A file is read once its size and date have not changed for this long (the original slept 30 s). */
+  settleMs: 30_000,
+  delimiter: ',',
+  /** The original's FTP timeout, in seconds. */
+  timeoutS: 20,
+});
+
+const optionalText = z
+  .union([z.string(), z.number(), z.null()])
+  .optional()
+  .transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
+
+/** Keys of a `csvftp` device entry (the original's, plus `settle_ms`, `port`, `delimiter`, `secure`). */
+export const csvFtpConfigSchema = z
+  .looseObject({
+    id: z.union([z.string(), z.number()]).transform(String).optional(),
+    type: z.string().optional(),
+    /** `host` or `host:port`. */
+    host: z.string().trim().min(1, 'required: FTP server address'),
+    port: z.coerce.number().int().min(1).max(65535).optional(),
+    user: optionalText,
+    pass: optionalText,
+    root_dir: z.string().min(1).default(DEFAULT_CSVFTP.rootDir),
+    file_filter: z.string().min(1).default(DEFAULT_CSVFTP.fileFilter),
+    encoding: z
+      .string()
+      .default(DEFAULT_CSVFTP.encoding)
+      .refine(isSupportedEncoding, 'unknown encoding; use utf8, latin1, cp1252, utf-16 or another WHATWG label'),
+    /** Overrides the zone column: `Europe/Paris`, `+02:00`, `UTC`, `local`. */
+    tz: optionalText.refine((v) => v === undefined || isKnownZone(v), 'unknown time zone; use an IANA name, ±HH:MM, Z, UTC or local'),
+    max_files: z.number().int().positive().optional(),
+    purge: z.boolean().default(DEFAULT_CSVFTP.purge),
+    settle_ms: z.number().int().min(0).default(DEFAULT_CSVFTP.settleMs),
+    delimiter: z.string().length(1).default(DEFAULT_CSVFTP.delimiter),
+    /** FTPS: `true` for explicit TLS (AUTH TLS), `implicit` for port 990 style. Certificates are verified. */
+    secure: z.union([z.boolean(), z.literal('implicit')]).default(false),
+    verify_cert: z.boolean().default(true),
+    /** Per-operation timeout in seconds. */
+    timeout: z.number().positive().optional(),
+  })
+  .transform((cfg, ctx) => {
+    const m = /^(.*?)(?::(\d+))?$/.exec(cfg.host);
+    const address = m?.[1] ?? cfg.host;
+    const port = cfg.port ?? (m?.[2] === undefined ? DEFAULT_CSVFTP.port : Number(m[2]));
+    if (address === '' || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: 'must be "host" or "host:port"' });
+      return z.NEVER;
+    }
+    return { ...cfg, address, port };
+  });
+
+/** A validated `csvftp` device entry (`address` and `port` split from `host`). */
+export type CsvFtpConfig = z.output<typeof csvFtpConfigSchema>;

@@ -1,0 +1,221 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FtpSrv } from 'ftp-srv';
+import { AdapterError, noopLogger, type LogFields, type Logger, type Reading } from '@energyrecorder/core';
+import { getFreePort, makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { CsvFtpAdapter, csvFtpAdapterDefinition } from '../../src/csvftp/adapter.js';
+import { csvFtpConfigSchema } from '../../src/csvftp/config.js';
+
+const USER = 'meter';
+const PASS = 'meter-pass-1';
+
+/** ftp-srv logs through bunyan to stdout by default; tests keep it quiet. */
+function quietBunyan(): Record<string, unknown> {
+  const log: Record<string, unknown> = {};
+  for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) log[level] = () => undefined;
+  log['child'] = () => log;
+  return log;
+}
+
+function collectWarnings(lines: Array<[string, LogFields]>): Logger {
+  const logger: Logger = {
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (fields, message) => lines.push([message ?? '', fields]),
+    error: () => undefined,
+    child: () => logger,
+  };
+  return logger;
+}
+
+const iso = (r: Reading | undefined): string => new Date(Math.round((r?.timestampNs ?? NaN) / 1e6)).toISOString();
+
+describe('csvftp adapter against an ftp-srv server', () => {
+  let root: string;
+  let server: FtpSrv;
+  let port: number;
+
+  beforeAll(async () => {
+    root = makeTempDir('csvftp');
+    port = await getFreePort();
+    const pasvMin = 20_000 + Math.floor(Math.random() * 20_000);
+    server = new FtpSrv({
+      url: `ftp://127.0.0.1:${port}`,
+      pasv_url: '127.0.0.1',
+      pasv_min: pasvMin,
+      pasv_max: pasvMin + 200,
+      anonymous: false,
+      greeting: 'test meter drop box',
+      log: quietBunyan(),
+    });
+    server.on('login', ({ username, password }, resolve, reject) => {
+      if (username === USER && password === PASS) resolve({ root });
+      else reject(new Error('bad credentials'));
+    });
+    await server.listen();
+  });
+
+  afterAll(async () => {
+    await server.close();
+    removeDir(root);
+  });
+
+  function dir(name: string): string {
+    const d = join(root, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  }
+
+  function create(entry: Record<string, unknown>, logger: Logger = noopLogger, now?: () => number): CsvFtpAdapter {
+    const config = csvFtpConfigSchema.parse({
+      id: 'meter',
+      type: 'csvftp',
+      host: `127.0.0.1:${port}`,
+      user: USER,
+      pass: PASS,
+      settle_ms: 0,
+      timeout: 5,
+      ...entry,
+    });
+    if (now !== undefined) return new CsvFtpAdapter(config, { logger, timeoutMs: 5000, now });
+    const adapter = csvFtpAdapterDefinition.create(config, { logger, requestTimeoutMs: 5000, equipmentId: 'meter' });
+    if (!(adapter instanceof CsvFtpAdapter)) throw new Error('unexpected adapter class');
+    return adapter;
+  }
+
+  const signal = (): AbortSignal => new AbortController().signal;
+
+  it('reads UTF-8 files with IANA zones across the autumn DST change', async () => {
+    writeFileSync(
+      join(dir('paris'), 'synthetic-meter-utf8.csv'),
+      [
+        'Date,TZ,Puissance (W),Température (°C)',
+        '2024/10/27 01:30:00.500,Europe/Paris,100,21.5',
+        '2024/10/27 03:30:00,Europe/Paris,101,21.6',
+        '2024/10/27 02:30:00,+0100,102,21.7',
+        '2024-10-27 02:31:00,Z,103,x',
+      ].join('\n'),
+    );
+    const lines: Array<[string, LogFields]> = [];
+    const readings = await create({ root_dir: '/paris', file_filter: '*.csv' }, collectWarnings(lines)).read(signal());
+    const power = readings.filter((r) => r.sensor === 'Puissance');
+    expect(power.map((r) => [r.value, iso(r)])).toEqual([
+      [100, '2024-10-26T23:30:00.500Z'],
+      [101, '2024-10-27T02:30:00.000Z'],
+      [102, '2024-10-27T01:30:00.000Z'],
+      [103, '2024-10-27T02:31:00.000Z'],
+    ]);
+    expect(readings.find((r) => r.sensor === 'Température')?.unit).toBe('°C');
+    expect(lines.some(([m]) => m.includes('non-numeric'))).toBe(true);
+  });
+
+  it('reads latin1 and windows-1252 files when the encoding says so', async () => {
+    const text = 'Date,TZ,Température (°C),Coût (€)\n2024/01/10 08:00:00,UTC,19.5,0.25\n';
+    writeFileSync(join(dir('latin1'), 'synthetic-meter-latin1.csv'), Buffer.from(text.replace('€', 'EUR'), 'latin1'));
+    const cp = Buffer.from(text.replace('€', '\u0000'), 'latin1');
+    cp[cp.indexOf(0)] = 0x80;
+    writeFileSync(join(dir('cp1252'), 'synthetic-meter-cp1252.csv'), cp);
+    const latin = await create({ root_dir: '/latin1', encoding: 'latin1' }).read(signal());
+    const win = await create({ root_dir: '/cp1252', encoding: 'cp1252' }).read(signal());
+    expect(latin.map((r) => [r.sensor, r.unit, r.value])).toEqual([
+      ['Température', '°C', 19.5],
+      ['Coût', 'EUR', 0.25],
+    ]);
+    expect(win[1]?.unit).toBe('€');
+    expect(iso(win[0])).toBe('2024-01-10T08:00:00.000Z');
+  });
+
+  it('reads UTF-16LE files with a BOM and applies the tz override', async () => {
+    const text = 'Date,TZ,P (kW)\r\n2024/03/31 01:59:59.999,ignored,1.5\r\n2024/03/31 03:00:00,ignored,1.6\r\n';
+    writeFileSync(join(dir('utf16'), 'synthetic-meter-utf16.csv'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const readings = await create({ root_dir: '/utf16', encoding: 'utf-16', tz: 'Europe/Paris' }).read(signal());
+    // Spring forward: 01:59:59.999 CET and 03:00:00 CEST are one millisecond apart.
+    expect(readings.map((r) => [r.value, iso(r)])).toEqual([
+      [1.5, '2024-03-31T00:59:59.999Z'],
+      [1.6, '2024-03-31T01:00:00.000Z'],
+    ]);
+  });
+
+  it('gives identical points when the same file is read again by a new adapter', async () => {
+    const first = await create({ root_dir: '/paris' }).read(signal());
+    const second = await create({ root_dir: '/paris' }).read(signal());
+    expect(second).toEqual(first);
+  });
+
+  it('purges files only after acknowledge when purge is on', async () => {
+    const d = dir('purge');
+    writeFileSync(join(d, 'a.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,5\n');
+    writeFileSync(join(d, 'empty.csv'), 'Date,TZ,P (W)\nnot a date,Z,5\n');
+    const adapter = create({ root_dir: '/purge', purge: true });
+    const readings = await adapter.read(signal());
+    expect(readings.map((r) => r.value)).toEqual([5]);
+    expect(existsSync(join(d, 'a.csv'))).toBe(true);
+    expect(existsSync(join(d, 'empty.csv'))).toBe(false);
+    expect(await adapter.read(signal())).toEqual([]);
+    await adapter.acknowledge(readings, signal());
+    expect(existsSync(join(d, 'a.csv'))).toBe(false);
+    expect(adapter.pendingFiles).toEqual([]);
+  });
+
+  it('keeps a file whose readings were only partly acknowledged', async () => {
+    const d = dir('partial');
+    writeFileSync(join(d, 'b.csv'), 'Date,TZ,P (W),Q (var)\n2024/05/01 10:00:00,Z,5,6\n');
+    const adapter = create({ root_dir: '/partial', purge: true });
+    const readings = await adapter.read(signal());
+    await adapter.acknowledge(readings.slice(0, 1), signal());
+    expect(existsSync(join(d, 'b.csv'))).toBe(true);
+    await adapter.acknowledge(readings, signal());
+    expect(existsSync(join(d, 'b.csv'))).toBe(false);
+  });
+
+  it('waits until a file stopped changing for settle_ms', async () => {
+    const d = dir('settle');
+    writeFileSync(join(d, 'c.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,5\n');
+    let now = 1_000_000;
+    const adapter = create({ root_dir: '/settle', settle_ms: 30_000 }, noopLogger, () => now);
+    expect(await adapter.read(signal())).toEqual([]);
+    now += 10_000;
+    writeFileSync(join(d, 'c.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,5\n2024/05/01 10:00:01,Z,6\n');
+    expect(await adapter.read(signal())).toEqual([]);
+    now += 29_000;
+    expect(await adapter.read(signal())).toEqual([]);
+    now += 1_000;
+    expect((await adapter.read(signal())).map((r) => r.value)).toEqual([5, 6]);
+  });
+
+  it('reads at most max_files per poll and continues on the next one', async () => {
+    const d = dir('many');
+    for (const n of [1, 2, 3]) writeFileSync(join(d, `m${n}.csv`), `Date,TZ,P (W)\n2024/05/01 10:00:0${n},Z,${n}\n`);
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create({ root_dir: '/many', max_files: 2 }, collectWarnings(lines));
+    const first = await adapter.read(signal());
+    expect(first.map((r) => r.value)).toEqual([1, 2]);
+    expect(lines.some(([m]) => m.includes('max_files'))).toBe(true);
+    await adapter.acknowledge(first, signal());
+    expect((await adapter.read(signal())).map((r) => r.value)).toEqual([3]);
+  });
+
+  it('fails with ER_CSVFTP_AUTH when the password is wrong', async () => {
+    const err = await create({ root_dir: '/paris', pass: 'wrong' })
+      .read(signal())
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(AdapterError);
+    expect((err as AdapterError).code).toBe('ER_CSVFTP_AUTH');
+    expect((err as AdapterError).retryable).toBe(false);
+    expect((err as AdapterError).message).not.toContain('wrong');
+  });
+
+  it('fails with ER_CSVFTP_PATH when root_dir does not exist', async () => {
+    const err = await create({ root_dir: '/nowhere' })
+      .read(signal())
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect((err as AdapterError).code).toBe('ER_CSVFTP_PATH');
+  });
+});
