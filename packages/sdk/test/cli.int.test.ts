@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { isCi, makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { EnergyRecorder } from '../src/index.js';
 import { runCli } from '../src/internal/cli-run.js';
 import { postPower, startRealApi, type RealApi } from './support/real-api.js';
@@ -54,5 +56,28 @@ describe('energyrecorder CLI against the api-server', () => {
     expect(csv.out).toContain('step,install,pdu-3,');
     expect((await cli(['stop'])).code).toBe(0);
     expect((await cli(['status'])).code).toBe(1);
+  });
+});
+
+describe('energyrecorder bin (built dist/cli.js)', () => {
+  const bin = join(__dirname, '../dist/cli.js');
+  const built = existsSync(bin);
+  if (!built) {
+    if (isCi()) throw new Error(`${bin} is missing; CI=true, so this fails instead of skipping (turbo builds before test:int)`);
+    process.stderr.write(`\n!!!!!!!!!! ${bin} not built (npx tsup): SKIPPING the bin test !!!!!!!!!!\n\n`);
+  }
+  (built ? it : it.skip)('runs begin and finish as a process with the shebang entry when built', async () => {
+    const env = { ...process.env, NODE_NAME: 'int-bin', ENERGY_RECORDER_API_URL: api.apiUrl, ENERGY_RECORDER_STATE_FILE: join(dir, 'bin.json') };
+    const run = (args: string[]): Promise<{ code: number; out: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [bin, ...args], { env, timeout: 30_000 }, (err, stdout) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out: stdout }),
+        );
+      });
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    expect((await run(['begin', 'from-bin'])).code).toBe(0);
+    expect(await run(['status'])).toEqual({ code: 0, out: 'from-bin\trunning\n' });
+    expect((await run(['finish'])).code).toBe(0);
+    expect((await run(['status'])).code).toBe(1);
   });
 });
