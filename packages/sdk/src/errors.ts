@@ -1,7 +1,6 @@
 /** Stable codes of {@link SdkError}; each one is listed in the package README. */
 export type SdkErrorCode =
   | 'ER_SDK_CONFIG'
-  | 'ER_SDK_HTTP_STATUS'
   | 'ER_SDK_NETWORK'
   | 'ER_SDK_TIMEOUT'
   | 'ER_SDK_RESPONSE'
@@ -28,21 +27,18 @@ export class SdkError extends Error {
   readonly code: SdkErrorCode;
   /** Whether repeating the same operation later may succeed. */
   readonly retryable: boolean;
-  /** HTTP status when `code` is `ER_SDK_HTTP_STATUS`. */
-  readonly status: number | undefined;
   /** Every configuration problem when `code` is `ER_SDK_CONFIG`. */
   readonly issues: readonly SdkConfigIssue[];
 
   constructor(
     code: SdkErrorCode,
     message: string,
-    options: { retryable?: boolean; cause?: unknown; status?: number; issues?: readonly SdkConfigIssue[] } = {},
+    options: { retryable?: boolean; cause?: unknown; issues?: readonly SdkConfigIssue[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SdkError';
     this.code = code;
     this.retryable = options.retryable ?? false;
-    this.status = options.status;
     this.issues = options.issues ?? [];
   }
 }

@@ -240,6 +240,22 @@ describe('EnergyRecorder.report', () => {
     expect(api.requests.at(-1)?.path).toBe(`/resources/recorders/environment/${rec.environment}/report`);
   });
 
+  it('fetches again until the wait ends when an equipment lacks samples', async () => {
+    const rec = recorder();
+    await rec.recording('partial', () => undefined);
+    api.reportCoverage = 40;
+    const report = await rec.report({ waitMs: 300, pollIntervalMs: 50 });
+    expect(report?.equipments[0]?.coveragePct).toBe(40);
+    expect(api.requests.filter((r) => r.path.endsWith('/report')).length).toBeGreaterThan(1);
+  });
+
+  it('fetches once when every equipment is covered', async () => {
+    const rec = recorder();
+    await rec.recording('complete', () => undefined);
+    await rec.report({ waitMs: 10_000, pollIntervalMs: 50 });
+    expect(api.requests.filter((r) => r.path.endsWith('/report'))).toHaveLength(1);
+  });
+
   it('returns null when no session matches', async () => {
     const rec = recorder();
     await expect(rec.report({ scenario: 'never', waitMs: 0 })).resolves.toBeNull();

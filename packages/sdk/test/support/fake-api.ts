@@ -26,6 +26,8 @@ export class FakeApi {
   pingMode: 'ok' | 'ko' | 'hang' = 'ok';
   /** When set, every recorder call answers this status. */
   failStatus: number | undefined;
+  /** Coverage reported for every equipment (100 = all samples in). */
+  reportCoverage = 100;
   private readonly server: Server;
   private readonly running = new Map<string, { scenario: string; step: string }>();
   private readonly sessions = new Map<string, Session[]>();
@@ -150,7 +152,7 @@ export class FakeApi {
         if (url.searchParams.get('format') === 'csv') {
           return send(200, 'scope,step,equipment,energy_j,energy_wh,avg_w,peak_w,min_w,duration_s,coverage_pct,samples,longest_gap_s\n', 'text/csv');
         }
-        const eq = { equipment: 'srv-1', energyJoules: 3600, energyWh: 1, avgWatts: 100, maxWatts: 120, minWatts: 80, durationS: 36, coveragePct: 100, sampleCount: 37, longestGapS: 1, gapCount: 0 };
+        const eq = { equipment: 'srv-1', energyJoules: 3600, energyWh: 1, avgWatts: 100, maxWatts: 120, minWatts: 80, durationS: 36, coveragePct: this.reportCoverage, sampleCount: 37, longestGapS: 1, gapCount: 0 };
         return send(200, {
           environment: env,
           scenario: s.scenario,
