@@ -22,6 +22,19 @@ export interface LiveChartOptions {
 
 const BAND_FILLS = ['rgba(56, 116, 203, 0.10)', 'rgba(230, 140, 30, 0.13)'];
 
+/** `text` cut with an ellipsis to fit `maxWidth` canvas pixels (squeezing it would make it unreadable). */
+function fitText(ctx: CanvasRenderingContext2D, text: string, maxWidth: number): string {
+  if (ctx.measureText(text).width <= maxWidth) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (ctx.measureText(`${text.slice(0, mid)}…`).width <= maxWidth) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo === 0 ? '' : `${text.slice(0, lo)}…`;
+}
+
 /** A distinct colour per series index: golden-angle hue steps keep neighbours apart even for 50 series. */
 export function seriesColor(index: number): string {
   const hue = (index * 137.508) % 360;
@@ -219,9 +232,10 @@ export class LiveChart {
         ctx.fillStyle = 'rgba(40, 40, 40, 0.55)';
         ctx.fillRect(x0, top, Math.max(1, dpr), height);
       }
-      if (x1 - x0 > 40 * dpr) {
+      const room = x1 - x0 - 8 * dpr;
+      if (room > 30 * dpr) {
         ctx.fillStyle = '#222';
-        ctx.fillText(band.label, x0 + 4 * dpr, top + 4 * dpr, x1 - x0 - 8 * dpr);
+        ctx.fillText(fitText(ctx, band.label, room), x0 + 4 * dpr, top + 4 * dpr);
       }
     });
     ctx.restore();
