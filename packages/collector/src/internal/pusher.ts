@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { noopLogger, type Logger, type MeasurementBatch } from '@energyrecorder/core';
 import { PushRejectedError } from '../errors.js';
 import { backoffDelayMs } from './backoff.js';
@@ -136,7 +137,11 @@ export class Pusher {
    */
   async flush(signal?: AbortSignal): Promise<void> {
     while (this.flushing !== undefined) await this.flushing;
-    const round = this.runFlush(signal ?? new AbortController().signal);
+    const roundSignal = signal ?? new AbortController().signal;
+    // Every POST of the round listens on this one signal; undici releases each listener only when its
+    // request ends, so more than the default 10 can be registered at once.
+    setMaxListeners(Math.max(64, this.concurrency * 4), roundSignal);
+    const round = this.runFlush(roundSignal);
     this.flushing = round;
     try {
       await round;
