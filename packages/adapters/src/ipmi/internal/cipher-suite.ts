@@ -46,6 +46,9 @@ export const CIPHER_SUITES: Readonly<Record<3 | 17, CipherSuite>> = Object.freez
   }),
 });
 
+/** Length of the key-derivation constants Const 1 and Const 2. */
+const KEY_CONSTANT_LENGTH = 20;
+
 /** HMAC of the concatenation of `parts` with `key`, using the suite's hash. */
 export function hmac(suite: CipherSuite, key: Uint8Array, ...parts: Uint8Array[]): Buffer {
   const h = createHmac(suite.hash, key);
@@ -120,10 +123,14 @@ export function rakp4Icv(suite: CipherSuite, sik: Uint8Array, inp: RakpInputs): 
   return hmac(suite, sik, inp.consoleRandom, u32le(inp.bmcSessionId), inp.bmcGuid).subarray(0, suite.rakp4Length);
 }
 
-/** Derives K1 and K2 from the SIK: Kn = HMAC_SIK(constant n repeated to the HMAC length) (§13.32). */
+/**
+ * Derives K1 and K2 from the SIK: Kn = HMAC_SIK(Const n), Const n being byte n repeated 20 times (§13.32). The
+ * constants stay 20 bytes long with SHA-256 too: that is what ipmitool, FreeIPMI and BMC firmware do, checked
+ * against `ipmitool -C 17 -vvvv` key dumps.
+ */
 export function deriveKeys(suite: CipherSuite, sik: Buffer): SessionKeys {
-  const k1 = hmac(suite, sik, Buffer.alloc(suite.hmacLength, 0x01));
-  const k2 = hmac(suite, sik, Buffer.alloc(suite.hmacLength, 0x02));
+  const k1 = hmac(suite, sik, Buffer.alloc(KEY_CONSTANT_LENGTH, 0x01));
+  const k2 = hmac(suite, sik, Buffer.alloc(KEY_CONSTANT_LENGTH, 0x02));
   return { sik, k1, aesKey: k2.subarray(0, 16) };
 }
 

@@ -1,0 +1,246 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import {
+  CIPHER_SUITES,
+  type CipherSuite,
+  deriveKeys,
+  type RakpInputs,
+  rakp2AuthCode,
+  rakp3AuthCode,
+  rakp4Icv,
+  sessionIntegrityKey,
+} from '../../src/ipmi/internal/cipher-suite.js';
+import { checksum, decodePacket, encodeV20Packet, PayloadType, type SessionSecurity } from '../../src/ipmi/internal/packet.js';
+
+/** One datagram seen or sent by the fake BMC. */
+export interface RecordedPacket {
+  direction: 'in' | 'out';
+  hex: string;
+}
+
+interface FakeSession {
+  consoleSessionId: number;
+  suite: CipherSuite;
+  user?: { name: string; password: string };
+  consoleRandom?: Buffer;
+  bmcRandom?: Buffer;
+  role?: number;
+  security?: SessionSecurity;
+  outSeq: number;
+}
+
+/**
+ * A BMC speaking RMCP+ over UDP on 127.0.0.1, written from IPMI v2.0 §13 for tests: cipher suites 3 and 17,
+ * Get Channel Auth Capabilities, Get Channel Cipher Suites, Set Session Privilege, Get Device ID, Close Session
+ * and DCMI Get Power Reading. It lets `ipmitool -C 17` (an independent implementation) and our client meet on
+ * suite 17, which ipmi_sim does not offer.
+ */
+export class FakeBmc {
+  readonly recorded: RecordedPacket[] = [];
+  powerWatts = 250;
+  record = false;
+  /** Drop every answer (a BMC that stopped answering). */
+  silent = false;
+  private socket: Socket | undefined;
+  private readonly sessions = new Map<number, FakeSession>();
+  private readonly guid = Buffer.from('0123456789abcdeffedcba9876543210', 'hex');
+  private nextId = 0x1000;
+
+  constructor(private readonly users: ReadonlyMap<string, string>) {}
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async start(): Promise<number> {
+    const socket = createSocket('udp4');
+    socket.on('message', (msg, rinfo) => {
+      if (this.record) this.recorded.push({ direction: 'in', hex: msg.toString('hex') });
+      const answer = this.handle(msg);
+      if (answer === undefined || this.silent) return;
+      if (this.record) this.recorded.push({ direction: 'out', hex: answer.toString('hex') });
+      socket.send(answer, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    this.socket = socket;
+    const addr = socket.address();
+    return addr.port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.socket;
+    this.socket = undefined;
+    if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  /** Forgets every session, as a BMC reboot does. */
+  forgetSessions(): void {
+    this.sessions.clear();
+  }
+
+  private handle(msg: Buffer): Buffer | undefined {
+    if (msg.length < 14 || msg[0] !== 0x06 || msg[3] !== 0x07) return undefined;
+    if (msg[4] === 0x00) {
+      const len = msg[13] ?? 0;
+      const rsp = this.command(msg.subarray(14, 14 + len), undefined);
+      if (rsp === undefined) return undefined;
+      const head = Buffer.from([0x06, 0x00, 0xff, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, rsp.length]);
+      return Buffer.concat([head, rsp]);
+    }
+    const sessionId = msg.readUInt32LE(6);
+    const session = this.sessions.get(sessionId);
+    let packet;
+    try {
+      packet = decodePacket(msg, session?.security);
+    } catch {
+      return undefined;
+    }
+    const reply = (type: number, payload: Buffer, s?: FakeSession): Buffer => {
+      if (s?.security === undefined) {
+        return encodeV20Packet({ payloadType: type, sessionId: 0, sequence: 0, payload }, undefined);
+      }
+      s.outSeq++;
+      return encodeV20Packet({ payloadType: type, sessionId: s.consoleSessionId, sequence: s.outSeq, payload }, s.security);
+    };
+    switch (packet.payloadType) {
+      case PayloadType.IPMI: {
+        if (sessionId === 0) {
+          const rsp = this.command(packet.payload, undefined);
+          return rsp === undefined ? undefined : reply(PayloadType.IPMI, rsp);
+        }
+        if (session?.security === undefined || !packet.authenticated || !packet.encrypted) return undefined;
+        const rsp = this.command(packet.payload, sessionId);
+        return rsp === undefined ? undefined : reply(PayloadType.IPMI, rsp, session);
+      }
+      case PayloadType.OPEN_SESSION_REQUEST:
+        return reply(PayloadType.OPEN_SESSION_RESPONSE, this.openSession(packet.payload));
+      case PayloadType.RAKP1:
+        return reply(PayloadType.RAKP2, this.rakp1(packet.payload));
+      case PayloadType.RAKP3:
+        return this.rakp3(packet.payload, reply);
+      default:
+        return undefined;
+    }
+  }
+
+  private openSession(p: Buffer): Buffer {
+    const tag = p[0] ?? 0;
+    const consoleSessionId = p.readUInt32LE(4);
+    const auth = (p[12] ?? 0) & 0x3f;
+    const integrity = (p[20] ?? 0) & 0x3f;
+    const conf = (p[28] ?? 0) & 0x3f;
+    const suite = Object.values(CIPHER_SUITES).find(
+      (s) => s.authAlgorithm === auth && s.integrityAlgorithm === integrity && s.confidentialityAlgorithm === conf,
+    );
+    if (suite === undefined) return Buffer.from([tag, 0x11, 0, 0, 0, 0, 0, 0]);
+    const bmcSessionId = this.nextId++;
+    this.sessions.set(bmcSessionId, { consoleSessionId, suite, outSeq: 0 });
+    const out = Buffer.alloc(36);
+    out[0] = tag;
+    out[2] = 4;
+    out.writeUInt32LE(consoleSessionId, 4);
+    out.writeUInt32LE(bmcSessionId, 8);
+    out.set([0x00, 0, 0, 8, suite.authAlgorithm, 0, 0, 0], 12);
+    out.set([0x01, 0, 0, 8, suite.integrityAlgorithm, 0, 0, 0], 20);
+    out.set([0x02, 0, 0, 8, suite.confidentialityAlgorithm, 0, 0, 0], 28);
+    return out;
+  }
+
+  private inputs(s: FakeSession, bmcSessionId: number): RakpInputs {
+    return {
+      consoleSessionId: s.consoleSessionId,
+      bmcSessionId,
+      consoleRandom: s.consoleRandom ?? Buffer.alloc(16),
+      bmcRandom: s.bmcRandom ?? Buffer.alloc(16),
+      bmcGuid: this.guid,
+      role: s.role ?? 0,
+      userName: Buffer.from(s.user?.name ?? '', 'utf8'),
+    };
+  }
+
+  private rakp1(p: Buffer): Buffer {
+    const tag = p[0] ?? 0;
+    const bmcSessionId = p.readUInt32LE(4);
+    const s = this.sessions.get(bmcSessionId);
+    if (s === undefined) return Buffer.from([tag, 0x02, 0, 0, 0, 0, 0, 0]);
+    const name = p.subarray(28, 28 + (p[27] ?? 0)).toString('utf8');
+    const password = this.users.get(name);
+    const head = Buffer.alloc(8);
+    head[0] = tag;
+    head.writeUInt32LE(s.consoleSessionId, 4);
+    if (password === undefined) {
+      head[1] = 0x0d;
+      this.sessions.delete(bmcSessionId);
+      return head;
+    }
+    s.user = { name, password };
+    s.consoleRandom = Buffer.from(p.subarray(8, 24));
+    s.role = p[24] ?? 0;
+    s.bmcRandom = randomBytes(16);
+    const code = rakp2AuthCode(s.suite, Buffer.from(password), this.inputs(s, bmcSessionId));
+    return Buffer.concat([head, s.bmcRandom, this.guid, code]);
+  }
+
+  private rakp3(p: Buffer, reply: (type: number, payload: Buffer) => Buffer): Buffer | undefined {
+    const tag = p[0] ?? 0;
+    const bmcSessionId = p.readUInt32LE(4);
+    const s = this.sessions.get(bmcSessionId);
+    if (s?.user === undefined) return reply(PayloadType.RAKP4, Buffer.from([tag, 0x02, 0, 0, 0, 0, 0, 0]));
+    const head = Buffer.alloc(8);
+    head[0] = tag;
+    head.writeUInt32LE(s.consoleSessionId, 4);
+    const inputs = this.inputs(s, bmcSessionId);
+    const kuid = Buffer.from(s.user.password);
+    if ((p[1] ?? 0) !== 0 || !rakp3AuthCode(s.suite, kuid, inputs).equals(p.subarray(8))) {
+      this.sessions.delete(bmcSessionId);
+      head[1] = 0x0f;
+      return reply(PayloadType.RAKP4, head);
+    }
+    const sik = sessionIntegrityKey(s.suite, kuid, inputs);
+    const keys = deriveKeys(s.suite, sik);
+    const answer = reply(PayloadType.RAKP4, Buffer.concat([head, rakp4Icv(s.suite, sik, inputs)]));
+    s.security = { suite: s.suite, k1: keys.k1, aesKey: keys.aesKey };
+    return answer;
+  }
+
+  /** Answers one IPMI request frame; `sessionId` is undefined outside a session. */
+  private command(frame: Buffer, sessionId: number | undefined): Buffer | undefined {
+    if (frame.length < 7) return undefined;
+    const netFn = (frame[1] ?? 0) >> 2;
+    const cmd = frame[5] ?? 0;
+    const data = frame.subarray(6, frame.length - 1);
+    let body: number[];
+    if (netFn === 0x06 && cmd === 0x38) body = [0x00, 0x01, 0x80 | 0x14, 0x04, 0x02, 0, 0, 0, 0];
+    else if (netFn === 0x06 && cmd === 0x54) {
+      // One record per suite: start C0h, id, auth, integrity (40h|n), confidentiality (80h|n).
+      const records = [0xc0, 3, 0x01, 0x41, 0x81, 0xc0, 17, 0x03, 0x44, 0x81];
+      const index = (data[2] ?? 0) & 0x3f;
+      body = [0x00, 0x01, ...records.slice(index * 16, index * 16 + 16)];
+    } else if (sessionId === undefined) body = [0xd4];
+    else if (netFn === 0x06 && cmd === 0x3b) body = [0x00, (data[0] ?? 0) === 0 ? 4 : (data[0] ?? 0)];
+    else if (netFn === 0x06 && cmd === 0x3c) {
+      this.sessions.delete(sessionId);
+      body = [0x00];
+    } else if (netFn === 0x06 && cmd === 0x01) body = [0x00, 0x20, 0x01, 0x02, 0x10, 0x02, 0xbf, 0x57, 0x01, 0x00, 0x34, 0x12];
+    else if (netFn === 0x2c && cmd === 0x02 && data[0] === 0xdc) {
+      const b = Buffer.alloc(19);
+      b[1] = 0xdc;
+      for (const off of [2, 4, 6, 8]) b.writeUInt16LE(this.powerWatts, off);
+      b.writeUInt32LE(Math.floor(Date.now() / 1000), 10);
+      b.writeUInt32LE(1000, 14);
+      b[18] = 0x40;
+      body = [...b];
+    } else body = [0xc1];
+    if (netFn === 0x2c && body.length === 1) body.push(0xdc);
+    const out = Buffer.alloc(7 + body.length);
+    out[0] = frame[3] ?? 0x81;
+    out[1] = ((netFn | 1) << 2) | ((frame[4] ?? 0) & 0x03);
+    out[2] = checksum(out, 0, 2);
+    out[3] = frame[0] ?? 0x20;
+    out[4] = ((frame[4] ?? 0) & 0xfc) | ((frame[1] ?? 0) & 0x03);
+    out[5] = cmd;
+    out.set(body, 6);
+    out[out.length - 1] = checksum(out, 3, out.length - 1);
+    return out;
+  }
+}

@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { AdapterError, noopLogger } from '@energyrecorder/core';
+import { peerAvailable } from '@energyrecorder/testkit';
+import { createIpmiAdapter, ipmiConfigSchema, IpmiErrorCode } from '../../src/ipmi/index.js';
+import { FakeBmc } from './fake-bmc.js';
+
+const haveIpmitool = peerAvailable('ipmitool (suite 17 cross-check)', ['ipmitool']);
+const describeTool = haveIpmitool ? describe : describe.skip;
+
+function ipmitool(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'ipmitool',
+      ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(port), '-U', 'admin', '-P', 'sha256-secret', ...args],
+      { timeout: 20_000 },
+      (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(stderr, { cause: err }))),
+    );
+  });
+}
+
+describeTool('cipher suite 17 (HMAC-SHA256, AES-CBC-128) against a fake RMCP+ BMC checked by ipmitool', () => {
+  const bmc = new FakeBmc(new Map([['admin', 'sha256-secret']]));
+  let port = 0;
+  const ctx = { logger: noopLogger, requestTimeoutMs: 3000, equipmentId: 'fake' };
+  const config = (extra: Record<string, unknown> = {}) =>
+    ipmiConfigSchema.parse({
+      type: 'ipmi',
+      id: 'fake',
+      host: '127.0.0.1',
+      port,
+      user: 'admin',
+      pass: 'sha256-secret',
+      cipher_suite: 17,
+      ...extra,
+    });
+
+  beforeAll(async () => {
+    port = await bmc.start();
+  });
+
+  afterAll(async () => {
+    await bmc.stop();
+  });
+
+  it('lets ipmitool -C 17 open a session and read DCMI power from the fake BMC', async () => {
+    // ipmitool is the independent implementation: if it accepts the fake's RAKP 2/4 and encrypted answers, the
+    // fake's suite 17 crypto is right, and so is the client that talks to the same fake below.
+    bmc.powerWatts = 287;
+    const out = await ipmitool(port, ['-C', '17', 'dcmi', 'power', 'reading']);
+    expect(out).toMatch(/Instantaneous power reading:\s+287 Watts/);
+  });
+
+  it('reads DCMI power natively with suite 17', async () => {
+    bmc.powerWatts = 311;
+    const before = bmc.sessionCount;
+    const adapter = createIpmiAdapter(config(), ctx);
+    try {
+      const readings = await adapter.read(AbortSignal.timeout(10_000));
+      expect(readings.map((r) => [r.sensor, r.unit, r.value, r.source])).toEqual([['power', 'W', 311, 'dcmi']]);
+    } finally {
+      await adapter.close();
+    }
+    expect(bmc.sessionCount).toBe(before);
+  });
+
+  it('reads natively with suite 3 on the same fake', async () => {
+    const adapter = createIpmiAdapter(config({ cipher_suite: 3 }), ctx);
+    try {
+      expect((await adapter.read(AbortSignal.timeout(10_000)))[0]?.value).toBe(bmc.powerWatts);
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('reopens the session when the BMC forgot it', async () => {
+    const adapter = createIpmiAdapter(config({ timeout: 1 }), ctx);
+    try {
+      await adapter.read(AbortSignal.timeout(10_000));
+      bmc.forgetSessions();
+      bmc.powerWatts = 199;
+      expect((await adapter.read(AbortSignal.timeout(10_000)))[0]?.value).toBe(199);
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('fails with ER_IPMI_BAD_PASSWORD on a wrong password with suite 17', async () => {
+    const adapter = createIpmiAdapter(config({ pass: 'wrong' }), ctx);
+    await expect(adapter.read(AbortSignal.timeout(10_000))).rejects.toMatchObject({
+      code: IpmiErrorCode.BAD_PASSWORD,
+    });
+    await adapter.close();
+  });
+
+  it('fails with ER_IPMI_ABORTED when the signal fires', async () => {
+    bmc.silent = true;
+    const adapter = createIpmiAdapter(config({ timeout: 30 }), ctx);
+    try {
+      const err = await adapter.read(AbortSignal.timeout(300)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AdapterError);
+      expect((err as AdapterError).code).toBe(IpmiErrorCode.ABORTED);
+    } finally {
+      bmc.silent = false;
+      await adapter.close();
+    }
+  });
+});
