@@ -5,7 +5,7 @@
 // the measurement, so its own CPU is not counted for either driver.
 // Needs ipmi_sim, sdrcomp, ipmitool. Run after `npx tsup` in packages/core, packages/adapters and packages/testkit:
 //   npm run bench   (or node bench/ipmi.mjs)
-/* global performance */
+/* global performance, AbortSignal */
 import { readFileSync } from 'node:fs';
 
 const NATIVE_MS = Number(process.env.BENCH_MS ?? 3000);
