@@ -230,7 +230,9 @@ export class ModbusAdapter implements PowerAdapter {
     });
     this.client = client;
     const opts = { port: this.config.port, timeout: this.timeoutMs };
-    if (this.config.framer === 'RTU') await client.connectTcpRTUBuffered(this.config.address, opts);
+    // modbus-serial's "TcpRTUBuffered" port still puts MBAP headers on the wire; its Telnet port is the one that
+    // sends raw RTU frames with CRC over TCP, which is what serial gateways and pymodbus' RTU framer speak.
+    if (this.config.framer === 'RTU') await client.connectTelnet(this.config.address, opts);
     else await client.connectTCP(this.config.address, opts);
     return client;
   }

@@ -125,6 +125,33 @@ d('snmp adapter against a real snmpd', () => {
     expect(readings['missing']).toBeUndefined();
   });
 
+  it('sends real SNMPv2c when the original "v2" is configured', async () => {
+    const lines: Captured[] = [];
+    const adapter = create(
+      {
+        host: agent.host,
+        port: agent.port,
+        version: 'v2',
+        community: COMMUNITY,
+        sensors: [sensors[0], { name: 'missing', oid: `${BASE}.77.0`, unit: 'W' }],
+      },
+      captureLogger(lines),
+    );
+    closers.push(() => adapter.close());
+    const readings = await adapter.read(new AbortController().signal);
+    expect(readings.map((r) => r.sensor)).toEqual(['voltage']);
+    // v2c reports the unknown OID in its own varbind (noSuchObject); v1 would have failed the whole GET.
+    expect(lines.some((l) => l.fields['sensor'] === 'missing' && String(l.fields['reason']).startsWith('noSuch'))).toBe(true);
+    expect(lines.some((l) => (l.message ?? '').includes('SNMPv1 noSuchName'))).toBe(false);
+  });
+
+  it('fails with ER_ABORTED when the poll is aborted while waiting', async () => {
+    const adapter = create({ host: agent.host, port: agent.port, community: 'wrong', sensors, timeout: 5, retries: 0 });
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(AbortSignal.timeout(100)));
+    expect(err.code).toBe('ER_ABORTED');
+  });
+
   it('reads with v3 authPriv SHA/AES when the original key names are given', async () => {
     const adapter = create({
       host: agent.host,
