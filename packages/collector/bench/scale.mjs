@@ -45,8 +45,8 @@ function startChild(script, args) {
   return { child, nextLine };
 }
 
-// A few dozen keep-alive sockets per device process are plenty on loopback and keep socket buffers small.
-const dispatcher = new Agent({ connections: 32, keepAliveTimeout: 60_000 });
+// 128 keep-alive sockets per device process: enough for a 1,000-device tick, bounded socket buffers.
+const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
 
 // The minimal Redfish-shaped adapter of the bench: one GET of the chassis Power resource per read.
 const benchRedfish = {

@@ -214,6 +214,10 @@ export class Pusher {
 
   /** Sends one window; commits the longest fully finished prefix. Returns false when the round must stop. */
   private async sendWindow(window: readonly PeekedRecord[], signal: AbortSignal): Promise<boolean> {
+    // Progress of batches no longer in the spool (dropped when it was full) is forgotten.
+    const inWindow = new Set(window.map(posKey));
+    for (const key of this.finished.keys()) if (!inWindow.has(key)) this.finished.delete(key);
+    for (const key of this.sentChunks.keys()) if (!inWindow.has(key)) this.sentChunks.delete(key);
     const byDevice = new Map<string, PeekedRecord[]>();
     for (const item of window) {
       if (this.finished.has(posKey(item))) continue;
