@@ -58,6 +58,10 @@ export class LiveChart {
   private frame = 0;
   private lastLegendMs = 0;
   private newestS = Number.NEGATIVE_INFINITY;
+  private renders = 0;
+  private timer = 0;
+  private lastRenderMs = Number.NEGATIVE_INFINITY;
+  private renderMs = 0;
   private readonly ticker: number;
   private readonly resize: ResizeObserver;
 
@@ -102,7 +106,7 @@ export class LiveChart {
   /** Visible window length in seconds. */
   setWindow(seconds: number): void {
     this.windowS = seconds;
-    this.invalidate();
+    this.invalidate(true);
   }
 
   /** Forgets every series (a different environment was chosen). */
@@ -113,7 +117,7 @@ export class LiveChart {
     this.bands = [];
     this.newestS = Number.NEGATIVE_INFINITY;
     this.legend.replaceChildren();
-    this.invalidate();
+    this.invalidate(true);
   }
 
   /** Adds `[timeNs, watts]` samples of one equipment. */
@@ -136,7 +140,7 @@ export class LiveChart {
   /** Replaces the step bands. */
   setBands(bands: StepBand[]): void {
     this.bands = bands;
-    this.invalidate();
+    this.invalidate(true);
   }
 
   /** Every sample in the visible window, for a download of what is shown. */
@@ -151,17 +155,41 @@ export class LiveChart {
   /** Stops timers and observers. */
   destroy(): void {
     window.clearInterval(this.ticker);
+    window.clearTimeout(this.timer);
     if (this.frame !== 0) cancelAnimationFrame(this.frame);
     this.resize.disconnect();
     this.plot.destroy();
   }
 
-  private invalidate(): void {
-    if (this.frame === 0) this.frame = requestAnimationFrame(() => this.render());
+  /**
+   * Schedules a redraw on the next animation frame, but no sooner than one bin width after the previous one:
+   * over a 1 h window a bin is ~3 s wide, so redrawing 50 traces for every reading would burn the main thread
+   * without changing a pixel. User actions (`immediate`) skip that wait.
+   */
+  private invalidate(immediate = false): void {
+    if (this.frame !== 0) return;
+    if (immediate && this.timer !== 0) {
+      window.clearTimeout(this.timer);
+      this.timer = 0;
+    }
+    if (this.timer !== 0) return;
+    const widthCss = Math.max(50, this.plot.bbox.width / (window.devicePixelRatio || 1));
+    const minGapMs = Math.min(1000, Math.max(50, (this.windowS / widthCss) * 1000));
+    const wait = immediate ? 0 : this.lastRenderMs + minGapMs - performance.now();
+    if (wait <= 0) {
+      this.frame = requestAnimationFrame(() => this.render());
+      return;
+    }
+    this.timer = window.setTimeout(() => {
+      this.timer = 0;
+      this.frame = requestAnimationFrame(() => this.render());
+    }, wait);
   }
 
   private render(): void {
     this.frame = 0;
+    const started = performance.now();
+    this.lastRenderMs = started;
     const nowS = Date.now() / 1000;
     // A meter whose clock runs ahead would otherwise draw outside the window.
     this.toS = Math.max(nowS, Number.isFinite(this.newestS) ? this.newestS : nowS);
@@ -175,6 +203,11 @@ export class LiveChart {
     this.root.dataset['bandCount'] = String(this.bands.length);
     if (Number.isFinite(this.newestS)) this.root.dataset['lastSampleS'] = this.newestS.toFixed(3);
     const nowMs = performance.now();
+    // Exposed for the benchmark and for anyone checking the page's cost in the browser's inspector.
+    this.renders++;
+    this.renderMs += nowMs - started;
+    this.root.dataset['renderCount'] = String(this.renders);
+    this.root.dataset['renderMsTotal'] = this.renderMs.toFixed(1);
     // The legend is DOM work: once a second is plenty for a human and keeps 50 series cheap.
     if (nowMs - this.lastLegendMs > 1000) {
       this.lastLegendMs = nowMs;
