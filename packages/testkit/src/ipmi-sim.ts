@@ -16,6 +16,11 @@ export interface IpmiSimOptions {
   dcmi?: boolean;
   /** IANA manufacturer id reported by Get Device ID. Default 343 (Intel: sensors named `PS.* Input Power`). */
   manufacturerId?: number;
+  /**
+   * Add a satellite controller at IPMB address 30h owning a second Watts sensor, "PS2 Input Power" (same
+   * factors), described in the BMC's SDR repository and reached by bridging (Send Message). Default false.
+   */
+  satellite?: { powerWatts: number };
 }
 
 /** A running `ipmi_sim`. */
@@ -33,6 +38,10 @@ export interface IpmiSimHandle {
   setPower(watts: number): void;
   /** The watts the SDR sensor reports for the last {@link setPower} (after rounding and clamping). */
   expectedSdrWatts(): number;
+  /** IPMB address of the satellite controller, when one was asked for. */
+  satelliteAddress?: number;
+  /** Sets the satellite's sensor, like {@link setPower}; returns the watts it will report. */
+  setSatellitePower(watts: number): number;
   /** Kills the simulator and starts it again on the same port and state: every session is lost. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -45,12 +54,15 @@ const SENSOR_M = 2;
 const SENSOR_OFFSET = 50;
 const SENSOR_NAME = 'PS1 Input Power';
 
-function sdrSource(): string {
-  // Full sensor records (type 1) compiled by Debian's sdrcomp; a Watts sensor with non-trivial M, B, Bexp so
-  // the conversion is exercised, and a temperature sensor that must not be summed.
+/** Raw byte the file-polled sensor must hold to report `watts`. */
+function rawFor(watts: number): number {
+  return Math.min(255, Math.max(0, Math.round((watts - SENSOR_OFFSET) / SENSOR_M)));
+}
+
+function powerRecord(owner: string, name: string): string {
   return `
 sdr type 1
-	sensor_owner_id		0x20
+	sensor_owner_id		${owner}
 	sensor_owner_lun	0
 	channel_number		0
 	sensor_number		2
@@ -75,9 +87,15 @@ sdr type 1
 	b_exp			1
 	sensor_maximum		255
 	sensor_minimum		0
-	id_string		"${SENSOR_NAME}"
+	id_string		"${name}"
 endsdr
+`;
+}
 
+function sdrSource(satellite: boolean): string {
+  // Full sensor records (type 1) compiled by Debian's sdrcomp; a Watts sensor with non-trivial M, B, Bexp so
+  // the conversion is exercised, and a temperature sensor that must not be summed.
+  return `${powerRecord('0x20', SENSOR_NAME)}${satellite ? powerRecord('0x30', 'PS2 Input Power') : ''}
 sdr type 1
 	sensor_owner_id		0x20
 	sensor_owner_lun	0
@@ -169,9 +187,15 @@ export async function startIpmiSim(options: IpmiSimOptions): Promise<IpmiSimHand
   const tempFile = join(dir, 'temp.raw');
   const dcmiFile = join(dir, 'dcmi.watts');
   const readOnlyUser = `${options.user.slice(0, 12)}-ro`;
+  const satelliteFile = join(dir, 'power2.raw');
+  const setSatellitePower = (watts: number): number => {
+    const raw = rawFor(watts);
+    writeFileSync(satelliteFile, `${raw}\n`);
+    return SENSOR_M * raw + SENSOR_OFFSET;
+  };
   let sdrWatts = 0;
   const setPower = (watts: number): void => {
-    const raw = Math.min(255, Math.max(0, Math.round((watts - SENSOR_OFFSET) / SENSOR_M)));
+    const raw = rawFor(watts);
     sdrWatts = SENSOR_M * raw + SENSOR_OFFSET;
     writeFileSync(powerFile, `${raw}\n`);
     writeFileSync(dcmiFile, `${Math.round(watts)}\n`);
@@ -179,7 +203,8 @@ export async function startIpmiSim(options: IpmiSimOptions): Promise<IpmiSimHand
   try {
     setPower(options.powerWatts);
     writeFileSync(tempFile, '25\n');
-    writeFileSync(join(dir, 'sim.sdrs'), sdrSource());
+    if (options.satellite !== undefined) setSatellitePower(options.satellite.powerWatts);
+    writeFileSync(join(dir, 'sim.sdrs'), sdrSource(options.satellite !== undefined));
     await run('sdrcomp', ['-o', join(persistDir, 'sdr.20.main'), join(dir, 'sim.sdrs')]);
     let loadlib = '';
     if (options.dcmi === true) {
@@ -216,7 +241,15 @@ sensor_add 0x20 0 2 0x03 0x01 poll 1000 file "${powerFile}"
 sensor_set_event_support 0x20 0 2 enable scanning per-state ${events}
 sensor_add 0x20 0 3 0x01 0x01 poll 1000 file "${tempFile}"
 sensor_set_event_support 0x20 0 3 enable scanning per-state ${events}
-mc_enable 0x20
+${
+  options.satellite === undefined
+    ? ''
+    : `mc_add 0x30 2 no-device-sdrs 0x98 0x10 1 0x80 ${manufacturer} 0xf03
+sensor_add 0x30 0 2 0x03 0x01 poll 1000 file "${satelliteFile}"
+sensor_set_event_support 0x30 0 2 enable scanning per-state ${events}
+mc_enable 0x30
+`
+}mc_enable 0x20
 `,
     );
   } catch (err) {
@@ -254,6 +287,8 @@ mc_enable 0x20
     sensorName: SENSOR_NAME,
     setPower,
     expectedSdrWatts: () => sdrWatts,
+    satelliteAddress: options.satellite === undefined ? undefined : 0x30,
+    setSatellitePower,
     async restart() {
       await proc?.kill();
       await start();

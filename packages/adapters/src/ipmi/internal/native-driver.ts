@@ -12,6 +12,7 @@ import {
   encodeGetSdr,
   NetFn,
 } from './commands.js';
+import { BMC_ADDRESS } from './packet.js';
 import { IpmiSession, type RequestTarget } from './session.js';
 
 /** Settings of the native driver, resolved from the adapter config. */
@@ -27,6 +28,11 @@ export interface NativeDriverOptions {
   timeoutMs: number;
   attempts: number;
   logger: Logger;
+}
+
+/** Sensors owned by another controller than the BMC are read through Send Message to their owner. */
+function ownerTarget(rec: FullSensorRecord): RequestTarget | undefined {
+  return rec.ownerId === BMC_ADDRESS ? undefined : { address: rec.ownerId, channel: rec.channel };
 }
 
 /** How power is read once the BMC was probed. */
@@ -113,7 +119,7 @@ export class NativeIpmiDriver {
     for (const rec of this.plan.sensors) {
       const rsp = session.check(
         await session.request(NetFn.SENSOR, Cmd.GET_SENSOR_READING, Buffer.from([rec.sensorNumber]), signal, {
-          target: this.opts.bridge,
+          target: ownerTarget(rec),
           lun: rec.ownerLun,
         }),
         `Get Sensor Reading "${rec.name}"`,
@@ -148,7 +154,12 @@ export class NativeIpmiDriver {
     const device = decodeDeviceId(
       session.check(await session.request(NetFn.APP, Cmd.GET_DEVICE_ID, Buffer.alloc(0), signal), 'Get Device ID').data,
     );
-    const records = await this.walkSdr(session, signal);
+    // The BMC's main SDR repository describes the sensors of every controller; with a bridge target only the
+    // sensors that target owns are candidates (ipmitool -t reads them the same way).
+    const bridge = this.opts.bridge;
+    const records = (await this.walkSdr(session, signal)).filter(
+      (r) => bridge === undefined || r.ownerId === bridge.address,
+    );
     const sensors = selectPowerSensors(records, device.manufacturerId, this.opts.sensors);
     if (sensors.length === 0) {
       const why =
@@ -166,10 +177,9 @@ export class NativeIpmiDriver {
 
   /** Reads every full sensor record of the SDR repository (Reserve SDR Repository + Get SDR, §33.11–12). */
   private async walkSdr(session: IpmiSession, signal: AbortSignal): Promise<FullSensorRecord[]> {
-    const target = this.opts.bridge;
     const reserve = async (): Promise<number> =>
       session
-        .check(await session.request(NetFn.STORAGE, Cmd.RESERVE_SDR_REPOSITORY, Buffer.alloc(0), signal, { target }), 'Reserve SDR Repository')
+        .check(await session.request(NetFn.STORAGE, Cmd.RESERVE_SDR_REPOSITORY, Buffer.alloc(0), signal), 'Reserve SDR Repository')
         .data.readUInt16LE(0);
     let reservation = await reserve();
     const out: FullSensorRecord[] = [];
@@ -177,9 +187,7 @@ export class NativeIpmiDriver {
     for (let guard = 0; guard < 4096 && recordId !== 0xffff; guard++) {
       const read = async (offset: number, length: number): Promise<{ next: number; bytes: Buffer }> => {
         for (let retry = 0; ; retry++) {
-          const rsp = await session.request(NetFn.STORAGE, Cmd.GET_SDR, encodeGetSdr(reservation, recordId, offset, length), signal, {
-            target,
-          });
+          const rsp = await session.request(NetFn.STORAGE, Cmd.GET_SDR, encodeGetSdr(reservation, recordId, offset, length), signal);
           // The reservation is lost whenever the repository changes or another client reserves it.
           if (rsp.completionCode === 0xc5 && retry < 3) {
             reservation = await reserve();
