@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtinAdapters } from '@energyrecorder/adapters';
 import { ConfigError, createAdapterRegistry } from '@energyrecorder/core';
 import { parseCollectorConfigText } from '../src/internal/config.js';
 import { originalTypeStubs } from './helpers/test-adapters.js';
@@ -85,5 +86,15 @@ RECORDER_API_SERVER:
       registry,
     );
     expect(cfg.environments[0]?.devices[0]?.key).toBe('E/42');
+  });
+});
+
+describe('parseCollectorConfigText with the built-in adapters', () => {
+  it('loads the original sample unchanged when validated by the real adapter schemas', () => {
+    const real = createAdapterRegistry(builtinAdapters);
+    const cfg = parseCollectorConfigText(sample, real);
+    expect(cfg.environments.flatMap((e) => e.devices.map((d) => d.type)).sort()).toEqual(
+      ['csvftp', 'ibmc-gui', 'idrac8-gui', 'intel-gui', 'ipmi', 'modbus', 'redfish', 'rpimon', 'shelly', 'snmp', 'ilo-gui'].sort(),
+    );
   });
 });
