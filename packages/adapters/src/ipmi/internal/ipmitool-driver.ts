@@ -170,7 +170,7 @@ export class IpmitoolDriver {
             return;
           }
           if (signal.aborted) {
-            reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'ipmitool aborted', { cause: err }));
+            reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'ipmitool aborted', { cause: err, retryable: false }));
             return;
           }
           const detail = (stderr.trim().split('\n').pop() ?? '').slice(0, 200);

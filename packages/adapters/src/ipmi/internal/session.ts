@@ -82,6 +82,8 @@ export class IpmiSession {
   private consoleSessionId = 0;
   private bmcSessionId = 0;
   private outSeq = 0;
+  private inHighest = 0;
+  private readonly inSeen = new Set<number>();
   private rqSeq = 0;
   private messageTag = 0;
   private waiter: ((p: V20Packet) => boolean) | undefined;
@@ -198,6 +200,8 @@ export class IpmiSession {
     const keys = deriveKeys(suite, sik);
     this.security = { suite, k1: keys.k1, aesKey: keys.aesKey };
     this.outSeq = 0;
+    this.inHighest = 0;
+    this.inSeen.clear();
     const priv = await this.request(NetFn.APP, Cmd.SET_SESSION_PRIVILEGE, Buffer.from([this.opts.privilege]), signal);
     this.check(priv, 'Set Session Privilege Level', false);
     this.opts.logger.debug({ suite: suite.id, privilege: this.opts.privilege }, 'ipmi session opened');
@@ -242,6 +246,7 @@ export class IpmiSession {
           if (p.payloadType !== PayloadType.IPMI || p.sessionId !== this.consoleSessionId || !p.authenticated) {
             return undefined;
           }
+          if (!this.acceptInboundSequence(p.sequence)) return undefined;
           const rsp = decodeIpmiResponse(p.payload);
           if (bridged === undefined) {
             return rsp.rqSeq === rqSeq && rsp.cmd === cmd && rsp.netFn === (netFn | 1) ? rsp : undefined;
@@ -303,6 +308,22 @@ export class IpmiSession {
   async discard(): Promise<void> {
     this.security = undefined;
     await this.close();
+  }
+
+  /**
+   * Replay protection (§6.12.13): an authenticated packet is accepted once, and only when its sequence number is
+   * within 16 of the highest seen so far.
+   */
+  private acceptInboundSequence(seq: number): boolean {
+    if (seq === 0 || this.inSeen.has(seq)) return false;
+    if (this.inHighest !== 0 && seq + 16 <= this.inHighest) return false;
+    this.inSeen.add(seq);
+    if (this.inSeen.size > 32) {
+      const oldest = this.inSeen.values().next().value;
+      if (oldest !== undefined) this.inSeen.delete(oldest);
+    }
+    if (seq > this.inHighest) this.inHighest = seq;
+    return true;
   }
 
   private nextTag(): number {
@@ -409,7 +430,7 @@ export class IpmiSession {
       };
       const onAbort = (): void => {
         finish();
-        reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'request aborted', { cause: signal.reason }));
+        reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'request aborted', { cause: signal.reason, retryable: false }));
       };
       if (signal.aborted) {
         onAbort();
