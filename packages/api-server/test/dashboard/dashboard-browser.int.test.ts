@@ -4,7 +4,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { makeTempDir, peerAvailable, removeDir, waitFor } from '@energyrecorder/testkit';
 import { createApiServer, type ApiServer } from '../../src/index.js';
 import { nsFromNow, raw, sendJson } from '../helpers.js';
-import { basic, buildDashboardInto } from './support.js';
+import { basic, buildDashboardInto, CHROMIUM_ARGS } from './support.js';
 
 const haveChromium = peerAvailable('chromium', ['chromium']);
 const describeBrowser = haveChromium ? describe : describe.skip;
@@ -72,15 +72,7 @@ describeBrowser('dashboard in Chromium', () => {
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
+      args: [...CHROMIUM_ARGS],
       viewport: { width: 1366, height: 1000 },
       httpCredentials: { username: 'viewer', password: 'view-secret' },
       acceptDownloads: true,

@@ -100,3 +100,14 @@ export function openSse(base: string, path: string, headers: Record<string, stri
 export function basic(user: string, pass: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
+
+/** Flags the project launches Debian's Chromium with (no sandbox in containers, no network chatter). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+] as const;
