@@ -93,6 +93,10 @@ describe('energyrecorder-collector CLI', () => {
     let proc = new ManagedProcess(process.execPath, args);
     try {
       await waitFor(async () => (await metric(httpPort, 'energyrecorder_collector_spool_batches')) >= 10, 'spooled batches');
+      // The API is down but the spool has room: healthy, and says why it is spooling.
+      const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'OK', apiReachable: false });
       // Freeze the device so the set of readings is known, wait until all of it sits in the spool, then crash.
       devices.modes.set('m1', 'fail');
       // A failed read proves the last good one (reads of a device never overlap) has reached the queue.
