@@ -153,8 +153,11 @@ function findModuleSource(): string {
   }
 }
 
-/** Resolves once something answers an RMCP presence ping (ASF, class 06h) on the port. */
-function rmcpPing(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/**
+ * True once the BMC answers an IPMI request: an unauthenticated IPMI v1.5 Get Channel Authentication
+ * Capabilities, which (unlike an ASF presence ping, answered by the LAN layer alone) needs the MC to be up.
+ */
+function ipmiPing(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolvePromise) => {
     const sock = createSocket('udp4');
     const done = (ok: boolean): void => {
@@ -165,8 +168,9 @@ function rmcpPing(host: string, port: number, timeoutMs: number): Promise<boolea
     const timer = setTimeout(() => done(false), timeoutMs);
     sock.on('message', () => done(true));
     sock.on('error', () => done(false));
-    // RMCP v1, seq FFh, class ASF; ASF IANA 4542, type 80h presence ping, tag 01h.
-    sock.send(Buffer.from([0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x01, 0x00, 0x00]), port, host);
+    // RMCP (06 00 FF 07), session header with auth type none, then 20 18 C8 81 04 38 8E 04 B1: netfn App,
+    // cmd 38h, channel Eh with the v2.0 bit, ADMIN, checksums by hand.
+    sock.send(Buffer.from('0600ff07000000000000000000092018c88104388e04b1', 'hex'), port, host);
   });
 }
 
@@ -264,7 +268,7 @@ mc_enable 0x30
     await waitFor(
       async () => {
         if (!p.alive) throw new Error(`ipmi_sim exited: ${p.logs}`);
-        return rmcpPing(host, port, 300);
+        return ipmiPing(host, port, 300);
       },
       `ipmi_sim on ${host}:${port}`,
       15_000,
