@@ -1,0 +1,10 @@
+export { runDemo, compareReport, pickDemoPort } from './demo.js';
+export type { DemoOptions, DemoRun, DemoEvent } from './demo.js';
+export { LoadProfile } from './load-profile.js';
+export type { Burst } from './load-profile.js';
+export { startRack, ProfileMeter, DEFAULT_RACK } from './rack.js';
+export type { Rack, RackMachine, RackOptions } from './rack.js';
+export { Functest, Bench, SUITE_PLAN } from './suite.js';
+export type { StepLoad, LoadDriver } from './suite.js';
+export { formatComparisonTable, comparisonToCsv, deviationPct, TOTAL_STEP, COMPARISON_CSV_HEADER } from './report-table.js';
+export type { ComparisonRow } from './report-table.js';
