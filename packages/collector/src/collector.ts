@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
-import { noopLogger, type Logger, type RecorderApiServerSettings } from '@energyrecorder/core';
+import { noopLogger, type Logger, type Reading, type RecorderApiServerSettings } from '@energyrecorder/core';
 import type { Clock } from './internal/clock.js';
 import type { ResolvedCollectorConfig } from './internal/config.js';
 import { LatencyTracker, renderMetrics } from './internal/metrics.js';
@@ -8,6 +8,9 @@ import { PollScheduler, type EnvironmentStatus } from './internal/scheduler.js';
 import { Spool } from './internal/spool.js';
 import { startStatusServer, type StatusServer } from './internal/http-server.js';
 import { createApiTransport, type ApiTransport } from './internal/transport.js';
+
+/** Time an adapter's `acknowledge()` (e.g. an FTP purge) may take. */
+export const ACKNOWLEDGE_TIMEOUT_MS = 30_000;
 
 /** Options of {@link Collector.create}. */
 export interface CollectorOptions {
@@ -77,13 +80,9 @@ export class Collector {
       flushIntervalMs: settings.COLLECTOR.flush_interval_ms,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       onDelivered: (record) => {
-        const readings = record.measurements.map((m) => ({
-          sensor: m.sensor,
-          unit: m.unit,
-          value: m.value,
-          timestampNs: m.time,
-        }));
-        void scheduler.acknowledge(record.environment, record.equipmentId, readings, AbortSignal.timeout(30_000));
+        const readings = (): Reading[] =>
+          record.measurements.map((m) => ({ sensor: m.sensor, unit: m.unit, value: m.value, timestampNs: m.time }));
+        void scheduler.acknowledge(record.environment, record.equipmentId, readings, ACKNOWLEDGE_TIMEOUT_MS);
       },
       onLatency: (device, seconds) => latency.observe(device, seconds),
     });

@@ -1,7 +1,7 @@
 /** Package version, kept in step with package.json. */
 export const VERSION = '0.1.0';
 
-export { Collector } from './collector.js';
+export { Collector, ACKNOWLEDGE_TIMEOUT_MS } from './collector.js';
 export type { CollectorOptions, CollectorStatus } from './collector.js';
 export { SpoolError, PushRejectedError } from './errors.js';
 export { resolveCollectorConfig, parseCollectorConfigText, loadCollectorConfigFile } from './internal/config.js';

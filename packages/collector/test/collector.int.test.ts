@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { createAdapterRegistry } from '@energyrecorder/core';
 import { makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
 import { Collector } from '../src/collector.js';
-import { loadCollectorConfigFile } from '../src/internal/config.js';
+import { loadCollectorConfigFile, parseCollectorConfigText } from '../src/internal/config.js';
+import { FakeApi } from './helpers/fake-api.js';
 import { RealApi } from './helpers/api.js';
 import { FakeDevices } from './helpers/fake-devices.js';
 import { httpJsonAdapter } from './helpers/http-adapter.js';
+import { newScriptState, scriptedAdapter } from './helpers/test-adapters.js';
 
 const registry = createAdapterRegistry([httpJsonAdapter]);
 
@@ -131,5 +133,38 @@ describe('Collector end to end with the real api-server', () => {
     await waitFor(() => c.status().push.apiReachable && c.status().push.spoolBatches === 0, 'spool drained', 30_000);
     await c.stop(5000);
     for (const id of ['a', 'b', 'c']) expect(api.valuesOf(id)).toEqual(devices.served.get(id));
+  });
+});
+
+describe('Collector delivery confirmation', () => {
+  it('calls the adapter acknowledge() with the readings once the API confirmed them, and not before', async () => {
+    const dir = makeTempDir('collector-ack');
+    const api = new FakeApi();
+    await api.listen();
+    const state = newScriptState();
+    const reg = createAdapterRegistry([scriptedAdapter(state)]);
+    let ok = false;
+    api.answer = () => (ok ? { status: 200, body: { status: 'OK' } } : { status: 503, body: { message: 'later' } });
+    const config = parseCollectorConfigText(
+      `PODS: [{environment: E, polling_interval: 0.1, servers: [{id: csv, type: scripted, name: csv}]}]
+RECORDER_API_SERVER: {base_url: "${api.url}"}
+COLLECTOR: {spool_dir: "${join(dir, 'spool')}", flush_interval_ms: 50}
+`,
+      reg,
+    );
+    const c = await Collector.create({ config });
+    try {
+      await c.start();
+      await waitFor(() => c.status().push.spoolBatches >= 3, 'spooled batches');
+      expect(state.acked.get('csv') ?? []).toHaveLength(0);
+      ok = true;
+      await waitFor(() => (state.acked.get('csv')?.length ?? 0) >= 3, 'acknowledged readings', 30_000);
+      const acked = state.acked.get('csv') ?? [];
+      expect(acked.every((r) => r.sensor === 'power' && r.unit === 'W' && r.timestampNs > 1e18)).toBe(true);
+    } finally {
+      await c.stop(2000);
+      await api.close();
+      removeDir(dir);
+    }
   });
 });

@@ -213,13 +213,16 @@ export class PollScheduler {
     await Promise.allSettled([...this.pendingCloses]);
   }
 
-  /** Passes a delivery confirmation to the device's adapter, if it has one and wants it. */
-  async acknowledge(environment: string, id: string, readings: readonly Reading[], signal: AbortSignal): Promise<void> {
+  /**
+   * Passes a delivery confirmation to the device's adapter, if it has one and wants it, with `timeoutMs` to
+   * finish. The readings are built only then: most adapters have no `acknowledge`.
+   */
+  async acknowledge(environment: string, id: string, readings: () => readonly Reading[], timeoutMs: number): Promise<void> {
     const dev = this.envs.get(environment)?.devices.get(`${environment}/${id}`);
     const adapter = dev?.adapter;
     if (adapter?.acknowledge === undefined) return;
     try {
-      await adapter.acknowledge(readings, signal);
+      await adapter.acknowledge(readings(), AbortSignal.timeout(timeoutMs));
     } catch (err) {
       this.logger.warn({ device: dev?.spec.key, err: errorText(err) }, 'adapter acknowledge failed');
     }
