@@ -7,6 +7,7 @@ import {
   encodeGetSdr,
 } from '../../src/ipmi/internal/commands.js';
 import {
+  classifyIpmitoolFailure,
   parseIpmitoolDcmi,
   parseIpmitoolManufacturerId,
   parseIpmitoolSdrNames,
@@ -103,5 +104,20 @@ describe('ipmitool output parsers', () => {
       ['PS1 Input Power', 300],
       ['PS3 Input Power', 12.5],
     ]);
+  });
+});
+
+describe('classifyIpmitoolFailure', () => {
+  it('names the RAKP failure ipmitool -v prints', () => {
+    expect(classifyIpmitoolFailure('> RAKP 2 HMAC is invalid\nError: Unable to establish IPMI v2 / RMCP+ session')).toEqual({
+      code: 'ER_IPMI_BAD_PASSWORD',
+      retryable: false,
+    });
+    expect(classifyIpmitoolFailure('RAKP 2 message indicates an error : unauthorized name').code).toBe('ER_IPMI_UNKNOWN_USER');
+    expect(classifyIpmitoolFailure('Get Auth Capabilities error\nError issuing Get Channel Authentication Capabilities request')).toEqual({
+      code: 'ER_IPMI_TIMEOUT',
+      retryable: true,
+    });
+    expect(classifyIpmitoolFailure('Sensor "X" not found!').code).toBe('ER_IPMI_IPMITOOL');
   });
 });

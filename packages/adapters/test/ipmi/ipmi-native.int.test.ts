@@ -160,6 +160,14 @@ describeSim('ipmi adapter against ipmi_sim (SDR path, no DCMI)', () => {
     expect(await readPower(adapter)).toEqual({ value: sim.expectedSdrWatts(), source: 'sdr' });
   });
 
+  it('gives the same error codes through the ipmitool driver when credentials are wrong', async () => {
+    const bad = await readError(track(adapterFor(sim, { driver: 'ipmitool', pass: 'not-the-password' })));
+    expect(bad.code).toBe(IpmiErrorCode.BAD_PASSWORD);
+    expect(bad.message).not.toContain('not-the-password');
+    const unknown = await readError(track(adapterFor(sim, { driver: 'ipmitool', user: 'nobody' })));
+    expect(unknown.code).toBe(IpmiErrorCode.UNKNOWN_USER);
+  });
+
   it('recovers the session when the BMC restarts mid-session', async () => {
     const adapter = track(adapterFor(sim, { timeout: 2 }));
     expect((await readPower(adapter)).value).toBe(sim.expectedSdrWatts());

@@ -65,6 +65,23 @@ export function parseIpmitoolSensorReadings(output: string): Map<string, number>
 }
 
 /**
+ * Maps ipmitool's stderr (run with `-v`, which names the RAKP failure) to an error code and retryability.
+ */
+export function classifyIpmitoolFailure(stderr: string): { code: string; retryable: boolean } {
+  if (/RAKP 2 HMAC is invalid|invalid integrity check value/i.test(stderr)) {
+    return { code: IpmiErrorCode.BAD_PASSWORD, retryable: false };
+  }
+  if (/unauthorized name/i.test(stderr)) return { code: IpmiErrorCode.UNKNOWN_USER, retryable: false };
+  if (/RAKP|no matching cipher suite|unauthorized role|invalid role/i.test(stderr)) {
+    return { code: IpmiErrorCode.AUTH, retryable: false };
+  }
+  if (/Get Auth Capabilities error|No response from remote controller|Insufficient resources/i.test(stderr)) {
+    return { code: IpmiErrorCode.TIMEOUT, retryable: true };
+  }
+  return { code: IpmiErrorCode.IPMITOOL, retryable: true };
+}
+
+/**
  * Runs `ipmitool -I lanplus` with an argument array (never a shell). The password goes through `-f` and a
  * private temp file, so it never shows in the process list.
  */
@@ -155,6 +172,9 @@ export class IpmitoolDriver {
       '-N', String(Math.max(1, Math.round(o.timeoutMs / 4000))),
       '-R', '3',
     ];
+    // -v makes ipmitool say why a session failed (RAKP 2 HMAC, unauthorized name); it changes only the layout of
+    // `sdr list`, which is therefore run without it.
+    if (command[0] !== 'sdr') args.push('-v');
     if (bridged && o.bridgeAddress !== undefined) {
       args.push('-b', String(o.bridgeChannel), '-t', `0x${o.bridgeAddress.toString(16)}`);
     }
@@ -173,14 +193,15 @@ export class IpmitoolDriver {
             reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'ipmitool aborted', { cause: err, retryable: false }));
             return;
           }
-          const detail = (stderr.trim().split('\n').pop() ?? '').slice(0, 200);
-          const auth = /RAKP|unauthorized name|integrity check|password/i.test(stderr);
+          const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !/IANA PEN/.test(l));
+          const detail = lines.slice(-2).join(' / ').slice(0, 300);
+          const { code, retryable } = classifyIpmitoolFailure(stderr);
           reject(
             ipmiError(
               this.target,
-              auth ? IpmiErrorCode.AUTH : IpmiErrorCode.IPMITOOL,
+              code,
               `ipmitool ${command.join(' ')} failed${typeof err.code === 'number' ? ` (exit ${err.code})` : ''}: ${detail || err.message}`,
-              { cause: err, retryable: !auth },
+              { cause: err, retryable },
             ),
           );
         },
