@@ -191,24 +191,28 @@ export class Pusher {
   }
 
   private async runFlush(signal: AbortSignal): Promise<void> {
-    if (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      try {
-        await this.options.spool.append(batch);
-      } catch (err) {
-        // Keep them in memory: the next flush tries the disk again, and sending still works from memory later.
-        this.pending = batch.concat(this.pending);
-        this.logger.error({ err: errorText(err), batches: batch.length }, 'spool append failed');
-        return;
-      }
-    }
-    if (this.clock.nowMs() < this.retryAtMs) return;
-    while (!signal.aborted) {
+    for (;;) {
+      // Spool what was queued meanwhile before each window, so a long replay never holds readings in memory only.
+      if (!(await this.spoolPending())) return;
+      if (signal.aborted || this.clock.nowMs() < this.retryAtMs) return;
       const window = await this.options.spool.peek(this.windowRecords);
       if (window.length === 0) return;
-      const ok = await this.sendWindow(window, signal);
-      if (!ok) return;
+      if (!(await this.sendWindow(window, signal))) return;
+    }
+  }
+
+  private async spoolPending(): Promise<boolean> {
+    if (this.pending.length === 0) return true;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await this.options.spool.append(batch);
+      return true;
+    } catch (err) {
+      // Keep them in memory: the next flush tries the disk again.
+      this.pending = batch.concat(this.pending);
+      this.logger.error({ err: errorText(err), batches: batch.length }, 'spool append failed');
+      return false;
     }
   }
 
