@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** One POST the fake API received. */
@@ -26,12 +27,15 @@ export class FakeApi {
   private server: Server | undefined;
   port = 0;
 
+  /** Serves HTTPS with this key and certificate when given. */
+  constructor(private readonly tls?: { key: string; cert: string }) {}
+
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.port}`;
   }
 
   async listen(port = 0): Promise<void> {
-    const server = createServer((req, res) => {
+    const handler: RequestListener = (req, res) => {
       void readBody(req).then((text) => {
         let body: ReceivedPost['body'];
         try {
@@ -46,7 +50,8 @@ export class FakeApi {
         res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
         res.end(JSON.stringify(a.body ?? {}));
       });
-    });
+    };
+    const server: Server = this.tls === undefined ? createServer(handler) : createHttpsServer(this.tls, handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());

@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { recorderApiServerSchema } from '@energyrecorder/core';
+import { makeTempDir, peerAvailable, removeDir } from '@energyrecorder/testkit';
+import { createApiTransport } from '../src/internal/transport.js';
+import { ConnectProxy } from './helpers/connect-proxy.js';
+import { FakeApi } from './helpers/fake-api.js';
+
+const BODY = JSON.stringify({ environment: 'E', time: 1, measurements: [{ sensor: 'power', unit: 'W', value: 1, time: 1 }] });
+const signal = (): AbortSignal => AbortSignal.timeout(10_000);
+const haveOpenssl = peerAvailable('openssl (test certificates)', ['openssl']);
+
+(haveOpenssl ? describe : describe.skip)('createApiTransport over TLS', () => {
+  let dir: string;
+  let api: FakeApi;
+  let caFile: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir('collector-tls');
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    ]);
+    caFile = cert;
+    api = new FakeApi({ key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') });
+    await api.listen();
+  });
+  afterAll(async () => {
+    await api.close();
+    removeDir(dir);
+  });
+
+  it('refuses a self-signed API certificate when verify_cert is on by default', async () => {
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url }));
+    const outcome = await t.post('srv', BODY, signal());
+    await t.close();
+    expect(outcome).toMatchObject({ kind: 'retry', message: expect.stringMatching(/self[- ]signed|certificate/i) });
+    expect(api.posts).toHaveLength(0);
+  });
+
+  it('accepts the API certificate when its CA is given in ca_file', async () => {
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, ca_file: caFile }));
+    expect(await t.post('srv', BODY, signal())).toEqual({ kind: 'ok' });
+    await t.close();
+  });
+
+  it('skips verification when verify_cert is false', async () => {
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, verify_cert: false }));
+    expect(await t.post('srv', BODY, signal())).toEqual({ kind: 'ok' });
+    await t.close();
+  });
+});
+
+describe('createApiTransport through a proxy', () => {
+  it('sends the POST through the configured proxy when proxy is set', async () => {
+    const api = new FakeApi();
+    await api.listen();
+    const proxy = new ConnectProxy();
+    await proxy.listen();
+    try {
+      const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, proxy: proxy.url, user: 'u', pass: 'p' }));
+      expect(await t.post('srv 1', BODY, signal())).toEqual({ kind: 'ok' });
+      await t.close();
+      expect(proxy.tunnels + proxy.forwarded).toBe(1);
+      expect(api.posts[0]?.path).toBe('/resources/equipments/srv%201/measurements');
+      expect(api.posts[0]?.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    } finally {
+      await proxy.close();
+      await api.close();
+    }
+  });
+});
