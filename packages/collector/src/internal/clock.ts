@@ -14,7 +14,7 @@ export interface Clock {
   setTimer(fn: () => void, delayMs: number): TimerHandle;
 }
 
-/** The real clock. Timers are unref'd: only open sockets and servers keep the process alive. */
+/** The real clock: `Date.now()` and `setTimeout`. Its pending timers keep the daemon's process alive. */
 export const systemClock: Clock = Object.freeze({
   nowMs: () => Date.now(),
   setTimer(fn: () => void, delayMs: number): TimerHandle {

@@ -311,11 +311,12 @@ export class PollScheduler {
       if (now - dev.inFlight.startedAtMs >= interval * this.abandonAfterIntervals) {
         this.abandon(dev);
       } else {
-        dev.stats.missedTicks++;
-        this.logger.warn(
-          { device: dev.spec.key, missedTicks: dev.stats.missedTicks },
-          'device still busy with the previous read: tick missed',
-        );
+        const missed = ++dev.stats.missedTicks;
+        // Throttled like failures: a wedged device must not flood the log once per tick.
+        const fields = { device: dev.spec.key, missedTicks: missed };
+        const message = 'device still busy with the previous read: tick missed';
+        if (missed <= 3 || (missed & (missed - 1)) === 0) this.logger.warn(fields, message);
+        else this.logger.debug(fields, message);
         return;
       }
     }
@@ -356,8 +357,8 @@ export class PollScheduler {
       readPromise.then(resolve, reject);
     });
     outcome.then(
-      (readings) => this.onSuccess(dev, generation, readings, collectTimeNs),
-      (err: unknown) => this.onFailure(dev, generation, err),
+      (readings) => this.onSuccess(dev, readings, collectTimeNs),
+      (err: unknown) => this.onFailure(dev, err),
     );
     const settled = readPromise.then(
       () => undefined,
@@ -373,8 +374,7 @@ export class PollScheduler {
     });
   }
 
-  private onSuccess(dev: DeviceRuntime, generation: number, readings: Reading[], collectTimeNs: number): void {
-    if (generation !== dev.generation && dev.inFlight !== undefined) return;
+  private onSuccess(dev: DeviceRuntime, readings: Reading[], collectTimeNs: number): void {
     if (dev.stats.consecutiveFailures > 0) {
       this.logger.info(
         { device: dev.spec.key, after: dev.stats.consecutiveFailures },
@@ -403,7 +403,9 @@ export class PollScheduler {
     }
   }
 
-  private onFailure(dev: DeviceRuntime, _generation: number, err: unknown): void {
+  private onFailure(dev: DeviceRuntime, err: unknown): void {
+    // A removed device's read was aborted on purpose: not a device failure.
+    if (dev.retired) return;
     dev.stats.failures++;
     const n = ++dev.stats.consecutiveFailures;
     dev.stats.lastError = errorText(err);
