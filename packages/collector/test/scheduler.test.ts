@@ -142,6 +142,21 @@ describe('PollScheduler', () => {
     await scheduler.stop(0);
   });
 
+  it('counts skipped ticks and realigns on the next boundary when the event loop was blocked past several', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    scheduler.setEnvironments([env('E', 1000, ['a'], state)]);
+    scheduler.start();
+    await clock.advance(1000);
+    clock.jump(3500); // t = 4500: the boundaries at 2000, 3000 and 4000 passed while blocked
+    await clock.advance(0);
+    const e = scheduler.status()[0];
+    expect(e?.skippedTicks).toBe(2);
+    expect(batches.map((b) => b.collectTimeNs / 1e6)).toEqual([1000, 4500]);
+    await clock.advance(500);
+    expect(batches.map((b) => b.collectTimeNs / 1e6)).toEqual([1000, 4500, 5000]);
+    await scheduler.stop(0);
+  });
+
   it('lets in-flight reads finish and delivers them when stopped', async () => {
     const { clock, state, batches, scheduler } = setup(0);
     scheduler.setEnvironments([env('E', 1000, ['a'], state)]);

@@ -1,6 +1,7 @@
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import type { LogFields, Logger } from '@energyrecorder/core';
 import { Spool, type SpoolRecord } from '../src/internal/spool.js';
 
 function rec(i: number, readings = 1): SpoolRecord {
@@ -64,9 +65,20 @@ describe('Spool', () => {
   });
 
   it('drops the oldest segments and counts the lost readings when it grows past maxBytes', async () => {
-    const spool = await Spool.open(dir, { maxBytes: 4000, segmentBytes: 1000 });
+    const warnings: { fields: LogFields; msg: string | undefined }[] = [];
+    const logger: Logger = {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (fields, msg) => void warnings.push({ fields, msg }),
+      error: () => undefined,
+      child: () => logger,
+    };
+    const spool = await Spool.open(dir, { maxBytes: 4000, segmentBytes: 1000, logger });
     for (let i = 0; i < 60; i++) await spool.append([rec(i, 1)]);
     const depth = spool.depth();
+    const logged = warnings.filter((w) => w.msg === 'spool full: oldest batches dropped');
+    expect(logged.reduce((n, w) => n + Number(w.fields['droppedReadings']), 0)).toBe(depth.droppedReadings);
     expect(depth.bytes).toBeLessThanOrEqual(4000);
     expect(depth.droppedRecords).toBeGreaterThan(0);
     expect(depth.droppedRecords + depth.records).toBe(60);
