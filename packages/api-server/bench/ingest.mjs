@@ -1,18 +1,33 @@
 // Ingest throughput: readings/s through the API (InfluxDB and embedded stores) for batches of 1, 100 and 1000,
-// next to the same points written as line protocol straight to the same influxd, in the same run.
-// Loopback only; each case runs for a fixed time. Needs `npx tsup` first and influxd on PATH.
+// next to the same readings written as line protocol straight to the same influxd, in the same run.
+//
+// Fairness: influxd, each API (the built CLI, dist/main.js) and the load generator (load.mjs) are separate
+// processes; the load generator uses the same undici Pool (BENCH_CONNECTIONS keep-alive connections, one request
+// in flight each) for the baseline and the API; every case has a warm-up that is not counted. Peak RSS is the
+// API process's VmHWM from /proc/<pid>/status. Loopback only. Needs `npx tsup` first and influxd on PATH.
+//
+// The box is shared, so throughput drifts with the neighbours' load: every batch size runs BENCH_ROUNDS rounds
+// of (baseline, API→influx, API→sqlite) back to back, and the table shows the median rate and the median of the
+// per-round ratios (each API case against the baseline of its own round).
+//
+// Env: BENCH_WARMUP_MS (1000), BENCH_CASE_MS (2500), BENCH_ROUNDS (3), BENCH_CONNECTIONS (4),
+// BENCH_BATCHES (1,100,1000), BENCH_TARGETS (direct,influx,sqlite), BENCH_CPU_PROF=<dir> runs the APIs under
+// `node --cpu-prof`.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { setInterval, clearInterval } from 'node:timers';
-import { createApiServer } from '../dist/index.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 4000);
-const CONCURRENCY = 4;
-const BATCHES = [1, 100, 1000];
+const here = dirname(fileURLToPath(import.meta.url));
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1000);
+const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 2500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const BATCHES = (process.env.BENCH_BATCHES ?? '1,100,1000').split(',').map(Number);
+const TARGETS = (process.env.BENCH_TARGETS ?? 'direct,influx,sqlite').split(',');
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -23,10 +38,30 @@ const freePort = () =>
     });
   });
 
+async function waitHttp(url, status) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).status === status) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer ${status}`);
+}
+
+function stop(child) {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+}
+
 async function startInfluxd(dir) {
   const port = await freePort();
   const rpc = await freePort();
-  for (const d of ['meta', 'data', 'wal']) mkdirSync(join(dir, d));
+  for (const d of ['meta', 'data', 'wal']) mkdirSync(join(dir, d), { recursive: true });
   const conf = join(dir, 'influxdb.conf');
   writeFileSync(
     conf,
@@ -34,86 +69,90 @@ async function startInfluxd(dir) {
   );
   const child = spawn('influxd', ['run', '-config', conf], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/ping`)).status === 204) return { url, child };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('influxd did not start');
+  await waitHttp(`${url}/ping`, 204);
+  return { url, child };
 }
 
-let seq = 0;
-function batch(size) {
-  const base = (Date.now() - 3600_000) * 1e6;
-  return Array.from({ length: size }, () => ({ sensor: `s${seq % 8}`, unit: 'W', value: 100 + (seq % 50), time: base + ++seq * 1000 }));
-}
-
-async function timed(fn) {
-  const end = Date.now() + CASE_MS;
-  let readings = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < end) readings += await fn();
-    }),
-  );
-  return readings / ((performance.now() - t0) / 1000);
-}
-
-async function viaApi(url, size) {
-  return timed(async () => {
-    const measurements = batch(size);
-    const res = await fetch(`${url}/resources/equipments/bench-srv/measurements`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ environment: 'bench', measurements }),
-    });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`API answered ${res.status}`);
-    return size;
+async function startApi(dir, name, settingsYaml) {
+  const port = await freePort();
+  const conf = join(dir, `${name}.yaml`);
+  writeFileSync(conf, settingsYaml);
+  const nodeArgs = CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const child = spawn(process.execPath, [...nodeArgs, join(here, '..', 'dist', 'main.js'), '--config', conf, '--host', '127.0.0.1', '--port', String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/resources/monitoring/ping`, 200);
+  return { url, child };
 }
 
-async function direct(influxUrl, size) {
-  return timed(async () => {
-    const body = batch(size)
-      .map((m) => `SensorMeasurement,equipement=bench-srv,environment=bench,scenario=n/s,step=n/s,sensor=${m.sensor},unit=W value=${m.value} ${BigInt(m.time)}`)
-      .join('\n');
-    const res = await fetch(`${influxUrl}/write?db=NRG&precision=n`, { method: 'POST', body });
-    await res.arrayBuffer();
-    if (res.status !== 204) throw new Error(`influxd answered ${res.status}`);
-    return size;
+function vmHwmMiB(pid) {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+function load(target, url, batch, tag) {
+  const opts = { target, url, batch, connections: CONNECTIONS, warmupMs: WARMUP_MS, measureMs: CASE_MS, tag };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'load.mjs'), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited ${code}`));
+      const r = JSON.parse(out.trim());
+      if (r.errors > 0) process.stderr.write(`  ${target} batch ${batch}: ${r.errors} failed requests, last: ${r.lastError}\n`);
+      resolve(r.readings / r.seconds);
+    });
   });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'er-bench-'));
-const influx = await startInfluxd(join(dir, 'influx') && (mkdirSync(join(dir, 'influx')), join(dir, 'influx')));
-let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-const apiInflux = createApiServer({ settings: { INFLUX: { host: influx.url, db: 'NRG' } }, port: 0, host: '127.0.0.1' });
-const apiSqlite = createApiServer({ port: 0, storePath: join(dir, 'bench.db') });
+const influx = await startInfluxd(join(dir, 'influx'));
+const apis = {};
 try {
-  const urlInflux = await apiInflux.listen();
-  const urlSqlite = await apiSqlite.listen();
-  console.log(`ingest bench: ${CASE_MS} ms per case, ${CONCURRENCY} concurrent clients, loopback`);
-  console.log('batch | direct influxd (baseline) | API→influx (ratio) | API→sqlite (ratio) | readings/s');
-  for (const size of BATCHES) {
-    const d = await direct(influx.url, size);
-    const ai = await viaApi(urlInflux, size);
-    const as = await viaApi(urlSqlite, size);
-    console.log(
-      `${String(size).padStart(5)} | ${d.toFixed(0).padStart(10)} (1.00) | ${ai.toFixed(0).padStart(10)} (${(ai / d).toFixed(2)}) | ${as.toFixed(0).padStart(10)} (${(as / d).toFixed(2)})`,
-    );
+  if (TARGETS.includes('influx')) {
+    apis.influx = await startApi(dir, 'api-influx', `INFLUX:\n  host: "${influx.url}"\n  db: "NRG"\nLOG:\n  level: warn\n`);
+  } else {
+    // The baseline still needs the database the API would have created.
+    await fetch(`${influx.url}/query?q=${encodeURIComponent('CREATE DATABASE NRG')}`, { method: 'POST' });
   }
-  console.log(`peak RSS of the API process: ${(peakRss / 1048576).toFixed(0)} MiB`);
+  if (TARGETS.includes('sqlite')) {
+    apis.sqlite = await startApi(dir, 'api-sqlite', `STORE:\n  path: "${join(dir, 'bench.db')}"\nLOG:\n  level: warn\n`);
+  }
+  console.log(
+    `ingest bench: ${CONNECTIONS} keep-alive connections from a separate load process, ${WARMUP_MS} ms warm-up + ${CASE_MS} ms per case, median of ${ROUNDS} rounds, loopback, ${process.version}`,
+  );
+  console.log('batch | direct influxd (baseline) | API→influx (ratio) | API→sqlite (ratio)   [readings/s]');
+  const median = (xs) => {
+    const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    if (v.length === 0) return undefined;
+    return v.length % 2 === 1 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  for (const batch of BATCHES) {
+    const rounds = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = {};
+      if (TARGETS.includes('direct')) r.direct = await load('direct', influx.url, batch, `d${batch}`);
+      if (apis.influx) r.influx = await load('api', apis.influx.url, batch, `i${batch}`);
+      if (apis.sqlite) r.sqlite = await load('api', apis.sqlite.url, batch, `s${batch}`);
+      rounds.push(r);
+    }
+    const rate = (k) => median(rounds.map((r) => r[k]));
+    const ratio = (k) => median(rounds.map((r) => (r.direct ? r[k] / r.direct : NaN)));
+    const cell = (k) => {
+      const v = rate(k);
+      if (v === undefined) return '-'.padStart(10);
+      const q = ratio(k);
+      return `${v.toFixed(0).padStart(10)}${q === undefined ? '' : ` (${q.toFixed(2)})`}`;
+    };
+    console.log(`${String(batch).padStart(5)} | ${cell('direct')} | ${cell('influx')} | ${cell('sqlite')}`);
+  }
+  for (const [name, api] of Object.entries(apis)) {
+    console.log(`peak RSS (VmHWM) of the API process, ${name} store: ${vmHwmMiB(api.child.pid).toFixed(0)} MiB`);
+  }
 } finally {
-  clearInterval(rssTimer);
-  await apiInflux.close();
-  await apiSqlite.close();
-  influx.child.kill('SIGTERM');
-  await new Promise((r) => influx.child.once('exit', r));
+  for (const api of Object.values(apis)) await stop(api.child);
+  await stop(influx.child);
   rmSync(dir, { recursive: true, force: true });
 }
+if (CPU_PROF !== undefined) console.log(`CPU profiles in ${CPU_PROF}`);

@@ -4,9 +4,9 @@ export { createApiServer, createStoreFromSettings, parseWebappSettings } from '.
 export type { ApiServer, ApiServerOptions } from './api-server.js';
 export type { ApiEvent } from './internal/app.js';
 export { StoreError, StoreUnavailableError } from './errors.js';
-export type { Store, ScenarioEvent, StoredMeasurement, EquipmentSample, PowerQuery } from './store.js';
+export type { Store, ScenarioEvent, StoredMeasurement, StoredReading, MeasurementBatch, EquipmentSample, PowerQuery } from './store.js';
 export { createSqliteStore, DEFAULT_SQLITE_STORE_OPTIONS } from './impl/sqlite-store.js';
-export type { SqliteStoreOptions } from './impl/sqlite-store.js';
+export type { SqliteStore, SqliteStoreOptions } from './impl/sqlite-store.js';
 export { createInfluxStore, INFLUX_SCHEMA } from './impl/influx-store.js';
 export type { InfluxStoreOptions } from './impl/influx-store.js';
 export { deriveSessions } from './sessions.js';

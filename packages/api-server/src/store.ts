@@ -25,6 +25,37 @@ export interface StoredMeasurement {
   timeNs: bigint;
 }
 
+/** One reading of a {@link MeasurementBatch}. */
+export interface StoredReading {
+  sensor: string;
+  unit: string;
+  value: number;
+  /**
+   * Exact ns timestamp. A number when it is the client's own value (doubles hold every epoch-ns integer JSON
+   * could give us), a bigint when a de-duplication offset of a few ns was added to it.
+   */
+  timeNs: number | bigint;
+}
+
+/**
+ * Readings of one equipment that share their tags apart from sensor and unit: what one ingest request stores.
+ * Stores encode the shared part once per batch rather than once per reading.
+ */
+export interface MeasurementBatch {
+  equipment: string;
+  environment: string;
+  scenario: string;
+  step: string;
+  topology?: Topology;
+  readings: readonly StoredReading[];
+  /**
+   * The legacy `/servers/{server}/consumption` also wrote a `PowerMeasurement` point (tags `hardware`,
+   * `environment`, `scenario`, `step`; field `power`) at the time of the first reading (seed-behaviour §1.4).
+   * Stores without that measurement (the embedded one) ignore it: the reading carries the same value.
+   */
+  legacyPower?: number;
+}
+
 /** A power sample of one equipment, as the report needs it. */
 export interface EquipmentSample extends PowerSample {
   equipment: string;
@@ -57,8 +88,13 @@ export interface Store {
   lastEvent(environment: string, atNs?: number, signal?: AbortSignal): Promise<ScenarioEvent | undefined>;
   /** Every event of `environment` in time order (oldest first), optionally from `sinceNs`. */
   listEvents(environment: string, sinceNs?: number, signal?: AbortSignal): Promise<ScenarioEvent[]>;
-  /** Writes a batch atomically; a point with the same series and time replaces the old one. */
+  /** Writes points atomically; a point with the same series and time replaces the old one. */
   writeMeasurements(points: readonly StoredMeasurement[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Writes one batch atomically, the ingest path. It may be committed together with batches of concurrent
+   * requests (group commit), but resolves only once its own readings are durably stored.
+   */
+  writeBatch(batch: MeasurementBatch, signal?: AbortSignal): Promise<void>;
   /** Power samples of every equipment of an environment in `[fromNs, toNs]`, in time order per equipment. */
   queryPower(query: PowerQuery, signal?: AbortSignal): Promise<EquipmentSample[]>;
   /** Releases connections and file handles. */

@@ -16,10 +16,21 @@ describe('deriveSessions', () => {
 
 describe('assignTimestamps', () => {
   it('offsets same-series same-time readings by their rank and is deterministic when called twice', () => {
-    const items = [{ k: 'a', t: 100 }, { k: 'a', t: 100 }, { k: 'b', t: 100 }];
-    const one = assignTimestamps(items, (i) => i.k, (i) => i.t);
-    expect(one).toEqual([100n, 101n, 100n]);
-    expect(assignTimestamps(items, (i) => i.k, (i) => i.t)).toEqual(one);
+    const t = 1.7e18;
+    const items = [
+      { sensor: 'a', unit: 'W', time: t },
+      { sensor: 'a', unit: 'W', time: t },
+      { sensor: 'b', unit: 'W', time: t },
+      { sensor: 'a', unit: 'W' },
+    ];
+    const one = assignTimestamps(items, t);
+    expect(one.map((x) => BigInt(x))).toEqual([BigInt(t), BigInt(t) + 1n, BigInt(t), BigInt(t) + 2n]);
+    expect(assignTimestamps(items, t)).toEqual(one);
+  });
+
+  it('keeps client times as they are when no two readings share a time', () => {
+    const items = [{ sensor: 'a', unit: 'W', time: 2e18 }, { sensor: 'a', unit: 'W', time: 2e18 + 1024 }, { sensor: 'a', unit: 'W' }];
+    expect(assignTimestamps(items, 3e18)).toEqual([2e18, 2e18 + 1024, 3e18]);
   });
 });
 

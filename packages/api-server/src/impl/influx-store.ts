@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { InfluxDB } from 'influx';
 import { Agent, request } from 'undici';
-import { decodeTagValue, encodePoint, noopLogger, ValidationError, type Logger, type Point } from '@energyrecorder/core';
+import { decodeTagValue, encodePoint, escapeTag, noopLogger, ValidationError, type Logger } from '@energyrecorder/core';
 import { StoreError, StoreUnavailableError } from '../errors.js';
-import type { EquipmentSample, PowerQuery, ScenarioEvent, Store } from '../store.js';
+import { pointsToBatches } from '../internal/batches.js';
+import type { EquipmentSample, MeasurementBatch, PowerQuery, ScenarioEvent, Store } from '../store.js';
 
 /** Options of {@link createInfluxStore}. */
 export interface InfluxStoreOptions {
@@ -58,6 +59,49 @@ function isOutage(err: unknown): boolean {
   if (e.name === 'ServiceNotAvailableError' || e.name === 'AbortError' || e.name === 'TimeoutError') return true;
   if (typeof e.code === 'string' && /^(E[A-Z]+|UND_ERR_.*)$/.test(e.code)) return true;
   return typeof e.message === 'string' && /ECONNREFUSED|ECONNRESET|socket hang up|timed? ?out|No host available/i.test(e.message);
+}
+
+/** Concurrent writes to influxd; more requests than this are merged into the next write. */
+const MAX_WRITES_IN_FLIGHT = 2;
+/** Upper bound of a merged write body, in characters. */
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+
+/** The shared head of every `SensorMeasurement` line of a batch: measurement and tags up to `step`/topology. */
+function batchPrefix(b: MeasurementBatch): string {
+  let line = `${INFLUX_SCHEMA.measurement},equipement=${escapeTag(b.equipment)},environment=${escapeTag(b.environment)},scenario=${escapeTag(b.scenario)},step=${escapeTag(b.step)}`;
+  if (b.topology !== undefined) for (const [k, v] of Object.entries(b.topology)) line += `,${escapeTag(k)}=${escapeTag(v)}`;
+  return line;
+}
+
+/** Line protocol of a batch, built in one pass: shared tags escaped once, sensor/unit escapes memoised. */
+function encodeBatch(b: MeasurementBatch, escaped: Map<string, string>): string {
+  const esc = (v: string): string => {
+    let e = escaped.get(v);
+    if (e === undefined) {
+      e = escapeTag(v);
+      if (escaped.size > 10_000) escaped.clear();
+      escaped.set(v, e);
+    }
+    return e;
+  };
+  const prefix = batchPrefix(b);
+  let body = '';
+  for (const r of b.readings) {
+    // Numbers print as plain integers below 1e21 and JSON floats otherwise; without an `i` suffix InfluxDB
+    // stores `value` as a float, as the original did.
+    body += `${prefix},sensor=${esc(r.sensor)},unit=${esc(r.unit)} value=${r.value} ${r.timeNs}\n`;
+  }
+  const first = b.readings[0];
+  if (b.legacyPower !== undefined && first !== undefined) {
+    // seed-behaviour §1.4: the deprecated endpoint also wrote PowerMeasurement (hardware, environment, scenario, step).
+    body += `PowerMeasurement,hardware=${escapeTag(b.equipment)},environment=${escapeTag(b.environment)},scenario=${escapeTag(b.scenario)},step=${escapeTag(b.step)} power=${b.legacyPower} ${first.timeNs}\n`;
+  }
+  return body;
+}
+
+interface QueryResponse {
+  results?: Array<{ error?: string; series?: Array<{ columns: string[]; values: unknown[][] }> }>;
+  error?: string;
 }
 
 function nanoTime(value: unknown): number {
@@ -130,21 +174,106 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     throw new StoreError(message);
   };
 
-  const selectEvents = async (q: string, placeholders: Record<string, string | number>, signal?: AbortSignal) => {
-    const rows = await influx.query<{ scenario: string; step: string; started: number; environment: string }>(q, {
-      placeholders,
-      ...(signal === undefined ? {} : { signal }),
+  // Session lookups run once per ingest request: they use the same keep-alive undici pool as writes, with
+  // InfluxDB's bound parameters (`params`), rather than the influx package's one-connection-per-query client.
+  const query = async (q: string, params: Record<string, string | number>, signal?: AbortSignal): Promise<Array<Record<string, unknown>>> => {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (authHeader !== undefined) headers['authorization'] = authHeader;
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const res = await request(`${base}/query`, {
+      method: 'POST',
+      body: new URLSearchParams({ db: options.db, epoch: 'ns', q, params: JSON.stringify(params) }).toString(),
+      headers,
+      dispatcher,
+      signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
     });
+    const text = await res.body.text();
+    if (res.statusCode >= 500 || res.statusCode === 401 || res.statusCode === 403) {
+      throw new StoreUnavailableError(`InfluxDB query answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    }
+    let parsed: QueryResponse;
+    try {
+      parsed = JSON.parse(text) as QueryResponse;
+    } catch {
+      throw new StoreError(`InfluxDB query answered ${res.statusCode} with no JSON: ${text.slice(0, 300)}`);
+    }
+    const first = parsed.results?.[0];
+    const error = parsed.error ?? first?.error;
+    if (error !== undefined) {
+      if (/database not found/i.test(error)) throw new StoreUnavailableError(`InfluxDB: ${error}`);
+      throw new StoreError(`InfluxDB query failed: ${error}`);
+    }
+    const rows: Array<Record<string, unknown>> = [];
+    for (const series of first?.series ?? []) {
+      for (const values of series.values) {
+        const row: Record<string, unknown> = {};
+        series.columns.forEach((c, i) => (row[c] = values[i]));
+        rows.push(row);
+      }
+    }
+    return rows;
+  };
+
+  const selectEvents = async (q: string, params: Record<string, string | number>, signal?: AbortSignal) => {
+    const rows = await query(q, params, signal);
     return rows.map(
       (r): ScenarioEvent => ({
-        environment: decodeTagValue(String(r.environment)),
-        scenario: decodeTagValue(String(r.scenario)),
-        step: decodeTagValue(String(r.step)),
-        started: Number(r.started) === 1,
-        timeNs: nanoTime(r.time),
+        environment: decodeTagValue(String(r['environment'])),
+        scenario: decodeTagValue(String(r['scenario'])),
+        step: decodeTagValue(String(r['step'])),
+        started: Number(r['started']) === 1,
+        timeNs: nanoTime(r['time']),
       }),
     );
   };
+  const escaped = new Map<string, string>();
+
+  // Group commit: at most MAX_WRITES_IN_FLIGHT writes to influxd at a time; batches that arrive meanwhile wait
+  // and go out together in the next write. Idle, a batch is written at once; under load, influxd gets fewer,
+  // larger writes, which it ingests far faster. A batch is resolved only when the write holding it got 204.
+  const queued: Array<{ body: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  let inFlight = 0;
+  const send = async (group: typeof queued): Promise<void> => {
+    try {
+      await guard('writing measurements', () => write(group.length === 1 ? (group[0] as (typeof group)[number]).body : group.map((g) => g.body).join(''), undefined));
+      for (const g of group) g.resolve();
+    } catch (err) {
+      if (group.length === 1 || !(err instanceof StoreError)) {
+        for (const g of group) g.reject(err);
+        return;
+      }
+      // A refused write may be one batch's fault: write them one by one so it fails alone.
+      for (const g of group) {
+        try {
+          await guard('writing measurements', () => write(g.body, undefined));
+          g.resolve();
+        } catch (e) {
+          g.reject(e);
+        }
+      }
+    }
+  };
+  const pump = (): void => {
+    while (inFlight < MAX_WRITES_IN_FLIGHT && queued.length > 0) {
+      let size = 0;
+      let n = 0;
+      while (n < queued.length && (n === 0 || size + (queued[n] as (typeof queued)[number]).body.length <= MAX_GROUP_BYTES)) {
+        size += (queued[n] as (typeof queued)[number]).body.length;
+        n++;
+      }
+      const group = queued.splice(0, n);
+      inFlight++;
+      void send(group).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  };
+  const enqueue = (body: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      queued.push({ body, resolve, reject });
+      pump();
+    });
 
   const from = `"${INFLUX_SCHEMA.runningScenariosRp}"."${INFLUX_SCHEMA.scenarios}"`;
   const eventCols = '"started", "environment", "scenario", "step"';
@@ -228,20 +357,15 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     },
     async writeMeasurements(points, signal) {
       if (points.length === 0) return;
-      const lines: string[] = [];
-      for (const m of points) {
-        const tags: Array<[string, string]> = [
-          ['equipement', m.equipment],
-          ['environment', m.environment],
-          ['scenario', m.scenario],
-          ['step', m.step],
-        ];
-        if (m.topology !== undefined) for (const [k, v] of Object.entries(m.topology)) tags.push([k, v]);
-        tags.push(['sensor', m.sensor], ['unit', m.unit]);
-        const p: Point = { measurement: INFLUX_SCHEMA.measurement, tags, fields: { value: m.value }, timestampNs: m.timeNs };
-        lines.push(encodePoint(p));
-      }
-      await guard('writing measurements', () => write(lines.join('\n'), undefined, signal));
+      const body = pointsToBatches(points)
+        .map((b) => encodeBatch(b, escaped))
+        .join('');
+      await guard('writing measurements', () => write(body, undefined, signal));
+    },
+    async writeBatch(batch, signal) {
+      if (batch.readings.length === 0) return;
+      signal?.throwIfAborted();
+      await enqueue(encodeBatch(batch, escaped));
     },
     async queryPower(q: PowerQuery, signal): Promise<EquipmentSample[]> {
       return guard('querying power', async () => {

@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { noopLogger, type Logger } from '@energyrecorder/core';
+import { noopLogger, nowNs, type Logger } from '@energyrecorder/core';
 import { StoreError, StoreUnavailableError } from '../errors.js';
-import type { EquipmentSample, PowerQuery, ScenarioEvent, Store, StoredMeasurement } from '../store.js';
+import { pointsToBatches } from '../internal/batches.js';
+import { parseDurationNs } from '../internal/duration.js';
+import type { EquipmentSample, MeasurementBatch, PowerQuery, ScenarioEvent, Store } from '../store.js';
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -11,11 +13,28 @@ export interface SqliteStoreOptions {
   path: string;
   /** How long to wait for another process's write lock, in ms. */
   busyTimeoutMs?: number;
+  /** Measurements older than this InfluxDB-style duration (`3w`, `12h`, `INF`) are deleted. */
+  retention?: string;
+  /** Scenario events older than this duration are deleted (sessions and reports forget them). */
+  eventsRetention?: string;
+  /** How often expired rows are deleted, in ms (also once at start). */
+  purgeIntervalMs?: number;
   logger?: Logger;
 }
 
-/** Defaults of {@link SqliteStoreOptions}. */
-export const DEFAULT_SQLITE_STORE_OPTIONS = Object.freeze({ busyTimeoutMs: 5000 });
+/** Defaults of {@link SqliteStoreOptions}: the same durations as the InfluxDB retention policies. */
+export const DEFAULT_SQLITE_STORE_OPTIONS = Object.freeze({
+  busyTimeoutMs: 5000,
+  retention: '3w',
+  eventsRetention: '52w',
+  purgeIntervalMs: 10 * 60_000,
+});
+
+/** The embedded store, with its retention sweep exposed (for tests and operators' scripts). */
+export interface SqliteStore extends Store {
+  /** Deletes measurements and events older than their retention, as of `nowNs`; returns the rows deleted. */
+  purgeExpired(nowNs?: number): number;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS scenario_events (
@@ -69,15 +88,27 @@ function isBusy(err: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_IOERR' || code === 'SQLITE_FULL';
 }
 
+interface Pending {
+  batch: MeasurementBatch;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * The embedded store: one SQLite file through better-sqlite3, WAL journal with `synchronous = FULL`, so a
- * transaction is on disk when `writeMeasurements` returns (see docs/adr/0001-embedded-store.md). The same
- * file can be shared by several API processes.
+ * transaction is on disk when `writeBatch` resolves (see docs/adr/0001-embedded-store.md). Batches that arrive
+ * while the event loop is busy are committed together (group commit: one transaction and one fsync for all of
+ * them). The same file can be shared by several API processes.
  */
-export function createSqliteStore(options: SqliteStoreOptions): Store {
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const logger = options.logger ?? noopLogger;
+  const retentionNs = parseDurationNs(options.retention ?? DEFAULT_SQLITE_STORE_OPTIONS.retention);
+  const eventsRetentionNs = parseDurationNs(options.eventsRetention ?? DEFAULT_SQLITE_STORE_OPTIONS.eventsRetention);
   let db: Database.Database | undefined;
-  const seriesIds = new Map<string, number>();
+  let purgeTimer: NodeJS.Timeout | undefined;
+  // Series ids by the batch's shared tags, then by sensor and unit: one string key per batch, not per reading.
+  const seriesIds = new Map<string, Map<string, number>>();
+  let cachedSeries = 0;
   let stmts:
     | {
         insertEvent: Database.Statement;
@@ -88,6 +119,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         selectSeries: Database.Statement;
         upsertMeasurement: Database.Statement;
         queryPower: Database.Statement;
+        allSeries: Database.Statement;
+        purgeSeries: Database.Statement;
+        purgeEvents: Database.Statement;
       }
     | undefined;
 
@@ -95,6 +129,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     try {
       return fn();
     } catch (err) {
+      if (err instanceof StoreUnavailableError || err instanceof StoreError) throw err;
       if (isBusy(err)) throw new StoreUnavailableError(`embedded store busy while ${what}`, { cause: err, retryAfterS: 1 });
       throw new StoreError(`embedded store failed while ${what}: ${(err as Error).message}`, { cause: err });
     }
@@ -105,27 +140,121 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return stmts;
   };
 
-  const seriesId = (m: StoredMeasurement): number => {
-    const topology = m.topology === undefined ? '{}' : JSON.stringify(m.topology);
-    const key = JSON.stringify([m.environment, m.sensor, m.unit, m.equipment, m.scenario, m.step, topology]);
-    const cached = seriesIds.get(key);
-    if (cached !== undefined) return cached;
-    const s = ready();
-    s.insertSeries.run(m.equipment, m.environment, m.scenario, m.step, topology, m.sensor, m.unit);
-    const row = s.selectSeries.get(m.environment, m.sensor, m.unit, m.equipment, m.scenario, m.step, topology) as
-      | { id: number }
-      | undefined;
+  const seriesOf = (b: MeasurementBatch, topology: string): Map<string, number> => {
+    const key = JSON.stringify([b.environment, b.equipment, b.scenario, b.step, topology]);
+    let m = seriesIds.get(key);
+    if (m === undefined) {
+      if (cachedSeries > 100_000) {
+        seriesIds.clear();
+        cachedSeries = 0;
+      }
+      m = new Map();
+      seriesIds.set(key, m);
+    }
+    return m;
+  };
+
+  const seriesId = (s: NonNullable<typeof stmts>, b: MeasurementBatch, topology: string, sensor: string, unit: string): number => {
+    s.insertSeries.run(b.equipment, b.environment, b.scenario, b.step, topology, sensor, unit);
+    const row = s.selectSeries.get(b.environment, sensor, unit, b.equipment, b.scenario, b.step, topology) as { id: number } | undefined;
     if (row === undefined) throw new StoreError('series row vanished');
-    if (seriesIds.size > 100_000) seriesIds.clear();
-    seriesIds.set(key, row.id);
+    cachedSeries++;
     return row.id;
   };
 
-  let writeBatch: ((points: readonly StoredMeasurement[]) => void) | undefined;
+  const insertBatch = (s: NonNullable<typeof stmts>, b: MeasurementBatch): void => {
+    const topology = b.topology === undefined ? '{}' : JSON.stringify(b.topology);
+    const ids = seriesOf(b, topology);
+    for (const r of b.readings) {
+      const k = `${r.sensor}\u0000${r.unit}`;
+      let id = ids.get(k);
+      if (id === undefined) {
+        id = seriesId(s, b, topology, r.sensor, r.unit);
+        ids.set(k, id);
+      }
+      s.upsertMeasurement.run(id, r.timeNs, r.value);
+    }
+  };
+
+  let transaction: ((batches: readonly MeasurementBatch[]) => void) | undefined;
+  const writeMany = (batches: readonly MeasurementBatch[]): void => {
+    if (transaction === undefined) throw new StoreUnavailableError('embedded store is not open');
+    try {
+      transaction(batches);
+    } catch (err) {
+      // Series rows created by the rolled-back transaction are gone: forget their ids too.
+      seriesIds.clear();
+      cachedSeries = 0;
+      throw err;
+    }
+  };
+  let queue: Pending[] = [];
+  let scheduled = false;
+
+  // Everything queued since the last flush goes into one transaction: one commit, one fsync. A batch is
+  // resolved only after that commit returned, so "acknowledged" still means "durably stored".
+  const flush = (): void => {
+    scheduled = false;
+    const group = queue;
+    queue = [];
+    if (group.length === 0) return;
+    try {
+      wrap('writing measurements', () => writeMany(group.map((p) => p.batch)));
+      for (const p of group) p.resolve();
+    } catch (err) {
+      if (group.length === 1 || err instanceof StoreUnavailableError) {
+        for (const p of group) p.reject(err);
+        return;
+      }
+      // One batch may be the culprit: commit the others one by one so it fails alone.
+      for (const p of group) {
+        try {
+          wrap('writing measurements', () => writeMany([p.batch]));
+          p.resolve();
+        } catch (e) {
+          p.reject(e);
+        }
+      }
+    }
+  };
+
+  const purgeExpired = (now = nowNs()): number =>
+    wrap('deleting expired rows', () => {
+      const s = ready();
+      let deleted = 0;
+      if (retentionNs !== undefined) {
+        const cutoff = BigInt(Math.round(now - retentionNs));
+        // Per series through the primary key, so measurements need no second index on time.
+        const ids = s.allSeries.all() as Array<{ id: number }>;
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500);
+          db?.transaction(() => {
+            for (const { id } of chunk) deleted += s.purgeSeries.run(id, cutoff).changes;
+          })();
+        }
+      }
+      if (eventsRetentionNs !== undefined) {
+        deleted += s.purgeEvents.run(BigInt(Math.round(now - eventsRetentionNs))).changes;
+      }
+      if (deleted > 0) logger.info({ deleted }, 'expired rows deleted');
+      return deleted;
+    });
+
+  const writeBatch = (batch: MeasurementBatch): Promise<void> => {
+    if (batch.readings.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ batch, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
 
   return {
     kind: 'sqlite',
     async init() {
+      if (db !== undefined) return;
       wrap('opening', () => {
         if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
         const d = new Database(options.path);
@@ -163,13 +292,32 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
               WHERE s.environment = ? AND s.sensor = ? AND s.unit = ? AND m.time_ns >= ? AND m.time_ns <= ?
               ORDER BY s.equipment, m.time_ns`,
           ),
+          allSeries: d.prepare('SELECT id FROM series'),
+          purgeSeries: d.prepare('DELETE FROM measurements WHERE series_id = ? AND time_ns < ?'),
+          purgeEvents: d.prepare('DELETE FROM scenario_events WHERE time_ns < ?'),
         };
         const s = stmts;
-        writeBatch = d.transaction((points: readonly StoredMeasurement[]) => {
-          for (const p of points) s.upsertMeasurement.run(seriesId(p), p.timeNs, p.value);
+        transaction = d.transaction((batches: readonly MeasurementBatch[]) => {
+          for (const b of batches) insertBatch(s, b);
         });
         logger.info({ path: options.path }, 'embedded store open');
       });
+      if (retentionNs !== undefined || eventsRetentionNs !== undefined) {
+        try {
+          purgeExpired();
+        } catch (err) {
+          // Another process may hold the lock; the next sweep will do it.
+          logger.warn({ err: (err as Error).message }, 'retention sweep failed');
+        }
+        purgeTimer = setInterval(() => {
+          try {
+            purgeExpired();
+          } catch (err) {
+            logger.warn({ err: (err as Error).message }, 'retention sweep failed');
+          }
+        }, options.purgeIntervalMs ?? DEFAULT_SQLITE_STORE_OPTIONS.purgeIntervalMs);
+        purgeTimer.unref();
+      }
     },
     async ping() {
       wrap('pinging', () => {
@@ -197,12 +345,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return rows.map(toEvent);
       });
     },
+    writeBatch,
     async writeMeasurements(points) {
       if (points.length === 0) return;
-      wrap('writing measurements', () => {
-        if (writeBatch === undefined) throw new StoreUnavailableError('embedded store is not open');
-        writeBatch(points);
-      });
+      const batches = pointsToBatches(points);
+      wrap('writing measurements', () => writeMany(batches));
     },
     async queryPower(q: PowerQuery): Promise<EquipmentSample[]> {
       return wrap('querying power', () => {
@@ -216,11 +363,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return rows.map((r) => ({ equipment: r.equipment, timestampNs: Number(r.time_ns), powerWatts: r.value }));
       });
     },
+    purgeExpired,
     async close() {
+      if (purgeTimer !== undefined) clearInterval(purgeTimer);
+      purgeTimer = undefined;
+      // Commit what is queued before the file closes, so a graceful stop loses nothing it acknowledged.
+      flush();
       db?.close();
       db = undefined;
       stmts = undefined;
-      writeBatch = undefined;
+      transaction = undefined;
+      seriesIds.clear();
+      cachedSeries = 0;
     },
   };
 }

@@ -4,18 +4,19 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { NOT_SPECIFIED, nowNs, ValidationError, type Logger } from '@energyrecorder/core';
 import { StoreUnavailableError } from '../errors.js';
-import type { ScenarioEvent, Store, StoredMeasurement } from '../store.js';
+import type { MeasurementBatch, ScenarioEvent, Store, StoredReading } from '../store.js';
 import { createAuthChecker, type Access } from './auth.js';
 import { Metrics } from './metrics.js';
 import { measurementTopic, type MqttRepublisher } from './mqtt-republisher.js';
 import { OPENAPI_MODELS } from './openapi-models.js';
 import { buildReport, reportToCsv } from '../report.js';
 import { deriveSessions } from '../sessions.js';
+import { createSessionLookup } from './session-lookup.js';
 import { assignTimestamps } from './timestamps.js';
 import {
-  measurementPostSchema,
   nameSchema,
   parseBody,
+  parseMeasurementPost,
   powerPostSchema,
   recorderPostSchema,
   stepPostSchema,
@@ -252,8 +253,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   const read = { onRequest: guard('read') };
   const write = { onRequest: guard('write') };
 
+  // One store read per batch at most, shared by concurrent requests that arrived while it was pending.
+  const lookup = createSessionLookup((env, atNs) => timed('lastEvent', () => store.lastEvent(env, atNs)));
   const current = async (env: string, atNs?: number): Promise<ScenarioEvent | undefined> => {
-    const e = await timed('lastEvent', () => store.lastEvent(env, atNs));
+    const e = await lookup(env, atNs);
     return e !== undefined && e.started ? e : undefined;
   };
   const running = (e: ScenarioEvent) => ({ environment: e.environment, scenario: e.scenario, step: e.step });
@@ -430,6 +433,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     items: ReadonlyArray<{ sensor: string; unit: string; value: number; time?: number | undefined }>,
     topology: Record<string, string> | undefined,
     reply: FastifyReply,
+    legacyPower?: number,
   ): Promise<{ scenario: string; step: string } | undefined> => {
     // As the original intended (seed-behaviour §1.5): the session running at the collect time tags the batch.
     const e = await current(environment, collectNs);
@@ -439,38 +443,38 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     }
     const scenario = e?.scenario ?? NOT_SPECIFIED;
     const step = e?.step ?? NOT_SPECIFIED;
-    const receivedNs = nowNs();
-    const topoKey = topology === undefined ? '' : JSON.stringify(topology);
-    const times = assignTimestamps(
-      items,
-      (m) => `${m.sensor}\u0000${m.unit}\u0000${topoKey}`,
-      (m) => m.time ?? collectNs ?? receivedNs,
-    );
-    const points: StoredMeasurement[] = items.map((m, i) => ({
+    const fallbackNs = collectNs ?? nowNs();
+    const times = assignTimestamps(items, fallbackNs);
+    const readings: StoredReading[] = new Array<StoredReading>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i] as (typeof items)[number];
+      readings[i] = { sensor: m.sensor, unit: m.unit, value: m.value, timeNs: times[i] as number | bigint };
+    }
+    const batch: MeasurementBatch = {
       equipment,
       environment,
       scenario,
       step,
       ...(topology === undefined ? {} : { topology }),
-      sensor: m.sensor,
-      unit: m.unit,
-      value: m.value,
-      timeNs: times[i] as bigint,
-    }));
-    await timed('writeMeasurements', () => store.writeMeasurements(points));
-    metrics.inc('energyrecorder_readings_ingested_total', {}, points.length);
-    emit({
-      type: 'measurements',
-      environment,
-      equipment,
-      scenario,
-      step,
-      readings: points.map((p) => ({ sensor: p.sensor, unit: p.unit, value: p.value, timestampNs: Number(p.timeNs) })),
-    });
+      readings,
+      ...(legacyPower === undefined ? {} : { legacyPower }),
+    };
+    await timed('writeMeasurements', () => store.writeBatch(batch));
+    metrics.inc('energyrecorder_readings_ingested_total', {}, readings.length);
+    if (deps.onEvent !== undefined) {
+      emit({
+        type: 'measurements',
+        environment,
+        equipment,
+        scenario,
+        step,
+        readings: readings.map((p) => ({ sensor: p.sensor, unit: p.unit, value: p.value, timestampNs: Number(p.timeNs) })),
+      });
+    }
     if (deps.mqtt !== undefined) {
       const mqtt = deps.mqtt;
       mqtt.publish(
-        points.map((p) => ({
+        readings.map((p) => ({
           topic: measurementTopic(deps.mqttBasePath, environment, equipment, p.sensor),
           payload: JSON.stringify({
             environment,
@@ -504,7 +508,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     async (req, reply) => {
       const eq = nameSchema.safeParse((req.params as Record<string, unknown>)['equipement']);
       if (!eq.success) throw invalid('equipement', eq.error.issues[0]?.message ?? 'invalid');
-      const b = body(measurementPostSchema, req.body);
+      const parsed = parseMeasurementPost(req.body);
+      if (!parsed.ok) throw new HttpProblem(400, parsed.body.message, parsed.body);
+      const b = parsed.value;
       logger.debug({ equipment: eq.data, env: b.environment, count: b.measurements.length }, 'measurements');
       const ok = await ingest(eq.data, b.environment, b.time, b.measurements, b.topology, reply);
       if (ok === undefined) return reply;
@@ -528,7 +534,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const server = nameSchema.safeParse((req.params as Record<string, unknown>)['server']);
       if (!server.success) throw invalid('server', server.error.issues[0]?.message ?? 'invalid');
       const b = body(powerPostSchema, req.body);
-      const r = await ingest(server.data, b.environment, b.time, [{ sensor: 'power', unit: 'W', value: b.power, time: b.time }], undefined, reply);
+      const r = await ingest(server.data, b.environment, b.time, [{ sensor: 'power', unit: 'W', value: b.power, time: b.time }], undefined, reply, b.power);
       if (r === undefined) return reply;
       return { environment: b.environment, scenario: r.scenario, step: r.step, power: b.power };
     },

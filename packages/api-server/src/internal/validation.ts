@@ -23,7 +23,9 @@ const UNIT_NAMES: Record<string, string> = { s: 'seconds', ms: 'milliseconds', u
 /** Explains why a number is not a plausible epoch-ns timestamp, or returns undefined when it is. */
 export function timestampProblem(value: number): string | undefined {
   if (!Number.isFinite(value) || !Number.isInteger(value)) return `${value} is not an integer`;
-  if (value >= MIN_PLAUSIBLE_NS && value < MAX_PLAUSIBLE_NS) return undefined;
+  // 64-bit ns (InfluxDB, SQLite) end in April 2262, before core's plausibility bound.
+  if (value >= MIN_PLAUSIBLE_NS && value < MAX_PLAUSIBLE_NS && value < 2 ** 63) return undefined;
+  if (value >= 2 ** 63 && value < MAX_PLAUSIBLE_NS) return `${value} is after 2262, beyond 64-bit ns timestamps`;
   const unit = guessTimestampUnit(value);
   const looks = UNIT_NAMES[unit];
   return looks === undefined
@@ -86,6 +88,146 @@ export const powerPostSchema = z.object({
   time: timestampSchema.optional(),
   environment: nameSchema,
 });
+
+/** One reading of a validated batch; `time` is absent when the client sent none (or 0). */
+export interface MeasurementInput {
+  sensor: string;
+  unit: string;
+  value: number;
+  time: number | undefined;
+}
+
+/** A validated `measurementPost` body. */
+export interface MeasurementPostInput {
+  environment: string;
+  topology: Record<string, string> | undefined;
+  measurements: MeasurementInput[];
+  time: number | undefined;
+}
+
+function describe(v: unknown): string {
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** The same rules as {@link nameSchema}, in the same order, without allocating on success. */
+function nameProblem(v: unknown, field: string): string | undefined {
+  if (typeof v !== 'string') return v === undefined ? `'${field}' is a required property` : `${describe(v)} is not of type 'string'`;
+  if (v.length === 0) return 'must not be empty';
+  if (v.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters`;
+  if (CONTROL.test(v)) return 'must not contain control characters (newline, tab, ...)';
+  if (v.charCodeAt(v.length - 1) === 92) return 'must not end with a backslash';
+  return undefined;
+}
+
+/** The same rules as {@link timestampSchema}; 0 and absent both mean "no time". */
+function timeProblem(v: unknown): string | undefined {
+  if (v === undefined || v === 0) return undefined;
+  if (typeof v !== 'number') return `${describe(v)} is not of type 'integer'`;
+  return timestampProblem(v);
+}
+
+/**
+ * Validates a `measurementPost` body by hand: the ingest hot path runs it once per reading, where a schema
+ * library costs more than the rest of the request. Accepts exactly what {@link measurementPostSchema} accepts
+ * and names each offending field the same way (`measurements.3.value`), first problem per field; topology
+ * problems are named per key (`topology.rack`) where the schema only says `topology`.
+ */
+export function parseMeasurementPost(input: unknown): { ok: true; value: MeasurementPostInput } | { ok: false; body: ValidationBody } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return {
+      ok: false,
+      body: { errors: { '': `${JSON.stringify(input) ?? 'no body'} is not of type 'object'` }, message: 'Input payload validation failed' },
+    };
+  }
+  const o = input as Record<string, unknown>;
+  let errors: Record<string, string> | undefined;
+  const fail = (field: string, message: string): void => {
+    errors ??= {};
+    if (errors[field] === undefined) errors[field] = message;
+  };
+
+  const environment = o['environment'];
+  const envProblem = nameProblem(environment, 'environment');
+  if (envProblem !== undefined) fail('environment', envProblem);
+
+  let topology: Record<string, string> | undefined;
+  const rawTopology = o['topology'];
+  if (rawTopology !== undefined && rawTopology !== null) {
+    if (typeof rawTopology !== 'object' || Array.isArray(rawTopology)) {
+      fail('topology', `${describe(rawTopology)} is not of type 'object'`);
+    } else {
+      topology = {};
+      for (const [k, v] of Object.entries(rawTopology as Record<string, unknown>)) {
+        const keyProblem = nameProblem(k, k);
+        if (keyProblem !== undefined) {
+          fail(`topology.${k}`, `key ${keyProblem}`);
+          continue;
+        }
+        if (RESERVED_TAGS.has(k)) {
+          fail(`topology.${k}`, 'is a reserved tag name');
+          continue;
+        }
+        const text = typeof v === 'number' || typeof v === 'boolean' ? String(v) : v;
+        const valueProblem = nameProblem(text, k);
+        if (valueProblem !== undefined) fail(`topology.${k}`, valueProblem);
+        else topology[k] = text as string;
+      }
+    }
+  }
+
+  const rawList = o['measurements'];
+  const measurements: MeasurementInput[] = [];
+  if (!Array.isArray(rawList)) {
+    fail('measurements', rawList === undefined ? `'measurements' is a required property` : `${describe(rawList)} is not of type 'array'`);
+  } else {
+    for (let i = 0; i < rawList.length; i++) {
+      const m: unknown = rawList[i];
+      if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+        fail(`measurements.${i}`, `${describe(m)} is not of type 'object'`);
+        continue;
+      }
+      const r = m as Record<string, unknown>;
+      const { sensor, unit, value, time } = r;
+      // One combined check first: a valid reading (the common case) costs four type tests and two regex runs.
+      const sp = nameProblem(sensor, 'sensor');
+      const up = nameProblem(unit, 'unit');
+      const vp =
+        typeof value === 'number'
+          ? Number.isFinite(value)
+            ? undefined
+            : 'must be a finite number'
+          : value === undefined
+            ? `'value' is a required property`
+            : `${describe(value)} is not of type 'number'`;
+      const tp = timeProblem(time);
+      if (sp !== undefined || up !== undefined || vp !== undefined || tp !== undefined) {
+        if (sp !== undefined) fail(`measurements.${i}.sensor`, sp);
+        if (up !== undefined) fail(`measurements.${i}.unit`, up);
+        if (vp !== undefined) fail(`measurements.${i}.value`, vp);
+        if (tp !== undefined) fail(`measurements.${i}.time`, tp);
+        continue;
+      }
+      if (errors === undefined) {
+        measurements.push({ sensor: sensor as string, unit: unit as string, value: value as number, time: time === 0 ? undefined : (time as number | undefined) });
+      }
+    }
+  }
+
+  const time = o['time'];
+  const batchTimeProblem = timeProblem(time);
+  if (batchTimeProblem !== undefined) fail('time', batchTimeProblem);
+
+  if (errors !== undefined) return { ok: false, body: { errors, message: 'Input payload validation failed' } };
+  return {
+    ok: true,
+    value: {
+      environment: environment as string,
+      topology,
+      measurements,
+      time: time === 0 ? undefined : (time as number | undefined),
+    },
+  };
+}
 
 /** The 400 body of the original (flask-restx): one reason per offending field. */
 export interface ValidationBody {

@@ -1,0 +1,75 @@
+// Load generator, run in its own process by ingest.mjs so that the API under test does not share an event loop
+// with its clients. Both targets get the same undici Pool (same connection count, keep-alive, no pipelining) and
+// the same readings; only the encoding differs (line protocol for influxd, the collector's JSON for the API).
+// Usage: node load.mjs <json options>; prints one JSON line {readings, seconds, errors} on stdout.
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+
+const o = JSON.parse(process.argv[2] ?? '{}');
+const { target, url, batch, connections, warmupMs, measureMs } = o;
+const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 30_000 });
+
+// Timestamps an hour back, 1 µs apart and unique across the run, so every point is a new one for both stores.
+let seq = 0;
+const baseNs = BigInt(Date.now() - 3600_000) * 1_000_000n;
+const eq = `bench-srv-${o.tag ?? 'x'}`;
+
+function lineBody(size) {
+  let s = '';
+  for (let i = 0; i < size; i++) {
+    const n = ++seq;
+    if (i > 0) s += '\n';
+    s += `SensorMeasurement,equipement=${eq},environment=bench,scenario=n/s,step=n/s,sensor=s${n % 8},unit=W value=${100 + (n % 50)} ${baseNs + BigInt(n) * 1000n}`;
+  }
+  return s;
+}
+
+function jsonBody(size) {
+  let s = '{"environment":"bench","measurements":[';
+  for (let i = 0; i < size; i++) {
+    const n = ++seq;
+    if (i > 0) s += ',';
+    s += `{"sensor":"s${n % 8}","unit":"W","value":${100 + (n % 50)},"time":${baseNs + BigInt(n) * 1000n}}`;
+  }
+  return `${s}]}`;
+}
+
+const request =
+  target === 'direct'
+    ? { method: 'POST', path: '/write?db=NRG&precision=n', headers: { 'content-type': 'text/plain; charset=utf-8' }, ok: 204, body: lineBody }
+    : {
+        method: 'POST',
+        path: `/resources/equipments/${eq}/measurements`,
+        headers: { 'content-type': 'application/json' },
+        ok: 200,
+        body: jsonBody,
+      };
+
+let counting = false;
+let readings = 0;
+let errors = 0;
+let lastError = '';
+
+async function one() {
+  const res = await pool.request({ method: request.method, path: request.path, headers: request.headers, body: request.body(batch) });
+  const text = await res.body.text();
+  if (res.statusCode !== request.ok) {
+    errors++;
+    lastError = `${res.statusCode} ${text.slice(0, 200)}`;
+    return;
+  }
+  if (counting) readings += batch;
+}
+
+async function loop(until) {
+  while (performance.now() < until) await one();
+}
+
+const t0 = performance.now();
+await Promise.all(Array.from({ length: connections }, () => loop(t0 + warmupMs)));
+counting = true;
+const t1 = performance.now();
+await Promise.all(Array.from({ length: connections }, () => loop(t1 + measureMs)));
+const seconds = (performance.now() - t1) / 1000;
+await pool.close();
+process.stdout.write(`${JSON.stringify({ readings, seconds, errors, lastError })}\n`);
