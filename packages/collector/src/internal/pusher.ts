@@ -238,7 +238,7 @@ export class Pusher {
         const queue = queues.shift();
         if (queue === undefined) return;
         for (const item of queue) {
-          if (signal.aborted) return;
+          if (signal.aborted || round.retry) return;
           const outcome = await this.sendRecord(item, signal);
           if (outcome.state !== 'retry') {
             this.finished.set(posKey(item), outcome.state);
