@@ -1,4 +1,4 @@
-import { appendFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
 import type { LogFields, Logger } from '@energyrecorder/core';
@@ -87,6 +87,16 @@ describe('Spool', () => {
     // What is left is the newest records, still in order.
     expect(values).toEqual(Array.from({ length: depth.records }, (_, i) => 60 - depth.records + i));
     await spool.close();
+  });
+
+  it('refuses a second opener and takes over the lock of a dead process when two collectors share a dir', async () => {
+    const first = await Spool.open(dir, { maxBytes: 1 << 20 });
+    await expect(Spool.open(dir, { maxBytes: 1 << 20 })).rejects.toMatchObject({ code: 'ER_SPOOL' });
+    await first.close();
+    // A pid that cannot exist, as left by a collector killed with SIGKILL.
+    writeFileSync(join(dir, 'lock.pid'), '2147483646');
+    const again = await Spool.open(dir, { maxBytes: 1 << 20 });
+    await again.close();
   });
 
   it('deletes segment files once every record in them is confirmed', async () => {

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import { SpoolError } from '../errors.js';
@@ -70,7 +70,18 @@ interface SegmentInfo {
 
 const SEGMENT_RE = /^seg-(\d{12})\.log$/;
 const CURSOR_FILE = 'cursor.json';
+const LOCK_FILE = 'lock.pid';
 const PEEK_BYTES = 4 * 1024 * 1024;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else, so it is alive.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 function segmentName(seq: number): string {
   return `seg-${String(seq).padStart(12, '0')}.log`;
@@ -123,6 +134,7 @@ export class Spool {
   private consumedRecords = 0;
   private consumedReadings = 0;
   private writer: FileHandle | undefined;
+  private locked = false;
   private droppedRecords = 0;
   private droppedReadings = 0;
   private readonly logger: Logger;
@@ -150,8 +162,33 @@ export class Spool {
     return spool;
   }
 
+  /**
+   * Two collectors appending to one spool would interleave and replay each other's batches: the first one takes
+   * `lock.pid`; a lock left by a dead process (`kill -9`) is taken over.
+   */
+  private async lock(): Promise<void> {
+    const path = join(this.dir, LOCK_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(path, String(process.pid), { flag: 'wx' });
+        this.locked = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+        throw new Error(`spool ${this.dir} is in use by process ${owner}`);
+      }
+      this.logger.warn({ dir: this.dir, stalePid: owner }, 'spool: lock of a dead process taken over');
+      await rm(path, { force: true });
+    }
+    throw new Error(`spool ${this.dir}: could not take the lock`);
+  }
+
   private async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await this.lock();
     const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     try {
       const parsed: unknown = JSON.parse(await readFile(join(this.dir, CURSOR_FILE), 'utf8'));
@@ -411,9 +448,13 @@ export class Spool {
     if (w !== undefined) await w.close().catch(() => undefined);
   }
 
-  /** Closes the open segment file. The spool can be opened again later. */
+  /** Closes the open segment file and releases the lock. The spool can be opened again later. */
   async close(): Promise<void> {
     await this.closeWriter();
+    if (this.locked) {
+      this.locked = false;
+      await rm(join(this.dir, LOCK_FILE), { force: true });
+    }
   }
 
   /** Total bytes of segment files on disk (for tests and diagnostics). */
