@@ -75,7 +75,12 @@ export function createStoreFromSettings(settings: WebappSettings, logger: Logger
       logger: logger.child({ component: 'influx-store' }),
     });
   }
-  return createSqliteStore({ path: storePath ?? settings.STORE.path, logger: logger.child({ component: 'sqlite-store' }) });
+  return createSqliteStore({
+    path: storePath ?? settings.STORE.path,
+    retention: settings.STORE.retention,
+    eventsRetention: settings.STORE.events_retention,
+    logger: logger.child({ component: 'sqlite-store' }),
+  });
 }
 
 /**

@@ -80,6 +80,25 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(s).toEqual([{ equipment: 'e,1', timestampNs: t, powerWatts: 5 }]);
   });
 
+  it('writes the PowerMeasurement point next to the reading when the legacy consumption endpoint is used', async () => {
+    await sendJson(urlA, 'POST', '/resources/recorders/environment/legacy-i', { scenario: 'L', step: 'one' });
+    // nsFromNow has ms resolution: step past the start event's millisecond first.
+    await new Promise((res) => setTimeout(res, 5));
+    const t = nsFromNow();
+    const r = await sendJson(urlB, 'POST', '/resources/servers/srv%201/consumption', { power: 250, environment: 'legacy-i', time: t });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ environment: 'legacy-i', scenario: 'L', step: 'one', power: 250 });
+    const pm = (await influxQuery(peer, `SELECT "power", "hardware", "scenario", "step" FROM "PowerMeasurement" WHERE "environment" = 'legacy-i'`)) as {
+      results: Array<{ series?: Array<{ columns: string[]; values: unknown[][] }> }>;
+    };
+    const series = pm.results[0]?.series?.[0];
+    expect(series?.columns).toEqual(['time', 'power', 'hardware', 'scenario', 'step']);
+    expect(series?.values).toHaveLength(1);
+    expect(series?.values[0]?.slice(1)).toEqual([250, 'srv 1', 'L', 'one']);
+    const sm = await a.store.queryPower({ environment: 'legacy-i', sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 1e9 });
+    expect(sm).toEqual([{ equipment: 'srv 1', timestampNs: t, powerWatts: 250 }]);
+  });
+
   it('reports a session from InfluxDB data when asked', async () => {
     const env = 'rep-influx';
     await sendJson(urlA, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'R', step: 'one' });

@@ -12,6 +12,10 @@ export const DEFAULT_WEBAPP_SETTINGS = Object.freeze({
   mqttBasePath: '',
   mqttQos: 0 as 0 | 1 | 2,
   storePath: './energyrecorder.db',
+  /** Embedded store: measurements kept as long as InfluxDB's `power_data_rp`. */
+  storeRetention: '3w',
+  /** Embedded store: scenario events kept as long as InfluxDB's `running_scenarios_rp`. */
+  storeEventsRetention: '52w',
   bodyLimitBytes: 20 * 1024 * 1024,
 });
 
@@ -56,6 +60,10 @@ export const mqttSettingsSchema = z.object({
 /** `STORE`: the embedded database, used when `INFLUX` is absent. */
 export const storeSettingsSchema = z.object({
   path: z.string().min(1).default(DEFAULT_WEBAPP_SETTINGS.storePath),
+  /** Measurements older than this are deleted (InfluxDB duration syntax, `INF` keeps them). */
+  retention: influxDuration.default(DEFAULT_WEBAPP_SETTINGS.storeRetention),
+  /** Scenario events older than this are deleted. */
+  events_retention: influxDuration.default(DEFAULT_WEBAPP_SETTINGS.storeEventsRetention),
 });
 
 /** One API user of the optional authentication. */
@@ -96,7 +104,11 @@ export const webappSettingsSchema = z.object({
     .default(DEFAULT_WEBAPP_SETTINGS.bind),
   ALWAYS_RECORD: z.boolean().default(DEFAULT_WEBAPP_SETTINGS.alwaysRecord),
   MQTT: z.preprocess(emptyToUndefined, mqttSettingsSchema.optional()),
-  STORE: storeSettingsSchema.default({ path: DEFAULT_WEBAPP_SETTINGS.storePath }),
+  STORE: storeSettingsSchema.default({
+    path: DEFAULT_WEBAPP_SETTINGS.storePath,
+    retention: DEFAULT_WEBAPP_SETTINGS.storeRetention,
+    events_retention: DEFAULT_WEBAPP_SETTINGS.storeEventsRetention,
+  }),
   AUTH: z.preprocess(emptyToUndefined, authSettingsSchema.optional()),
   TLS: z.preprocess(emptyToUndefined, tlsSettingsSchema.optional()),
   LOG: logSettingsSchema.default({ level: 'info' }),

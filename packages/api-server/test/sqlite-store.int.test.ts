@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { getFreePort, makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
+import { createSqliteStore, type MeasurementBatch } from '../src/index.js';
+import { nsFromNow, raw, sendJson } from './helpers.js';
+
+const batchOf = (equipment: string, values: number[], timeNs: number): MeasurementBatch => ({
+  equipment,
+  environment: 'ret',
+  scenario: 'n/s',
+  step: 'n/s',
+  readings: values.map((v, i) => ({ sensor: 'power', unit: 'W', value: v, timeNs: timeNs + i * 1e9 })),
+});
+
+describe('embedded store', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeTempDir('sqlite-store');
+  });
+  afterAll(() => removeDir(dir));
+
+  it('deletes measurements and events older than their retention when swept', async () => {
+    const store = createSqliteStore({ path: join(dir, 'ret.db'), retention: '1h', eventsRetention: '2h' });
+    await store.init();
+    try {
+      const old = nsFromNow(-90 * 60);
+      const recent = nsFromNow(-10 * 60);
+      await store.writeBatch(batchOf('a', [1, 2], old));
+      await store.writeBatch(batchOf('a', [3], recent));
+      await store.appendEvent({ environment: 'ret', scenario: 'S', step: 'x', started: true, timeNs: nsFromNow(-3 * 3600) });
+      await store.appendEvent({ environment: 'ret', scenario: 'S', step: 'x', started: false, timeNs: old });
+      expect(store.purgeExpired()).toBe(3);
+      const left = await store.queryPower({ environment: 'ret', sensor: 'power', unit: 'W', fromNs: old - 1e12, toNs: recent + 1e12 });
+      expect(left.map((s) => s.powerWatts)).toEqual([3]);
+      expect((await store.listEvents('ret')).map((e) => e.started)).toEqual([false]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps everything when the retention is INF', async () => {
+    const store = createSqliteStore({ path: join(dir, 'inf.db'), retention: 'INF', eventsRetention: 'INF' });
+    await store.init();
+    try {
+      await store.writeBatch(batchOf('a', [1], nsFromNow(-400 * 86400)));
+      expect(store.purgeExpired()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('commits concurrent batches together and resolves each once stored', async () => {
+    const store = createSqliteStore({ path: join(dir, 'group.db') });
+    await store.init();
+    try {
+      const t = nsFromNow(-60);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.writeBatch(batchOf(`eq${i}`, [i, i + 0.5], t))));
+      const all = await store.queryPower({ environment: 'ret', sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 10e9 });
+      expect(all).toHaveLength(40);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects a bad batch alone when it was grouped with good ones', async () => {
+    const store = createSqliteStore({ path: join(dir, 'bad.db') });
+    await store.init();
+    try {
+      const t = nsFromNow(-60);
+      const bad = { ...batchOf('bad', [1], t), readings: [{ sensor: 'power', unit: 'W', value: null as unknown as number, timeNs: t }] };
+      const [good1, wrong, good2] = await Promise.allSettled([
+        store.writeBatch(batchOf('g1', [1], t)),
+        store.writeBatch(bad as MeasurementBatch),
+        store.writeBatch(batchOf('g2', [2], t)),
+      ]);
+      expect(good1.status).toBe('fulfilled');
+      expect(good2.status).toBe('fulfilled');
+      expect(wrong.status).toBe('rejected');
+      const stored = await store.queryPower({ environment: 'ret', sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 1e9 });
+      expect(stored.map((s) => s.equipment)).toEqual(['g1', 'g2']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+const main = join(__dirname, '..', 'dist', 'main.js');
+const built = existsSync(main);
+if (!built) process.stderr.write('\n!!!!!!!!!! dist/main.js missing: run `npx tsup` in packages/api-server; SKIPPING kill -9 test !!!!!!!!!!\n\n');
+
+(built ? describe : describe.skip)('embedded store under kill -9', () => {
+  it('keeps every acknowledged reading when the API process is killed mid-stream', async () => {
+    const dir = makeTempDir('sqlite-kill');
+    const db = join(dir, 'api.db');
+    const port = await getFreePort();
+    const url = `http://127.0.0.1:${port}`;
+    const p = spawn(process.execPath, [main, '--store', db, '--host', '127.0.0.1', '--port', String(port)], { stdio: 'ignore' });
+    const acked = new Set<number>();
+    try {
+      await waitFor(async () => (await raw(url, 'GET', '/resources/monitoring/ping').catch(() => ({ status: 0 }))).status === 200, 'API up', 20_000);
+      const base = nsFromNow(-600);
+      let next = 0;
+      let killed = false;
+      // Eight concurrent writers, so batches are group-committed when the kill lands.
+      const writer = async (): Promise<void> => {
+        while (!killed) {
+          const i = next++;
+          const r = await sendJson(url, 'POST', '/resources/equipments/k/measurements', {
+            environment: 'kill',
+            measurements: Array.from({ length: 50 }, (_, j) => ({ sensor: 'power', unit: 'W', value: i, time: base + (i * 50 + j) * 1000 })),
+          }).catch(() => undefined);
+          if (r?.status === 200) acked.add(i);
+        }
+      };
+      const writers = Array.from({ length: 8 }, writer);
+      await waitFor(async () => acked.size >= 40, 'some batches acknowledged', 20_000, 10);
+      p.kill('SIGKILL');
+      killed = true;
+      await Promise.all(writers);
+    } finally {
+      if (p.exitCode === null) p.kill('SIGKILL');
+      await new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(undefined) : p.once('exit', r)));
+    }
+    const store = createSqliteStore({ path: db });
+    await store.init();
+    try {
+      const rows = await store.queryPower({ environment: 'kill', sensor: 'power', unit: 'W', fromNs: nsFromNow(-3600), toNs: nsFromNow(60) });
+      const perBatch = new Map<number, number>();
+      for (const r of rows) perBatch.set(r.powerWatts, (perBatch.get(r.powerWatts) ?? 0) + 1);
+      for (const i of acked) expect([i, perBatch.get(i)]).toEqual([i, 50]);
+    } finally {
+      await store.close();
+      removeDir(dir);
+    }
+  });
+});
