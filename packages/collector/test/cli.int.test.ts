@@ -119,6 +119,13 @@ describe('energyrecorder-collector CLI', () => {
       writeFileSync(file, yaml(api.url, join(dir, 'spool'), httpPort, { m1: devices.url('m1'), m2: devices.url('m2') }));
       proc.child.kill('SIGHUP');
       await waitFor(() => api.valuesOf('m2').length >= 3, 'readings of the device added by SIGHUP');
+      // A broken file on reload is refused with its problems logged, and polling goes on with the old settings.
+      writeFileSync(file, 'PODS: [{environment: X, servers: [{id: z, type: nosuch}]}]\n');
+      proc.child.kill('SIGHUP');
+      await waitFor(() => proc.logs.includes('reload refused'), 'reload refused in the log');
+      expect(proc.logs).toMatch(/PODS\.0\.servers\.0\.type: unknown adapter type/);
+      const m2Count = api.valuesOf('m2').length;
+      await waitFor(() => api.valuesOf('m2').length >= m2Count + 3, 'polling after the refused reload');
       proc.child.kill('SIGUSR1');
       await waitFor(() => proc.logs.includes('push status'), 'status dump in the log');
 
