@@ -8,8 +8,13 @@ import {
   collectorSectionSchema,
   createAdapterRegistry,
   influxSettingsSchema,
+  authSettingsSchema,
+  apiUserSchema,
+  logSettingsSchema,
   mqttSettingsSchema,
   recorderApiServerSchema,
+  storeSettingsSchema,
+  tlsSettingsSchema,
   webappSettingsSchema,
 } from '@energyrecorder/core';
 
@@ -72,6 +77,11 @@ describe('examples/config', () => {
     expect(Object.keys(doc).sort()).toEqual(shapeKeys(webappSettingsSchema).sort());
     expect(Object.keys(doc['INFLUX'] ?? {}).sort()).toEqual(shapeKeys(influxSettingsSchema).sort());
     expect(Object.keys(doc['MQTT'] ?? {}).sort()).toEqual(shapeKeys(mqttSettingsSchema).sort());
+    expect(Object.keys(doc['STORE'] ?? {}).sort()).toEqual(shapeKeys(storeSettingsSchema).sort());
+    expect(Object.keys(doc['AUTH'] ?? {}).sort()).toEqual(shapeKeys(authSettingsSchema).sort());
+    expect(Object.keys((doc['AUTH']?.['users'] as Array<Record<string, unknown>> | undefined)?.[0] ?? {}).sort()).toEqual(shapeKeys(apiUserSchema).sort());
+    expect(Object.keys(doc['TLS'] ?? {}).sort()).toEqual(shapeKeys(tlsSettingsSchema).sort());
+    expect(Object.keys(doc['LOG'] ?? {}).sort()).toEqual(shapeKeys(logSettingsSchema).sort());
   });
 
   it('reports each problem as path: message when a key is wrong', () => {
