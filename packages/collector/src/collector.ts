@@ -156,8 +156,11 @@ export class Collector {
       await this.spool.close();
       await this.statusServer?.close();
       const left = this.pusher.status();
+      const readings = this.scheduler
+        .status()
+        .reduce((n, e) => n + e.devices.reduce((m, d) => m + d.readings, 0), 0);
       this.logger.info(
-        { spooledBatches: left.spoolBatches, delivered: left.deliveredBatches },
+        { readings, deliveredReadings: left.deliveredReadings, spooledBatches: left.spoolBatches },
         'collector stopped',
       );
     })();

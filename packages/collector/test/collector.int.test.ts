@@ -12,6 +12,22 @@ import { newScriptState, scriptedAdapter } from './helpers/test-adapters.js';
 
 const registry = createAdapterRegistry([httpJsonAdapter]);
 
+/**
+ * Checks "every reading once, in order" without depending on machine speed: what the API stored is strictly
+ * increasing (no duplicate, no reordering), only holds values the device served, and counts exactly the
+ * readings the collector took (a value the device served to a read that timed out was never taken).
+ */
+function expectOnceInOrder(stored: number[], served: number[] | undefined, taken: number | undefined): void {
+  expect(stored.every((v, i) => i === 0 || v > (stored[i - 1] ?? Infinity))).toBe(true);
+  const servedSet = new Set(served ?? []);
+  expect(stored.filter((v) => !servedSet.has(v))).toEqual([]);
+  expect(stored).toHaveLength(taken ?? -1);
+}
+
+function readingsTaken(c: Collector, id: string): number | undefined {
+  return c.status().environments.flatMap((e) => e.devices).find((d) => d.id === id)?.readings;
+}
+
 function settingsYaml(apiUrl: string, spoolDir: string, intervalS: number, devices: Record<string, string>): string {
   const servers = Object.entries(devices)
     .map(([id, url]) => `      - {id: "${id}", type: http-json, url: "${url}"}`)
@@ -75,22 +91,21 @@ describe('Collector end to end with the real api-server', () => {
     expect(rows.every((r) => r.sensor === 'power')).toBe(true);
     // Own timestamps with sub-second precision: not all on whole seconds as the original sent them.
     expect(rows.some((r) => r.timestampNs % 1e9 !== 0)).toBe(true);
-    expect(api.valuesOf('srv-1')).toEqual(devices.served.get('srv-1'));
+    expectOnceInOrder(api.valuesOf('srv-1'), devices.served.get('srv-1'), readingsTaken(c, 'srv-1'));
   });
 
   it('delivers every reading once and in order when the API is down for a while during polling', async () => {
-    const c = await startCollector(0.1, ['meter']);
+    const c = await startCollector(0.2, ['meter']);
     await waitFor(() => api.valuesOf('meter').length >= 3, 'first readings');
     await api.stop();
     const servedAtStop = devices.served.get('meter')?.length ?? 0;
-    await waitFor(() => (devices.served.get('meter')?.length ?? 0) >= servedAtStop + 15, 'readings during the outage');
+    await waitFor(() => (devices.served.get('meter')?.length ?? 0) >= servedAtStop + 10, 'readings during the outage');
     expect(c.status().push.spoolBatches + c.status().push.pendingBatches).toBeGreaterThan(0);
     await api.start();
     await waitFor(() => c.status().push.apiReachable && c.status().push.spoolBatches === 0, 'spool drained', 30_000);
     await c.stop(5000);
-    const served = devices.served.get('meter') ?? [];
-    expect(api.valuesOf('meter')).toEqual(served);
-    expect(served.length).toBeGreaterThan(18);
+    expectOnceInOrder(api.valuesOf('meter'), devices.served.get('meter'), readingsTaken(c, 'meter'));
+    expect(api.valuesOf('meter').length).toBeGreaterThan(13);
   });
 
   it('keeps the ticks of healthy devices when hanging, slow and failing devices share their environment', async () => {
@@ -98,8 +113,8 @@ describe('Collector end to end with the real api-server', () => {
     devices.modes.set('slow', 'slow');
     devices.modes.set('fail', 'fail');
     devices.slowMs = 250;
-    const c = await startCollector(0.5, ['ok-1', 'hang', 'slow', 'fail', 'ok-2']);
-    await waitFor(() => (c.status().environments[0]?.ticks ?? 0) >= 8, '8 ticks');
+    const c = await startCollector(1, ['ok-1', 'hang', 'slow', 'fail', 'ok-2']);
+    await waitFor(() => (c.status().environments[0]?.ticks ?? 0) >= 6, '6 ticks');
     await c.stop(3000);
     const byId = new Map(c.status().environments[0]?.devices.map((d) => [d.id, d]));
     for (const id of ['ok-1', 'ok-2', 'slow']) {
@@ -110,7 +125,7 @@ describe('Collector end to end with the real api-server', () => {
         failures: 0,
         missed: 0,
       });
-      expect(api.valuesOf(id)).toEqual(devices.served.get(id));
+      expectOnceInOrder(api.valuesOf(id), devices.served.get(id), d?.readings);
     }
     expect(byId.get('hang')?.failures).toBeGreaterThan(0);
     expect(byId.get('hang')?.lastError).toMatch(/ER_TIMEOUT|abort/i);
@@ -121,18 +136,21 @@ describe('Collector end to end with the real api-server', () => {
   });
 
   it('adds and removes devices without losing queued readings when the configuration is reloaded', async () => {
-    const c = await startCollector(0.1, ['a', 'b']);
+    const c = await startCollector(0.2, ['a', 'b']);
     await waitFor(() => api.valuesOf('b').length >= 2, 'readings of b');
     await api.stop();
     await waitFor(() => (devices.served.get('a')?.length ?? 0) >= (api.valuesOf('a').length + 5), 'spooled readings');
     const file = join(dir, 'collector-settings.yaml');
-    writeFileSync(file, settingsYaml(api.url, join(dir, 'spool'), 0.1, { a: devices.url('a'), c: devices.url('c') }));
+    const takenByB = readingsTaken(c, 'b');
+    writeFileSync(file, settingsYaml(api.url, join(dir, 'spool'), 0.2, { a: devices.url('a'), c: devices.url('c') }));
     await c.reload(await loadCollectorConfigFile(file, registry));
     await waitFor(() => (devices.served.get('c')?.length ?? 0) >= 3, 'readings of c');
     await api.start();
     await waitFor(() => c.status().push.apiReachable && c.status().push.spoolBatches === 0, 'spool drained', 30_000);
     await c.stop(5000);
-    for (const id of ['a', 'b', 'c']) expect(api.valuesOf(id)).toEqual(devices.served.get(id));
+    expectOnceInOrder(api.valuesOf('a'), devices.served.get('a'), readingsTaken(c, 'a'));
+    expectOnceInOrder(api.valuesOf('b'), devices.served.get('b'), takenByB);
+    expectOnceInOrder(api.valuesOf('c'), devices.served.get('c'), readingsTaken(c, 'c'));
   });
 });
 
