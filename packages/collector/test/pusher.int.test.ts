@@ -1,4 +1,4 @@
-import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
 import { recorderApiServerSchema, type Logger, type MeasurementBatch } from '@energyrecorder/core';
 import { Pusher } from '../src/internal/pusher.js';
 import { Spool } from '../src/internal/spool.js';
@@ -134,6 +134,19 @@ describe('Pusher against an HTTP server on loopback', () => {
     expect(err?.fields['code']).toBe('ER_PUSH_REJECTED');
     expect(err?.msg).toContain('Input payload validation failed');
     await p.stop(1000);
+  });
+
+  it('cuts a hanging POST and keeps the batch in the spool when stopped with a deadline', async () => {
+    const settings = recorderApiServerSchema.parse({ base_url: api.url, timeout: 600 });
+    const p = new Pusher({ spool, transport: createApiTransport(settings), flushIntervalMs: 50 });
+    api.hang = true;
+    p.start();
+    p.enqueue(batch('a', 1));
+    await waitFor(() => api.received >= 1, 'the POST to reach the API');
+    // The read timeout is 10 minutes: only the stop deadline can end this round.
+    await p.stop(300);
+    expect(spool.depth().records).toBe(1);
+    expect(p.status().deliveredBatches).toBe(0);
   });
 
   it('spools batches when nothing listens and delivers them when the API comes back on the same port', async () => {

@@ -77,6 +77,7 @@ export class Pusher {
   private stats = { delivered: 0, deliveredReadings: 0, rejected: 0, retries: 0 };
   private lastError: string | undefined;
   private apiReachable = true;
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly options: PusherOptions) {
     this.logger = options.logger ?? noopLogger;
@@ -137,7 +138,9 @@ export class Pusher {
    */
   async flush(signal?: AbortSignal): Promise<void> {
     while (this.flushing !== undefined) await this.flushing;
-    const roundSignal = signal ?? new AbortController().signal;
+    // The shutdown deadline also cuts a round started by the timer, which has no signal of its own.
+    const roundSignal =
+      signal === undefined ? this.shutdown.signal : AbortSignal.any([signal, this.shutdown.signal]);
     // Every POST of the round listens on this one signal; undici releases each listener only when its
     // request ends, so more than the default 10 can be registered at once.
     setMaxListeners(Math.max(64, this.concurrency * 4), roundSignal);
@@ -157,11 +160,10 @@ export class Pusher {
   async stop(deadlineMs: number): Promise<void> {
     this.running = false;
     this.timer?.cancel();
-    const controller = new AbortController();
-    const t = this.clock.setTimer(() => controller.abort(new Error('shutdown deadline')), deadlineMs);
+    const t = this.clock.setTimer(() => this.shutdown.abort(new Error('shutdown deadline')), deadlineMs);
     this.retryAtMs = 0;
     try {
-      await this.flush(controller.signal);
+      await this.flush();
     } catch (err) {
       this.logger.error({ err: errorText(err) }, 'final flush failed');
     } finally {

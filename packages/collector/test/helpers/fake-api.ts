@@ -23,6 +23,10 @@ export type FakeApiAnswer = { status: number; body?: unknown; headers?: Record<s
  */
 export class FakeApi {
   readonly posts: ReceivedPost[] = [];
+  /** POSTs received, answered or not. */
+  received = 0;
+  /** When true, requests are read and never answered. */
+  hang = false;
   answer: (post: ReceivedPost) => FakeApiAnswer = () => ({ status: 200, body: { status: 'OK' } });
   private server: Server | undefined;
   port = 0;
@@ -45,6 +49,8 @@ export class FakeApi {
           return;
         }
         const post: ReceivedPost = { path: req.url ?? '', authorization: req.headers.authorization, body };
+        this.received++;
+        if (this.hang) return; // never answers: only the client's abort or timeout ends the request
         const a = this.answer(post);
         if (a.status === 200) this.posts.push(post);
         res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
