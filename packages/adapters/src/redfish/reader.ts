@@ -67,6 +67,9 @@ export class RedfishReader {
   private readonly logger: Logger;
   private chassis: ChassisInfo[] = [];
   private stale = true;
+  // Chassis the last discovery could not read: while any is missing, the device total would be too low.
+  private unreadable: string[] = [];
+  private memberCount = 0;
   // Sources that answered 404 are not asked again until the next discovery.
   private readonly absent = new Map<string, Set<PowerSource>>();
   private readonly supplyMetrics = new Map<string, string[]>();
@@ -99,20 +102,27 @@ export class RedfishReader {
       throw this.opts.makeError(`${collectionPath}: Members is not an array`, HTTP_ERROR_CODES.payload);
     }
     const found: ChassisInfo[] = [];
-    const failures: string[] = [];
+    const failures: { uri: string; err: unknown }[] = [];
     await Promise.all(
       members.map(async (uri) => {
         try {
           found.push(parseChassis(await this.source.get(uri, signal), uri));
         } catch (err) {
-          failures.push(reasonOf(err));
+          if (signal.aborted) throw err;
+          failures.push({ uri, err });
         }
       }),
     );
+    const failureText = failures.map((f) => `${f.uri}: ${reasonOf(f.err)}`);
     if (found.length === 0 && failures.length > 0) {
-      throw this.opts.makeError(`no chassis could be read: ${failures.join('; ')}`, HTTP_ERROR_CODES.http);
+      const first = failures[0]?.err;
+      // A device that is down as a whole says so with its own error (timeout, 503 with Retry-After, refused login).
+      if (first instanceof AdapterError && isTransportFailure(first) && failures.length === members.length) throw first;
+      throw this.opts.makeError(`no chassis could be read: ${failureText.join('; ')}`, HTTP_ERROR_CODES.http, first);
     }
-    if (failures.length > 0) this.logger.warn({ failures }, 'some chassis could not be read; retrying next poll');
+    if (failures.length > 0) this.logger.warn({ failures: failureText }, 'some chassis could not be read; retrying next poll');
+    this.unreadable = failureText;
+    this.memberCount = members.length;
     const order = new Map(members.map((m, i) => [m, i]));
     found.sort((a, b) => (order.get(a.uri) ?? 0) - (order.get(b.uri) ?? 0));
     this.chassis = found;
@@ -143,14 +153,18 @@ export class RedfishReader {
           this.stale = true;
         }
       }
-      const total = this.deviceTotal(chassis, byUri);
+      for (const u of this.unreadable) problems.push(`chassis ${u}`);
+      const total: ChassisPower =
+        this.unreadable.length > 0
+          ? { kind: 'error', reasons: this.unreadable, cause: undefined }
+          : this.deviceTotal(chassis, byUri);
       if (total.kind === 'ok') {
         readings.push({ sensor: 'power', unit: 'W', value: total.watts, timestampNs, source: total.source });
         if (total.energyKWh !== undefined) {
           readings.push({ sensor: 'energy', unit: 'kWh', value: total.energyKWh, timestampNs, source: total.source });
         }
       }
-      if (chassis.length > 1) {
+      if (this.memberCount > 1) {
         for (const c of chassis) {
           const p = byUri.get(c.uri);
           if (p?.kind !== 'ok') continue;

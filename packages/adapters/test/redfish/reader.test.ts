@@ -1,5 +1,6 @@
-import { AdapterError } from '@energyrecorder/core';
-import { RedfishReader } from '../../src/redfish/reader.js';
+import { AdapterError, HttpStatusError } from '@energyrecorder/core';
+import { normaliseUri } from '../../src/redfish/parsers.js';
+import { RedfishReader, type ResourceSource } from '../../src/redfish/reader.js';
 import { cloneResources, loadRedfishFixture, mapSource, redfishFixtureNames } from '../fakes/redfish-tree.js';
 
 const T = 1_700_000_000_000_000_000;
@@ -70,6 +71,32 @@ describe('RedfishReader fallbacks', () => {
     const { reader } = readerFor(res);
     const readings = await reader.read(signal, T);
     expect(readings.map((r) => r.sensor).sort()).toEqual(['Blade1/power', 'Blade2/power', 'Enclosure/power']);
+  });
+
+  it('leaves the total out, not under-reported, when a chassis cannot be read at discovery', async () => {
+    const res = cloneResources(loadRedfishFixture('synthetic-blade-enclosure-1.0').resources);
+    const inner = mapSource(res);
+    let enclosureDown = true;
+    const flaky: ResourceSource = {
+      get(path, sig) {
+        if (enclosureDown && normaliseUri(path) === '/redfish/v1/Chassis/Enclosure') {
+          const cause = new HttpStatusError(`GET ${path}: HTTP 503`, { status: 503 });
+          return Promise.reject(new AdapterError(`GET ${path}: HTTP 503`, { adapterType: 'redfish', target: 'f', code: 'ER_ADAPTER_HTTP', cause }));
+        }
+        return inner.get(path, sig);
+      },
+    };
+    const reader = new RedfishReader(flaky, {
+      power: true,
+      temperature: false,
+      basePath: '',
+      makeError: (message, code, cause) => new AdapterError(message, { adapterType: 'redfish', target: 'f', code, cause }),
+    });
+    const partial = await reader.read(signal, T);
+    expect(partial.find((r) => r.sensor === 'power')).toBeUndefined();
+    expect(partial.map((r) => r.sensor).sort()).toEqual(['Blade1/power', 'Blade2/power', 'Standalone/power']);
+    enclosureDown = false;
+    expect((await reader.read(signal, T)).find((r) => r.sensor === 'power')?.value).toBe(1150);
   });
 
   it('does not ask again for a source that answered 404 until the next discovery', async () => {
