@@ -32,8 +32,12 @@ function loadFtp(): Promise<FtpClientClass> {
   return p;
 }
 
+/**
+ * Identifies a reading in what the collector acknowledges. The collector rebuilds acknowledged readings from
+ * the spooled wire measurements (sensor, unit, value, time), so `source` is gone by then and must not count.
+ */
 function readingKey(r: Reading): string {
-  return `${r.source ?? ''}\u0000${r.sensor}\u0000${r.timestampNs}`;
+  return `${r.sensor}\u0000${r.unit}\u0000${r.value}\u0000${Math.round(r.timestampNs)}`;
 }
 
 /** Options of {@link CsvFtpAdapter} beyond the config. */
@@ -64,8 +68,11 @@ export class CsvFtpAdapter implements PowerAdapter {
   private readonly target: string;
   private readonly filter: RegExp;
   private readonly seen = new Map<string, SeenFile>();
-  /** Files read and not yet acknowledged: signature and the keys of their readings. */
-  private readonly pending = new Map<string, { signature: string; keys: Set<string> }>();
+  /**
+   * Files read and not yet fully acknowledged: signature and the keys of their readings still unconfirmed.
+   * Confirmations accumulate across `acknowledge()` calls, as one file's readings may be confirmed in parts.
+   */
+  private readonly pending = new Map<string, { signature: string; unconfirmed: Set<string> }>();
   /** Without purge: files acknowledged, by signature, so unchanged files are not sent again. */
   private readonly done = new Map<string, string>();
 
@@ -91,6 +98,7 @@ export class CsvFtpAdapter implements PowerAdapter {
       const present = new Set(listing.map((f) => f.name));
       for (const name of [...this.seen.keys()]) if (!present.has(name)) this.seen.delete(name);
       for (const name of [...this.done.keys()]) if (!present.has(name)) this.done.delete(name);
+      for (const name of [...this.pending.keys()]) if (!present.has(name)) this.pending.delete(name);
       const eligible: Array<{ name: string; signature: string }> = [];
       for (const f of listing) {
         const signature = `${f.size}|${f.rawModifiedAt}`;
@@ -131,7 +139,7 @@ export class CsvFtpAdapter implements PowerAdapter {
           else this.done.set(file.name, file.signature);
           continue;
         }
-        this.pending.set(file.name, { signature: file.signature, keys: new Set(result.readings.map(readingKey)) });
+        this.pending.set(file.name, { signature: file.signature, unconfirmed: new Set(result.readings.map(readingKey)) });
         readings.push(...result.readings);
       }
       return readings;
@@ -139,8 +147,12 @@ export class CsvFtpAdapter implements PowerAdapter {
   }
 
   async acknowledge(readings: readonly Reading[], signal: AbortSignal): Promise<void> {
-    const acked = new Set(readings.map(readingKey));
-    const complete = [...this.pending.entries()].filter(([, p]) => [...p.keys].every((k) => acked.has(k)));
+    for (const r of readings) {
+      const key = readingKey(r);
+      for (const p of this.pending.values()) p.unconfirmed.delete(key);
+    }
+    // Files confirmed earlier whose purge failed are retried here too.
+    const complete = [...this.pending.entries()].filter(([, p]) => p.unconfirmed.size === 0);
     if (complete.length === 0) return;
     if (!this.config.purge) {
       for (const [name, p] of complete) {

@@ -236,7 +236,13 @@ export function parseMeterCsv(text: string, options: CsvParseOptions = {}): CsvP
         warnings.push({ line: lineNo, message: `non-numeric value "${cell.slice(0, 40)}" for ${col.name}; cell skipped` });
         return;
       }
-      const reading: Reading = { sensor: col.name, unit: col.unit, value: Number(cell), timestampNs };
+      const value = Number(cell);
+      if (!Number.isFinite(value)) {
+        // `1e999` passes the pattern but is Infinity, which no time-series store accepts.
+        warnings.push({ line: lineNo, message: `value "${cell.slice(0, 40)}" out of range for ${col.name}; cell skipped` });
+        return;
+      }
+      const reading: Reading = { sensor: col.name, unit: col.unit, value, timestampNs };
       if (options.source !== undefined) reading.source = options.source;
       readings.push(reading);
       any = true;

@@ -88,6 +88,12 @@ describe('csvftp CSV parsing', () => {
     expect(r.warnings[2]?.message).toContain('unreadable date');
   });
 
+  it('skips a cell with a warning when its number overflows to Infinity', () => {
+    const r = parseMeterCsv('date,tz,P (W),Q (var)\n2024/05/01 10:00:00,Z,1e999,2\n');
+    expect(r.readings.map((x) => [x.sensor, x.value])).toEqual([['Q', 2]]);
+    expect(r.warnings.map((w) => w.message)).toEqual(['value "1e999" out of range for P; cell skipped']);
+  });
+
   it('applies the tz override instead of the zone column', () => {
     const r = parseMeterCsv(csv, { tz: 'UTC' });
     expect(iso(r.readings[0]?.timestampNs)).toBe('2024-05-01T10:00:00.250Z');

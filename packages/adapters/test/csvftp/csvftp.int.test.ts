@@ -29,6 +29,10 @@ function collectWarnings(lines: Array<[string, LogFields]>): Logger {
   return logger;
 }
 
+/** What the collector hands to acknowledge(): readings rebuilt from the spooled wire form, without `source`. */
+const asAcknowledged = (readings: readonly Reading[]): Reading[] =>
+  readings.map((r) => ({ sensor: r.sensor, unit: r.unit, value: r.value, timestampNs: Math.round(r.timestampNs) }));
+
 const iso = (r: Reading | undefined): string => new Date(Math.round((r?.timestampNs ?? NaN) / 1e6)).toISOString();
 
 describe('csvftp adapter against an ftp-srv server', () => {
@@ -153,7 +157,7 @@ describe('csvftp adapter against an ftp-srv server', () => {
     expect(existsSync(join(d, 'a.csv'))).toBe(true);
     expect(existsSync(join(d, 'empty.csv'))).toBe(false);
     expect(await adapter.read(signal())).toEqual([]);
-    await adapter.acknowledge(readings, signal());
+    await adapter.acknowledge(asAcknowledged(readings), signal());
     expect(existsSync(join(d, 'a.csv'))).toBe(false);
     expect(adapter.pendingFiles).toEqual([]);
   });
@@ -163,10 +167,20 @@ describe('csvftp adapter against an ftp-srv server', () => {
     writeFileSync(join(d, 'b.csv'), 'Date,TZ,P (W),Q (var)\n2024/05/01 10:00:00,Z,5,6\n');
     const adapter = create({ root_dir: '/partial', purge: true });
     const readings = await adapter.read(signal());
-    await adapter.acknowledge(readings.slice(0, 1), signal());
+    await adapter.acknowledge(asAcknowledged(readings.slice(0, 1)), signal());
     expect(existsSync(join(d, 'b.csv'))).toBe(true);
-    await adapter.acknowledge(readings, signal());
+    // The rest arrives in a second confirmation (the collector confirms per pushed batch).
+    await adapter.acknowledge(asAcknowledged(readings.slice(1)), signal());
     expect(existsSync(join(d, 'b.csv'))).toBe(false);
+  });
+
+  it('keeps a file when the acknowledged values differ from what it produced', async () => {
+    const d = dir('mismatch');
+    writeFileSync(join(d, 'c.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,5\n');
+    const adapter = create({ root_dir: '/mismatch', purge: true });
+    const readings = await adapter.read(signal());
+    await adapter.acknowledge(asAcknowledged(readings).map((r) => ({ ...r, value: r.value + 1 })), signal());
+    expect(existsSync(join(d, 'c.csv'))).toBe(true);
   });
 
   it('waits until a file stopped changing for settle_ms', async () => {
