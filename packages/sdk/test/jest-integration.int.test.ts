@@ -1,6 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { EnergyRecorder } from '../src/index.js';
+import { runFixtureJest as runJest } from './support/child-jest.js';
 import { startRealApi, type RealApi } from './support/real-api.js';
 
 let api: RealApi;
@@ -12,23 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await api.close();
 });
-
-const projectDir = join(__dirname, 'fixtures/jest-project');
-const jestBin = require.resolve('jest/bin/jest');
-
-function runJest(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [jestBin, '-c', join(projectDir, 'jest.config.cjs'), '--runInBand', '--ci'],
-      { cwd: projectDir, env: { ...process.env, ...env, JEST_KIND: '' }, timeout: 90_000 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, output: `${stdout}${stderr}` });
-      },
-    );
-  });
-}
 
 describe('@energyrecorder/sdk/jest', () => {
   it('records the test file as a scenario and each test as a step when listed in setupFilesAfterEnv', async () => {

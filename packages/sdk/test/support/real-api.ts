@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { createApiServer, type ApiServer } from '@energyrecorder/api-server';
+import { makeTempDir, removeDir, type InfluxdPeer } from '@energyrecorder/testkit';
 
-/** The real api-server with its embedded in-memory store on a free loopback port. */
+/** The real api-server on a free loopback port, with a real store behind it. */
 export interface RealApi {
   server: ApiServer;
   /** The `/resources` base the SDK takes. */
@@ -8,10 +10,40 @@ export interface RealApi {
   close(): Promise<void>;
 }
 
-export async function startRealApi(): Promise<RealApi> {
-  const server = createApiServer({ port: 0, host: '127.0.0.1' });
+/**
+ * Starts the api-server in-process. Without `influx` it uses its embedded SQLite store in a file of a temp dir
+ * (the production embedded store, on disk); with `influx` it writes to that influxd (database `NRG`, no auth).
+ */
+export async function startRealApi(options: { influx?: InfluxdPeer } = {}): Promise<RealApi> {
+  let server: ApiServer;
+  let dir: string | undefined;
+  if (options.influx === undefined) {
+    dir = makeTempDir('sdk-api-store');
+    server = createApiServer({ port: 0, host: '127.0.0.1', storePath: join(dir, 'store.sqlite') });
+  } else {
+    const settings = { INFLUX: { host: options.influx.url, db: 'NRG', user: null, pass: null, timeout_ms: 4000 }, BIND: '127.0.0.1:0' };
+    server = createApiServer({ settings, port: 0, host: '127.0.0.1' });
+  }
   const base = await server.listen();
-  return { server, apiUrl: `${base}/resources`, close: () => server.close() };
+  return {
+    server,
+    apiUrl: `${base}/resources`,
+    close: async () => {
+      await server.close();
+      if (dir !== undefined) removeDir(dir);
+    },
+  };
+}
+
+/** Rows of an InfluxQL query on database `NRG`, one object per row keyed by column name. */
+export async function influxRows(peer: InfluxdPeer, q: string): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`${peer.url}/query?${new URLSearchParams({ q, db: 'NRG' }).toString()}`, { signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { results?: { series?: { columns: string[]; values: unknown[][] }[] }[] };
+  const rows: Record<string, unknown>[] = [];
+  for (const series of body.results?.[0]?.series ?? []) {
+    for (const values of series.values) rows.push(Object.fromEntries(series.columns.map((c, i) => [c, values[i]])));
+  }
+  return rows;
 }
 
 /** Posts power readings for `equipment` as a collector would, with explicit ns timestamps. */
