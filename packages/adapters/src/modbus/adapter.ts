@@ -9,7 +9,14 @@ import {
   type Reading,
 } from '@energyrecorder/core';
 import { DEFAULT_MODBUS, modbusConfigSchema, type ModbusConfig } from './config.js';
-import { decodeRegisters, planReads, registerCount, scaleRegisterValue, type ModbusReadGroup } from './decode.js';
+import {
+  decodeRegisters,
+  planReads,
+  registerCount,
+  scaleRegisterValue,
+  type ModbusPlanInput,
+  type ModbusReadGroup,
+} from './decode.js';
 
 type ModbusClientClass = new () => ModbusClient;
 
@@ -68,6 +75,7 @@ export class ModbusAdapter implements PowerAdapter {
   private readonly timeoutMs: number;
   private readonly target: string;
   private client: ModbusClient | undefined;
+  private readonly planInputs: readonly ModbusPlanInput[];
   private groups: ModbusReadGroup[];
   private requests = 0;
 
@@ -76,15 +84,13 @@ export class ModbusAdapter implements PowerAdapter {
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs;
     this.target = `${config.address}:${config.port}`;
-    this.groups = planReads(
-      config.sensors.map((s) => ({
-        unitId: s.device_unit ?? DEFAULT_MODBUS.unitId,
-        category: s.register_category,
-        address: s.register_address,
-        type: s.register_type,
-      })),
-      { maxGap: config.max_gap },
-    );
+    this.planInputs = config.sensors.map((s) => ({
+      unitId: s.device_unit ?? DEFAULT_MODBUS.unitId,
+      category: s.register_category,
+      address: s.register_address,
+      type: s.register_type,
+    }));
+    this.groups = planReads(this.planInputs, { maxGap: config.max_gap });
   }
 
   /** Read requests sent so far (for diagnostics and tests). */
@@ -128,7 +134,25 @@ export class ModbusAdapter implements PowerAdapter {
     const timestampNs = nowNs();
     const readings: Reading[] = [];
     const nextGroups: ModbusReadGroup[] = [];
-    for (const group of this.groups) {
+    await this.readGroups(client, this.groups, signal, timestampNs, readings, nextGroups);
+    this.groups = nextGroups;
+    return readings;
+  }
+
+  /**
+   * Reads `groups`, collecting values and the plan to keep. A request the device refuses with an exception is
+   * split: first into the contiguous runs it merged across a hole, then, if a run is refused too, into one
+   * request per sensor. The split plan is kept for the following polls.
+   */
+  private async readGroups(
+    client: ModbusClient,
+    groups: readonly ModbusReadGroup[],
+    signal: AbortSignal,
+    timestampNs: number,
+    readings: Reading[],
+    nextGroups: ModbusReadGroup[],
+  ): Promise<void> {
+    for (const group of groups) {
       if (signal.aborted) throw new Error('aborted');
       try {
         const words = await this.readGroup(client, group);
@@ -137,40 +161,27 @@ export class ModbusAdapter implements PowerAdapter {
       } catch (err) {
         const code = exceptionCode(err);
         if (code === undefined) throw err;
-        if (group.sensors.length > 1) {
-          // A merged range crossed registers the device does not have: read each sensor alone from now on.
-          this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
-          for (const i of group.sensors) {
-            const single = this.singleGroup(group, i);
-            nextGroups.push(single);
-            try {
-              this.collect(single, await this.readGroup(client, single), timestampNs, readings);
-            } catch (inner) {
-              const innerCode = exceptionCode(inner);
-              if (innerCode === undefined) throw inner;
-              this.skip(i, innerCode);
-            }
-          }
-        } else {
+        if (group.sensors.length === 1) {
           nextGroups.push(group);
           for (const i of group.sensors) this.skip(i, code);
+          continue;
         }
+        this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
+        await this.readGroups(client, this.split(group), signal, timestampNs, readings, nextGroups);
       }
     }
-    this.groups = nextGroups;
-    return readings;
   }
 
-  private singleGroup(group: ModbusReadGroup, index: number): ModbusReadGroup {
-    const s = this.config.sensors[index];
-    if (s === undefined) throw new Error(`no sensor ${index}`);
-    return {
-      unitId: group.unitId,
-      category: group.category,
-      start: s.register_address,
-      count: registerCount(s.register_type),
-      sensors: [index],
-    };
+  /** The contiguous runs of a group merged across holes; one group per sensor when it had no hole. */
+  private split(group: ModbusReadGroup): ModbusReadGroup[] {
+    const inputs = group.sensors.map((i) => this.planInputs[i]).filter((x): x is ModbusPlanInput => x !== undefined);
+    const runs = planReads(inputs, { maxGap: 0 });
+    if (runs.length > 1) return runs.map((r) => ({ ...r, sensors: r.sensors.map((j) => group.sensors[j] ?? -1) }));
+    return group.sensors.map((i) => {
+      const s = this.config.sensors[i];
+      if (s === undefined) throw new Error(`no sensor ${i}`);
+      return { unitId: group.unitId, category: group.category, start: s.register_address, count: registerCount(s.register_type), sensors: [i] };
+    });
   }
 
   private skip(index: number, code: number): void {

@@ -13,6 +13,8 @@ const illegalAddress = (): Error => Object.assign(new Error('Illegal data addres
 class FakeMeter {
   readonly holding = new Map<number, number>();
   readonly input = new Map<number, number>();
+  /** Holding registers answered for unit ids other than 1 (a gateway in front of several meters). */
+  readonly holdingByUnit = new Map<number, Map<number, number>>();
   requests = 0;
   server!: ServerTCP;
   port = 0;
@@ -20,9 +22,10 @@ class FakeMeter {
   async start(): Promise<void> {
     this.port = await getFreePort();
     const many =
-      (table: Map<number, number>) =>
-      (addr: number, length: number, _unit: number, cb: Cb<number[]>): void => {
+      (defaultTable: Map<number, number>) =>
+      (addr: number, length: number, unit: number, cb: Cb<number[]>): void => {
         this.requests += 1;
+        const table = this.tableFor(defaultTable, unit);
         const values: number[] = [];
         for (let a = addr; a < addr + length; a++) {
           const v = table.get(a);
@@ -32,9 +35,10 @@ class FakeMeter {
         cb(null, values);
       };
     const one =
-      (table: Map<number, number>) =>
-      (addr: number, _unit: number, cb: Cb<number>): void => {
+      (defaultTable: Map<number, number>) =>
+      (addr: number, unit: number, cb: Cb<number>): void => {
         this.requests += 1;
+        const table = this.tableFor(defaultTable, unit);
         const v = table.get(addr);
         if (v === undefined) return cb(illegalAddress(), 0);
         cb(null, v);
@@ -52,6 +56,15 @@ class FakeMeter {
       this.server.on('initialized', () => resolve());
       this.server.on('serverError', (err) => reject(err ?? new Error('server error')));
     });
+  }
+
+  private tableFor(defaultTable: Map<number, number>, unit: number): Map<number, number> {
+    return defaultTable === this.holding ? (this.holdingByUnit.get(unit) ?? defaultTable) : defaultTable;
+  }
+
+  /** The client connections open now. */
+  connections(): Set<unknown> {
+    return new Set(this.server.socks.keys());
   }
 
   /** Closes every client connection, as a meter rebooting or a gateway timing out does. */
@@ -136,14 +149,47 @@ describe('modbus adapter against a ServerTCP meter', () => {
     const readings = await adapter.read(new AbortController().signal);
     expect(values(readings)).toEqual({ voltage: 230.1, delta: -5, power: 123456, freq: 49.98, energy: 4000000000, count: 7 });
     // holding 0..3 has a hole 4..9 before 10..11: with max_gap 8 that first merge is refused by the device and
-    // split; the input registers 100..101 and 200 are too far apart to merge.
+    // split into its two contiguous runs; the input registers 100..101 and 200 are too far apart to merge.
     expect(adapter.plan.map((g) => [g.category, g.start, g.count])).toEqual([
-      ['holding', 0, 1],
-      ['holding', 1, 1],
-      ['holding', 2, 2],
+      ['holding', 0, 4],
       ['holding', 10, 2],
       ['input', 100, 2],
       ['input', 200, 1],
+    ]);
+    const before = meter.requests;
+    expect(values(await adapter.read(new AbortController().signal))).toEqual(values(readings));
+    expect(meter.requests - before).toBe(4);
+  });
+
+  it('reads the other sensors of a refused contiguous run one by one', async () => {
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create(
+      {
+        sensors: [
+          { name: 'voltage', unit: 'V', register_address: 0, register_type: 'MBU', register_scaling: 0.1 },
+          { name: 'ghost', unit: 'W', register_address: 4, register_type: 'MBU' },
+          { name: 'freq', unit: 'Hz', register_address: 10, register_type: 'MBF', register_order: 'left' },
+        ],
+        max_gap: 0,
+      },
+      warnings(lines),
+    );
+    // 0 and 4 are not contiguous, so the plan is [0], [4], [10..11]: only 'ghost' is refused.
+    expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 230.1, freq: 49.98 });
+    expect(lines.some(([msg, f]) => f['sensor'] === 'ghost' && msg.includes('illegal data address'))).toBe(true);
+    const merged = create({
+      sensors: [
+        { name: 'voltage', unit: 'V', register_address: 0, register_type: 'MBU', register_scaling: 0.1 },
+        { name: 'delta', unit: 'W', register_address: 1, register_type: 'MBI' },
+        { name: 'ghost', unit: 'W', register_address: 4, register_type: 'MBU' },
+      ],
+      max_gap: 8,
+    });
+    // 0..4 is read as one range across 2..3 and refused (4 is missing); the split gives the runs 0..1 and 4.
+    expect(values(await merged.read(new AbortController().signal))).toEqual({ voltage: 230.1, delta: -5 });
+    expect(merged.plan.map((g) => [g.start, g.count])).toEqual([
+      [0, 2],
+      [4, 1],
     ]);
   });
 
@@ -166,6 +212,31 @@ describe('modbus adapter against a ServerTCP meter', () => {
     const readings = await adapter.read(new AbortController().signal);
     expect(readings.map((r) => r.sensor)).toEqual(['voltage']);
     expect(lines.some(([msg, f]) => f['sensor'] === 'ghost' && msg.includes('illegal data address'))).toBe(true);
+  });
+
+  it('keeps one connection across polls when the meter stays up', async () => {
+    const before = meter.connections();
+    const adapter = create({ sensors: sensors.slice(0, 3) });
+    const opened = new Set<unknown>();
+    for (let i = 0; i < 3; i++) {
+      await adapter.read(new AbortController().signal);
+      for (const sock of meter.connections()) if (!before.has(sock)) opened.add(sock);
+    }
+    expect(opened.size).toBe(1);
+  });
+
+  it('addresses each sensor to its device_unit when several units share a gateway', async () => {
+    meter.holdingByUnit.set(2, new Map([[0, 1111]]));
+    meter.holdingByUnit.set(3, new Map([[0, 2222]]));
+    const adapter = create({
+      sensors: [
+        { name: 'u1', unit: 'V', register_address: 0, register_type: 'MBU' },
+        { name: 'u2', unit: 'V', register_address: 0, register_type: 'MBU', device_unit: 2 },
+        { name: 'u3', unit: 'V', register_address: 0, register_type: 'MBU', device_unit: 3 },
+      ],
+    });
+    expect(values(await adapter.read(new AbortController().signal))).toEqual({ u1: 2301, u2: 1111, u3: 2222 });
+    meter.holdingByUnit.clear();
   });
 
   it('reconnects on the next poll when the meter dropped the connection', async () => {
