@@ -114,6 +114,25 @@ export function isSchemeMismatch(err: unknown): boolean {
   return /wrong version number|packet length too long|socket hang up/i.test(msg);
 }
 
+/**
+ * The part of a transport failure worth keeping as an error's `cause`. axios errors hold the whole request
+ * config (the `Authorization` header, a login body with the password) and the socket; any logger that serialises
+ * causes would print them, so only the name, message and code survive.
+ */
+export class TransportFailure extends Error {
+  readonly code: string | undefined;
+  /** axios' own classification (`ERR_BAD_RESPONSE`, `ECONNABORTED`, ...), which {@link code} skips. */
+  readonly axiosCode: string | undefined;
+
+  constructor(err: unknown) {
+    super(err instanceof Error ? err.message : String(err));
+    this.name = err instanceof Error && err.name !== 'Error' ? err.name : 'TransportFailure';
+    this.code = errorCode(err);
+    const own = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+    this.axiosCode = typeof own === 'string' ? own : undefined;
+  }
+}
+
 function cut(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
@@ -295,7 +314,8 @@ export class HttpClient {
         httpAgent: this.httpAgent,
         ...(isHttps ? { httpsAgent: await this.getHttpsAgent() } : {}),
       });
-    } catch (err) {
+    } catch (raw) {
+      const err = new TransportFailure(raw);
       if (deadline.aborted) {
         throw this.error(`${what}: no complete answer within ${timeoutMs} ms`, HTTP_ERROR_CODES.timeout, {
           cause: new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { cause: err }),
@@ -304,8 +324,8 @@ export class HttpClient {
       if (req.signal?.aborted === true) {
         throw this.error(`${what}: aborted`, HTTP_ERROR_CODES.aborted, { cause: err });
       }
-      const code = errorCode(err);
-      if (code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED' || code === 'ERR_BAD_RESPONSE') {
+      const code = err.code;
+      if (code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED' || err.axiosCode === 'ERR_BAD_RESPONSE') {
         throw this.error(`${what}: answer too large or malformed`, HTTP_ERROR_CODES.payload, { cause: err });
       }
       if (code !== undefined && TLS_ERROR_CODES.has(code)) {
@@ -315,8 +335,7 @@ export class HttpClient {
           { cause: err, retryable: false },
         );
       }
-      const reason = err instanceof Error ? err.message : String(err);
-      throw this.error(`${what}: ${code ?? reason}`, HTTP_ERROR_CODES.unreachable, { cause: err });
+      throw this.error(`${what}: ${code ?? err.message}`, HTTP_ERROR_CODES.unreachable, { cause: err });
     }
     const flat: Record<string, string | undefined> = {};
     let setCookies: string[] = [];
