@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { EnergyRecorderError } from '@energyrecorder/core';
 import { buildContainer } from './container.js';
 import { SERVICE } from './tokens.js';
-import { loadSettingsFile, parseBind, parseSettings, type YoctoRedfishSettings } from './settings.js';
+import type { RedfishService } from './redfish-service.js';
+import { checkSettingsFiles, loadSettingsFile, parseBind, parseSettings, type YoctoRedfishSettings } from './settings.js';
 import { VERSION } from './index.js';
 
 const HELP = `yocto-redfish ${VERSION}: serves USB watt meters as a Redfish service.
@@ -61,10 +62,12 @@ export async function runCli(argv: readonly string[], io: { out: (s: string) => 
   }
   let settings: YoctoRedfishSettings;
   try {
+    const source = values.simulate !== undefined ? '--simulate' : (values.config ?? 'conf/webapp-settings.yaml');
     settings =
       values.simulate !== undefined
-        ? parseSettings({ POWERMETERS: [{ driver: 'simulated', profile: values.simulate }] }, '--simulate')
-        : loadSettingsFile(values.config ?? 'conf/webapp-settings.yaml');
+        ? parseSettings({ POWERMETERS: [{ driver: 'simulated', profile: values.simulate }] }, source)
+        : loadSettingsFile(source);
+    checkSettingsFiles(settings, source);
   } catch (err) {
     io.err(`${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
@@ -79,8 +82,13 @@ export async function runCli(argv: readonly string[], io: { out: (s: string) => 
     io.err(`--port: "${values.port ?? ''}" is not a port number\n`);
     return 2;
   }
-  const container = buildContainer(settings, { host: values.host ?? bind.host, port });
-  const service = container.resolve(SERVICE);
+  let service: RedfishService;
+  try {
+    service = buildContainer(settings, { host: values.host ?? bind.host, port }).resolve(SERVICE);
+  } catch (err) {
+    io.err(`cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   try {
     const url = await service.listen();
     io.out(`yocto-redfish listening on ${url}/redfish/v1/\n`);

@@ -17,7 +17,7 @@ export function buildContainer(settings: YoctoRedfishSettings, listen: { host: s
       const s = dc.resolve(SETTINGS);
       const destination = s.LOG.file === undefined ? pinoDestination(1) : pinoDestination({ dest: s.LOG.file, mkdir: true });
       const root: Logger = pino(
-        { name: 'yocto-redfish', level: s.LOG.level, redact: ['password', 'pass', 'token', 'authorization'] },
+        { name: 'yocto-redfish', level: s.LOG.level, redact: ['password', 'pass', 'token', 'authorization', '*.password', '*.pass', '*.token', '*.authorization'] },
         destination,
       );
       return root;

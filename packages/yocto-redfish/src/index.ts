@@ -26,6 +26,7 @@ export {
   meterEntrySchema,
   parseSettings,
   loadSettingsFile,
+  checkSettingsFiles,
   parseBind,
   createMeters,
 } from './settings.js';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, parseConfig, type Logger } from '@energyrecorder/core';
@@ -134,6 +134,37 @@ export function loadSettingsFile(path: string): YoctoRedfishSettings {
     throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: path, cause: err });
   }
   return parseSettings(doc ?? {}, path);
+}
+
+/**
+ * Checks the files the settings name (TLS certificate and key, `csv:` replay profiles) before anything starts,
+ * so a missing or unreadable file is reported as `path: message` like any other settings problem.
+ */
+export function checkSettingsFiles(
+  settings: YoctoRedfishSettings,
+  source?: string,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): void {
+  const issues: Array<{ path: string; message: string }> = [];
+  if (settings.TLS !== undefined) {
+    for (const key of ['cert_file', 'key_file'] as const) {
+      const file = settings.TLS[key];
+      try {
+        accessSync(file, fsConstants.R_OK);
+      } catch (err) {
+        issues.push({ path: `TLS.${key}`, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      }
+    }
+  }
+  settings.POWERMETERS.forEach((m, i) => {
+    if (m.driver !== 'simulated' || !/^\s*csv:/i.test(m.profile)) return;
+    try {
+      parseProfile(m.profile, readFile);
+    } catch (err) {
+      issues.push({ path: `POWERMETERS.${i}.profile`, message: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  if (issues.length > 0) throw new ConfigError(issues, source === undefined ? {} : { source });
 }
 
 /** Splits `BIND` into host and port. */

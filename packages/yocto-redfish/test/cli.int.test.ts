@@ -58,3 +58,37 @@ describe('yocto-redfish CLI', () => {
     expect(c.err()).toMatch(/POWERMETERS\.0\.profile/);
   });
 });
+
+describe('yocto-redfish CLI file checks', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = makeTempDir('yrf-cli-files');
+  });
+  afterAll(() => removeDir(dir));
+
+  it('exits 2 with path: message when the TLS files or a replay CSV cannot be read', async () => {
+    const file = join(dir, 'files.yaml');
+    writeFileSync(
+      file,
+      [
+        'TLS: {cert_file: /nonexistent/cert.pem, key_file: /nonexistent/key.pem}',
+        'POWERMETERS:',
+        `  - {driver: simulated, profile: "csv:${join(dir, 'missing.csv')}"}`,
+        '',
+      ].join('\n'),
+    );
+    const c = capture();
+    expect(await runCli(['--check-config', '--config', file], c.io)).toBe(2);
+    expect(c.err()).toMatch(/TLS\.cert_file: cannot read \/nonexistent\/cert\.pem: ENOENT/);
+    expect(c.err()).toMatch(/TLS\.key_file: cannot read/);
+    expect(c.err()).toMatch(/POWERMETERS\.0\.profile: .*missing\.csv/);
+  });
+
+  it('exits 2 when --simulate names a replay CSV with a bad row', async () => {
+    const csv = join(dir, 'bad.csv');
+    writeFileSync(csv, 'seconds,watts\n0,100\n1,abc\n');
+    const c = capture();
+    expect(await runCli(['--simulate', `csv:${csv}`, '--check-config'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/POWERMETERS\.0\.profile: .*bad\.csv:3/);
+  });
+});
