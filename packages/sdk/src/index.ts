@@ -17,6 +17,7 @@ export type { SdkErrorCode, SdkConfigIssue } from './errors.js';
 export { enableRecording, setStep, createDecorators, defaultScenarioName } from './decorators.js';
 export type { DualMethodDecorator, EnableRecordingOptions } from './decorators.js';
 export { getDefaultRecorder, setDefaultRecorder } from './default-recorder.js';
+export { recording, step } from './functions.js';
 export { parseReport, parseSessions, parseRunningScenario, formatReportTable } from './report.js';
 export type {
   RunningScenario,
