@@ -17,7 +17,12 @@ const optionalText = z
 export const httpDeviceShape = {
   id: z.union([z.string(), z.number()]).transform(String).optional(),
   type: z.string().optional(),
-  host: z.string().trim().min(1, 'required: device address, e.g. "10.0.0.5" or "bmc1:8443"'),
+  // `host` names the device in every error and log line, so a password written into it would leak there.
+  host: z
+    .string()
+    .trim()
+    .min(1, 'required: device address, e.g. "10.0.0.5" or "bmc1:8443"')
+    .refine((h) => !/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i.test(h), 'must not hold credentials (user@...): use the user and pass keys'),
   user: optionalText,
   pass: optionalText,
   verify_cert: z.boolean().default(DEFAULT_HTTP_DEVICE.verifyCert),
