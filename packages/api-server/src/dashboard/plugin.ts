@@ -5,7 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import type { LiveEvent, LiveHub } from './live-hub.js';
-import { checkBasicAuth, type DashboardUser } from './internal/basic-auth.js';
+import { createDashboardAuthCheck, type DashboardUser } from './internal/basic-auth.js';
 import { defaultAssetsDirCandidates, loadStaticAssets, type StaticAsset } from './internal/static-assets.js';
 
 /** Defaults of {@link dashboardPlugin}. */
@@ -16,8 +16,11 @@ export const DEFAULT_DASHBOARD_OPTIONS = Object.freeze({
   maxBufferedBytes: 1024 * 1024,
   /** Reconnect delay the browser is told to use. */
   retryMs: 2000,
-  /** Realm of the Basic auth challenge. */
-  realm: 'EnergyRecorder',
+  /**
+   * Realm of the Basic auth challenge: the REST API's, because browsers key saved credentials by realm and a
+   * second realm would prompt again when the page calls the API.
+   */
+  realm: 'energyrecorder',
 });
 
 /** Options of {@link dashboardPlugin}. */
@@ -85,14 +88,11 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     logger.warn({ assetsDir }, 'dashboard assets not found; / explains how to build them');
   }
 
-  const users = options.auth?.users ?? [];
-  const protect = users.length > 0 && options.auth?.protectReads !== false;
+  const checkAuth = createDashboardAuthCheck(options.auth?.users ?? [], options.auth?.protectReads !== false);
   const authorized = (req: FastifyRequest, reply: FastifyReply): boolean => {
-    if (!protect || checkBasicAuth(req.headers.authorization, users)) return true;
-    void reply
-      .code(401)
-      .header('www-authenticate', `Basic realm="${opts.realm}", charset="UTF-8"`)
-      .send({ message: 'Authentication required' });
+    const outcome = checkAuth(req.headers.authorization);
+    if (outcome.ok) return true;
+    void reply.code(401).header('www-authenticate', `Basic realm="${opts.realm}"`).send({ message: outcome.message });
     return false;
   };
 

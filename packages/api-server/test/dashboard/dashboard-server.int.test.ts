@@ -141,6 +141,14 @@ describe('dashboard routes with authentication on', () => {
     expect((await raw(url, 'GET', '/', { headers: { authorization: basic('viewer', 'wrong') } })).status).toBe(401);
   });
 
+  it('challenges in the same realm as the REST API when both refuse, so the browser asks only once', async () => {
+    const page = await raw(url, 'GET', '/');
+    const api = await raw(url, 'GET', '/resources/recorders/environment/x/sessions');
+    expect(api.status).toBe(401);
+    expect(page.headers['www-authenticate']).toBe(api.headers['www-authenticate']);
+    expect(page.json).toEqual(api.json);
+  });
+
   it('explains how to build the page when the assets are missing and the user is known', async () => {
     const res = await raw(url, 'GET', '/', { headers: { authorization: basic('viewer', 'view-pass') } });
     expect(res.status).toBe(503);

@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createAuthChecker } from '../../internal/auth.js';
 
 /** A user allowed to read the dashboard and its live stream. */
 export interface DashboardUser {
@@ -6,31 +6,21 @@ export interface DashboardUser {
   password: string;
 }
 
-// Hashing both sides first gives equal-length buffers, so the comparison time says nothing about the length.
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
-/** Parses an `Authorization: Basic` header into name and password, or undefined when absent or malformed. */
-export function parseBasicAuth(header: string | undefined): { name: string; password: string } | undefined {
-  if (header === undefined) return undefined;
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (match === null) return undefined;
-  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-/** True when the header names one of `users` with the right password. Checks every user (no early exit). */
-export function checkBasicAuth(header: string | undefined, users: readonly DashboardUser[]): boolean {
-  const creds = parseBasicAuth(header);
-  if (creds === undefined) return false;
-  const name = digest(creds.name);
-  const password = digest(creds.password);
-  let ok = false;
-  for (const user of users) {
-    const nameOk = timingSafeEqual(name, digest(user.name));
-    const passOk = timingSafeEqual(password, digest(user.password));
-    if (nameOk && passOk) ok = true;
-  }
-  return ok;
+/**
+ * The API's own Basic check, asked for `read` access: the page and its stream accept exactly the credentials
+ * (and answer exactly the 401s) that the REST routes the page calls do, so the browser is never asked twice.
+ */
+export function createDashboardAuthCheck(
+  users: readonly DashboardUser[],
+  protectReads: boolean,
+): (header: string | undefined) => { ok: true } | { ok: false; message: string } {
+  // Any configured user may look: the role only matters for writes, which the dashboard never does.
+  const check = createAuthChecker(
+    users.length === 0 ? undefined : users.map((u) => ({ name: u.name, password: u.password, role: 'reader' as const })),
+    protectReads,
+  );
+  return (header) => {
+    const outcome = check('read', header);
+    return outcome.ok ? { ok: true } : { ok: false, message: outcome.message };
+  };
 }
