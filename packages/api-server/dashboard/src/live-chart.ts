@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import { binSeries } from './binning.js';
 import { formatW } from './format.js';
 import { SeriesRing } from './ring-buffer.js';
+import { timeTickLabels } from './time-axis.js';
 
 /** A step drawn behind the trace. `endS` null means it is still running. */
 export interface StepBand {
@@ -84,7 +85,7 @@ export class LiveChart {
       },
       series: [{}],
       axes: [
-        { stroke: '#333', grid: { stroke: '#e4e4e4' } },
+        { stroke: '#333', grid: { stroke: '#e4e4e4' }, values: (_u, splits, _axis, _space, incr) => timeTickLabels(splits, incr) },
         { stroke: '#333', grid: { stroke: '#e4e4e4' }, label: 'W', size: 60 },
       ],
       hooks: { drawClear: [(u) => this.drawBands(u)] },
