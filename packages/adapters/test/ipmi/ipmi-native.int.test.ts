@@ -91,7 +91,7 @@ describeSim('ipmi adapter against ipmi_sim (SDR path, no DCMI)', () => {
     await waitFor(async () => (await readPower(adapter)).value === 300, 'native read back to 300 W', 10_000, 200);
   });
 
-  it('keeps one session across reads when nothing fails', async () => {
+  it('keeps one session across reads, overlapping ones included, when nothing fails', async () => {
     const lines: string[] = [];
     const logger = {
       ...noopLogger,
@@ -100,6 +100,8 @@ describeSim('ipmi adapter against ipmi_sim (SDR path, no DCMI)', () => {
     };
     const config = ipmiConfigSchema.parse({ type: 'ipmi', id: 'b', host: sim.host, port: sim.port, user: sim.user, pass: sim.pass });
     const adapter = track(createIpmiAdapter(config, { ...ctx, logger }));
+    const overlapping = await Promise.all([readPower(adapter), readPower(adapter), readPower(adapter)]);
+    expect(overlapping.map((r) => r.value)).toEqual([300, 300, 300]);
     for (let i = 0; i < 3; i++) await readPower(adapter);
     expect(lines.filter((l) => l === 'ipmi session opened')).toHaveLength(1);
   });

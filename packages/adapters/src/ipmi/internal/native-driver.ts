@@ -45,13 +45,19 @@ const SDR_CHUNK = 24;
 export class NativeIpmiDriver {
   private session: IpmiSession | undefined;
   private plan: Plan | undefined;
+  private reading: Promise<unknown> = Promise.resolve();
   private readonly target: string;
 
   constructor(private readonly opts: NativeDriverOptions) {
     this.target = `${opts.host}:${opts.port}`;
   }
 
-  async read(signal: AbortSignal): Promise<Reading[]> {
+  /** Reads are serialized: one session, one outstanding request, even if a caller overlaps two reads. */
+  read(signal: AbortSignal): Promise<Reading[]> {
+    return this.readWithRecovery(signal);
+  }
+
+  private async readWithRecovery(signal: AbortSignal): Promise<Reading[]> {
     try {
       return await this.readOnce(signal);
     } catch (caught) {
@@ -97,7 +103,8 @@ export class NativeIpmiDriver {
     try {
       await session.open(signal);
     } catch (err) {
-      await session.discard();
+      // close(), not discard(): a failure after RAKP 4 (Set Session Privilege refused) leaves a session to free.
+      await session.close();
       throw err;
     }
     this.session = session;

@@ -253,6 +253,7 @@ export class IpmiSession {
           }
           // Bridged: the Send Message answer may carry the target's answer, or come first and empty.
           if (rsp.cmd === Cmd.SEND_MESSAGE && rsp.netFn === 0x07) {
+            if (rsp.rqSeq !== rqSeq) return undefined;
             if (rsp.completionCode !== 0) return rsp;
             const inner = decodeBridgedResponse(rsp);
             if (inner === undefined) {
