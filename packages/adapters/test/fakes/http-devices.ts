@@ -34,25 +34,38 @@ async function device(
 }
 
 /** iLO 4 REST: firmware `2.1` (PowerMetrics/FastPowerMeter) or `2.4` (Power/FastPowerMeter), Basic auth. */
-export function startFakeIloRest(opts: { firmware: '2.1' | '2.4'; user: string; pass: string }): Promise<FakeDevice> {
+export function startFakeIloRest(opts: { firmware: '2.1' | '2.4'; user: string; pass: string; chassis?: number }): Promise<FakeDevice> {
+  const count = opts.chassis ?? 1;
+  // Each extra chassis reports 100 W more than the fixture, so a sum tells which chassis were counted.
+  const shift = (text: string, i: number): string =>
+    JSON.stringify(JSON.parse(text, (k, v: unknown) => (k === 'Average' && typeof v === 'number' ? v + 100 * i : v)));
   return device((fake, _m, url, headers) => {
     const auth = typeof headers['authorization'] === 'string' ? Buffer.from(headers['authorization'].slice(6), 'base64').toString() : '';
     if (auth !== `${opts.user}:${opts.pass}`) return { status: 401, text: httpFixture('hpe-ilo4-2.40-error.json') };
-    if (url.pathname === '/rest/v1/Chassis') return { status: 200, text: httpFixture('hpe-ilo4-2.10-chassis.json') };
-    if (url.pathname === '/rest/v1/Chassis/1/PowerMetrics/FastPowerMeter' && opts.firmware === '2.1') {
-      return { status: 200, text: fake.payload ?? httpFixture('hpe-ilo4-2.10-fastpowermeter.json') };
+    if (url.pathname === '/rest/v1/Chassis') {
+      const list = JSON.parse(httpFixture('hpe-ilo4-2.10-chassis.json')) as { Total: number; links: { Member: { href: string }[] } };
+      list.links.Member = Array.from({ length: count }, (_, i) => ({ href: `/rest/v1/Chassis/${i + 1}` }));
+      list.Total = count;
+      return { status: 200, text: JSON.stringify(list) };
     }
-    if (url.pathname === '/rest/v1/Chassis/1/Power/FastPowerMeter' && opts.firmware === '2.4') {
-      return { status: 200, text: fake.payload ?? httpFixture('hpe-ilo4-2.40-fastpowermeter.json') };
+    const m = /^\/rest\/v1\/Chassis\/(\d+)\/(PowerMetrics|Power)\/FastPowerMeter$/.exec(url.pathname);
+    const index = Number(m?.[1] ?? 0) - 1;
+    if (m !== null && index >= 0 && index < count) {
+      if (m[2] === 'PowerMetrics' && opts.firmware === '2.1') {
+        return { status: 200, text: fake.payload ?? shift(httpFixture('hpe-ilo4-2.10-fastpowermeter.json'), index) };
+      }
+      if (m[2] === 'Power' && opts.firmware === '2.4') {
+        return { status: 200, text: fake.payload ?? shift(httpFixture('hpe-ilo4-2.40-fastpowermeter.json'), index) };
+      }
     }
     return { status: 404, text: httpFixture('hpe-ilo4-2.40-error.json') };
   });
 }
 
 /** Shelly Gen1 (Basic auth) or Gen2 (Digest SHA-256, realm = device id), checked independently of the adapter. */
-export function startFakeShelly(opts: { gen: 1 | 2; user?: string; pass?: string }): Promise<FakeDevice> {
+export function startFakeShelly(opts: { gen: 1 | 2; user?: string; pass?: string }): Promise<FakeDevice & { rotateNonce(): void }> {
   const realm = 'shellyplusplugs-e86beae00000';
-  const nonce = randomBytes(8).toString('hex');
+  let nonce = randomBytes(8).toString('hex');
   const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
   const digestOk = (method: string, header: string): boolean => {
     const p = new Map([...header.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1] ?? '', m[2] ?? m[3] ?? '']));
@@ -61,7 +74,7 @@ export function startFakeShelly(opts: { gen: 1 | 2; user?: string; pass?: string
     const expected = sha(`${ha1}:${nonce}:${p.get('nc') ?? ''}:${p.get('cnonce') ?? ''}:auth:${ha2}`);
     return p.get('nonce') === nonce && p.get('response') === expected && p.get('username') === opts.user;
   };
-  return device((fake, method, url, headers) => {
+  const started = device((fake, method, url, headers) => {
     if (url.pathname === '/shelly') {
       return { status: 200, text: httpFixture(opts.gen === 1 ? 'shelly-plug-s-gen1-20230913-info.json' : 'shelly-plus-plug-s-gen2-1.0.8-info.json') };
     }
@@ -84,6 +97,8 @@ export function startFakeShelly(opts: { gen: 1 | 2; user?: string; pass?: string
     }
     return { status: 404, text: 'Not Found' };
   });
+  // Gen2 firmware renews its nonce (after a reboot or a while): the next request gets 401 with a new challenge.
+  return started.then((d) => Object.assign(d, { rotateNonce: () => void (nonce = randomBytes(8).toString('hex')) }));
 }
 
 /** RPi-Monitor serving `dynamic.json`. */

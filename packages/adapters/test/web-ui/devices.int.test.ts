@@ -57,6 +57,13 @@ describe('ilo adapter', () => {
     expect(await read(a)).toEqual([expect.objectContaining({ sensor: 'power', unit: 'W', value: watts })]);
   });
 
+  it.each(['2.1', '2.4'] as const)('sums FastPowerMeter over every chassis when firmware %s lists several', async (firmware) => {
+    const fake = keep(await startFakeIloRest({ firmware, user: USER, pass: PASS, chassis: 3 }));
+    const base = firmware === '2.1' ? 214 : 191;
+    const a = create(iloAdapter, { host: fake.origin, user: USER, pass: PASS });
+    expect(await read(a)).toEqual([expect.objectContaining({ sensor: 'power', value: 3 * base + 100 + 200 })]);
+  });
+
   it('names the iLO MessageID when credentials are refused', async () => {
     const fake = keep(await startFakeIloRest({ firmware: '2.4', user: USER, pass: PASS }));
     const err = await failure(create(iloAdapter, { host: fake.origin, user: USER, pass: 'nope' }));
@@ -85,6 +92,20 @@ describe('shelly adapter', () => {
     expect((await read(a)).find((x) => x.sensor === 'power')?.value).toBe(118.6);
     expect((await read(a)).find((x) => x.sensor === 'energy')).toMatchObject({ unit: 'Wh', value: 5123.456 });
     expect(logger.lines.join('\n')).not.toContain(PASS);
+  });
+
+  it('answers a renewed Digest nonce within the same read when the device rotates it (401 then OK)', async () => {
+    const fake = keep(await startFakeShelly({ gen: 2, user: USER, pass: PASS }));
+    const a = create(shellyAdapter, { host: fake.origin, user: USER, pass: PASS, gen: 2, auth: 'digest' });
+    expect((await read(a)).find((x) => x.sensor === 'power')?.value).toBe(118.6);
+    fake.rotateNonce();
+    expect((await read(a)).find((x) => x.sensor === 'power')?.value).toBe(118.6);
+  });
+
+  it('reads a Gen1 plug when the generation is configured rather than detected', async () => {
+    const fake = keep(await startFakeShelly({ gen: 1, user: USER, pass: PASS }));
+    const r = await read(create(shellyAdapter, { host: fake.origin, user: USER, pass: PASS, gen: 1, auth: 'basic' }));
+    expect(r.find((x) => x.sensor === 'power')?.value).toBe(23.45);
   });
 
   it('fails with ER_ADAPTER_AUTH when the Digest password is wrong', async () => {
