@@ -1,5 +1,6 @@
 import type { Logger } from '@energyrecorder/core';
 import { SdkError } from './errors.js';
+import { guardedLogger } from './internal/logger.js';
 import { EnergyRecorder } from './recorder.js';
 
 let defaultRecorder: EnergyRecorder | undefined;
@@ -15,7 +16,7 @@ export function getDefaultRecorder(logger?: Logger): EnergyRecorder {
     defaultRecorder = EnergyRecorder.fromEnv(process.env, logger === undefined ? {} : { logger });
   } catch (err) {
     const reason = err instanceof SdkError ? err.message : String(err);
-    logger?.warn({ reason }, 'energy recording disabled: no valid configuration');
+    if (logger !== undefined) guardedLogger(logger).warn({ reason }, 'energy recording disabled: no valid configuration');
     defaultRecorder = EnergyRecorder.disabled(reason, logger);
   }
   return defaultRecorder;

@@ -19,7 +19,7 @@ import {
 } from './report.js';
 import { enqueue, envState, type ActiveRecording, type EnvState } from './internal/env-state.js';
 import { clip, httpCall, isRecord, parseJson, quoteSegment, type HttpRequest } from './internal/http.js';
-import { silentLogger } from './internal/logger.js';
+import { guardedLogger, silentLogger } from './internal/logger.js';
 
 /** The step every scenario starts with, as in the original SDK (core's `INITIAL_STEP`). */
 export const INITIAL_STEP = 'running';
@@ -89,7 +89,7 @@ export class EnergyRecorder {
         : { environment: '', apiUrl: '', authorization: undefined, timeoutMs: 1, retryAfterMs: 0, logger: options.logger };
     this.environment = this.options.environment;
     this.apiUrl = this.options.apiUrl;
-    this.log = (this.options.logger ?? silentLogger).child({ component: 'energyrecorder-sdk', environment: this.environment });
+    this.log = guardedLogger(this.options.logger ?? silentLogger).child({ component: 'energyrecorder-sdk', environment: this.environment });
     this.state = envState(this.apiUrl, this.environment);
     this.uri = `${this.apiUrl}/recorders/environment/${quoteSegment(this.environment)}`;
   }

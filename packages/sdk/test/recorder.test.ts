@@ -278,3 +278,28 @@ describe('EnergyRecorder.disabled', () => {
     expect(rec.available).toBe(false);
   });
 });
+
+describe('EnergyRecorder with a faulty logger', () => {
+  it('still runs fn and resolves when every logger method throws', async () => {
+    const boom = (): never => {
+      throw new Error('logger broken');
+    };
+    const logger = { trace: boom, debug: boom, info: boom, warn: boom, error: boom, child: () => logger };
+    const url = api.url;
+    api.pingMode = 'ko';
+    const rec = new EnergyRecorder({ environment: env(), apiUrl: url, logger });
+    await expect(rec.recording('s', () => 'value')).resolves.toBe('value');
+    await expect(rec.start('s')).resolves.toBe(false);
+    await expect(rec.getCurrentScenario()).resolves.toBeNull();
+  });
+
+  it('builds the recorder when the logger child() throws', () => {
+    const logger = { ...silentLoggerLike(), child: (): never => { throw new Error('no child'); } };
+    expect(() => new EnergyRecorder({ environment: env(), apiUrl: api.url, logger })).not.toThrow();
+  });
+});
+
+function silentLoggerLike(): { trace(): void; debug(): void; info(): void; warn(): void; error(): void } {
+  const noop = (): void => undefined;
+  return { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+}

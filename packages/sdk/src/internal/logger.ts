@@ -51,3 +51,33 @@ function safeJson(value: unknown): string {
     return '[unserialisable fields]';
   }
 }
+
+/**
+ * Wraps a user's logger so that a logger that throws (a closed stream, a bad serializer) cannot turn a logged
+ * recording failure into an exception in the user's test: such a throw is dropped.
+ */
+export function guardedLogger(logger: Logger): Logger {
+  const guard =
+    (lvl: Level) =>
+    (fields: LogFields, message?: string): void => {
+      try {
+        logger[lvl](fields, message);
+      } catch {
+        // Nowhere left to report it; the test must go on.
+      }
+    };
+  return {
+    trace: guard('trace'),
+    debug: guard('debug'),
+    info: guard('info'),
+    warn: guard('warn'),
+    error: guard('error'),
+    child: (bindings: LogFields) => {
+      try {
+        return guardedLogger(logger.child(bindings));
+      } catch {
+        return guardedLogger(logger);
+      }
+    },
+  };
+}
