@@ -1,8 +1,17 @@
 import { YoctopuceMeter } from '../src/yoctopuce-meter.js';
-import { decodePacket, encodePacket, YPKT_STREAM, YSTREAM_TCP } from '../src/internal/yoctopuce/ypkt.js';
+import { MeterChannel } from '../src/meter-channel.js';
+import {
+  decodePacket,
+  encodePacket,
+  resetPayload,
+  USB_CONF_RESET,
+  YPKT_CONF,
+  YPKT_STREAM,
+  YSTREAM_TCP,
+} from '../src/internal/yoctopuce/ypkt.js';
 import { parseHttp } from '../src/internal/yoctopuce/usb-link.js';
 import { parsePowerJson } from '../src/internal/yoctopuce/power-json.js';
-import { loadFixture, ReplayUsbDevice, type ReplayFixture } from './support/replay-usb-device.js';
+import { loadFixture, ReplayUsbDevice, type ReplayFixture, type ReplayStep } from './support/replay-usb-device.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
 
@@ -94,5 +103,69 @@ describe('parsePowerJson', () => {
     expect(parsePowerJson({ unit: 'mW', currentValue: 65536 * 500 })?.powerWatts).toBe(0.5);
     expect(parsePowerJson({ unit: 'W', advertisedValue: '3.5' })?.powerWatts).toBe(3.5);
     expect(parsePowerJson({ unit: 'W' })).toBeUndefined();
+  });
+});
+
+describe('YoctopuceMeter over USB HID, recovery', () => {
+  const powerAnswerReads = 5; // 4 TCP packets + the device TCP_CLOSE, the last steps of the fixture
+  const full = (): ReplayFixture => withModuleCall(loadFixture('synthetic-yoctopuce-yoctowatt-usbhid.json'));
+  const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+  it('reads the answer when the device sends short packets without padding', async () => {
+    const f = full();
+    const cut = f.steps.length - powerAnswerReads;
+    const shortened = f.steps.slice(cut).map((s) => {
+      if (s.op !== 'read' || s.hex === undefined) return s;
+      const parts = decodePacket(Buffer.from(s.hex, 'hex'))
+        .filter((c) => c.stream !== 0)
+        .map((c) => Buffer.concat([Buffer.from([(c.pktno & 7) | (c.stream << 3), c.kind | (c.data.length << 2)]), Buffer.from(c.data)]));
+      return { ...s, hex: Buffer.concat(parts).toString('hex') };
+    });
+    expect(shortened.some((s) => s.op === 'read' && (s.hex ?? '').length < 128)).toBe(true);
+    const device = new ReplayUsbDevice({ ...f, steps: [...f.steps.slice(0, cut), ...shortened] });
+    const meter = new YoctopuceMeter({ openUsb: async () => device });
+    await meter.open(signal());
+    expect((await meter.read(signal())).powerWatts).toBeCloseTo(8087142 / 65536, 12);
+  });
+
+  it('fails the request at once when the device resets the link mid-answer', async () => {
+    const f = full();
+    const cut = f.steps.length - powerAnswerReads + 1;
+    const reset = encodePacket([{ pktno: 0, stream: USB_CONF_RESET, kind: YPKT_CONF, data: resetPayload(0x0209, 1, 0, 1) }]);
+    const device = new ReplayUsbDevice({ ...f, steps: [...f.steps.slice(0, cut), { op: 'read', hex: hexOf(reset) }, ...f.steps.slice(cut)] });
+    const meter = new YoctopuceMeter({ openUsb: async () => device });
+    await meter.open(signal());
+    await expect(meter.read(signal())).rejects.toMatchObject({ code: 'ER_METER', retryable: true, message: expect.stringMatching(/reset/) });
+    expect(device.remaining).toBe(powerAnswerReads - 1);
+  });
+
+  it('reports the meter offline on a read timeout and re-opens it, skipping the stale answer, when it answers again', async () => {
+    const f = full();
+    const cut = f.steps.length - powerAnswerReads + 1;
+    const first = new ReplayUsbDevice({ ...f, steps: [...f.steps.slice(0, cut), { op: 'read', error: 'timeout' }] });
+    // The late rest of the old answer is still queued when the new handshake starts.
+    const stale = f.steps.slice(cut, cut + 2);
+    const second = new ReplayUsbDevice({ ...f, steps: [f.steps[0] as ReplayStep, ...stale, ...f.steps.slice(1)] });
+    const devices = [first, second];
+    let opened = 0;
+    const meter = new YoctopuceMeter({
+      openUsb: async () => {
+        const d = devices[opened++];
+        if (d === undefined) throw new Error('no more devices');
+        return d;
+      },
+    });
+    let t = 0;
+    const channel = new MeterChannel({ meter, clock: () => t, pollIntervalMs: 1000, backoffInitialMs: 1000 });
+    const down = await channel.sample();
+    expect(down.status).toMatchObject({ state: 'UnavailableOffline', health: 'Critical', failures: 1 });
+    expect(down.reading).toBeNull();
+    expect(first.closed).toBe(true);
+    t += 1000;
+    const up = await channel.sample();
+    expect(up.status.state).toBe('Enabled');
+    expect(up.reading?.powerWatts).toBeCloseTo(8087142 / 65536, 12);
+    expect(second.remaining).toBe(0);
+    await channel.stop();
   });
 });

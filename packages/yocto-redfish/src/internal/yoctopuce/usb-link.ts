@@ -75,6 +75,12 @@ export class YoctoUsbLink {
     for (let guard = 0; guard < 10_000; guard++) {
       const pkt = await this.transport.read(USB_PKT_SIZE, this.timeoutMs);
       for (const c of decodePacket(pkt)) {
+        if (c.kind === YPKT_CONF) {
+          // Config packets only belong to the RESET/START handshake: one now means the device restarted its side
+          // of the link, so this request's answer will never come. Fail at once; the owner re-opens the link.
+          this.started = false;
+          throw new Error('device reset the USB link during a request');
+        }
         if (c.kind !== YPKT_STREAM) continue;
         if (c.stream === YSTREAM_TCP) parts.push(c.data);
         else if (c.stream === YSTREAM_TCP_CLOSE) {
