@@ -62,7 +62,11 @@ export class YokogawaMeter implements Meter {
     this.session = session;
     try {
       // A previous process may have left a half-read answer queued: start from a clean state.
-      await this.wrap(() => session.clear());
+      await this.wrap(() => session.clear()).catch(async (err: unknown) => {
+        // A device that cannot even clear is wedged; a port reset makes it re-enumerate clean for the next open.
+        if (!(err instanceof MeterError && err.code === 'ER_METER_NOT_FOUND')) await transport.reset().catch(() => undefined);
+        throw err;
+      });
       const idnText = await this.wrap(() => session.query('*IDN?'));
       const idn = parseIdn(idnText);
       if (idn === undefined) {

@@ -75,6 +75,33 @@ describe('YokogawaMeter', () => {
   });
 });
 
+describe('YokogawaMeter recovery', () => {
+  it('resets the USB port and closes when the device refuses INITIATE_CLEAR on open', async () => {
+    const fixture = loadFixture('synthetic-yokogawa-wt310-usbtmc.json');
+    const clear = fixture.steps[0];
+    if (clear?.op !== 'control') throw new Error('fixture starts with INITIATE_CLEAR');
+    const device = new ReplayUsbDevice({ ...fixture, steps: [{ ...clear, hex: '80', note: 'INITIATE_CLEAR -> FAILED' }, { op: 'reset' }] });
+    device.goneAfterEnd = false;
+    const meter = new YokogawaMeter({ openUsb: async () => device });
+    await expect(meter.open(signal())).rejects.toMatchObject({ code: 'ER_METER_PROTOCOL', retryable: true });
+    expect(device.remaining).toBe(0);
+    expect(device.resets).toBe(1);
+    expect(device.closed).toBe(true);
+  });
+
+  it('does not reset the port when the device is already gone', async () => {
+    const fixture = loadFixture('synthetic-yokogawa-wt310-usbtmc.json');
+    const clear = fixture.steps[0];
+    if (clear?.op !== 'control') throw new Error('fixture starts with INITIATE_CLEAR');
+    const device = new ReplayUsbDevice({ ...fixture, steps: [{ ...clear, hex: undefined, error: 'gone' }] });
+    device.goneAfterEnd = false;
+    const meter = new YokogawaMeter({ openUsb: async () => device });
+    await expect(meter.open(signal())).rejects.toMatchObject({ code: 'ER_METER_NOT_FOUND' });
+    expect(device.resets).toBe(0);
+    expect(device.closed).toBe(true);
+  });
+});
+
 describe('UsbtmcSession', () => {
   it('cycles bTag through 1..255 and never uses 0 when many messages are sent', async () => {
     const tags: number[] = [];

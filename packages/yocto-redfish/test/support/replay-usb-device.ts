@@ -39,6 +39,8 @@ export class ReplayUsbDevice implements UsbTransport {
   readonly maxPacketSize: number;
   private pos = 0;
   closed = false;
+  /** How many times the driver asked for a port reset. */
+  resets = 0;
   /** Set once the steps run out: further transfers behave as an unplugged device. */
   goneAfterEnd = true;
 
@@ -100,6 +102,7 @@ export class ReplayUsbDevice implements UsbTransport {
   }
 
   async reset(): Promise<void> {
+    this.resets++;
     this.next('reset');
   }
 
