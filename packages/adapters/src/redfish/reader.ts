@@ -73,6 +73,7 @@ export class RedfishReader {
   // Sources that answered 404 are not asked again until the next discovery.
   private readonly absent = new Map<string, Set<PowerSource>>();
   private readonly supplyMetrics = new Map<string, string[]>();
+  private readonly thermalGone = new Set<string>();
 
   constructor(source: ResourceSource, options: RedfishReaderOptions) {
     this.source = source;
@@ -128,6 +129,7 @@ export class RedfishReader {
     this.chassis = found;
     this.absent.clear();
     this.supplyMetrics.clear();
+    this.thermalGone.clear();
     this.stale = failures.length > 0 || found.length === 0;
   }
 
@@ -292,14 +294,20 @@ export class RedfishReader {
     timestampNs: number,
   ): Promise<Reading[] | { error: unknown }> {
     try {
-      if (c.thermal !== undefined) {
-        return parseThermal(await this.source.get(c.thermal, signal)).map((t) => ({
-          sensor: `${c.id}/${t.name}`,
-          unit: 'Celsius',
-          value: t.celsius,
-          timestampNs,
-          source: 'Thermal',
-        }));
+      if (c.thermal !== undefined && !this.thermalGone.has(c.uri)) {
+        try {
+          return parseThermal(await this.source.get(c.thermal, signal)).map((t) => ({
+            sensor: `${c.id}/${t.name}`,
+            unit: 'Celsius',
+            value: t.celsius,
+            timestampNs,
+            source: 'Thermal',
+          }));
+        } catch (err) {
+          // Firmware that dropped the deprecated Thermal resource may still link it next to ThermalSubsystem.
+          if (!isNotFound(err) || c.thermalSubsystem === undefined) throw err;
+          this.thermalGone.add(c.uri);
+        }
       }
       if (c.thermalSubsystem !== undefined) {
         const sub = await this.source.get(c.thermalSubsystem, signal);

@@ -110,6 +110,16 @@ describe('RedfishReader fallbacks', () => {
     expect(source.gets).toEqual(['/redfish/v1/Chassis/System.Embedded.1/Power']);
   });
 
+  it('reads ThermalSubsystem when the linked legacy Thermal resource answers 404', async () => {
+    const res = cloneResources(loadRedfishFixture('synthetic-modern-bmc-1.0').resources);
+    const chassis = res.get('/redfish/v1/Chassis/chassis') as Record<string, unknown>;
+    chassis['Thermal'] = { '@odata.id': '/redfish/v1/Chassis/chassis/Thermal' };
+    const { reader } = readerFor(res, { power: false });
+    const temps = await reader.read(signal, T);
+    expect(temps.length).toBeGreaterThan(0);
+    expect(temps.every((r) => r.unit === 'Celsius' && r.source === 'ThermalSubsystem' && r.sensor.startsWith('chassis/'))).toBe(true);
+  });
+
   it('emits only temperatures when power is switched off', async () => {
     const { reader } = readerFor(loadRedfishFixture('hpe-ilo4-2.80').resources, { power: false });
     const readings = await reader.read(signal, T);
