@@ -143,12 +143,12 @@ export class MeterChannel {
     const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]);
     try {
       if (!this.opened) {
-        this.identity = await this.meter.open(signal);
+        this.identity = await untilAborted(this.meter.open(signal), signal);
         this.opened = true;
         this.counterBaseWh = undefined;
         this.log.info({ model: this.identity.model, serial: this.identity.serialNumber }, 'meter opened');
       }
-      const reading = await this.meter.read(signal);
+      const reading = await untilAborted(this.meter.read(signal), signal);
       this.accept(reading);
     } catch (err) {
       if (this.stopped) return;
@@ -213,6 +213,33 @@ export class MeterChannel {
     }
     return { intervalMin: this.windowMin, minWatts: min, maxWatts: max, averageWatts: sum / this.window.length };
   }
+}
+
+/**
+ * Settles with `p`, or rejects with the signal's reason once it aborts: a driver that ignores its signal must not
+ * hold the channel (and so serve its last reading as live) forever.
+ */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error('meter operation aborted');
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {

@@ -78,3 +78,26 @@ describe('MeterChannel', () => {
     await channel.stop();
   });
 });
+
+describe('MeterChannel deadlines', () => {
+  it('reports the meter offline when a read ignores its signal and never settles', async () => {
+    let opens = 0;
+    const meter: Meter = {
+      driver: 'stuck',
+      target: 'stuck',
+      open: async () => {
+        opens++;
+        return { manufacturer: 'x', model: 'y' };
+      },
+      read: () => new Promise<MeterReading>(() => undefined),
+      close: async () => undefined,
+    };
+    const channel = new MeterChannel({ meter, readTimeoutMs: 20 });
+    const snap = await channel.sample();
+    expect(snap.status).toMatchObject({ state: 'UnavailableOffline', health: 'Critical', failures: 1 });
+    expect(snap.status.lastError).toMatch(/timeout|aborted/i);
+    expect(snap.reading).toBeNull();
+    expect(opens).toBe(1);
+    await channel.stop();
+  });
+});
