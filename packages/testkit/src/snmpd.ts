@@ -6,25 +6,30 @@ import { findBinary, getFreeUdpPort, makeTempDir, ManagedProcess, removeDir, wai
 /** Value types a `pass_persist` handler may return (Counter64 is not among them). */
 export type SnmpdValueType = 'integer' | 'unsigned' | 'gauge' | 'counter' | 'timeticks' | 'string' | 'objectid' | 'ipaddress';
 
-/** An SNMPv3 user created in the agent (authPriv). */
+/**
+ * An SNMPv3 user created in the agent, allowed read access at the level its keys give: authPriv with both
+ * protocols, authNoPriv without `privProtocol`, noAuthNoPriv without `authProtocol`.
+ */
 export interface SnmpdV3User {
   user: string;
   /** `MD5`, `SHA`, `SHA-224`, `SHA-256`, `SHA-384`, `SHA-512` (Net-SNMP names). */
-  authProtocol: string;
+  authProtocol?: string;
   /** 8+ characters. */
-  authKey: string;
-  /** `DES`, `AES`, `AES-192`, `AES-256` (Net-SNMP names). */
-  privProtocol: string;
+  authKey?: string;
+  /** `DES`, `AES`, `AES-192`, `AES-256` (Blumenthal), `AES-192-C`, `AES-256-C` (Reeder) (Net-SNMP names). */
+  privProtocol?: string;
   /** 8+ characters. */
-  privKey: string;
+  privKey?: string;
 }
 
 /** Options of {@link startSnmpd}. */
 export interface SnmpdOptions {
   /** Read-only community for v1/v2c; default `public`. Also used for the readiness probe. */
   community?: string;
-  /** A v3 user allowed `authpriv` read access. */
+  /** A v3 user (kept for callers that need one only). */
   v3User?: SnmpdV3User;
+  /** More v3 users, e.g. one per protocol pair under test. */
+  v3Users?: readonly SnmpdV3User[];
   /** Values served from the start, as `[oid, type, value]`. */
   values?: ReadonlyArray<readonly [string, SnmpdValueType, string | number]>;
   /**
@@ -160,6 +165,17 @@ function probe(port: number, community: string, timeoutMs: number): Promise<bool
   });
 }
 
+function v3UserLines(u: SnmpdV3User): string[] {
+  const quoted = (v: string | undefined, what: string): string => {
+    if (v === undefined || v.length < 8 || /["\r\n]/.test(v)) throw new Error(`snmpd ${what} of ${u.user}: 8+ characters, no quotes`);
+    return `"${v}"`;
+  };
+  if (u.authProtocol === undefined) return [`createUser ${u.user}`, `rouser ${u.user} noauth`];
+  const auth = `${u.authProtocol} ${quoted(u.authKey, 'authKey')}`;
+  if (u.privProtocol === undefined) return [`createUser ${u.user} ${auth}`, `rouser ${u.user} auth`];
+  return [`createUser ${u.user} ${auth} ${u.privProtocol} ${quoted(u.privKey, 'privKey')}`, `rouser ${u.user} priv`];
+}
+
 /**
  * Starts a real Net-SNMP `snmpd` on 127.0.0.1 (free UDP port, temp dir, persistent dir inside it) serving a
  * value table the test can change at run time. Resolves once the agent answers a GET.
@@ -193,11 +209,8 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdPeer>
   flush();
 
   const lines = [`agentAddress udp:127.0.0.1:${port}`, `rocommunity ${community} 127.0.0.1`];
-  if (options.v3User !== undefined) {
-    const u = options.v3User;
-    lines.push(`createUser ${u.user} ${u.authProtocol} "${u.authKey}" ${u.privProtocol} "${u.privKey}"`);
-    lines.push(`rouser ${u.user} authpriv`);
-  }
+  const users = [...(options.v3User === undefined ? [] : [options.v3User]), ...(options.v3Users ?? [])];
+  for (const u of users) lines.push(...v3UserLines(u));
   for (const subtree of options.subtrees ?? ['1.3.6.1.4.1']) lines.push(`pass_persist .${normaliseOid(subtree)} ${handler}`);
   const conf = join(dir, 'snmpd.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`);

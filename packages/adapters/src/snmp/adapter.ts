@@ -255,10 +255,13 @@ export class SnmpAdapter implements PowerAdapter {
     const name = errorName(err);
     const message = err instanceof Error ? err.message : String(err);
     if (name === 'RequestTimedOutError') {
+      // Net-SNMP agents send no report for a message they cannot decrypt, nor any answer to an unknown community.
       const hint =
-        this.config.version === 'v3'
-          ? 'agent down or unreachable'
-          : 'agent down or unreachable, or wrong community (agents drop requests with an unknown community)';
+        this.config.version !== 'v3'
+          ? 'agent down or unreachable, or wrong community (agents drop requests with an unknown community)'
+          : resolveV3User(this.config).privProtocol !== 'none'
+            ? 'agent down or unreachable, or wrong privacy key or protocol (agents drop what they cannot decrypt)'
+            : 'agent down or unreachable';
       return this.error(`no answer within ${this.timeoutMs} ms x ${this.config.retries + 1} tries (${hint})`, {
         code: 'ER_SNMP_TIMEOUT',
         cause: err,

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { isNumericOid, normaliseOid } from './decode.js';
 import { SNMP_PRESETS, expandPreset, presetSupportsOutlets, type SnmpSensorSpec } from './presets.js';
-import { lookupAuthProtocol, lookupPrivProtocol, type SnmpAuthProtocol, type SnmpPrivProtocol } from './protocols.js';
+import {
+  lookupAuthProtocol,
+  lookupPrivProtocol,
+  privProtocolUnavailable,
+  type SnmpAuthProtocol,
+  type SnmpPrivProtocol,
+} from './protocols.js';
 
 /** Defaults of the `snmp` adapter keys, exported for the docs. */
 export const DEFAULT_SNMP = Object.freeze({
@@ -81,6 +87,8 @@ export const snmpConfigSchema = z
     if (!auth.ok) ctx.addIssue({ code: 'custom', path: ['auth_protocole'], message: auth.message });
     const priv = lookupPrivProtocol(cfg.privacy_protocole ?? DEFAULT_SNMP.privacyProtocol);
     if (!priv.ok) ctx.addIssue({ code: 'custom', path: ['privacy_protocole'], message: priv.message });
+    const unavailable = priv.ok ? privProtocolUnavailable(priv.protocol) : undefined;
+    if (unavailable !== undefined) ctx.addIssue({ code: 'custom', path: ['privacy_protocole'], message: unavailable });
     const authOn = auth.ok && auth.protocol !== 'none';
     const privOn = priv.ok && priv.protocol !== 'none';
     if (privOn && !authOn) {

@@ -4,6 +4,8 @@
  * `SHA1`, `SHA-1` and `AES`; the short net-snmp / Net-SNMP CLI names (`SHA256`, `AES256`) are accepted too.
  */
 
+import { createCipheriv } from 'node:crypto';
+
 /** Authentication protocols `net-snmp` implements (its `AuthProtocols` keys). */
 export type SnmpAuthProtocol = 'none' | 'md5' | 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
@@ -101,4 +103,31 @@ export function lookupPrivProtocol(name: string): ProtocolLookup<SnmpPrivProtoco
     ok: false,
     message: `unknown SNMPv3 privacy protocol "${name}"; valid: ${SNMP_PRIV_PROTOCOL_NAMES.join(', ')}`,
   };
+}
+
+let desSupported: boolean | undefined;
+
+/**
+ * Whether this Node can run DES-CBC, which `net-snmp` uses for `CBC-DES` privacy. Node 17+ ships OpenSSL 3,
+ * which keeps DES in its legacy provider, off unless node runs with `--openssl-legacy-provider`; without it every
+ * request would fail with "digital envelope routines::unsupported".
+ */
+export function isDesPrivacyAvailable(): boolean {
+  if (desSupported === undefined) {
+    try {
+      createCipheriv('des-cbc', Buffer.alloc(8), Buffer.alloc(8));
+      desSupported = true;
+    } catch {
+      desSupported = false;
+    }
+  }
+  return desSupported;
+}
+
+/** Why a privacy protocol cannot run in this process, or undefined when it can. */
+export function privProtocolUnavailable(protocol: SnmpPrivProtocol): string | undefined {
+  if (protocol === 'des' && !isDesPrivacyAvailable()) {
+    return 'CBC-DES needs OpenSSL\'s legacy provider, which this Node has not loaded: start node with --openssl-legacy-provider, or use AES on the agent';
+  }
+  return undefined;
 }

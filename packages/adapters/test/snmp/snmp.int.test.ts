@@ -1,7 +1,9 @@
+import { createSocket } from 'node:dgram';
 import { AdapterError, noopLogger, type AdapterContext, type LogFields, type Logger, type Reading } from '@energyrecorder/core';
 import { peerAvailable, startSnmpd, type SnmpdPeer } from '@energyrecorder/testkit';
 import { snmpAdapterDefinition } from '../../src/snmp/adapter.js';
 import { snmpConfigSchema } from '../../src/snmp/config.js';
+import { isDesPrivacyAvailable } from '../../src/snmp/protocols.js';
 
 const haveSnmpd = peerAvailable('snmpd', ['snmpd']);
 const d = haveSnmpd ? describe : describe.skip;
@@ -9,6 +11,47 @@ const d = haveSnmpd ? describe : describe.skip;
 const COMMUNITY = 'er-test-ro';
 const V3 = { user: 'erv3', authProtocol: 'SHA', authKey: 'auth-secret-1', privProtocol: 'AES', privKey: 'priv-secret-1' };
 const BASE = '1.3.6.1.4.1.99999';
+
+/** One v3 user per protocol pair: the original's config names, and the Net-SNMP names snmpd is given. */
+const V3_PAIRS = [
+  { user: 'md5aes', auth: ['HMAC-MD5-96', 'MD5'], priv: ['AES', 'AES'] },
+  { user: 'sha224aes', auth: ['HMAC-SHA-2-128', 'SHA-224'], priv: ['CFB128-AES-128', 'AES'] },
+  { user: 'sha256aes256b', auth: ['HMAC-SHA-2-256', 'SHA-256'], priv: ['CFB256-AES-BLU', 'AES-256'] },
+  { user: 'sha384aes256r', auth: ['HMAC-SHA-2-384', 'SHA-384'], priv: ['CFB128-AES-256', 'AES-256-C'] },
+  { user: 'sha512nopriv', auth: ['HMAC-SHA-2-512', 'SHA-512'], priv: ['NO-PRIVACY', undefined] },
+  { user: 'noauthuser', auth: ['NONE', undefined], priv: ['NO-PRIVACY', undefined] },
+] as const;
+const PAIR_AUTH_KEY = 'pair-auth-key-1';
+const PAIR_PRIV_KEY = 'pair-priv-key-1';
+
+/**
+ * A UDP relay on 127.0.0.1 in front of the agent that counts the datagrams the adapter sends; with `drop` it
+ * swallows them, as a host that is up but has no agent listening behind a firewall.
+ */
+async function startRelay(agentPort: number, drop = false): Promise<{ port: number; sent: () => number; close: () => Promise<void> }> {
+  const front = createSocket('udp4');
+  const back = createSocket('udp4');
+  let client: { address: string; port: number } | undefined;
+  let count = 0;
+  front.on('message', (msg, rinfo) => {
+    count += 1;
+    client = { address: rinfo.address, port: rinfo.port };
+    if (!drop) back.send(msg, agentPort, '127.0.0.1');
+  });
+  back.on('message', (msg) => {
+    if (client !== undefined) front.send(msg, client.port, client.address);
+  });
+  await new Promise<void>((resolve) => front.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => back.bind(0, '127.0.0.1', () => resolve()));
+  return {
+    port: front.address().port,
+    sent: () => count,
+    close: async () => {
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await new Promise<void>((resolve) => back.close(() => resolve()));
+    },
+  };
+}
 
 interface Captured {
   level: string;
@@ -64,6 +107,11 @@ d('snmp adapter against a real snmpd', () => {
     agent = await startSnmpd({
       community: COMMUNITY,
       v3User: V3,
+      v3Users: [...V3_PAIRS, { user: 'md5des', auth: ['', 'MD5'], priv: ['', 'DES'] } as const].map((p) => ({
+        user: p.user,
+        ...(p.auth[1] === undefined ? {} : { authProtocol: p.auth[1], authKey: PAIR_AUTH_KEY }),
+        ...(p.priv[1] === undefined ? {} : { privProtocol: p.priv[1], privKey: PAIR_PRIV_KEY }),
+      })),
       values: [
         [`${BASE}.1.0`, 'integer', 230],
         [`${BASE}.2.0`, 'gauge', 1234],
@@ -101,6 +149,30 @@ d('snmp adapter against a real snmpd', () => {
     expect(readings['text-number']).toMatchObject({ value: 12.5, unit: 'A' });
     expect(readings['broken']).toBeUndefined();
     expect(lines.some((l) => l.level === 'warn' && l.fields['sensor'] === 'broken')).toBe(true);
+  });
+
+  it('sends one GET per poll for all sensors when none is walked', async () => {
+    const relay = await startRelay(agent.port);
+    closers.push(relay.close);
+    const adapter = create({ host: agent.host, port: relay.port, version: 'v2c', community: COMMUNITY, sensors });
+    closers.push(() => adapter.close());
+    await adapter.read(new AbortController().signal);
+    const first = relay.sent();
+    const readings = await adapter.read(new AbortController().signal);
+    expect(readings).toHaveLength(4);
+    expect([first, relay.sent() - first]).toEqual([1, 1]);
+  });
+
+  it('fails with ER_SNMP_TIMEOUT after every retry when the agent never answers', async () => {
+    const relay = await startRelay(agent.port, true);
+    closers.push(relay.close);
+    const adapter = create({ host: agent.host, port: relay.port, community: COMMUNITY, sensors, timeout: 0.2, retries: 2 });
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(new AbortController().signal));
+    expect(err.code).toBe('ER_SNMP_TIMEOUT');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('3 tries');
+    expect(relay.sent()).toBe(3);
   });
 
   it('reads with SNMPv1 when the version is v1', async () => {
@@ -168,6 +240,84 @@ d('snmp adapter against a real snmpd', () => {
     const readings = byName(await adapter.read(new AbortController().signal));
     expect(readings['voltage']?.value).toBe(230);
     expect(readings['relay']?.unit).toBe('boolean');
+  });
+
+  it.each(V3_PAIRS)('reads with v3 user $user when its protocols are given by their original names', async (pair) => {
+    const adapter = create({
+      host: agent.host,
+      port: agent.port,
+      version: 'v3',
+      username: pair.user,
+      auth_protocole: pair.auth[0],
+      auth_secret: PAIR_AUTH_KEY,
+      privacy_protocole: pair.priv[0],
+      privacy_secret: PAIR_PRIV_KEY,
+      sensors: [sensors[0]],
+    });
+    closers.push(() => adapter.close());
+    expect((await adapter.read(new AbortController().signal)).map((r) => r.value)).toEqual([230]);
+  });
+
+  it('fails with ER_SNMP_AUTH when the v3 user is unknown', async () => {
+    const adapter = create({
+      host: agent.host,
+      port: agent.port,
+      version: 'v3',
+      username: 'nobody-here',
+      auth_secret: V3.authKey,
+      privacy_secret: V3.privKey,
+      sensors,
+    });
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(new AbortController().signal));
+    expect(err.code).toBe('ER_SNMP_AUTH');
+    expect(err.message).not.toContain(V3.authKey);
+  });
+
+  it('fails with ER_SNMP_TIMEOUT naming the privacy key when only that key is wrong', async () => {
+    const adapter = create({
+      host: agent.host,
+      port: agent.port,
+      version: 'v3',
+      username: V3.user,
+      auth_protocole: 'SHA',
+      auth_secret: V3.authKey,
+      privacy_protocole: 'AES',
+      privacy_secret: 'not-the-priv-key',
+      sensors,
+      timeout: 0.5,
+      retries: 0,
+    });
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(new AbortController().signal));
+    // snmpd counts a decryption error but sends no report, so the client only sees silence.
+    expect(err.code).toBe('ER_SNMP_TIMEOUT');
+    expect(err.message).toContain('wrong privacy key');
+    expect(err.message).not.toContain('not-the-priv-key');
+  });
+
+  it('reads with CBC-DES privacy, or refuses it at config time when this Node has no DES', async () => {
+    const entry = {
+      host: agent.host,
+      port: agent.port,
+      version: 'v3',
+      username: 'md5des',
+      auth_protocole: 'HMAC-MD5-96',
+      auth_secret: PAIR_AUTH_KEY,
+      privacy_protocole: 'CBC-DES',
+      privacy_secret: PAIR_PRIV_KEY,
+      sensors: [sensors[0]],
+    };
+    if (!isDesPrivacyAvailable()) {
+      const parsed = snmpConfigSchema.safeParse(entry);
+      expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+        expect.stringMatching(/^privacy_protocole: CBC-DES needs OpenSSL's legacy provider/),
+      ]);
+      return;
+    }
+    const adapter = create(entry);
+    closers.push(() => adapter.close());
+    expect((await adapter.read(new AbortController().signal)).map((r) => r.value)).toEqual([230]);
   });
 
   it('sees values changed at run time on the next poll', async () => {
