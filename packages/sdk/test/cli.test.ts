@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { runCli } from '../src/internal/cli-run.js';
@@ -104,5 +104,50 @@ describe('energyrecorder CLI', () => {
     const csv = await cli(['report', '--format', 'csv']);
     expect(csv.out.split('\n')[0]).toBe('scope,step,equipment,energy_j,energy_wh,avg_w,peak_w,min_w,duration_s,coverage_pct,samples,longest_gap_s');
     expect((await cli(['report', '--scenario', 'none'])).code).toBe(1);
+  });
+
+  it('reads energy.conf and accepts the shell SDK command names when run as the old energy.sh harness did', async () => {
+    const conf = join(dir, 'energy.conf');
+    writeFileSync(
+      conf,
+      [
+        '# energy.conf of the shell SDK',
+        'ENERGY_LOG_LEVEL=$LOG_ERROR',
+        'export ENERGY_ENVIRONMENT_NAME="legacy-pod"',
+        `ENERGY_API_URL='${api.url}'`,
+        'ENERGY_API_USER=ci',
+        'ENERGY_API_PASSWORD=s3cret # trailing comment',
+        '',
+      ].join('\n'),
+    );
+    api.setRunning('legacy-pod', 'nightly', 'deploy');
+    expect((await cli(['begin-session', 'shell-case', '--config', conf])).code).toBe(0);
+    expect((await cli(['set-step', 'boot', '--config', conf])).code).toBe(0);
+    expect((await cli(['get-current-scenario', '--config', conf])).out).toBe('shell-case\tboot\n');
+    expect((await cli(['finish-session', '--config', conf])).code).toBe(0);
+    expect(api.current('legacy-pod')).toEqual({ scenario: 'nightly', step: 'deploy' });
+    expect((await cli(['submit-scenario', 'other', 'phase-2', '--config', conf])).code).toBe(0);
+    expect(api.current('legacy-pod')).toEqual({ scenario: 'other', step: 'phase-2' });
+    expect(api.current(`cli-${n}`)).toBeUndefined();
+    const auth = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
+    expect(api.requests.filter((r) => !r.path.endsWith('/ping')).every((r) => r.authorization === auth)).toBe(true);
+  });
+
+  it('exits 2 naming the file and line when energy.conf is unreadable or malformed', async () => {
+    const missing = await cli(['status', '--config', join(dir, 'nope.conf')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('nope.conf: cannot read');
+    const conf = join(dir, 'bad.conf');
+    writeFileSync(conf, 'ENERGY_API_URL=http://127.0.0.1:1/resources\nnot an assignment\nENERGY_LOG_LEVEL=loud\n');
+    const bad = await cli(['status', '--config', conf]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('bad.conf:2: expected KEY=value');
+    expect(bad.err).toContain('bad.conf:3: ENERGY_LOG_LEVEL must be');
+  });
+
+  it('submits a scenario at a given step and refuses submit with one argument', async () => {
+    expect((await cli(['submit', 'scn', 'step-3'])).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'scn', step: 'step-3' });
+    expect((await cli(['submit', 'scn'])).err).toContain('exactly 2 arguments');
   });
 });

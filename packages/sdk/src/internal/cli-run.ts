@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { SdkError } from '../errors.js';
 import { EnergyRecorder } from '../recorder.js';
 import { formatReportTable } from '../report.js';
+import { readEnergyConf } from './energy-conf.js';
 import { stderrLogger } from './logger.js';
 import { defaultStateFile, readState, toSaved, writeState } from './state-file.js';
 
@@ -20,11 +21,19 @@ Commands:
   step <name>        set the step of what runs now
   finish             restore what ran before the matching "begin" (or stop)
   start <scenario>   start <scenario> at step "running" (nothing saved)
+  submit <scenario> <step>
+                     declare that <scenario> runs at <step> (nothing saved)
   stop               stop whatever runs
   status             print the scenario and step running now
   report             energy per step of the last session (or --scenario S)
 
+The shell SDK's names work too: begin-session, set-step, finish-session, submit-scenario,
+get-current-scenario.
+
 Options:
+  --config <file>        read the shell SDK's energy.conf (ENERGY_ENVIRONMENT_NAME, ENERGY_API_URL,
+                         ENERGY_API_USER, ENERGY_API_PASSWORD, ENERGY_LOG_LEVEL); it wins over the
+                         environment variables, options win over it
   --env <name>           environment (default: $NODE_NAME)
   --api-url <url>        API base including /resources (default: $ENERGY_RECORDER_API_URL)
   --timeout-ms <ms>      deadline of each call (default 4000)
@@ -36,21 +45,44 @@ Options:
   --quiet                log nothing
   -h, --help             this text
 
-Credentials come only from $ENERGY_RECORDER_API_USER and $ENERGY_RECORDER_API_PASSWORD.
+Credentials come only from $ENERGY_RECORDER_API_USER and $ENERGY_RECORDER_API_PASSWORD (or --config).
 `;
+
+/** The shell SDK's function names (`energy-recorder-<name>`), accepted as commands. */
+const SHELL_SDK_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  'begin-session': 'begin',
+  'set-step': 'step',
+  'finish-session': 'finish',
+  'submit-scenario': 'submit',
+  'get-current-scenario': 'status',
+});
+
+/** Number of positional arguments each command takes. */
+const ARITY: Readonly<Record<string, number>> = Object.freeze({
+  begin: 1,
+  step: 1,
+  start: 1,
+  submit: 2,
+  finish: 0,
+  stop: 0,
+  status: 0,
+  report: 0,
+});
 
 /**
  * Runs one CLI command and returns the exit code. Marking commands exit 0 even when the API is unreachable
  * (like the shell SDK, recording must not fail a CI job) unless `--strict`; `status` and `report` exit 1 when
  * they have nothing to print, 2 on usage errors.
  */
-export async function runCli(argv: readonly string[], io: CliIo, env: Record<string, string | undefined>): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Record<string, string | undefined>): Promise<number> {
+  let env = callerEnv;
   let parsed;
   try {
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
       options: {
+        config: { type: 'string' },
         env: { type: 'string' },
         'api-url': { type: 'string' },
         'timeout-ms': { type: 'string' },
@@ -68,20 +100,29 @@ export async function runCli(argv: readonly string[], io: CliIo, env: Record<str
     return 2;
   }
   const { values, positionals } = parsed;
-  const [command, arg, ...extra] = positionals;
-  if (values.help === true || command === undefined || command === 'help') {
+  const [given, ...args] = positionals;
+  if (values.help === true || given === undefined || given === 'help') {
     io.out(CLI_USAGE);
-    return command === undefined && values.help !== true ? 2 : 0;
+    return given === undefined && values.help !== true ? 2 : 0;
   }
-  const needsArg = command === 'begin' || command === 'step' || command === 'start';
-  const known = needsArg || ['finish', 'stop', 'status', 'report'].includes(command);
-  if (!known) {
-    io.err(`unknown command "${command}"\n\n${CLI_USAGE}`);
+  const command = SHELL_SDK_NAMES[given] ?? given;
+  const arity = ARITY[command];
+  if (arity === undefined) {
+    io.err(`unknown command "${given}"\n\n${CLI_USAGE}`);
     return 2;
   }
-  if ((needsArg && (arg === undefined || arg === '' || extra.length > 0)) || (!needsArg && arg !== undefined)) {
-    io.err(needsArg ? `"${command}" takes exactly one argument\n` : `"${command}" takes no argument\n`);
+  if (args.length !== arity || args.some((a) => a === '')) {
+    io.err(`"${given}" takes ${arity === 0 ? 'no argument' : arity === 1 ? 'exactly one argument' : `exactly ${arity} arguments`}\n`);
     return 2;
+  }
+  const [arg = '', arg2 = ''] = args;
+  if (values.config !== undefined) {
+    try {
+      env = { ...env, ...readEnergyConf(values.config) };
+    } catch (err) {
+      io.err(`${err instanceof Error ? err.message : String(err)}\n`);
+      return 2;
+    }
   }
   const format = values.format ?? 'table';
   if (!['table', 'json', 'csv'].includes(format)) {
@@ -117,7 +158,7 @@ export async function runCli(argv: readonly string[], io: CliIo, env: Record<str
         const state = readState(stateFile, recorder.environment);
         state.saved.push(up ? toSaved(await recorder.getCurrentScenario()) : null);
         writeState(stateFile, state);
-        return done(up && (await recorder.start(arg ?? '')));
+        return done(up && (await recorder.start(arg)));
       }
       case 'finish': {
         const state = readState(stateFile, recorder.environment);
@@ -128,9 +169,11 @@ export async function runCli(argv: readonly string[], io: CliIo, env: Record<str
         return done(ok);
       }
       case 'step':
-        return done(await recorder.setStep(arg ?? ''));
+        return done(await recorder.setStep(arg));
       case 'start':
-        return done(await recorder.start(arg ?? ''));
+        return done(await recorder.start(arg));
+      case 'submit':
+        return done(await recorder.submitScenario(arg, arg2));
       case 'stop':
         return done(await recorder.stop());
       case 'status': {
