@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading } from '../internal/http-device.js';
+import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withLogout } from '../internal/http-device.js';
+import type { HttpRequest } from '../internal/http.js';
 import { at, PayloadProblem, requireNumber } from '../internal/http-shape.js';
 
 const TYPE = 'ibmc-gui';
-const LOGOUT_TIMEOUT_MS = 3000;
 
 /** The properties the original asked `getmultiproperty.php` for (power, CPU/memory power, capping). */
 export const IBMC_PROPERTY_REQUEST = Object.freeze([
@@ -62,7 +62,14 @@ export const ibmcGuiAdapter: AdapterDefinition<typeof ibmcGuiConfigSchema> = Obj
       if (session === undefined) throw new PayloadProblem('AddSession set no SessionId cookie (credentials refused?)');
       const cookie = `${session[0]}=${session[1]}`;
       let token: string | undefined;
-      try {
+      // DelSession carries the token when there is one; without it the iBMC still drops the session by cookie.
+      const logout = (): HttpRequest => ({
+        method: 'POST',
+        path: path('/bmc/php/processparameter.php'),
+        headers: { cookie },
+        form: { token: token ?? '', func: 'DelSession' },
+      });
+      return withLogout(client, ctx.logger, logout, async () => {
         token = (await client.request({ method: 'POST', path: path('/bmc/php/gettoken.php'), headers: { cookie }, signal })).text.trim();
         if (token === '') throw new PayloadProblem('gettoken.php returned an empty token');
         const data = await client.request({
@@ -73,17 +80,7 @@ export const ibmcGuiAdapter: AdapterDefinition<typeof ibmcGuiConfigSchema> = Obj
           signal,
         });
         return powerReading(parseIbmcPower(cleanIbmcResponse(data.text)), timestampNs, 'SysPower');
-      } finally {
-        await client
-          .request({
-            method: 'POST',
-            path: path('/bmc/php/processparameter.php'),
-            headers: { cookie },
-            form: { token: token ?? '', func: 'DelSession' },
-            timeoutMs: LOGOUT_TIMEOUT_MS,
-          })
-          .catch((err: unknown) => ctx.logger.debug({ err: String(err) }, 'ibmc-gui logout failed'));
-      }
+      });
     });
   },
 });

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading } from '../internal/http-device.js';
+import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withLogout } from '../internal/http-device.js';
 import { PayloadProblem } from '../internal/http-shape.js';
 
 const TYPE = 'idrac8-gui';
-const LOGOUT_TIMEOUT_MS = 3000;
 const SESSION_COOKIE = '-http-session-';
 
 /** The CSRF token (`ST2=...`) from the `forwardUrl` of a `/data/login` XML answer. */
@@ -56,15 +55,11 @@ export const idrac8GuiAdapter: AdapterDefinition<typeof idrac8GuiConfigSchema> =
       const session = parseSetCookies(login.setCookies).get(SESSION_COOKIE);
       if (session === undefined) throw new PayloadProblem(`/data/login set no ${SESSION_COOKIE} cookie (credentials refused?)`);
       const headers = { cookie: `${SESSION_COOKIE}=${session}` };
-      try {
+      return withLogout(client, ctx.logger, { method: 'POST', path: path('/data/logout'), headers }, async () => {
         const token = parseIdracLogin(login.text);
         const data = await client.request({ method: 'POST', path: path('/data?get=powergraphdata'), headers: { ...headers, ST2: token }, signal });
         return powerReading(parseIdracPowerGraph(data.text), timestampNs, 'powergraphdata');
-      } finally {
-        await client
-          .request({ method: 'POST', path: path('/data/logout'), headers, timeoutMs: LOGOUT_TIMEOUT_MS })
-          .catch((err: unknown) => ctx.logger.debug({ err: String(err) }, 'idrac8-gui logout failed'));
-      }
+      });
     });
   },
 });

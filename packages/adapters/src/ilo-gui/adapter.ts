@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, powerReading } from '../internal/http-device.js';
+import { clientForDevice, httpPowerAdapter, powerReading, withLogout } from '../internal/http-device.js';
 import { at, PayloadProblem, requireNumber, str } from '../internal/http-shape.js';
 
 const TYPE = 'ilo-gui';
-const LOGOUT_TIMEOUT_MS = 3000;
 
 /** `session_key` of a `/json/login_session` login answer. */
 export function parseIloGuiSessionKey(body: unknown): string {
@@ -40,21 +39,13 @@ export const iloGuiAdapter: AdapterDefinition<typeof iloGuiConfigSchema> = Objec
         signal,
       });
       const key = parseIloGuiSessionKey(login);
-      try {
-        // The original sent a cookie named `sessionKey:` (colon included); iLO reads `sessionKey`.
-        const data = await client.json({ path: path('/json/power_history_fast'), headers: { cookie: `sessionKey=${key}` }, signal });
+      // The original sent a cookie named `sessionKey:` (colon included); iLO reads `sessionKey`.
+      const cookie = { cookie: `sessionKey=${key}` };
+      const logout = { method: 'POST' as const, path: path('/json/login_session'), body: { method: 'logout', session_key: key }, headers: cookie };
+      return withLogout(client, ctx.logger, logout, async () => {
+        const data = await client.json({ path: path('/json/power_history_fast'), headers: cookie, signal });
         return powerReading(parseIloGuiPower(data), timestampNs, 'power_history_fast');
-      } finally {
-        await client
-          .request({
-            method: 'POST',
-            path: path('/json/login_session'),
-            body: { method: 'logout', session_key: key },
-            headers: { cookie: `sessionKey=${key}` },
-            timeoutMs: LOGOUT_TIMEOUT_MS,
-          })
-          .catch((err: unknown) => ctx.logger.debug({ err: String(err) }, 'ilo-gui logout failed'));
-      }
+      });
     });
   },
 });

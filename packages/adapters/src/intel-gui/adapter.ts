@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, powerReading } from '../internal/http-device.js';
+import { clientForDevice, httpPowerAdapter, powerReading, withLogout } from '../internal/http-device.js';
 import { at, PayloadProblem, requireNumber, str } from '../internal/http-shape.js';
 
 const TYPE = 'intel-gui';
-const LOGOUT_TIMEOUT_MS = 3000;
 
 /**
  * Turns the pseudo-JSON of Intel (AMI MegaRAC) web consoles into JSON: `//Dynamic Data` comments, the
@@ -64,14 +63,10 @@ export const intelGuiAdapter: AdapterDefinition<typeof intelGuiConfigSchema> = O
       });
       const session = parseIntelSessionCookie(cleanIntelPseudoJson(login.text));
       const headers = { cookie: `SessionCookie=${session}` };
-      try {
+      return withLogout(client, ctx.logger, { path: path('/rpc/WEBSES/logout.asp'), headers }, async () => {
         const stat = await client.request({ path: path('/rpc/getpowerstat.asp'), headers, signal });
         return powerReading(parseIntelPower(cleanIntelPseudoJson(stat.text)), timestampNs, 'getpowerstat');
-      } finally {
-        await client
-          .request({ path: path('/rpc/WEBSES/logout.asp'), headers, timeoutMs: LOGOUT_TIMEOUT_MS })
-          .catch((err: unknown) => ctx.logger.debug({ err: String(err) }, 'intel-gui logout failed'));
-      }
+      });
     });
   },
 });

@@ -1,6 +1,6 @@
-import { AdapterError, nowNs, type AdapterContext, type PowerAdapter, type Reading } from '@energyrecorder/core';
+import { AdapterError, nowNs, type AdapterContext, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
 import { credentialsOf, timeoutMsOf } from './http-config.js';
-import { HttpClient, parseDeviceAddress, type DeviceAddress, type HttpAuthScheme } from './http.js';
+import { HttpClient, parseDeviceAddress, type DeviceAddress, type HttpAuthScheme, type HttpRequest } from './http.js';
 import { PayloadProblem } from './http-shape.js';
 
 /** The common keys of an HTTP device entry, as validated by `httpDeviceShape`. */
@@ -64,6 +64,29 @@ export function httpPowerAdapter(
       client.close();
     },
   };
+}
+
+/** How long a web UI logout may take: it runs after the read, also after a failed or aborted one. */
+export const LOGOUT_TIMEOUT_MS = 3000;
+
+/**
+ * Runs `body` (the reads of a logged-in web UI session), then always sends `logout`, even when `body` failed, so
+ * the BMC's few session slots are never used up. The logout ignores the poll's signal (it must run after an
+ * abort too) but has its own short deadline; its failure is only logged.
+ */
+export async function withLogout<T>(
+  client: HttpClient,
+  logger: Logger,
+  logout: HttpRequest | (() => HttpRequest),
+  body: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await body();
+  } finally {
+    await client
+      .request({ ...(typeof logout === 'function' ? logout() : logout), signal: undefined, timeoutMs: LOGOUT_TIMEOUT_MS })
+      .catch((err: unknown) => logger.debug({ err: err instanceof Error ? err.message : String(err) }, `${client.adapterType} logout failed`));
+  }
 }
 
 /** `[{sensor: 'power', unit: 'W', ...}]`, or nothing for 0 W, which the original treated as "no reading yet". */

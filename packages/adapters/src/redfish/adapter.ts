@@ -1,13 +1,7 @@
-import {
-  AdapterError,
-  nowNs,
-  type AdapterContext,
-  type AdapterDefinition,
-  type PowerAdapter,
-  type Reading,
-} from '@energyrecorder/core';
-import { credentialsOf, timeoutMsOf } from '../internal/http-config.js';
-import { HttpClient, detectScheme, parseDeviceAddress } from '../internal/http.js';
+import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
+import { credentialsOf } from '../internal/http-config.js';
+import { clientForDevice, httpPowerAdapter } from '../internal/http-device.js';
+import { detectScheme } from '../internal/http.js';
 import { redfishConfigSchema, type RedfishConfig } from './config.js';
 import { RedfishReader } from './reader.js';
 import { RedfishSession } from './session.js';
@@ -23,20 +17,10 @@ export const redfishAdapter: AdapterDefinition<typeof redfishConfigSchema> = Obj
   description: 'DMTF Redfish BMC (any power model), session or Basic auth',
   configSchema: redfishConfigSchema,
   create(config: RedfishConfig, ctx: AdapterContext): PowerAdapter {
-    const address = parseDeviceAddress(config.host);
-    const scheme = address.scheme ?? (config.scheme === 'auto' ? undefined : config.scheme);
-    const credentials = credentialsOf(config);
-    const client = new HttpClient({
-      adapterType: TYPE,
-      target: config.host,
-      origin: `${scheme ?? 'https'}://${address.hostPort}`,
-      timeoutMs: timeoutMsOf(config, ctx.requestTimeoutMs),
-      verifyCert: config.verify_cert,
-      ...(config.ca_file === undefined ? {} : { caFile: config.ca_file }),
-      credentials,
-      authScheme: 'basic',
-      logger: ctx.logger,
+    const { client, address } = clientForDevice(TYPE, config, ctx, {
+      defaultScheme: config.scheme === 'auto' ? 'https' : config.scheme,
     });
+    const credentials = credentialsOf(config);
     const session = new RedfishSession(client, {
       mode: credentials === undefined ? 'none' : config.auth,
       basePath: address.basePath,
@@ -50,27 +34,19 @@ export const redfishAdapter: AdapterDefinition<typeof redfishConfigSchema> = Obj
       logger: ctx.logger,
       makeError: (message, code, cause) => client.error(message, code, { cause }),
     });
+    // A scheme in `host` or a configured one is used as is; otherwise https first, http when nothing speaks TLS.
+    const scheme = address.scheme ?? (config.scheme === 'auto' ? undefined : config.scheme);
     let schemeKnown = false;
-    return {
-      async read(signal: AbortSignal): Promise<Reading[]> {
-        const timestampNs = nowNs();
+    return httpPowerAdapter(
+      client,
+      async (signal, timestampNs) => {
         if (!schemeKnown) {
           await detectScheme(client, { ...address, scheme }, `${address.basePath}/redfish/v1/`, signal);
           schemeKnown = true;
         }
-        try {
-          return await reader.read(signal, timestampNs);
-        } catch (err) {
-          if (err instanceof AdapterError) throw err;
-          throw client.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`, 'ER_ADAPTER', {
-            cause: err,
-          });
-        }
+        return reader.read(signal, timestampNs);
       },
-      async close(): Promise<void> {
-        await session.logout();
-        client.close();
-      },
-    };
+      () => session.logout(),
+    );
   },
 });
