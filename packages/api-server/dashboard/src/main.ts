@@ -91,6 +91,24 @@ function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Replaces a list's items and gives focus back to the new button with the same `data-key` when the old one had
+ * it: these lists are re-rendered on every session event, and a keyboard user would otherwise be thrown back to
+ * the top of the page each time.
+ */
+function replaceKeepingFocus(list: HTMLElement, items: HTMLElement[]): void {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && list.contains(active) ? active.dataset['key'] : undefined;
+  list.replaceChildren(...items);
+  if (key === undefined) return;
+  for (const node of list.querySelectorAll<HTMLElement>('[data-key]')) {
+    if (node.dataset['key'] === key) {
+      node.focus({ preventScroll: true });
+      return;
+    }
+  }
+}
+
 // ---- environments -----------------------------------------------------------------------------------------
 
 function renderEnvironments(): void {
@@ -103,6 +121,7 @@ function renderEnvironments(): void {
     button.type = 'button';
     button.className = 'env-button';
     button.dataset['environment'] = name;
+    button.dataset['key'] = name;
     if (name === state.environment) button.setAttribute('aria-current', 'true');
     const title = document.createElement('span');
     title.className = 'env-name';
@@ -121,7 +140,7 @@ function renderEnvironments(): void {
     li.textContent = 'No environment has sent data since the server started. Type one above.';
     items.push(li);
   }
-  ui.envList.replaceChildren(...items);
+  replaceKeepingFocus(ui.envList, items);
 }
 
 function applyEnvSession(session: LiveSession): void {
@@ -292,8 +311,17 @@ function connectEnvironmentStream(environment: string): void {
 
 // ---- sessions and report ---------------------------------------------------------------------------------------
 
+/**
+ * A session's identity. Start times are compared as the doubles they are on the server: a session first seen
+ * through the live stream has its start written as the double's exact digits, the sessions endpoint writes the
+ * same double in its shortest form ("...248" vs "...200"), and comparing the texts lost the selection.
+ */
+function sessionKey(s: { scenario: string; startNs: string }): string {
+  return `${String(Number(s.startNs))} ${s.scenario}`;
+}
+
 function sameSession(a: { scenario: string; startNs: string } | undefined, b: SessionSummary): boolean {
-  return a !== undefined && a.scenario === b.scenario && a.startNs === b.startNs;
+  return a !== undefined && sessionKey(a) === sessionKey(b);
 }
 
 function renderSessions(): void {
@@ -304,6 +332,7 @@ function renderSessions(): void {
     button.className = 'session-button';
     button.dataset['scenario'] = session.scenario;
     button.dataset['startNs'] = session.startNs;
+    button.dataset['key'] = sessionKey(session);
     if (sameSession(state.selected, session)) button.setAttribute('aria-current', 'true');
     const startS = nsTextToSeconds(session.startNs);
     const endS = session.endNs === null ? Date.now() / 1000 : nsTextToSeconds(session.endNs);
@@ -328,7 +357,7 @@ function renderSessions(): void {
     li.textContent = state.sessionsAvailable ? 'No session recorded yet.' : 'This server has no sessions endpoint.';
     items.push(li);
   }
-  ui.sessionList.replaceChildren(...items);
+  replaceKeepingFocus(ui.sessionList, items);
 }
 
 async function loadSessions(): Promise<void> {
@@ -346,8 +375,10 @@ async function loadSessions(): Promise<void> {
   }
   chart.setBands(bandsFromSessions());
   const first = state.sessions[0];
-  const selectedStillThere = state.sessions.some((s) => sameSession(state.selected, s));
-  if (!selectedStillThere && first !== undefined) state.selected = { scenario: first.scenario, startNs: first.startNs };
+  const stillThere = state.sessions.find((s) => sameSession(state.selected, s));
+  // Take the server's text of the start, so the report is asked for with its digits.
+  const keep = stillThere ?? first;
+  if (keep !== undefined) state.selected = { scenario: keep.scenario, startNs: keep.startNs };
   renderSessions();
   await loadReport();
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { makeTempDir, peerAvailable, removeDir, waitFor } from '@energyrecorder/testkit';
@@ -23,6 +23,7 @@ describeBrowser('dashboard in Chromium', () => {
   let feeding = true;
   let feeder: Promise<void> = Promise.resolve();
   const pageErrors: string[] = [];
+  const requested: string[] = [];
 
   /** Real measurements over HTTP, as a collector posts them: one batch per equipment every 400 ms. */
   const feed = async (): Promise<void> => {
@@ -78,7 +79,14 @@ describeBrowser('dashboard in Chromium', () => {
       acceptDownloads: true,
       timeout: 60_000,
     });
+    // Sums layout shifts not caused by the user (the CLS metric) from the first paint on, for the no-jump check.
+    await context.addInitScript({
+      content:
+        'window.__layoutShift = 0; new PerformanceObserver((list) => { for (const e of list.getEntries()) ' +
+        "{ if (!e.hadRecentInput) window.__layoutShift += e.value; } }).observe({ type: 'layout-shift', buffered: true });",
+    });
     page = context.pages()[0] ?? (await context.newPage());
+    page.on('request', (req) => requested.push(req.url()));
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (msg) => {
       if (msg.type() === 'error') pageErrors.push(msg.text());
@@ -119,6 +127,30 @@ describeBrowser('dashboard in Chromium', () => {
     // The legend is refreshed once a second.
     await waitFor(async () => (await page.$$eval('#legend li', (lis) => lis.length)) === EQUIPMENTS.length, 'the legend');
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-live.png') });
+  });
+
+  it('downloads the samples in the window as CSV and JSON when the live buttons are pressed', async () => {
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#live-csv')]);
+    const csvFile = join(dir, 'live.csv');
+    await csvDownload.saveAs(csvFile);
+    const lines = readFileSync(csvFile, 'utf8').split('\r\n').filter((l) => l !== '');
+    expect(lines[0]).toBe('time_ns,equipment,power_w');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(new Set(rows.map((r) => r[1]))).toEqual(new Set(EQUIPMENTS));
+    // The feeder sends 100 + 50 i + (tick % 10) W for equipment i.
+    for (const [timeNs, equipment, watts] of rows) {
+      const base = 100 + 50 * EQUIPMENTS.indexOf(equipment as string);
+      expect(Number(watts)).toBeGreaterThanOrEqual(base);
+      expect(Number(watts)).toBeLessThan(base + 10);
+      expect(timeNs).toMatch(/^\d{19}$/);
+    }
+
+    const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#live-json')]);
+    const jsonFile = join(dir, 'live.json');
+    await jsonDownload.saveAs(jsonFile);
+    const body = JSON.parse(readFileSync(jsonFile, 'utf8')) as { environment: string; samples: Array<{ equipment: string }> };
+    expect(body.environment).toBe(ENV);
+    expect(new Set(body.samples.map((x) => x.equipment))).toEqual(new Set(EQUIPMENTS));
   });
 
   it('draws a band per step when the step changes', async () => {
@@ -165,13 +197,73 @@ describeBrowser('dashboard in Chromium', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
     const file = join(dir, 'report.csv');
     await download.saveAs(file);
-    const { readFileSync } = await import('node:fs');
     const csv = readFileSync(file, 'utf8').split('\r\n');
     const apiCsv = (await raw(url, 'GET', `/resources/recorders/environment/${ENV}/report?scenario=boot-storm&format=csv`, { headers: WRITER })).text
       .split(/\r?\n/)
       .filter((l) => l !== '');
     expect(csv[0]).toBe(apiCsv[0]);
     expect(csv.filter((l) => l !== '')).toHaveLength(apiCsv.length);
+  });
+
+  it('loads nothing from outside the API origin when the page runs (no CDN, works offline)', () => {
+    const origin = new URL(url).origin;
+    const outside = requested.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+    expect(requested.length).toBeGreaterThan(0);
+    expect(outside).toEqual([]);
+  });
+
+  it('moves nothing on the page when readings, step changes and reports arrive', async () => {
+    // CLS as Chromium computes it: 0 means no element moved without the user asking.
+    expect(await page.evaluate("PerformanceObserver.supportedEntryTypes.includes('layout-shift')")).toBe(true);
+    expect(await page.evaluate('window.__layoutShift')).toBe(0);
+  });
+
+  it('opens another session from the list when it is chosen by keyboard', async () => {
+    const t = nsFromNow();
+    expect((await sendJson(url, 'POST', `/resources/recorders/environment/${ENV}`, { scenario: 'cool-down', step: 'idle' }, WRITER)).status).toBe(200);
+    await sendJson(url, 'POST', '/resources/equipments/srv-a/measurements', { environment: ENV, time: t, measurements: [{ sensor: 'power', unit: 'W', value: 80, time: t }] }, WRITER);
+    expect((await sendJson(url, 'DELETE', `/resources/recorders/environment/${ENV}`, undefined, WRITER)).status).toBe(200);
+    await page.waitForSelector('.session-button[data-scenario="cool-down"]');
+    // From the sessions' download button, Tab walks the list newest first: cool-down, then boot-storm.
+    await page.focus('#sessions-json');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.dataset.scenario')).toBe('boot-storm');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.session-button[data-scenario="boot-storm"][aria-current="true"]');
+    // The list is redrawn on selection: the keyboard user must stay where they were.
+    expect(await page.evaluate('document.activeElement.dataset.scenario')).toBe('boot-storm');
+    await waitFor(async () => ((await page.textContent('#report-summary')) ?? '').startsWith('boot-storm'), 'the boot-storm report');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await waitFor(async () => ((await page.textContent('#report-summary')) ?? '').startsWith('cool-down'), 'the cool-down report');
+  });
+
+  it('keeps the keyboard focus on an environment when a session event redraws the list', async () => {
+    await page.focus(`.env-button[data-environment="${ENV}"]`);
+    expect((await sendJson(url, 'POST', `/resources/recorders/environment/${ENV}`, { scenario: 'focus-check', step: 'one' }, WRITER)).status).toBe(200);
+    await waitFor(async () => ((await page.textContent('.env-button .env-detail')) ?? '').includes('focus-check'), 'the list to show the new scenario');
+    expect(await page.evaluate('document.activeElement.dataset.environment')).toBe(ENV);
+    // A new session must not take the selection away from the one the user chose (cool-down, just above),
+    // also once the list was reloaded from the server (its start digits then replace the live stream's).
+    const listed = (await raw(url, 'GET', `/resources/recorders/environment/${ENV}/sessions`, { headers: WRITER })).text;
+    const serverStart = /"startNs":(\d+)/.exec(listed)?.[1];
+    await page.waitForSelector(`.session-button[data-scenario="focus-check"][data-start-ns="${serverStart}"]`);
+    expect(await page.getAttribute('.session-button[aria-current="true"]', 'data-scenario')).toBe('cool-down');
+    expect((await sendJson(url, 'DELETE', `/resources/recorders/environment/${ENV}`, undefined, WRITER)).status).toBe(200);
+  });
+
+  it('shows the live panel whole and scrolls nothing sideways when the screen is a 1366×768 laptop', async () => {
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await new Promise((r) => setTimeout(r, 1200));
+    const box = (await page.evaluate(
+      '(() => { const r = document.getElementById("live").getBoundingClientRect(); return { bottom: r.bottom, right: r.right, scrollW: document.documentElement.scrollWidth, innerW: innerWidth }; })()',
+    )) as { bottom: number; right: number; scrollW: number; innerW: number };
+    expect(box.bottom).toBeLessThanOrEqual(768);
+    expect(box.scrollW).toBeLessThanOrEqual(box.innerW);
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-laptop.png') });
+    await page.setViewportSize({ width: 1366, height: 1000 });
   });
 
   it('shows a visible focus ring when the controls are reached by keyboard', async () => {
