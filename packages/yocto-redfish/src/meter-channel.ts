@@ -242,20 +242,10 @@ function abortReason(signal: AbortSignal): Error {
   return r instanceof Error ? r : new Error('meter operation aborted');
 }
 
+/** Like {@link untilAborted}, but an abort resolves with undefined: the caller just stops waiting. */
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
+  return untilAborted(p, signal).catch((err: unknown) => {
+    if (signal.aborted) return undefined;
+    throw err;
   });
 }

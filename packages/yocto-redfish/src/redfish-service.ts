@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import type { Meter } from './meter.js';
-import { MeterChannel, DEFAULT_METER_CHANNEL_OPTIONS, type ChannelSnapshot } from './meter-channel.js';
+import { MeterChannel, DEFAULT_METER_CHANNEL_OPTIONS, type ChannelSnapshot, type MeterChannelOptions } from './meter-channel.js';
 import { AuthStore, type RedfishUser } from './internal/redfish/auth.js';
 import * as R from './internal/redfish/resources.js';
 
@@ -26,8 +26,12 @@ export interface ServedMeter {
   meter: Meter;
 }
 
-/** Options of {@link createRedfishService}. */
-export interface RedfishServiceOptions {
+/**
+ * Options of {@link createRedfishService}. The meter-channel options (`clock`, `pollIntervalMs`, `readTimeoutMs`,
+ * back-off, `metricsIntervalMin`) are handed to every meter's {@link MeterChannel}.
+ */
+export interface RedfishServiceOptions
+  extends Pick<MeterChannelOptions, 'clock' | 'pollIntervalMs' | 'readTimeoutMs' | 'backoffInitialMs' | 'backoffMaxMs' | 'metricsIntervalMin'> {
   meters: readonly ServedMeter[];
   /** Serve one chassis `1` with the sum of all meters, as the original yoko2redfish. Any chassis id answers. */
   sumChassis?: boolean;
@@ -41,14 +45,6 @@ export interface RedfishServiceOptions {
   /** PEM certificate and key: serve HTTPS instead of HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   logger?: Logger;
-  /** Time source in ms since the epoch, handed to the meter channels. */
-  clock?: () => number;
-  /** Poll period and cache age of readings. */
-  pollIntervalMs?: number;
-  readTimeoutMs?: number;
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
-  metricsIntervalMin?: number;
   /** Poll meters in the background (default true); when false they are read only on request. */
   backgroundPolling?: boolean;
 }

@@ -1,5 +1,6 @@
 import { NS_PER_MS, noopLogger, type Logger } from '@energyrecorder/core';
-import { MeterError, UsbTransferError } from './errors.js';
+import { MeterError } from './errors.js';
+import { meterCall } from './internal/meter-call.js';
 import type { Meter, MeterIdentity, MeterReading } from './meter.js';
 import type { UsbOpener, UsbTransport } from './usb-transport.js';
 import { openNodeUsb } from './internal/usb/node-usb.js';
@@ -133,21 +134,8 @@ export class YoctopuceMeter implements Meter {
     return parseJson(res.body.toString('utf8'), this);
   }
 
-  private async wrap<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof MeterError) throw err;
-      const gone = err instanceof UsbTransferError && err.failure === 'gone';
-      const version = err instanceof YoctoVersionError;
-      throw new MeterError(err instanceof Error ? err.message : String(err), {
-        driver: this.driver,
-        target: this.target,
-        code: gone ? 'ER_METER_NOT_FOUND' : version ? 'ER_METER_VERSION' : 'ER_METER',
-        retryable: !version,
-        cause: err,
-      });
-    }
+  private wrap<T>(fn: () => Promise<T>): Promise<T> {
+    return meterCall(this, fn, (err) => (err instanceof YoctoVersionError ? { code: 'ER_METER_VERSION', retryable: false } : undefined));
   }
 }
 

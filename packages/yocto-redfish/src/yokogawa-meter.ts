@@ -1,5 +1,6 @@
 import { NS_PER_MS, noopLogger, type Logger } from '@energyrecorder/core';
-import { MeterError, UsbTransferError } from './errors.js';
+import { MeterError } from './errors.js';
+import { meterCall } from './internal/meter-call.js';
 import type { Meter, MeterIdentity, MeterReading } from './meter.js';
 import type { UsbOpener, UsbTransport } from './usb-transport.js';
 import { UsbtmcSession, UsbtmcProtocolError } from './internal/yokogawa/usbtmc.js';
@@ -123,19 +124,7 @@ export class YokogawaMeter implements Meter {
   }
 
   /** Maps transport and protocol failures to `MeterError`s naming this meter. */
-  private async wrap<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof MeterError) throw err;
-      const gone = err instanceof UsbTransferError && err.failure === 'gone';
-      const code = gone ? 'ER_METER_NOT_FOUND' : err instanceof UsbtmcProtocolError ? 'ER_METER_PROTOCOL' : 'ER_METER';
-      throw new MeterError(err instanceof Error ? err.message : String(err), {
-        driver: this.driver,
-        target: this.target,
-        code,
-        cause: err,
-      });
-    }
+  private wrap<T>(fn: () => Promise<T>): Promise<T> {
+    return meterCall(this, fn, (err) => (err instanceof UsbtmcProtocolError ? { code: 'ER_METER_PROTOCOL' } : undefined));
   }
 }

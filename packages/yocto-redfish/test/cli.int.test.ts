@@ -57,14 +57,6 @@ describe('yocto-redfish CLI', () => {
     expect(await runCli(['--simulate', 'wobble:3'], c.io)).toBe(2);
     expect(c.err()).toMatch(/POWERMETERS\.0\.profile/);
   });
-});
-
-describe('yocto-redfish CLI file checks', () => {
-  let dir = '';
-  beforeAll(() => {
-    dir = makeTempDir('yrf-cli-files');
-  });
-  afterAll(() => removeDir(dir));
 
   it('exits 2 with path: message when the TLS files or a replay CSV cannot be read', async () => {
     const file = join(dir, 'files.yaml');

@@ -11,7 +11,7 @@ import {
 } from '../src/internal/yoctopuce/ypkt.js';
 import { parseHttp } from '../src/internal/yoctopuce/usb-link.js';
 import { parsePowerJson } from '../src/internal/yoctopuce/power-json.js';
-import { loadFixture, ReplayUsbDevice, type ReplayFixture, type ReplayStep } from './support/replay-usb-device.js';
+import { loadFixture, ReplayUsbDevice, type ReplayFixture, type ReplayStep, sequentialOpener } from './support/replay-usb-device.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
 
@@ -146,15 +146,7 @@ describe('YoctopuceMeter over USB HID, recovery', () => {
     // The late rest of the old answer is still queued when the new handshake starts.
     const stale = f.steps.slice(cut, cut + 2);
     const second = new ReplayUsbDevice({ ...f, steps: [f.steps[0] as ReplayStep, ...stale, ...f.steps.slice(1)] });
-    const devices = [first, second];
-    let opened = 0;
-    const meter = new YoctopuceMeter({
-      openUsb: async () => {
-        const d = devices[opened++];
-        if (d === undefined) throw new Error('no more devices');
-        return d;
-      },
-    });
+    const meter = new YoctopuceMeter({ openUsb: sequentialOpener([first, second]).open });
     let t = 0;
     const channel = new MeterChannel({ meter, clock: () => t, pollIntervalMs: 1000, backoffInitialMs: 1000 });
     const down = await channel.sample();

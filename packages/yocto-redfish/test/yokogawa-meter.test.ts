@@ -4,7 +4,7 @@ import { YokogawaMeter } from '../src/yokogawa-meter.js';
 import type { UsbTransport } from '../src/usb-transport.js';
 import { UsbtmcSession, encodeDevDepMsgOut } from '../src/internal/yokogawa/usbtmc.js';
 import { parseIdn, parseValues } from '../src/internal/yokogawa/scpi.js';
-import { loadFixture, ReplayUsbDevice } from './support/replay-usb-device.js';
+import { loadFixture, ReplayUsbDevice, sequentialOpener } from './support/replay-usb-device.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
 
@@ -37,14 +37,8 @@ describe('YokogawaMeter', () => {
     // The first device vanishes after one reading (steps up to the first timeout), the second is fresh.
     const firstReadEnd = fixture.steps.findIndex((s) => s.op === 'read' && s.error === 'timeout') - 2;
     const devices = [new ReplayUsbDevice(fixture, firstReadEnd), new ReplayUsbDevice(fixture)];
-    let opened = 0;
-    const meter = new YokogawaMeter({
-      openUsb: async () => {
-        const d = devices[opened++];
-        if (d === undefined) throw new Error('no more devices');
-        return d;
-      },
-    });
+    const opener = sequentialOpener(devices);
+    const meter = new YokogawaMeter({ openUsb: opener.open });
     let t = 0;
     const channel = new MeterChannel({ meter, clock: () => t, pollIntervalMs: 1000, backoffInitialMs: 1000 });
     expect((await channel.sample()).reading?.powerWatts).toBe(200.1);
@@ -57,7 +51,7 @@ describe('YokogawaMeter', () => {
     const up = await channel.sample();
     expect(up.status.state).toBe('Enabled');
     expect(up.reading?.powerWatts).toBe(200.1);
-    expect(opened).toBe(2);
+    expect(opener.opened).toBe(2);
     await channel.stop();
   });
 

@@ -110,3 +110,18 @@ export class ReplayUsbDevice implements UsbTransport {
     this.closed = true;
   }
 }
+
+/** An opener handing out `devices` one per open, as a meter that is unplugged and plugged back is seen. */
+export function sequentialOpener(devices: readonly UsbTransport[]): { open: () => Promise<UsbTransport>; readonly opened: number } {
+  let opened = 0;
+  return {
+    open: async () => {
+      const d = devices[opened++];
+      if (d === undefined) throw new UsbTransferError('gone', 'no more replay devices');
+      return d;
+    },
+    get opened() {
+      return opened;
+    },
+  };
+}
