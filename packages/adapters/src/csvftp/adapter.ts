@@ -8,6 +8,7 @@ import {
   type PowerAdapter,
   type Reading,
 } from '@energyrecorder/core';
+import { DeviceErrors, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
 import { DEFAULT_CSVFTP, csvFtpConfigSchema, type CsvFtpConfig } from './config.js';
 import { decodeText, globToRegExp, parseMeterCsv } from './parse.js';
 
@@ -18,19 +19,13 @@ const ADAPTER_TYPE = 'csvftp';
 /** Warnings logged per file; the rest are counted in one summary line. */
 const MAX_WARNINGS_PER_FILE = 20;
 
-let ftpPromise: Promise<FtpClientClass> | undefined;
-
 /** Loads basic-ftp on first use, so registering the adapter costs nothing. */
-function loadFtp(): Promise<FtpClientClass> {
-  const p =
-    ftpPromise ??
-    import('basic-ftp').then((m): FtpClientClass => {
-      const direct = (m as { Client?: FtpClientClass }).Client;
-      return direct ?? m.default.Client;
-    });
-  ftpPromise = p;
-  return p;
-}
+const loadFtp = lazyLoader(() =>
+  import('basic-ftp').then((m): FtpClientClass => {
+    const direct = (m as { Client?: FtpClientClass }).Client;
+    return direct ?? m.default.Client;
+  }),
+);
 
 /**
  * Identifies a reading in what the collector acknowledges. The collector rebuilds acknowledged readings from
@@ -65,7 +60,7 @@ export class CsvFtpAdapter implements PowerAdapter {
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly now: () => number;
-  private readonly target: string;
+  private readonly errors: DeviceErrors;
   private readonly filter: RegExp;
   private readonly seen = new Map<string, SeenFile>();
   /**
@@ -81,7 +76,7 @@ export class CsvFtpAdapter implements PowerAdapter {
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs;
     this.now = options.now ?? Date.now;
-    this.target = `${config.address}:${config.port}${config.root_dir}`;
+    this.errors = new DeviceErrors(ADAPTER_TYPE, `${config.address}:${config.port}${config.root_dir}`);
     this.filter = globToRegExp(config.file_filter);
   }
 
@@ -216,13 +211,13 @@ export class CsvFtpAdapter implements PowerAdapter {
     }
   }
 
-  private error(message: string, opts: { code: string; retryable?: boolean; cause?: unknown }): AdapterError {
-    return new AdapterError(message, { adapterType: ADAPTER_TYPE, target: this.target, ...opts });
+  private error(message: string, opts: DeviceErrorOptions): AdapterError {
+    return this.errors.error(message, opts);
   }
 
   private translate(err: unknown, signal: AbortSignal): AdapterError {
-    if (err instanceof AdapterError) return err;
-    if (signal.aborted) return this.error('read aborted', { code: 'ER_ABORTED', cause: err });
+    const common = this.errors.common(err, signal);
+    if (common !== undefined) return common;
     const message = err instanceof Error ? err.message : String(err);
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 530) return this.error(`login refused: ${message}`, { code: 'ER_CSVFTP_AUTH', retryable: false, cause: err });

@@ -8,6 +8,7 @@ import {
   type PowerAdapter,
   type Reading,
 } from '@energyrecorder/core';
+import { DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
 import { DEFAULT_MODBUS, modbusConfigSchema, type ModbusConfig } from './config.js';
 import {
   decodeRegisters,
@@ -22,23 +23,17 @@ type ModbusClientClass = new () => ModbusClient;
 
 const ADAPTER_TYPE = 'modbus';
 
-let modbusPromise: Promise<ModbusClientClass> | undefined;
-
 /** Loads modbus-serial on first use, so registering the adapter costs nothing. */
-function loadModbus(): Promise<ModbusClientClass> {
+const loadModbus = lazyLoader(() =>
   // The package's typings declare an ES default export, but it sets `module.exports = ModbusRTU`: depending on
   // the loader the class is `default` or `default.default`.
-  const p =
-    modbusPromise ??
-    import('modbus-serial').then((m): ModbusClientClass => {
-      const outer = (m as unknown as { default?: unknown }).default;
-      const cls = typeof outer === 'function' ? outer : (outer as { default?: unknown } | undefined)?.default;
-      if (typeof cls !== 'function') throw new Error('modbus-serial exports no client class');
-      return cls as ModbusClientClass;
-    });
-  modbusPromise = p;
-  return p;
-}
+  import('modbus-serial').then((m): ModbusClientClass => {
+    const outer = (m as unknown as { default?: unknown }).default;
+    const cls = typeof outer === 'function' ? outer : (outer as { default?: unknown } | undefined)?.default;
+    if (typeof cls !== 'function') throw new Error('modbus-serial exports no client class');
+    return cls as ModbusClientClass;
+  }),
+);
 
 /** Standard exception codes (Modbus Application Protocol v1.1b3 §7). */
 const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
@@ -73,7 +68,7 @@ export class ModbusAdapter implements PowerAdapter {
   private readonly config: ModbusConfig;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
-  private readonly target: string;
+  private readonly errors: DeviceErrors;
   private client: ModbusClient | undefined;
   private readonly planInputs: readonly ModbusPlanInput[];
   private groups: ModbusReadGroup[];
@@ -83,7 +78,7 @@ export class ModbusAdapter implements PowerAdapter {
     this.config = config;
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs;
-    this.target = `${config.address}:${config.port}`;
+    this.errors = new DeviceErrors(ADAPTER_TYPE, `${config.address}:${config.port}`);
     this.planInputs = config.sensors.map((s) => ({
       unitId: s.device_unit ?? DEFAULT_MODBUS.unitId,
       category: s.register_category,
@@ -259,13 +254,13 @@ export class ModbusAdapter implements PowerAdapter {
     }
   }
 
-  private error(message: string, opts: { code: string; retryable?: boolean; cause?: unknown }): AdapterError {
-    return new AdapterError(message, { adapterType: ADAPTER_TYPE, target: this.target, ...opts });
+  private error(message: string, opts: DeviceErrorOptions): AdapterError {
+    return this.errors.error(message, opts);
   }
 
   private translate(err: unknown, signal: AbortSignal): AdapterError {
-    if (err instanceof AdapterError) return err;
-    if (signal.aborted) return this.error('read aborted', { code: 'ER_ABORTED', cause: err });
+    const common = this.errors.common(err, signal);
+    if (common !== undefined) return common;
     const name = err instanceof Error ? err.name : '';
     const message = err instanceof Error ? err.message : String(err);
     // Node socket errors carry the symbolic name in `code`; modbus-serial's own errors put it in `errno`.
@@ -290,12 +285,7 @@ export const modbusAdapterDefinition: AdapterDefinition<typeof modbusConfigSchem
   description: 'Modbus TCP (or RTU over TCP) meters: holding/input registers, int16/32, uint16/32, float32',
   configSchema: modbusConfigSchema,
   create(config: ModbusConfig, ctx: AdapterContext): PowerAdapter {
-    const timeoutMs =
-      config.timeout !== undefined
-        ? Math.round(config.timeout * 1000)
-        : ctx.requestTimeoutMs > 0
-          ? ctx.requestTimeoutMs
-          : DEFAULT_MODBUS.timeoutS * 1000;
+    const timeoutMs = deviceTimeoutMs(config.timeout, ctx, DEFAULT_MODBUS.timeoutS);
     return new ModbusAdapter(config, { logger: ctx.logger, timeoutMs });
   },
 });

@@ -8,6 +8,7 @@ import {
   type PowerAdapter,
   type Reading,
 } from '@energyrecorder/core';
+import { DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
 import { DEFAULT_SNMP, resolveSnmpSensors, resolveV3User, snmpConfigSchema, type SnmpConfig } from './config.js';
 import { decodeVarbind, scaleValue } from './decode.js';
 import type { SnmpSensorSpec } from './presets.js';
@@ -23,14 +24,8 @@ const ERROR_STATUS_NO_SUCH_NAME = 2;
 /** net-snmp `ResponseInvalidCode.EAuthFailure`: a USM report (wrong digest, unknown user, ...). */
 const RESPONSE_AUTH_FAILURE = 5;
 
-let netSnmpPromise: Promise<NetSnmpModule> | undefined;
-
 /** Loads net-snmp on first use, so registering the adapter costs nothing. */
-function loadNetSnmp(): Promise<NetSnmpModule> {
-  const p = netSnmpPromise ?? import('net-snmp').then((m): NetSnmpModule => m.default);
-  netSnmpPromise = p;
-  return p;
-}
+const loadNetSnmp = lazyLoader(() => import('net-snmp').then((m): NetSnmpModule => m.default));
 
 function errorName(err: unknown): string {
   return err instanceof Error ? err.name : '';
@@ -52,7 +47,7 @@ export class SnmpAdapter implements PowerAdapter {
   private readonly sensors: readonly SnmpSensorSpec[];
   private readonly logger: Logger;
   private readonly timeoutMs: number;
-  private readonly target: string;
+  private readonly errors: DeviceErrors;
   private session: Session | undefined;
   /** Raritan decimal digits, by digits OID; read on the first poll and kept. */
   private readonly digits = new Map<string, number>();
@@ -62,7 +57,7 @@ export class SnmpAdapter implements PowerAdapter {
     this.sensors = resolveSnmpSensors(config);
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs;
-    this.target = `${config.host}:${config.port}`;
+    this.errors = new DeviceErrors(ADAPTER_TYPE, `${config.host}:${config.port}`);
   }
 
   /** The sensors this adapter reads (preset ones first). */
@@ -245,13 +240,13 @@ export class SnmpAdapter implements PowerAdapter {
     });
   }
 
-  private error(message: string, opts: { code: string; retryable?: boolean; cause?: unknown }): AdapterError {
-    return new AdapterError(message, { adapterType: ADAPTER_TYPE, target: this.target, ...opts });
+  private error(message: string, opts: DeviceErrorOptions): AdapterError {
+    return this.errors.error(message, opts);
   }
 
   private translate(err: unknown, signal: AbortSignal): AdapterError {
-    if (err instanceof AdapterError) return err;
-    if (signal.aborted) return this.error('read aborted', { code: 'ER_ABORTED', cause: err });
+    const common = this.errors.common(err, signal);
+    if (common !== undefined) return common;
     const name = errorName(err);
     const message = err instanceof Error ? err.message : String(err);
     if (name === 'RequestTimedOutError') {
@@ -290,12 +285,7 @@ export const snmpAdapterDefinition: AdapterDefinition<typeof snmpConfigSchema> =
   description: 'SNMP v1/v2c/v3 agents and rack PDUs (presets for APC, Raritan, ServerTech, Eaton)',
   configSchema: snmpConfigSchema,
   create(config: SnmpConfig, ctx: AdapterContext): PowerAdapter {
-    const timeoutMs =
-      config.timeout !== undefined
-        ? Math.round(config.timeout * 1000)
-        : ctx.requestTimeoutMs > 0
-          ? ctx.requestTimeoutMs
-          : DEFAULT_SNMP.timeoutS * 1000;
+    const timeoutMs = deviceTimeoutMs(config.timeout, ctx, DEFAULT_SNMP.timeoutS);
     return new SnmpAdapter(config, { logger: ctx.logger, timeoutMs });
   },
 });
