@@ -116,7 +116,9 @@ export class CsvFtpAdapter implements PowerAdapter {
       const readings: Reading[] = [];
       for (const file of batch) {
         if (signal.aborted) break;
-        const bytes = await this.download(client, file.name);
+        const bytes = await this.downloadOrSkip(client, file.name);
+        // Not marked as read: the next poll tries the file again.
+        if (bytes === undefined) continue;
         const result = parseMeterCsv(decodeText(bytes, this.config.encoding), {
           tz: this.config.tz,
           delimiter: this.config.delimiter,
@@ -172,6 +174,21 @@ export class CsvFtpAdapter implements PowerAdapter {
   private async removeFile(client: FtpClient, name: string): Promise<void> {
     await client.remove(name, true);
     this.logger.info({ file: name }, 'purged processed file');
+  }
+
+  /**
+   * Downloads one file; a refusal that concerns that file only (gone since the listing, locked by the meter,
+   * unreadable: 450, 550, 551) is logged and skipped so the other files of the poll still count.
+   */
+  private async downloadOrSkip(client: FtpClient, name: string): Promise<Buffer | undefined> {
+    try {
+      return await this.download(client, name);
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code !== 450 && code !== 550 && code !== 551) throw err;
+      this.logger.warn({ file: name, ftpCode: code }, 'file skipped: the server refused to send it; trying again next poll');
+      return undefined;
+    }
   }
 
   private async download(client: FtpClient, name: string): Promise<Buffer> {

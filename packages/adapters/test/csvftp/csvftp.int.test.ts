@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FtpSrv } from 'ftp-srv';
+import { FileSystem, FtpSrv } from 'ftp-srv';
 import { AdapterError, noopLogger, type LogFields, type Logger, type Reading } from '@energyrecorder/core';
 import { getFreePort, makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { CsvFtpAdapter, csvFtpAdapterDefinition } from '../../src/csvftp/adapter.js';
@@ -8,6 +8,15 @@ import { csvFtpConfigSchema } from '../../src/csvftp/config.js';
 
 const USER = 'meter';
 const PASS = 'meter-pass-1';
+/** Logs in to a file system that refuses to send files named `locked*`, as a meter still writing them does. */
+const LOCKING_USER = 'locking-meter';
+
+class LockingFileSystem extends FileSystem {
+  override read(fileName: string, options?: { start?: unknown }): Promise<unknown> {
+    if (/(^|\/)locked[^/]*$/.test(fileName)) return Promise.reject(new Error('file is locked'));
+    return super.read(fileName, options);
+  }
+}
 
 /** ftp-srv logs through bunyan to stdout by default; tests keep it quiet. */
 function quietBunyan(): Record<string, unknown> {
@@ -53,8 +62,9 @@ describe('csvftp adapter against an ftp-srv server', () => {
       greeting: 'test meter drop box',
       log: quietBunyan(),
     });
-    server.on('login', ({ username, password }, resolve, reject) => {
+    server.on('login', ({ connection, username, password }, resolve, reject) => {
       if (username === USER && password === PASS) resolve({ root });
+      else if (username === LOCKING_USER && password === PASS) resolve({ fs: new LockingFileSystem(connection, { root, cwd: '/' }) });
       else reject(new Error('bad credentials'));
     });
     await server.listen();
@@ -208,6 +218,20 @@ describe('csvftp adapter against an ftp-srv server', () => {
     expect(lines.some(([m]) => m.includes('max_files'))).toBe(true);
     await adapter.acknowledge(first, signal());
     expect((await adapter.read(signal())).map((r) => r.value)).toEqual([3]);
+  });
+
+  it('reads the other files and retries later when the server refuses one file', async () => {
+    const d = dir('locking');
+    writeFileSync(join(d, 'a-ok.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,1\n');
+    writeFileSync(join(d, 'locked-b.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,2\n');
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create({ root_dir: '/locking', user: LOCKING_USER }, collectWarnings(lines));
+    expect((await adapter.read(signal())).map((r) => r.value)).toEqual([1]);
+    expect(lines.some(([m, f]) => f['file'] === 'locked-b.csv' && m.includes('file skipped'))).toBe(true);
+    // Once the meter is done with it (here: renamed away from the lock pattern), it is read; a-ok.csv waits for
+    // its acknowledgement and is not sent twice.
+    renameSync(join(d, 'locked-b.csv'), join(d, 'b.csv'));
+    expect((await adapter.read(signal())).map((r) => r.value)).toEqual([2]);
   });
 
   it('fails with ER_CSVFTP_AUTH when the password is wrong', async () => {
