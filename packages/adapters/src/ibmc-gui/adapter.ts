@@ -3,7 +3,7 @@ import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrec
 import { httpDeviceShape } from '../internal/http-config.js';
 import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withLogout } from '../internal/http-device.js';
 import type { HttpRequest } from '../internal/http.js';
-import { at, PayloadProblem, requireNumber } from '../internal/http-shape.js';
+import { at, LoginRefused, PayloadProblem, requireNumber } from '../internal/http-shape.js';
 
 const TYPE = 'ibmc-gui';
 
@@ -59,7 +59,7 @@ export const ibmcGuiAdapter: AdapterDefinition<typeof ibmcGuiConfigSchema> = Obj
         signal,
       });
       const session = [...parseSetCookies(login.setCookies)].find(([name]) => name.includes('SessionId'));
-      if (session === undefined) throw new PayloadProblem('AddSession set no SessionId cookie (credentials refused?)');
+      if (session === undefined) throw new LoginRefused('AddSession refused: no SessionId cookie');
       const cookie = `${session[0]}=${session[1]}`;
       let token: string | undefined;
       // DelSession carries the token when there is one; without it the iBMC still drops the session by cookie.

@@ -2,10 +2,15 @@ import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
 import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withLogout } from '../internal/http-device.js';
-import { PayloadProblem } from '../internal/http-shape.js';
+import { LoginRefused, PayloadProblem } from '../internal/http-shape.js';
 
 const TYPE = 'idrac8-gui';
 const SESSION_COOKIE = '-http-session-';
+
+function authResultOf(xml: string): string {
+  const auth = /<authResult>([^<]*)<\/authResult>/.exec(xml)?.[1];
+  return auth === undefined ? '' : ` (authResult ${auth})`;
+}
 
 /** The CSRF token (`ST2=...`) from the `forwardUrl` of a `/data/login` XML answer. */
 export function parseIdracLogin(xml: string): string {
@@ -53,7 +58,7 @@ export const idrac8GuiAdapter: AdapterDefinition<typeof idrac8GuiConfigSchema> =
         signal,
       });
       const session = parseSetCookies(login.setCookies).get(SESSION_COOKIE);
-      if (session === undefined) throw new PayloadProblem(`/data/login set no ${SESSION_COOKIE} cookie (credentials refused?)`);
+      if (session === undefined) throw new LoginRefused(`/data/login refused: no ${SESSION_COOKIE} cookie${authResultOf(login.text)}`);
       const headers = { cookie: `${SESSION_COOKIE}=${session}` };
       return withLogout(client, ctx.logger, { method: 'POST', path: path('/data/logout'), headers }, async () => {
         const token = parseIdracLogin(login.text);

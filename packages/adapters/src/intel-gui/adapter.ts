@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
 import { clientForDevice, httpPowerAdapter, powerReading, withLogout } from '../internal/http-device.js';
-import { at, PayloadProblem, requireNumber, str } from '../internal/http-shape.js';
+import { at, LoginRefused, PayloadProblem, requireNumber, str } from '../internal/http-shape.js';
 
 const TYPE = 'intel-gui';
 
@@ -31,7 +31,7 @@ export function cleanIntelPseudoJson(text: string): unknown {
 export function parseIntelSessionCookie(body: unknown): string {
   const cookie = str(at(body, 'WEBVAR_STRUCTNAME_WEB_SESSION', 0, 'SESSION_COOKIE'));
   if (cookie === undefined || cookie === '' || /failure/i.test(cookie)) {
-    throw new PayloadProblem('login gave no SESSION_COOKIE (credentials refused?)');
+    throw new LoginRefused(`login refused: SESSION_COOKIE is ${cookie === undefined ? 'absent' : JSON.stringify(cookie)}`);
   }
   return cookie;
 }

@@ -1,7 +1,7 @@
 import { AdapterError, nowNs, type AdapterContext, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
 import { credentialsOf, timeoutMsOf } from './http-config.js';
-import { HttpClient, parseDeviceAddress, type DeviceAddress, type HttpAuthScheme, type HttpRequest } from './http.js';
-import { PayloadProblem } from './http-shape.js';
+import { HTTP_ERROR_CODES, HttpClient, parseDeviceAddress, type DeviceAddress, type HttpAuthScheme, type HttpRequest } from './http.js';
+import { LoginRefused, PayloadProblem } from './http-shape.js';
 
 /** The common keys of an HTTP device entry, as validated by `httpDeviceShape`. */
 export interface HttpDeviceConfig {
@@ -52,6 +52,8 @@ export function httpPowerAdapter(
       } catch (err) {
         if (err instanceof AdapterError) throw err;
         if (err instanceof PayloadProblem) throw client.payloadError(err.message, err);
+        // Retrying a refused password every poll can lock the account on some BMCs: not retryable.
+        if (err instanceof LoginRefused) throw client.error(err.message, HTTP_ERROR_CODES.auth, { cause: err, retryable: false });
         throw client.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`, 'ER_ADAPTER', { cause: err });
       }
     },

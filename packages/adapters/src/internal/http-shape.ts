@@ -62,6 +62,14 @@ export class PayloadProblem extends Error {
   }
 }
 
+/** A web UI login the device refused (no session handed out); adapters turn it into `ER_ADAPTER_AUTH`. */
+export class LoginRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LoginRefused';
+  }
+}
+
 /** Reads a required numeric field, throwing a {@link PayloadProblem} naming `field` otherwise. */
 export function requireNumber(v: unknown, field: string): number {
   const f = numberField(v);

@@ -154,7 +154,7 @@ describe('web UI adapters', () => {
   it.each(cases)('%s fails clearly when the credentials are refused', async (_name, def, start) => {
     const fake = keep(await start({ user: USER, pass: PASS }));
     const err = await failure(create(def, { host: fake.origin, user: USER, pass: 'wrong' }));
-    expect(err.adapterType).toBe(def.type);
+    expect(err).toMatchObject({ adapterType: def.type, code: 'ER_ADAPTER_AUTH', retryable: false });
     expect(fake.logins).toBe(0);
   });
 
