@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { AdapterError, noopLogger, type PowerAdapter } from '@energyrecorder/core';
-import { peerAvailable, startIpmiSim, waitFor, type IpmiSimHandle } from '@energyrecorder/testkit';
+import { getFreeUdpPort, peerAvailable, startIpmiSim, waitFor, type IpmiSimHandle } from '@energyrecorder/testkit';
 import { createIpmiAdapter, ipmiConfigSchema, IpmiErrorCode } from '../../src/ipmi/index.js';
 
 const haveSim = peerAvailable('ipmi_sim', ['ipmi_sim', 'sdrcomp', 'ipmitool']);
@@ -151,7 +151,7 @@ describeSim('ipmi adapter against ipmi_sim (SDR path, no DCMI)', () => {
   });
 
   it('fails with ER_IPMI_TIMEOUT when nothing listens', async () => {
-    const adapter = track(adapterFor({ ...sim, port: 9 }, { timeout: 0.6 }));
+    const adapter = track(adapterFor({ ...sim, port: await getFreeUdpPort() }, { timeout: 0.6 }));
     const err = await readError(adapter);
     expect(err.code).toBe(IpmiErrorCode.TIMEOUT);
     expect(err.retryable).toBe(true);

@@ -54,7 +54,12 @@ export class NativeIpmiDriver {
 
   /** Reads are serialized: one session, one outstanding request, even if a caller overlaps two reads. */
   read(signal: AbortSignal): Promise<Reading[]> {
-    return this.readWithRecovery(signal);
+    const next = this.reading.then(
+      () => this.readWithRecovery(signal),
+      () => this.readWithRecovery(signal),
+    );
+    this.reading = next.catch(() => undefined);
+    return next;
   }
 
   private async readWithRecovery(signal: AbortSignal): Promise<Reading[]> {
