@@ -66,33 +66,9 @@ export interface RunningScenario {
   step: string;
 }
 
-/** `power` event of the live stream. */
-export interface LivePower {
-  environment: string;
-  equipment: string;
-  scenario: string;
-  step: string;
-  samples: Array<[number, number]>;
-}
-
-/** `session` event of the live stream. */
-export interface LiveSession {
-  environment: string;
-  scenario: string;
-  step: string;
-  started: boolean;
-  timeNs: number;
-}
-
-export interface LiveEnvironmentState {
-  environment: string;
-  session?: LiveSession;
-  equipments: string[];
-  lastSampleNs?: number;
-}
-
-/** `backlog` event of the live stream. */
-export interface LiveBacklog {
-  state: LiveEnvironmentState;
-  power: LivePower[];
-}
+export type {
+  LiveBacklog,
+  LiveEnvironmentState,
+  LivePowerMessage as LivePower,
+  LiveSessionMessage as LiveSession,
+} from '../../src/dashboard/live-messages.js';

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { LiveBacklog, LiveEnvironmentState, LivePowerMessage, LiveSessionMessage } from './live-messages.js';
 
 /**
  * One stored reading as the live hub needs it. The store's `StoredMeasurement` fits this shape, so the ingest
@@ -27,41 +28,8 @@ export interface LiveSessionInput {
   timeNs: bigint | number;
 }
 
-/** Power samples of one equipment from one ingested batch, as streamed to the dashboard. */
-export interface LivePowerMessage {
-  environment: string;
-  equipment: string;
-  scenario: string;
-  step: string;
-  /** `[timeNs, watts]` pairs in arrival order. ns are JSON numbers (display precision is enough). */
-  samples: Array<[number, number]>;
-}
 
-/** A scenario change, as streamed to the dashboard. */
-export interface LiveSessionMessage {
-  environment: string;
-  scenario: string;
-  step: string;
-  started: boolean;
-  timeNs: number;
-}
-
-/** What the hub knows about one environment: its last scenario change and when data last arrived. */
-export interface LiveEnvironmentState {
-  environment: string;
-  /** Last scenario change seen by this process, if any. */
-  session?: LiveSessionMessage;
-  /** Equipments that sent power since this process started. */
-  equipments: string[];
-  /** ns of the newest power sample seen, if any. */
-  lastSampleNs?: number;
-}
-
-/** What a new subscriber receives first: recent power samples of the environment and its state. */
-export interface LiveBacklog {
-  state: LiveEnvironmentState;
-  power: LivePowerMessage[];
-}
+export type { LiveBacklog, LiveEnvironmentState, LivePowerMessage, LiveSessionMessage } from './live-messages.js';
 
 /** Events a subscriber receives. */
 export type LiveEvent =
