@@ -172,9 +172,10 @@ export class IpmitoolDriver {
       '-N', String(Math.max(1, Math.round(o.timeoutMs / 4000))),
       '-R', '3',
     ];
-    // -v makes ipmitool say why a session failed (RAKP 2 HMAC, unauthorized name); it changes only the layout of
-    // `sdr list`, which is therefore run without it.
-    if (command[0] !== 'sdr') args.push('-v');
+    // -v makes ipmitool say why a session failed (RAKP 2 HMAC, unauthorized name), but it also loads the IANA
+    // registry (~50 ms of CPU) and changes the layout of `sdr list`: used for the first command only, where
+    // credential problems show up.
+    if (command[0] !== 'sdr' && this.plan === undefined) args.push('-v');
     if (bridged && o.bridgeAddress !== undefined) {
       args.push('-b', String(o.bridgeChannel), '-t', `0x${o.bridgeAddress.toString(16)}`);
     }
