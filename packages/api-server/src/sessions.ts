@@ -1,29 +1,14 @@
+import type { SessionSummary } from '@energyrecorder/core';
 import type { ScenarioEvent } from './store.js';
-
-/** One step of a session, as the sessions endpoint returns it. */
-export interface SessionStep {
-  step: string;
-  startNs: number;
-  endNs: number | null;
-}
-
-/** One recording session (a scenario from start to stop), as the sessions endpoint returns it. */
-export interface SessionRecord {
-  scenario: string;
-  startNs: number;
-  endNs: number | null;
-  running: boolean;
-  steps: SessionStep[];
-}
 
 /**
  * Rebuilds sessions from the event log (oldest first). A start of the scenario already running is a step change
  * of the same session (the SDK re-submits the scenario that way); a start of another scenario ends the running
  * one, as the original silently overwrote it; a stop ends it. Returned oldest first.
  */
-export function deriveSessions(events: readonly ScenarioEvent[]): SessionRecord[] {
-  const out: SessionRecord[] = [];
-  let current: SessionRecord | undefined;
+export function deriveSessions(events: readonly ScenarioEvent[]): SessionSummary[] {
+  const out: SessionSummary[] = [];
+  let current: SessionSummary | undefined;
   const close = (atNs: number): void => {
     if (current === undefined) return;
     current.endNs = atNs;

@@ -1,4 +1,5 @@
-import { deriveSessions, measurementTopic, reportToCsv, buildReport } from '../src/index.js';
+import { reportToCsv } from '@energyrecorder/core';
+import { deriveSessions, measurementTopic, buildReport } from '../src/index.js';
 import { assignTimestamps } from '../src/internal/timestamps.js';
 import { parseBody, measurementPostSchema, timestampProblem } from '../src/internal/validation.js';
 

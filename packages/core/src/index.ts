@@ -73,3 +73,13 @@ export {
   quoteFieldString,
 } from './line-protocol.js';
 export type { Point, FieldValue } from './line-protocol.js';
+export { REPORT_CSV_HEADER, reportToCsv } from './report.js';
+export type {
+  RunningScenario,
+  SessionStep,
+  SessionSummary,
+  SessionsResponse,
+  EquipmentEnergy,
+  StepEnergy,
+  EnergyReport,
+} from './report.js';

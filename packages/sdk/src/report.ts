@@ -1,73 +1,18 @@
 import { SdkError } from './errors.js';
 import { isRecord } from './internal/http.js';
 
-/** What `GET <api>/recorders/environment/<env>` answers: the scenario and step running now. */
-export interface RunningScenario {
-  environment: string;
-  scenario: string;
-  step: string;
-}
+import type {
+  EnergyReport,
+  EquipmentEnergy,
+  RunningScenario,
+  SessionsResponse,
+  SessionStep,
+  SessionSummary,
+  StepEnergy,
+} from '@energyrecorder/core';
 
-/** One step of a stored session. */
-export interface SessionStep {
-  step: string;
-  startNs: number;
-  /** null while the step runs. */
-  endNs: number | null;
-}
-
-/** One stored recording session (`GET .../sessions`). */
-export interface SessionSummary {
-  scenario: string;
-  startNs: number;
-  endNs: number | null;
-  running: boolean;
-  steps: SessionStep[];
-}
-
-/** Answer of `GET <api>/recorders/environment/<env>/sessions`, newest first. */
-export interface SessionsResponse {
-  environment: string;
-  sessions: SessionSummary[];
-}
-
-/** Energy of one equipment over a step or a session. */
-export interface EquipmentEnergy {
-  equipment: string;
-  energyJoules: number;
-  energyWh: number;
-  /** null when the equipment has no sample in the window. */
-  avgWatts: number | null;
-  maxWatts: number | null;
-  minWatts: number | null;
-  durationS: number;
-  coveragePct: number;
-  sampleCount: number;
-  longestGapS: number;
-  gapCount: number;
-}
-
-/** Energy of one step. */
-export interface StepEnergy {
-  step: string;
-  startNs: number;
-  endNs: number | null;
-  energyJoules: number;
-  energyWh: number;
-  equipments: EquipmentEnergy[];
-}
-
-/** Answer of `GET <api>/recorders/environment/<env>/report`: energy per step and per equipment. */
-export interface EnergyReport {
-  environment: string;
-  scenario: string;
-  startNs: number;
-  endNs: number | null;
-  running: boolean;
-  totals: { energyJoules: number; energyWh: number; durationS: number };
-  steps: StepEnergy[];
-  equipments: EquipmentEnergy[];
-}
+// The shapes are the API's contract, owned by core; they are re-exported here for SDK users.
+export type { EnergyReport, EquipmentEnergy, RunningScenario, SessionsResponse, SessionStep, SessionSummary, StepEnergy };
 
 function bad(path: string, what: string): SdkError {
   return new SdkError('ER_SDK_RESPONSE', `unexpected answer from the recording API: ${path} ${what}`);

@@ -1,5 +1,5 @@
 import { csvCell, reportToCsv, REPORT_CSV_HEADER, samplesToCsv } from '../../dashboard/src/csv.js';
-import { REPORT_CSV_HEADER as API_HEADER } from '../../src/report.js';
+import { REPORT_CSV_HEADER as API_HEADER } from '@energyrecorder/core';
 import { nsToText, parseJsonKeepingNs } from '../../dashboard/src/ns.js';
 import type { EquipmentEnergy, SessionReport } from '../../dashboard/src/types.js';
 
