@@ -89,6 +89,8 @@ export class NativeIpmiDriver {
   private async dropSession(): Promise<void> {
     const s = this.session;
     this.session = undefined;
+    // A restarted BMC may come back with other firmware or SDRs: choose the power source again.
+    this.plan = undefined;
     if (s !== undefined) await s.discard();
   }
 
