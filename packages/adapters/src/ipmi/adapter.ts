@@ -14,9 +14,14 @@ export interface IpmiAdapterOptions {
  * Creates an `ipmi` adapter: native RMCP+ (default) or `ipmitool`. It connects on the first read, keeps the
  * session across reads and reopens it when the BMC dropped it.
  */
-export function createIpmiAdapter(config: IpmiConfig, ctx: AdapterContext, options: IpmiAdapterOptions = {}): PowerAdapter {
+export function createIpmiAdapter(
+  config: IpmiConfig,
+  ctx: AdapterContext,
+  options: IpmiAdapterOptions = {},
+): PowerAdapter {
   const timeoutMs = config.timeout === undefined ? ctx.requestTimeoutMs : config.timeout * 1000;
-  const logger = ctx.logger.child({ adapter: 'ipmi', target: `${config.address}:${config.port}`, driver: config.driver });
+  const target = `${config.address}:${config.port}`;
+  const logger = ctx.logger.child({ adapter: 'ipmi', target, driver: config.driver });
   const driver =
     config.driver === 'ipmitool'
       ? new IpmitoolDriver({
@@ -41,7 +46,9 @@ export function createIpmiAdapter(config: IpmiConfig, ctx: AdapterContext, optio
           cipherSuite: config.cipher_suite,
           privilege: PRIVILEGE_LEVELS[config.privilege],
           bridge:
-            config.bridgeAddress === undefined ? undefined : { address: config.bridgeAddress, channel: config.bridge_channel },
+            config.bridgeAddress === undefined
+              ? undefined
+              : { address: config.bridgeAddress, channel: config.bridge_channel },
           sensors: config.sensors,
           timeoutMs,
           attempts: DEFAULT_IPMI.attempts,

@@ -144,9 +144,8 @@ export class IpmitoolDriver {
       names = pattern === undefined ? [] : sdr.filter((s) => s.watts && pattern.test(s.name)).map((s) => s.name);
     }
     if (names.length === 0) {
-      throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, 'no DCMI power reading and no matching power sensor', {
-        retryable: false,
-      });
+      const why = 'no DCMI power reading and no matching power sensor';
+      throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, why, { retryable: false });
     }
     return { source: 'sdr', names };
   }
@@ -197,11 +196,12 @@ export class IpmitoolDriver {
           const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !/IANA PEN/.test(l));
           const detail = lines.slice(-2).join(' / ').slice(0, 300);
           const { code, retryable } = classifyIpmitoolFailure(stderr);
+          const exit = typeof err.code === 'number' ? ` (exit ${err.code})` : '';
           reject(
             ipmiError(
               this.target,
               code,
-              `ipmitool ${command.join(' ')} failed${typeof err.code === 'number' ? ` (exit ${err.code})` : ''}: ${detail || err.message}`,
+              `ipmitool ${command.join(' ')} failed${exit}: ${detail || err.message}`,
               { cause: err, retryable },
             ),
           );

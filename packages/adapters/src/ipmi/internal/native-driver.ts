@@ -151,9 +151,13 @@ export class NativeIpmiDriver {
 
   /** Watts from DCMI when the BMC answers and measures, else undefined. */
   private async readDcmi(session: IpmiSession, signal: AbortSignal): Promise<number | undefined> {
-    const rsp = await session.request(NetFn.GROUP_EXT, Cmd.DCMI_GET_POWER_READING, encodeDcmiGetPowerReading(), signal, {
-      target: this.opts.bridge,
-    });
+    const rsp = await session.request(
+      NetFn.GROUP_EXT,
+      Cmd.DCMI_GET_POWER_READING,
+      encodeDcmiGetPowerReading(),
+      signal,
+      { target: this.opts.bridge },
+    );
     if (rsp.completionCode !== 0) return undefined;
     const reading = decodeDcmiPowerReading(rsp.data);
     return reading.active ? reading.currentWatts : undefined;
@@ -178,7 +182,8 @@ export class NativeIpmiDriver {
     if (sensors.length === 0) {
       const why =
         this.opts.sensors === undefined
-          ? `no DCMI power reading and no power sensor known for manufacturer id ${device.manufacturerId}; list them under "sensors"`
+          ? `no DCMI power reading and no power sensor known for manufacturer id ${device.manufacturerId}; ` +
+            'list them under "sensors"'
           : `none of the sensors ${this.opts.sensors.join(', ')} is in the SDR repository`;
       throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, why, { retryable: false });
     }
@@ -193,7 +198,10 @@ export class NativeIpmiDriver {
   private async walkSdr(session: IpmiSession, signal: AbortSignal): Promise<FullSensorRecord[]> {
     const reserve = async (): Promise<number> =>
       session
-        .check(await session.request(NetFn.STORAGE, Cmd.RESERVE_SDR_REPOSITORY, Buffer.alloc(0), signal), 'Reserve SDR Repository')
+        .check(
+          await session.request(NetFn.STORAGE, Cmd.RESERVE_SDR_REPOSITORY, Buffer.alloc(0), signal),
+          'Reserve SDR Repository',
+        )
         .data.readUInt16LE(0);
     let reservation = await reserve();
     const out: FullSensorRecord[] = [];
@@ -201,7 +209,8 @@ export class NativeIpmiDriver {
     for (let guard = 0; guard < 4096 && recordId !== 0xffff; guard++) {
       const read = async (offset: number, length: number): Promise<{ next: number; bytes: Buffer }> => {
         for (let retry = 0; ; retry++) {
-          const rsp = await session.request(NetFn.STORAGE, Cmd.GET_SDR, encodeGetSdr(reservation, recordId, offset, length), signal);
+          const request = encodeGetSdr(reservation, recordId, offset, length);
+          const rsp = await session.request(NetFn.STORAGE, Cmd.GET_SDR, request, signal);
           // The reservation is lost whenever the repository changes or another client reserves it.
           if (rsp.completionCode === 0xc5 && retry < 3) {
             reservation = await reserve();

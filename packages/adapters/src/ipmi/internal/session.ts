@@ -111,7 +111,12 @@ export class IpmiSession {
   private async openSteps(signal: AbortSignal): Promise<void> {
     await this.bind();
     const caps = decodeChannelAuthCapabilities(
-      await this.sendV15(NetFn.APP, Cmd.GET_CHANNEL_AUTH_CAPABILITIES, encodeGetChannelAuthCapabilities(this.opts.privilege), signal),
+      await this.sendV15(
+        NetFn.APP,
+        Cmd.GET_CHANNEL_AUTH_CAPABILITIES,
+        encodeGetChannelAuthCapabilities(this.opts.privilege),
+        signal,
+      ),
     );
     if (!caps.ipmi20) {
       throw ipmiError(this.target, IpmiErrorCode.AUTH, 'the BMC does not announce IPMI v2.0 (RMCP+) on this channel', {
@@ -174,10 +179,12 @@ export class IpmiSession {
     const expected = rakp2AuthCode(suite, kuid, inputs);
     if (rakp2.authCode.length !== expected.length || !timingSafeEqual(rakp2.authCode, expected)) {
       // Tell the BMC too, so it frees the half-open session (status 0Fh: invalid integrity check value).
-      this.sendRaw(encodeV20Packet({ payloadType: PayloadType.RAKP3, sessionId: 0, sequence: 0, payload: encodeRakp3(this.nextTag(), 0x0f, this.bmcSessionId, Buffer.alloc(0)) }, undefined));
-      throw ipmiError(this.target, IpmiErrorCode.BAD_PASSWORD, `the BMC refused the password of user "${this.opts.user}"`, {
-        retryable: false,
-      });
+      const refusal = encodeRakp3(this.nextTag(), 0x0f, this.bmcSessionId, Buffer.alloc(0));
+      this.sendRaw(
+        encodeV20Packet({ payloadType: PayloadType.RAKP3, sessionId: 0, sequence: 0, payload: refusal }, undefined),
+      );
+      const why = `the BMC refused the password of user "${this.opts.user}"`;
+      throw ipmiError(this.target, IpmiErrorCode.BAD_PASSWORD, why, { retryable: false });
     }
     const tag3 = this.nextTag();
     const rakp4 = decodeRakp4(
@@ -239,7 +246,12 @@ export class IpmiSession {
       const answer = await this.transact(
         () =>
           encodeV20Packet(
-            { payloadType: PayloadType.IPMI, sessionId: this.bmcSessionId, sequence: this.nextOutSeq(), payload: message },
+            {
+              payloadType: PayloadType.IPMI,
+              sessionId: this.bmcSessionId,
+              sequence: this.nextOutSeq(),
+              payload: message,
+            },
             security,
           ),
         (p) => {
@@ -347,14 +359,12 @@ export class IpmiSession {
   private rmcpError(step: string, status: number): AdapterError {
     const text = RMCP_STATUS_TEXT[status] ?? `status 0x${status.toString(16)}`;
     if (status === 0x0d) {
-      return ipmiError(this.target, IpmiErrorCode.UNKNOWN_USER, `${step}: the BMC does not know user "${this.opts.user}" (${text})`, {
-        retryable: false,
-      });
+      const why = `${step}: the BMC does not know user "${this.opts.user}" (${text})`;
+      return ipmiError(this.target, IpmiErrorCode.UNKNOWN_USER, why, { retryable: false });
     }
     if (status === 0x0f) {
-      return ipmiError(this.target, IpmiErrorCode.BAD_PASSWORD, `${step}: the BMC refused the password of user "${this.opts.user}" (${text})`, {
-        retryable: false,
-      });
+      const why = `${step}: the BMC refused the password of user "${this.opts.user}" (${text})`;
+      return ipmiError(this.target, IpmiErrorCode.BAD_PASSWORD, why, { retryable: false });
     }
     return ipmiError(this.target, IpmiErrorCode.AUTH, `${step} refused: ${text}`, {
       retryable: status === 0x01 || status === 0x0b,
@@ -408,7 +418,13 @@ export class IpmiSession {
     );
   }
 
-  private exchange(type: number, payload: Buffer, answerType: number, tag: number, signal: AbortSignal): Promise<Buffer> {
+  private exchange(
+    type: number,
+    payload: Buffer,
+    answerType: number,
+    tag: number,
+    signal: AbortSignal,
+  ): Promise<Buffer> {
     return this.transact(
       () => encodeV20Packet({ payloadType: type, sessionId: 0, sequence: 0, payload }, undefined),
       (p) => (p.payloadType === answerType && p.payload[0] === tag ? p.payload : undefined),
@@ -431,7 +447,8 @@ export class IpmiSession {
       };
       const onAbort = (): void => {
         finish();
-        reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'request aborted', { cause: signal.reason, retryable: false }));
+        const options = { cause: signal.reason, retryable: false };
+        reject(ipmiError(this.target, IpmiErrorCode.ABORTED, 'request aborted', options));
       };
       if (signal.aborted) {
         onAbort();
@@ -471,7 +488,8 @@ export class IpmiSession {
           this.sendRaw(build());
         } catch (err) {
           finish();
-          reject(ipmiError(this.target, IpmiErrorCode.PROTOCOL, `cannot send: ${(err as Error).message}`, { cause: err }));
+          const why = `cannot send: ${(err as Error).message}`;
+          reject(ipmiError(this.target, IpmiErrorCode.PROTOCOL, why, { cause: err }));
           return;
         }
         timer = setTimeout(send, this.opts.attemptTimeoutMs);
