@@ -14,13 +14,13 @@ export class ApiError extends Error {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-async function getJson(path: string, signal?: AbortSignal, exactNs = true): Promise<unknown> {
+async function getText(path: string, accept: string, signal?: AbortSignal): Promise<string> {
   const timeout = AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
   const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
   let res: Response;
   try {
     // Same-origin requests carry the Basic credentials the browser already holds for the page.
-    res = await fetch(path, { headers: { accept: 'application/json' }, signal: combined, credentials: 'same-origin' });
+    res = await fetch(path, { headers: { accept }, signal: combined, credentials: 'same-origin' });
   } catch (err) {
     throw new ApiError(`GET ${path} failed: ${err instanceof Error ? err.message : String(err)}`, 0);
   }
@@ -37,10 +37,18 @@ async function getJson(path: string, signal?: AbortSignal, exactNs = true): Prom
     }
     throw new ApiError(message, res.status);
   }
+  return text;
+}
+
+async function getJson(path: string, signal?: AbortSignal, exactNs = true): Promise<unknown> {
+  const text = await getText(path, 'application/json', signal);
   return exactNs ? parseJsonKeepingNs(text) : (JSON.parse(text) as unknown);
 }
 
 const env = (environment: string): string => `/resources/recorders/environment/${encodeURIComponent(environment)}`;
+
+const reportPath = (environment: string, session: { scenario: string; startNs: string }, format: 'json' | 'csv'): string =>
+  `${env(environment)}/report?${new URLSearchParams({ scenario: session.scenario, start: session.startNs, format }).toString()}`;
 
 /** The sessions of an environment, newest first. */
 export async function fetchSessions(environment: string, limit: number, signal?: AbortSignal): Promise<SessionsResponse> {
@@ -53,8 +61,16 @@ export async function fetchReport(
   session: { scenario: string; startNs: string },
   signal?: AbortSignal,
 ): Promise<SessionReport> {
-  const q = new URLSearchParams({ scenario: session.scenario, start: session.startNs, format: 'json' });
-  return (await getJson(`${env(environment)}/report?${q.toString()}`, signal)) as SessionReport;
+  return (await getJson(reportPath(environment, session, 'json'), signal)) as SessionReport;
+}
+
+/** The same report in the API's CSV form (the one `format=csv` gives every client). */
+export async function fetchReportCsv(
+  environment: string,
+  session: { scenario: string; startNs: string },
+  signal?: AbortSignal,
+): Promise<string> {
+  return getText(reportPath(environment, session, 'csv'), 'text/csv', signal);
 }
 
 /** What runs on an environment now, or null when nothing does (the original's 404). */

@@ -5,10 +5,11 @@ import {
   download,
   fetchLiveEnvironments,
   fetchReport,
+  fetchReportCsv,
   fetchRunning,
   fetchSessions,
 } from './api.js';
-import { reportToCsv, samplesToCsv } from './csv.js';
+import { samplesToCsv, sessionsToCsv } from './csv.js';
 import { formatClock, formatDuration, formatWh } from './format.js';
 import { LiveChart, seriesColor, type StepBand } from './live-chart.js';
 import { nsTextToSeconds, nsToText } from './ns.js';
@@ -44,6 +45,7 @@ const ui = {
   liveCsv: byId<HTMLButtonElement>('live-csv'),
   liveJson: byId<HTMLButtonElement>('live-json'),
   sessionList: byId<HTMLUListElement>('session-list'),
+  sessionsCsv: byId<HTMLButtonElement>('sessions-csv'),
   sessionsJson: byId<HTMLButtonElement>('sessions-json'),
   reportSummary: byId<HTMLElement>('report-summary'),
   reportBars: byId<HTMLElement>('report-bars'),
@@ -476,6 +478,9 @@ ui.liveJson.addEventListener('click', () =>
     JSON.stringify({ environment: state.environment, samples: chart.visibleSamples() }, null, 2),
   ),
 );
+ui.sessionsCsv.addEventListener('click', () =>
+  download(`${fileBase()}-sessions.csv`, 'text/csv', sessionsToCsv(state.sessions)),
+);
 ui.sessionsJson.addEventListener('click', () =>
   download(
     `${fileBase()}-sessions.json`,
@@ -484,7 +489,12 @@ ui.sessionsJson.addEventListener('click', () =>
   ),
 );
 ui.reportCsv.addEventListener('click', () => {
-  if (state.report !== undefined) download(`${fileBase()}-report-${state.report.startNs}.csv`, 'text/csv', reportToCsv(state.report));
+  const report = state.report;
+  if (report === undefined) return;
+  const session = { scenario: report.scenario, startNs: report.startNs };
+  fetchReportCsv(report.environment, session)
+    .then((csv) => download(`${fileBase()}-report-${report.startNs}.csv`, 'text/csv', csv))
+    .catch((err: unknown) => showMessage(`Could not download the report CSV (${describeError(err)}).`));
 });
 ui.reportJson.addEventListener('click', () => {
   if (state.report !== undefined) {

@@ -3,68 +3,26 @@
  * as decimal strings: epoch ns exceed 2^53, and the exact digits are needed to ask for a session's report.
  */
 
+import type {
+  EnergyReport,
+  EquipmentEnergy,
+  RunningScenario,
+  SessionStep,
+  SessionSummary as CoreSessionSummary,
+  SessionsResponse as CoreSessionsResponse,
+  StepEnergy as CoreStepEnergy,
+} from '@energyrecorder/core';
+
 /** Epoch nanoseconds as exact decimal digits. */
 export type NsText = string;
 
-export interface StepSpan {
-  step: string;
-  startNs: NsText;
-  endNs: NsText | null;
-}
-
-export interface SessionSummary {
-  scenario: string;
-  startNs: NsText;
-  endNs: NsText | null;
-  running: boolean;
-  steps: StepSpan[];
-}
-
-export interface SessionsResponse {
-  environment: string;
-  sessions: SessionSummary[];
-}
-
-export interface EquipmentEnergy {
-  equipment: string;
-  energyJoules: number;
-  energyWh: number;
-  avgWatts: number | null;
-  maxWatts: number | null;
-  minWatts: number | null;
-  durationS: number;
-  coveragePct: number;
-  sampleCount: number;
-  longestGapS: number;
-  gapCount: number;
-}
-
-export interface StepEnergy {
-  step: string;
-  startNs: NsText;
-  endNs: NsText | null;
-  energyJoules: number;
-  energyWh: number;
-  equipments: EquipmentEnergy[];
-}
-
-export interface SessionReport {
-  environment: string;
-  scenario: string;
-  startNs: NsText;
-  endNs: NsText | null;
-  running: boolean;
-  totals: { energyJoules: number; energyWh: number; durationS: number };
-  steps: StepEnergy[];
-  equipments: EquipmentEnergy[];
-}
-
-/** The original's `runningScenario`. */
-export interface RunningScenario {
-  environment: string;
-  scenario: string;
-  step: string;
-}
+// The REST shapes are core's contract types, read with ns as text. Type-only: nothing of core is bundled.
+export type StepSpan = SessionStep<NsText>;
+export type SessionSummary = CoreSessionSummary<NsText>;
+export type SessionsResponse = CoreSessionsResponse<NsText>;
+export type StepEnergy = CoreStepEnergy<NsText>;
+export type SessionReport = EnergyReport<NsText>;
+export type { EquipmentEnergy, RunningScenario };
 
 export type {
   LiveBacklog,

@@ -197,12 +197,33 @@ describeBrowser('dashboard in Chromium', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
     const file = join(dir, 'report.csv');
     await download.saveAs(file);
-    const csv = readFileSync(file, 'utf8').split('\r\n');
-    const apiCsv = (await raw(url, 'GET', `/resources/recorders/environment/${ENV}/report?scenario=boot-storm&format=csv`, { headers: WRITER })).text
-      .split(/\r?\n/)
-      .filter((l) => l !== '');
-    expect(csv[0]).toBe(apiCsv[0]);
-    expect(csv.filter((l) => l !== '')).toHaveLength(apiCsv.length);
+    const apiCsv = (await raw(url, 'GET', `/resources/recorders/environment/${ENV}/report?scenario=boot-storm&format=csv`, { headers: WRITER })).text;
+    expect(apiCsv.split('\r\n').length).toBeGreaterThan(2);
+    expect(readFileSync(file, 'utf8')).toBe(apiCsv);
+  });
+
+  it('downloads the session list as CSV and the report as JSON when those buttons are pressed', async () => {
+    const [sessionsDownload] = await Promise.all([page.waitForEvent('download'), page.click('#sessions-csv')]);
+    const sessionsFile = join(dir, 'sessions.csv');
+    await sessionsDownload.saveAs(sessionsFile);
+    const rows = readFileSync(sessionsFile, 'utf8').split('\r\n').filter((l) => l !== '');
+    expect(rows[0]).toBe('scenario,session_start_ns,session_end_ns,running,step,step_start_ns,step_end_ns');
+    expect(rows.slice(1).map((r) => r.split(',').slice(3, 5))).toEqual([
+      ['false', 'warmup'],
+      ['false', 'steady'],
+    ]);
+
+    const [reportDownload] = await Promise.all([page.waitForEvent('download'), page.click('#report-json')]);
+    const reportFile = join(dir, 'report.json');
+    await reportDownload.saveAs(reportFile);
+    const api = (await raw(url, 'GET', `/resources/recorders/environment/${ENV}/report?scenario=boot-storm`, { headers: WRITER })).json as {
+      totals: unknown;
+      steps: unknown[];
+    };
+    const shown = JSON.parse(readFileSync(reportFile, 'utf8')) as { scenario: string; totals: unknown; steps: unknown[] };
+    expect(shown.scenario).toBe('boot-storm');
+    expect(shown.totals).toEqual(api.totals);
+    expect(shown.steps).toHaveLength(api.steps.length);
   });
 
   it('loads nothing from outside the API origin when the page runs (no CDN, works offline)', () => {
