@@ -9,11 +9,13 @@ import type { DashboardUser } from './internal/basic-auth.js';
 export interface DashboardOptions {
   /** An existing hub; a new one is made otherwise. */
   hub?: LiveHub;
+  /** Options of the new hub (ignored when `hub` is given); defaults in `DEFAULT_LIVE_HUB_OPTIONS`. */
   hubOptions?: LiveHubOptions;
   /** Folder of the built front end; defaults to `dist/dashboard` of this package. */
   assetsDir?: string;
   /** The API's users: when given (and reads are protected) the page and its stream ask for them too. */
   auth?: { users: readonly DashboardUser[]; protectReads?: boolean };
+  /** Handed to the plugin; nothing with credentials is logged. */
   logger?: Logger;
 }
 

@@ -60,11 +60,17 @@ export const DEFAULT_LIVE_HUB_OPTIONS = Object.freeze({
 
 /** Options of {@link createLiveHub}. */
 export interface LiveHubOptions {
+  /** Sensor name streamed as power. */
   powerSensor?: string;
+  /** Unit streamed as power. */
   powerUnit?: string;
+  /** How far back the backlog reaches, in seconds. */
   backlogSeconds?: number;
+  /** Most samples kept per equipment for the backlog. */
   backlogSamplesPerEquipment?: number;
+  /** Most environments tracked (least recently active forgotten first). */
   maxEnvironments?: number;
+  /** Most equipments tracked per environment. */
   maxEquipmentsPerEnvironment?: number;
 }
 

@@ -34,10 +34,15 @@ export interface DashboardPluginOptions {
    * `protectReads` is not false, every dashboard route answers 401 with a Basic challenge without valid ones.
    */
   auth?: { users: readonly DashboardUser[]; protectReads?: boolean };
+  /** Interval of the SSE keep-alive comment; see {@link DEFAULT_DASHBOARD_OPTIONS}. */
   heartbeatMs?: number;
+  /** Unread bytes after which a slow client is dropped; see {@link DEFAULT_DASHBOARD_OPTIONS}. */
   maxBufferedBytes?: number;
+  /** Reconnect delay sent to the browser; see {@link DEFAULT_DASHBOARD_OPTIONS}. */
   retryMs?: number;
+  /** Basic auth realm; keep the API's so the browser prompts once. */
   realm?: string;
+  /** Receives `component: dashboard` children; nothing with credentials is logged. */
   logger?: Logger;
 }
 
