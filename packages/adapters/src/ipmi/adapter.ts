@@ -52,6 +52,7 @@ export function createIpmiAdapter(
           sensors: config.sensors,
           timeoutMs,
           attempts: DEFAULT_IPMI.attempts,
+          version: config.ipmi_version,
           logger,
         });
   let closed = false;

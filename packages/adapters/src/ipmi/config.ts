@@ -7,6 +7,7 @@ export const DEFAULT_IPMI = Object.freeze({
   /** ipmitool's lanplus default, which the original relied on. */
   privilege: 'admin' as const,
   driver: 'native' as const,
+  ipmiVersion: 'auto' as const,
   /** Retransmissions per request, first send included. */
   attempts: 4,
 });
@@ -33,6 +34,8 @@ export const ipmiConfigSchema = z
     /** Exact SDR sensor names to sum instead of the manufacturer table. */
     sensors: z.array(z.string().min(1)).min(1).optional(),
     driver: z.enum(['native', 'ipmitool']).default(DEFAULT_IPMI.driver),
+    /** `auto`: IPMI v2.0 (RMCP+) when the BMC announces it, else IPMI v1.5 with MD5 (native driver only). */
+    ipmi_version: z.enum(['auto', '2.0', '1.5']).default(DEFAULT_IPMI.ipmiVersion),
     /** Per-request timeout in seconds; defaults to the collector's per-request timeout. */
     timeout: z.number().positive().max(120).optional(),
     /** Channel the bridge target sits on (ipmitool `-b`). */

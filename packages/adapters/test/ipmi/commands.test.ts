@@ -20,6 +20,7 @@ describe('IPMI command payloads', () => {
       channel: 1,
       ipmi20: true,
       ipmi15: true,
+      md5: true,
     });
   });
 

@@ -11,6 +11,7 @@ describe('ipmiConfigSchema', () => {
       cipher_suite: 3,
       privilege: 'admin',
       driver: 'native',
+      ipmi_version: 'auto',
       bridge_channel: 0,
     });
   });

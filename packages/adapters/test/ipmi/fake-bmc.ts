@@ -41,6 +41,8 @@ export class FakeBmc {
   record = false;
   /** Drop every answer (a BMC that stopped answering). */
   silent = false;
+  /** Announce IPMI v2.0 in Get Channel Auth Capabilities; false plays an IPMI 1.5-only BMC (no sessions). */
+  announceV20 = true;
   private socket: Socket | undefined;
   private readonly sessions = new Map<number, FakeSession>();
   private readonly guid = Buffer.from('0123456789abcdeffedcba9876543210', 'hex');
@@ -210,7 +212,7 @@ export class FakeBmc {
     const cmd = frame[5] ?? 0;
     const data = frame.subarray(6, frame.length - 1);
     let body: number[];
-    if (netFn === 0x06 && cmd === 0x38) body = [0x00, 0x01, 0x80 | 0x14, 0x04, 0x02, 0, 0, 0, 0];
+    if (netFn === 0x06 && cmd === 0x38) body = [0x00, 0x01, 0x80 | 0x14, 0x04, this.announceV20 ? 0x02 : 0x01, 0, 0, 0, 0];
     else if (netFn === 0x06 && cmd === 0x54) {
       // One record per suite: start C0h, id, auth, integrity (40h|n), confidentiality (80h|n).
       const records = [0xc0, 3, 0x01, 0x41, 0x81, 0xc0, 17, 0x03, 0x44, 0x81];

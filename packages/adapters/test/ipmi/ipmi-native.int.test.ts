@@ -170,6 +170,27 @@ describeSim('ipmi adapter against ipmi_sim (SDR path, no DCMI)', () => {
     expect(unknown.code).toBe(IpmiErrorCode.UNKNOWN_USER);
   });
 
+  it('reads over an IPMI v1.5 MD5 session when ipmi_version is 1.5', async () => {
+    const adapter = track(adapterFor(sim, { ipmi_version: '1.5' }));
+    expect(await readPower(adapter)).toEqual({ value: sim.expectedSdrWatts(), source: 'sdr' });
+    const cross = await new Promise<string>((resolve, reject) => {
+      execFile(
+        'ipmitool',
+        ['-I', 'lan', '-A', 'MD5', '-H', sim.host, '-p', String(sim.port), '-U', sim.user, '-P', sim.pass, 'sensor', 'reading', sim.sensorName],
+        { timeout: 20_000 },
+        (err, stdout) => (err === null ? resolve(stdout) : reject(err)),
+      );
+    });
+    expect(Number(cross.split('|')[1]?.trim())).toBe(sim.expectedSdrWatts());
+  });
+
+  it('gives clear errors over IPMI v1.5 when credentials are wrong', async () => {
+    const bad = await readError(track(adapterFor(sim, { ipmi_version: '1.5', pass: 'not-the-password', timeout: 1 })));
+    expect(bad.code).toBe(IpmiErrorCode.BAD_PASSWORD);
+    const unknown = await readError(track(adapterFor(sim, { ipmi_version: '1.5', user: 'nobody' })));
+    expect(unknown.code).toBe(IpmiErrorCode.UNKNOWN_USER);
+  });
+
   it('recovers the session when the BMC restarts mid-session', async () => {
     const adapter = track(adapterFor(sim, { timeout: 2 }));
     expect((await readPower(adapter)).value).toBe(sim.expectedSdrWatts());

@@ -11,6 +11,7 @@ import {
   encodeV20Packet,
   PacketError,
   PayloadType,
+  v15AuthCode,
 } from '../../src/ipmi/internal/packet.js';
 import {
   decodeOpenSessionResponse,
@@ -158,5 +159,26 @@ describe('RMCP+ packets (IPMI v2.0 §13.6)', () => {
     expect(decodeOpenSessionResponse(Buffer.from([0x00, 0x11]))).toMatchObject({ status: 0x11 });
     expect(decodeRakp2(Buffer.from([0x01, 0x0d]))).toMatchObject({ status: 0x0d });
     expect(() => decodeOpenSessionResponse(Buffer.from([0x00, 0x00]))).toThrow(/too short/);
+  });
+});
+
+describe('IPMI v1.5 MD5 packets (IPMI v2.0 §22.17.1)', () => {
+  const password = Buffer.alloc(16);
+  password.write('secret');
+  const message = Buffer.from('2018c88104017a', 'hex');
+
+  it('computes MD5(password, session id, message, sequence, password) as an independent MD5 does', () => {
+    // Reference value from Python: hashlib.md5(pw16 + pack('<I', 0x01020304) + msg + pack('<I', 5) + pw16).
+    expect(v15AuthCode(password, 0x01020304, message, 5).toString('hex')).toBe('8e02023cc977dd8715688bb09632a616');
+  });
+
+  it('frames an MD5 packet and reads it back with its AuthCode', () => {
+    const pkt = encodeV15Packet(message, { password, sessionId: 0x01020304, sequence: 5 });
+    expect(pkt.subarray(4, 14).toString('hex')).toBe('02' + '05000000' + '04030201' + '8e');
+    expect(pkt[29]).toBe(message.length);
+    const decoded = decodePacket(pkt, undefined);
+    expect(decoded).toMatchObject({ authenticated: true, sessionId: 0x01020304, sequence: 5 });
+    expect(decoded.payload).toEqual(message);
+    expect(decoded.v15AuthCode?.toString('hex')).toBe('8e02023cc977dd8715688bb09632a616');
   });
 });

@@ -92,6 +92,18 @@ describeTool('cipher suite 17 (HMAC-SHA256, AES-CBC-128) against a fake RMCP+ BM
     await adapter.close();
   });
 
+  it('falls back to IPMI v1.5 when the BMC does not announce v2.0 and ipmi_version is auto', async () => {
+    bmc.announceV20 = false;
+    const adapter = createIpmiAdapter(config(), ctx);
+    try {
+      // The fake has no v1.5 sessions: the Get Session Challenge it refuses shows the fallback was taken.
+      await expect(adapter.read(AbortSignal.timeout(10_000))).rejects.toThrow(/Get Session Challenge failed/);
+    } finally {
+      bmc.announceV20 = true;
+      await adapter.close();
+    }
+  });
+
   it('fails with ER_IPMI_ABORTED when the signal fires', async () => {
     bmc.silent = true;
     const adapter = createIpmiAdapter(config({ timeout: 30 }), ctx);

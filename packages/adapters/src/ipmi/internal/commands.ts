@@ -5,6 +5,8 @@ export const NetFn = Object.freeze({ SENSOR: 0x04, APP: 0x06, STORAGE: 0x0a, GRO
 export const Cmd = Object.freeze({
   GET_DEVICE_ID: 0x01,
   GET_CHANNEL_AUTH_CAPABILITIES: 0x38,
+  GET_SESSION_CHALLENGE: 0x39,
+  ACTIVATE_SESSION: 0x3a,
   SET_SESSION_PRIVILEGE: 0x3b,
   CLOSE_SESSION: 0x3c,
   RESERVE_SDR_REPOSITORY: 0x22,
@@ -56,6 +58,8 @@ export interface ChannelAuthCapabilities {
   ipmi20: boolean;
   /** The BMC speaks IPMI v1.5 sessions. */
   ipmi15: boolean;
+  /** IPMI v1.5 MD5 authentication is enabled on the channel. */
+  md5: boolean;
 }
 
 /** Request data: channel Eh (this one) with bit 7 set to ask for the v2.0 extended data. */
@@ -71,6 +75,7 @@ export function decodeChannelAuthCapabilities(data: Buffer): ChannelAuthCapabili
     channel: data[0] ?? 0,
     ipmi20: extended && (ext & 0x02) !== 0,
     ipmi15: !extended || (ext & 0x01) !== 0,
+    md5: ((data[1] ?? 0) & 0x04) !== 0,
   };
 }
 

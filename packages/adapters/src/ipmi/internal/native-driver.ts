@@ -27,6 +27,7 @@ export interface NativeDriverOptions {
   sensors?: readonly string[];
   timeoutMs: number;
   attempts: number;
+  version?: 'auto' | '2.0' | '1.5';
   logger: Logger;
 }
 
@@ -105,6 +106,7 @@ export class NativeIpmiDriver {
       privilege: this.opts.privilege,
       attempts: this.opts.attempts,
       attemptTimeoutMs: Math.max(100, Math.floor(this.opts.timeoutMs / this.opts.attempts)),
+      version: this.opts.version,
       logger: this.opts.logger,
     });
     try {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type CipherSuite, decryptPayload, encryptPayload, packetAuthCode } from './cipher-suite.js';
 
 /** RMCP header for IPMI class messages, no RMCP ACK (ASF/RMCP §3.2.2.2, IPMI v2.0 §13.1.3). */
@@ -121,13 +122,36 @@ export function decodeBridgedResponse(outer: IpmiResponse): IpmiResponse | undef
 }
 
 /** Unsecured IPMI v1.5 session wrapper (auth type NONE, session 0), used for Get Channel Auth Capabilities. */
-export function encodeV15Packet(ipmiMessage: Uint8Array): Buffer {
-  const head = Buffer.alloc(10);
-  head[0] = 0x00;
-  head.writeUInt32LE(0, 1);
-  head.writeUInt32LE(0, 5);
-  head[9] = ipmiMessage.length;
+export function encodeV15Packet(ipmiMessage: Uint8Array, md5?: V15Md5): Buffer {
+  if (md5 === undefined) {
+    const head = Buffer.alloc(10);
+    head[9] = ipmiMessage.length;
+    return Buffer.concat([RMCP_HEADER, head, ipmiMessage]);
+  }
+  const head = Buffer.alloc(26);
+  head[0] = 0x02;
+  head.writeUInt32LE(md5.sequence >>> 0, 1);
+  head.writeUInt32LE(md5.sessionId >>> 0, 5);
+  v15AuthCode(md5.password, md5.sessionId, ipmiMessage, md5.sequence).copy(head, 9);
+  head[25] = ipmiMessage.length;
   return Buffer.concat([RMCP_HEADER, head, ipmiMessage]);
+}
+
+/** What an MD5-authenticated IPMI v1.5 packet needs. */
+export interface V15Md5 {
+  /** Password zero-padded to 16 bytes. */
+  password: Buffer;
+  sessionId: number;
+  sequence: number;
+}
+
+/** IPMI v1.5 MD5 AuthCode (§22.17.1): MD5(password, session id, message, session sequence, password). */
+export function v15AuthCode(password16: Buffer, sessionId: number, message: Uint8Array, sequence: number): Buffer {
+  const id = Buffer.alloc(4);
+  id.writeUInt32LE(sessionId >>> 0, 0);
+  const seq = Buffer.alloc(4);
+  seq.writeUInt32LE(sequence >>> 0, 0);
+  return createHash('md5').update(password16).update(id).update(message).update(seq).update(password16).digest();
 }
 
 /** Session state needed to frame IPMI v2.0 packets. */
@@ -145,6 +169,8 @@ export interface V20Packet {
   sessionId: number;
   sequence: number;
   payload: Buffer;
+  /** MD5 AuthCode of an IPMI v1.5 packet, checked by the session. */
+  v15AuthCode?: Buffer;
 }
 
 /**
@@ -187,16 +213,19 @@ export function decodePacket(buf: Uint8Array, security: SessionSecurity | undefi
   if (b.length < 14 || b[0] !== 0x06 || b[3] !== 0x07) throw new PacketError('not an RMCP IPMI packet');
   const authType = b[4] ?? 0;
   if (authType !== 0x06) {
-    if (authType !== 0x00) throw new PacketError(`unsupported IPMI v1.5 auth type ${authType}`);
-    const len = b[13] ?? 0;
-    if (b.length < 14 + len) throw new PacketError('truncated IPMI v1.5 packet');
+    if (authType !== 0x00 && authType !== 0x02) throw new PacketError(`unsupported IPMI v1.5 auth type ${authType}`);
+    const codeLength = authType === 0x02 ? 16 : 0;
+    const len = b[13 + codeLength] ?? 0;
+    const start = 14 + codeLength;
+    if (b.length < start + len) throw new PacketError('truncated IPMI v1.5 packet');
     return {
       payloadType: PayloadType.IPMI,
       encrypted: false,
-      authenticated: false,
+      authenticated: codeLength > 0,
       sequence: b.readUInt32LE(5),
       sessionId: b.readUInt32LE(9),
-      payload: Buffer.from(b.subarray(14, 14 + len)),
+      payload: Buffer.from(b.subarray(start, start + len)),
+      v15AuthCode: codeLength > 0 ? Buffer.from(b.subarray(13, 29)) : undefined,
     };
   }
   if (b.length < 16) throw new PacketError('truncated IPMI v2.0 header');

@@ -25,6 +25,7 @@ import {
   encodeBridgedRequest,
   encodeIpmiRequest,
   encodeV15Packet,
+  v15AuthCode,
   encodeV20Packet,
   type IpmiResponse,
   PacketError,
@@ -55,6 +56,8 @@ export interface IpmiSessionOptions {
   attemptTimeoutMs: number;
   /** Transmissions per request, first one included. */
   attempts: number;
+  /** `auto` uses IPMI v2.0 when the BMC announces it and falls back to IPMI v1.5 with MD5. */
+  version?: 'auto' | '2.0' | '1.5';
   logger: Logger;
 }
 
@@ -82,6 +85,8 @@ export class IpmiSession {
   private consoleSessionId = 0;
   private bmcSessionId = 0;
   private outSeq = 0;
+  /** IPMI v1.5 session state (no RMCP+): MD5 per-message AuthCode, no confidentiality. */
+  private v15: { sessionId: number; password: Buffer } | undefined;
   private inHighest = 0;
   private readonly inSeen = new Set<number>();
   private rqSeq = 0;
@@ -94,9 +99,14 @@ export class IpmiSession {
     this.target = `${opts.host}:${opts.port}`;
   }
 
-  /** True once RAKP 4 was verified and until {@link close}. */
+  /** True once RAKP 4 (or Activate Session for v1.5) succeeded and until {@link close}. */
   get active(): boolean {
-    return this.security !== undefined;
+    return this.security !== undefined || this.v15 !== undefined;
+  }
+
+  /** `2.0` or `1.5` once open. */
+  get version(): '2.0' | '1.5' | undefined {
+    return this.security !== undefined ? '2.0' : this.v15 !== undefined ? '1.5' : undefined;
   }
 
   /** Opens the UDP socket and runs Get Channel Auth Capabilities, Open Session, RAKP 1–4, Set Session Privilege. */
@@ -118,6 +128,11 @@ export class IpmiSession {
         signal,
       ),
     );
+    const version = this.opts.version ?? 'auto';
+    if (version === '1.5' || (version === 'auto' && !caps.ipmi20)) {
+      await this.openV15(caps.md5, signal);
+      return;
+    }
     if (!caps.ipmi20) {
       throw ipmiError(this.target, IpmiErrorCode.AUTH, 'the BMC does not announce IPMI v2.0 (RMCP+) on this channel', {
         retryable: false,
@@ -215,6 +230,64 @@ export class IpmiSession {
   }
 
   /**
+   * IPMI v1.5 session (§22.15, §22.16): Get Session Challenge, then Activate Session signed with MD5, then every
+   * message signed with MD5 (no confidentiality: v1.5 has none).
+   */
+  private async openV15(md5: boolean, signal: AbortSignal): Promise<void> {
+    if (!md5) {
+      const why = 'the BMC offers neither IPMI v2.0 nor IPMI v1.5 MD5 authentication';
+      throw ipmiError(this.target, IpmiErrorCode.AUTH, why, { retryable: false });
+    }
+    const password = Buffer.alloc(16);
+    const passwordBytes = Buffer.from(this.opts.password, 'utf8');
+    if (passwordBytes.length > 16) {
+      const why = 'IPMI v1.5 passwords are limited to 16 bytes';
+      throw ipmiError(this.target, IpmiErrorCode.AUTH, why, { retryable: false });
+    }
+    passwordBytes.copy(password);
+    const name = Buffer.alloc(16);
+    Buffer.from(this.opts.user, 'utf8').copy(name);
+    // Auth type 02h = MD5 (§22.16); the user name is sent zero-padded to 16 bytes.
+    const challengeRequest = Buffer.concat([Buffer.from([0x02]), name]);
+    const challenge = await this.sendV15Raw(NetFn.APP, Cmd.GET_SESSION_CHALLENGE, challengeRequest, signal);
+    if (challenge.completionCode === 0x81 || challenge.completionCode === 0x82) {
+      const why = `Get Session Challenge: the BMC does not know user "${this.opts.user}"`;
+      throw ipmiError(this.target, IpmiErrorCode.UNKNOWN_USER, why, { retryable: false });
+    }
+    this.check(challenge, 'Get Session Challenge', false);
+    if (challenge.data.length < 20) throw new Error('Get Session Challenge answer is too short');
+    const tempId = challenge.data.readUInt32LE(0);
+    const outbound = Buffer.alloc(4);
+    outbound.writeUInt32LE((randomBytes(4).readUInt32LE(0) | 1) >>> 0, 0);
+    const activateData = Buffer.concat([
+      Buffer.from([0x02, this.opts.privilege]),
+      challenge.data.subarray(4, 20),
+      outbound,
+    ]);
+    let activated: IpmiResponse;
+    try {
+      activated = await this.sendV15Raw(NetFn.APP, Cmd.ACTIVATE_SESSION, activateData, signal, {
+        password,
+        sessionId: tempId,
+        sequence: 0,
+      });
+    } catch (err) {
+      // BMCs drop an Activate Session whose AuthCode does not verify, so silence here means a wrong password.
+      if ((err as { code?: unknown }).code !== IpmiErrorCode.TIMEOUT) throw err;
+      const why = `no answer to Activate Session: the BMC most likely refused the password of user "${this.opts.user}"`;
+      throw ipmiError(this.target, IpmiErrorCode.BAD_PASSWORD, why, { retryable: false, cause: err });
+    }
+    this.check(activated, 'Activate Session', false);
+    if (activated.data.length < 10) throw new Error('Activate Session answer is too short');
+    this.v15 = { sessionId: activated.data.readUInt32LE(1), password };
+    // The BMC's "initial inbound sequence number" is where our outbound numbering starts (§22.17).
+    this.outSeq = (activated.data.readUInt32LE(5) - 1) >>> 0;
+    const priv = await this.request(NetFn.APP, Cmd.SET_SESSION_PRIVILEGE, Buffer.from([this.opts.privilege]), signal);
+    this.check(priv, 'Set Session Privilege Level', false);
+    this.opts.logger.debug({ version: '1.5', privilege: this.opts.privilege }, 'ipmi session opened');
+  }
+
+  /**
    * Sends one IPMI request in the session (optionally bridged) and returns the answer, completion code
    * included; the caller checks it.
    */
@@ -227,7 +300,8 @@ export class IpmiSession {
   ): Promise<IpmiResponse> {
     const run = async (): Promise<IpmiResponse> => {
       const security = this.security;
-      if (security === undefined) {
+      const v15 = this.v15;
+      if (security === undefined && v15 === undefined) {
         throw ipmiError(this.target, IpmiErrorCode.PROTOCOL, 'no IPMI session is open');
       }
       const rqSeq = this.nextRqSeq();
@@ -245,17 +319,25 @@ export class IpmiSession {
       let sendMessageAcked = false;
       const answer = await this.transact(
         () =>
-          encodeV20Packet(
-            {
-              payloadType: PayloadType.IPMI,
-              sessionId: this.bmcSessionId,
-              sequence: this.nextOutSeq(),
-              payload: message,
-            },
-            security,
-          ),
+          v15 !== undefined
+            ? encodeV15Packet(message, {
+                password: v15.password,
+                sessionId: v15.sessionId,
+                sequence: this.nextOutSeq(),
+              })
+            : encodeV20Packet(
+                {
+                  payloadType: PayloadType.IPMI,
+                  sessionId: this.bmcSessionId,
+                  sequence: this.nextOutSeq(),
+                  payload: message,
+                },
+                security,
+              ),
         (p) => {
-          if (p.payloadType !== PayloadType.IPMI || p.sessionId !== this.consoleSessionId || !p.authenticated) {
+          if (v15 !== undefined) {
+            if (p.sessionId !== v15.sessionId || !this.v15AnswerValid(p, v15.password)) return undefined;
+          } else if (p.payloadType !== PayloadType.IPMI || p.sessionId !== this.consoleSessionId || !p.authenticated) {
             return undefined;
           }
           if (!this.acceptInboundSequence(p.sequence)) return undefined;
@@ -287,6 +369,15 @@ export class IpmiSession {
     return next;
   }
 
+  /**
+   * An IPMI v1.5 answer is accepted when it carries a valid MD5 AuthCode, or none at all (BMCs may answer
+   * unauthenticated when per-message authentication is off).
+   */
+  private v15AnswerValid(p: V20Packet, password: Buffer): boolean {
+    if (p.v15AuthCode === undefined) return true;
+    return v15AuthCode(password, p.sessionId, p.payload, p.sequence).equals(p.v15AuthCode);
+  }
+
   /** Throws a COMPLETION error when `rsp` has a non-zero completion code. */
   check(rsp: IpmiResponse, what: string, retryable = true): IpmiResponse {
     if (rsp.completionCode === 0) return rsp;
@@ -301,9 +392,9 @@ export class IpmiSession {
 
   /** Sends Close Session (best effort, one short try) and releases the socket. Never throws. */
   async close(): Promise<void> {
-    if (this.security !== undefined) {
+    if (this.active) {
       const id = Buffer.alloc(4);
-      id.writeUInt32LE(this.bmcSessionId >>> 0, 0);
+      id.writeUInt32LE((this.v15?.sessionId ?? this.bmcSessionId) >>> 0, 0);
       const signal = AbortSignal.timeout(Math.min(1000, this.opts.attemptTimeoutMs));
       try {
         await this.request(NetFn.APP, Cmd.CLOSE_SESSION, id, signal);
@@ -312,6 +403,7 @@ export class IpmiSession {
       }
     }
     this.security = undefined;
+    this.v15 = undefined;
     const socket = this.socket;
     this.socket = undefined;
     if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
@@ -320,6 +412,7 @@ export class IpmiSession {
   /** Drops the session without telling the BMC (it is known to be gone). */
   async discard(): Promise<void> {
     this.security = undefined;
+    this.v15 = undefined;
     await this.close();
   }
 
@@ -403,16 +496,27 @@ export class IpmiSession {
     this.socket?.send(packet);
   }
 
-  private sendV15(netFn: number, cmd: number, data: Uint8Array, signal: AbortSignal): Promise<Buffer> {
+  private async sendV15(netFn: number, cmd: number, data: Uint8Array, signal: AbortSignal): Promise<Buffer> {
+    return this.check(await this.sendV15Raw(netFn, cmd, data, signal), 'Get Channel Authentication Capabilities', false)
+      .data;
+  }
+
+  /** An IPMI v1.5 request outside a session, or signed with MD5 for Activate Session. */
+  private sendV15Raw(
+    netFn: number,
+    cmd: number,
+    data: Uint8Array,
+    signal: AbortSignal,
+    md5?: { password: Buffer; sessionId: number; sequence: number },
+  ): Promise<IpmiResponse> {
     const rqSeq = this.nextRqSeq();
     const message = encodeIpmiRequest({ netFn, cmd, data, rqSeq });
     return this.transact(
-      () => encodeV15Packet(message),
+      () => encodeV15Packet(message, md5),
       (p) => {
-        if (p.authenticated || p.sessionId !== 0) return undefined;
+        if (p.payloadType !== PayloadType.IPMI) return undefined;
         const rsp = decodeIpmiResponse(p.payload);
-        if (rsp.rqSeq !== rqSeq || rsp.cmd !== cmd) return undefined;
-        return this.check(rsp, 'Get Channel Authentication Capabilities', false).data;
+        return rsp.rqSeq === rqSeq && rsp.cmd === cmd ? rsp : undefined;
       },
       signal,
     );
