@@ -10,7 +10,7 @@ describe('runDemo', () => {
   let run: DemoRun | undefined;
 
   beforeAll(async () => {
-    run = await runDemo({ port: 0, dataDir: join(dir, 'data'), outputDir: join(dir, 'out'), stepSeconds: 4 });
+    run = await runDemo({ port: 0, dataDir: join(dir, 'data'), outputDir: join(dir, 'out'), stepSeconds: 6 });
   }, 120_000);
 
   afterAll(async () => {

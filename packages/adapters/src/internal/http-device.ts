@@ -36,7 +36,7 @@ export function clientForDevice(
 }
 
 /**
- * Wraps a read function into a `PowerAdapter`: stamps the poll time, turns parser {@link PayloadProblem}s and
+ * Wraps a read function into a `PowerAdapter`: stamps each reading with the middle of the exchange, turns parser {@link PayloadProblem}s and
  * unexpected throws into `AdapterError`s of this device, and closes the client.
  */
 export function httpPowerAdapter(
@@ -46,9 +46,13 @@ export function httpPowerAdapter(
 ): PowerAdapter {
   return {
     async read(signal: AbortSignal): Promise<Reading[]> {
-      const timestampNs = nowNs();
+      const startNs = nowNs();
       try {
-        return await read(signal, timestampNs);
+        const readings = await read(signal, startNs);
+        // The device sampled its value somewhere between our request and its answer: stamping the midpoint
+        // halves the worst-case skew of a start stamp, which shows when power moves fast and the host is busy.
+        const midNs = Math.round(startNs + (nowNs() - startNs) / 2);
+        return readings.map((r) => (r.timestampNs === startNs ? { ...r, timestampNs: midNs } : r));
       } catch (err) {
         if (err instanceof AdapterError) throw err;
         if (err instanceof PayloadProblem) throw client.payloadError(err.message, err);
