@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinAdapters } from '@energyrecorder/adapters';
-import { createApiServer, type ApiEvent, type ApiServer, type SessionReport } from '@energyrecorder/api-server';
+import { createApiServer, type ApiEvent, type ApiServer } from '@energyrecorder/api-server';
 import { Collector, loadCollectorConfigFile } from '@energyrecorder/collector';
-import { createAdapterRegistry, noopLogger, type PowerAdapter } from '@energyrecorder/core';
+import { createAdapterRegistry, noopLogger, type EnergyReport, type PowerAdapter } from '@energyrecorder/core';
 import { makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
 import { createRedfishService, type RedfishService } from '../../src/redfish-service.js';
 import { SimulatedMeter } from '../../src/simulated-meter.js';
@@ -122,7 +122,7 @@ COLLECTOR: {spool_dir: "${join(dir, 'spool')}", flush_interval_ms: 50}
 
     const res = await fetch(`${base}/report?scenario=contract`, { signal: AbortSignal.timeout(5000) });
     expect(res.status).toBe(200);
-    const report = (await res.json()) as SessionReport;
+    const report = (await res.json()) as EnergyReport;
     expect(report.steps.map((s) => s.step)).toEqual(['low', 'edge', 'high']);
     const analytic = (meter: SimulatedMeter, startNs: number, endNs: number): number => {
       const t0 = meter.startedAtMs ?? 0;
