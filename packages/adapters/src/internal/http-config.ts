@@ -37,9 +37,3 @@ export function credentialsOf(config: { user?: string | undefined; pass?: string
   | undefined {
   return config.user !== undefined && config.pass !== undefined ? { user: config.user, pass: config.pass } : undefined;
 }
-
-/** The per-request timeout in ms: the device's `timeout` if set, else the collector's default. */
-export function timeoutMsOf(config: { timeout?: number | undefined }, ctxTimeoutMs: number): number {
-  if (config.timeout !== undefined) return Math.round(config.timeout * 1000);
-  return ctxTimeoutMs > 0 ? ctxTimeoutMs : DEFAULT_HTTP_DEVICE.timeoutS * 1000;
-}

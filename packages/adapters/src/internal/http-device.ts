@@ -1,5 +1,6 @@
 import { AdapterError, nowNs, type AdapterContext, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
-import { credentialsOf, timeoutMsOf } from './http-config.js';
+import { deviceTimeoutMs } from './device-support.js';
+import { credentialsOf, DEFAULT_HTTP_DEVICE } from './http-config.js';
 import { HTTP_ERROR_CODES, HttpClient, parseDeviceAddress, type DeviceAddress, type HttpAuthScheme, type HttpRequest } from './http.js';
 import { LoginRefused, PayloadProblem } from './http-shape.js';
 
@@ -25,7 +26,7 @@ export function clientForDevice(
     adapterType: type,
     target: config.host,
     origin: `${address.scheme ?? options.defaultScheme}://${address.hostPort}`,
-    timeoutMs: timeoutMsOf(config, ctx.requestTimeoutMs),
+    timeoutMs: deviceTimeoutMs(config.timeout, ctx, DEFAULT_HTTP_DEVICE.timeoutS),
     verifyCert: config.verify_cert,
     ...(config.ca_file === undefined ? {} : { caFile: config.ca_file }),
     credentials: options.sendCredentials === false ? undefined : credentialsOf(config),
