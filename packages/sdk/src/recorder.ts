@@ -128,9 +128,7 @@ export class EnergyRecorder {
 
   /** The cheap check made before anything else: true while disabled or inside the back-off period. */
   private skipNow(): boolean {
-    if (this.disabledReason !== undefined) return true;
-    const a = this.state.availability;
-    return a.kind === 'down' && Date.now() < a.untilMs;
+    return this.available === false;
   }
 
   /** Probes `GET <api>/monitoring/ping` now (ignoring the back-off) and answers whether the API is usable. */
@@ -378,12 +376,10 @@ export class EnergyRecorder {
     });
   }
 
-  private async ensureAvailable(): Promise<boolean> {
-    if (this.disabledReason !== undefined) return false;
-    const a = this.state.availability;
-    if (a.kind === 'up') return true;
-    if (a.kind === 'down' && Date.now() < a.untilMs) return false;
-    return this.probe();
+  /** The known availability, or a probe when it is unknown or the back-off has ended. */
+  private ensureAvailable(): Promise<boolean> {
+    const known = this.available;
+    return known === undefined ? this.probe() : Promise.resolve(known);
   }
 
   private probe(): Promise<boolean> {
