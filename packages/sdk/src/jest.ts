@@ -1,7 +1,6 @@
-import { relative } from 'node:path';
 import type { Logger } from '@energyrecorder/core';
 import { getDefaultRecorder } from './default-recorder.js';
-import { stderrLogger } from './internal/logger.js';
+import { HOOK_TIMEOUT_MS, scenarioOfTestFile, testRunnerLogger } from './internal/test-runner.js';
 import type { EnergyRecorder, RecordingHandle } from './recorder.js';
 
 type Hook = (fn: () => Promise<void>, timeoutMs?: number) => void;
@@ -31,9 +30,6 @@ function jestGlobals(): JestGlobals | undefined {
   return g as JestGlobals;
 }
 
-/** Hooks run a few API calls, each bounded by the recorder's timeout; Jest's 5 s default is too short. */
-const HOOK_TIMEOUT_MS = 30_000;
-
 /**
  * Registers Jest hooks recording the current test file as a scenario and each test as a step. Called by this
  * module itself when it is listed in `setupFilesAfterEnv`; call it yourself from a setup file to pass options.
@@ -42,12 +38,12 @@ const HOOK_TIMEOUT_MS = 30_000;
 export function installJestRecording(options: JestRecordingOptions = {}): boolean {
   const jest = jestGlobals();
   if (jest === undefined) return false;
-  const logger = options.logger ?? stderrLogger(process.env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn');
+  const logger = options.logger ?? testRunnerLogger();
   const recorder = options.recorder ?? getDefaultRecorder(logger);
   let handle: RecordingHandle | undefined;
   jest.beforeAll(async () => {
     const testPath = jest.expect.getState().testPath ?? 'jest';
-    const scenario = options.scenarioName?.(testPath) ?? relative(process.cwd(), testPath).split('\\').join('/');
+    const scenario = options.scenarioName?.(testPath) ?? scenarioOfTestFile(testPath);
     handle = await recorder.beginRecording(scenario);
   }, HOOK_TIMEOUT_MS);
   jest.beforeEach(async () => {

@@ -1,8 +1,7 @@
 import type { Logger } from '@energyrecorder/core';
 import { getDefaultRecorder } from './default-recorder.js';
-import { stderrLogger } from './internal/logger.js';
+import { HOOK_TIMEOUT_MS, scenarioOfTestFile, testRunnerLogger } from './internal/test-runner.js';
 import type { EnergyRecorder, RecordingHandle } from './recorder.js';
-import { relative } from 'node:path';
 
 /** The part of Mocha's hook context this plugin reads, typed here so the package needs no Mocha types. */
 export interface MochaHookContext {
@@ -24,9 +23,6 @@ export interface MochaRecordingOptions {
   logger?: Logger;
 }
 
-/** Mocha's default 2 s hook timeout is shorter than one API call's deadline. */
-const HOOK_TIMEOUT_MS = 30_000;
-
 /**
  * Root hooks recording each test file as a scenario and each test (its full title) as a step. Root hooks run
  * for the whole run, so a new scenario begins when the first test of another file starts.
@@ -34,7 +30,7 @@ const HOOK_TIMEOUT_MS = 30_000;
 export function createMochaHooks(options: MochaRecordingOptions = {}): MochaRootHooks {
   let recorder = options.recorder;
   const getRecorder = (): EnergyRecorder => {
-    recorder ??= getDefaultRecorder(options.logger ?? stderrLogger(process.env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn'));
+    recorder ??= getDefaultRecorder(options.logger ?? testRunnerLogger());
     return recorder;
   };
   let currentFile: string | undefined;
@@ -49,7 +45,7 @@ export function createMochaHooks(options: MochaRecordingOptions = {}): MochaRoot
       if (file !== currentFile) {
         await handle?.end();
         currentFile = file;
-        const scenario = options.scenarioName?.(file) ?? relative(process.cwd(), file).split('\\').join('/');
+        const scenario = options.scenarioName?.(file) ?? scenarioOfTestFile(file);
         handle = await rec.beginRecording(scenario);
       }
       await rec.setStep(test.fullTitle());
