@@ -5,7 +5,7 @@ import { backoffDelayMs } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import type { PeekedRecord, Spool, SpoolRecord, WireMeasurement } from './spool.js';
 import type { ApiTransport } from './transport.js';
-import { errorText } from './scheduler.js';
+import { errorText, worthWarning } from './logging.js';
 
 /** Options of {@link Pusher}. */
 export interface PusherOptions {
@@ -296,7 +296,7 @@ export class Pusher {
     this.retryAtMs = this.clock.nowMs() + delay;
     const n = this.failedRounds;
     const fields = { rounds: n, retryInMs: delay, err: this.lastError, spooled: this.options.spool.depth().records };
-    if (n <= 3 || (n & (n - 1)) === 0) this.logger.warn(fields, 'recording API unavailable: batches kept in spool');
+    if (worthWarning(n)) this.logger.warn(fields, 'recording API unavailable: batches kept in spool');
   }
 
   private async sendRecord(

@@ -10,6 +10,7 @@ import {
 } from '@energyrecorder/core';
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { errorText, worthWarning } from './logging.js';
 import type { ResolvedDevice, ResolvedEnvironment } from './config.js';
 
 /** Options of {@link PollScheduler}. */
@@ -315,7 +316,7 @@ export class PollScheduler {
         // Throttled like failures: a wedged device must not flood the log once per tick.
         const fields = { device: dev.spec.key, missedTicks: missed };
         const message = 'device still busy with the previous read: tick missed';
-        if (missed <= 3 || (missed & (missed - 1)) === 0) this.logger.warn(fields, message);
+        if (worthWarning(missed)) this.logger.warn(fields, message);
         else this.logger.debug(fields, message);
         return;
       }
@@ -415,9 +416,8 @@ export class PollScheduler {
     };
     const delay = backoffDelayMs(n, backoff, this.random);
     dev.stats.nextAttemptMs = this.clock.nowMs() + delay;
-    // Log the first failures and then only on powers of two, so a device down for a day does not flood the log.
     const fields = { device: dev.spec.key, failures: n, retryInMs: delay, err: dev.stats.lastError };
-    if (n <= 3 || (n & (n - 1)) === 0) this.logger.warn(fields, 'device read failed');
+    if (worthWarning(n)) this.logger.warn(fields, 'device read failed');
     else this.logger.debug(fields, 'device read failed');
     if (dev.inFlight === undefined) this.dropAdapter(dev);
   }
@@ -447,13 +447,4 @@ export class PollScheduler {
       .finally(() => this.pendingCloses.delete(p));
     this.pendingCloses.add(p);
   }
-}
-
-/** A short, secret-free description of an error for logs and status. */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
-  }
-  return String(err);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { ConfigError, parseRetryAfterMs, type RecorderApiServerSettings } from '@energyrecorder/core';
-import { errorText } from './scheduler.js';
+import { errorText } from './logging.js';
 
 /** Connect timeout towards the API, fixed as in the original collector. */
 export const API_CONNECT_TIMEOUT_MS = 10_000;
