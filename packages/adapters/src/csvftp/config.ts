@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdentityKeys, optionalText } from '../internal/config-fields.js';
 import { isKnownZone, isSupportedEncoding } from './parse.js';
 
 /** Defaults of the `csvftp` adapter keys, exported for the docs. */
@@ -15,16 +16,10 @@ export const DEFAULT_CSVFTP = Object.freeze({
   timeoutS: 20,
 });
 
-const optionalText = z
-  .union([z.string(), z.number(), z.null()])
-  .optional()
-  .transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
-
 /** Keys of a `csvftp` device entry (the original's, plus `settle_ms`, `port`, `delimiter`, `secure`). */
 export const csvFtpConfigSchema = z
   .looseObject({
-    id: z.union([z.string(), z.number()]).transform(String).optional(),
-    type: z.string().optional(),
+    ...deviceIdentityKeys,
     /** `host` or `host:port`. */
     host: z.string().trim().min(1, 'required: FTP server address'),
     port: z.coerce.number().int().min(1).max(65535).optional(),

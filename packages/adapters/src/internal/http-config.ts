@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdentityKeys, optionalText } from './config-fields.js';
 
 /** Defaults shared by the HTTP adapters, exported for the docs. */
 export const DEFAULT_HTTP_DEVICE = Object.freeze({
@@ -7,16 +8,9 @@ export const DEFAULT_HTTP_DEVICE = Object.freeze({
   timeoutS: 10,
 });
 
-// The original YAML often carries `pass: ""` or `user: null` for devices without auth.
-const optionalText = z
-  .union([z.string(), z.number(), z.null()])
-  .optional()
-  .transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
-
 /** Keys every HTTP device entry understands (the whole `servers[]` entry is validated, so unknown keys pass). */
 export const httpDeviceShape = {
-  id: z.union([z.string(), z.number()]).transform(String).optional(),
-  type: z.string().optional(),
+  ...deviceIdentityKeys,
   // `host` names the device in every error and log line, so a password written into it would leak there.
   host: z
     .string()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdentityKeys } from '../internal/config-fields.js';
 import { MODBUS_REGISTER_TYPES, parseHostPort } from './decode.js';
 
 /** Defaults of the `modbus` adapter keys, exported for the docs. */
@@ -35,8 +36,7 @@ export const modbusSensorSchema = z.object({
 /** Keys of a `modbus` device entry. */
 export const modbusConfigSchema = z
   .looseObject({
-    id: z.union([z.string(), z.number()]).transform(String).optional(),
-    type: z.string().optional(),
+    ...deviceIdentityKeys,
     /** `ip[:port]`, port 502 by default. */
     host: z.string().trim().min(1, 'required: "ip[:port]", e.g. "10.0.0.7:502"'),
     /** `SOCKET` (Modbus TCP, MBAP header) or `RTU` (RTU frames over TCP, as serial gateways speak). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdentityKeys, optionalText } from '../internal/config-fields.js';
 import { isNumericOid, normaliseOid } from './decode.js';
 import { SNMP_PRESETS, expandPreset, presetSupportsOutlets, type SnmpSensorSpec } from './presets.js';
 import {
@@ -28,11 +29,6 @@ const oid = z
   .transform((v) => normaliseOid(String(v)))
   .refine(isNumericOid, 'must be a numeric OID such as 1.3.6.1.4.1.318.1.1.26.4.3.1.5.1 (no MIB names)');
 
-const optionalText = z
-  .union([z.string(), z.number(), z.null()])
-  .optional()
-  .transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
-
 /** One `sensors[]` entry: the original `{name, oid, unit}` plus `scale`, `offset` and `walk`. */
 export const snmpSensorSchema = z.object({
   name: z.union([z.string().min(1), z.number()]).transform(String),
@@ -46,8 +42,7 @@ export const snmpSensorSchema = z.object({
 /** Keys of an `snmp` device entry. v3 keys are only required with `version: v3`. */
 export const snmpConfigSchema = z
   .looseObject({
-    id: z.union([z.string(), z.number()]).transform(String).optional(),
-    type: z.string().optional(),
+    ...deviceIdentityKeys,
     host: z.string().trim().min(1, 'required: agent address, e.g. "10.0.0.5"'),
     port: z.coerce.number().int().min(1).max(65535).default(DEFAULT_SNMP.port),
     /** `v2` is accepted for compatibility and now means real SNMPv2c (the original sent v1). */
