@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, type AdapterDefinition, type AdapterRegistry, type Logger } from '@energyrecorder/core';
 import type { Collector } from './collector.js';
 import { buildRegistry, createContainer } from './container.js';
-import { loadCollectorConfigFile, type ResolvedCollectorConfig } from './internal/config.js';
+import { countDevices, loadCollectorConfigFile, type ResolvedCollectorConfig } from './internal/config.js';
 import { COLLECTOR_FACTORY, LOGGER } from './tokens.js';
 import { VERSION } from './index.js';
 
@@ -108,8 +108,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   }
   if (values['check-config'] === true) {
     for (const n of config.notices) io.stdout(`note: ${n}\n`);
-    const devices = config.environments.reduce((n, e) => n + e.devices.length, 0);
-    io.stdout(`${configPath}: OK (${config.environments.length} environments, ${devices} devices)\n`);
+    const { environments } = config;
+    io.stdout(`${configPath}: OK (${environments.length} environments, ${countDevices(environments)} devices)\n`);
     return 0;
   }
   return runDaemon(configPath, config, registry, io);

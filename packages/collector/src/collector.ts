@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { noopLogger, type Logger, type Reading, type RecorderApiServerSettings } from '@energyrecorder/core';
 import type { Clock } from './internal/clock.js';
-import type { ResolvedCollectorConfig } from './internal/config.js';
+import { countDevices, type ResolvedCollectorConfig } from './internal/config.js';
 import { LatencyTracker, renderMetrics } from './internal/metrics.js';
 import { Pusher, type PusherStatus } from './internal/pusher.js';
 import { PollScheduler, type EnvironmentStatus } from './internal/scheduler.js';
@@ -108,8 +108,8 @@ export class Collector {
     }
     this.scheduler.start();
     this.pusher.start();
-    const devices = this.config.environments.reduce((n, e) => n + e.devices.length, 0);
-    this.logger.info({ environments: this.config.environments.length, devices }, 'collector started');
+    const { environments } = this.config;
+    this.logger.info({ environments: environments.length, devices: countDevices(environments) }, 'collector started');
   }
 
   /** URL of the `/healthz` + `/metrics` server, when one runs. */
@@ -140,8 +140,10 @@ export class Collector {
     }
     this.scheduler.setEnvironments(next.environments);
     this.config = next;
-    const devices = next.environments.reduce((n, e) => n + e.devices.length, 0);
-    this.logger.info({ environments: next.environments.length, devices }, 'configuration reloaded');
+    this.logger.info(
+      { environments: next.environments.length, devices: countDevices(next.environments) },
+      'configuration reloaded',
+    );
   }
 
   /**

@@ -119,6 +119,11 @@ export function resolveCollectorConfig(
   return { settings: result.data, environments: resolved, notices };
 }
 
+/** How many devices a configuration polls, over all its environments. */
+export function countDevices(environments: readonly ResolvedEnvironment[]): number {
+  return environments.reduce((n, e) => n + e.devices.length, 0);
+}
+
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
