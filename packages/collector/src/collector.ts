@@ -39,7 +39,6 @@ export interface CollectorStatus {
  * `/healthz` and `/metrics` when `COLLECTOR.http_port` is set, and reloads its configuration in place.
  */
 export class Collector {
-  private readonly logger: Logger;
   private statusServer: StatusServer | undefined;
   private startedAtMs = 0;
   private stopping: Promise<void> | undefined;
@@ -49,12 +48,10 @@ export class Collector {
     private readonly scheduler: PollScheduler,
     private readonly pusher: Pusher,
     private readonly spool: Spool,
-    private readonly options: CollectorOptions,
+    private readonly makeTransport: (settings: RecorderApiServerSettings) => ApiTransport,
     private readonly latency: LatencyTracker,
-    logger: Logger,
-  ) {
-    this.logger = logger;
-  }
+    private readonly logger: Logger,
+  ) {}
 
   /** Opens the spool and wires the parts; nothing is polled before {@link start}. */
   static async create(options: CollectorOptions): Promise<Collector> {
@@ -87,7 +84,7 @@ export class Collector {
       onLatency: (device, seconds) => latency.observe(device, seconds),
     });
     scheduler.setEnvironments(options.config.environments);
-    const collector = new Collector(options.config, scheduler, pusher, spool, options, latency, logger);
+    const collector = new Collector(options.config, scheduler, pusher, spool, makeTransport, latency, logger);
     const depth = spool.depth();
     if (depth.records > 0) {
       logger.info({ batches: depth.records, readings: depth.readings, dir: spoolDir }, 'spool holds unsent batches: replaying');
@@ -134,8 +131,7 @@ export class Collector {
       this.logger.warn({}, 'COLLECTOR spool, flush and http settings change only on restart');
     }
     if (JSON.stringify(next.settings.RECORDER_API_SERVER) !== JSON.stringify(prev.RECORDER_API_SERVER)) {
-      const make = this.options.createTransport ?? createApiTransport;
-      await this.pusher.setTransport(make(next.settings.RECORDER_API_SERVER));
+      await this.pusher.setTransport(this.makeTransport(next.settings.RECORDER_API_SERVER));
       this.logger.info({ baseUrl: next.settings.RECORDER_API_SERVER.base_url }, 'API settings changed');
     }
     this.scheduler.setEnvironments(next.environments);
