@@ -316,15 +316,11 @@ export class Spool {
     let dropped = 0;
     let droppedReadings = 0;
     while (this.depth().bytes > this.options.maxBytes && this.segments.length > 1) {
-      const head = this.segments.shift();
+      const head = this.segments[0];
       if (head === undefined) break;
       dropped += head.records - this.consumedRecords;
       droppedReadings += head.readings - this.consumedReadings;
-      await rm(join(this.dir, segmentName(head.seq)), { force: true });
-      const next = this.segments[0];
-      this.cursor = { segment: next?.seq ?? head.seq + 1, offset: 0 };
-      this.consumedRecords = 0;
-      this.consumedReadings = 0;
+      await this.removeHead();
     }
     if (dropped > 0) {
       this.droppedRecords += dropped;
@@ -419,15 +415,18 @@ export class Spool {
     }
     const head = this.segments[0];
     // A fully consumed segment that is no longer written to is removed at once; the tail one is reused.
-    if (head !== undefined && this.segments.length > 1 && this.cursor.offset >= head.size) {
-      this.segments.shift();
-      await rm(join(this.dir, segmentName(head.seq)), { force: true });
-      const first = this.segments[0];
-      this.cursor = { segment: first?.seq ?? head.seq + 1, offset: 0 };
-      this.consumedRecords = 0;
-      this.consumedReadings = 0;
-    }
+    if (head !== undefined && this.segments.length > 1 && this.cursor.offset >= head.size) await this.removeHead();
     await this.writeCursor();
+  }
+
+  /** Deletes the head segment (it is never the one written to) and moves the cursor to the start of the next. */
+  private async removeHead(): Promise<void> {
+    const head = this.segments.shift();
+    if (head === undefined) return;
+    await rm(join(this.dir, segmentName(head.seq)), { force: true });
+    this.cursor = { segment: this.segments[0]?.seq ?? head.seq + 1, offset: 0 };
+    this.consumedRecords = 0;
+    this.consumedReadings = 0;
   }
 
   private async writeCursor(): Promise<void> {
