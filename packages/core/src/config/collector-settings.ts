@@ -73,13 +73,8 @@ export const collectorSectionSchema = z
     log_file: z.string().min(1).optional(),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   })
-  .default({
-    spool_dir: DEFAULT_COLLECTOR_SETTINGS.spoolDir,
-    spool_max_bytes: DEFAULT_COLLECTOR_SETTINGS.spoolMaxBytes,
-    flush_interval_ms: DEFAULT_COLLECTOR_SETTINGS.flushIntervalMs,
-    http_host: '127.0.0.1',
-    log_level: 'info',
-  });
+  // An absent section is parsed as `{}`, so its defaults are the keys' own and cannot drift from a copy.
+  .prefault({});
 
 /** The whole `collector-settings.yaml`. The original's files load unchanged. */
 export const collectorSettingsSchema = z.object({

@@ -104,14 +104,11 @@ export const webappSettingsSchema = z.object({
     .default(DEFAULT_WEBAPP_SETTINGS.bind),
   ALWAYS_RECORD: z.boolean().default(DEFAULT_WEBAPP_SETTINGS.alwaysRecord),
   MQTT: z.preprocess(emptyToUndefined, mqttSettingsSchema.optional()),
-  STORE: storeSettingsSchema.default({
-    path: DEFAULT_WEBAPP_SETTINGS.storePath,
-    retention: DEFAULT_WEBAPP_SETTINGS.storeRetention,
-    events_retention: DEFAULT_WEBAPP_SETTINGS.storeEventsRetention,
-  }),
+  // Absent sections are parsed as `{}`, so their defaults are the keys' own and cannot drift from a copy.
+  STORE: storeSettingsSchema.prefault({}),
   AUTH: z.preprocess(emptyToUndefined, authSettingsSchema.optional()),
   TLS: z.preprocess(emptyToUndefined, tlsSettingsSchema.optional()),
-  LOG: logSettingsSchema.default({ level: 'info' }),
+  LOG: logSettingsSchema.prefault({}),
   BODY_LIMIT_BYTES: z.number().int().positive().default(DEFAULT_WEBAPP_SETTINGS.bodyLimitBytes),
 });
 
