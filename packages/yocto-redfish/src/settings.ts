@@ -97,7 +97,7 @@ export const yoctoRedfishSettingsSchema = z
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
         file: z.string().min(1).optional(),
       })
-      .default({ level: 'info' }),
+      .prefault({}),
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();
