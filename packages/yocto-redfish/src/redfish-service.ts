@@ -136,16 +136,16 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
       }
     }
 
-    if (parts[0] !== 'redfish') return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+    if (parts[0] !== 'redfish') return notFound(res, `no resource at ${path}`);
     if (parts.length === 1) return get(method, res, () => R.versions());
-    if (parts[1] !== 'v1') return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+    if (parts[1] !== 'v1') return notFound(res, `no resource at ${path}`);
     if (parts.length === 2) return get(method, res, () => R.serviceRoot(uuid, 'EnergyRecorder yocto-redfish'));
 
     const section = parts[2];
     if (section === 'Chassis') {
       if (parts.length === 3) return get(method, res, () => R.chassisCollection(entries.map((e) => e.id)));
       const entry = findChassis(parts[3] ?? '');
-      if (entry === undefined) return send(res, 404, R.redfishError('ResourceMissingAtURI', `no chassis ${parts[3] ?? ''}`));
+      if (entry === undefined) return notFound(res, `no chassis ${parts[3] ?? ''}`);
       if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
       const view = await viewOf(entry, signal);
       const sub = parts[4];
@@ -157,10 +157,10 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
         const body = R.sensor(view, parts[5] ?? '');
         if (body !== undefined) return send(res, 200, body);
       }
-      return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+      return notFound(res, `no resource at ${path}`);
     }
     if (section === 'SessionService') return sessionService(req, res, method, parts, user);
-    return send(res, 404, R.redfishError('ResourceMissingAtURI', `no resource at ${path}`));
+    return notFound(res, `no resource at ${path}`);
   };
 
   const sessionService = async (
@@ -182,7 +182,7 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
         Sessions: { '@odata.id': `${base}/Sessions` },
       }));
     }
-    if (parts[3] !== 'Sessions') return send(res, 404, R.redfishError('ResourceMissingAtURI', 'no such resource'));
+    if (parts[3] !== 'Sessions') return notFound(res, 'no such resource');
     const sessionBody = (id: string, name: string): R.Json => ({
       '@odata.type': '#Session.v1_7_0.Session',
       '@odata.id': `${base}/Sessions/${id}`,
@@ -221,7 +221,7 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     }
     const id = parts[4] ?? '';
     const session = parts.length === 5 ? auth?.get(id) : undefined;
-    if (session === undefined) return send(res, 404, R.redfishError('ResourceMissingAtURI', 'no such session'));
+    if (session === undefined) return notFound(res, 'no such session');
     if (method === 'DELETE') {
       auth?.delete(id);
       log.info({ user: user ?? session.user, session: id }, 'session closed');
@@ -303,6 +303,10 @@ function send(res: ServerResponse, status: number, body: R.Json | undefined): vo
 function get(method: string, res: ServerResponse, body: () => R.Json): void {
   if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
   send(res, 200, body());
+}
+
+function notFound(res: ServerResponse, message: string): void {
+  send(res, 404, R.redfishError('ResourceMissingAtURI', message));
 }
 
 function notAllowed(res: ServerResponse): void {
