@@ -31,6 +31,10 @@ function errorName(err: unknown): string {
   return err instanceof Error ? err.name : '';
 }
 
+function isNoSuchName(err: unknown): boolean {
+  return errorName(err) === 'RequestFailedError' && (err as { status?: unknown }).status === ERROR_STATUS_NO_SUCH_NAME;
+}
+
 /** Options of {@link SnmpAdapter} beyond the config. */
 export interface SnmpAdapterOptions {
   logger: Logger;
@@ -187,8 +191,7 @@ export class SnmpAdapter implements PowerAdapter {
       for (const vb of await this.abortable(this.get(session, oids), signal)) out.set(vb.oid, vb);
       return out;
     } catch (err) {
-      const status = (err as { status?: unknown }).status;
-      if (!(errorName(err) === 'RequestFailedError' && status === ERROR_STATUS_NO_SUCH_NAME && oids.length > 1)) throw err;
+      if (!(isNoSuchName(err) && oids.length > 1)) throw err;
     }
     // SNMPv1 fails the whole GET when one OID is unknown; ask one by one so the others still count.
     this.logger.debug({ oids: oids.length }, 'SNMPv1 noSuchName: retrying the OIDs one by one');
@@ -196,12 +199,8 @@ export class SnmpAdapter implements PowerAdapter {
       try {
         for (const vb of await this.abortable(this.get(session, [o]), signal)) out.set(vb.oid, vb);
       } catch (err) {
-        const status = (err as { status?: unknown }).status;
-        if (errorName(err) === 'RequestFailedError' && status === ERROR_STATUS_NO_SUCH_NAME) {
-          out.set(o, { oid: o, type: snmp.ObjectType.NoSuchObject, value: null });
-          continue;
-        }
-        throw err;
+        if (!isNoSuchName(err)) throw err;
+        out.set(o, { oid: o, type: snmp.ObjectType.NoSuchObject, value: null });
       }
     }
     return out;
