@@ -88,11 +88,15 @@ function body<S extends Parameters<typeof parseBody>[0]>(schema: S, input: unkno
   return r.value;
 }
 
-function envParam(req: FastifyRequest): string {
-  const raw = (req.params as Record<string, unknown>)['env'];
+/** A name from the path or the query string, checked like every tag; a 400 naming `field` otherwise. */
+function nameArg(field: string, raw: unknown): string {
   const r = nameSchema.safeParse(raw);
-  if (!r.success) throw invalid('env', r.error.issues[0]?.message ?? 'invalid');
+  if (!r.success) throw invalid(field, r.error.issues[0]?.message ?? 'invalid');
   return r.data;
+}
+
+function pathName(req: FastifyRequest, param: string): string {
+  return nameArg(param, (req.params as Record<string, unknown>)[param]);
 }
 
 function nsQuery(name: string, raw: unknown): number | undefined {
@@ -274,7 +278,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       },
     },
     async (req, reply) => {
-      const env = envParam(req);
+      const env = pathName(req, 'env');
       const at = nsQuery('time', (req.query as Record<string, unknown>)['time']);
       const e = await current(env, at);
       if (e === undefined) return reply.code(404).send({ message: noSession(env) });
@@ -295,7 +299,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       },
     },
     async (req) => {
-      const env = envParam(req);
+      const env = pathName(req, 'env');
       const b = body(recorderPostSchema, req.body);
       const timeNs = eventTime();
       await timed('appendEvent', () => store.appendEvent({ environment: env, scenario: b.scenario, step: b.step, started: true, timeNs }));
@@ -312,7 +316,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       schema: { tags: ['recorders'], summary: 'Stop the running session', params: envParams, response: { 200: { $ref: 'runningScenario#' }, ...errors } },
     },
     async (req, reply) => {
-      const env = envParam(req);
+      const env = pathName(req, 'env');
       const e = await current(env);
       if (e === undefined) return reply.code(404).send({ message: noSession(env) });
       const timeNs = eventTime();
@@ -336,7 +340,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       },
     },
     async (req, reply) => {
-      const env = envParam(req);
+      const env = pathName(req, 'env');
       const b = body(stepPostSchema, req.body);
       const e = await current(env);
       if (e === undefined) return reply.code(404).send({ message: noSession(env) });
@@ -360,7 +364,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       },
     },
     async (req) => {
-      const env = envParam(req);
+      const env = pathName(req, 'env');
       const rawLimit = (req.query as Record<string, unknown>)['limit'];
       let limit = 100;
       if (rawLimit !== undefined) {
@@ -396,29 +400,27 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       },
     },
     async (req, reply) => {
-      const env = envParam(req);
+      const env = pathName(req, 'env');
       const q = req.query as Record<string, unknown>;
       const start = nsQuery('start', q['start']);
-      const scenario = q['scenario'] === undefined ? undefined : nameSchema.safeParse(q['scenario']);
-      if (scenario !== undefined && !scenario.success) throw invalid('scenario', scenario.error.issues[0]?.message ?? 'invalid');
-      const sensorParse = nameSchema.safeParse(q['sensor'] ?? 'power');
-      if (!sensorParse.success) throw invalid('sensor', sensorParse.error.issues[0]?.message ?? 'invalid');
+      const scenario = q['scenario'] === undefined ? undefined : nameArg('scenario', q['scenario']);
+      const sensor = nameArg('sensor', q['sensor'] ?? 'power');
       const format = q['format'];
       if (format !== undefined && format !== 'json' && format !== 'csv') throw invalid('format', `${JSON.stringify(format)} is not one of ['json', 'csv']`);
       const csv = format === 'csv' || (format === undefined && /\btext\/csv\b/.test(req.headers.accept ?? ''));
 
       const sessions = deriveSessions(await timed('listEvents', () => store.listEvents(env)));
-      let chosen = sessions.filter((s) => scenario === undefined || s.scenario === scenario.data);
+      let chosen = sessions.filter((s) => scenario === undefined || s.scenario === scenario);
       if (start !== undefined) chosen = chosen.filter((s) => Math.abs(s.startNs - start) < 1000);
       const session = chosen[chosen.length - 1];
       if (session === undefined) {
-        const what = scenario !== undefined ? ` of scenario "${scenario.data}"` : '';
+        const what = scenario !== undefined ? ` of scenario "${scenario}"` : '';
         return reply.code(404).send({ message: `Can't find any recording session${what} for recorder "${env}"` });
       }
       const now = nowNs();
       const margin = deps.reportMarginNs ?? 120e9;
       const samples = await timed('queryPower', () =>
-        store.queryPower({ environment: env, sensor: sensorParse.data, unit: 'W', fromNs: session.startNs - margin, toNs: (session.endNs ?? now) + margin }),
+        store.queryPower({ environment: env, sensor, unit: 'W', fromNs: session.startNs - margin, toNs: (session.endNs ?? now) + margin }),
       );
       const report = buildReport(env, session, samples, now);
       if (csv) return reply.type('text/csv; charset=utf-8').send(reportToCsv(report));
@@ -506,13 +508,12 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       },
     },
     async (req, reply) => {
-      const eq = nameSchema.safeParse((req.params as Record<string, unknown>)['equipement']);
-      if (!eq.success) throw invalid('equipement', eq.error.issues[0]?.message ?? 'invalid');
+      const equipment = pathName(req, 'equipement');
       const parsed = parseMeasurementPost(req.body);
       if (!parsed.ok) throw new HttpProblem(400, parsed.body.message, parsed.body);
       const b = parsed.value;
-      logger.debug({ equipment: eq.data, env: b.environment, count: b.measurements.length }, 'measurements');
-      const ok = await ingest(eq.data, b.environment, b.time, b.measurements, b.topology, reply);
+      logger.debug({ equipment, env: b.environment, count: b.measurements.length }, 'measurements');
+      const ok = await ingest(equipment, b.environment, b.time, b.measurements, b.topology, reply);
       if (ok === undefined) return reply;
       return { status: 'OK' };
     },
@@ -531,10 +532,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       },
     },
     async (req, reply) => {
-      const server = nameSchema.safeParse((req.params as Record<string, unknown>)['server']);
-      if (!server.success) throw invalid('server', server.error.issues[0]?.message ?? 'invalid');
+      const server = pathName(req, 'server');
       const b = body(powerPostSchema, req.body);
-      const r = await ingest(server.data, b.environment, b.time, [{ sensor: 'power', unit: 'W', value: b.power, time: b.time }], undefined, reply, b.power);
+      const r = await ingest(server, b.environment, b.time, [{ sensor: 'power', unit: 'W', value: b.power, time: b.time }], undefined, reply, b.power);
       if (r === undefined) return reply;
       return { environment: b.environment, scenario: r.scenario, step: r.step, power: b.power };
     },
