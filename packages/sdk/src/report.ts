@@ -129,15 +129,13 @@ function fixed(value: number | null, digits: number): string {
 export function formatReportTable(report: EnergyReport): string {
   const header = ['step', 'equipment', 'energy_wh', 'energy_j', 'avg_w', 'peak_w', 'coverage_%'];
   const rows: string[][] = [];
+  const equipmentRow = (scope: string, e: EquipmentEnergy): string[] =>
+    [scope, e.equipment, fixed(e.energyWh, 4), fixed(e.energyJoules, 1), fixed(e.avgWatts, 1), fixed(e.maxWatts, 1), fixed(e.coveragePct, 1)];
   for (const step of report.steps) {
     if (step.equipments.length === 0) rows.push([step.step, '-', fixed(step.energyWh, 4), fixed(step.energyJoules, 1), '', '', '']);
-    for (const e of step.equipments) {
-      rows.push([step.step, e.equipment, fixed(e.energyWh, 4), fixed(e.energyJoules, 1), fixed(e.avgWatts, 1), fixed(e.maxWatts, 1), fixed(e.coveragePct, 1)]);
-    }
+    for (const e of step.equipments) rows.push(equipmentRow(step.step, e));
   }
-  for (const e of report.equipments) {
-    rows.push(['(session)', e.equipment, fixed(e.energyWh, 4), fixed(e.energyJoules, 1), fixed(e.avgWatts, 1), fixed(e.maxWatts, 1), fixed(e.coveragePct, 1)]);
-  }
+  for (const e of report.equipments) rows.push(equipmentRow('(session)', e));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   const title = `${report.environment} / ${report.scenario}${report.running ? ' (running)' : ''}: ${fixed(report.totals.energyWh, 4)} Wh over ${fixed(report.totals.durationS, 1)} s`;
