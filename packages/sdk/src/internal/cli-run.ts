@@ -199,23 +199,21 @@ async function report(
   io: CliIo,
   opts: { scenario: string | undefined; format: string; waitMs: number },
 ): Promise<number> {
+  const noReport = (): number => {
+    io.err(`no report for ${recorder.environment}${opts.scenario === undefined ? '' : ` / ${opts.scenario}`}\n`);
+    return 1;
+  };
   if (opts.format === 'csv') {
     // The API renders CSV itself (the same columns for every consumer), so it is passed through untouched.
     const csv = await recorder.reportCsv(opts.scenario === undefined ? {} : { scenario: opts.scenario });
-    if (csv === null) {
-      io.err(`no report for ${recorder.environment}${opts.scenario === undefined ? '' : ` / ${opts.scenario}`}\n`);
-      return 1;
-    }
+    if (csv === null) return noReport();
     io.out(csv.endsWith('\n') ? csv : `${csv}\n`);
     return 0;
   }
   const options: { scenario?: string; waitMs: number } = { waitMs: opts.waitMs };
   if (opts.scenario !== undefined) options.scenario = opts.scenario;
   const result = await recorder.report(options);
-  if (result === null) {
-    io.err(`no report for ${recorder.environment}${opts.scenario === undefined ? '' : ` / ${opts.scenario}`}\n`);
-    return 1;
-  }
+  if (result === null) return noReport();
   io.out(opts.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${formatReportTable(result)}\n`);
   return 0;
 }
