@@ -5,6 +5,7 @@ import { AdapterError, noopLogger, type LogFields, type Logger, type Reading } f
 import { getFreePort, makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { CsvFtpAdapter, csvFtpAdapterDefinition } from '../../src/csvftp/adapter.js';
 import { csvFtpConfigSchema } from '../../src/csvftp/config.js';
+import { warningsLogger } from '../fakes/capture-logger.js';
 
 const USER = 'meter';
 const PASS = 'meter-pass-1';
@@ -24,18 +25,6 @@ function quietBunyan(): Record<string, unknown> {
   for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) log[level] = () => undefined;
   log['child'] = () => log;
   return log;
-}
-
-function collectWarnings(lines: Array<[string, LogFields]>): Logger {
-  const logger: Logger = {
-    trace: () => undefined,
-    debug: () => undefined,
-    info: () => undefined,
-    warn: (fields, message) => lines.push([message ?? '', fields]),
-    error: () => undefined,
-    child: () => logger,
-  };
-  return logger;
 }
 
 /** What the collector hands to acknowledge(): readings rebuilt from the spooled wire form, without `source`. */
@@ -112,7 +101,7 @@ describe('csvftp adapter against an ftp-srv server', () => {
       ].join('\n'),
     );
     const lines: Array<[string, LogFields]> = [];
-    const readings = await create({ root_dir: '/paris', file_filter: '*.csv' }, collectWarnings(lines)).read(signal());
+    const readings = await create({ root_dir: '/paris', file_filter: '*.csv' }, warningsLogger(lines)).read(signal());
     const power = readings.filter((r) => r.sensor === 'Puissance');
     expect(power.map((r) => [r.value, iso(r)])).toEqual([
       [100, '2024-10-26T23:30:00.500Z'],
@@ -212,7 +201,7 @@ describe('csvftp adapter against an ftp-srv server', () => {
     const d = dir('many');
     for (const n of [1, 2, 3]) writeFileSync(join(d, `m${n}.csv`), `Date,TZ,P (W)\n2024/05/01 10:00:0${n},Z,${n}\n`);
     const lines: Array<[string, LogFields]> = [];
-    const adapter = create({ root_dir: '/many', max_files: 2 }, collectWarnings(lines));
+    const adapter = create({ root_dir: '/many', max_files: 2 }, warningsLogger(lines));
     const first = await adapter.read(signal());
     expect(first.map((r) => r.value)).toEqual([1, 2]);
     expect(lines.some(([m]) => m.includes('max_files'))).toBe(true);
@@ -225,7 +214,7 @@ describe('csvftp adapter against an ftp-srv server', () => {
     writeFileSync(join(d, 'a-ok.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,1\n');
     writeFileSync(join(d, 'locked-b.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,2\n');
     const lines: Array<[string, LogFields]> = [];
-    const adapter = create({ root_dir: '/locking', user: LOCKING_USER }, collectWarnings(lines));
+    const adapter = create({ root_dir: '/locking', user: LOCKING_USER }, warningsLogger(lines));
     expect((await adapter.read(signal())).map((r) => r.value)).toEqual([1]);
     expect(lines.some(([m, f]) => f['file'] === 'locked-b.csv' && m.includes('file skipped'))).toBe(true);
     // Once the meter is done with it (here: renamed away from the lock pattern), it is read; a-ok.csv waits for

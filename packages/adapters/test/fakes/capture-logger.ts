@@ -19,3 +19,16 @@ export function captureLogger(): Logger & { lines: string[] } {
   };
   return make({});
 }
+
+/** A logger that keeps only the `warn` lines, as `[message, fields]`, in `lines`. */
+export function warningsLogger(lines: Array<[string, LogFields]>): Logger {
+  const logger: Logger = {
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (fields, message) => lines.push([message ?? '', fields]),
+    error: () => undefined,
+    child: () => logger,
+  };
+  return logger;
+}

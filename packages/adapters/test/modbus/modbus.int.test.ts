@@ -3,6 +3,7 @@ import { AdapterError, noopLogger, type LogFields, type Logger, type PowerAdapte
 import { getFreePort } from '@energyrecorder/testkit';
 import { ModbusAdapter, modbusAdapterDefinition } from '../../src/modbus/adapter.js';
 import { modbusConfigSchema } from '../../src/modbus/config.js';
+import { warningsLogger } from '../fakes/capture-logger.js';
 
 type Cb<T> = (err: Error | null, value: T) => void;
 
@@ -85,18 +86,6 @@ function words32(value: number, kind: 'int' | 'uint' | 'float'): [number, number
   return [b.readUInt16BE(0), b.readUInt16BE(2)];
 }
 
-function warnings(lines: Array<[string, LogFields]>): Logger {
-  const logger: Logger = {
-    trace: () => undefined,
-    debug: () => undefined,
-    info: () => undefined,
-    warn: (fields, message) => lines.push([message ?? '', fields]),
-    error: () => undefined,
-    child: () => logger,
-  };
-  return logger;
-}
-
 describe('modbus adapter against a ServerTCP meter', () => {
   const meter = new FakeMeter();
   const adapters: PowerAdapter[] = [];
@@ -172,7 +161,7 @@ describe('modbus adapter against a ServerTCP meter', () => {
         ],
         max_gap: 0,
       },
-      warnings(lines),
+      warningsLogger(lines),
     );
     // 0 and 4 are not contiguous, so the plan is [0], [4], [10..11]: only 'ghost' is refused.
     expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 230.1, freq: 49.98 });
@@ -207,7 +196,7 @@ describe('modbus adapter against a ServerTCP meter', () => {
     const lines: Array<[string, LogFields]> = [];
     const adapter = create(
       { sensors: [sensors[0], { name: 'ghost', unit: 'W', register_address: 500, register_type: 'MBU' }] },
-      warnings(lines),
+      warningsLogger(lines),
     );
     const readings = await adapter.read(new AbortController().signal);
     expect(readings.map((r) => r.sensor)).toEqual(['voltage']);
