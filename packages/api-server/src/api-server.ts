@@ -129,6 +129,7 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
           logger: logger.child({ component: 'mqtt' }),
         });
       }
+      const auth = settings.AUTH === undefined ? undefined : { users: settings.AUTH.users, protectReads: settings.AUTH.protect_reads };
       const dashboard =
         options.dashboard === false
           ? undefined
@@ -137,9 +138,7 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
               ...(typeof options.dashboard === 'object' && options.dashboard.assetsDir !== undefined
                 ? { assetsDir: options.dashboard.assetsDir }
                 : {}),
-              ...(settings.AUTH === undefined
-                ? {}
-                : { auth: { users: settings.AUTH.users, protectReads: settings.AUTH.protect_reads } }),
+              ...(auth === undefined ? {} : { auth }),
             });
       const onEvent = dashboard === undefined ? options.onEvent : (e: ApiEvent): void => {
         dashboard.onEvent(e);
@@ -155,7 +154,7 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
         mqttBasePath: settings.MQTT?.base_path ?? '',
         ...(onEvent === undefined ? {} : { onEvent }),
         plugins,
-        ...(settings.AUTH === undefined ? {} : { auth: { users: settings.AUTH.users, protectReads: settings.AUTH.protect_reads } }),
+        ...(auth === undefined ? {} : { auth }),
         ...(settings.TLS === undefined
           ? {}
           : { https: { key: readFileSync(settings.TLS.key_file), cert: readFileSync(settings.TLS.cert_file) } }),
