@@ -303,19 +303,16 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         logger.info({ path: options.path }, 'embedded store open');
       });
       if (retentionNs !== undefined || eventsRetentionNs !== undefined) {
-        try {
-          purgeExpired();
-        } catch (err) {
-          // Another process may hold the lock; the next sweep will do it.
-          logger.warn({ err: (err as Error).message }, 'retention sweep failed');
-        }
-        purgeTimer = setInterval(() => {
+        const sweep = (): void => {
           try {
             purgeExpired();
           } catch (err) {
+            // Another process may hold the lock; the next sweep will do it.
             logger.warn({ err: (err as Error).message }, 'retention sweep failed');
           }
-        }, options.purgeIntervalMs ?? DEFAULT_SQLITE_STORE_OPTIONS.purgeIntervalMs);
+        };
+        sweep();
+        purgeTimer = setInterval(sweep, options.purgeIntervalMs ?? DEFAULT_SQLITE_STORE_OPTIONS.purgeIntervalMs);
         purgeTimer.unref();
       }
     },
