@@ -151,22 +151,32 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     }
   };
 
-  const write = async (body: string, rp: string | undefined, signal?: AbortSignal): Promise<void> => {
-    const query = new URLSearchParams({ db: options.db, precision: 'n' });
-    if (rp !== undefined) query.set('rp', rp);
-    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  /** One POST to influxd over the shared pool, bounded by `timeoutMs` as well as the caller's signal. */
+  const post = async (
+    path: string,
+    contentType: string,
+    body: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ statusCode: number; text: string }> => {
+    const headers: Record<string, string> = { 'content-type': contentType };
     if (authHeader !== undefined) headers['authorization'] = authHeader;
     const timeout = AbortSignal.timeout(options.timeoutMs);
-    const res = await request(`${base}/write?${query.toString()}`, {
+    const res = await request(`${base}${path}`, {
       method: 'POST',
       body,
       headers,
       dispatcher,
       signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
     });
-    const text = await res.body.text();
+    return { statusCode: res.statusCode, text: await res.body.text() };
+  };
+
+  const write = async (body: string, rp: string | undefined, signal?: AbortSignal): Promise<void> => {
+    const query = new URLSearchParams({ db: options.db, precision: 'n' });
+    if (rp !== undefined) query.set('rp', rp);
+    const res = await post(`/write?${query.toString()}`, 'text/plain; charset=utf-8', body, signal);
     if (res.statusCode === 204) return;
-    const message = `InfluxDB write answered ${res.statusCode}: ${text.slice(0, 300)}`;
+    const message = `InfluxDB write answered ${res.statusCode}: ${res.text.slice(0, 300)}`;
     // 5xx (and a missing database, which init recreates at the next start) may pass; 4xx bodies are our bug.
     if (res.statusCode >= 500 || res.statusCode === 404 || res.statusCode === 401 || res.statusCode === 403) {
       throw new StoreUnavailableError(message);
@@ -177,17 +187,9 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
   // Session lookups run once per ingest request: they use the same keep-alive undici pool as writes, with
   // InfluxDB's bound parameters (`params`), rather than the influx package's one-connection-per-query client.
   const query = async (q: string, params: Record<string, string | number>, signal?: AbortSignal): Promise<Array<Record<string, unknown>>> => {
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (authHeader !== undefined) headers['authorization'] = authHeader;
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const res = await request(`${base}/query`, {
-      method: 'POST',
-      body: new URLSearchParams({ db: options.db, epoch: 'ns', q, params: JSON.stringify(params) }).toString(),
-      headers,
-      dispatcher,
-      signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-    });
-    const text = await res.body.text();
+    const form = new URLSearchParams({ db: options.db, epoch: 'ns', q, params: JSON.stringify(params) });
+    const res = await post('/query', 'application/x-www-form-urlencoded', form.toString(), signal);
+    const { text } = res;
     if (res.statusCode >= 500 || res.statusCode === 401 || res.statusCode === 403) {
       throw new StoreUnavailableError(`InfluxDB query answered ${res.statusCode}: ${text.slice(0, 300)}`);
     }
