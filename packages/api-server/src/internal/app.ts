@@ -21,6 +21,8 @@ import {
   recorderPostSchema,
   stepPostSchema,
   timestampProblem,
+  validationBody,
+  type ParseResult,
   type ValidationBody,
 } from './validation.js';
 import type { ApiUser } from '@energyrecorder/core';
@@ -79,11 +81,12 @@ class HttpProblem extends Error {
 }
 
 function invalid(field: string, reason: string): HttpProblem {
-  return new HttpProblem(400, 'Input payload validation failed', { errors: { [field]: reason }, message: 'Input payload validation failed' });
+  const b = validationBody({ [field]: reason });
+  return new HttpProblem(400, b.message, b);
 }
 
-function body<S extends Parameters<typeof parseBody>[0]>(schema: S, input: unknown) {
-  const r = parseBody(schema, input);
+/** The parsed value, or a 400 with the parser's body. */
+function accepted<T>(r: ParseResult<T>): T {
   if (!r.ok) throw new HttpProblem(400, r.body.message, r.body);
   return r.value;
 }
@@ -240,7 +243,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       logger.warn({ err: err.message, route: req.routeOptions.url }, 'store unavailable');
       return reply.code(503).header('retry-after', String(err.retryAfterS)).send({ message: `Storage unavailable, retry later: ${err.message}` });
     }
-    if (err instanceof ValidationError) return reply.code(400).send({ errors: { [err.field]: err.message }, message: 'Input payload validation failed' });
+    if (err instanceof ValidationError) return reply.code(400).send(validationBody({ [err.field]: err.message }));
     const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ message: `Request body is larger than ${deps.bodyLimitBytes} bytes` });
@@ -300,7 +303,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req) => {
       const env = pathName(req, 'env');
-      const b = body(recorderPostSchema, req.body);
+      const b = accepted(parseBody(recorderPostSchema, req.body));
       const timeNs = eventTime();
       await timed('appendEvent', () => store.appendEvent({ environment: env, scenario: b.scenario, step: b.step, started: true, timeNs }));
       emit({ type: 'session', environment: env, scenario: b.scenario, step: b.step, running: true, timeNs });
@@ -341,7 +344,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req, reply) => {
       const env = pathName(req, 'env');
-      const b = body(stepPostSchema, req.body);
+      const b = accepted(parseBody(stepPostSchema, req.body));
       const e = await current(env);
       if (e === undefined) return reply.code(404).send({ message: noSession(env) });
       const timeNs = eventTime();
@@ -509,9 +512,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req, reply) => {
       const equipment = pathName(req, 'equipement');
-      const parsed = parseMeasurementPost(req.body);
-      if (!parsed.ok) throw new HttpProblem(400, parsed.body.message, parsed.body);
-      const b = parsed.value;
+      const b = accepted(parseMeasurementPost(req.body));
       logger.debug({ equipment, env: b.environment, count: b.measurements.length }, 'measurements');
       const ok = await ingest(equipment, b.environment, b.time, b.measurements, b.topology, reply);
       if (ok === undefined) return reply;
@@ -533,7 +534,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req, reply) => {
       const server = pathName(req, 'server');
-      const b = body(powerPostSchema, req.body);
+      const b = accepted(parseBody(powerPostSchema, req.body));
       const r = await ingest(server, b.environment, b.time, [{ sensor: 'power', unit: 'W', value: b.power, time: b.time }], undefined, reply, b.power);
       if (r === undefined) return reply;
       return { environment: b.environment, scenario: r.scenario, step: r.step, power: b.power };

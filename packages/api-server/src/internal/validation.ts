@@ -105,6 +105,24 @@ export interface MeasurementPostInput {
   time: number | undefined;
 }
 
+/** The 400 body of the original (flask-restx): one reason per offending field. */
+export interface ValidationBody {
+  errors: Record<string, string>;
+  message: 'Input payload validation failed';
+}
+
+/** What the body parsers return: the value, or the 400 body. */
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; body: ValidationBody };
+
+/** The original's 400 body for `errors`. */
+export function validationBody(errors: Record<string, string>): ValidationBody {
+  return { errors, message: 'Input payload validation failed' };
+}
+
+function notAnObject(input: unknown): { ok: false; body: ValidationBody } {
+  return { ok: false, body: validationBody({ '': `${JSON.stringify(input) ?? 'no body'} is not of type 'object'` }) };
+}
+
 function describe(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
@@ -132,13 +150,8 @@ function timeProblem(v: unknown): string | undefined {
  * and names each offending field the same way (`measurements.3.value`), first problem per field; topology
  * problems are named per key (`topology.rack`) where the schema only says `topology`.
  */
-export function parseMeasurementPost(input: unknown): { ok: true; value: MeasurementPostInput } | { ok: false; body: ValidationBody } {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    return {
-      ok: false,
-      body: { errors: { '': `${JSON.stringify(input) ?? 'no body'} is not of type 'object'` }, message: 'Input payload validation failed' },
-    };
-  }
+export function parseMeasurementPost(input: unknown): ParseResult<MeasurementPostInput> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return notAnObject(input);
   const o = input as Record<string, unknown>;
   let errors: Record<string, string> | undefined;
   const fail = (field: string, message: string): void => {
@@ -217,7 +230,7 @@ export function parseMeasurementPost(input: unknown): { ok: true; value: Measure
   const batchTimeProblem = timeProblem(time);
   if (batchTimeProblem !== undefined) fail('time', batchTimeProblem);
 
-  if (errors !== undefined) return { ok: false, body: { errors, message: 'Input payload validation failed' } };
+  if (errors !== undefined) return { ok: false, body: validationBody(errors) };
   return {
     ok: true,
     value: {
@@ -229,23 +242,10 @@ export function parseMeasurementPost(input: unknown): { ok: true; value: Measure
   };
 }
 
-/** The 400 body of the original (flask-restx): one reason per offending field. */
-export interface ValidationBody {
-  errors: Record<string, string>;
-  message: 'Input payload validation failed';
-}
 
 /** Parses `input` or returns the original's validation body naming every offending field. */
-export function parseBody<S extends z.ZodType>(
-  schema: S,
-  input: unknown,
-): { ok: true; value: z.output<S> } | { ok: false; body: ValidationBody } {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    return {
-      ok: false,
-      body: { errors: { '': `${JSON.stringify(input) ?? 'no body'} is not of type 'object'` }, message: 'Input payload validation failed' },
-    };
-  }
+export function parseBody<S extends z.ZodType>(schema: S, input: unknown): ParseResult<z.output<S>> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return notAnObject(input);
   const r = schema.safeParse(input);
   if (r.success) return { ok: true, value: r.data };
   const errors: Record<string, string> = {};
@@ -256,5 +256,5 @@ export function parseBody<S extends z.ZodType>(
     if (message === 'is a required property' && last !== undefined) message = `'${String(last)}' is a required property`;
     if (errors[path] === undefined) errors[path] = message;
   }
-  return { ok: false, body: { errors, message: 'Input payload validation failed' } };
+  return { ok: false, body: validationBody(errors) };
 }
