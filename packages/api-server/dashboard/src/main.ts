@@ -153,6 +153,15 @@ function applyEnvSession(session: LiveSession): void {
   });
 }
 
+/** Takes in the hub's view of environments: its last session where it saw one, else "not running" for new ones. */
+function applyEnvironmentStates(list: readonly LiveEnvironmentState[]): void {
+  for (const env of list) {
+    if (env.session !== undefined) applyEnvSession(env.session);
+    else if (!state.envs.has(env.environment)) state.envs.set(env.environment, { running: false });
+  }
+  renderEnvironments();
+}
+
 async function loadEnvironments(): Promise<void> {
   let list: LiveEnvironmentState[] = [];
   try {
@@ -160,11 +169,7 @@ async function loadEnvironments(): Promise<void> {
   } catch (err) {
     showMessage(`Could not list environments (${describeError(err)}).`);
   }
-  for (const env of list) {
-    if (env.session !== undefined) applyEnvSession(env.session);
-    else if (!state.envs.has(env.environment)) state.envs.set(env.environment, { running: false });
-  }
-  renderEnvironments();
+  applyEnvironmentStates(list);
   // After a server restart the live hub knows no session yet: ask the store what runs.
   await Promise.all(
     list
@@ -187,11 +192,7 @@ function connectGlobalStream(): void {
   const source = new EventSource('/resources/live');
   source.addEventListener('environments', (ev) => {
     const body = JSON.parse((ev as MessageEvent<string>).data) as { environments: LiveEnvironmentState[] };
-    for (const env of body.environments) {
-      if (env.session !== undefined) applyEnvSession(env.session);
-      else if (!state.envs.has(env.environment)) state.envs.set(env.environment, { running: false });
-    }
-    renderEnvironments();
+    applyEnvironmentStates(body.environments);
   });
   source.addEventListener('session', (ev) => {
     applyEnvSession(JSON.parse((ev as MessageEvent<string>).data) as LiveSession);
@@ -249,21 +250,19 @@ function patchSessions(event: LiveSession): void {
     const last = s.steps[s.steps.length - 1];
     if (last !== undefined && last.endNs === null) last.endNs = at;
   };
+  const endRunning = (): void => {
+    if (running === undefined) return;
+    closeStep(running);
+    running.endNs = at;
+    running.running = false;
+  };
   if (!event.started) {
-    if (running !== undefined) {
-      closeStep(running);
-      running.endNs = at;
-      running.running = false;
-    }
+    endRunning();
   } else if (running !== undefined && running.scenario === event.scenario) {
     closeStep(running);
     running.steps.push({ step: event.step, startNs: at, endNs: null });
   } else {
-    if (running !== undefined) {
-      closeStep(running);
-      running.endNs = at;
-      running.running = false;
-    }
+    endRunning();
     state.sessions.unshift({
       scenario: event.scenario,
       startNs: at,
