@@ -8,7 +8,7 @@ import {
   type PowerAdapter,
   type Reading,
 } from '@energyrecorder/core';
-import { DeviceErrors, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
+import { errorMessage, DeviceErrors, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
 import { DEFAULT_CSVFTP, csvFtpConfigSchema, type CsvFtpConfig } from './config.js';
 import { decodeText, globToRegExp, parseMeterCsv } from './parse.js';
 
@@ -235,7 +235,7 @@ export class CsvFtpAdapter implements PowerAdapter {
   private translate(err: unknown, signal: AbortSignal): AdapterError {
     const common = this.errors.common(err, signal);
     if (common !== undefined) return common;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 530) return this.error(`login refused: ${message}`, { code: 'ER_CSVFTP_AUTH', retryable: false, cause: err });
     if (code === 550) return this.error(`path refused: ${message}`, { code: 'ER_CSVFTP_PATH', retryable: false, cause: err });

@@ -4,6 +4,7 @@ import { httpDeviceShape } from '../internal/http-config.js';
 import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withLogout } from '../internal/http-device.js';
 import type { HttpRequest } from '../internal/http.js';
 import { at, LoginRefused, PayloadProblem, requireNumber } from '../internal/http-shape.js';
+import { errorMessage } from '../internal/device-support.js';
 
 const TYPE = 'ibmc-gui';
 
@@ -29,7 +30,7 @@ export function cleanIbmcResponse(text: string): unknown {
   try {
     return JSON.parse(cleaned) as unknown;
   } catch (err) {
-    throw new PayloadProblem(`getmultiproperty answer is not JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new PayloadProblem(`getmultiproperty answer is not JSON (${errorMessage(err)})`);
   }
 }
 

@@ -3,6 +3,7 @@ import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrec
 import { httpDeviceShape } from '../internal/http-config.js';
 import { clientForDevice, httpPowerAdapter, powerReading, withLogout } from '../internal/http-device.js';
 import { at, LoginRefused, PayloadProblem, requireNumber, str } from '../internal/http-shape.js';
+import { errorMessage } from '../internal/device-support.js';
 
 const TYPE = 'intel-gui';
 
@@ -23,7 +24,7 @@ export function cleanIntelPseudoJson(text: string): unknown {
   try {
     return JSON.parse(cleaned) as unknown;
   } catch (err) {
-    throw new PayloadProblem(`unreadable answer after pseudo-JSON cleanup (${err instanceof Error ? err.message : String(err)})`);
+    throw new PayloadProblem(`unreadable answer after pseudo-JSON cleanup (${errorMessage(err)})`);
   }
 }
 

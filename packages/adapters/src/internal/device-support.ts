@@ -9,6 +9,11 @@ export function deviceTimeoutMs(timeoutS: number | undefined, ctx: AdapterContex
   return ctx.requestTimeoutMs > 0 ? ctx.requestTimeoutMs : defaultS * 1000;
 }
 
+/** The message of a thrown value, which need not be an `Error`. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /**
  * Memoises the `import()` of a heavy driver so registering an adapter costs nothing and the driver loads once.
  * A failed load is forgotten, so the next poll tries again.

@@ -1,5 +1,5 @@
 import { AdapterError, nowNs, type AdapterContext, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
-import { deviceTimeoutMs } from './device-support.js';
+import { errorMessage, deviceTimeoutMs } from './device-support.js';
 import { credentialsOf, DEFAULT_HTTP_DEVICE } from './http-config.js';
 import { HTTP_ERROR_CODES, HttpClient, parseDeviceAddress, type DeviceAddress, type HttpAuthScheme, type HttpRequest } from './http.js';
 import { LoginRefused, PayloadProblem } from './http-shape.js';
@@ -59,7 +59,7 @@ export function httpPowerAdapter(
         if (err instanceof PayloadProblem) throw client.payloadError(err.message, err);
         // Retrying a refused password every poll can lock the account on some BMCs: not retryable.
         if (err instanceof LoginRefused) throw client.error(err.message, HTTP_ERROR_CODES.auth, { cause: err, retryable: false });
-        throw client.error(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`, 'ER_ADAPTER', { cause: err });
+        throw client.error(`unexpected failure: ${errorMessage(err)}`, 'ER_ADAPTER', { cause: err });
       }
     },
     async close(): Promise<void> {
@@ -92,7 +92,7 @@ export async function withLogout<T>(
   } finally {
     await client
       .request({ ...(typeof logout === 'function' ? logout() : logout), signal: undefined, timeoutMs: LOGOUT_TIMEOUT_MS })
-      .catch((err: unknown) => logger.debug({ err: err instanceof Error ? err.message : String(err) }, `${client.adapterType} logout failed`));
+      .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, `${client.adapterType} logout failed`));
   }
 }
 

@@ -12,6 +12,7 @@ import {
   type Logger,
 } from '@energyrecorder/core';
 import { buildDigestAuthorization, parseDigestChallenge, type DigestChallenge } from './http-digest.js';
+import { errorMessage } from './device-support.js';
 
 /** How credentials are sent. `auto` answers whatever the device challenges with (Basic or Digest). */
 export type HttpAuthScheme = 'basic' | 'digest' | 'auto';
@@ -125,7 +126,7 @@ export class TransportFailure extends Error {
   readonly axiosCode: string | undefined;
 
   constructor(err: unknown) {
-    super(err instanceof Error ? err.message : String(err));
+    super(errorMessage(err));
     this.name = err instanceof Error && err.name !== 'Error' ? err.name : 'TransportFailure';
     this.code = errorCode(err);
     const own = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
@@ -362,7 +363,7 @@ export class HttpClient {
     try {
       return JSON.parse(res.text) as unknown;
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       throw this.payloadError(`${res.what}: invalid JSON (${reason}); body starts ${JSON.stringify(cut(res.text, 80))}`, err);
     }
   }

@@ -3,6 +3,7 @@ import { DEFAULT_IPMI, type IpmiConfig, ipmiConfigSchema } from './config.js';
 import { IpmitoolDriver } from './internal/ipmitool-driver.js';
 import { NativeIpmiDriver } from './internal/native-driver.js';
 import { PRIVILEGE_LEVELS } from './internal/commands.js';
+import { errorMessage } from '../internal/device-support.js';
 
 /** Extra knobs for tests and benchmarks; the config file cannot set them. */
 export interface IpmiAdapterOptions {
@@ -66,7 +67,7 @@ export function createIpmiAdapter(
       try {
         await driver.close();
       } catch (err) {
-        logger.debug({ err: (err as Error).message }, 'ipmi close failed');
+        logger.debug({ err: errorMessage(err) }, 'ipmi close failed');
       }
     },
   };

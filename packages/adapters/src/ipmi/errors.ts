@@ -1,4 +1,5 @@
 import { AdapterError } from '@energyrecorder/core';
+import { errorMessage } from '../internal/device-support.js';
 
 /** Error codes of the `ipmi` adapter; each is listed in the package README. */
 export const IpmiErrorCode = Object.freeze({
@@ -41,6 +42,6 @@ export function ipmiError(
 /** Passes AdapterErrors through; wraps anything else (a decoder's plain Error) as a PROTOCOL error. */
 export function asIpmiError(err: unknown, target: string): AdapterError {
   if (err instanceof AdapterError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return ipmiError(target, IpmiErrorCode.PROTOCOL, `malformed answer: ${message}`, { cause: err });
 }

@@ -8,7 +8,7 @@ import {
   type PowerAdapter,
   type Reading,
 } from '@energyrecorder/core';
-import { DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
+import { errorMessage, DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
 import { DEFAULT_MODBUS, modbusConfigSchema, type ModbusConfig } from './config.js';
 import {
   decodeRegisters,
@@ -108,7 +108,7 @@ export class ModbusAdapter implements PowerAdapter {
       } catch (err) {
         if (signal.aborted || err instanceof AdapterError) throw err;
         // The kept connection may have been closed by the device since the last poll: reconnect once.
-        this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'Modbus connection failed; reconnecting');
+        this.logger.debug({ err: errorMessage(err) }, 'Modbus connection failed; reconnecting');
         this.dropClient();
         return await this.readOnce(signal);
       }
@@ -262,7 +262,7 @@ export class ModbusAdapter implements PowerAdapter {
     const common = this.errors.common(err, signal);
     if (common !== undefined) return common;
     const name = err instanceof Error ? err.name : '';
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     // Node socket errors carry the symbolic name in `code`; modbus-serial's own errors put it in `errno`.
     const e = err as { errno?: unknown; code?: unknown } | null;
     const errno = typeof e?.code === 'string' ? e.code : e?.errno;

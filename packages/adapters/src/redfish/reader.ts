@@ -20,6 +20,7 @@ import {
   type PowerSource,
   type SourceOutcome,
 } from './parsers.js';
+import { errorMessage } from '../internal/device-support.js';
 
 /** Where the reader gets resources from: the HTTP session in production, a fixture map in unit tests. */
 export interface ResourceSource {
@@ -50,10 +51,6 @@ function isNotFound(err: unknown): boolean {
 /** A failure of the device or the link (not of one resource's content): falling back would hide it. */
 function isTransportFailure(err: unknown): boolean {
   return !(err instanceof AdapterError) || err.code !== HTTP_ERROR_CODES.payload;
-}
-
-function reasonOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -114,7 +111,7 @@ export class RedfishReader {
         }
       }),
     );
-    const failureText = failures.map((f) => `${f.uri}: ${reasonOf(f.err)}`);
+    const failureText = failures.map((f) => `${f.uri}: ${errorMessage(f.err)}`);
     if (found.length === 0 && failures.length > 0) {
       const first = failures[0]?.err;
       // A device that is down as a whole says so with its own error (timeout, 503 with Retry-After, refused login).
@@ -185,7 +182,7 @@ export class RedfishReader {
         readings.push(...t);
         return;
       }
-      problems.push(`chassis ${chassis[i]?.id ?? i} temperatures: ${reasonOf(t.error)}`);
+      problems.push(`chassis ${chassis[i]?.id ?? i} temperatures: ${errorMessage(t.error)}`);
       firstCause ??= t.error;
     });
     if (problems.length > 0) {
@@ -236,9 +233,9 @@ export class RedfishReader {
           reasons.push(`${name}: not found`);
           continue;
         }
-        if (isTransportFailure(err)) return { kind: 'error', reasons: [...reasons, `${name}: ${reasonOf(err)}`], cause: err };
+        if (isTransportFailure(err)) return { kind: 'error', reasons: [...reasons, `${name}: ${errorMessage(err)}`], cause: err };
         failed ??= err;
-        reasons.push(`${name}: ${reasonOf(err)}`);
+        reasons.push(`${name}: ${errorMessage(err)}`);
         continue;
       }
       if (outcome.kind === 'ok') {
@@ -323,7 +320,7 @@ export class RedfishReader {
     } catch (err) {
       if (signal.aborted) throw err;
       if (isTransportFailure(err) && !isNotFound(err)) return { error: err };
-      this.logger.warn({ chassis: c.id, err: reasonOf(err) }, 'temperatures unavailable for this chassis');
+      this.logger.warn({ chassis: c.id, err: errorMessage(err) }, 'temperatures unavailable for this chassis');
     }
     return [];
   }

@@ -1,6 +1,7 @@
 import { AdapterError, HttpStatusError, noopLogger, type Logger } from '@energyrecorder/core';
 import { HTTP_ERROR_CODES, type HttpClient } from '../internal/http.js';
 import type { ResourceSource } from './reader.js';
+import { errorMessage } from '../internal/device-support.js';
 
 /** How {@link RedfishSession} authenticates. */
 export type RedfishAuthMode = 'session' | 'basic' | 'none';
@@ -130,7 +131,7 @@ export class RedfishSession implements ResourceSource {
         acceptStatus: [401, 404],
       });
     } catch (err) {
-      this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'session logout failed');
+      this.logger.debug({ err: errorMessage(err) }, 'session logout failed');
     }
   }
 }

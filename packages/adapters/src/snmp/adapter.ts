@@ -8,7 +8,7 @@ import {
   type PowerAdapter,
   type Reading,
 } from '@energyrecorder/core';
-import { DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
+import { errorMessage, DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
 import { DEFAULT_SNMP, resolveSnmpSensors, resolveV3User, snmpConfigSchema, type SnmpConfig } from './config.js';
 import { decodeVarbind, scaleValue } from './decode.js';
 import type { SnmpSensorSpec } from './presets.js';
@@ -247,7 +247,7 @@ export class SnmpAdapter implements PowerAdapter {
     const common = this.errors.common(err, signal);
     if (common !== undefined) return common;
     const name = errorName(err);
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (name === 'RequestTimedOutError') {
       // Net-SNMP agents send no report for a message they cannot decrypt, nor any answer to an unknown community.
       const hint =

@@ -6,6 +6,7 @@ import type { Logger, Reading } from '@energyrecorder/core';
 import { nowNs } from '@energyrecorder/core';
 import { IpmiErrorCode, ipmiError } from '../errors.js';
 import { MANUFACTURER_POWER_SENSORS } from '../sdr.js';
+import { errorMessage } from '../../internal/device-support.js';
 
 /** Settings of the ipmitool driver. */
 export interface IpmitoolDriverOptions {
@@ -130,7 +131,7 @@ export class IpmitoolDriver {
         }
       } catch (err) {
         if ((err as { code?: unknown }).code !== IpmiErrorCode.IPMITOOL) throw err;
-        this.opts.logger.debug({ err: (err as Error).message }, 'ipmitool dcmi unavailable, using SDR sensors');
+        this.opts.logger.debug({ err: errorMessage(err) }, 'ipmitool dcmi unavailable, using SDR sensors');
       }
     }
     const sdr = parseIpmitoolSdrNames(await this.run(['sdr', 'list', 'full'], signal, true));

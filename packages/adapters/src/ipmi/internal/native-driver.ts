@@ -14,6 +14,7 @@ import {
 } from './commands.js';
 import { BMC_ADDRESS } from './packet.js';
 import { IpmiSession, type RequestTarget } from './session.js';
+import { errorMessage } from '../../internal/device-support.js';
 
 /** Settings of the native driver, resolved from the adapter config. */
 export interface NativeDriverOptions {
@@ -71,7 +72,7 @@ export class NativeIpmiDriver {
       // A BMC restart or a session timeout on its side shows up as silence or integrity failures: open a new
       // session once, in the same read.
       if (!IpmiSession.isSessionFatal(err) || signal.aborted || this.session === undefined) throw err;
-      this.opts.logger.info({ err: (err as Error).message }, 'ipmi session lost, reopening');
+      this.opts.logger.info({ err: errorMessage(err) }, 'ipmi session lost, reopening');
       await this.dropSession();
       try {
         return await this.readOnce(signal);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type CipherSuite, decryptPayload, encryptPayload, packetAuthCode } from './cipher-suite.js';
+import { errorMessage } from '../../internal/device-support.js';
 
 /** RMCP header for IPMI class messages, no RMCP ACK (ASF/RMCP §3.2.2.2, IPMI v2.0 §13.1.3). */
 export const RMCP_HEADER = Buffer.from([0x06, 0x00, 0xff, 0x07]);
@@ -250,7 +251,7 @@ export function decodePacket(buf: Uint8Array, security: SessionSecurity | undefi
     try {
       payload = decryptPayload(security.aesKey, payload);
     } catch (err) {
-      throw new PacketError(`cannot decrypt payload: ${(err as Error).message}`);
+      throw new PacketError(`cannot decrypt payload: ${errorMessage(err)}`);
     }
   }
   return { payloadType: typeByte & 0x3f, encrypted, authenticated, sessionId, sequence, payload };

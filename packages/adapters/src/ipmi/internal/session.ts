@@ -42,6 +42,7 @@ import {
   encodeRakp3,
   RMCP_STATUS_TEXT,
 } from './rakp.js';
+import { errorMessage } from '../../internal/device-support.js';
 
 /** What an {@link IpmiSession} needs. */
 export interface IpmiSessionOptions {
@@ -399,7 +400,7 @@ export class IpmiSession {
       try {
         await this.request(NetFn.APP, Cmd.CLOSE_SESSION, id, signal);
       } catch (err) {
-        this.opts.logger.debug({ err: (err as Error).message }, 'ipmi close session got no answer');
+        this.opts.logger.debug({ err: errorMessage(err) }, 'ipmi close session got no answer');
       }
     }
     this.security = undefined;
@@ -486,7 +487,7 @@ export class IpmiSession {
     try {
       packet = decodePacket(msg, this.security);
     } catch (err) {
-      this.opts.logger.debug({ err: (err as Error).message }, 'ipmi packet dropped');
+      this.opts.logger.debug({ err: errorMessage(err) }, 'ipmi packet dropped');
       return;
     }
     waiter(packet);
@@ -570,7 +571,7 @@ export class IpmiSession {
           reject(
             (err as { code?: unknown }).code !== undefined
               ? err
-              : ipmiError(this.target, IpmiErrorCode.PROTOCOL, (err as Error).message, { cause: err }),
+              : ipmiError(this.target, IpmiErrorCode.PROTOCOL, errorMessage(err), { cause: err }),
           );
         }
         return true;
@@ -592,7 +593,7 @@ export class IpmiSession {
           this.sendRaw(build());
         } catch (err) {
           finish();
-          const why = `cannot send: ${(err as Error).message}`;
+          const why = `cannot send: ${errorMessage(err)}`;
           reject(ipmiError(this.target, IpmiErrorCode.PROTOCOL, why, { cause: err }));
           return;
         }
