@@ -109,6 +109,17 @@ function decodeLine(line: string): DecodedLine | undefined {
   return { readings, json: body.slice(space + 1) };
 }
 
+/** Calls `fn` for each complete line of `buf` that ends before `end`, with its decoding and the offset after it. */
+function forEachLine(buf: Buffer, end: number, fn: (decoded: DecodedLine | undefined, after: number) => void): void {
+  let pos = 0;
+  while (pos < end) {
+    const nl = buf.indexOf(0x0a, pos);
+    if (nl < 0 || nl >= end) break;
+    fn(decodeLine(buf.toString('utf8', pos, nl)), nl + 1);
+    pos = nl + 1;
+  }
+}
+
 function isSpoolRecord(v: unknown): v is SpoolRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
@@ -226,23 +237,18 @@ export class Spool {
   private async scanSegment(seq: number, isLast: boolean): Promise<SegmentInfo> {
     const path = join(this.dir, segmentName(seq));
     const buf = await readFile(path);
-    let pos = 0;
     let records = 0;
     let readings = 0;
     let bad = 0;
     let validEnd = 0;
-    while (pos < buf.length) {
-      const nl = buf.indexOf(0x0a, pos);
-      if (nl < 0) break;
-      const decoded = decodeLine(buf.toString('utf8', pos, nl));
+    forEachLine(buf, buf.length, (decoded, after) => {
       if (decoded === undefined) bad++;
       else {
         records++;
         readings += decoded.readings;
-        validEnd = nl + 1;
+        validEnd = after;
       }
-      pos = nl + 1;
-    }
+    });
     if (isLast && validEnd < buf.length) {
       // A torn or corrupt tail from a crash mid-append: cut it so new appends start on a clean line.
       await truncate(path, validEnd);
@@ -255,17 +261,11 @@ export class Spool {
 
   private async countConsumed(head: SegmentInfo): Promise<void> {
     const buf = await readFile(join(this.dir, segmentName(head.seq)));
-    let pos = 0;
-    while (pos < this.cursor.offset) {
-      const nl = buf.indexOf(0x0a, pos);
-      if (nl < 0 || nl >= this.cursor.offset) break;
-      const decoded = decodeLine(buf.toString('utf8', pos, nl));
-      if (decoded !== undefined) {
-        this.consumedRecords++;
-        this.consumedReadings += decoded.readings;
-      }
-      pos = nl + 1;
-    }
+    forEachLine(buf, this.cursor.offset, (decoded) => {
+      if (decoded === undefined) return;
+      this.consumedRecords++;
+      this.consumedReadings += decoded.readings;
+    });
   }
 
   /** What is waiting, and what was dropped. */
