@@ -9,6 +9,7 @@ import { EnergyRecorder, setDefaultRecorder, type EnergyReport } from '@energyre
 import { DEFAULT_RACK, startRack, type Rack, type RackMachine } from './rack.js';
 import { comparisonToCsv, deviationPct, TOTAL_STEP, type ComparisonRow } from './report-table.js';
 import { Bench, Functest, SUITE_PLAN, type StepLoad } from './suite.js';
+import { sleep } from './internal/sleep.js';
 
 /** What the demo tells its caller while it runs. */
 export type DemoEvent =
@@ -67,23 +68,6 @@ export async function pickDemoPort(host = '127.0.0.1', first = FIRST_PORT): Prom
   return 0;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((res, rej) => {
-    if (signal?.aborted === true) {
-      rej(signal.reason);
-      return;
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      res();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      rej(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Builds the comparison rows of one scenario report against the rack's exact profiles. */
 export function compareReport(report: EnergyReport, rack: Pick<Rack, 'machines'>, nowMs: number): ComparisonRow[] {

@@ -1,6 +1,7 @@
 import { NS_PER_MS, type Logger } from '@energyrecorder/core';
 import { createRedfishService, type Meter, type MeterIdentity, type MeterReading, type RedfishService } from '@energyrecorder/yocto-redfish';
 import { LoadProfile } from './load-profile.js';
+import { sleep } from './internal/sleep.js';
 
 /** One machine of the demo rack. */
 export interface RackMachine {
@@ -81,23 +82,6 @@ export interface RackOptions {
   marginMs?: number;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Starts the rack's Redfish services. */
 export async function startRack(options: RackOptions = {}): Promise<Rack> {
