@@ -12,7 +12,7 @@ import {
   type Logger,
 } from '@energyrecorder/core';
 import { buildDigestAuthorization, parseDigestChallenge, type DigestChallenge } from './http-digest.js';
-import { errorMessage } from './device-support.js';
+import { DeviceErrors, errorMessage } from './device-support.js';
 
 /** How credentials are sent. `auto` answers whatever the device challenges with (Basic or Digest). */
 export type HttpAuthScheme = 'basic' | 'digest' | 'auto';
@@ -148,6 +148,7 @@ export class HttpClient {
   origin: string;
   private readonly opts: HttpClientOptions;
   private readonly logger: Logger;
+  private readonly errors: DeviceErrors;
   private readonly httpAgent: HttpAgent;
   private httpsAgent: HttpsAgent | undefined;
   private readonly axios: AxiosInstance;
@@ -158,6 +159,7 @@ export class HttpClient {
     this.opts = { ...options };
     this.origin = options.origin.replace(/\/+$/, '');
     this.logger = options.logger ?? noopLogger;
+    this.errors = new DeviceErrors(options.adapterType, options.target);
     this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
     this.axios = axios.create({
       validateStatus: () => true,
@@ -182,13 +184,7 @@ export class HttpClient {
 
   /** Builds an `AdapterError` for this device. */
   error(message: string, code: string, options: { cause?: unknown; retryable?: boolean } = {}): AdapterError {
-    return new AdapterError(message, {
-      adapterType: this.opts.adapterType,
-      target: this.opts.target,
-      code,
-      cause: options.cause,
-      retryable: options.retryable,
-    });
+    return this.errors.error(message, { code, ...options });
   }
 
   private async getHttpsAgent(): Promise<HttpsAgent> {
