@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-peers.sh
 npm ci --no-audit --no-fund
 npm run build
+# npm ci cannot link the workspace CLIs (energyrecorder, energyrecorder-api, ...) before their dist/ exists.
+npm rebuild --ignore-scripts >/dev/null
 npm run typecheck
 npm run lint
 npm run check:pkg
