@@ -1,29 +1,63 @@
-// Serves many simulated Redfish chassis from one process: GET /redfish/v1/Chassis/<n>/Power answers a
-// legacy Power resource whose PowerConsumedWatts drifts per chassis. Prints its port on stdout.
+// Serves many simulated Redfish devices from one process. Each device <n> has one chassis whose legacy Power
+// resource reports a PowerConsumedWatts that drifts per device, reachable two ways:
+// - `/redfish/v1/Chassis/<n>/Power`, the one URL the bench's minimal adapter GETs;
+// - a whole Redfish service under `/dev/<n>` (service root, Chassis collection, chassis, Power), which the real
+//   `redfish` adapter walks with `host: http://127.0.0.1:<port>/dev/<n>`.
+// Prints its port on stdout.
 import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
 
 const count = Number(process.argv[2] ?? 500);
 const watts = new Float64Array(count).map((_, i) => 200 + (i % 50));
-const server = createServer((req, res) => {
-  const m = /^\/redfish\/v1\/Chassis\/(\d+)\/Power$/.exec(req.url ?? '');
-  const i = m === null ? -1 : Number(m[1]);
-  if (i < 0 || i >= count) {
-    res.writeHead(404).end();
-    return;
-  }
+
+function power(prefix, i) {
   watts[i] += Math.random() - 0.5;
-  const body = JSON.stringify({
-    '@odata.id': `/redfish/v1/Chassis/${i}/Power`,
+  return {
+    '@odata.id': `${prefix}/redfish/v1/Chassis/${i}/Power`,
     Id: 'Power',
     PowerControl: [
       {
-        '@odata.id': `/redfish/v1/Chassis/${i}/Power#/PowerControl/0`,
+        '@odata.id': `${prefix}/redfish/v1/Chassis/${i}/Power#/PowerControl/0`,
         PhysicalContext: 'Chassis',
         PowerConsumedWatts: Math.round(watts[i] * 10) / 10,
       },
     ],
-  });
+  };
+}
+
+function resource(url) {
+  const direct = /^\/redfish\/v1\/Chassis\/(\d+)\/Power$/.exec(url);
+  if (direct !== null) {
+    const i = Number(direct[1]);
+    return i < count ? power('', i) : undefined;
+  }
+  const m = /^\/dev\/(\d+)(\/redfish\/v1(?:\/.*)?)$/.exec(url);
+  if (m === null) return undefined;
+  const i = Number(m[1]);
+  if (i >= count) return undefined;
+  const prefix = `/dev/${i}`;
+  const chassis = `${prefix}/redfish/v1/Chassis/${i}`;
+  switch ((m[2] ?? '').replace(/\/+$/, '')) {
+    case '/redfish/v1':
+      return { '@odata.id': `${prefix}/redfish/v1/`, Chassis: { '@odata.id': `${prefix}/redfish/v1/Chassis` } };
+    case '/redfish/v1/Chassis':
+      return { '@odata.id': `${prefix}/redfish/v1/Chassis`, Members: [{ '@odata.id': chassis }] };
+    case `/redfish/v1/Chassis/${i}`:
+      return { '@odata.id': chassis, Id: String(i), ChassisType: 'RackMount', Power: { '@odata.id': `${chassis}/Power` } };
+    case `/redfish/v1/Chassis/${i}/Power`:
+      return power(prefix, i);
+    default:
+      return undefined;
+  }
+}
+
+const server = createServer((req, res) => {
+  const found = resource(req.url ?? '');
+  if (found === undefined) {
+    res.writeHead(404).end();
+    return;
+  }
+  const body = JSON.stringify(found);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 });
 server.keepAliveTimeout = 60_000;

@@ -1,24 +1,23 @@
-// Scale benchmark: one collector polls 1,000 simulated Redfish HTTP devices (two device processes) every 1 s
-// for 60 s and pushes to a sink API process. Reports on-time tick share, CPU seconds per reading and peak RSS,
-// each as a ratio against the baseline measured after it in the same run: a bare loop doing the same 1,000 GETs
-// per second with undici and nothing else.
-/* global AbortSignal */
+// Scale benchmark: one collector polls N simulated Redfish HTTP devices (two device processes) every 1 s and
+// pushes to a sink API process. Two runs, each in its own process so heap and RSS do not carry over:
+// - `minimal` (the named baseline): a bench-only adapter doing one undici GET of the chassis Power resource;
+// - `redfish`: the real built-in `redfish` adapter (axios client, service discovery, Power fallback chain) on the
+//   same devices, power only, so it also makes one GET per steady-state read.
+// Reports on-time tick share, CPU seconds per reading and peak RSS per run, each also as a ratio to the baseline.
+// Env: BENCH_DEVICES (1000), BENCH_SECONDS (60), BENCH_ADAPTERS (`minimal,redfish`; the first is the baseline).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { clearInterval, setInterval } from 'node:timers';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Agent, request } from 'undici';
-import { z } from 'zod';
-import { createAdapterRegistry } from '@energyrecorder/core';
-import { Collector, resolveCollectorConfig } from '../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
-const BASELINE_SECONDS = 10;
+const ADAPTERS = (process.env.BENCH_ADAPTERS ?? 'minimal,redfish').split(',').filter((a) => a !== '');
 const PROCESSES = 2;
+const RESULT = 'result ';
 
 function startChild(script, args) {
   const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -35,41 +34,19 @@ function startChild(script, args) {
       waiters = [];
     }
   });
+  child.once('exit', () => {
+    for (const w of waiters) w();
+    waiters = [];
+  });
   const nextLine = async (prefix) => {
     for (;;) {
       const i = lines.findIndex((l) => l.startsWith(prefix));
       if (i >= 0) return lines.splice(i, 1)[0];
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${script} exited before printing "${prefix}"`);
       await new Promise((r) => waiters.push(r));
     }
   };
   return { child, nextLine };
-}
-
-// 128 keep-alive sockets per device process: enough for a 1,000-device tick, bounded socket buffers.
-const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
-
-// The minimal Redfish-shaped adapter of the bench: one GET of the chassis Power resource per read.
-const benchRedfish = {
-  type: 'bench-redfish',
-  description: 'GET <url> (legacy Power resource) -> PowerControl[0].PowerConsumedWatts',
-  configSchema: z.looseObject({ url: z.string() }),
-  create(config) {
-    return {
-      async read(signal) {
-        const res = await request(config.url, { dispatcher, signal });
-        const body = await res.body.json();
-        const value = body?.PowerControl?.[0]?.PowerConsumedWatts;
-        if (typeof value !== 'number') throw new Error('no PowerConsumedWatts');
-        return [{ sensor: 'power', unit: 'W', value, timestampNs: Date.now() * 1e6 }];
-      },
-      async close() {},
-    };
-  },
-};
-
-function cpuSeconds(since) {
-  const u = process.cpuUsage(since);
-  return (u.user + u.system) / 1e6;
 }
 
 function rssSampler() {
@@ -83,31 +60,49 @@ function rssSampler() {
   };
 }
 
-async function main() {
-  const perProcess = Math.ceil(DEVICES / PROCESSES);
-  const deviceProcs = [];
-  const urls = [];
-  for (let p = 0; p < PROCESSES; p++) {
-    const proc = startChild('devices-server.mjs', [String(perProcess)]);
-    deviceProcs.push(proc);
-    const port = Number(await proc.nextLine(''));
-    for (let i = 0; i < perProcess && urls.length < DEVICES; i++) urls.push(`http://127.0.0.1:${port}/redfish/v1/Chassis/${i}/Power`);
+/** One collector run in this process; prints a `result {json}` line. */
+async function run(adapter, devicePorts, sinkPort) {
+  const { z } = await import('zod');
+  const { createAdapterRegistry } = await import('@energyrecorder/core');
+  const { builtinAdapters } = await import('@energyrecorder/adapters');
+  const { Collector, resolveCollectorConfig } = await import('../dist/index.js');
+  const { Agent, request } = await import('undici');
+  // 128 keep-alive sockets per device process: enough for a 1,000-device tick, bounded socket buffers.
+  const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
+  const minimal = {
+    type: 'bench-redfish',
+    description: 'GET <url> (legacy Power resource) -> PowerControl[0].PowerConsumedWatts',
+    configSchema: z.looseObject({ url: z.string() }),
+    create(config) {
+      return {
+        async read(signal) {
+          const res = await request(config.url, { dispatcher, signal });
+          const body = await res.body.json();
+          const value = body?.PowerControl?.[0]?.PowerConsumedWatts;
+          if (typeof value !== 'number') throw new Error('no PowerConsumedWatts');
+          return [{ sensor: 'power', unit: 'W', value, timestampNs: Date.now() * 1e6 }];
+        },
+        async close() {},
+      };
+    },
+  };
+  const perProcess = Math.ceil(DEVICES / devicePorts.length);
+  const servers = [];
+  for (let i = 0; i < DEVICES; i++) {
+    const port = devicePorts[Math.floor(i / perProcess)];
+    const n = i % perProcess;
+    servers.push(
+      adapter === 'minimal'
+        ? { id: `chassis-${i}`, type: 'bench-redfish', url: `http://127.0.0.1:${port}/redfish/v1/Chassis/${n}/Power` }
+        : { id: `chassis-${i}`, type: 'redfish', host: `http://127.0.0.1:${port}/dev/${n}`, temperature: false },
+    );
   }
-  const sink = startChild('sink-server.mjs', []);
-  const sinkPort = Number((await sink.nextLine('port ')).split(' ')[1]);
   const spoolDir = mkdtempSync(join(tmpdir(), 'er-bench-spool-'));
-
   try {
-    const registry = createAdapterRegistry([benchRedfish]);
+    const registry = createAdapterRegistry([...builtinAdapters, minimal]);
     const config = resolveCollectorConfig(
       {
-        PODS: [
-          {
-            environment: 'BENCH',
-            polling_interval: 1,
-            servers: urls.map((url, i) => ({ id: `chassis-${i}`, type: 'bench-redfish', url })),
-          },
-        ],
+        PODS: [{ environment: 'BENCH', polling_interval: 1, servers }],
         RECORDER_API_SERVER: { base_url: `http://127.0.0.1:${sinkPort}`, timeout: 10 },
         COLLECTOR: { spool_dir: spoolDir, flush_interval_ms: 1000, spool_max_bytes: 256 * 1024 * 1024 },
       },
@@ -115,64 +110,86 @@ async function main() {
     );
     const collector = await Collector.create({ config });
     const stopRss = rssSampler();
-    const cpu1 = process.cpuUsage();
+    const cpu0 = process.cpuUsage();
     await collector.start();
     await new Promise((r) => setTimeout(r, SECONDS * 1000 + 200));
     await collector.stop(10_000);
-    const cpu = cpuSeconds(cpu1);
+    const cpuUsed = process.cpuUsage(cpu0);
     const peakRss = stopRss();
     const status = collector.status();
     const devs = status.environments.flatMap((e) => e.devices);
-    const ticks = devs.reduce((n, d) => n + d.ticks, 0);
-    const onTime = devs.reduce((n, d) => n + d.onTimeReads, 0);
-    const missed = devs.reduce((n, d) => n + d.missedTicks, 0);
-    const failures = devs.reduce((n, d) => n + d.failures, 0);
-    const readings = devs.reduce((n, d) => n + d.readings, 0);
-    const skipped = status.environments.reduce((n, e) => n + e.skippedTicks, 0);
-    // Baseline, measured after the collector so its garbage does not count against it: the same GETs,
-    // aligned on whole seconds, with nothing else.
-    const stopRss0 = rssSampler();
-    const cpu0 = process.cpuUsage();
-    let baseOk = 0;
-    let baseOnTime = 0;
-    let baseTicks = 0;
-    for (let s = 0; s < BASELINE_SECONDS; s++) {
-      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
-      const start = Date.now();
-      baseTicks++;
-      const results = await Promise.allSettled(
-        urls.map(async (u) => {
-          const res = await request(u, { dispatcher, signal: AbortSignal.timeout(800) });
-          await res.body.json();
-        }),
-      );
-      baseOk += results.filter((r) => r.status === 'fulfilled').length;
-      if (Date.now() - start < 1000) baseOnTime++;
-    }
-    const baseCpuPerReq = cpuSeconds(cpu0) / Math.max(1, baseOk);
-    const baseRss = stopRss0();
-
-    sink.child.kill('SIGUSR2');
-    const [, sinkReadings] = (await sink.nextLine('count ')).split(' ').map(Number);
-
-    const share = onTime / Math.max(1, ticks);
-    const cpuPerReading = cpu / Math.max(1, readings);
-    console.log(`scale bench: ${DEVICES} devices, 1 s interval, ${SECONDS} s (baseline: bare undici GET loop, ${BASELINE_SECONDS} s)`);
-    console.log(`  on-time ticks      ${(share * 100).toFixed(3)} % (${onTime}/${ticks}; missed ${missed}, skipped ${skipped}, failed ${failures}); baseline rounds on time ${baseOnTime}/${baseTicks}`);
-    console.log(`  CPU per reading    ${(cpuPerReading * 1e6).toFixed(1)} µs = ${(cpuPerReading / baseCpuPerReq).toFixed(2)}x baseline (${(baseCpuPerReq * 1e6).toFixed(1)} µs per bare GET)`);
-    console.log(`  peak RSS           ${(peakRss / 2 ** 20).toFixed(0)} MB = ${(peakRss / baseRss).toFixed(2)}x baseline (${(baseRss / 2 ** 20).toFixed(0)} MB)`);
-    console.log(`  successful reads   ${((readings / Math.max(1, ticks)) * 100).toFixed(3)} % of device ticks; baseline ${((baseOk / Math.max(1, baseTicks * urls.length)) * 100).toFixed(3)} % of GETs`);
-    console.log(`  delivered          ${sinkReadings}/${readings} readings (${status.push.spoolBatches} left in spool)`);
-    console.log(`  targets            on-time >= 99.9 %: ${share >= 0.999 ? 'met' : 'MISSED'}; RSS < 200 MB: ${peakRss < 200 * 2 ** 20 ? 'met' : 'MISSED'}`);
+    const sum = (f) => devs.reduce((n, d) => n + f(d), 0);
+    process.stdout.write(
+      `${RESULT}${JSON.stringify({
+        adapter,
+        ticks: sum((d) => d.ticks),
+        onTime: sum((d) => d.onTimeReads),
+        missed: sum((d) => d.missedTicks),
+        failures: sum((d) => d.failures),
+        readings: sum((d) => d.readings),
+        skipped: status.environments.reduce((n, e) => n + e.skippedTicks, 0),
+        cpuS: (cpuUsed.user + cpuUsed.system) / 1e6,
+        peakRss,
+        spoolBatches: status.push.spoolBatches,
+      })}\n`,
+    );
   } finally {
-    for (const p of deviceProcs) p.child.kill('SIGTERM');
-    sink.child.kill('SIGTERM');
     await dispatcher.close();
     rmSync(spoolDir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+async function main() {
+  const perProcess = Math.ceil(DEVICES / PROCESSES);
+  const deviceProcs = [];
+  const ports = [];
+  for (let p = 0; p < PROCESSES; p++) {
+    const proc = startChild('devices-server.mjs', [String(perProcess)]);
+    deviceProcs.push(proc);
+    ports.push(Number(await proc.nextLine('')));
+  }
+  const sink = startChild('sink-server.mjs', []);
+  const sinkPort = Number((await sink.nextLine('port ')).split(' ')[1]);
+  const results = [];
+  try {
+    for (const adapter of ADAPTERS) {
+      sink.child.kill('SIGUSR2');
+      const before = Number((await sink.nextLine('count ')).split(' ')[1]);
+      const runner = startChild('scale.mjs', ['run', adapter, ports.join(','), String(sinkPort)]);
+      const r = JSON.parse((await runner.nextLine(RESULT)).slice(RESULT.length));
+      await new Promise((resolve) => (runner.child.exitCode === null ? runner.child.once('exit', resolve) : resolve()));
+      sink.child.kill('SIGUSR2');
+      r.delivered = Number((await sink.nextLine('count ')).split(' ')[1]) - before;
+      results.push(r);
+    }
+  } finally {
+    for (const p of deviceProcs) p.child.kill('SIGTERM');
+    sink.child.kill('SIGTERM');
+  }
+  const base = results[0];
+  const perReading = (r) => r.cpuS / Math.max(1, r.readings);
+  console.log(`scale bench: ${DEVICES} devices, 1 s interval, ${SECONDS} s per run; baseline: ${base.adapter} adapter`);
+  for (const r of results) {
+    const share = r.onTime / Math.max(1, r.ticks);
+    console.log(`  [${r.adapter}]`);
+    console.log(`    on-time ticks     ${(share * 100).toFixed(3)} % (${r.onTime}/${r.ticks}; missed ${r.missed}, skipped ${r.skipped}, failed ${r.failures})`);
+    console.log(`    CPU per reading   ${(perReading(r) * 1e6).toFixed(1)} µs = ${(perReading(r) / perReading(base)).toFixed(2)}x baseline`);
+    console.log(`    peak RSS          ${(r.peakRss / 2 ** 20).toFixed(0)} MB = ${(r.peakRss / base.peakRss).toFixed(2)}x baseline`);
+    console.log(`    delivered         ${r.delivered}/${r.readings} readings (${r.spoolBatches} batches left in spool)`);
+    console.log(`    targets           on-time >= 99.9 %: ${share >= 0.999 ? 'met' : 'MISSED'}; RSS < 200 MB: ${r.peakRss < 200 * 2 ** 20 ? 'met' : 'MISSED'}`);
+  }
+}
+
+if (process.argv[2] === 'run') {
+  await run(process.argv[3], process.argv[4].split(',').map(Number), Number(process.argv[5])).catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+  // Keep-alive sockets of the adapters must not keep the run alive once it has reported.
+  process.exit();
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -11,6 +11,7 @@ import {
   parseThermal,
   parseThermalMetrics,
   pickPowerSensors,
+  POWER_SOURCES,
   powerSuppliesLink,
   powerSupplyMetricsLink,
   sumPowerSupplyMetrics,
@@ -211,21 +212,18 @@ export class RedfishReader {
   }
 
   private async chassisPower(c: ChassisInfo, signal: AbortSignal): Promise<ChassisPower> {
-    const absent = this.absent.get(c.uri) ?? new Set<PowerSource>();
-    this.absent.set(c.uri, absent);
+    let absent = this.absent.get(c.uri);
+    if (absent === undefined) {
+      absent = new Set<PowerSource>();
+      this.absent.set(c.uri, absent);
+    }
     const reasons: string[] = [];
     let failed: unknown;
-    const attempts: [PowerSource, string | undefined, () => Promise<SourceOutcome>][] = [
-      ['EnvironmentMetrics', c.environmentMetrics, async () => parseEnvironmentMetrics(await this.source.get(c.environmentMetrics ?? '', signal))],
-      ['PowerSubsystem', c.powerSubsystem, async () => this.powerSubsystem(c, signal)],
-      ['Power', c.power, async () => parsePowerControl(await this.source.get(c.power ?? '', signal))],
-      ['Sensors', c.sensors, async () => this.sensors(c, signal)],
-    ];
-    for (const [name, link, run] of attempts) {
-      if (link === undefined || absent.has(name)) continue;
+    for (const name of POWER_SOURCES) {
+      if (linkOf(c, name) === undefined || absent.has(name)) continue;
       let outcome: SourceOutcome;
       try {
-        outcome = await run();
+        outcome = await this.readSource(name, c, signal);
       } catch (err) {
         if (signal.aborted) throw err;
         if (isNotFound(err)) {
@@ -248,6 +246,20 @@ export class RedfishReader {
       reasons.push(`${name}: ${outcome.reason}`);
     }
     return failed === undefined ? { kind: 'none', reasons } : { kind: 'error', reasons, cause: failed };
+  }
+
+  // A switch rather than a table of closures: this runs for every chassis on every poll.
+  private async readSource(name: PowerSource, c: ChassisInfo, signal: AbortSignal): Promise<SourceOutcome> {
+    switch (name) {
+      case 'EnvironmentMetrics':
+        return parseEnvironmentMetrics(await this.source.get(c.environmentMetrics ?? '', signal));
+      case 'PowerSubsystem':
+        return this.powerSubsystem(c, signal);
+      case 'Power':
+        return parsePowerControl(await this.source.get(c.power ?? '', signal));
+      case 'Sensors':
+        return this.sensors(c, signal);
+    }
   }
 
   private async powerSubsystem(c: ChassisInfo, signal: AbortSignal): Promise<SourceOutcome> {
@@ -323,6 +335,19 @@ export class RedfishReader {
       this.logger.warn({ chassis: c.id, err: errorMessage(err) }, 'temperatures unavailable for this chassis');
     }
     return [];
+  }
+}
+
+function linkOf(c: ChassisInfo, name: PowerSource): string | undefined {
+  switch (name) {
+    case 'EnvironmentMetrics':
+      return c.environmentMetrics;
+    case 'PowerSubsystem':
+      return c.powerSubsystem;
+    case 'Power':
+      return c.power;
+    case 'Sensors':
+      return c.sensors;
   }
 }
 
