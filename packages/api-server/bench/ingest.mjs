@@ -91,8 +91,11 @@ function vmHwmMiB(pid) {
   return m === null ? NaN : Number(m[1]) / 1024;
 }
 
-function load(target, url, batch, tag) {
-  const opts = { target, url, batch, connections: CONNECTIONS, warmupMs: WARMUP_MS, measureMs: CASE_MS, tag };
+// CPU used per 1,000 readings during the measured window of the last case, by process (ms).
+const cpuLog = [];
+
+function load(target, url, batch, tag, apiPid) {
+  const opts = { target, url, batch, connections: CONNECTIONS, warmupMs: WARMUP_MS, measureMs: CASE_MS, tag, pids: { influxd: influx.child.pid, api: apiPid } };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'load.mjs'), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -100,6 +103,10 @@ function load(target, url, batch, tag) {
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`load generator exited ${code}`));
       const r = JSON.parse(out.trim());
+      if (r.cpu !== undefined && r.readings > 0) {
+        const per = (s) => (1e6 * s) / r.readings;
+        cpuLog.push({ target: tag, batch, load: per(r.cpu.load), influxd: per(r.cpu.influxd), api: apiPid === undefined ? 0 : per(r.cpu.api), apiSys: apiPid === undefined ? 0 : per(r.cpu.apiSys), influxdSys: per(r.cpu.influxdSys) });
+      }
       if (r.errors > 0) process.stderr.write(`  ${target} batch ${batch}: ${r.errors} failed requests, last: ${r.lastError}\n`);
       resolve(r.readings / r.seconds);
     });
@@ -133,8 +140,8 @@ try {
     for (let round = 0; round < ROUNDS; round++) {
       const r = {};
       if (TARGETS.includes('direct')) r.direct = await load('direct', influx.url, batch, `d${batch}`);
-      if (apis.influx) r.influx = await load('api', apis.influx.url, batch, `i${batch}`);
-      if (apis.sqlite) r.sqlite = await load('api', apis.sqlite.url, batch, `s${batch}`);
+      if (apis.influx) r.influx = await load('api', apis.influx.url, batch, `i${batch}`, apis.influx.child.pid);
+      if (apis.sqlite) r.sqlite = await load('api', apis.sqlite.url, batch, `s${batch}`, apis.sqlite.child.pid);
       rounds.push(r);
     }
     const rate = (k) => median(rounds.map((r) => r[k]));
@@ -146,6 +153,19 @@ try {
       return `${v.toFixed(0).padStart(10)}${q === undefined ? '' : ` (${q.toFixed(2)})`}`;
     };
     console.log(`${String(batch).padStart(5)} | ${cell('direct')} | ${cell('influx')} | ${cell('sqlite')}`);
+  }
+  // Where the CPU goes: medians over the rounds of CPU ms per 1,000 readings, by process. On a 2-core box the
+  // sum bounds the rate, so this shows what the API hop costs next to influxd's own work.
+  console.log('CPU ms per 1,000 readings (median of rounds): case | load generator | influxd (of it kernel) | API (of it kernel)');
+  const groups = new Map();
+  for (const c of cpuLog) {
+    const k = `${c.target.startsWith('d') ? 'direct' : c.target.startsWith('i') ? 'API→influx' : 'API→sqlite'} batch ${c.batch}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(c);
+  }
+  for (const [k, cs] of groups) {
+    const m = (f) => median(cs.map(f)).toFixed(2).padStart(6);
+    console.log(`${k.padEnd(24)} | ${m((c) => c.load)} | ${m((c) => c.influxd)} (${m((c) => c.influxdSys)}) | ${m((c) => c.api)} (${m((c) => c.apiSys)})`);
   }
   for (const [name, api] of Object.entries(apis)) {
     console.log(`peak RSS (VmHWM) of the API process, ${name} store: ${vmHwmMiB(api.child.pid).toFixed(0)} MiB`);

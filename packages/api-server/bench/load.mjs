@@ -2,6 +2,7 @@
 // with its clients. Both targets get the same undici Pool (same connection count, keep-alive, no pipelining) and
 // the same readings; only the encoding differs (line protocol for influxd, the collector's JSON for the API).
 // Usage: node load.mjs <json options>; prints one JSON line {readings, seconds, errors} on stdout.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
@@ -67,9 +68,27 @@ async function loop(until) {
 
 const t0 = performance.now();
 await Promise.all(Array.from({ length: connections }, () => loop(t0 + warmupMs)));
+// CPU seconds (user + system) of another process so far, from /proc/<pid>/stat (USER_HZ is 100 on Linux).
+function cpuOf(pid, which = 'both') {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const user = Number(f[11]);
+  const sys = Number(f[12]);
+  return (which === 'sys' ? sys : which === 'user' ? user : user + sys) / 100;
+}
+const pids = o.pids ?? {};
+const cpuSnapshot = () => {
+  const own = process.cpuUsage();
+  return { load: (own.user + own.system) / 1e6, influxd: cpuOf(pids.influxd), api: cpuOf(pids.api), apiSys: cpuOf(pids.api, 'sys'), influxdSys: cpuOf(pids.influxd, 'sys') };
+};
+
 counting = true;
+const c1 = cpuSnapshot();
 const t1 = performance.now();
 await Promise.all(Array.from({ length: connections }, () => loop(t1 + measureMs)));
 const seconds = (performance.now() - t1) / 1000;
+const c2 = cpuSnapshot();
 await pool.close();
-process.stdout.write(`${JSON.stringify({ readings, seconds, errors, lastError })}\n`);
+const cpu = { load: c2.load - c1.load, influxd: c2.influxd - c1.influxd, api: c2.api - c1.api, apiSys: c2.apiSys - c1.apiSys, influxdSys: c2.influxdSys - c1.influxdSys };
+process.stdout.write(`${JSON.stringify({ readings, seconds, errors, lastError, cpu })}\n`);

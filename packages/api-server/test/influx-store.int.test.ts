@@ -80,6 +80,25 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(s).toEqual([{ equipment: 'e,1', timestampNs: t, powerWatts: 5 }]);
   });
 
+  it('stores non-ASCII names byte-exact when the write body is encoded as UTF-8 rather than Latin-1', async () => {
+    // 'é' and 'µ' fit Latin-1, where a Latin-1 copy would give different bytes than UTF-8; '电' and '⚡' do not.
+    const env = 'salle-é-电';
+    const t = nsFromNow();
+    const r = await sendJson(urlA, 'POST', `/resources/equipments/${encodeURIComponent('srv-µ⚡')}/measurements`, {
+      environment: env,
+      measurements: [
+        { sensor: 'power', unit: 'W', value: 7, time: t },
+        { sensor: 'power', unit: 'W', value: 8, time: t + 1000 },
+      ],
+    });
+    expect(r.status).toBe(200);
+    const s = await a.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 1e9 });
+    expect(s).toEqual([
+      { equipment: 'srv-µ⚡', timestampNs: t, powerWatts: 7 },
+      { equipment: 'srv-µ⚡', timestampNs: t + 1000, powerWatts: 8 },
+    ]);
+  });
+
   it('writes the PowerMeasurement point next to the reading when the legacy consumption endpoint is used', async () => {
     await sendJson(urlA, 'POST', '/resources/recorders/environment/legacy-i', { scenario: 'L', step: 'one' });
     // nsFromNow has ms resolution: step past the start event's millisecond first.

@@ -63,7 +63,7 @@ function isOutage(err: unknown): boolean {
 
 /** Concurrent writes to influxd; more requests than this are merged into the next write. */
 const MAX_WRITES_IN_FLIGHT = 2;
-/** Upper bound of a merged write body, in characters. */
+/** Upper bound of a merged write body, in bytes. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
 /** The shared head of every `SensorMeasurement` line of a batch: measurement and tags up to `step`/topology. */
@@ -74,7 +74,7 @@ function batchPrefix(b: MeasurementBatch): string {
 }
 
 /** Line protocol of a batch, built in one pass: shared tags escaped once, sensor/unit escapes memoised. */
-function encodeBatch(b: MeasurementBatch, escaped: Map<string, string>): string {
+function encodeBatch(b: MeasurementBatch, escaped: Map<string, string>): Buffer {
   const esc = (v: string): string => {
     let e = escaped.get(v);
     if (e === undefined) {
@@ -85,18 +85,33 @@ function encodeBatch(b: MeasurementBatch, escaped: Map<string, string>): string 
     return e;
   };
   const prefix = batchPrefix(b);
-  let body = '';
+  // One array join gives a flat string in one allocation; `+=` would build a rope of a thousand pieces that the
+  // socket write has to flatten before encoding it (measured: about twice the cost per 1,000 readings).
+  const lines = new Array<string>(b.readings.length + 1);
+  let i = 0;
   for (const r of b.readings) {
     // Numbers print as plain integers below 1e21 and JSON floats otherwise; without an `i` suffix InfluxDB
     // stores `value` as a float, as the original did.
-    body += `${prefix},sensor=${esc(r.sensor)},unit=${esc(r.unit)} value=${r.value} ${r.timeNs}\n`;
+    lines[i++] = `${prefix},sensor=${esc(r.sensor)},unit=${esc(r.unit)} value=${r.value} ${r.timeNs}\n`;
   }
   const first = b.readings[0];
-  if (b.legacyPower !== undefined && first !== undefined) {
-    // seed-behaviour §1.4: the deprecated endpoint also wrote PowerMeasurement (hardware, environment, scenario, step).
-    body += `PowerMeasurement,hardware=${escapeTag(b.equipment)},environment=${escapeTag(b.environment)},scenario=${escapeTag(b.scenario)},step=${escapeTag(b.step)} power=${b.legacyPower} ${first.timeNs}\n`;
-  }
-  return body;
+  // seed-behaviour §1.4: the deprecated endpoint also wrote PowerMeasurement (hardware, environment, scenario, step).
+  lines[i] =
+    b.legacyPower !== undefined && first !== undefined
+      ? `PowerMeasurement,hardware=${escapeTag(b.equipment)},environment=${escapeTag(b.environment)},scenario=${escapeTag(b.scenario)},step=${escapeTag(b.step)} power=${b.legacyPower} ${first.timeNs}\n`
+      : '';
+  return toBytes(lines.join(''));
+}
+
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * The body as bytes, encoded here rather than by the socket write so a merged write is one `Buffer.concat` and
+ * undici sends it with a `content-length` in one write. ASCII bodies (the usual case) take the cheaper Latin-1
+ * copy, which gives the same bytes as UTF-8 for them.
+ */
+function toBytes(body: string): Buffer {
+  return NON_ASCII.test(body) ? Buffer.from(body, 'utf8') : Buffer.from(body, 'latin1');
 }
 
 interface QueryResponse {
@@ -155,7 +170,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
   const post = async (
     path: string,
     contentType: string,
-    body: string,
+    body: string | Buffer,
     signal: AbortSignal | undefined,
   ): Promise<{ statusCode: number; text: string }> => {
     const headers: Record<string, string> = { 'content-type': contentType };
@@ -171,7 +186,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     return { statusCode: res.statusCode, text: await res.body.text() };
   };
 
-  const write = async (body: string, rp: string | undefined, signal?: AbortSignal): Promise<void> => {
+  const write = async (body: string | Buffer, rp: string | undefined, signal?: AbortSignal): Promise<void> => {
     const query = new URLSearchParams({ db: options.db, precision: 'n' });
     if (rp !== undefined) query.set('rp', rp);
     const res = await post(`/write?${query.toString()}`, 'text/plain; charset=utf-8', body, signal);
@@ -233,11 +248,11 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
   // Group commit: at most MAX_WRITES_IN_FLIGHT writes to influxd at a time; batches that arrive meanwhile wait
   // and go out together in the next write. Idle, a batch is written at once; under load, influxd gets fewer,
   // larger writes, which it ingests far faster. A batch is resolved only when the write holding it got 204.
-  const queued: Array<{ body: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  const queued: Array<{ body: Buffer; resolve: () => void; reject: (err: unknown) => void }> = [];
   let inFlight = 0;
   const send = async (group: typeof queued): Promise<void> => {
     try {
-      await guard('writing measurements', () => write(group.length === 1 ? (group[0] as (typeof group)[number]).body : group.map((g) => g.body).join(''), undefined));
+      await guard('writing measurements', () => write(group.length === 1 ? (group[0] as (typeof group)[number]).body : Buffer.concat(group.map((g) => g.body)), undefined));
       for (const g of group) g.resolve();
     } catch (err) {
       if (group.length === 1 || !(err instanceof StoreError)) {
@@ -271,7 +286,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       });
     }
   };
-  const enqueue = (body: string): Promise<void> =>
+  const enqueue = (body: Buffer): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       queued.push({ body, resolve, reject });
       pump();
@@ -359,9 +374,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     },
     async writeMeasurements(points, signal) {
       if (points.length === 0) return;
-      const body = pointsToBatches(points)
-        .map((b) => encodeBatch(b, escaped))
-        .join('');
+      const body = Buffer.concat(pointsToBatches(points).map((b) => encodeBatch(b, escaped)));
       await guard('writing measurements', () => write(body, undefined, signal));
     },
     async writeBatch(batch, signal) {

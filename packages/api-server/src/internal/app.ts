@@ -111,6 +111,15 @@ function nsQuery(name: string, raw: unknown): number | undefined {
   return v;
 }
 
+/** True for an empty or whitespace-only body, looking no further than the first non-blank character. */
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xfeff && c !== 0xa0) return s.trim() === '';
+  }
+  return true;
+}
+
 /** Builds the Fastify app with every route of the API. */
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const { store, logger } = deps;
@@ -173,9 +182,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   // Bodies are parsed here rather than by Fastify's JSON parser: an empty body (the Python SDK's DELETE sends
   // `content-type: application/json` with none) is fine, and any content type holding JSON is accepted.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, text, done) => {
-    const s = typeof text === 'string' ? text : text.toString('utf8');
-    if (s.trim() === '') {
+  // The body arrives as one Buffer (one concat of the socket chunks) and is decoded once for a single JSON.parse;
+  // collecting it as a string would concatenate a rope that JSON.parse must flatten first.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, raw, done) => {
+    const s = typeof raw === 'string' ? raw : raw.toString('utf8');
+    if (isBlank(s)) {
       done(null, undefined);
       return;
     }
