@@ -4,6 +4,7 @@
 // - `redfish`: the real built-in `redfish` adapter (axios client, service discovery, Power fallback chain) on the
 //   same devices, power only, so it also makes one GET per steady-state read.
 // Reports on-time tick share, CPU seconds per reading and peak RSS per run, each also as a ratio to the baseline.
+// On-time share is given for the whole run and for the part after a 10 s warm-up.
 // Env: BENCH_DEVICES (1000), BENCH_SECONDS (60), BENCH_ADAPTERS (`minimal,redfish`; the first is the baseline).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const ADAPTERS = (process.env.BENCH_ADAPTERS ?? 'minimal,redfish').split(',').filter((a) => a !== '');
 const PROCESSES = 2;
+const WARMUP_SECONDS = 10;
 const RESULT = 'result ';
 
 function startChild(script, args) {
@@ -58,6 +60,17 @@ function rssSampler() {
     clearInterval(t);
     return Math.max(peak, process.memoryUsage.rss());
   };
+}
+
+/** The three most frequent last errors of the devices (digits folded), to say why reads failed. */
+function topErrors(devs) {
+  const counts = new Map();
+  for (const d of devs) {
+    if (d.lastError === undefined) continue;
+    const k = d.lastError.replace(/\d+/g, 'N').slice(0, 160);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${n}x ${k}`);
 }
 
 /** One collector run in this process; prints a `result {json}` line. */
@@ -112,7 +125,11 @@ async function run(adapter, devicePorts, sinkPort) {
     const stopRss = rssSampler();
     const cpu0 = process.cpuUsage();
     await collector.start();
-    await new Promise((r) => setTimeout(r, SECONDS * 1000 + 200));
+    // A second figure leaves out the start-up, where every device discovers at once.
+    const warmS = Math.min(WARMUP_SECONDS, Math.floor(SECONDS / 2));
+    await new Promise((r) => setTimeout(r, warmS * 1000));
+    const warm = collector.status().environments.flatMap((e) => e.devices);
+    await new Promise((r) => setTimeout(r, (SECONDS - warmS) * 1000 + 200));
     await collector.stop(10_000);
     const cpuUsed = process.cpuUsage(cpu0);
     const peakRss = stopRss();
@@ -127,7 +144,12 @@ async function run(adapter, devicePorts, sinkPort) {
         missed: sum((d) => d.missedTicks),
         failures: sum((d) => d.failures),
         readings: sum((d) => d.readings),
+        backoffSkips: sum((d) => d.backoffSkips),
+        warmS,
+        steadyTicks: sum((d) => d.ticks) - warm.reduce((n, d) => n + d.ticks, 0),
+        steadyOnTime: sum((d) => d.onTimeReads) - warm.reduce((n, d) => n + d.onTimeReads, 0),
         skipped: status.environments.reduce((n, e) => n + e.skippedTicks, 0),
+        lastErrors: topErrors(devs),
         cpuS: (cpuUsed.user + cpuUsed.system) / 1e6,
         peakRss,
         spoolBatches: status.push.spoolBatches,
@@ -172,7 +194,9 @@ async function main() {
   for (const r of results) {
     const share = r.onTime / Math.max(1, r.ticks);
     console.log(`  [${r.adapter}]`);
-    console.log(`    on-time ticks     ${(share * 100).toFixed(3)} % (${r.onTime}/${r.ticks}; missed ${r.missed}, skipped ${r.skipped}, failed ${r.failures})`);
+    console.log(`    on-time ticks     ${(share * 100).toFixed(3)} % (${r.onTime}/${r.ticks}; missed ${r.missed}, skipped ${r.skipped}, failed ${r.failures}, back-off skips ${r.backoffSkips})`);
+    console.log(`    after ${r.warmS} s        ${((r.steadyOnTime / Math.max(1, r.steadyTicks)) * 100).toFixed(3)} % on time (${r.steadyOnTime}/${r.steadyTicks})`);
+    for (const e of r.lastErrors) console.log(`    last error        ${e}`);
     console.log(`    CPU per reading   ${(perReading(r) * 1e6).toFixed(1)} µs = ${(perReading(r) / perReading(base)).toFixed(2)}x baseline`);
     console.log(`    peak RSS          ${(r.peakRss / 2 ** 20).toFixed(0)} MB = ${(r.peakRss / base.peakRss).toFixed(2)}x baseline`);
     console.log(`    delivered         ${r.delivered}/${r.readings} readings (${r.spoolBatches} batches left in spool)`);

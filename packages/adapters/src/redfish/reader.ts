@@ -86,16 +86,23 @@ export class RedfishReader {
 
   /** Finds the chassis collection and reads every chassis' links. */
   async discover(signal: AbortSignal): Promise<void> {
-    let collectionPath = `${this.opts.basePath}/redfish/v1/Chassis/`;
+    // The Redfish spec fixes the collection at /redfish/v1/Chassis (DSP0266 "Resource URI patterns"), so it is
+    // asked for first: one request less per discovery, which counts when a collector (re)discovers a thousand
+    // devices at once. The service root is read only when that path is missing, for services that put it
+    // elsewhere; the original's USB-meter bridge has no service root, but the conventional path works there.
+    const conventional = `${this.opts.basePath}/redfish/v1/Chassis/`;
+    let collectionPath = conventional;
+    let collection: unknown;
     try {
+      collection = await this.source.get(conventional, signal);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
       const root = await this.source.get(`${this.opts.basePath}/redfish/v1/`, signal);
       const link = (root as { Chassis?: { '@odata.id'?: unknown } } | null)?.Chassis?.['@odata.id'];
-      if (typeof link === 'string') collectionPath = link;
-    } catch (err) {
-      // The original's USB-meter bridge has no service root; the conventional collection path still works.
-      if (!isNotFound(err)) throw err;
+      if (typeof link !== 'string' || normaliseUri(link) === normaliseUri(conventional)) throw err;
+      collectionPath = link;
+      collection = await this.source.get(collectionPath, signal);
     }
-    const collection = await this.source.get(collectionPath, signal);
     const members = parseCollection(collection);
     if (members === undefined) {
       throw this.opts.makeError(`${collectionPath}: Members is not an array`, HTTP_ERROR_CODES.payload);

@@ -126,3 +126,38 @@ describe('RedfishReader fallbacks', () => {
     expect(readings.map((r) => r.sensor)).toEqual(['1/01-Inlet Ambient', '1/02-CPU 1']);
   });
 });
+
+describe('RedfishReader request count', () => {
+  it('skips the service root at discovery when the conventional Chassis collection exists', async () => {
+    const { reader, source } = readerFor(cloneResources(loadRedfishFixture('dell-idrac9-6.10').resources), { temperature: false });
+    await reader.read(signal, T);
+    expect(source.gets.map((g) => normaliseUri(g))).not.toContain('/redfish/v1');
+  });
+
+  it('makes one GET per chassis on a steady poll when temperatures are off', async () => {
+    const res = new Map<string, unknown>([
+      ['/redfish/v1/Chassis', { Members: [{ '@odata.id': '/redfish/v1/Chassis/A' }, { '@odata.id': '/redfish/v1/Chassis/B' }] }],
+      ['/redfish/v1/Chassis/A', { Id: 'A', Power: { '@odata.id': '/redfish/v1/Chassis/A/Power' } }],
+      ['/redfish/v1/Chassis/B', { Id: 'B', Power: { '@odata.id': '/redfish/v1/Chassis/B/Power' } }],
+      ['/redfish/v1/Chassis/A/Power', { PowerControl: [{ PowerConsumedWatts: 100 }] }],
+      ['/redfish/v1/Chassis/B/Power', { PowerControl: [{ PowerConsumedWatts: 50 }] }],
+    ]);
+    const { reader, source } = readerFor(res, { temperature: false });
+    await reader.read(signal, T);
+    source.gets.length = 0;
+    const readings = await reader.read(signal, T);
+    expect(readings.find((r) => r.sensor === 'power')?.value).toBe(150);
+    expect([...source.gets].sort()).toEqual(['/redfish/v1/Chassis/A/Power', '/redfish/v1/Chassis/B/Power']);
+  });
+
+  it('finds the collection through the service root when the service puts it elsewhere', async () => {
+    const res = cloneResources(loadRedfishFixture('dell-idrac9-6.10').resources);
+    const collection = res.get('/redfish/v1/Chassis');
+    res.delete('/redfish/v1/Chassis');
+    res.set('/redfish/v1/Enclosures', collection);
+    res.set('/redfish/v1', { Chassis: { '@odata.id': '/redfish/v1/Enclosures' } });
+    const { reader } = readerFor(res, { temperature: false });
+    const readings = await reader.read(signal, T);
+    expect(readings.find((r) => r.sensor === 'power')).toMatchObject({ unit: 'W' });
+  });
+});
