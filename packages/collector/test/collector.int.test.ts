@@ -103,6 +103,8 @@ describe('Collector end to end with the real api-server', () => {
     expect(c.status().push.spoolBatches + c.status().push.pendingBatches).toBeGreaterThan(0);
     await api.start();
     await waitFor(() => c.status().push.apiReachable && c.status().push.spoolBatches === 0, 'spool drained', 30_000);
+    // Polling goes on after the restart: wait for a fresh reading so the count below does not race the stop.
+    await waitFor(() => api.valuesOf('meter').length > servedAtStop + 10, 'a reading taken after the restart');
     await c.stop(5000);
     expectOnceInOrder(api.valuesOf('meter'), devices.served.get('meter'), readingsTaken(c, 'meter'));
     expect(api.valuesOf('meter').length).toBeGreaterThan(13);
