@@ -37,20 +37,74 @@ function setup(startMs = 1_000_000_250): {
 const readsOf = (batches: MeasurementBatch[], id: string): number => batches.filter((b) => b.equipmentId === id).length;
 
 describe('PollScheduler', () => {
-  it('reads every device on wall-clock multiples of the interval when started between boundaries', async () => {
+  it('reads every device on wall-clock multiples of the interval after its first read when started between boundaries', async () => {
     const { clock, state, batches, scheduler } = setup(1_000_000_250);
     scheduler.setEnvironments([env('E', 1000, ['a', 'b'], state)]);
     scheduler.start();
     await clock.advance(700);
     expect(batches).toHaveLength(0);
-    await clock.advance(50); // 1_000_001_000: the first boundary
+    await clock.advance(50); // 1_000_001_000: the first boundary, where the first reads begin
+    expect(batches.map((b) => [b.equipmentId, b.collectTimeNs])).toEqual([['a', 1_000_001_000 * 1e6]]);
+    await clock.advance(500); // the second device's first read, half an interval later
     expect(batches.map((b) => [b.equipmentId, b.collectTimeNs])).toEqual([
       ['a', 1_000_001_000 * 1e6],
-      ['b', 1_000_001_000 * 1e6],
+      ['b', 1_000_001_500 * 1e6],
     ]);
-    await clock.advance(3000);
+    await clock.advance(2500);
     expect(readsOf(batches, 'a')).toBe(4);
-    expect(batches.every((b) => b.environment === 'E' && (b.collectTimeNs / 1e6) % 1000 === 0)).toBe(true);
+    expect(readsOf(batches, 'b')).toBe(4);
+    const later = batches.slice(2);
+    expect(later.every((b) => b.environment === 'E' && (b.collectTimeNs / 1e6) % 1000 === 0)).toBe(true);
+    const devices = scheduler.status()[0]?.devices ?? [];
+    expect(devices.map((d) => [d.ticks, d.onTimeReads])).toEqual([
+      [4, 4],
+      [4, 4],
+    ]);
+    await scheduler.stop(0);
+  });
+
+  it('spreads the first reads of many devices evenly over the first interval when they start together', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    const ids = Array.from({ length: 8 }, (_, i) => `d${i}`);
+    scheduler.setEnvironments([env('E', 1000, ids, state)]);
+    scheduler.start();
+    await clock.advance(1999);
+    expect(batches.map((b) => [b.equipmentId, b.collectTimeNs / 1e6])).toEqual(
+      ids.map((id, i) => [id, 1000 + i * 125]),
+    );
+    await clock.advance(1);
+    // From the second boundary on, every device is read on it.
+    expect(batches.slice(8).map((b) => b.collectTimeNs / 1e6)).toEqual(ids.map(() => 2000));
+    await scheduler.stop(0);
+  });
+
+  it('spreads the first reads of devices a reload adds over the interval after the next boundary', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    scheduler.setEnvironments([env('E', 1000, ['old'], state)]);
+    scheduler.start();
+    await clock.advance(2300);
+    scheduler.setEnvironments([env('E', 1000, ['old', 'n0', 'n1', 'n2', 'n3'], state)]);
+    await clock.advance(1700); // t = 4000
+    const firstOf = (id: string): number | undefined => batches.find((b) => b.equipmentId === id)?.collectTimeNs;
+    expect(['n0', 'n1', 'n2', 'n3'].map((id) => (firstOf(id) ?? 0) / 1e6)).toEqual([3000, 3250, 3500, 3750]);
+    expect(readsOf(batches, 'old')).toBe(4);
+    expect(['n0', 'n1', 'n2', 'n3'].map((id) => readsOf(batches, id))).toEqual([2, 2, 2, 2]);
+    await scheduler.stop(0);
+  });
+
+  it('gives a slow first read up to one interval before a tick counts as missed when it started late in the interval', async () => {
+    const { clock, state, scheduler } = setup(0);
+    state.behaviour.set('slow', { kind: 'hang-ignore' });
+    scheduler.setEnvironments([env('E', 1000, ['fast', 'slow'], state)]);
+    scheduler.start();
+    await clock.advance(2000); // slow's first read started at 1500 and still runs at the 2000 boundary
+    let slow = scheduler.status()[0]?.devices.find((d) => d.id === 'slow');
+    expect(slow?.missedTicks).toBe(0);
+    expect(slow?.ticks).toBe(1);
+    await clock.advance(1000); // 3000: a whole interval after the first read: missed
+    slow = scheduler.status()[0]?.devices.find((d) => d.id === 'slow');
+    expect(slow?.missedTicks).toBe(1);
+    expect(slow?.ticks).toBe(2);
     await scheduler.stop(0);
   });
 

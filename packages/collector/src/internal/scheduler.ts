@@ -11,6 +11,7 @@ import {
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { errorText, worthWarning } from './logging.js';
+import { firstReadOffsetsMs, joinsTick } from './stagger.js';
 import type { ResolvedDevice, ResolvedEnvironment } from './config.js';
 
 /** Options of {@link PollScheduler}. */
@@ -84,6 +85,12 @@ interface DeviceRuntime {
   inFlight: InFlight | undefined;
   generation: number;
   retired: boolean;
+  /** When the first read is planned (spread over an interval); undefined until planned. */
+  firstReadAtMs: number | undefined;
+  /** When the first read really started; undefined until then. */
+  firstReadStartedMs: number | undefined;
+  /** Whether the aligned ticks include this device yet (from the first boundary after its first read). */
+  joined: boolean;
   stats: Omit<DeviceStatus, 'key' | 'environment' | 'id' | 'type' | 'busy' | 'adapterOpen'>;
 }
 
@@ -96,12 +103,17 @@ interface EnvRuntime {
   nextBoundaryMs: number;
   ticks: number;
   skippedTicks: number;
+  /** Devices waiting for their first read, in planned order. */
+  pending: DeviceRuntime[];
+  firstReadTimer: TimerHandle | undefined;
 }
 
 /**
  * One async loop for every environment: each environment ticks on wall-clock multiples of its polling interval,
  * and on each tick every device is read concurrently under an abort timeout shorter than the interval. A device
- * still busy at its next tick misses that tick (counted, logged) instead of queueing it. Failures are isolated
+ * still busy at its next tick misses that tick (counted, logged) instead of queueing it. New devices (at start
+ * and when a reload adds them) make their first read at an offset spread over one interval, so the costly first
+ * contact of many devices does not land on one tick; they join the aligned ticks after that. Failures are isolated
  * per device and retried with exponential back-off and jitter; the adapter is created lazily and re-created
  * after a failure, so no device is ever dead for good.
  */
@@ -136,6 +148,7 @@ export class PollScheduler {
     for (const [name, env] of this.envs) {
       if (!wanted.has(name)) {
         env.timer?.cancel();
+        env.firstReadTimer?.cancel();
         for (const dev of env.devices.values()) this.retire(dev, 'environment removed');
         this.envs.delete(name);
         this.logger.info({ environment: name }, 'environment removed');
@@ -143,6 +156,7 @@ export class PollScheduler {
     }
     for (const spec of environments) {
       let env = this.envs.get(spec.name);
+      let reschedule = false;
       if (env === undefined) {
         env = {
           name: spec.name,
@@ -153,17 +167,16 @@ export class PollScheduler {
           nextBoundaryMs: 0,
           ticks: 0,
           skippedTicks: 0,
+          pending: [],
+          firstReadTimer: undefined,
         };
         this.envs.set(spec.name, env);
-        if (this.running) this.schedule(env);
+        reschedule = true;
       } else {
         env.topology = spec.topology;
         if (env.intervalMs !== spec.intervalMs) {
           env.intervalMs = spec.intervalMs;
-          if (this.running) {
-            env.timer?.cancel();
-            this.schedule(env);
-          }
+          reschedule = true;
         }
       }
       const wantedDevices = new Map(spec.devices.map((d) => [d.key, d]));
@@ -174,8 +187,19 @@ export class PollScheduler {
           env.devices.delete(key);
         }
       }
+      const added: DeviceRuntime[] = [];
       for (const device of spec.devices) {
-        if (!env.devices.has(device.key)) env.devices.set(device.key, this.newDevice(device, env));
+        if (env.devices.has(device.key)) continue;
+        const dev = this.newDevice(device, env);
+        env.devices.set(device.key, dev);
+        added.push(dev);
+      }
+      if (!this.running) continue;
+      if (reschedule) {
+        env.timer?.cancel();
+        this.schedule(env);
+      } else if (added.length > 0) {
+        this.planFirstReads(env, added, env.nextBoundaryMs);
       }
     }
   }
@@ -196,6 +220,9 @@ export class PollScheduler {
     for (const env of this.envs.values()) {
       env.timer?.cancel();
       env.timer = undefined;
+      env.firstReadTimer?.cancel();
+      env.firstReadTimer = undefined;
+      env.pending = [];
     }
     const inFlight = this.allDevices()
       .map((d) => d.inFlight?.settled)
@@ -260,6 +287,9 @@ export class PollScheduler {
       inFlight: undefined,
       generation: 0,
       retired: false,
+      firstReadAtMs: undefined,
+      firstReadStartedMs: undefined,
+      joined: false,
       stats: {
         ticks: 0,
         onTimeReads: 0,
@@ -278,6 +308,46 @@ export class PollScheduler {
     const now = this.clock.nowMs();
     env.nextBoundaryMs = (Math.floor(now / env.intervalMs) + 1) * env.intervalMs;
     this.arm(env);
+    // Devices still waiting for their first read are planned again over the first interval of this schedule.
+    env.pending = [];
+    const waiting = [...env.devices.values()].filter((d) => d.firstReadStartedMs === undefined);
+    this.planFirstReads(env, waiting, env.nextBoundaryMs);
+  }
+
+  /** Spreads the first reads of `devices` over the interval that starts at `fromMs`. */
+  private planFirstReads(env: EnvRuntime, devices: readonly DeviceRuntime[], fromMs: number): void {
+    const offsets = firstReadOffsetsMs(devices.length, env.intervalMs);
+    devices.forEach((dev, i) => {
+      dev.firstReadAtMs = fromMs + (offsets[i] ?? 0);
+      env.pending.push(dev);
+    });
+    // Stable: devices planned for the same instant keep their configuration order.
+    env.pending.sort((a, b) => (a.firstReadAtMs ?? 0) - (b.firstReadAtMs ?? 0));
+    this.armFirstReads(env);
+  }
+
+  private armFirstReads(env: EnvRuntime): void {
+    env.firstReadTimer?.cancel();
+    env.firstReadTimer = undefined;
+    const next = env.pending[0];
+    if (next === undefined) return;
+    env.firstReadTimer = this.clock.setTimer(() => this.firstReads(env), (next.firstReadAtMs ?? 0) - this.clock.nowMs());
+  }
+
+  private firstReads(env: EnvRuntime): void {
+    env.firstReadTimer = undefined;
+    if (!this.running || this.envs.get(env.name) !== env) return;
+    const now = this.clock.nowMs();
+    let due = 0;
+    while (due < env.pending.length && (env.pending[due]?.firstReadAtMs ?? 0) <= now) due++;
+    const ready = env.pending.splice(0, due);
+    for (const dev of ready) {
+      if (dev.retired || env.devices.get(dev.spec.key) !== dev || dev.firstReadStartedMs !== undefined) continue;
+      dev.firstReadStartedMs = now;
+      dev.stats.ticks++;
+      this.startRead(dev, dev.firstReadAtMs ?? now, now);
+    }
+    this.armFirstReads(env);
   }
 
   private arm(env: EnvRuntime): void {
@@ -302,7 +372,14 @@ export class PollScheduler {
     env.ticks++;
     env.nextBoundaryMs = boundary + env.intervalMs;
     this.arm(env);
-    for (const dev of env.devices.values()) this.poll(dev, boundary, now);
+    for (const dev of env.devices.values()) {
+      if (!dev.joined) {
+        const first = dev.firstReadStartedMs;
+        if (first === undefined || !joinsTick(boundary, first, env.intervalMs, dev.inFlight !== undefined)) continue;
+        dev.joined = true;
+      }
+      this.poll(dev, boundary, now);
+    }
   }
 
   private poll(dev: DeviceRuntime, boundaryMs: number, now: number): void {
