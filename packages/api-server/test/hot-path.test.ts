@@ -1,4 +1,5 @@
 import { createSessionLookup } from '../src/internal/session-lookup.js';
+import { batchLineParts } from '../src/impl/influx-store.js';
 import { measurementPostSchema, parseBody, parseMeasurementPost } from '../src/internal/validation.js';
 import type { ScenarioEvent } from '../src/index.js';
 
@@ -90,5 +91,33 @@ describe('parseMeasurementPost', () => {
     const r = parseMeasurementPost({ environment: 'p', measurements: [{ sensor: 's', unit: 'W', value: 1, time: 9.5e18 }] });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.body.errors['measurements.0.time']).toMatch(/2262/);
+  });
+});
+
+describe('batchLineParts', () => {
+  const keysOf = (line: string): string[] =>
+    line
+      .split(' ')[0]!
+      .split(',')
+      .slice(1)
+      .map((t) => t.split('=')[0]!);
+  const line = (p: { head: string; mid: string; tail: string }): string => `${p.head},sensor=s${p.mid},unit=W${p.tail} value=1 1`;
+
+  it('puts every tag in byte order of its key when topology keys fall before, between and after sensor and unit', () => {
+    const parts = batchLineParts({
+      equipment: 'srv',
+      environment: 'pod',
+      scenario: 'sc',
+      step: 'st',
+      topology: { zone: 'z', a: 'x', rack: 'r', sf: 'y', Upper: 'u', 'é': 'e' },
+    });
+    const keys = keysOf(line(parts));
+    expect(keys).toEqual([...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    expect(keys).toEqual(['Upper', 'a', 'environment', 'equipement', 'rack', 'scenario', 'sensor', 'sf', 'step', 'unit', 'zone', 'é']);
+  });
+
+  it('escapes the shared tags once when values hold commas, spaces and equals signs', () => {
+    const parts = batchLineParts({ equipment: 'a b', environment: 'x,y', scenario: 'k=v', step: 's', topology: undefined });
+    expect(line(parts)).toBe('SensorMeasurement,environment=x\\,y,equipement=a\\ b,scenario=k\\=v,sensor=s,step=s,unit=W value=1 1');
   });
 });

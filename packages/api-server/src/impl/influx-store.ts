@@ -66,11 +66,39 @@ const MAX_WRITES_IN_FLIGHT = 2;
 /** Upper bound of a merged write body, in bytes. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
-/** The shared head of every `SensorMeasurement` line of a batch: measurement and tags up to `step`/topology. */
-function batchPrefix(b: MeasurementBatch): string {
-  let line = `${INFLUX_SCHEMA.measurement},equipement=${escapeTag(b.equipment)},environment=${escapeTag(b.environment)},scenario=${escapeTag(b.scenario)},step=${escapeTag(b.step)}`;
-  if (b.topology !== undefined) for (const [k, v] of Object.entries(b.topology)) line += `,${escapeTag(k)}=${escapeTag(v)}`;
-  return line;
+/** Compares tag keys as InfluxDB does: by their bytes. */
+function byKeyBytes(a: readonly [string, string], b: readonly [string, string]): number {
+  return Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]));
+}
+
+/**
+ * The parts of every `SensorMeasurement` line of a batch around its per-reading `sensor` and `unit` tags, with
+ * all tags in key order: influxd sorts the tags of every point whose tags come unsorted (InfluxDB's own advice
+ * is to send them sorted), which measured about a tenth of its CPU per point at batch 1,000.
+ */
+export function batchLineParts(b: Pick<MeasurementBatch, 'equipment' | 'environment' | 'scenario' | 'step' | 'topology'>): {
+  head: string;
+  mid: string;
+  tail: string;
+} {
+  const tags: Array<[string, string]> = [
+    ['environment', escapeTag(b.environment)],
+    ['equipement', escapeTag(b.equipment)],
+    ['scenario', escapeTag(b.scenario)],
+    ['step', escapeTag(b.step)],
+  ];
+  if (b.topology !== undefined) for (const [k, v] of Object.entries(b.topology)) tags.push([escapeTag(k), escapeTag(v)]);
+  tags.sort(byKeyBytes);
+  let head: string = INFLUX_SCHEMA.measurement;
+  let mid = '';
+  let tail = '';
+  for (const [k, v] of tags) {
+    const part = `,${k}=${v}`;
+    if (byKeyBytes([k, ''], ['sensor', '']) < 0) head += part;
+    else if (byKeyBytes([k, ''], ['unit', '']) < 0) mid += part;
+    else tail += part;
+  }
+  return { head, mid, tail };
 }
 
 /** Line protocol of a batch, built in one pass: shared tags escaped once, sensor/unit escapes memoised. */
@@ -84,7 +112,7 @@ function encodeBatch(b: MeasurementBatch, escaped: Map<string, string>): Buffer 
     }
     return e;
   };
-  const prefix = batchPrefix(b);
+  const { head, mid, tail } = batchLineParts(b);
   // One array join gives a flat string in one allocation; `+=` would build a rope of a thousand pieces that the
   // socket write has to flatten before encoding it (measured: about twice the cost per 1,000 readings).
   const lines = new Array<string>(b.readings.length + 1);
@@ -92,13 +120,13 @@ function encodeBatch(b: MeasurementBatch, escaped: Map<string, string>): Buffer 
   for (const r of b.readings) {
     // Numbers print as plain integers below 1e21 and JSON floats otherwise; without an `i` suffix InfluxDB
     // stores `value` as a float, as the original did.
-    lines[i++] = `${prefix},sensor=${esc(r.sensor)},unit=${esc(r.unit)} value=${r.value} ${r.timeNs}\n`;
+    lines[i++] = `${head},sensor=${esc(r.sensor)}${mid},unit=${esc(r.unit)}${tail} value=${r.value} ${r.timeNs}\n`;
   }
   const first = b.readings[0];
   // seed-behaviour §1.4: the deprecated endpoint also wrote PowerMeasurement (hardware, environment, scenario, step).
   lines[i] =
     b.legacyPower !== undefined && first !== undefined
-      ? `PowerMeasurement,hardware=${escapeTag(b.equipment)},environment=${escapeTag(b.environment)},scenario=${escapeTag(b.scenario)},step=${escapeTag(b.step)} power=${b.legacyPower} ${first.timeNs}\n`
+      ? `PowerMeasurement,environment=${escapeTag(b.environment)},hardware=${escapeTag(b.equipment)},scenario=${escapeTag(b.scenario)},step=${escapeTag(b.step)} power=${b.legacyPower} ${first.timeNs}\n`
       : '';
   return toBytes(lines.join(''));
 }
