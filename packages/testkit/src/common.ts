@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -42,22 +42,89 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes, then throws with `what` in the message. */
+/** Options of {@link waitFor} beyond timeout and interval. */
+export interface WaitForOptions {
+  /**
+   * Ends the wait at once when it fires, rejecting with its `reason` (e.g. {@link ManagedProcess.exitSignal}, so
+   * a peer that died is reported at once instead of after the whole timeout).
+   */
+  signal?: AbortSignal;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(`aborted: ${String(reason)}`);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortReason(signal);
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it fires. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `p`, unless `signal` fires first: then its reason. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/**
+ * Polls `check` until it returns true or `timeoutMs` passes, then throws with `what` in the message. A `check`
+ * that throws counts as "not yet" (its last error becomes the timeout's `cause`); only `options.signal` ends the
+ * wait early.
+ */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 15_000,
   intervalMs = 100,
+  options: WaitForOptions = {},
 ): Promise<void> {
+  const { signal } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    throwIfAborted(signal);
+    let done = false;
     try {
-      if (await check()) return;
+      done = await raceAbort(Promise.resolve().then(check), signal);
     } catch (err) {
+      throwIfAborted(signal);
       lastError = err;
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    if (done) return;
+    await sleepUnlessAborted(intervalMs, signal);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }
@@ -110,14 +177,112 @@ function installExitHook(): void {
   });
 }
 
+/** How a {@link ManagedProcess} ended. */
+export interface ProcessExit {
+  /** Exit code, or null when a signal ended it or it never started. */
+  code: number | null;
+  /** The signal that ended it, or null. */
+  signal: NodeJS.Signals | null;
+  /** Why it could not be started at all (e.g. `spawn ... ENOENT`), when that happened. */
+  spawnError?: string;
+}
+
+/** `exited with code 1`, `killed by SIGKILL`, `could not be started: ...`. */
+export function describeExit(exit: ProcessExit): string {
+  if (exit.spawnError !== undefined) return `could not be started: ${exit.spawnError}`;
+  if (exit.signal !== null) return `was killed by ${exit.signal}`;
+  return `exited with code ${String(exit.code)}`;
+}
+
+/**
+ * A peer program ended before it was ready (bad config, port taken, missing permission). `code` is
+ * `PEER_EXITED`; the message names the binary, how it ended and the last lines it printed.
+ */
+export class PeerExitedError extends Error {
+  override readonly name = 'PeerExitedError';
+  readonly code = 'PEER_EXITED';
+  /** Starting it again with the same config fails the same way. */
+  readonly retryable = false;
+  /** Path of the program as it was started. */
+  readonly binary: string;
+  readonly exit: ProcessExit;
+  /** The last lines of its output (stdout, stderr and its log file, if any). */
+  readonly outputTail: string;
+
+  constructor(binary: string, exit: ProcessExit, outputTail: string, context?: string) {
+    const tail = outputTail.trim() === '' ? '; it printed nothing' : `; last lines of its output:\n${outputTail}`;
+    super(`${binary} ${describeExit(exit)}${context === undefined ? '' : ` ${context}`}${tail}`);
+    this.binary = binary;
+    this.exit = exit;
+    this.outputTail = outputTail;
+  }
+}
+
+/** A peer did not become ready in time, although it kept running. `code` is `PEER_NOT_READY`. */
+export class PeerNotReadyError extends Error {
+  override readonly name = 'PeerNotReadyError';
+  readonly code = 'PEER_NOT_READY';
+  /** A slow machine may make it next time. */
+  readonly retryable = true;
+  readonly binary: string;
+  readonly outputTail: string;
+
+  constructor(binary: string, outputTail: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const tail = outputTail.trim() === '' ? '; it printed nothing' : `; last lines of its output:\n${outputTail}`;
+    super(`${binary} is running but not ready: ${why}${tail}`, { cause });
+    this.binary = binary;
+    this.outputTail = outputTail;
+  }
+}
+
+/** Options of a {@link ManagedProcess}. */
+export interface ManagedProcessOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * A log file the program writes instead of (or besides) stdout/stderr, e.g. snmpd's `-Lf`: its last lines join
+   * the failure messages.
+   */
+  logFile?: string;
+}
+
+/** Default number of output lines a failure message carries. */
+const TAIL_LINES = 20;
+/**
+ * How long to wait after `exit` for the output pipes to close. A grandchild that inherited them can keep them
+ * open for ever, so this is bounded.
+ */
+const DRAIN_MS = 500;
+
+function lastLines(text: string, n: number): string {
+  const lines = text.replace(/\s+$/, '').split('\n');
+  return lines.slice(-n).join('\n');
+}
+
+function readTextFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** A peer program started by a test, killed on {@link ManagedProcess.stop} or when the test process exits. */
 export class ManagedProcess {
   readonly child: ChildProcess;
+  /** The program as given to the constructor. */
+  readonly command: string;
   private output = '';
-  private exited: Promise<number | null>;
+  private exitInfo: ProcessExit | undefined;
+  private readonly exited: Promise<number | null>;
+  private readonly logFile: string | undefined;
+  private readonly exitController = new AbortController();
 
-  constructor(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  constructor(command: string, args: readonly string[], options: ManagedProcessOptions = {}) {
     installExitHook();
+    this.command = command;
+    this.logFile = options.logFile;
     this.child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
@@ -131,14 +296,29 @@ export class ManagedProcess {
     this.child.stdout?.on('data', append);
     this.child.stderr?.on('data', append);
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code) => {
+      const finish = (): void => {
         running.delete(this.child);
-        resolve(code);
+        const info = this.exitInfo ?? { code: null, signal: null };
+        if (!this.exitController.signal.aborted) {
+          this.exitController.abort(new PeerExitedError(this.command, info, this.tail()));
+        }
+        resolve(info.code);
+      };
+      this.child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        // Wait for the pipes so the failure message holds the program's last words.
+        const timer = setTimeout(finish, DRAIN_MS);
+        this.child.once('close', () => {
+          clearTimeout(timer);
+          finish();
+        });
       });
       this.child.once('error', (err) => {
+        // Also emitted for a failed kill(); only a failed spawn (no pid) means the process never ran.
+        if (this.child.pid !== undefined) return;
         this.output += `\nspawn error: ${err.message}`;
-        running.delete(this.child);
-        resolve(null);
+        this.exitInfo = { code: null, signal: null, spawnError: err.message };
+        finish();
       });
     });
   }
@@ -148,19 +328,65 @@ export class ManagedProcess {
     return this.output;
   }
 
-  /** Whether the process is still running. */
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+  /**
+   * The last `lines` lines of its output, then of its log file when one was given: what a failure message
+   * shows.
+   */
+  tail(lines = TAIL_LINES): string {
+    const parts = [lastLines(this.output, lines)];
+    if (this.logFile !== undefined) {
+      const log = lastLines(readTextFile(this.logFile), lines);
+      if (log !== '') parts.push(`--- ${this.logFile} ---\n${log}`);
+    }
+    return parts.filter((p) => p !== '').join('\n');
   }
 
-  /** Resolves with the exit code when the process exits. */
+  /** Whether the process is still running. */
+  get alive(): boolean {
+    return this.exitInfo === undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** How it ended, once it has (undefined while it runs). */
+  get exitStatus(): ProcessExit | undefined {
+    return this.exitInfo;
+  }
+
+  /**
+   * Fires once the process has ended (and its output is read), with a {@link PeerExitedError} as reason. Pass it
+   * to {@link waitFor} so a wait for a dead peer ends at once.
+   */
+  get exitSignal(): AbortSignal {
+    return this.exitController.signal;
+  }
+
+  /** Resolves with the exit code when the process exits (and its output has been read). */
   waitExit(): Promise<number | null> {
     return this.exited;
   }
 
+  /**
+   * Polls `check` until the program is ready. Fails at once with a {@link PeerExitedError} when the program ends
+   * first, and with a {@link PeerNotReadyError} after `timeoutMs`; both carry the last lines of its output.
+   */
+  async waitReady(
+    check: () => boolean | Promise<boolean>,
+    what: string,
+    options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<void> {
+    try {
+      await waitFor(check, what, options.timeoutMs ?? 15_000, options.intervalMs ?? 100, { signal: this.exitSignal });
+    } catch (err) {
+      if (err instanceof PeerExitedError) throw new PeerExitedError(err.binary, err.exit, err.outputTail, `before it was ready (waiting for ${what})`);
+      throw new PeerNotReadyError(this.command, this.tail(), err);
+    }
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves once it is gone. */
   async stop(graceMs = 3000): Promise<void> {
-    if (!this.alive) return;
+    if (!this.alive) {
+      await this.settled();
+      return;
+    }
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
@@ -169,8 +395,16 @@ export class ManagedProcess {
 
   /** Kills at once (SIGKILL), as a crash would. */
   async kill(): Promise<void> {
-    if (!this.alive) return;
+    if (!this.alive) {
+      await this.settled();
+      return;
+    }
     this.child.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** Waits for an already ended process's bookkeeping (at most `DRAIN_MS`). */
+  private async settled(): Promise<void> {
+    if (this.exitInfo !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) await this.exited;
   }
 }

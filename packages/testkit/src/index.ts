@@ -8,7 +8,11 @@ export {
   isCi,
   peerAvailable,
   ManagedProcess,
+  PeerExitedError,
+  PeerNotReadyError,
+  describeExit,
 } from './common.js';
+export type { WaitForOptions, ProcessExit, ManagedProcessOptions } from './common.js';
 export { startInfluxd } from './influxd.js';
 export type { StartInfluxdOptions, InfluxdPeer } from './influxd.js';
 export { startMosquitto } from './mosquitto.js';

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findBinary, getFreePort, makeTempDir, ManagedProcess, removeDir, waitFor } from './common.js';
+import { findBinary, getFreePort, makeTempDir, ManagedProcess, removeDir } from './common.js';
 
 /** Options of {@link startInfluxd}. */
 export interface StartInfluxdOptions {
@@ -8,6 +8,8 @@ export interface StartInfluxdOptions {
   auth?: { user: string; pass: string };
   /** How long to wait for `GET /ping` → 204, in ms. */
   readyTimeoutMs?: number;
+  /** HTTP port; default a free one. */
+  port?: number;
 }
 
 /** A running influxd 1.x on 127.0.0.1, started by {@link startInfluxd}. */
@@ -82,7 +84,7 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
   const dir = makeTempDir('influxd');
   chmodSync(dir, 0o755);
   for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir, sub));
-  const port = await getFreePort();
+  const port = options.port ?? (await getFreePort());
   const rpcPort = await getFreePort();
   const url = `http://127.0.0.1:${port}`;
   const configPath = join(dir, 'influxdb.conf');
@@ -93,18 +95,16 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
     writeFileSync(configPath, configText(dir, port, rpcPort, auth));
     const p = new ManagedProcess(binary, ['run', '-config', configPath, '-pidfile', join(dir, 'influxd.pid')]);
     proc = p;
-    await waitFor(
-      async () => {
-        if (!p.alive) throw new Error(`influxd exited:\n${p.logs}`);
-        return pingOk(url);
-      },
-      `influxd on ${url}`,
-      readyTimeoutMs,
-      100,
-    );
+    await p.waitReady(() => pingOk(url), `influxd on ${url}`, { timeoutMs: readyTimeoutMs });
   };
 
-  await launch(false);
+  try {
+    await launch(false);
+  } catch (err) {
+    await proc?.kill();
+    removeDir(dir);
+    throw err;
+  }
   if (options.auth !== undefined) {
     // The first admin can only be created while auth is off (or on an empty user table), so create it, then
     // restart with auth enabled.

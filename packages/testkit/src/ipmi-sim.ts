@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { getFreeUdpPort, makeTempDir, ManagedProcess, removeDir, waitFor } from './common.js';
+import { getFreeUdpPort, makeTempDir, ManagedProcess, removeDir } from './common.js';
 
 /** Options of {@link startIpmiSim}. */
 export interface IpmiSimOptions {
@@ -21,6 +21,10 @@ export interface IpmiSimOptions {
    * factors), described in the BMC's SDR repository and reached by bridging (Send Message). Default false.
    */
   satellite?: { powerWatts: number };
+  /** UDP port of the LAN channel; default a free one. */
+  port?: number;
+  /** How long to wait for the BMC to answer, in ms; default 15 s. */
+  readyTimeoutMs?: number;
 }
 
 /** A running `ipmi_sim`. */
@@ -182,7 +186,7 @@ function ipmiPing(host: string, port: number, timeoutMs: number): Promise<boolea
 export async function startIpmiSim(options: IpmiSimOptions): Promise<IpmiSimHandle> {
   const dir = makeTempDir('ipmisim');
   const host = '127.0.0.1';
-  const port = await getFreeUdpPort();
+  const port = options.port ?? (await getFreeUdpPort());
   const name = 'ersim';
   const stateDir = join(dir, 'state');
   const persistDir = join(stateDir, 'ipmi_sim', name);
@@ -265,15 +269,7 @@ mc_enable 0x30
   const start = async (): Promise<void> => {
     const p = new ManagedProcess('ipmi_sim', args, { cwd: dir });
     proc = p;
-    await waitFor(
-      async () => {
-        if (!p.alive) throw new Error(`ipmi_sim exited: ${p.logs}`);
-        return ipmiPing(host, port, 300);
-      },
-      `ipmi_sim on ${host}:${port}`,
-      15_000,
-      100,
-    );
+    await p.waitReady(() => ipmiPing(host, port, 300), `ipmi_sim on ${host}:${port}`, { timeoutMs: options.readyTimeoutMs ?? 15_000 });
   };
   try {
     await start();

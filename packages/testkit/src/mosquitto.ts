@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { findBinary, getFreePort, makeTempDir, ManagedProcess, removeDir, waitFor } from './common.js';
+import { findBinary, getFreePort, makeTempDir, ManagedProcess, removeDir } from './common.js';
 
 /** Options of {@link startMosquitto}. */
 export interface StartMosquittoOptions {
@@ -10,6 +10,10 @@ export interface StartMosquittoOptions {
   users?: ReadonlyArray<{ user: string; pass: string }>;
   /** How long to wait for the listener, in ms. */
   readyTimeoutMs?: number;
+  /** TCP port; default a free one. */
+  port?: number;
+  /** Lines appended to the generated `mosquitto.conf` as they are. */
+  extraConfig?: readonly string[];
 }
 
 /** A running mosquitto broker on 127.0.0.1, started by {@link startMosquitto}. */
@@ -28,7 +32,22 @@ export interface MosquittoPeer {
   readonly logs: string;
 }
 
-function tcpConnects(port: number): Promise<boolean> {
+/** An MQTT 3.1.1 CONNECT with a clean session and client id `er-ready`, built by hand (no MQTT library). */
+function connectPacket(): Buffer {
+  const clientId = Buffer.from('er-ready', 'utf8');
+  const body = Buffer.concat([
+    Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x0a]),
+    Buffer.from([clientId.length >> 8, clientId.length & 0xff]),
+    clientId,
+  ]);
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}
+
+/**
+ * True once a broker answers CONNECT with a CONNACK (refused or not: either way it is up). A bare TCP connect is
+ * not enough: it would also succeed against another program already holding the port.
+ */
+function brokerAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     const done = (ok: boolean): void => {
@@ -36,8 +55,18 @@ function tcpConnects(port: number): Promise<boolean> {
       resolve(ok);
     };
     sock.setTimeout(1000, () => done(false));
-    sock.once('connect', () => done(true));
+    sock.once('connect', () => sock.write(connectPacket()));
+    sock.once('data', (data: Buffer) => {
+      if (data[0] !== 0x20) {
+        done(false);
+        return;
+      }
+      // DISCONNECT, so the broker does not log the hang-up as an error.
+      sock.end(Buffer.from([0xe0, 0x00]));
+      resolve(true);
+    });
     sock.once('error', () => done(false));
+    sock.once('close', () => done(false));
   });
 }
 
@@ -52,16 +81,18 @@ function run(binary: string, args: string[]): Promise<void> {
 
 /**
  * Starts a real mosquitto broker on a free 127.0.0.1 port (plain MQTT only: this version's WebSocket listener
- * ignores the bind address) and waits until a TCP connect succeeds. Callers check
+ * ignores the bind address) and waits until it answers an MQTT CONNECT. Callers check
  * `peerAvailable('mosquitto', ['mosquitto', 'mosquitto_passwd'])` first.
  */
 export async function startMosquitto(options: StartMosquittoOptions = {}): Promise<MosquittoPeer> {
   const binary = findBinary('mosquitto');
   if (binary === undefined) throw new Error('mosquitto is not installed (run scripts/install-peers.sh)');
+  const extra = options.extraConfig ?? [];
+  if (extra.some((line) => /[\r\n]/.test(line))) throw new Error('mosquitto extraConfig: one line per entry');
   const dir = makeTempDir('mosquitto');
   // Started as root, mosquitto drops to user `mosquitto`, which must read the dir and the password file.
   chmodSync(dir, 0o755);
-  const port = await getFreePort();
+  const port = options.port ?? (await getFreePort());
   const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
   const users = options.users ?? [];
   if (users.length > 0) {
@@ -75,6 +106,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   } else {
     lines.push('allow_anonymous true');
   }
+  lines.push(...extra);
   const configPath = join(dir, 'mosquitto.conf');
   writeFileSync(configPath, `${lines.join('\n')}\n`);
   chmodSync(configPath, 0o644);
@@ -84,17 +116,15 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   const launch = async (): Promise<void> => {
     const p = new ManagedProcess(binary, ['-c', configPath]);
     proc = p;
-    await waitFor(
-      async () => {
-        if (!p.alive) throw new Error(`mosquitto exited:\n${p.logs}`);
-        return tcpConnects(port);
-      },
-      `mosquitto on 127.0.0.1:${port}`,
-      readyTimeoutMs,
-      100,
-    );
+    await p.waitReady(() => brokerAnswers(port), `mosquitto on 127.0.0.1:${port}`, { timeoutMs: readyTimeoutMs });
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await proc?.kill();
+    removeDir(dir);
+    throw err;
+  }
 
   return {
     url: `mqtt://127.0.0.1:${port}`,

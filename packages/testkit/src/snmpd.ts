@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findBinary, getFreeUdpPort, makeTempDir, ManagedProcess, removeDir, waitFor } from './common.js';
+import { findBinary, getFreeUdpPort, makeTempDir, ManagedProcess, removeDir } from './common.js';
 
 /** Value types a `pass_persist` handler may return (Counter64 is not among them). */
 export type SnmpdValueType = 'integer' | 'unsigned' | 'gauge' | 'counter' | 'timeticks' | 'string' | 'objectid' | 'ipaddress';
@@ -219,6 +219,7 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdPeer>
   const proc = new ManagedProcess(binary, ['-f', '-C', '-c', conf, '-Lf', logFile], {
     cwd: dir,
     env: { ...process.env, SNMP_PERSISTENT_DIR: persistDir, MIBS: '', MIBDIRS: dir },
+    logFile,
   });
   const readLog = (): string => {
     try {
@@ -232,13 +233,13 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdPeer>
     removeDir(dir);
   };
   try {
-    // A dead agent ends the wait at once instead of after the whole timeout.
-    await waitFor(async () => !proc.alive || (await probe(port, community, 300)), 'snmpd to answer a GET', options.startTimeoutMs ?? 15_000, 50);
-    if (!proc.alive) throw new Error(`snmpd exited: ${proc.logs}`);
+    await proc.waitReady(() => probe(port, community, 300), `snmpd on udp:127.0.0.1:${port} to answer a GET`, {
+      timeoutMs: options.startTimeoutMs ?? 15_000,
+      intervalMs: 50,
+    });
   } catch (err) {
-    const log = readLog();
     await stop();
-    throw new Error(`snmpd did not start: ${err instanceof Error ? err.message : String(err)}\n${log}`, { cause: err });
+    throw err;
   }
   return {
     host: '127.0.0.1',
