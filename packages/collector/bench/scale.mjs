@@ -51,16 +51,25 @@ function startChild(script, args) {
   return { child, nextLine };
 }
 
-function rssSampler() {
-  let peak = process.memoryUsage.rss();
+/** Peak RSS, with where the memory was at that moment (V8 heap spaces vs the rest), to say what to cut. */
+function rssSampler(getHeapSpaceStatistics) {
+  const snapshot = () => {
+    const m = process.memoryUsage();
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, spaces };
+  };
+  let peak = snapshot();
   const t = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
+    if (process.memoryUsage.rss() > peak.rss) peak = snapshot();
   }, 100);
   return () => {
     clearInterval(t);
-    return Math.max(peak, process.memoryUsage.rss());
+    const last = snapshot();
+    return last.rss > peak.rss ? last : peak;
   };
 }
+
+const mb = (bytes) => (bytes / 2 ** 20).toFixed(0);
 
 /** The three most frequent last errors of the devices (digits folded), to say why reads failed. */
 function topErrors(devs) {
@@ -80,6 +89,7 @@ async function run(adapter, devicePorts, sinkPort) {
   const { builtinAdapters } = await import('@energyrecorder/adapters');
   const { Collector, resolveCollectorConfig } = await import('../dist/index.js');
   const { Agent, request } = await import('undici');
+  const { getHeapSpaceStatistics } = await import('node:v8');
   // 128 keep-alive sockets per device process: enough for a 1,000-device tick, bounded socket buffers.
   const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
   const minimal = {
@@ -122,7 +132,7 @@ async function run(adapter, devicePorts, sinkPort) {
       registry,
     );
     const collector = await Collector.create({ config });
-    const stopRss = rssSampler();
+    const stopRss = rssSampler(getHeapSpaceStatistics);
     const cpu0 = process.cpuUsage();
     await collector.start();
     // A second figure leaves out the start-up, where every device discovers at once.
@@ -132,7 +142,7 @@ async function run(adapter, devicePorts, sinkPort) {
     await new Promise((r) => setTimeout(r, (SECONDS - warmS) * 1000 + 200));
     await collector.stop(10_000);
     const cpuUsed = process.cpuUsage(cpu0);
-    const peakRss = stopRss();
+    const peak = stopRss();
     const status = collector.status();
     const devs = status.environments.flatMap((e) => e.devices);
     const sum = (f) => devs.reduce((n, d) => n + f(d), 0);
@@ -151,7 +161,11 @@ async function run(adapter, devicePorts, sinkPort) {
         skipped: status.environments.reduce((n, e) => n + e.skippedTicks, 0),
         lastErrors: topErrors(devs),
         cpuS: (cpuUsed.user + cpuUsed.system) / 1e6,
-        peakRss,
+        peakRss: peak.rss,
+        peakHeapTotal: peak.heapTotal,
+        peakHeapUsed: peak.heapUsed,
+        peakNewSpace: peak.spaces.new_space ?? 0,
+        peakOldSpace: peak.spaces.old_space ?? 0,
         spoolBatches: status.push.spoolBatches,
       })}\n`,
     );
@@ -198,7 +212,10 @@ async function main() {
     console.log(`    after ${r.warmS} s        ${((r.steadyOnTime / Math.max(1, r.steadyTicks)) * 100).toFixed(3)} % on time (${r.steadyOnTime}/${r.steadyTicks})`);
     for (const e of r.lastErrors) console.log(`    last error        ${e}`);
     console.log(`    CPU per reading   ${(perReading(r) * 1e6).toFixed(1)} µs = ${(perReading(r) / perReading(base)).toFixed(2)}x baseline`);
-    console.log(`    peak RSS          ${(r.peakRss / 2 ** 20).toFixed(0)} MB = ${(r.peakRss / base.peakRss).toFixed(2)}x baseline`);
+    console.log(`    peak RSS          ${mb(r.peakRss)} MB = ${(r.peakRss / base.peakRss).toFixed(2)}x baseline`);
+    console.log(
+      `      at that peak    V8 heap ${mb(r.peakHeapTotal)} MB (used ${mb(r.peakHeapUsed)}; new space ${mb(r.peakNewSpace)}, old space ${mb(r.peakOldSpace)}), outside the heap ${mb(r.peakRss - r.peakHeapTotal)} MB`,
+    );
     console.log(`    delivered         ${r.delivered}/${r.readings} readings (${r.spoolBatches} batches left in spool)`);
     console.log(`    targets           on-time >= 99.9 %: ${share >= 0.999 ? 'met' : 'MISSED'}; RSS < 200 MB: ${r.peakRss < 200 * 2 ** 20 ? 'met' : 'MISSED'}`);
   }

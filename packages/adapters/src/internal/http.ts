@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import {
   AdapterError,
@@ -13,6 +12,7 @@ import {
 } from '@energyrecorder/core';
 import { buildDigestAuthorization, parseDigestChallenge, type DigestChallenge } from './http-digest.js';
 import { DeviceErrors, errorMessage } from './device-support.js';
+import { sharedAgents, type AgentLease } from './http-agents.js';
 
 /** How credentials are sent. `auto` answers whatever the device challenges with (Basic or Digest). */
 export type HttpAuthScheme = 'basic' | 'digest' | 'auto';
@@ -149,8 +149,8 @@ export class HttpClient {
   private readonly opts: HttpClientOptions;
   private readonly logger: Logger;
   private readonly errors: DeviceErrors;
-  private readonly httpAgent: HttpAgent;
-  private httpsAgent: HttpsAgent | undefined;
+  private httpAgent: AgentLease<HttpAgent> | undefined;
+  private httpsAgent: AgentLease<HttpsAgent> | undefined;
   private readonly axios: AxiosInstance;
   private digest: { challenge: DigestChallenge; nc: number } | undefined;
   private closed = false;
@@ -160,11 +160,11 @@ export class HttpClient {
     this.origin = options.origin.replace(/\/+$/, '');
     this.logger = options.logger ?? noopLogger;
     this.errors = new DeviceErrors(options.adapterType, options.target);
-    this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
     // Tuned for thousands of small JSON GETs a second: the body stays text (parsed once, by `json()`), no
     // response transform or JSON sniffing runs, and `maxRedirects: 0` keeps axios on plain `http.request` instead
-    // of wrapping every request in follow-redirects (redirects are followed by `request()` itself). The agent sits
-    // in the instance defaults so it is not merged into each request's config.
+    // of wrapping every request in follow-redirects (redirects are followed by `request()` itself). The agents
+    // (shared, see http-agents.ts) go into the instance defaults on first use so they are not merged into each
+    // request's config.
     this.axios = axios.create({
       validateStatus: () => true,
       responseType: 'text',
@@ -175,7 +175,6 @@ export class HttpClient {
       maxRedirects: 0,
       proxy: false,
       decompress: true,
-      httpAgent: this.httpAgent,
     });
   }
 
@@ -194,8 +193,14 @@ export class HttpClient {
     return this.errors.error(message, { code, ...options });
   }
 
-  private async getHttpsAgent(): Promise<HttpsAgent> {
-    if (this.httpsAgent !== undefined) return this.httpsAgent;
+  private useHttpAgent(): void {
+    if (this.httpAgent !== undefined) return;
+    this.httpAgent = sharedAgents.http();
+    this.axios.defaults.httpAgent = this.httpAgent.agent;
+  }
+
+  private async useHttpsAgent(): Promise<void> {
+    if (this.httpsAgent !== undefined) return;
     let ca: Buffer | undefined;
     if (this.opts.caFile !== undefined) {
       try {
@@ -207,15 +212,10 @@ export class HttpClient {
         });
       }
     }
-    this.httpsAgent = new HttpsAgent({
-      keepAlive: true,
-      maxSockets: 4,
-      rejectUnauthorized: this.opts.verifyCert ?? true,
-      // An extra CA is added to Node's bundled roots, not substituted for them.
-      ...(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString('utf8')] }),
-    });
-    this.axios.defaults.httpsAgent = this.httpsAgent;
-    return this.httpsAgent;
+    // Closed while the CA file was read: taking a lease now would never be released.
+    if (this.closed || this.httpsAgent !== undefined) return;
+    this.httpsAgent = sharedAgents.https({ verifyCert: this.opts.verifyCert ?? true, ca });
+    this.axios.defaults.httpsAgent = this.httpsAgent.agent;
   }
 
   private authorization(method: string, url: URL): string | undefined {
@@ -342,7 +342,12 @@ export class HttpClient {
       headers['content-type'] ??= 'application/json';
     }
     const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
-    if (url.protocol === 'https:') await this.getHttpsAgent();
+    if (url.protocol === 'https:') {
+      await this.useHttpsAgent();
+      if (this.closed) throw this.error(`${what}: client closed`, HTTP_ERROR_CODES.aborted, { retryable: false });
+    } else {
+      this.useHttpAgent();
+    }
     // One controller and one cleared timer per request: `AbortSignal.timeout()` + `AbortSignal.any()` cost two
     // signals, weak references and a timer that lives on for the whole timeout after the answer came, which at
     // thousands of requests a second is most of the garbage this client makes.
@@ -422,11 +427,11 @@ export class HttpClient {
     return this.error(message, HTTP_ERROR_CODES.payload, { cause, retryable: true });
   }
 
-  /** Closes idle keep-alive sockets. Later requests fail. */
+  /** Gives back the shared agents (the last client of one closes its sockets). Later requests fail. */
   close(): void {
     this.closed = true;
-    this.httpAgent.destroy();
-    this.httpsAgent?.destroy();
+    this.httpAgent?.release();
+    this.httpsAgent?.release();
   }
 }
 

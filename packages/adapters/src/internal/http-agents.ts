@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+
+/**
+ * Limits of the shared keep-alive agents. Node pools sockets per origin inside one agent, so these are per origin:
+ * a BMC gets at most `maxSockets` connections whatever the number of device entries pointing at it (an
+ * aggregator, a bridge serving many meters), and idle ones close after `freeSocketTimeoutMs`.
+ */
+export const DEFAULT_HTTP_AGENT = Object.freeze({
+  maxSockets: 16,
+  maxFreeSockets: 16,
+  freeSocketTimeoutMs: 15_000,
+});
+
+/** The TLS settings an https agent is built with; devices share an agent only when these are equal. */
+export interface AgentTlsSettings {
+  verifyCert: boolean;
+  /** Extra CA (PEM) trusted on top of Node's bundled roots. */
+  ca: Buffer | undefined;
+}
+
+/** A reference to a shared agent; {@link AgentLease.release} it when the client closes. */
+export interface AgentLease<A> {
+  readonly agent: A;
+  release(): void;
+}
+
+interface Entry {
+  agent: HttpAgent;
+  refs: number;
+}
+
+/**
+ * Keep-alive agents shared by every HTTP client of the process, one per TLS profile: the plain-HTTP one, and one per
+ * (verify, CA) pair. Per-device agents cost a socket, parser and buffers per device and a new connection on
+ * every start; shared ones let devices on one origin reuse connections, while a device with other TLS settings
+ * never gets a socket set up under someone else's. Credentials are request headers, never bound to a socket.
+ * An agent is destroyed, closing its idle sockets, when its last client releases it.
+ */
+class SharedAgents {
+  private readonly entries = new Map<string, Entry>();
+
+  http(): AgentLease<HttpAgent> {
+    return this.lease('http', () => new HttpAgent(agentOptions()));
+  }
+
+  https(tls: AgentTlsSettings): AgentLease<HttpsAgent> {
+    const caKey = tls.ca === undefined ? '-' : createHash('sha256').update(tls.ca).digest('hex');
+    const key = `https|${tls.verifyCert ? 'verify' : 'no-verify'}|${caKey}`;
+    return this.lease(key, () => {
+      const ca = tls.ca;
+      return new HttpsAgent({
+        ...agentOptions(),
+        rejectUnauthorized: tls.verifyCert,
+        // An extra CA is added to Node's bundled roots, not substituted for them.
+        ...(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString('utf8')] }),
+      });
+    });
+  }
+
+  private lease<A extends HttpAgent>(key: string, make: () => A): AgentLease<A> {
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = { agent: make(), refs: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.refs += 1;
+    const held = entry;
+    let released = false;
+    return {
+      agent: held.agent as A,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.refs -= 1;
+        if (held.refs > 0) return;
+        held.agent.destroy();
+        if (this.entries.get(key) === held) this.entries.delete(key);
+      },
+    };
+  }
+}
+
+function agentOptions(): { keepAlive: true; maxSockets: number; maxFreeSockets: number; timeout: number; scheduling: 'lifo' } {
+  return {
+    keepAlive: true,
+    maxSockets: DEFAULT_HTTP_AGENT.maxSockets,
+    maxFreeSockets: DEFAULT_HTTP_AGENT.maxFreeSockets,
+    timeout: DEFAULT_HTTP_AGENT.freeSocketTimeoutMs,
+    // Most recently used first, so a quiet spell lets the surplus sockets time out instead of keeping them all warm.
+    scheduling: 'lifo',
+  };
+}
+
+/**
+ * The process-wide agent pool. Module state on purpose, like Node's own `globalAgent`: sharing sockets across
+ * devices is its point, and adapters are created one by one with no common owner to hand a pool down.
+ */
+export const sharedAgents = new SharedAgents();
