@@ -19,6 +19,8 @@ type Varbind = NetSnmp.Varbind;
 
 const ADAPTER_TYPE = 'snmp';
 
+/** SNMP error-status 1 (tooBig): the response would not fit the agent's maximum message size (RFC 3416 §4.2.1). */
+const ERROR_STATUS_TOO_BIG = 1;
 /** SNMP error-status 2 (noSuchName): how an SNMPv1 agent refuses a whole GET for one unknown OID. */
 const ERROR_STATUS_NO_SUCH_NAME = 2;
 /** net-snmp `ResponseInvalidCode.EAuthFailure`: a USM report (wrong digest, unknown user, ...). */
@@ -29,6 +31,18 @@ const loadNetSnmp = lazyLoader(() => import('net-snmp').then((m): NetSnmpModule 
 
 function errorName(err: unknown): string {
   return err instanceof Error ? err.name : '';
+}
+
+function isTooBig(err: unknown): boolean {
+  return errorName(err) === 'RequestFailedError' && (err as { status?: unknown }).status === ERROR_STATUS_TOO_BIG;
+}
+
+/** `items` cut into consecutive slices of at most `size` (all of it in one when `size` is undefined). */
+function chunks<T>(items: readonly T[], size: number | undefined): T[][] {
+  if (size === undefined || size >= items.length) return [[...items]];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function isNoSuchName(err: unknown): boolean {
@@ -55,6 +69,11 @@ export class SnmpAdapter implements PowerAdapter {
   private session: Session | undefined;
   /** Raritan decimal digits, by digits OID; read on the first poll and kept. */
   private readonly digits = new Map<string, number>();
+  /**
+   * Most OIDs per GET this agent has answered without tooBig, once it refused a larger one; undefined while every
+   * GET fits. Kept for the adapter's life (across sessions) so later polls do not rediscover it.
+   */
+  private maxOidsPerGet: number | undefined;
 
   constructor(config: SnmpConfig, options: SnmpAdapterOptions) {
     this.config = config;
@@ -185,25 +204,63 @@ export class SnmpAdapter implements PowerAdapter {
     });
   }
 
+  /** The largest GET size learnt from tooBig answers (undefined: no limit seen yet). */
+  get oidsPerGet(): number | undefined {
+    return this.maxOidsPerGet;
+  }
+
   private async getAll(snmp: NetSnmpModule, session: Session, oids: string[], signal: AbortSignal): Promise<Map<string, Varbind>> {
     const out = new Map<string, Varbind>();
-    try {
-      for (const vb of await this.abortable(this.get(session, oids), signal)) out.set(vb.oid, vb);
-      return out;
-    } catch (err) {
-      if (!(isNoSuchName(err) && oids.length > 1)) throw err;
-    }
-    // SNMPv1 fails the whole GET when one OID is unknown; ask one by one so the others still count.
-    this.logger.debug({ oids: oids.length }, 'SNMPv1 noSuchName: retrying the OIDs one by one');
-    for (const o of oids) {
-      try {
-        for (const vb of await this.abortable(this.get(session, [o]), signal)) out.set(vb.oid, vb);
-      } catch (err) {
-        if (!isNoSuchName(err)) throw err;
-        out.set(o, { oid: o, type: snmp.ObjectType.NoSuchObject, value: null });
-      }
+    for (const chunk of chunks(oids, this.maxOidsPerGet)) {
+      for (const vb of await this.getChunk(snmp, session, chunk, signal, oids.length > 1)) out.set(vb.oid, vb);
     }
     return out;
+  }
+
+  /**
+   * One GET for `oids`, split in halves (recursively, in order) while the agent answers tooBig. `partOfMany`: the
+   * poll asks for other OIDs too, so one unknown to a v1 agent must not fail the others.
+   */
+  private async getChunk(snmp: NetSnmpModule, session: Session, oids: string[], signal: AbortSignal, partOfMany: boolean): Promise<Varbind[]> {
+    try {
+      return await this.abortable(this.get(session, oids), signal);
+    } catch (err) {
+      if (isTooBig(err)) return this.splitTooBig(snmp, session, oids, signal, partOfMany, err);
+      if (!(isNoSuchName(err) && partOfMany)) throw err;
+    }
+    const [only] = oids;
+    if (oids.length === 1 && only !== undefined) return [{ oid: only, type: snmp.ObjectType.NoSuchObject, value: null }];
+    // SNMPv1 fails the whole GET when one OID is unknown; ask one by one so the others still count.
+    this.logger.debug({ oids: oids.length }, 'SNMPv1 noSuchName: retrying the OIDs one by one');
+    const out: Varbind[] = [];
+    for (const o of oids) out.push(...(await this.getChunk(snmp, session, [o], signal, true)));
+    return out;
+  }
+
+  private async splitTooBig(
+    snmp: NetSnmpModule,
+    session: Session,
+    oids: string[],
+    signal: AbortSignal,
+    partOfMany: boolean,
+    cause: unknown,
+  ): Promise<Varbind[]> {
+    const [only] = oids;
+    if (oids.length <= 1) {
+      throw this.error(`agent answers tooBig even for the single OID ${only ?? '(none)'}: its value does not fit the agent's maximum message size`, {
+        code: 'ER_SNMP_TOO_BIG',
+        retryable: false,
+        cause,
+      });
+    }
+    const half = Math.ceil(oids.length / 2);
+    if (this.maxOidsPerGet === undefined || half < this.maxOidsPerGet) {
+      this.maxOidsPerGet = half;
+      this.logger.info({ refused: oids.length, oidsPerGet: half }, 'SNMP agent answered tooBig: splitting GETs');
+    }
+    const first = await this.getChunk(snmp, session, oids.slice(0, half), signal, partOfMany);
+    const second = await this.getChunk(snmp, session, oids.slice(half), signal, partOfMany);
+    return [...first, ...second];
   }
 
   private walk(session: Session, oid: string, signal: AbortSignal): Promise<Varbind[]> {

@@ -1,0 +1,118 @@
+import { AdapterError, noopLogger, type Reading } from '@energyrecorder/core';
+import { SnmpAdapter } from '../../src/snmp/adapter.js';
+import { snmpConfigSchema } from '../../src/snmp/config.js';
+import { startFakeSnmpAgent, type FakeSnmpAgent } from './fake-snmp-agent.js';
+
+const BASE = '1.3.6.1.4.1.99998';
+/** Ten outlet power OIDs, 1.3.6.1.4.1.99998.1.<n>.0 → n * 10 W. */
+const OUTLETS = Array.from({ length: 10 }, (_, i) => i + 1);
+const VALUES = new Map(OUTLETS.map((n) => [`${BASE}.1.${n}.0`, n * 10]));
+const SENSORS = OUTLETS.map((n) => ({ name: `outlet${n}`, oid: `${BASE}.1.${n}.0`, unit: 'W' }));
+
+function adapterFor(agent: FakeSnmpAgent, entry: Record<string, unknown> = {}, timeoutMs = 1000): SnmpAdapter {
+  const config = snmpConfigSchema.parse({ id: 'pdu-1', type: 'snmp', host: agent.host, port: agent.port, sensors: SENSORS, ...entry });
+  return new SnmpAdapter(config, { logger: noopLogger, timeoutMs });
+}
+
+function values(readings: readonly Reading[]): Array<[string, number]> {
+  return readings.map((r) => [r.sensor, r.value]);
+}
+
+const EXPECTED = OUTLETS.map((n): [string, number] => [`outlet${n}`, n * 10]);
+
+async function readError(p: Promise<unknown>): Promise<AdapterError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AdapterError) return err;
+    throw err;
+  }
+  throw new Error('expected the read to fail');
+}
+
+describe('snmp adapter against an agent that answers tooBig', () => {
+  const closers: Array<() => Promise<void>> = [];
+
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+
+  async function agentWith(maxVarbinds: number, oversized?: ReadonlySet<string>): Promise<FakeSnmpAgent> {
+    const agent = await startFakeSnmpAgent({ values: VALUES, maxVarbinds, oversized });
+    closers.push(() => agent.close());
+    return agent;
+  }
+
+  it('splits the GET in halves and keeps the sensors in order when the agent takes 3 OIDs per GET', async () => {
+    const agent = await agentWith(3);
+    const adapter = adapterFor(agent);
+    closers.push(() => adapter.close());
+
+    const readings = await adapter.read(new AbortController().signal);
+
+    expect(values(readings)).toEqual(EXPECTED);
+    // 10 refused → 5 refused → 3 + 2; then the second 5 refused → 3 + 2.
+    expect(agent.requests).toEqual([10, 5, 3, 2, 5, 3, 2]);
+    expect(adapter.oidsPerGet).toBe(3);
+  });
+
+  it('asks in remembered chunks without any refused GET when it polls again', async () => {
+    const agent = await agentWith(3);
+    const adapter = adapterFor(agent);
+    closers.push(() => adapter.close());
+    await adapter.read(new AbortController().signal);
+    const firstPoll = agent.requests.length;
+
+    const second = await adapter.read(new AbortController().signal);
+    const third = await adapter.read(new AbortController().signal);
+
+    expect(values(second)).toEqual(EXPECTED);
+    expect(values(third)).toEqual(EXPECTED);
+    expect(agent.requests.slice(firstPoll)).toEqual([3, 3, 3, 1, 3, 3, 3, 1]);
+  });
+
+  it('keeps the learnt size when a failed poll made it rebuild the session', async () => {
+    const agent = await agentWith(3);
+    const adapter = adapterFor(agent, { retries: 0 }, 200);
+    closers.push(() => adapter.close());
+    await adapter.read(new AbortController().signal);
+    agent.silent = true;
+    const err = await readError(adapter.read(new AbortController().signal));
+    agent.silent = false;
+    const beforeRecovery = agent.requests.length;
+
+    const readings = await adapter.read(new AbortController().signal);
+
+    expect(err.code).toBe('ER_SNMP_TIMEOUT');
+    expect(values(readings)).toEqual(EXPECTED);
+    expect(agent.requests.slice(beforeRecovery)).toEqual([3, 3, 3, 1]);
+  });
+
+  it('fails with ER_SNMP_TOO_BIG naming the OID when a single OID is still too big', async () => {
+    const agent = await agentWith(10, new Set([`${BASE}.1.7.0`]));
+    const adapter = adapterFor(agent);
+    closers.push(() => adapter.close());
+
+    const err = await readError(adapter.read(new AbortController().signal));
+
+    expect(err.code).toBe('ER_SNMP_TOO_BIG');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain(`single OID ${BASE}.1.7.0`);
+    // 10 refused → 1-5 answered; 6-10 refused → 6-8 refused → 6-7 refused → 6 answered, 7 refused.
+    expect(agent.requests).toEqual([10, 5, 5, 3, 2, 1, 1]);
+  });
+
+  it('splits SNMPv1 GETs too and still skips an OID unknown to the agent', async () => {
+    const agent = await agentWith(2);
+    const adapter = adapterFor(agent, {
+      version: 'v1',
+      sensors: [...SENSORS.slice(0, 3), { name: 'missing', oid: `${BASE}.9.0`, unit: 'W' }, ...SENSORS.slice(3, 4)],
+    });
+    closers.push(() => adapter.close());
+
+    const readings = await adapter.read(new AbortController().signal);
+
+    expect(values(readings)).toEqual(EXPECTED.slice(0, 4));
+    expect(adapter.oidsPerGet).toBe(2);
+  });
+});
