@@ -95,6 +95,11 @@ export interface Store {
    * requests (group commit), but resolves only once its own readings are durably stored.
    */
   writeBatch(batch: MeasurementBatch, signal?: AbortSignal): Promise<void>;
+  /**
+   * The oldest reading time the store keeps as of `nowNs` (its retention), or `undefined` when it keeps
+   * everything. Older readings would be dropped at once, so the API refuses them with a 400 naming each one.
+   */
+  retentionCutoffNs?(nowNs: number): number | undefined;
   /** Power samples of every equipment of an environment in `[fromNs, toNs]`, in time order per equipment. */
   queryPower(query: PowerQuery, signal?: AbortSignal): Promise<EquipmentSample[]>;
   /** Releases connections and file handles. */

@@ -160,4 +160,58 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(stored.map((s) => s.powerWatts).sort((x, y) => x - y)).toEqual(acked.sort((x, y) => x - y));
     expect(acked).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
+
+  it('refuses readings older than the measurements RP with a 400 naming the field instead of a 500', async () => {
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'RET1', power_data_retention: '1h' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      const r = await sendJson(url, 'POST', '/resources/equipments/old-srv/measurements', {
+        environment: 'ret',
+        measurements: [
+          { sensor: 'power', unit: 'W', value: 1, time: nsFromNow(-60) },
+          { sensor: 'power', unit: 'W', value: 2, time: nsFromNow(-7200) },
+        ],
+      });
+      expect(r.status).toBe(400);
+      expect(Object.keys((r.json as { errors: Record<string, string> }).errors)).toEqual(['measurements.1.time']);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('answers 400 and keeps the in-range readings when the RP was shortened behind its back (partial write)', async () => {
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'RET2' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
+      await fetch(`${peer.url}/query?${new URLSearchParams({ q: 'ALTER RETENTION POLICY "power_data_rp" ON "RET2" DURATION 1h SHARD DURATION 1h' }).toString()}`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+      });
+      const r = await sendJson(url, 'POST', '/resources/equipments/old-srv/measurements', {
+        environment: 'ret2',
+        measurements: [
+          { sensor: 'power', unit: 'W', value: 11, time: nsFromNow(-60) },
+          { sensor: 'power', unit: 'W', value: 12, time: nsFromNow(-7200) },
+        ],
+      });
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(r.json)).toMatch(/older than the retention policy keeps/);
+      const got = await fetch(`${peer.url}/query?${new URLSearchParams({ q: `SELECT "value" FROM "SensorMeasurement" WHERE "environment" = 'ret2'`, db: 'RET2' }).toString()}`, {
+        headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+      });
+      const text = await got.text();
+      expect(text).toContain(',11]');
+      expect(text).not.toContain(',12]');
+      // After a ping the API knows the new duration and refuses such readings itself, naming them.
+      expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
+      const again = await sendJson(url, 'POST', '/resources/equipments/old-srv/measurements', {
+        environment: 'ret2',
+        measurements: [{ sensor: 'power', unit: 'W', value: 13, time: nsFromNow(-7200) }],
+      });
+      expect(Object.keys((again.json as { errors: Record<string, string> }).errors)).toEqual(['measurements.0.time']);
+    } finally {
+      await api.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getFreePort, makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
-import { createSqliteStore, type MeasurementBatch } from '../src/index.js';
+import { createApiServer, createSqliteStore, type MeasurementBatch } from '../src/index.js';
 import { nsFromNow, raw, sendJson } from './helpers.js';
 
 const batchOf = (equipment: string, values: number[], timeNs: number): MeasurementBatch => ({
@@ -83,6 +83,39 @@ describe('embedded store', () => {
       await store.close();
     }
   });
+  it('refuses readings older than the retention with a 400 naming each time field, and keeps the batch out', async () => {
+    const api = createApiServer({ settings: { STORE: { path: join(dir, 'api-ret.db'), retention: '1h' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      const own = await sendJson(url, 'POST', '/resources/equipments/old-srv/measurements', {
+        environment: 'ret-api',
+        measurements: [
+          { sensor: 'power', unit: 'W', value: 1, time: nsFromNow(-60) },
+          { sensor: 'power', unit: 'W', value: 2, time: nsFromNow(-7200) },
+        ],
+      });
+      expect(own.status).toBe(400);
+      const errors = (own.json as { errors: Record<string, string> }).errors;
+      expect(Object.keys(errors)).toEqual(['measurements.1.time']);
+      expect(errors['measurements.1.time']).toMatch(/oldest time the store keeps/);
+      const collect = await sendJson(url, 'POST', '/resources/equipments/old-srv/measurements', {
+        environment: 'ret-api',
+        time: nsFromNow(-7200),
+        measurements: [{ sensor: 'power', unit: 'W', value: 3 }],
+      });
+      expect(collect.status).toBe(400);
+      expect(Object.keys((collect.json as { errors: Record<string, string> }).errors)).toEqual(['time']);
+      const stored = await api.store.queryPower({ environment: 'ret-api', sensor: 'power', unit: 'W', fromNs: nsFromNow(-9000), toNs: nsFromNow(60) });
+      expect(stored).toEqual([]);
+      const fresh = await sendJson(url, 'POST', '/resources/equipments/old-srv/measurements', {
+        environment: 'ret-api',
+        measurements: [{ sensor: 'power', unit: 'W', value: 4, time: nsFromNow(-3000) }],
+      });
+      expect(fresh.status).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
 });
 
 const main = join(__dirname, '..', 'dist', 'main.js');
@@ -134,4 +167,5 @@ if (!built) process.stderr.write('\n!!!!!!!!!! dist/main.js missing: run `npx ts
       removeDir(dir);
     }
   });
+
 });

@@ -3,6 +3,7 @@ import { InfluxDB } from 'influx';
 import { Agent, request } from 'undici';
 import { decodeTagValue, encodePoint, escapeTag, noopLogger, ValidationError, type Logger } from '@energyrecorder/core';
 import { StoreError, StoreUnavailableError } from '../errors.js';
+import { parseDurationNs } from '../internal/duration.js';
 import { pointsToBatches } from '../internal/batches.js';
 import type { EquipmentSample, MeasurementBatch, PowerQuery, ScenarioEvent, Store } from '../store.js';
 
@@ -220,6 +221,10 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     const res = await post(`/write?${query.toString()}`, 'text/plain; charset=utf-8', body, signal);
     if (res.statusCode === 204) return;
     const message = `InfluxDB write answered ${res.statusCode}: ${res.text.slice(0, 300)}`;
+    // A race with the RP (or an RP shortened behind our back): influxd stored the other points and dropped these.
+    if (res.statusCode === 400 && res.text.includes('beyond retention policy')) {
+      throw new ValidationError('measurements', `some readings are older than the retention policy keeps: InfluxDB dropped them and stored the others (${res.text.trim().slice(0, 200)})`);
+    }
     // 5xx (and a missing database, which init recreates at the next start) may pass; 4xx bodies are our bug.
     if (res.statusCode >= 500 || res.statusCode === 404 || res.statusCode === 401 || res.statusCode === 403) {
       throw new StoreUnavailableError(message);
@@ -272,6 +277,13 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     );
   };
   const escaped = new Map<string, string>();
+  // Duration of the measurements' RP as influxd reports it (Go syntax, `0s` = keep forever).
+  let retentionNs: number | undefined;
+  const readRetention = async (): Promise<void> => {
+    const rp = (await influx.showRetentionPolicies(options.db)).find((r) => r.name === INFLUX_SCHEMA.powerDataRp);
+    const ns = rp === undefined ? undefined : parseDurationNs(rp.duration);
+    retentionNs = ns === 0 ? undefined : ns;
+  };
 
   // Group commit: at most MAX_WRITES_IN_FLIGHT writes to influxd at a time; batches that arrive meanwhile wait
   // and go out together in the next write. Idle, a batch is written at once; under load, influxd gets fewer,
@@ -283,7 +295,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       await guard('writing measurements', () => write(group.length === 1 ? (group[0] as (typeof group)[number]).body : Buffer.concat(group.map((g) => g.body)), undefined));
       for (const g of group) g.resolve();
     } catch (err) {
-      if (group.length === 1 || !(err instanceof StoreError)) {
+      if (group.length === 1 || !(err instanceof StoreError || err instanceof ValidationError)) {
         for (const g of group) g.reject(err);
         return;
       }
@@ -346,14 +358,16 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
             replication: 1,
           });
         }
+        await readRetention();
         signal?.throwIfAborted();
         logger.info({ db: options.db, host: base }, 'InfluxDB store ready');
       });
     },
     async ping(signal) {
       await guard('pinging', async () => {
-        // As the original's ping: a query that fails when the database or its RPs are gone.
-        await influx.showRetentionPolicies(options.db);
+        // As the original's ping: a query that fails when the database or its RPs are gone. An operator may
+        // have altered the measurements' RP since start: its duration is read again.
+        await readRetention();
         signal?.throwIfAborted();
       });
     },
@@ -404,6 +418,9 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       if (points.length === 0) return;
       const body = Buffer.concat(pointsToBatches(points).map((b) => encodeBatch(b, escaped)));
       await guard('writing measurements', () => write(body, undefined, signal));
+    },
+    retentionCutoffNs(now) {
+      return retentionNs === undefined ? undefined : now - retentionNs;
     },
     async writeBatch(batch, signal) {
       if (batch.readings.length === 0) return;

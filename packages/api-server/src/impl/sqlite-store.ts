@@ -316,6 +316,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         purgeTimer.unref();
       }
     },
+    retentionCutoffNs(now) {
+      return retentionNs === undefined ? undefined : now - retentionNs;
+    },
     async ping() {
       wrap('pinging', () => {
         if (db === undefined) throw new StoreUnavailableError('embedded store is not open');

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { NOT_SPECIFIED, nowNs, reportToCsv, ValidationError, type Logger } from '@energyrecorder/core';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreError, StoreUnavailableError } from '../errors.js';
 import type { MeasurementBatch, ScenarioEvent, Store, StoredReading } from '../store.js';
 import { createAuthChecker, type Access } from './auth.js';
 import { Metrics } from './metrics.js';
@@ -461,6 +461,21 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     const step = e?.step ?? NOT_SPECIFIED;
     const fallbackNs = collectNs ?? nowNs();
     const times = assignTimestamps(items, fallbackNs);
+    // A reading older than the store's retention would be dropped at once (InfluxDB answers a partial write):
+    // refused here, named, so the client does not retry it forever nor lose it silently.
+    const cutoff = store.retentionCutoffNs?.(nowNs());
+    if (cutoff !== undefined) {
+      let old: Record<string, string> | undefined;
+      for (let i = 0; i < times.length; i++) {
+        const t = Number(times[i]);
+        if (t >= cutoff) continue;
+        const own = legacyPower === undefined && (items[i] as (typeof items)[number]).time !== undefined;
+        const field = own ? `measurements.${i}.time` : 'time';
+        old ??= {};
+        old[field] ??= `${t} is before ${new Date(cutoff / 1e6).toISOString()}, the oldest time the store keeps (its retention)`;
+      }
+      if (old !== undefined) throw new HttpProblem(400, 'Input payload validation failed', validationBody(old));
+    }
     const readings: StoredReading[] = new Array<StoredReading>(items.length);
     for (let i = 0; i < items.length; i++) {
       const m = items[i] as (typeof items)[number];
@@ -475,7 +490,14 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       readings,
       ...(legacyPower === undefined ? {} : { legacyPower }),
     };
-    await timed('writeMeasurements', () => store.writeBatch(batch));
+    try {
+      await timed('writeMeasurements', () => store.writeBatch(batch));
+    } catch (err) {
+      // Refused data (a field type conflict with points written by another tool, say) is the request's problem,
+      // not a server fault: the client gets the store's reason and does not retry.
+      if (err instanceof StoreError) throw new HttpProblem(400, `The store refused these readings: ${err.message}`);
+      throw err;
+    }
     metrics.inc('energyrecorder_readings_ingested_total', {}, readings.length);
     if (deps.onEvent !== undefined) {
       emit({
