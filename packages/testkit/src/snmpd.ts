@@ -39,6 +39,8 @@ export interface SnmpdOptions {
   subtrees?: readonly string[];
   /** Readiness timeout; default 15 s. */
   startTimeoutMs?: number;
+  /** UDP port; default a free one. */
+  port?: number;
 }
 
 /** A running snmpd on 127.0.0.1. */
@@ -187,7 +189,7 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdPeer>
   const dir = makeTempDir('snmpd');
   const persistDir = join(dir, 'persist');
   mkdirSync(persistDir);
-  const port = await getFreeUdpPort();
+  const port = options.port ?? (await getFreeUdpPort());
   const tableFile = join(dir, 'snmp-table.txt');
   const handler = join(dir, 'handler.cjs');
   writeFileSync(handler, `#!${process.execPath}\n${HANDLER_SOURCE}`);

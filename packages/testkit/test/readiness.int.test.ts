@@ -10,6 +10,7 @@ import {
   startInfluxd,
   startIpmiSim,
   startMosquitto,
+  startSnmpd,
   waitFor,
 } from '../src/index.js';
 
@@ -21,6 +22,7 @@ const TEST_MS = 60_000;
 const haveInflux = peerAvailable('influxd', ['influxd']);
 const haveMosquitto = peerAvailable('mosquitto', ['mosquitto']);
 const haveIpmiSim = peerAvailable('ipmi_sim', ['ipmi_sim', 'sdrcomp']);
+const haveSnmpd = peerAvailable('snmpd', ['snmpd']);
 
 /** Listens on `port` so a peer cannot; hangs up on whoever connects, so a readiness probe gets no answer. */
 function holdTcpPort(port: number): Promise<Server> {
@@ -166,6 +168,25 @@ describe('ManagedProcess.waitReady', () => {
       expect(exited.binary).toBe('ipmi_sim');
       expect(exited.exit).toEqual({ code: 1, signal: null });
       expect(exited.message).toContain('Unable to bind to LAN port: Address already in use');
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  }, TEST_MS);
+});
+
+(haveSnmpd ? describe : describe.skip)('startSnmpd readiness', () => {
+  it('fails fast with the end of its log file when its UDP port is taken', async () => {
+    const port = await getFreeUdpPort();
+    const holder = await holdUdpPort(port);
+    try {
+      const err = await rejectionOf(startSnmpd({ port, startTimeoutMs: NEVER_MS }));
+
+      expect(err).toBeInstanceOf(PeerExitedError);
+      const exited = err as PeerExitedError;
+      expect(exited.binary).toMatch(/snmpd$/);
+      expect(exited.exit).toEqual({ code: 1, signal: null });
+      expect(exited.message).toMatch(/snmpd\.log ---\n/);
+      expect(exited.message).toContain(`Error opening specified endpoint "udp:127.0.0.1:${port}"`);
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
