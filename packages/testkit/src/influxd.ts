@@ -98,17 +98,10 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
     await p.waitReady(() => pingOk(url), `influxd on ${url}`, { timeoutMs: readyTimeoutMs });
   };
 
-  try {
-    await launch(false);
-  } catch (err) {
-    await proc?.kill();
-    removeDir(dir);
-    throw err;
-  }
-  if (options.auth !== undefined) {
+  const createAdmin = async (auth: { user: string; pass: string }): Promise<void> => {
     // The first admin can only be created while auth is off (or on an empty user table), so create it, then
     // restart with auth enabled.
-    const q = `CREATE USER "${options.auth.user.replace(/"/g, '\\"')}" WITH PASSWORD '${options.auth.pass.replace(/'/g, "\\'")}' WITH ALL PRIVILEGES`;
+    const q = `CREATE USER "${auth.user.replace(/"/g, '\\"')}" WITH PASSWORD '${auth.pass.replace(/'/g, "\\'")}' WITH ALL PRIVILEGES`;
     const res = await fetch(`${url}/query`, {
       method: 'POST',
       body: new URLSearchParams({ q }),
@@ -118,6 +111,14 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
     if (res.status !== 200 || text.includes('"error"')) throw new Error(`influxd: creating admin failed: ${text}`);
     await proc?.stop();
     await launch(true);
+  };
+  try {
+    await launch(false);
+    if (options.auth !== undefined) await createAdmin(options.auth);
+  } catch (err) {
+    await proc?.kill();
+    removeDir(dir);
+    throw err;
   }
   const authOn = options.auth !== undefined;
 
