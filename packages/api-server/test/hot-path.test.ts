@@ -1,5 +1,5 @@
 import { createSessionLookup } from '../src/internal/session-lookup.js';
-import { batchLineParts } from '../src/impl/influx-store.js';
+import { batchLineParts, formatNs } from '../src/impl/influx-store.js';
 import { measurementPostSchema, parseBody, parseMeasurementPost } from '../src/internal/validation.js';
 import type { ScenarioEvent } from '../src/index.js';
 
@@ -119,5 +119,24 @@ describe('batchLineParts', () => {
   it('escapes the shared tags once when values hold commas, spaces and equals signs', () => {
     const parts = batchLineParts({ equipment: 'a b', environment: 'x,y', scenario: 'k=v', step: 's', topology: undefined });
     expect(line(parts)).toBe('SensorMeasurement,environment=x\\,y,equipement=a\\ b,scenario=k\\=v,sensor=s,step=s,unit=W value=1 1');
+  });
+});
+
+describe('formatNs', () => {
+  it('prints the same digits as BigInt for integers across the whole double range it takes a fast path for', () => {
+    const samples = [1e9, 1e9 + 1, 2 ** 53, 2 ** 53 + 2, 2 ** 62 - 2 ** 10, 1_763_000_000_999_999_744, 1_999_999_999_999_999_744];
+    let seed = 12345;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      samples.push(Math.floor((seed / 2 ** 31) * 2 ** 62));
+      samples.push(Math.floor(seed / 2 ** 31 * 1e9) * 1e9);
+    }
+    for (const t of samples) expect(formatNs(t)).toBe(BigInt(t).toString());
+  });
+
+  it('falls back to plain text for bigints, small numbers and non-integers', () => {
+    expect(formatNs(123n)).toBe('123');
+    expect(formatNs(42)).toBe('42');
+    expect(formatNs(2 ** 63)).toBe(String(2 ** 63));
   });
 });
