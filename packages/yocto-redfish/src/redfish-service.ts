@@ -7,6 +7,7 @@ import type { Meter } from './meter.js';
 import { MeterChannel, DEFAULT_METER_CHANNEL_OPTIONS, type ChannelSnapshot, type MeterChannelOptions } from './meter-channel.js';
 import { AuthStore, type RedfishUser } from './internal/redfish/auth.js';
 import * as R from './internal/redfish/resources.js';
+import { metadataXml, odataServiceDocument } from './internal/redfish/metadata.js';
 
 /** Defaults of {@link RedfishServiceOptions}. */
 export const DEFAULT_REDFISH_SERVICE_OPTIONS = Object.freeze({
@@ -126,7 +127,9 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
 
     // DMTF: `/redfish` and the service root are readable without credentials; so is session login.
     const isSessionLogin = method === 'POST' && path === `${R.ROOT}/SessionService/Sessions`;
-    const isPublic = path === '/redfish' || path === R.ROOT || isSessionLogin;
+    // DSP0266 also keeps the service metadata and the OData service document public.
+    const isPublic =
+      path === '/redfish' || path === R.ROOT || path === `${R.ROOT}/$metadata` || path === `${R.ROOT}/odata` || isSessionLogin;
     let user: string | undefined;
     if (auth !== undefined && !isPublic) {
       user = auth.token(header(req, 'x-auth-token')) ?? auth.basic(header(req, 'authorization'));
@@ -142,6 +145,11 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     if (parts.length === 2) return get(method, res, () => R.serviceRoot(uuid, 'EnergyRecorder yocto-redfish'));
 
     const section = parts[2];
+    if (parts.length === 3 && section === '$metadata') {
+      if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
+      return sendXml(res, metadataXml());
+    }
+    if (parts.length === 3 && section === 'odata') return get(method, res, odataServiceDocument);
     if (section === 'Chassis') {
       if (parts.length === 3) return get(method, res, () => R.chassisCollection(entries.map((e) => e.id)));
       const entry = findChassis(parts[3] ?? '');
@@ -296,6 +304,15 @@ function send(res: ServerResponse, status: number, body: R.Json | undefined): vo
   }
   const text = JSON.stringify(body);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+function sendXml(res: ServerResponse, text: string): void {
+  res.statusCode = 200;
+  res.setHeader('OData-Version', '4.0');
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Content-Type', 'application/xml; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }

@@ -97,6 +97,45 @@ describe('createRedfishService', () => {
       expect((eb.body['PowerWatts'] as Body)['DataSourceUri']).toBe('/redfish/v1/Chassis/b/Sensors/Power');
     });
 
+    it('declares in $metadata every schema namespace that a crawl of the whole service meets', async () => {
+      const res = await fetch(`${svc.url}/redfish/v1/$metadata`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/xml/);
+      const xml = await res.text();
+      // Well-formed enough for a CSDL reader: every element closes, in order.
+      const stack: string[] = [];
+      for (const m of xml.matchAll(/<(\/?)([\w:]+)[^>]*?(\/?)>/g)) {
+        if (m[2] === 'xml') continue;
+        if (m[1] === '/') expect(stack.pop()).toBe(m[2]);
+        else if (m[3] !== '/') stack.push(m[2] as string);
+      }
+      expect(stack).toEqual([]);
+      const declared = new Set([...xml.matchAll(/<edmx:Include Namespace="([^"]+)"/g)].map((m) => m[1]));
+      const seen = new Set<string>();
+      const types = new Set<string>();
+      const queue = ['/redfish/v1/'];
+      while (queue.length > 0) {
+        const path = queue.shift() as string;
+        if (seen.has(path)) continue;
+        seen.add(path);
+        const { status, body } = await getJson(`${svc.url}${path}`);
+        expect(status).toBe(200);
+        JSON.stringify(body, (k, v: unknown) => {
+          if (k === '@odata.id' && typeof v === 'string' && !v.includes('#')) queue.push(v);
+          if (k === '@odata.type' && typeof v === 'string') types.add(v.replace(/^#/, ''));
+          return v;
+        });
+      }
+      expect(seen.size).toBeGreaterThan(8);
+      for (const t of types) {
+        const ns = t.split('.').slice(0, -1).join('.');
+        expect({ type: t, declared: declared.has(ns) }).toEqual({ type: t, declared: true });
+      }
+      const odata = await getJson(`${svc.url}/redfish/v1/odata`);
+      expect(odata.body['@odata.context']).toBe('/redfish/v1/$metadata');
+      expect((odata.body['value'] as Array<{ url: string }>).map((v) => v.url)).toContain('/redfish/v1/Chassis');
+    });
+
     it('answers 404 with a Redfish error when the chassis does not exist', async () => {
       const { status, body } = await getJson(`${svc.url}/redfish/v1/Chassis/nope`);
       expect(status).toBe(404);
@@ -167,6 +206,8 @@ describe('createRedfishService', () => {
         authorization: `Basic ${Buffer.from('admin:s3cret-pass').toString('base64')}`,
       });
       expect(ok.status).toBe(200);
+      expect((await fetch(`${svc.url}/redfish/v1/$metadata`)).status).toBe(200);
+      expect((await getJson(`${svc.url}/redfish/v1/odata`)).status).toBe(200);
     });
 
     it('opens a session with a token and Location, and closes it on DELETE', async () => {
