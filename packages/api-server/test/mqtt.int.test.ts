@@ -13,7 +13,9 @@ const have = peerAvailable('mosquitto', ['mosquitto', 'mosquitto_passwd']);
   const received: Array<{ topic: string; payload: Record<string, unknown> }> = [];
 
   beforeAll(async () => {
-    broker = await startMosquitto({ users: [{ user: 'api', pass: 'secret' }, { user: 'watch', pass: 'w' }] });
+    // Persistent, as a production broker: the watcher's subscription (clean: false) and the QoS 1 messages queued
+    // for it survive the restart, whichever of the API and the watcher reconnects first.
+    broker = await startMosquitto({ users: [{ user: 'api', pass: 'secret' }, { user: 'watch', pass: 'w' }], persistent: true });
     api = createApiServer({
       settings: { MQTT: { host: '127.0.0.1', port: broker.port, user: 'api', pass: 'secret', base_path: 'nrg', qos: 1 } },
       port: 0,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { findBinary, getFreePort, makeTempDir, ManagedProcess, removeDir } from './common.js';
@@ -12,6 +12,11 @@ export interface StartMosquittoOptions {
   readyTimeoutMs?: number;
   /** TCP port; default a free one. */
   port?: number;
+  /**
+   * Keep sessions, subscriptions and queued QoS 1/2 messages across `pause()`/`restart()` (mosquitto's
+   * `persistence`, saved at shutdown), as a production broker does; default false.
+   */
+  persistent?: boolean;
   /** Lines appended to the generated `mosquitto.conf` as they are. */
   extraConfig?: readonly string[];
 }
@@ -93,7 +98,16 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   // Started as root, mosquitto drops to user `mosquitto`, which must read the dir and the password file.
   chmodSync(dir, 0o755);
   const port = options.port ?? (await getFreePort());
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
+  const lines = [`listener ${port} 127.0.0.1`, 'log_dest stderr', 'log_type error', 'log_type warning'];
+  if (options.persistent === true) {
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    // mosquitto writes its database as the user it drops to.
+    chmodSync(data, 0o777);
+    lines.push('persistence true', `persistence_location ${data}/`);
+  } else {
+    lines.push('persistence false');
+  }
   const users = options.users ?? [];
   if (users.length > 0) {
     const passwd = findBinary('mosquitto_passwd');
