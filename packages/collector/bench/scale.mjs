@@ -53,10 +53,12 @@ function startChild(script, args) {
 
 /** Peak RSS, with where the memory was at that moment (V8 heap spaces vs the rest), to say what to cut. */
 function rssSampler(getHeapSpaceStatistics) {
+  const t0 = Date.now();
   const snapshot = () => {
     const m = process.memoryUsage();
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
-    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, spaces };
+    const atS = (Date.now() - t0) / 1000;
+    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, spaces, atS };
   };
   let peak = snapshot();
   const t = setInterval(() => {
@@ -166,6 +168,7 @@ async function run(adapter, devicePorts, sinkPort) {
         peakHeapUsed: peak.heapUsed,
         peakNewSpace: peak.spaces.new_space ?? 0,
         peakOldSpace: peak.spaces.old_space ?? 0,
+        peakAtS: peak.atS,
         spoolBatches: status.push.spoolBatches,
       })}\n`,
     );
@@ -214,7 +217,7 @@ async function main() {
     console.log(`    CPU per reading   ${(perReading(r) * 1e6).toFixed(1)} µs = ${(perReading(r) / perReading(base)).toFixed(2)}x baseline`);
     console.log(`    peak RSS          ${mb(r.peakRss)} MB = ${(r.peakRss / base.peakRss).toFixed(2)}x baseline`);
     console.log(
-      `      at that peak    V8 heap ${mb(r.peakHeapTotal)} MB (used ${mb(r.peakHeapUsed)}; new space ${mb(r.peakNewSpace)}, old space ${mb(r.peakOldSpace)}), outside the heap ${mb(r.peakRss - r.peakHeapTotal)} MB`,
+      `      at ${r.peakAtS.toFixed(1)} s: V8 heap ${mb(r.peakHeapTotal)} MB (used ${mb(r.peakHeapUsed)}; new space ${mb(r.peakNewSpace)}, old space ${mb(r.peakOldSpace)}), outside the heap ${mb(r.peakRss - r.peakHeapTotal)} MB`,
     );
     console.log(`    delivered         ${r.delivered}/${r.readings} readings (${r.spoolBatches} batches left in spool)`);
     console.log(`    targets           on-time >= 99.9 %: ${share >= 0.999 ? 'met' : 'MISSED'}; RSS < 200 MB: ${r.peakRss < 200 * 2 ** 20 ? 'met' : 'MISSED'}`);

@@ -24,12 +24,63 @@ export interface AgentTlsSettings {
 /** A reference to a shared agent; {@link AgentLease.release} it when the client closes. */
 export interface AgentLease<A> {
   readonly agent: A;
+  /**
+   * Waits for one of the origin's `maxSockets` request slots; call the returned function when the exchange is
+   * over. Requests wait here rather than in the agent's queue because Node builds the whole `ClientRequest`
+   * before queueing it: a thousand devices on one origin would keep a thousand of them alive, and promoted to
+   * the old generation, for the length of a tick.
+   */
+  slot(origin: string, signal: AbortSignal): Promise<() => void>;
   release(): void;
 }
 
 interface Entry {
   agent: HttpAgent;
   refs: number;
+  gates: Map<string, Gate>;
+}
+
+/** A counting semaphore with a FIFO of waiters, each of which can be aborted. */
+class Gate {
+  active = 0;
+  private readonly waiters: { grant: () => void; fail: (reason: unknown) => void }[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  get idle(): boolean {
+    return this.active === 0 && this.waiters.length === 0;
+  }
+
+  enter(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.active < this.limit) {
+      this.active += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        grant: (): void => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        fail: reject,
+      };
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  leave(): void {
+    const next = this.waiters.shift();
+    // The slot passes straight to the next waiter, so `active` stays as it is.
+    if (next !== undefined) next.grant();
+    else this.active -= 1;
+  }
 }
 
 /**
@@ -63,7 +114,7 @@ class SharedAgents {
   private lease<A extends HttpAgent>(key: string, make: () => A): AgentLease<A> {
     let entry = this.entries.get(key);
     if (entry === undefined) {
-      entry = { agent: make(), refs: 0 };
+      entry = { agent: make(), refs: 0, gates: new Map() };
       this.entries.set(key, entry);
     }
     entry.refs += 1;
@@ -71,6 +122,22 @@ class SharedAgents {
     let released = false;
     return {
       agent: held.agent as A,
+      slot: async (origin: string, signal: AbortSignal): Promise<() => void> => {
+        let gate = held.gates.get(origin);
+        if (gate === undefined) {
+          gate = new Gate(DEFAULT_HTTP_AGENT.maxSockets);
+          held.gates.set(origin, gate);
+        }
+        const g = gate;
+        await g.enter(signal);
+        let left = false;
+        return () => {
+          if (left) return;
+          left = true;
+          g.leave();
+          if (g.idle && held.gates.get(origin) === g) held.gates.delete(origin);
+        };
+      },
       release: () => {
         if (released) return;
         released = true;

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpAgent, IncomingHttpHeaders } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import {
   AdapterError,
   HttpStatusError,
@@ -13,6 +12,7 @@ import {
 import { buildDigestAuthorization, parseDigestChallenge, type DigestChallenge } from './http-digest.js';
 import { DeviceErrors, errorMessage } from './device-support.js';
 import { sharedAgents, type AgentLease } from './http-agents.js';
+import { roundTrip, BAD_RESPONSE } from './http-transport.js';
 
 /** How credentials are sent. `auto` answers whatever the device challenges with (Basic or Digest). */
 export type HttpAuthScheme = 'basic' | 'digest' | 'auto';
@@ -100,7 +100,7 @@ function errorCode(err: unknown): string | undefined {
   let cur: unknown = err;
   for (let depth = 0; depth < 4 && typeof cur === 'object' && cur !== null; depth++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'ERR_BAD_RESPONSE' && code !== 'ERR_BAD_REQUEST') return code;
+    if (typeof code === 'string' && code !== BAD_RESPONSE) return code;
     cur = (cur as { cause?: unknown }).cause;
   }
   return undefined;
@@ -116,21 +116,21 @@ export function isSchemeMismatch(err: unknown): boolean {
 }
 
 /**
- * The part of a transport failure worth keeping as an error's `cause`. axios errors hold the whole request
- * config (the `Authorization` header, a login body with the password) and the socket; any logger that serialises
- * causes would print them, so only the name, message and code survive.
+ * The part of a transport failure worth keeping as an error's `cause`. Socket errors can hold the request (its
+ * `Authorization` header, a login body with the password) and the socket; any logger that serialises causes
+ * would print them, so only the name, message and code survive.
  */
 export class TransportFailure extends Error {
   readonly code: string | undefined;
-  /** axios' own classification (`ERR_BAD_RESPONSE`, `ECONNABORTED`, ...), which {@link code} skips. */
-  readonly axiosCode: string | undefined;
+  /** True when the device answered something unusable (too large, bad compression) rather than failing to. */
+  readonly badResponse: boolean;
 
   constructor(err: unknown) {
     super(errorMessage(err));
     this.name = err instanceof Error && err.name !== 'Error' ? err.name : 'TransportFailure';
     this.code = errorCode(err);
     const own = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-    this.axiosCode = typeof own === 'string' ? own : undefined;
+    this.badResponse = own === BAD_RESPONSE;
   }
 }
 
@@ -151,7 +151,7 @@ export class HttpClient {
   private readonly errors: DeviceErrors;
   private httpAgent: AgentLease<HttpAgent> | undefined;
   private httpsAgent: AgentLease<HttpsAgent> | undefined;
-  private readonly axios: AxiosInstance;
+  private readonly maxBodyBytes: number;
   private digest: { challenge: DigestChallenge; nc: number } | undefined;
   private closed = false;
 
@@ -160,22 +160,7 @@ export class HttpClient {
     this.origin = options.origin.replace(/\/+$/, '');
     this.logger = options.logger ?? noopLogger;
     this.errors = new DeviceErrors(options.adapterType, options.target);
-    // Tuned for thousands of small JSON GETs a second: the body stays text (parsed once, by `json()`), no
-    // response transform or JSON sniffing runs, and `maxRedirects: 0` keeps axios on plain `http.request` instead
-    // of wrapping every request in follow-redirects (redirects are followed by `request()` itself). The agents
-    // (shared, see http-agents.ts) go into the instance defaults on first use so they are not merged into each
-    // request's config.
-    this.axios = axios.create({
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [identity],
-      transitional: { silentJSONParsing: true, forcedJSONParsing: false, clarifyTimeoutError: false },
-      maxContentLength: options.maxBodyBytes ?? 8 * 1024 * 1024,
-      maxBodyLength: options.maxBodyBytes ?? 8 * 1024 * 1024,
-      maxRedirects: 0,
-      proxy: false,
-      decompress: true,
-    });
+    this.maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
   }
 
   /** Adapter type given at construction. */
@@ -196,7 +181,6 @@ export class HttpClient {
   private useHttpAgent(): void {
     if (this.httpAgent !== undefined) return;
     this.httpAgent = sharedAgents.http();
-    this.axios.defaults.httpAgent = this.httpAgent.agent;
   }
 
   private async useHttpsAgent(): Promise<void> {
@@ -215,7 +199,6 @@ export class HttpClient {
     // Closed while the CA file was read: taking a lease now would never be released.
     if (this.closed || this.httpsAgent !== undefined) return;
     this.httpsAgent = sharedAgents.https({ verifyCert: this.opts.verifyCert ?? true, ca });
-    this.axios.defaults.httpsAgent = this.httpsAgent.agent;
   }
 
   private authorization(method: string, url: URL): string | undefined {
@@ -342,11 +325,14 @@ export class HttpClient {
       headers['content-type'] ??= 'application/json';
     }
     const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
+    let lease: AgentLease<HttpAgent> | undefined;
     if (url.protocol === 'https:') {
       await this.useHttpsAgent();
       if (this.closed) throw this.error(`${what}: client closed`, HTTP_ERROR_CODES.aborted, { retryable: false });
+      lease = this.httpsAgent;
     } else {
       this.useHttpAgent();
+      lease = this.httpAgent;
     }
     // One controller and one cleared timer per request: `AbortSignal.timeout()` + `AbortSignal.any()` cost two
     // signals, weak references and a timer that lives on for the whole timeout after the answer came, which at
@@ -363,9 +349,13 @@ export class HttpClient {
       if (outer.aborted) controller.abort(outer.reason);
       else outer.addEventListener('abort', onOuterAbort, { once: true });
     }
-    let res: AxiosResponse<unknown>;
+    let res: { status: number; headers: IncomingHttpHeaders; text: string };
+    let leave: (() => void) | undefined;
     try {
-      res = await this.axios.request({ method, url: url.href, headers, data, signal: controller.signal });
+      // The deadline covers the wait for a connection slot too, as it covered the agent's queue before.
+      leave = await lease?.slot(url.host, controller.signal);
+      const agent = lease?.agent;
+      res = await roundTrip({ url, method, headers, data, agent, signal: controller.signal, maxBodyBytes: this.maxBodyBytes });
     } catch (raw) {
       const err = new TransportFailure(raw);
       if (timedOut) {
@@ -377,7 +367,7 @@ export class HttpClient {
         throw this.error(`${what}: aborted`, HTTP_ERROR_CODES.aborted, { cause: err });
       }
       const code = err.code;
-      if (code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED' || err.axiosCode === 'ERR_BAD_RESPONSE') {
+      if (err.badResponse) {
         throw this.error(`${what}: answer too large or malformed`, HTTP_ERROR_CODES.payload, { cause: err });
       }
       if (code !== undefined && TLS_ERROR_CODES.has(code)) {
@@ -389,18 +379,19 @@ export class HttpClient {
       }
       throw this.error(`${what}: ${code ?? err.message}`, HTTP_ERROR_CODES.unreachable, { cause: err });
     } finally {
+      leave?.();
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuterAbort);
     }
     const flat: Record<string, string | undefined> = {};
     let setCookies: string[] = [];
-    for (const [k, v] of Object.entries(res.headers as Record<string, unknown>)) {
+    for (const [k, v] of Object.entries(res.headers)) {
       const key = k.toLowerCase();
       if (key === 'set-cookie') setCookies = Array.isArray(v) ? v.map(String) : [String(v)];
       else if (Array.isArray(v)) flat[key] = v.map(String).join(', ');
       else if (v !== undefined && v !== null) flat[key] = String(v);
     }
-    const text = typeof res.data === 'string' ? res.data : res.data === undefined ? '' : String(res.data);
+    const text = res.text;
     this.logger.trace({ what, status: res.status, bytes: text.length }, 'http response');
     return { status: res.status, headers: flat, setCookies, text, what };
   }
@@ -474,10 +465,6 @@ export async function detectScheme(client: HttpClient, address: DeviceAddress, p
     client.origin = `http://${address.hostPort}`;
     await client.request({ path: probePath, signal, withAuth: false, acceptStatus: allStatuses });
   }
-}
-
-function identity(data: unknown): unknown {
-  return data;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
