@@ -5,7 +5,8 @@
 //   same devices, power only, so it also makes one GET per steady-state read.
 // Reports on-time tick share, CPU seconds per reading and peak RSS per run, each also as a ratio to the baseline.
 // On-time share is given for the whole run and for the part after a 10 s warm-up.
-// Env: BENCH_DEVICES (1000), BENCH_SECONDS (60), BENCH_ADAPTERS (`minimal,redfish`; the first is the baseline).
+// Env: BENCH_DEVICES (1000), BENCH_SECONDS (60), BENCH_ADAPTERS (`minimal,redfish`; the first is the baseline),
+// BENCH_HEAP (`daemon`: the old-generation growth bound the collector's main.ts sets, as deployed; `v8-default`).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const ADAPTERS = (process.env.BENCH_ADAPTERS ?? 'minimal,redfish').split(',').filter((a) => a !== '');
 const PROCESSES = 2;
 const WARMUP_SECONDS = 10;
+// `daemon` (default): the heap growth bound the collector's main.ts sets; `v8-default`: V8's own heuristics.
+const HEAP = process.env.BENCH_HEAP ?? 'daemon';
 const RESULT = 'result ';
 
 function startChild(script, args) {
@@ -89,7 +92,9 @@ async function run(adapter, devicePorts, sinkPort) {
   const { z } = await import('zod');
   const { createAdapterRegistry } = await import('@energyrecorder/core');
   const { builtinAdapters } = await import('@energyrecorder/adapters');
-  const { Collector, resolveCollectorConfig } = await import('../dist/index.js');
+  const { Collector, resolveCollectorConfig, boundHeapGrowth } = await import('../dist/index.js');
+  // As the daemon's main.ts does at start, unless asked to measure with V8's default heap growth.
+  if (HEAP !== 'v8-default') boundHeapGrowth();
   const { Agent, request } = await import('undici');
   const { getHeapSpaceStatistics } = await import('node:v8');
   // 128 keep-alive sockets per device process: enough for a 1,000-device tick, bounded socket buffers.
@@ -207,7 +212,9 @@ async function main() {
   }
   const base = results[0];
   const perReading = (r) => r.cpuS / Math.max(1, r.readings);
-  console.log(`scale bench: ${DEVICES} devices, 1 s interval, ${SECONDS} s per run; baseline: ${base.adapter} adapter`);
+  console.log(
+    `scale bench: ${DEVICES} devices, 1 s interval, ${SECONDS} s per run; baseline: ${base.adapter} adapter; heap: ${HEAP === 'v8-default' ? "V8's default growth" : "the daemon's growth bound"}`,
+  );
   for (const r of results) {
     const share = r.onTime / Math.max(1, r.ticks);
     console.log(`  [${r.adapter}]`);

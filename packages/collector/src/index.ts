@@ -17,4 +17,5 @@ export type { ApiTransport, PostOutcome } from './internal/transport.js';
 export { systemClock } from './internal/clock.js';
 export type { Clock, TimerHandle } from './internal/clock.js';
 export { backoffDelayMs } from './internal/backoff.js';
+export { boundHeapGrowth, DEFAULT_HEAP_GROWING_PERCENT } from './internal/heap.js';
 export type { BackoffOptions } from './internal/backoff.js';

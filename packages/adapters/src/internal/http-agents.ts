@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { Agent } from 'undici';
 
 /**
- * Limits of the shared keep-alive agents. Node pools sockets per origin inside one agent, so these are per origin:
- * a BMC gets at most `maxSockets` connections whatever the number of device entries pointing at it (an
- * aggregator, a bridge serving many meters), and idle ones close after `freeSocketTimeoutMs`.
+ * Limits of the shared keep-alive agents. An agent pools connections per origin, so these are per origin: a BMC
+ * gets at most `maxSockets` connections whatever the number of device entries pointing at it (an aggregator, a
+ * bridge serving many meters), and idle ones close after `freeSocketTimeoutMs` (sooner if the device says so).
  */
 export const DEFAULT_HTTP_AGENT = Object.freeze({
   maxSockets: 16,
-  maxFreeSockets: 16,
   freeSocketTimeoutMs: 15_000,
 });
 
@@ -22,20 +20,20 @@ export interface AgentTlsSettings {
 }
 
 /** A reference to a shared agent; {@link AgentLease.release} it when the client closes. */
-export interface AgentLease<A> {
-  readonly agent: A;
+export interface AgentLease {
+  readonly agent: Agent;
   /**
    * Waits for one of the origin's `maxSockets` request slots; call the returned function when the exchange is
-   * over. Requests wait here rather than in the agent's queue because Node builds the whole `ClientRequest`
-   * before queueing it: a thousand devices on one origin would keep a thousand of them alive, and promoted to
-   * the old generation, for the length of a tick.
+   * over. Requests wait here, holding nothing but a callback, rather than as fully built requests in the agent's
+   * queue: a thousand devices on one origin would otherwise keep a thousand of them alive, and promoted to the
+   * old generation, for the length of a tick.
    */
   slot(origin: string, signal: AbortSignal): Promise<() => void>;
   release(): void;
 }
 
 interface Entry {
-  agent: HttpAgent;
+  agent: Agent;
   refs: number;
   gates: Map<string, Gate>;
 }
@@ -93,25 +91,29 @@ class Gate {
 class SharedAgents {
   private readonly entries = new Map<string, Entry>();
 
-  http(): AgentLease<HttpAgent> {
-    return this.lease('http', () => new HttpAgent(agentOptions()));
+  /** The agent for plain-HTTP origins. */
+  http(): AgentLease {
+    return this.lease('http', () => new Agent(agentOptions()));
   }
 
-  https(tls: AgentTlsSettings): AgentLease<HttpsAgent> {
+  /** The agent for https origins with these TLS settings. */
+  https(tls: AgentTlsSettings): AgentLease {
     const caKey = tls.ca === undefined ? '-' : createHash('sha256').update(tls.ca).digest('hex');
     const key = `https|${tls.verifyCert ? 'verify' : 'no-verify'}|${caKey}`;
     return this.lease(key, () => {
       const ca = tls.ca;
-      return new HttpsAgent({
+      return new Agent({
         ...agentOptions(),
-        rejectUnauthorized: tls.verifyCert,
-        // An extra CA is added to Node's bundled roots, not substituted for them.
-        ...(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString('utf8')] }),
+        connect: {
+          rejectUnauthorized: tls.verifyCert,
+          // An extra CA is added to Node's bundled roots, not substituted for them.
+          ...(ca === undefined ? {} : { ca: [...rootCertificates, ca.toString('utf8')] }),
+        },
       });
     });
   }
 
-  private lease<A extends HttpAgent>(key: string, make: () => A): AgentLease<A> {
+  private lease(key: string, make: () => Agent): AgentLease {
     let entry = this.entries.get(key);
     if (entry === undefined) {
       entry = { agent: make(), refs: 0, gates: new Map() };
@@ -121,7 +123,7 @@ class SharedAgents {
     const held = entry;
     let released = false;
     return {
-      agent: held.agent as A,
+      agent: held.agent,
       slot: async (origin: string, signal: AbortSignal): Promise<() => void> => {
         let gate = held.gates.get(origin);
         if (gate === undefined) {
@@ -143,21 +145,22 @@ class SharedAgents {
         released = true;
         held.refs -= 1;
         if (held.refs > 0) return;
-        held.agent.destroy();
+        // Idle connections close now; nothing is in flight, as every client of this agent has closed.
+        held.agent.destroy().catch(() => undefined);
         if (this.entries.get(key) === held) this.entries.delete(key);
       },
     };
   }
 }
 
-function agentOptions(): { keepAlive: true; maxSockets: number; maxFreeSockets: number; timeout: number; scheduling: 'lifo' } {
+function agentOptions(): Agent.Options {
   return {
-    keepAlive: true,
-    maxSockets: DEFAULT_HTTP_AGENT.maxSockets,
-    maxFreeSockets: DEFAULT_HTTP_AGENT.maxFreeSockets,
-    timeout: DEFAULT_HTTP_AGENT.freeSocketTimeoutMs,
-    // Most recently used first, so a quiet spell lets the surplus sockets time out instead of keeping them all warm.
-    scheduling: 'lifo',
+    connections: DEFAULT_HTTP_AGENT.maxSockets,
+    keepAliveTimeout: DEFAULT_HTTP_AGENT.freeSocketTimeoutMs,
+    keepAliveMaxTimeout: DEFAULT_HTTP_AGENT.freeSocketTimeoutMs,
+    // The caller's deadline governs; these only stop a connection that would otherwise wait forever.
+    headersTimeout: 5 * 60_000,
+    bodyTimeout: 5 * 60_000,
   };
 }
 

@@ -1,6 +1,5 @@
-import { request as httpRequest, type Agent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import { request, type Dispatcher } from 'undici';
 
 /** `code` of a transport error meaning the device answered, but with a body we cannot use (too large, bad encoding). */
 export const BAD_RESPONSE = 'ERR_BAD_RESPONSE';
@@ -11,16 +10,17 @@ export interface RoundTripRequest {
   method: string;
   headers: Record<string, string>;
   data: string | undefined;
-  agent: Agent | undefined;
+  /** The shared agent of the device's TLS profile; undici's global one when undefined. */
+  dispatcher: Dispatcher | undefined;
   signal: AbortSignal;
   /** Limit of the body, compressed and decoded. */
   maxBodyBytes: number;
 }
 
-/** A whole answer: status, Node's lower-case headers, and the body decoded to text. */
+/** A whole answer: status, lower-case headers (repeated ones as arrays), and the body decoded to text. */
 export interface RoundTripResponse {
   status: number;
-  headers: IncomingHttpHeaders;
+  headers: Record<string, string | string[] | undefined>;
   text: string;
 }
 
@@ -32,81 +32,64 @@ class BadResponse extends Error {
 const USER_AGENT = 'energyrecorder-adapters';
 const ACCEPT_ENCODING = 'gzip, deflate, br';
 
+type Method = Dispatcher.HttpMethod;
+
 /**
- * One HTTP exchange on Node's `http`/`https` with a shared agent: any status is returned, the body is read whole
- * (bounded) and decompressed, and the signal aborts it at any stage. A thin layer on purpose: the client above
- * polls thousands of devices a second, and a general-purpose HTTP library's per-request machinery (config
- * merging, header objects, interceptor promise chains, stream wrappers) was most of the CPU and of the short-lived
- * garbage that V8 promotes when a thousand requests are in flight at once.
+ * One HTTP exchange through undici with a shared agent: any status is returned, the body is read whole (bounded)
+ * and decompressed, and the signal aborts it at any stage. A thin layer on purpose: the client above polls
+ * thousands of devices a second, and both axios (config merging, header objects, interceptor promise chains) and
+ * Node's `http.request` (a `ClientRequest` and a readable `IncomingMessage` per exchange) made two to three times
+ * the short-lived garbage of undici, which V8 promotes when a thousand requests are in flight at once.
  */
-export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
-  return new Promise<RoundTripResponse>((resolve, reject) => {
-    const { signal } = req;
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const headers = withDefaults(req.headers, req.data);
-    const send = req.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    let done = false;
-    const finish = (err: unknown, res?: RoundTripResponse): void => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      if (res !== undefined) resolve(res);
-      else reject(err);
-    };
-    const outgoing = send(req.url, { method: req.method, headers, ...(req.agent === undefined ? {} : { agent: req.agent }) });
-    function onAbort(): void {
-      outgoing.destroy();
-      finish(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    outgoing.once('error', (err) => finish(err));
-    outgoing.once('response', (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > req.maxBodyBytes) {
-          outgoing.destroy();
-          finish(new BadResponse(`answer larger than ${req.maxBodyBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.once('error', (err) => finish(err));
-      res.once('end', () => {
-        if (done) return;
-        try {
-          const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-          const body = decode(raw, res.headers['content-encoding'], req.maxBodyBytes);
-          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: toText(body) });
-        } catch (err) {
-          finish(err instanceof BadResponse ? err : new BadResponse(`cannot decode the answer: ${String(err)}`));
-        }
-      });
-      // An answer cut short ends in 'close' without 'end'.
-      res.once('close', () => {
-        if (!res.complete) finish(Object.assign(new Error('socket hang up: answer incomplete'), { code: 'ECONNRESET' }));
-      });
+export async function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
+  const res = await request(req.url, {
+    method: req.method as Method,
+    headers: withDefaults(req.headers),
+    ...(req.data === undefined ? {} : { body: req.data }),
+    ...(req.dispatcher === undefined ? {} : { dispatcher: req.dispatcher }),
+    signal: req.signal,
+  });
+  const raw = await readBody(res.body, req.maxBodyBytes);
+  const encoding = res.headers['content-encoding'];
+  let body: Buffer;
+  try {
+    body = decode(raw, Array.isArray(encoding) ? encoding.join(',') : encoding, req.maxBodyBytes);
+  } catch (err) {
+    throw new BadResponse(`cannot decode the answer: ${String(err)}`);
+  }
+  return { status: res.statusCode, headers: res.headers, text: toText(body) };
+}
+
+function readBody(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        body.destroy();
+        reject(new BadResponse(`answer larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
     });
-    outgoing.end(req.data);
+    body.once('error', reject);
+    body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
   });
 }
 
-function withDefaults(given: Record<string, string>, data: string | undefined): Record<string, string> {
-  const headers = { ...given };
+function withDefaults(given: Record<string, string>): Record<string, string> {
   let agent = false;
   let encoding = false;
-  for (const key of Object.keys(headers)) {
+  for (const key of Object.keys(given)) {
     const k = key.toLowerCase();
     if (k === 'user-agent') agent = true;
     else if (k === 'accept-encoding') encoding = true;
   }
+  if (agent && encoding) return given;
+  const headers = { ...given };
   if (!agent) headers['user-agent'] = USER_AGENT;
   if (!encoding) headers['accept-encoding'] = ACCEPT_ENCODING;
-  if (data !== undefined) headers['content-length'] = String(Buffer.byteLength(data, 'utf8'));
   return headers;
 }
 

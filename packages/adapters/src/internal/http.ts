@@ -1,6 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import type { Agent as HttpAgent, IncomingHttpHeaders } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
 import {
   AdapterError,
   HttpStatusError,
@@ -12,7 +10,7 @@ import {
 import { buildDigestAuthorization, parseDigestChallenge, type DigestChallenge } from './http-digest.js';
 import { DeviceErrors, errorMessage } from './device-support.js';
 import { sharedAgents, type AgentLease } from './http-agents.js';
-import { roundTrip, BAD_RESPONSE } from './http-transport.js';
+import { roundTrip, BAD_RESPONSE, type RoundTripResponse } from './http-transport.js';
 
 /** How credentials are sent. `auto` answers whatever the device challenges with (Basic or Digest). */
 export type HttpAuthScheme = 'basic' | 'digest' | 'auto';
@@ -94,7 +92,14 @@ const TLS_ERROR_CODES = new Set([
 ]);
 
 /** Network codes meaning "nothing speaks this scheme here", which allow the http/https fallback. */
-const SCHEME_MISMATCH_CODES = new Set(['ECONNREFUSED', 'EPROTO', 'ECONNRESET', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+const SCHEME_MISMATCH_CODES = new Set([
+  'ECONNREFUSED',
+  'EPROTO',
+  'ECONNRESET',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  // undici's "other side closed": a TLS port dropping a plain-text request.
+  'UND_ERR_SOCKET',
+]);
 
 function errorCode(err: unknown): string | undefined {
   let cur: unknown = err;
@@ -149,8 +154,8 @@ export class HttpClient {
   private readonly opts: HttpClientOptions;
   private readonly logger: Logger;
   private readonly errors: DeviceErrors;
-  private httpAgent: AgentLease<HttpAgent> | undefined;
-  private httpsAgent: AgentLease<HttpsAgent> | undefined;
+  private httpAgent: AgentLease | undefined;
+  private httpsAgent: AgentLease | undefined;
   private readonly maxBodyBytes: number;
   private digest: { challenge: DigestChallenge; nc: number } | undefined;
   private closed = false;
@@ -325,7 +330,7 @@ export class HttpClient {
       headers['content-type'] ??= 'application/json';
     }
     const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
-    let lease: AgentLease<HttpAgent> | undefined;
+    let lease: AgentLease | undefined;
     if (url.protocol === 'https:') {
       await this.useHttpsAgent();
       if (this.closed) throw this.error(`${what}: client closed`, HTTP_ERROR_CODES.aborted, { retryable: false });
@@ -349,13 +354,13 @@ export class HttpClient {
       if (outer.aborted) controller.abort(outer.reason);
       else outer.addEventListener('abort', onOuterAbort, { once: true });
     }
-    let res: { status: number; headers: IncomingHttpHeaders; text: string };
+    let res: RoundTripResponse;
     let leave: (() => void) | undefined;
     try {
       // The deadline covers the wait for a connection slot too, as it covered the agent's queue before.
       leave = await lease?.slot(url.host, controller.signal);
-      const agent = lease?.agent;
-      res = await roundTrip({ url, method, headers, data, agent, signal: controller.signal, maxBodyBytes: this.maxBodyBytes });
+      const dispatcher = lease?.agent;
+      res = await roundTrip({ url, method, headers, data, dispatcher, signal: controller.signal, maxBodyBytes: this.maxBodyBytes });
     } catch (raw) {
       const err = new TransportFailure(raw);
       if (timedOut) {
