@@ -1,7 +1,7 @@
 // Scale benchmark: one collector polls N simulated Redfish HTTP devices (two device processes) every 1 s and
 // pushes to a sink API process. Two runs, each in its own process so heap and RSS do not carry over:
 // - `minimal` (the named baseline): a bench-only adapter doing one undici GET of the chassis Power resource;
-// - `redfish`: the real built-in `redfish` adapter (axios client, service discovery, Power fallback chain) on the
+// - `redfish`: the real built-in `redfish` adapter (shared undici client, service discovery, Power fallback chain) on the
 //   same devices, power only, so it also makes one GET per steady-state read.
 // Reports on-time tick share, CPU seconds per reading and peak RSS per run, each also as a ratio to the baseline.
 // On-time share is given for the whole run and for the part after a 10 s warm-up.
