@@ -6,7 +6,9 @@
 // Reports on-time tick share, CPU seconds per reading and peak RSS per run, each also as a ratio to the baseline.
 // On-time share is given for the whole run and for the part after a 10 s warm-up.
 // Env: BENCH_DEVICES (1000), BENCH_SECONDS (60), BENCH_ADAPTERS (`minimal,redfish`; the first is the baseline),
-// BENCH_HEAP (`daemon`: the old-generation growth bound the collector's main.ts sets, as deployed; `v8-default`).
+// BENCH_HEAP (`daemon`: the old-generation growth bound the collector's main.ts sets, as deployed; `v8-default`),
+// BENCH_ORIGINS (`process`: the devices of a device process share its port, so the HTTP client pools connections
+// across them; `device`: every device listens on its own port, as real BMCs are one origin each).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,8 @@ const PROCESSES = 2;
 const WARMUP_SECONDS = 10;
 // `daemon` (default): the heap growth bound the collector's main.ts sets; `v8-default`: V8's own heuristics.
 const HEAP = process.env.BENCH_HEAP ?? 'daemon';
+const ORIGINS = process.env.BENCH_ORIGINS ?? 'process';
+if (ORIGINS !== 'process' && ORIGINS !== 'device') throw new Error(`BENCH_ORIGINS must be process or device, not ${ORIGINS}`);
 const RESULT = 'result ';
 
 function startChild(script, args) {
@@ -97,7 +101,7 @@ async function run(adapter, devicePorts, sinkPort) {
   if (HEAP !== 'v8-default') boundHeapGrowth();
   const { Agent, request } = await import('undici');
   const { getHeapSpaceStatistics } = await import('node:v8');
-  // 128 keep-alive sockets per device process: enough for a 1,000-device tick, bounded socket buffers.
+  // 128 keep-alive sockets per origin: enough for a 1,000-device tick on two origins, bounded socket buffers.
   const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
   const minimal = {
     type: 'bench-redfish',
@@ -116,15 +120,17 @@ async function run(adapter, devicePorts, sinkPort) {
       };
     },
   };
-  const perProcess = Math.ceil(DEVICES / devicePorts.length);
+  // `devicePorts`: one port per device process, or with BENCH_ORIGINS=device one per device, in device order.
+  const perProcess = Math.ceil(DEVICES / PROCESSES);
   const servers = [];
   for (let i = 0; i < DEVICES; i++) {
-    const port = devicePorts[Math.floor(i / perProcess)];
     const n = i % perProcess;
+    const port = ORIGINS === 'device' ? devicePorts[i] : devicePorts[Math.floor(i / perProcess)];
+    const root = ORIGINS === 'device' ? `http://127.0.0.1:${port}` : `http://127.0.0.1:${port}/dev/${n}`;
     servers.push(
       adapter === 'minimal'
-        ? { id: `chassis-${i}`, type: 'bench-redfish', url: `http://127.0.0.1:${port}/redfish/v1/Chassis/${n}/Power` }
-        : { id: `chassis-${i}`, type: 'redfish', host: `http://127.0.0.1:${port}/dev/${n}`, temperature: false },
+        ? { id: `chassis-${i}`, type: 'bench-redfish', url: `${root}/redfish/v1/Chassis/${n}/Power` }
+        : { id: `chassis-${i}`, type: 'redfish', host: root, temperature: false },
     );
   }
   const spoolDir = mkdtempSync(join(tmpdir(), 'er-bench-spool-'));
@@ -188,9 +194,9 @@ async function main() {
   const deviceProcs = [];
   const ports = [];
   for (let p = 0; p < PROCESSES; p++) {
-    const proc = startChild('devices-server.mjs', [String(perProcess)]);
+    const proc = startChild('devices-server.mjs', [String(perProcess), `origins=${ORIGINS}`]);
     deviceProcs.push(proc);
-    ports.push(Number(await proc.nextLine('')));
+    ports.push(...(await proc.nextLine('')).split(',').map(Number));
   }
   const sink = startChild('sink-server.mjs', []);
   const sinkPort = Number((await sink.nextLine('port ')).split(' ')[1]);
@@ -213,7 +219,7 @@ async function main() {
   const base = results[0];
   const perReading = (r) => r.cpuS / Math.max(1, r.readings);
   console.log(
-    `scale bench: ${DEVICES} devices, 1 s interval, ${SECONDS} s per run; baseline: ${base.adapter} adapter; heap: ${HEAP === 'v8-default' ? "V8's default growth" : "the daemon's growth bound"}`,
+    `scale bench: ${DEVICES} devices, 1 s interval, ${SECONDS} s per run; baseline: ${base.adapter} adapter; heap: ${HEAP === 'v8-default' ? "V8's default growth" : "the daemon's growth bound"}; origins: ${ORIGINS === 'device' ? 'one per device' : 'one per device process'}`,
   );
   for (const r of results) {
     const share = r.onTime / Math.max(1, r.ticks);
