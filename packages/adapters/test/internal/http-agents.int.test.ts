@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdapterError } from '@energyrecorder/core';
+import { DEFAULT_HTTP_AGENT } from '../../src/internal/http-agents.js';
 import { HttpClient } from '../../src/internal/http.js';
 import { makeSelfSignedCert, startFakeServer, type FakeServer, type TestCert } from '../fakes/http-server.js';
 
@@ -73,6 +74,32 @@ describe('HttpClient shared agents', () => {
     } finally {
       first.close();
       second.close();
+    }
+  });
+
+  it('keeps one connection for a device whose requests follow each other without a pause', async () => {
+    plainConnections.clear();
+    const device = client(plainDevice.origin);
+    try {
+      // Discovery: each GET is sent as soon as the previous answer is parsed.
+      for (const path of ['/redfish/v1/', '/redfish/v1/Chassis', '/redfish/v1/Chassis/1', '/redfish/v1/Chassis/1/Power']) {
+        await device.json({ path });
+      }
+      expect(plainConnections.size).toBe(1);
+    } finally {
+      device.close();
+    }
+  });
+
+  it('opens more connections for concurrent requests to one origin, at most maxSockets', async () => {
+    plainConnections.clear();
+    const devices = Array.from({ length: DEFAULT_HTTP_AGENT.maxSockets + 8 }, () => client(plainDevice.origin));
+    try {
+      await Promise.all(devices.map((d, i) => d.json({ path: `/dev/${i}` })));
+      expect(plainConnections.size).toBeGreaterThan(1);
+      expect(plainConnections.size).toBeLessThanOrEqual(DEFAULT_HTTP_AGENT.maxSockets);
+    } finally {
+      for (const d of devices) d.close();
     }
   });
 
