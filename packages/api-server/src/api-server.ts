@@ -33,6 +33,12 @@ export interface ApiServerOptions {
   plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void>>;
   /** The live dashboard at `/` (on by default); `false` turns it off, `assetsDir` serves another build. */
   dashboard?: boolean | { assetsDir?: string };
+  /**
+   * Session lookups of readings older than `marginNs` (default 500 ms: the longest an event write may take to
+   * become readable by every API process, clock skew included) and younger than `windowNs` (default 6 h) are
+   * answered from a per-environment timeline instead of one store query per request.
+   */
+  sessionTimeline?: { marginNs?: number; windowNs?: number };
 }
 
 /** A running (or ready to run) recording API. */
@@ -154,6 +160,7 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
         mqttBasePath: settings.MQTT?.base_path ?? '',
         ...(onEvent === undefined ? {} : { onEvent }),
         plugins,
+        ...(options.sessionTimeline === undefined ? {} : { sessionTimeline: options.sessionTimeline }),
         ...(auth === undefined ? {} : { auth }),
         ...(settings.TLS === undefined
           ? {}

@@ -139,7 +139,8 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     const post = async (i: number) => {
       const r = await sendJson(urlA, 'POST', '/resources/equipments/srv/measurements', {
         environment: env,
-        measurements: [{ sensor: 'power', unit: 'W', value: i, time: nsFromNow() }],
+        // + i µs: readings posted within one ms must stay distinct points.
+        measurements: [{ sensor: 'power', unit: 'W', value: i, time: nsFromNow() + i * 1000 }],
       });
       if (r.status === 200) acked.push(i);
       return r;
@@ -159,6 +160,40 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     const stored = await a.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
     expect(stored.map((s) => s.powerWatts).sort((x, y) => x - y)).toEqual(acked.sort((x, y) => x - y));
     expect(acked).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('tags older readings on one process with scenario changes made through the other (session timeline)', async () => {
+    const env = 'timeline';
+    const post = (t: number, value: number) =>
+      sendJson(urlB, 'POST', '/resources/equipments/tl-srv/measurements', {
+        environment: env,
+        time: t,
+        measurements: [{ sensor: 'power', unit: 'W', value }],
+      });
+    const at = async (t: number) => {
+      const r = await raw(urlB, 'GET', `/resources/recorders/environment/${env}?time=${t}`);
+      return r.status === 200 ? (r.json as { scenario: string; step: string }) : r.status;
+    };
+    await sendJson(urlA, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'TL', step: 'one' });
+    const afterStart = nsFromNow();
+    await new Promise((r) => setTimeout(r, 700));
+    // Older than the 500 ms margin: B answers from a timeline it reads now.
+    expect((await post(afterStart, 1)).status).toBe(200);
+    expect(await at(afterStart)).toEqual({ environment: env, scenario: 'TL', step: 'one' });
+    await sendJson(urlA, 'POST', `/resources/recorders/environment/${env}/step`, { step: 'two' });
+    const afterStep = nsFromNow();
+    await new Promise((r) => setTimeout(r, 700));
+    // B's timeline predates the step: a reading after it must make B read again, one before it must not change.
+    expect(await at(afterStep)).toEqual({ environment: env, scenario: 'TL', step: 'two' });
+    expect(await at(afterStart)).toEqual({ environment: env, scenario: 'TL', step: 'one' });
+    expect((await post(afterStep, 2)).status).toBe(200);
+    await sendJson(urlA, 'DELETE', `/resources/recorders/environment/${env}`);
+    const afterStop = nsFromNow();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await at(afterStop)).toBe(404);
+    const got = JSON.stringify(await influxQuery(peer, `SELECT "value", "step" FROM "SensorMeasurement" WHERE "environment" = '${env}'`));
+    expect(got).toMatch(/"one",1\]|1,"one"\]/);
+    expect(got).toMatch(/"two",2\]|2,"two"\]/);
   });
 
   it('refuses readings older than the measurements RP with a 400 naming the field instead of a 500', async () => {

@@ -12,6 +12,7 @@ import { OPENAPI_MODELS } from './openapi-models.js';
 import { buildReport } from '../report.js';
 import { deriveSessions } from '../sessions.js';
 import { createSessionLookup } from './session-lookup.js';
+import { createSessionTimeline, type SessionTimelineOptions } from './session-timeline.js';
 import { assignTimestamps } from './timestamps.js';
 import {
   nameSchema,
@@ -41,6 +42,8 @@ export interface AppDeps {
   reportMarginNs?: number;
   /** Called after each stored change (never awaited; a throwing listener is logged and ignored). */
   onEvent?: (event: ApiEvent) => void;
+  /** Session timeline tuning (margin, window); see `session-timeline.ts`. */
+  sessionTimeline?: Partial<Omit<SessionTimelineOptions, 'now'>>;
   /** Registered on the app before the routes (e.g. the dashboard). */
   plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void>>;
 }
@@ -272,9 +275,27 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   const write = { onRequest: guard('write') };
 
   // One store read per batch at most, shared by concurrent requests that arrived while it was pending.
-  const lookup = createSessionLookup((env, atNs) => timed('lastEvent', () => store.lastEvent(env, atNs)));
+  const pointLookup = createSessionLookup((env, atNs) => timed('lastEvent', () => store.lastEvent(env, atNs)));
+  // Readings older than the margin are answered from a per-environment timeline of events (session-timeline.ts).
+  const timeline = createSessionTimeline(
+    {
+      lastEvent: (env, atNs) => timed('lastEvent', () => store.lastEvent(env, atNs)),
+      listEvents: (env, sinceNs) => timed('listEvents', () => store.listEvents(env, sinceNs)),
+    },
+    pointLookup,
+    { now: nowNs, ...(deps.sessionTimeline ?? {}) },
+  );
+  /** Appends an event; the environment's timeline is dropped before and after, so no refresh misses it. */
+  const appendEvent = async (e: ScenarioEvent): Promise<void> => {
+    timeline.invalidate(e.environment);
+    try {
+      await timed('appendEvent', () => store.appendEvent(e));
+    } finally {
+      timeline.invalidate(e.environment);
+    }
+  };
   const current = async (env: string, atNs?: number): Promise<ScenarioEvent | undefined> => {
-    const e = await lookup(env, atNs);
+    const e = await timeline.lookup(env, atNs);
     return e !== undefined && e.started ? e : undefined;
   };
   const running = (e: ScenarioEvent) => ({ environment: e.environment, scenario: e.scenario, step: e.step });
@@ -316,7 +337,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const env = pathName(req, 'env');
       const b = accepted(parseBody(recorderPostSchema, req.body));
       const timeNs = eventTime();
-      await timed('appendEvent', () => store.appendEvent({ environment: env, scenario: b.scenario, step: b.step, started: true, timeNs }));
+      await appendEvent({ environment: env, scenario: b.scenario, step: b.step, started: true, timeNs });
       emit({ type: 'session', environment: env, scenario: b.scenario, step: b.step, running: true, timeNs });
       logger.info({ env, scenario: b.scenario, step: b.step }, 'session started');
       return { environment: env, scenario: b.scenario, step: b.step };
@@ -334,7 +355,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const e = await current(env);
       if (e === undefined) return reply.code(404).send({ message: noSession(env) });
       const timeNs = eventTime();
-      await timed('appendEvent', () => store.appendEvent({ ...e, started: false, timeNs }));
+      await appendEvent({ ...e, started: false, timeNs });
       emit({ type: 'session', environment: env, scenario: e.scenario, step: e.step, running: false, timeNs });
       logger.info({ env, scenario: e.scenario }, 'session stopped');
       return running(e);
@@ -359,7 +380,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const e = await current(env);
       if (e === undefined) return reply.code(404).send({ message: noSession(env) });
       const timeNs = eventTime();
-      await timed('appendEvent', () => store.appendEvent({ ...e, step: b.step, started: true, timeNs }));
+      await appendEvent({ ...e, step: b.step, started: true, timeNs });
       emit({ type: 'session', environment: env, scenario: e.scenario, step: b.step, running: true, timeNs });
       return { environment: env, scenario: e.scenario, step: b.step };
     },

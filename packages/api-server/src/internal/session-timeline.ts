@@ -1,0 +1,153 @@
+import type { ScenarioEvent } from '../store.js';
+import type { EventReader } from './session-lookup.js';
+
+/** Where a timeline is read from: the store's two event queries. */
+export interface TimelineSource {
+  lastEvent(environment: string, atNs: number): Promise<ScenarioEvent | undefined>;
+  listEvents(environment: string, sinceNs: number): Promise<ScenarioEvent[]>;
+}
+
+/** Options of {@link createSessionTimeline}. */
+export interface SessionTimelineOptions {
+  /**
+   * How long after its time an event is surely readable from the store by every API process: its write latency
+   * plus the clock skew between processes. A reading younger than this is always looked up in the store.
+   */
+  marginNs: number;
+  /** How far back a timeline reaches; older readings (spool replays) are looked up in the store. */
+  windowNs: number;
+  /** Timelines with more events than this are not kept (a runaway script of steps). */
+  maxEvents: number;
+  /** Wall clock in ns. */
+  now: () => number;
+}
+
+/** Defaults of {@link SessionTimelineOptions}. */
+export const DEFAULT_SESSION_TIMELINE_OPTIONS = Object.freeze({
+  marginNs: 500e6,
+  windowNs: 6 * 3600e9,
+  maxEvents: 10_000,
+});
+
+interface Timeline {
+  /** Wall time at which the queries began: every event with a time up to `fetchedNs - margin` is in `events`. */
+  fetchedNs: number;
+  /** Start of the window; `events[0]` may be older (the event in force at the horizon). */
+  horizonNs: number;
+  /** In time order. */
+  events: ScenarioEvent[];
+}
+
+/** Counters for `/metrics`. */
+export interface SessionTimelineStats {
+  hits: number;
+  refreshes: number;
+  storeLookups: number;
+}
+
+/** The session lookup of the ingest path, see {@link createSessionTimeline}. */
+export interface SessionTimeline {
+  lookup: EventReader;
+  /** Forgets an environment's timeline: called when this process appends one of its events. */
+  invalidate(environment: string): void;
+  readonly stats: SessionTimelineStats;
+}
+
+function latestAtOrBefore(events: readonly ScenarioEvent[], atNs: number): ScenarioEvent | undefined {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((events[mid] as ScenarioEvent).timeNs <= atNs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? undefined : events[lo - 1];
+}
+
+/**
+ * Answers "which session was running on this environment at collect time T" from a per-environment timeline of
+ * its events instead of one store query per request (at 1,000 devices, 1,000 InfluxQL queries a second).
+ *
+ * Events are appended with the wall time of the API process that handles them, and are readable from the store a
+ * short while later. A timeline read at wall time W therefore holds every event with a time up to W − margin,
+ * whichever process wrote it, and answers any T in [horizon, W − margin] exactly as a store query made now would:
+ * events are never rewritten. A reading younger than the margin, older than the window, or without a time goes
+ * to the store (`point`, the coalescing exact lookup), so the multi-process guarantee of the exact lookup holds
+ * whenever an event's write takes less than the margin to become readable. A timeline is refreshed only when a
+ * reading is newer than what it covers; this process's own appends drop it.
+ */
+export function createSessionTimeline(
+  source: TimelineSource,
+  point: EventReader,
+  options: Partial<SessionTimelineOptions> & Pick<SessionTimelineOptions, 'now'>,
+): SessionTimeline {
+  const marginNs = options.marginNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.marginNs;
+  const windowNs = options.windowNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.windowNs;
+  const maxEvents = options.maxEvents ?? DEFAULT_SESSION_TIMELINE_OPTIONS.maxEvents;
+  const now = options.now;
+  const timelines = new Map<string, Timeline>();
+  const generations = new Map<string, number>();
+  const refreshing = new Map<string, { fetchedNs: number; done: Promise<Timeline | undefined> }>();
+  const stats: SessionTimelineStats = { hits: 0, refreshes: 0, storeLookups: 0 };
+
+  const covers = (t: Timeline | undefined, atNs: number): t is Timeline =>
+    t !== undefined && atNs >= t.horizonNs && atNs <= t.fetchedNs - marginNs;
+
+  const refresh = (environment: string): { fetchedNs: number; done: Promise<Timeline | undefined> } => {
+    const fetchedNs = now();
+    const horizonNs = fetchedNs - windowNs;
+    const generation = generations.get(environment) ?? 0;
+    stats.refreshes++;
+    const done = Promise.all([source.lastEvent(environment, horizonNs), source.listEvents(environment, horizonNs + 1)]).then(
+      ([base, recent]): Timeline | undefined => {
+        const events = base === undefined ? recent : [base, ...recent];
+        if (events.length > maxEvents) return undefined;
+        const t: Timeline = { fetchedNs, horizonNs, events };
+        const kept = timelines.get(environment);
+        // A local append since the queries began may be missing from them: use the answer once, keep nothing.
+        if ((generations.get(environment) ?? 0) === generation && (kept === undefined || kept.fetchedNs < fetchedNs)) {
+          timelines.set(environment, t);
+        }
+        return t;
+      },
+    );
+    const entry = { fetchedNs, done };
+    refreshing.set(environment, entry);
+    const clear = (): void => {
+      if (refreshing.get(environment) === entry) refreshing.delete(environment);
+    };
+    done.then(clear, clear);
+    return entry;
+  };
+
+  const lookup: EventReader = async (environment, atNs) => {
+    const nowNs = now();
+    if (atNs === undefined || atNs > nowNs - marginNs || atNs < nowNs - windowNs) {
+      stats.storeLookups++;
+      return point(environment, atNs);
+    }
+    const kept = timelines.get(environment);
+    if (covers(kept, atNs)) {
+      stats.hits++;
+      return latestAtOrBefore(kept.events, atNs);
+    }
+    const pending = refreshing.get(environment);
+    // A refresh begun late enough covers this reading; otherwise begin one (it covers it: atNs <= now - margin).
+    const entry = pending !== undefined && atNs <= pending.fetchedNs - marginNs && atNs >= pending.fetchedNs - windowNs ? pending : refresh(environment);
+    const t = await entry.done;
+    if (t === undefined) {
+      stats.storeLookups++;
+      return point(environment, atNs);
+    }
+    return latestAtOrBefore(t.events, atNs);
+  };
+
+  return {
+    lookup,
+    invalidate(environment) {
+      generations.set(environment, (generations.get(environment) ?? 0) + 1);
+      timelines.delete(environment);
+    },
+    stats,
+  };
+}
