@@ -26,8 +26,9 @@ function lineBody(size) {
   return s;
 }
 
+// As the collector sends it: the batch's collect time at the top (the first reading's), each reading's own time.
 function jsonBody(size) {
-  let s = '{"environment":"bench","measurements":[';
+  let s = `{"environment":"bench","time":${baseNs + BigInt(seq + 1) * 1000n},"measurements":[`;
   for (let i = 0; i < size; i++) {
     const n = ++seq;
     if (i > 0) s += ',';

@@ -285,6 +285,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     pointLookup,
     { now: nowNs, ...(deps.sessionTimeline ?? {}) },
   );
+  metrics.gauge('energyrecorder_session_timeline_hits_total', 'Session lookups answered from an environment timeline', () => timeline.stats.hits);
+  metrics.gauge('energyrecorder_session_timeline_refreshes_total', 'Environment timelines read from the store', () => timeline.stats.refreshes);
+  metrics.gauge('energyrecorder_session_store_lookups_total', 'Session lookups sent to the store (young, old or untimed readings)', () => timeline.stats.storeLookups);
   /** Appends an event; the environment's timeline is dropped before and after, so no refresh misses it. */
   const appendEvent = async (e: ScenarioEvent): Promise<void> => {
     timeline.invalidate(e.environment);
