@@ -8,7 +8,11 @@
 // Env: BENCH_DEVICES (1000), BENCH_SECONDS (60), BENCH_ADAPTERS (`minimal,redfish`; the first is the baseline),
 // BENCH_HEAP (`daemon`: the old-generation growth bound the collector's main.ts sets, as deployed; `v8-default`),
 // BENCH_ORIGINS (`process`: the devices of a device process share its port, so the HTTP client pools connections
-// across them; `device`: every device listens on its own port, as real BMCs are one origin each).
+// across them; `device`: every device listens on its own port, as real BMCs are one origin each),
+// BENCH_HEAP_SNAPSHOT (a directory: write a heap snapshot of each run after the warm-up, to see what the live heap
+// holds per device; it stalls the process for seconds, so the on-time figures of such a run do not count),
+// BENCH_ALLOC_PROFILE=1 (V8's sampling heap profiler for 10 s after the warm-up, collected objects included: bytes
+// allocated per reading and the functions that allocate most; sampling costs CPU, so again the figures do not count).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +82,29 @@ function rssSampler(getHeapSpaceStatistics) {
   };
 }
 
+/**
+ * Counts mark-compacts and the largest old-space use seen just after one: about the live heap during a tick,
+ * which with the daemon's growth bound sets how far the old space may grow before the next one.
+ */
+async function majorGcWatcher(getHeapSpaceStatistics) {
+  const { PerformanceObserver, constants } = await import('node:perf_hooks');
+  let count = 0;
+  let maxOldUsed = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      count++;
+      const old = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
+      maxOldUsed = Math.max(maxOldUsed, old?.space_used_size ?? 0);
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return () => {
+    obs.disconnect();
+    return { count, maxOldUsed };
+  };
+}
+
 const mb = (bytes) => (bytes / 2 ** 20).toFixed(0);
 
 /** The three most frequent last errors of the devices (digits folded), to say why reads failed. */
@@ -89,6 +116,40 @@ function topErrors(devs) {
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${n}x ${k}`);
+}
+
+/** Samples allocations for 10 s and prints, to stderr, bytes per reading and the top allocating functions. */
+async function allocationProfile(collector, adapter) {
+  const { Session } = await import('node:inspector/promises');
+  const readings = () => collector.status().environments.flatMap((e) => e.devices).reduce((n, d) => n + d.readings, 0);
+  const session = new Session();
+  session.connect();
+  try {
+    const before = readings();
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    await new Promise((r) => setTimeout(r, 10_000));
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    const n = Math.max(1, readings() - before);
+    const byFn = new Map();
+    let total = 0;
+    const walk = (node) => {
+      total += node.selfSize;
+      const f = node.callFrame;
+      const where = f.url.replace(/^.*node_modules\//, '').replace(/^.*packages\//, '');
+      const k = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+      byFn.set(k, (byFn.get(k) ?? 0) + node.selfSize);
+      for (const c of node.children) walk(c);
+    };
+    walk(profile.head);
+    const lines = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]) => `  ${(v / n).toFixed(0).padStart(6)} B  ${k}`);
+    process.stderr.write(`[${adapter}] ${(total / n / 1024).toFixed(1)} KB allocated per reading (${n} readings)\n${lines.join('\n')}\n`);
+  } finally {
+    session.disconnect();
+  }
 }
 
 /** One collector run in this process; prints a `result {json}` line. */
@@ -146,16 +207,24 @@ async function run(adapter, devicePorts, sinkPort) {
     );
     const collector = await Collector.create({ config });
     const stopRss = rssSampler(getHeapSpaceStatistics);
+    const stopGc = await majorGcWatcher(getHeapSpaceStatistics);
     const cpu0 = process.cpuUsage();
     await collector.start();
     // A second figure leaves out the start-up, where every device discovers at once.
     const warmS = Math.min(WARMUP_SECONDS, Math.floor(SECONDS / 2));
     await new Promise((r) => setTimeout(r, warmS * 1000));
     const warm = collector.status().environments.flatMap((e) => e.devices);
+    if (process.env.BENCH_ALLOC_PROFILE) await allocationProfile(collector, adapter);
+    if (process.env.BENCH_HEAP_SNAPSHOT) {
+      const { writeHeapSnapshot } = await import('node:v8');
+      const file = writeHeapSnapshot(join(process.env.BENCH_HEAP_SNAPSHOT, `scale-${adapter}-${ORIGINS}.heapsnapshot`));
+      process.stderr.write(`heap snapshot: ${file}\n`);
+    }
     await new Promise((r) => setTimeout(r, (SECONDS - warmS) * 1000 + 200));
     await collector.stop(10_000);
     const cpuUsed = process.cpuUsage(cpu0);
     const peak = stopRss();
+    const gc = stopGc();
     const status = collector.status();
     const devs = status.environments.flatMap((e) => e.devices);
     const sum = (f) => devs.reduce((n, d) => n + f(d), 0);
@@ -180,6 +249,8 @@ async function run(adapter, devicePorts, sinkPort) {
         peakNewSpace: peak.spaces.new_space ?? 0,
         peakOldSpace: peak.spaces.old_space ?? 0,
         peakAtS: peak.atS,
+        majorGcs: gc.count,
+        oldAfterMajorGcMax: gc.maxOldUsed,
         spoolBatches: status.push.spoolBatches,
       })}\n`,
     );
@@ -232,6 +303,7 @@ async function main() {
     console.log(
       `      at ${r.peakAtS.toFixed(1)} s: V8 heap ${mb(r.peakHeapTotal)} MB (used ${mb(r.peakHeapUsed)}; new space ${mb(r.peakNewSpace)}, old space ${mb(r.peakOldSpace)}), outside the heap ${mb(r.peakRss - r.peakHeapTotal)} MB`,
     );
+    console.log(`    mark-compacts     ${r.majorGcs}; old space used after one: at most ${mb(r.oldAfterMajorGcMax)} MB`);
     console.log(`    delivered         ${r.delivered}/${r.readings} readings (${r.spoolBatches} batches left in spool)`);
     console.log(`    targets           on-time >= 99.9 %: ${share >= 0.999 ? 'met' : 'MISSED'}; RSS < 200 MB: ${r.peakRss < 200 * 2 ** 20 ? 'met' : 'MISSED'}`);
   }

@@ -94,25 +94,28 @@ export class RedfishSession implements ResourceSource {
 
   /** GETs `path` as JSON with the current authentication, logging in again once on 401. */
   async get(path: string, signal: AbortSignal): Promise<unknown> {
-    await this.ensureLogin(signal, false);
+    // Awaited only when a login is due: an await per poll is a promise and a suspended frame per poll.
+    if (this.mode === 'session' && this.token === undefined) await this.ensureLogin(signal, false);
     const usedToken = this.token;
-    const send = (): Promise<unknown> =>
-      this.client.json({
-        path,
-        signal,
-        withAuth: this.mode === 'basic',
-        ...(this.mode === 'session' && this.token !== undefined ? { headers: { 'x-auth-token': this.token } } : {}),
-      });
     try {
-      return await send();
+      return await this.send(path, signal);
     } catch (err) {
       const expired = err instanceof AdapterError && err.cause instanceof HttpStatusError && err.cause.status === 401;
       if (!expired || this.mode !== 'session') throw err;
       this.logger.info({}, 'Redfish session refused; logging in again');
       if (this.token === usedToken) this.token = undefined;
       await this.ensureLogin(signal, false);
-      return send();
+      return this.send(path, signal);
     }
+  }
+
+  private send(path: string, signal: AbortSignal): Promise<unknown> {
+    const token = this.mode === 'session' ? this.token : undefined;
+    return this.client.json(
+      token === undefined
+        ? { path, signal, withAuth: this.mode === 'basic' }
+        : { path, signal, withAuth: false, headers: { 'x-auth-token': token } },
+    );
   }
 
   /** Deletes the session (best effort, 5 s at most). Never throws. */
