@@ -23,6 +23,7 @@ const envs: EnvironmentStatus[] = [
         backoffSkips: 0,
         abandoned: 0,
         readings: 7,
+        malformedReadings: 3,
         busy: false,
         adapterOpen: true,
       },
@@ -54,6 +55,9 @@ describe('renderMetrics', () => {
       'energyrecorder_collector_missed_ticks_total{environment="POD \\"1\\"",device="a\\\\b",type="redfish"} 1',
     );
     expect(text).toContain('energyrecorder_collector_device_up{environment="POD \\"1\\"",device="a\\\\b",type="redfish"} 0');
+    expect(text).toContain(
+      'energyrecorder_collector_malformed_readings_total{environment="POD \\"1\\"",device="a\\\\b",type="redfish"} 3',
+    );
     expect(text).toContain('energyrecorder_collector_queue_batches 5\n');
     expect(text).toContain('energyrecorder_collector_spool_bytes 1234\n');
     expect(text).toContain('energyrecorder_collector_api_up 0\n');

@@ -176,6 +176,41 @@ describe('PollScheduler', () => {
     await scheduler.stop(0);
   });
 
+  it('counts a failure and keeps polling when an adapter resolves something that is not a list of readings', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    state.behaviour.set('buggy', { kind: 'garbage', value: { watts: 12 } });
+    scheduler.setEnvironments([env('E', 1000, ['buggy', 'good'], state)]);
+    scheduler.start();
+    await clock.advance(3000);
+    const dev = scheduler.status()[0]?.devices.find((d) => d.id === 'buggy');
+    expect(dev?.failures).toBeGreaterThanOrEqual(1);
+    expect(dev?.lastError).toMatch(/ER_ADAPTER_OUTPUT.*not a list of readings/);
+    expect(readsOf(batches, 'buggy')).toBe(0);
+    expect(readsOf(batches, 'good')).toBe(3);
+    state.behaviour.set('buggy', { kind: 'ok', value: 3 });
+    await clock.advance(60_000);
+    expect(scheduler.status()[0]?.devices.find((d) => d.id === 'buggy')?.consecutiveFailures).toBe(0);
+    await scheduler.stop(0);
+  });
+
+  it('forwards the well-formed readings and drops the malformed ones when an adapter returns a mixed list', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    const good = { sensor: 'power', unit: 'W', value: 5, timestampNs: 0 };
+    state.behaviour.set('mixed', {
+      kind: 'garbage',
+      value: [null, 'x', { sensor: 7, unit: 'W', value: 1, timestampNs: 0 }, { sensor: 'power', unit: 'W' }, good],
+    });
+    scheduler.setEnvironments([env('E', 1000, ['mixed'], state)]);
+    scheduler.start();
+    await clock.advance(1000);
+    expect(batches.map((b) => b.readings)).toEqual([[{ ...good, timestampNs: 1000 * 1e6 }]]);
+    const dev = scheduler.status()[0]?.devices[0];
+    expect(dev?.failures).toBe(0);
+    expect(dev?.readings).toBe(1);
+    expect(dev?.malformedReadings).toBe(4);
+    await scheduler.stop(0);
+  });
+
   it('adds, removes and re-creates devices when environments are replaced', async () => {
     const { clock, state, batches, scheduler } = setup(0);
     scheduler.setEnvironments([env('E', 1000, ['keep', 'drop'], state)]);

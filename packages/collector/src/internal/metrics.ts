@@ -47,6 +47,12 @@ export function renderMetrics(envs: readonly EnvironmentStatus[], pusher: Pusher
   perDevice('energyrecorder_collector_missed_ticks_total', 'counter', 'Ticks missed because the device was busy.', (d) => d.missedTicks);
   perDevice('energyrecorder_collector_backoff_skips_total', 'counter', 'Ticks skipped during back-off.', (d) => d.backoffSkips);
   perDevice('energyrecorder_collector_readings_total', 'counter', 'Readings produced.', (d) => d.readings);
+  perDevice(
+    'energyrecorder_collector_malformed_readings_total',
+    'counter',
+    'Entries an adapter returned that were not readings, dropped.',
+    (d) => d.malformedReadings,
+  );
   perDevice('energyrecorder_collector_device_up', 'gauge', '1 when the last read succeeded.', (d) => (d.consecutiveFailures === 0 ? 1 : 0));
   family('energyrecorder_collector_ticks_total', 'counter', 'Ticks served per environment.');
   for (const env of envs) out.push(`energyrecorder_collector_ticks_total{environment="${label(env.name)}"} ${env.ticks}`);

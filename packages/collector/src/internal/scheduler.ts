@@ -1,4 +1,5 @@
 import {
+  AdapterError,
   TimeoutError,
   noopLogger,
   nowNs as coreNowNs,
@@ -54,6 +55,8 @@ export interface DeviceStatus {
   /** Reads given up because the adapter ignored its abort signal. */
   abandoned: number;
   readings: number;
+  /** Entries an adapter returned that were not readings (no string sensor/unit or no numeric value): dropped. */
+  malformedReadings: number;
   busy: boolean;
   adapterOpen: boolean;
   lastError?: string;
@@ -300,6 +303,7 @@ export class PollScheduler {
         backoffSkips: 0,
         abandoned: 0,
         readings: 0,
+        malformedReadings: 0,
       },
     };
   }
@@ -434,10 +438,23 @@ export class PollScheduler {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
       readPromise.then(resolve, reject);
     });
-    outcome.then(
-      (readings) => this.onSuccess(dev, readings, collectTimeNs),
-      (err: unknown) => this.onFailure(dev, err),
-    );
+    outcome
+      .then(
+        (readings: unknown) => {
+          // Adapters are plugins: a buggy one must cost its own device a failed read, not the daemon its life
+          // (a throw here would be an unhandled rejection).
+          if (!Array.isArray(readings)) {
+            const got = readings === null ? 'null' : typeof readings;
+            throw new AdapterError(`read resolved ${got}, not a list of readings`, {
+              adapterType: dev.spec.type,
+              target: dev.spec.id,
+              code: 'ER_ADAPTER_OUTPUT',
+            });
+          }
+          this.onSuccess(dev, readings, collectTimeNs);
+        },
+      )
+      .catch((err: unknown) => this.onFailure(dev, err));
     const settled = readPromise.then(
       () => undefined,
       () => undefined,
@@ -452,7 +469,7 @@ export class PollScheduler {
     });
   }
 
-  private onSuccess(dev: DeviceRuntime, readings: Reading[], collectTimeNs: number): void {
+  private onSuccess(dev: DeviceRuntime, returned: readonly unknown[], collectTimeNs: number): void {
     if (dev.stats.consecutiveFailures > 0) {
       this.logger.info(
         { device: dev.spec.key, after: dev.stats.consecutiveFailures },
@@ -462,10 +479,20 @@ export class PollScheduler {
     dev.stats.consecutiveFailures = 0;
     delete dev.stats.nextAttemptMs;
     dev.stats.lastSuccessMs = this.clock.nowMs();
+    const readings = returned.filter(isReadingShaped);
+    const malformed = returned.length - readings.length;
+    if (malformed > 0) {
+      const total = (dev.stats.malformedReadings += malformed);
+      const fields = { device: dev.spec.key, dropped: malformed, malformedReadings: total };
+      if (worthWarning(total)) this.logger.warn(fields, 'adapter returned malformed readings: dropped');
+      else this.logger.debug(fields, 'adapter returned malformed readings: dropped');
+    }
     if (readings.length === 0) return;
     dev.stats.readings += readings.length;
     const stamped = readings.map((r) =>
-      r.timestampNs > 0 && Number.isFinite(r.timestampNs) ? r : { ...r, timestampNs: collectTimeNs },
+      typeof r.timestampNs === 'number' && r.timestampNs > 0 && Number.isFinite(r.timestampNs)
+        ? r
+        : { ...r, timestampNs: collectTimeNs },
     );
     const batch: MeasurementBatch = {
       equipmentId: dev.spec.id,
@@ -524,4 +551,14 @@ export class PollScheduler {
       .finally(() => this.pendingCloses.delete(p));
     this.pendingCloses.add(p);
   }
+}
+
+/**
+ * What the push path needs of a reading: string `sensor` and `unit`, a numeric `value` (non-finite ones are
+ * dropped later, with their own warning). A missing or bad `timestampNs` is replaced by the collect time.
+ */
+function isReadingShaped(value: unknown): value is Reading {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r['sensor'] === 'string' && typeof r['unit'] === 'string' && typeof r['value'] === 'number';
 }

@@ -31,7 +31,9 @@ export type Behaviour =
   /** Never settles on its own; rejects when its signal aborts. */
   | { kind: 'hang' }
   /** Never settles and ignores its signal. */
-  | { kind: 'hang-ignore' };
+  | { kind: 'hang-ignore' }
+  /** Resolves with `value` as it is: what a buggy adapter might return instead of a list of readings. */
+  | { kind: 'garbage'; value: unknown };
 
 /** Shared state of scripted devices, keyed by device name. */
 export interface ScriptState {
@@ -85,6 +87,8 @@ export function scriptedAdapter(state: ScriptState, timeSource: () => number = n
               });
             case 'hang-ignore':
               return new Promise<Reading[]>(() => undefined);
+            case 'garbage':
+              return b.value as Reading[];
           }
         },
         async acknowledge(readings: readonly Reading[]): Promise<void> {
