@@ -26,6 +26,9 @@ const ERROR_STATUS_NO_SUCH_NAME = 2;
 /** net-snmp `ResponseInvalidCode.EAuthFailure`: a USM report (wrong digest, unknown user, ...). */
 const RESPONSE_AUTH_FAILURE = 5;
 
+/** Polls sent at a learnt GET size before one GET twice that size is tried, in case the agent now takes more. */
+export const DEFAULT_GROW_PROBE_EVERY = 30;
+
 /** Loads net-snmp on first use, so registering the adapter costs nothing. */
 const loadNetSnmp = lazyLoader(() => import('net-snmp').then((m): NetSnmpModule => m.default));
 
@@ -54,6 +57,11 @@ export interface SnmpAdapterOptions {
   logger: Logger;
   /** Per-request timeout in ms. */
   timeoutMs: number;
+  /**
+   * Once a tooBig answer set a GET size, polls between two attempts at twice that size
+   * ({@link DEFAULT_GROW_PROBE_EVERY} when absent).
+   */
+  growProbeEvery?: number;
 }
 
 /**
@@ -74,12 +82,16 @@ export class SnmpAdapter implements PowerAdapter {
    * GET fits. Kept for the adapter's life (across sessions) so later polls do not rediscover it.
    */
   private maxOidsPerGet: number | undefined;
+  /** Polls sent in chunks of {@link maxOidsPerGet} since it was set or last probed. */
+  private pollsAtLimit = 0;
+  private readonly growProbeEvery: number;
 
   constructor(config: SnmpConfig, options: SnmpAdapterOptions) {
     this.config = config;
     this.sensors = resolveSnmpSensors(config);
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs;
+    this.growProbeEvery = Math.max(1, Math.floor(options.growProbeEvery ?? DEFAULT_GROW_PROBE_EVERY));
     this.errors = new DeviceErrors(ADAPTER_TYPE, `${config.host}:${config.port}`);
   }
 
@@ -211,10 +223,38 @@ export class SnmpAdapter implements PowerAdapter {
 
   private async getAll(snmp: NetSnmpModule, session: Session, oids: string[], signal: AbortSignal): Promise<Map<string, Varbind>> {
     const out = new Map<string, Varbind>();
-    for (const chunk of chunks(oids, this.maxOidsPerGet)) {
+    let rest = oids;
+    const limit = this.maxOidsPerGet;
+    if (limit !== undefined && limit < oids.length && ++this.pollsAtLimit >= this.growProbeEvery) {
+      this.pollsAtLimit = 0;
+      const size = Math.min(oids.length, limit * 2);
+      const answered = await this.probeGet(session, oids.slice(0, size), signal);
+      if (answered !== undefined) {
+        this.maxOidsPerGet = size >= oids.length ? undefined : size;
+        this.logger.info({ oidsPerGet: this.maxOidsPerGet ?? 'all', was: limit }, 'SNMP agent answered a larger GET: growing GETs');
+        for (const vb of answered) out.set(vb.oid, vb);
+        rest = oids.slice(size);
+      }
+    }
+    for (const chunk of rest.length === 0 ? [] : chunks(rest, this.maxOidsPerGet)) {
       for (const vb of await this.getChunk(snmp, session, chunk, signal, oids.length > 1)) out.set(vb.oid, vb);
     }
     return out;
+  }
+
+  /**
+   * One GET larger than the learnt size, to see whether the agent takes it now (its values got shorter, or it was
+   * reconfigured). Undefined when the agent refused it with an error status (tooBig, or noSuchName from a v1 agent,
+   * which proves nothing): the caller then asks in chunks of the learnt size. A timeout fails the poll as usual.
+   */
+  private async probeGet(session: Session, oids: string[], signal: AbortSignal): Promise<Varbind[] | undefined> {
+    try {
+      return await this.abortable(this.get(session, oids), signal);
+    } catch (err) {
+      if (errorName(err) !== 'RequestFailedError') throw err;
+      this.logger.debug({ oids: oids.length, status: (err as { status?: unknown }).status }, 'SNMP larger GET refused: keeping the learnt size');
+      return undefined;
+    }
   }
 
   /**
@@ -256,6 +296,7 @@ export class SnmpAdapter implements PowerAdapter {
     const half = Math.ceil(oids.length / 2);
     if (this.maxOidsPerGet === undefined || half < this.maxOidsPerGet) {
       this.maxOidsPerGet = half;
+      this.pollsAtLimit = 0;
       this.logger.info({ refused: oids.length, oidsPerGet: half }, 'SNMP agent answered tooBig: splitting GETs');
     }
     const first = await this.getChunk(snmp, session, oids.slice(0, half), signal, partOfMany);

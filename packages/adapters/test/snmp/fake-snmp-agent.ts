@@ -12,6 +12,8 @@ export interface FakeSnmpAgent {
   readonly requests: readonly number[];
   /** While true the agent drops every datagram unanswered, as an agent that went away. */
   silent: boolean;
+  /** Largest GET answered from now on (starts as the option's value). */
+  maxVarbinds: number;
   close(): Promise<void>;
 }
 
@@ -149,18 +151,25 @@ function answer(datagram: Buffer, options: FakeSnmpAgentOptions, requests: numbe
 export async function startFakeSnmpAgent(options: FakeSnmpAgentOptions): Promise<FakeSnmpAgent> {
   const sock = createSocket('udp4');
   const requests: number[] = [];
+  const live: FakeSnmpAgentOptions = { ...options };
   const agent: FakeSnmpAgent = {
     host: '127.0.0.1',
     port: 0,
     requests,
     silent: false,
+    get maxVarbinds() {
+      return live.maxVarbinds;
+    },
+    set maxVarbinds(n: number) {
+      live.maxVarbinds = n;
+    },
     close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
   };
   sock.on('message', (msg, rinfo) => {
     if (agent.silent) return;
     let reply: Buffer | undefined;
     try {
-      reply = answer(msg, options, requests);
+      reply = answer(msg, live, requests);
     } catch {
       // Not a message this fake understands: stay silent, as an agent does.
       return;

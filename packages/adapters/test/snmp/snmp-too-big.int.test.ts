@@ -9,9 +9,9 @@ const OUTLETS = Array.from({ length: 10 }, (_, i) => i + 1);
 const VALUES = new Map(OUTLETS.map((n) => [`${BASE}.1.${n}.0`, n * 10]));
 const SENSORS = OUTLETS.map((n) => ({ name: `outlet${n}`, oid: `${BASE}.1.${n}.0`, unit: 'W' }));
 
-function adapterFor(agent: FakeSnmpAgent, entry: Record<string, unknown> = {}, timeoutMs = 1000): SnmpAdapter {
+function adapterFor(agent: FakeSnmpAgent, entry: Record<string, unknown> = {}, timeoutMs = 1000, growProbeEvery?: number): SnmpAdapter {
   const config = snmpConfigSchema.parse({ id: 'pdu-1', type: 'snmp', host: agent.host, port: agent.port, sensors: SENSORS, ...entry });
-  return new SnmpAdapter(config, { logger: noopLogger, timeoutMs });
+  return new SnmpAdapter(config, { logger: noopLogger, timeoutMs, growProbeEvery });
 }
 
 function values(readings: readonly Reading[]): Array<[string, number]> {
@@ -114,5 +114,55 @@ describe('snmp adapter against an agent that answers tooBig', () => {
 
     expect(values(readings)).toEqual(EXPECTED.slice(0, 4));
     expect(adapter.oidsPerGet).toBe(2);
+  });
+
+  it('grows the GET size back, doubling every growProbeEvery polls, when the agent takes larger GETs again', async () => {
+    const agent = await agentWith(3);
+    const adapter = adapterFor(agent, {}, 1000, 2);
+    closers.push(() => adapter.close());
+    await adapter.read(new AbortController().signal);
+    agent.maxVarbinds = 10;
+    const before = agent.requests.length;
+
+    const polls: Array<Array<[string, number]>> = [];
+    for (let i = 0; i < 5; i++) polls.push(values(await adapter.read(new AbortController().signal)));
+
+    for (const p of polls) expect(p).toEqual(EXPECTED);
+    // learnt 3 → 1 poll at 3 → probe 6 answered (+ the 4 left) → 1 poll at 6 → probe 10 answered → no limit.
+    expect(agent.requests.slice(before)).toEqual([3, 3, 3, 1, 6, 4, 6, 4, 10, 10]);
+    expect(adapter.oidsPerGet).toBeUndefined();
+  });
+
+  it('keeps the learnt size, with one refused GET per probe, when the agent still answers tooBig', async () => {
+    const agent = await agentWith(3);
+    const adapter = adapterFor(agent, {}, 1000, 2);
+    closers.push(() => adapter.close());
+    await adapter.read(new AbortController().signal);
+    const before = agent.requests.length;
+
+    const polls: Array<Array<[string, number]>> = [];
+    for (let i = 0; i < 3; i++) polls.push(values(await adapter.read(new AbortController().signal)));
+
+    for (const p of polls) expect(p).toEqual(EXPECTED);
+    // The refused probe of 6 is followed by the learnt chunks of 3, not by halves that would shrink the size.
+    expect(agent.requests.slice(before)).toEqual([3, 3, 3, 1, 6, 3, 3, 3, 1, 3, 3, 3, 1]);
+    expect(adapter.oidsPerGet).toBe(3);
+  });
+
+  it('waits growProbeEvery polls again after a tooBig made the size shrink', async () => {
+    const agent = await agentWith(10);
+    const adapter = adapterFor(agent, {}, 1000, 2);
+    closers.push(() => adapter.close());
+    await adapter.read(new AbortController().signal);
+    agent.maxVarbinds = 5;
+    await adapter.read(new AbortController().signal);
+    const before = agent.requests.length;
+
+    await adapter.read(new AbortController().signal);
+    await adapter.read(new AbortController().signal);
+
+    expect(adapter.oidsPerGet).toBe(5);
+    // One poll at 5, then the probe of 10 (refused) and 5 + 5.
+    expect(agent.requests.slice(before)).toEqual([5, 5, 10, 5, 5]);
   });
 });
