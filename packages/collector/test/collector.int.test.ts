@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAdapterRegistry } from '@energyrecorder/core';
-import { makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
+import { getFreePort, makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
 import { Collector } from '../src/collector.js';
 import { loadCollectorConfigFile, parseCollectorConfigText } from '../src/internal/config.js';
+import type { DeviceStatus } from '../src/internal/scheduler.js';
 import { FakeApi } from './helpers/fake-api.js';
 import { RealApi } from './helpers/api.js';
 import { FakeDevices } from './helpers/fake-devices.js';
@@ -114,8 +115,10 @@ describe('Collector end to end with the real api-server', () => {
     devices.modes.set('hang', 'hang');
     devices.modes.set('slow', 'slow');
     devices.modes.set('fail', 'fail');
+    devices.modes.set('garbage', 'garbage');
+    devices.modes.set('auth', 'auth');
     devices.slowMs = 250;
-    const c = await startCollector(1, ['ok-1', 'hang', 'slow', 'fail', 'ok-2']);
+    const c = await startCollector(1, ['ok-1', 'hang', 'slow', 'fail', 'garbage', 'auth', 'ok-2']);
     await waitFor(() => (c.status().environments[0]?.ticks ?? 0) >= 6, '6 ticks');
     await c.stop(3000);
     const byId = new Map(c.status().environments[0]?.devices.map((d) => [d.id, d]));
@@ -131,10 +134,36 @@ describe('Collector end to end with the real api-server', () => {
     }
     expect(byId.get('hang')?.failures).toBeGreaterThan(0);
     expect(byId.get('hang')?.lastError).toMatch(/ER_TIMEOUT|abort/i);
-    expect(byId.get('fail')?.failures).toBeGreaterThan(0);
-    // Back-off: the failing devices were not hammered on every tick.
-    expect(byId.get('fail')?.backoffSkips).toBeGreaterThan(0);
-    expect(api.valuesOf('fail')).toEqual([]);
+    for (const id of ['fail', 'garbage', 'auth']) {
+      expect({ id, failing: (byId.get(id)?.failures ?? 0) > 0 }).toEqual({ id, failing: true });
+      // Back-off: the failing devices were not hammered on every tick.
+      expect({ id, backedOff: (byId.get(id)?.backoffSkips ?? 0) > 0 }).toEqual({ id, backedOff: true });
+      expect(api.valuesOf(id)).toEqual([]);
+    }
+    expect(byId.get('auth')?.lastError).toMatch(/HTTP 401/);
+    expect(byId.get('garbage')?.lastError).toMatch(/JSON/);
+  });
+
+  it('reads a device that was unreachable at start once it comes up, without a restart', async () => {
+    const port = await getFreePort();
+    const late = new FakeDevices();
+    const file = join(dir, 'collector-settings.yaml');
+    const url = `http://127.0.0.1:${port}/dev/late`;
+    writeFileSync(file, settingsYaml(api.url, join(dir, 'spool'), 0.2, { up: devices.url('up'), late: url }));
+    const c = await Collector.create({ config: await loadCollectorConfigFile(file, registry) });
+    collector = c;
+    await c.start();
+    const lateStatus = (): DeviceStatus | undefined => c.status().environments[0]?.devices.find((d) => d.id === 'late');
+    try {
+      await waitFor(() => (lateStatus()?.failures ?? 0) >= 2, 'failed reads of the unreachable device');
+      expect(lateStatus()?.lastError).toMatch(/unreachable/);
+      await late.listen(port);
+      await waitFor(() => api.valuesOf('late').length >= 3, 'readings of the device once it is up', 30_000);
+      expect(lateStatus()?.consecutiveFailures).toBe(0);
+      expect(api.valuesOf('up').length).toBeGreaterThan(api.valuesOf('late').length);
+    } finally {
+      await late.close();
+    }
   });
 
   it('adds and removes devices without losing queued readings when the configuration is reloaded', async () => {
