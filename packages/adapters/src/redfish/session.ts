@@ -10,6 +10,21 @@ export type RedfishAuthMode = 'session' | 'basic' | 'none';
 const NO_SESSION_SERVICE = new Set([404, 405, 501]);
 
 /**
+ * The path to DELETE for a session `Location`. Some BMCs (iLO 4) answer an absolute URL naming the address they
+ * believe they have, which behind a port forward or DNS alias is not where we reach them, and the session token
+ * must never go to another host: only the path is kept, sent to this device. Undefined when it cannot be parsed.
+ */
+export function sessionPath(location: string): string | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(location)) return location;
+  try {
+    const url = new URL(location);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? `${url.pathname}${url.search}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Resource access with Redfish authentication: one `SessionService` session reused across polls (logged in again
  * on 401, deleted on close so the BMC never runs out of sessions), or Basic auth on every request.
  */
@@ -77,7 +92,7 @@ export class RedfishSession implements ResourceSource {
       if (typeof body?.['@odata.id'] === 'string') location = body['@odata.id'];
     }
     this.token = token;
-    this.location = location;
+    this.location = location === undefined ? undefined : sessionPath(location);
     this.logins += 1;
     this.logger.debug({ session: location }, 'Redfish session opened');
   }

@@ -17,6 +17,8 @@ export interface FakeBmcFaults {
   retryAfterS?: number;
   /** Cut every JSON body in half. */
   truncate?: boolean;
+  /** Answer GETs of these resources (paths without trailing slash) with this HTTP status, e.g. one broken chassis. */
+  statusFor?: Record<string, number>;
 }
 
 /** Options of {@link startFakeBmc}. */
@@ -34,6 +36,11 @@ export interface FakeBmcOptions {
   noSessionService?: boolean;
   /** Serve HTTPS with this certificate. */
   tls?: TestCert;
+  /**
+   * Answer logins with an absolute `Location` on this origin, as iLO 4 does with the address it believes it has
+   * (which behind a port forward or a DNS alias is not where the client reaches it).
+   */
+  locationOrigin?: string;
 }
 
 /** Counters a test can check. */
@@ -124,12 +131,13 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
       sessions.set(token, location);
       stats.logins += 1;
       stats.activeSessions = sessions.size;
+      const locationHeader = `${options.locationOrigin ?? ''}${location}`;
       if (options.loginStatus === 204) {
-        res.writeHead(204, { 'x-auth-token': token, location });
+        res.writeHead(204, { 'x-auth-token': token, location: locationHeader });
         res.end();
         return;
       }
-      return sendJson(res, 201, { '@odata.id': location, Id: id, UserName: creds.UserName }, { 'x-auth-token': token, location });
+      return sendJson(res, 201, { '@odata.id': location, Id: id, UserName: creds.UserName }, { 'x-auth-token': token, location: locationHeader });
     }
     const isRoot = key === '/redfish/v1' || key === '/' || key === '/redfish';
     if (needAuth && !isRoot) {
@@ -150,6 +158,8 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
     }
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
     const tree = trees[device] ?? fixture.resources;
+    const forced = faults.statusFor?.[key];
+    if (forced !== undefined) return sendJson(res, forced, { error: { code: 'Base.1.8.InternalError' } });
     if (!tree.has(key)) return sendJson(res, 404, { error: { code: 'Base.1.8.ResourceMissingAtURI' } });
     let text = JSON.stringify(tree.get(key));
     if (multi) text = text.replaceAll('"/redfish/v1', `"${prefix}/redfish/v1`);

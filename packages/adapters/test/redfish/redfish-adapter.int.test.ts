@@ -4,6 +4,7 @@ import { redfishAdapter } from '../../src/redfish/adapter.js';
 import { captureLogger } from '../fakes/capture-logger.js';
 import { makeSelfSignedCert, type TestCert } from '../fakes/http-server.js';
 import { startFakeBmc, type FakeBmc } from '../fakes/redfish-bmc.js';
+import { loadRedfishFixture, redfishFixtureNames } from '../fakes/redfish-tree.js';
 
 const USER = 'root';
 const PASS = 's3cr3t-Pa55';
@@ -52,6 +53,16 @@ describe('redfish adapter against a fake BMC', () => {
     expect(fake.stats.logouts).toBe(1);
     expect(fake.stats.activeSessions).toBe(0);
     expect(logger.lines.join('\n')).not.toContain(PASS);
+  });
+
+  it('deletes the session on this device when the BMC answers the login with an absolute Location elsewhere', async () => {
+    // iLO 4 names its own address in Location; behind a port forward that address (here port 1: nothing) is not
+    // where we reach it, and the session token must not be sent to another host anyway.
+    const fake = await bmc({ vendor: 'hpe-ilo4-2.80', user: USER, pass: PASS, locationOrigin: 'https://127.0.0.1:1' });
+    const adapter = create({ host: fake.url, user: USER, pass: PASS });
+    expect((await adapter.read(new AbortController().signal))[0]).toMatchObject({ sensor: 'power', value: 187 });
+    await adapter.close();
+    expect(fake.stats).toMatchObject({ logins: 1, logouts: 1, activeSessions: 0 });
   });
 
   it('accepts a login answered with 204 and reads through legacy Power', async () => {
@@ -151,6 +162,41 @@ describe('redfish adapter against a fake BMC', () => {
       }),
     );
     expect(values).toEqual([431.5, 100, 431.5]);
+  });
+});
+
+describe('redfish adapter against every vendor fixture served over HTTP', () => {
+  it.each(redfishFixtureNames())('reads power, source, energy, per-chassis power and temperatures when the BMC is %s', async (name) => {
+    const { expected } = loadRedfishFixture(name);
+    const fake = await bmc({ vendor: name, user: USER, pass: PASS });
+    const adapter = track(create({ host: fake.url, user: USER, pass: PASS }));
+    for (let poll = 0; poll < 2; poll++) {
+      const readings = await adapter.read(new AbortController().signal);
+      expect(readings.find((r) => r.sensor === 'power')).toMatchObject({ unit: 'W', value: expected.power, source: expected.powerSource });
+      const energy = readings.find((r) => r.sensor === 'energy');
+      if (expected.energy === undefined) expect(energy).toBeUndefined();
+      else expect(energy).toMatchObject({ unit: 'kWh', value: expected.energy });
+      const of = (keep: (sensor: string, unit: string) => boolean) =>
+        Object.fromEntries(readings.filter((r) => keep(r.sensor, r.unit)).map((r) => [r.sensor, r.value]));
+      expect(of((_s, unit) => unit === 'Celsius')).toEqual(expected.temperatures);
+      expect(of((sensor) => sensor.endsWith('/power'))).toEqual(expected.details ?? {});
+    }
+    expect(fake.stats.logins).toBe(1);
+  });
+
+  it('keeps the other chassis readings, and leaves the total out, when one chassis of an enclosure answers 500', async () => {
+    const fake = await bmc({ vendor: 'synthetic-blade-enclosure-1.0' });
+    const adapter = track(create({ host: fake.url }));
+    expect((await adapter.read(new AbortController().signal)).find((r) => r.sensor === 'power')?.value).toBe(1150);
+    fake.setFaults({ statusFor: { '/redfish/v1/Chassis/Standalone/Power': 500 } });
+    const partial = await adapter.read(new AbortController().signal);
+    expect(Object.fromEntries(partial.map((r) => [r.sensor, r.value]))).toEqual({
+      'Enclosure/power': 1000,
+      'Blade1/power': 400,
+      'Blade2/power': 350,
+    });
+    fake.clearFaults();
+    expect((await adapter.read(new AbortController().signal)).find((r) => r.sensor === 'power')?.value).toBe(1150);
   });
 });
 
