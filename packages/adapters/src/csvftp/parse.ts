@@ -146,6 +146,18 @@ export function parseWallTime(text: string): WallTime | undefined {
   return { wallMs: base + fraction, inlineZone: m[8] === undefined ? undefined : parseZone(m[8]) };
 }
 
+let hostZoneCache: { tz: string | undefined; name: string | undefined } | undefined;
+
+/** The host's IANA zone name (undefined when the platform gives none), looked up again when `TZ` changes. */
+function hostZone(): string | undefined {
+  const tz = process.env['TZ'];
+  if (hostZoneCache === undefined || hostZoneCache.tz !== tz) {
+    const name = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+    hostZoneCache = { tz, name: name !== '' && isIanaZone(name) ? name : undefined };
+  }
+  return hostZoneCache.name;
+}
+
 /** Epoch ms of a wall time in a zone. */
 export function wallToEpochMs(wallMs: number, zone: ZoneSpec): number {
   switch (zone.kind) {
@@ -154,6 +166,10 @@ export function wallToEpochMs(wallMs: number, zone: ZoneSpec): number {
     case 'zone':
       return zonedWallToEpochMs(wallMs, zone.name);
     case 'local': {
+      // The host's zone by name, so its repeated and skipped hours follow the same standard-time rule as a named
+      // zone (the Date constructor would take daylight time in the repeated hour).
+      const host = hostZone();
+      if (host !== undefined) return zonedWallToEpochMs(wallMs, host);
       const d = new Date(wallMs);
       const whole = Math.floor(wallMs);
       const local = new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());

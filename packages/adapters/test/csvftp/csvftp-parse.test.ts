@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { csvFtpConfigSchema } from '../../src/csvftp/config.js';
 import {
   decodeText,
@@ -37,6 +40,37 @@ describe('csvftp zones', () => {
     const wall = (s: string): number => parseWallTime(s)?.wallMs ?? NaN;
     expect(new Date(zonedWallToEpochMs(wall('2024/10/27 02:30:00'), 'Europe/Paris')).toISOString()).toBe('2024-10-27T01:30:00.000Z');
     expect(new Date(zonedWallToEpochMs(wall('2024/03/31 02:30:00'), 'Europe/Paris')).toISOString()).toBe('2024-03-31T01:30:00.000Z');
+  });
+
+  it('converts local times in the host zone, with the standard-time rule at its DST changes', async () => {
+    // Jest's process.env is a copy, so TZ can only be changed for a child process: run parse.ts there, bundled.
+    const bundle = await build({
+      entryPoints: [join(__dirname, '..', '..', 'src', 'csvftp', 'parse.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = `${bundle.outputFiles[0]?.text ?? ''}
+      const csv = module.exports;
+      const out = JSON.parse(process.argv[1]).map((t) => new Date(csv.wallToEpochMs(csv.parseWallTime(t).wallMs, { kind: 'local' })).toISOString());
+      process.stdout.write(JSON.stringify(out));`;
+    const inZone = (tz: string, times: string[]): string[] => {
+      const r = spawnSync(process.execPath, ['-e', code, JSON.stringify(times)], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as string[];
+    };
+
+    // New York: clocks go back at 02:00 EDT on 2024-11-03 (01:30 happens twice), forward at 02:00 EST on 2024-03-10.
+    expect(inZone('America/New_York', ['2024/07/01 12:00:00.250', '2024/01/15 12:00:00', '2024/11/03 01:30:00', '2024/03/10 02:30:00'])).toEqual([
+      '2024-07-01T16:00:00.250Z',
+      '2024-01-15T17:00:00.000Z',
+      '2024-11-03T06:30:00.000Z',
+      '2024-03-10T07:30:00.000Z',
+    ]);
+    expect(inZone('Asia/Tokyo', ['2024/07/01 12:00:00'])).toEqual(['2024-07-01T03:00:00.000Z']);
   });
 
   it('handles a southern-hemisphere zone', () => {
