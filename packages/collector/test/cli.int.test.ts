@@ -1,13 +1,15 @@
 import { writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { getFreePort, makeTempDir, ManagedProcess, removeDir, waitFor } from '@energyrecorder/testkit';
 import { RealApi } from './helpers/api.js';
+import { SHUTDOWN_DEADLINE_MS } from '../src/cli.js';
 import { bundleCli } from './helpers/bundle-cli.js';
 import { FakeDevices } from './helpers/fake-devices.js';
 
 const ADAPTERS = join(__dirname, 'fixtures', 'http-json-adapter.mjs');
 
-function yaml(apiUrl: string, spoolDir: string, httpPort: number, devices: Record<string, string>): string {
+function yaml(apiUrl: string, spoolDir: string, httpPort: number, devices: Record<string, string>, timeoutS = 5): string {
   const servers = Object.entries(devices)
     .map(([id, url]) => `      - {id: "${id}", type: http-json, url: "${url}"}`)
     .join('\n');
@@ -18,7 +20,7 @@ function yaml(apiUrl: string, spoolDir: string, httpPort: number, devices: Recor
 ${servers}
 RECORDER_API_SERVER:
   base_url: "${apiUrl}"
-  timeout: 5
+  timeout: ${timeoutS}
 COLLECTOR:
   spool_dir: "${spoolDir}"
   flush_interval_ms: 100
@@ -149,6 +151,65 @@ describe('energyrecorder-collector CLI', () => {
       expect(proc.logs).not.toContain('"pass"');
     } finally {
       await proc.kill();
+      await api.stop();
+      await devices.close();
+    }
+  });
+  it('exits 0 within the shutdown deadline on SIGINT while a POST hangs, and the next start delivers what it took', async () => {
+    // An API that accepts connections and never answers: the worst case for a bounded shutdown.
+    const held = new Set<Socket>();
+    let connections = 0;
+    const hanging = createServer((socket) => {
+      connections++;
+      held.add(socket);
+      socket.on('close', () => held.delete(socket));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const hangingPort = (hanging.address() as { port: number }).port;
+    const api = new RealApi(dir);
+    const devices = new FakeDevices();
+    await devices.listen();
+    const httpPort = await getFreePort();
+    const file = join(dir, 'collector-settings.yaml');
+    const spool = join(dir, 'spool');
+    // A 60 s read timeout: only the shutdown deadline can end the hanging POST.
+    writeFileSync(file, yaml(`http://127.0.0.1:${hangingPort}`, spool, httpPort, { m1: devices.url('m1') }, 60));
+    const args = [main, '--config', file, '--adapters', ADAPTERS];
+    let proc = new ManagedProcess(process.execPath, args);
+    try {
+      await waitFor(async () => (await metric(httpPort, 'energyrecorder_collector_readings_total')) >= 5, 'readings');
+      await waitFor(() => connections > 0, 'a POST to the hanging API');
+      const t0 = Date.now();
+      proc.child.kill('SIGINT');
+      const code = await proc.waitExit();
+      const elapsed = Date.now() - t0;
+      expect(code).toBe(0);
+      // The daemon's own budget, plus its hard-exit margin (2 s) and the exit of a loaded machine.
+      expect(elapsed).toBeLessThan(SHUTDOWN_DEADLINE_MS + 3500);
+      const stopped = proc.logs.split('\n').find((l) => l.includes('"collector stopped"'));
+      const stoppedFields = JSON.parse(stopped ?? '{}') as { readings?: number; deliveredReadings?: number };
+      const taken = stoppedFields.readings ?? -1;
+      expect(taken).toBeGreaterThanOrEqual(5);
+      expect(stoppedFields.deliveredReadings).toBe(0);
+
+      // Restart against a real API with the device frozen: exactly what the first process took arrives, in order.
+      devices.modes.set('m1', 'fail');
+      await api.start();
+      writeFileSync(file, yaml(api.url, spool, httpPort, { m1: devices.url('m1') }));
+      proc = new ManagedProcess(process.execPath, args);
+      await waitFor(() => api.valuesOf('m1').length >= taken, 'spooled readings replayed', 30_000);
+      proc.child.kill('SIGTERM');
+      expect(await proc.waitExit()).toBe(0);
+      const stored = api.valuesOf('m1');
+      expect(stored).toHaveLength(taken);
+      expect(stored.every((x, i) => i === 0 || x > (stored[i - 1] ?? Infinity))).toBe(true);
+      const served = new Set(devices.served.get('m1') ?? []);
+      expect(stored.filter((v) => !served.has(v))).toEqual([]);
+    } finally {
+      await proc.kill();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
       await api.stop();
       await devices.close();
     }
