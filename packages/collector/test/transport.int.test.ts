@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { recorderApiServerSchema } from '@energyrecorder/core';
@@ -71,6 +72,32 @@ describe('createApiTransport through a proxy', () => {
     } finally {
       await proxy.close();
       await api.close();
+    }
+  });
+});
+
+describe('createApiTransport read timeout', () => {
+  it('gives up a POST the API never answers after RECORDER_API_SERVER.timeout and calls it retryable', async () => {
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: `http://127.0.0.1:${port}`, timeout: 0.4 }));
+    try {
+      const started = Date.now();
+      const outcome = await t.post('srv', BODY, signal());
+      const elapsed = Date.now() - started;
+      expect(outcome).toMatchObject({ kind: 'retry', message: expect.stringMatching(/timeout/i) as unknown });
+      // The 10 s signal did not end it: the configured timeout did.
+      expect(elapsed).toBeGreaterThanOrEqual(350);
+      expect(elapsed).toBeLessThan(5000);
+    } finally {
+      await t.close().catch(() => undefined);
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });
