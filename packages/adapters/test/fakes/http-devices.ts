@@ -95,6 +95,11 @@ export function startFakeShelly(opts: { gen: 1 | 2; user?: string; pass?: string
     if (opts.gen === 2 && url.pathname === '/rpc/Switch.GetStatus' && url.searchParams.get('id') === '0') {
       return { status: 200, text: fake.payload ?? httpFixture('shelly-plus-plug-s-gen2-1.0.8.json') };
     }
+    // A two-channel relay (Plus 2PM): switch 1 carries another load.
+    if (opts.gen === 2 && url.pathname === '/rpc/Switch.GetStatus' && url.searchParams.get('id') === '1') {
+      const status = JSON.parse(httpFixture('shelly-plus-plug-s-gen2-1.0.8.json')) as { id: number; apower: number; aenergy: { total: number } };
+      return { status: 200, text: JSON.stringify({ ...status, id: 1, apower: 61.2, aenergy: { ...status.aenergy, total: 777.5 } }) };
+    }
     return { status: 404, text: 'Not Found' };
   });
   // Gen2 firmware renews its nonce (after a reboot or a while): the next request gets 401 with a new challenge.

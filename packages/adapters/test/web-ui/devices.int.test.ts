@@ -102,6 +102,12 @@ describe('shelly adapter', () => {
     expect((await read(a)).find((x) => x.sensor === 'power')?.value).toBe(118.6);
   });
 
+  it('reads the configured switch of a two-channel Gen2 relay', async () => {
+    const fake = keep(await startFakeShelly({ gen: 2, user: USER, pass: PASS }));
+    const r = await read(create(shellyAdapter, { host: fake.origin, user: USER, pass: PASS, channel: 1 }));
+    expect(Object.fromEntries(r.map((x) => [x.sensor, x.value]))).toMatchObject({ power: 61.2, energy: 777.5 });
+  });
+
   it('reads a Gen1 plug when the generation is configured rather than detected', async () => {
     const fake = keep(await startFakeShelly({ gen: 1, user: USER, pass: PASS }));
     const r = await read(create(shellyAdapter, { host: fake.origin, user: USER, pass: PASS, gen: 1, auth: 'basic' }));
@@ -125,6 +131,25 @@ describe('rpimon adapter', () => {
     const fake = keep(await startFakeRpiMonitor());
     const r = await read(create(rpimonAdapter, { host: fake.hostPort }));
     expect(r).toHaveLength(12);
+  });
+
+  it('skips a wrong-typed value and keeps the others, never sending a made-up number', async () => {
+    const fake = keep(await startFakeRpiMonitor());
+    fake.payload = JSON.stringify({ soc_temp: 'hot', load1: '0.52', cpu_frequency: [1500], uptime: null });
+    const r = await read(create(rpimonAdapter, { host: fake.hostPort }));
+    expect(r.map((x) => [x.sensor, x.unit, x.value])).toEqual([['load1', 'U-Ref', 0.52]]);
+  });
+
+  it.each([
+    ['truncated JSON', '{"soc_temp": 48.6', /invalid JSON/],
+    ['no known key with a number', '{"soc_temp":"n/a","upgrade":"0 package(s)"}', /dynamic\.json has none of/],
+    ['a JSON array', '[1,2,3]', /not a JSON object/],
+  ])('gives a payload error when dynamic.json is %s', async (_what, payload, message) => {
+    const fake = keep(await startFakeRpiMonitor());
+    fake.payload = payload;
+    const err = await failure(create(rpimonAdapter, { host: fake.hostPort }));
+    expect(err).toMatchObject({ code: 'ER_ADAPTER_PAYLOAD', adapterType: 'rpimon' });
+    expect(err.message).toMatch(message);
   });
 });
 
