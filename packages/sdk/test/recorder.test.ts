@@ -98,6 +98,20 @@ describe('EnergyRecorder availability', () => {
     expect(rec.available).toBe(true);
   });
 
+  it('ends each call at timeoutMs, runs fn and goes quiet when the ping answers but the calls hang', async () => {
+    api.hangCalls = true;
+    const rec = recorder({ timeoutMs: 300, retryAfterMs: 60_000 });
+    const started = Date.now();
+    await expect(rec.recording('wedged', () => 'ran')).resolves.toBe('ran');
+    // One lookup of the running scenario timed out; nothing else waited for the API.
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(rec.available).toBe(false);
+    const before = api.requests.length;
+    await expect(rec.setStep('x')).resolves.toBe(false);
+    await expect(rec.stop()).resolves.toBe(false);
+    expect(api.requests).toHaveLength(before);
+  });
+
   it('answers false without throwing when the API port is closed', async () => {
     const url = api.url;
     await api.close();

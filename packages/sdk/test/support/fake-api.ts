@@ -26,6 +26,8 @@ export class FakeApi {
   pingMode: 'ok' | 'ko' | 'hang' = 'ok';
   /** When set, every recorder call answers this status. */
   failStatus: number | undefined;
+  /** When true, the ping answers but recorder calls never do (a wedged API behind a live health check). */
+  hangCalls = false;
   /** Coverage reported for every equipment (100 = all samples in). */
   reportCoverage = 100;
   private readonly server: Server;
@@ -108,6 +110,7 @@ export class FakeApi {
     }
     const m = /^\/resources\/recorders\/environment\/([^/]+)(\/step|\/sessions|\/report)?$/.exec(url.pathname);
     if (m === null || m[1] === undefined) return send(404, { message: 'no such route' });
+    if (this.hangCalls) return;
     if (this.failStatus !== undefined) return send(this.failStatus, { message: 'forced failure' });
     const env = decodeURIComponent(m[1]);
     const notFound = { message: `Can't find any recording session for recorder "${env}"` };
