@@ -30,14 +30,28 @@ interface FakeSession {
 }
 
 /**
+ * "PS1 Input Power" as Debian's sdrcomp compiles it (Watts, y = 2x + 50), record id 1: the fake's only SDR. Its
+ * name matches the Intel pattern of the manufacturer table, and the fake's Get Device ID says Intel (343).
+ */
+const SDR_PS1 = Buffer.from(
+  '010051013a2000020a01000003010000000000000006000002000501010100000000ff000000000000000000000000cf50533120496e70757420506f776572',
+  'hex',
+);
+const SDR_RESERVATION = 0x0042;
+
+/**
  * A BMC speaking RMCP+ over UDP on 127.0.0.1, written from IPMI v2.0 §13 for tests: cipher suites 3 and 17,
- * Get Channel Auth Capabilities, Get Channel Cipher Suites, Set Session Privilege, Get Device ID, Close Session
- * and DCMI Get Power Reading. It lets `ipmitool -C 17` (an independent implementation) and our client meet on
+ * Get Channel Auth Capabilities, Get Channel Cipher Suites, Set Session Privilege, Get Device ID, Close Session,
+ * DCMI Get Power Reading, and one SDR power sensor (Reserve SDR Repository, Get SDR, Get Sensor Reading). It lets `ipmitool -C 17` (an independent implementation) and our client meet on
  * suite 17, which ipmi_sim does not offer.
  */
 export class FakeBmc {
   readonly recorded: RecordedPacket[] = [];
   powerWatts = 250;
+  /** DCMI "power measurement active" flag; false answers Get Power Reading with the measurement inactive. */
+  dcmiActive = true;
+  /** Raw byte of the SDR power sensor: it reports 2 × raw + 50 W. */
+  sensorRaw = 100;
   record = false;
   /** Drop every answer (a BMC that stopped answering). */
   silent = false;
@@ -230,9 +244,21 @@ export class FakeBmc {
       for (const off of [2, 4, 6, 8]) b.writeUInt16LE(this.powerWatts, off);
       b.writeUInt32LE(Math.floor(Date.now() / 1000), 10);
       b.writeUInt32LE(1000, 14);
-      b[18] = 0x40;
+      b[18] = this.dcmiActive ? 0x40 : 0x00;
       body = [...b];
-    } else body = [0xc1];
+    } else if (netFn === 0x0a && cmd === 0x20) {
+      // Get SDR Repository Info (ipmitool asks first): version 51h, one record, no free space, no timestamps.
+      body = [0x00, 0x51, 0x01, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x02];
+    } else if (netFn === 0x0a && cmd === 0x22) body = [0x00, SDR_RESERVATION & 0xff, SDR_RESERVATION >> 8];
+    else if (netFn === 0x0a && cmd === 0x23) {
+      // Get SDR: reservation (2), record id (2), offset, bytes to read; the next record id FFFFh ends the walk.
+      const offset = data[4] ?? 0;
+      const length = data[5] ?? 0;
+      if (data.readUInt16LE(0) !== SDR_RESERVATION) body = [0xc5];
+      else if (data.readUInt16LE(2) > 1) body = [0xcb];
+      else body = [0x00, 0xff, 0xff, ...SDR_PS1.subarray(offset, offset + length)];
+    } else if (netFn === 0x04 && cmd === 0x2d && data[0] === 2) body = [0x00, this.sensorRaw & 0xff, 0x40, 0x00];
+    else body = [0xc1];
     if (netFn === 0x2c && body.length === 1) body.push(0xdc);
     const out = Buffer.alloc(7 + body.length);
     out[0] = frame[3] ?? 0x81;

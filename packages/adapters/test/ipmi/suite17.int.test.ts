@@ -117,3 +117,72 @@ describeTool('cipher suite 17 (HMAC-SHA256, AES-CBC-128) against a fake RMCP+ BM
     }
   });
 });
+
+describeTool('power source choice against the fake BMC (DCMI measurement active or not, one SDR power sensor)', () => {
+  const bmc = new FakeBmc(new Map([['admin', 'source-secret']]));
+  let port = 0;
+  const ctx = { logger: noopLogger, requestTimeoutMs: 3000, equipmentId: 'fake' };
+  const adapterFor = (driver: 'native' | 'ipmitool') =>
+    createIpmiAdapter(
+      ipmiConfigSchema.parse({ type: 'ipmi', id: 'fake', host: '127.0.0.1', port, user: 'admin', pass: 'source-secret', driver }),
+      ctx,
+    );
+  const read = async (adapter: ReturnType<typeof createIpmiAdapter>) =>
+    (await adapter.read(AbortSignal.timeout(20_000))).map((r) => [r.sensor, r.unit, r.value, r.source]);
+  const tool = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      execFile(
+        'ipmitool',
+        ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(port), '-U', 'admin', '-P', 'source-secret', '-C', '3', ...args],
+        { timeout: 20_000 },
+        (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(stderr, { cause: err }))),
+      );
+    });
+
+  beforeAll(async () => {
+    port = await bmc.start();
+  });
+
+  afterAll(async () => {
+    await bmc.stop();
+  });
+
+  it('reads the SDR power sensor when DCMI answers with the measurement inactive, as ipmitool sees them', async () => {
+    bmc.dcmiActive = false;
+    bmc.powerWatts = 400;
+    bmc.sensorRaw = 100;
+    const adapter = adapterFor('native');
+    try {
+      expect(await read(adapter)).toEqual([['power', 'W', 2 * 100 + 50, 'sdr']]);
+      // ipmitool, the independent implementation, reads the fake's SDR and DCMI state the same way.
+      expect(await tool(['sensor', 'reading', 'PS1 Input Power'])).toMatch(/^PS1 Input Power\s+\|\s*250$/m);
+      expect(await tool(['dcmi', 'power', 'reading'])).toMatch(/Power reading state is:\s+deactivated/);
+    } finally {
+      bmc.dcmiActive = true;
+      await adapter.close();
+    }
+  });
+
+  it.each(['native', 'ipmitool'] as const)(
+    'falls back to the SDR sensor (%s driver) when DCMI measurement stops being active',
+    async (driver) => {
+      bmc.dcmiActive = true;
+      bmc.powerWatts = 311;
+      bmc.sensorRaw = 120;
+      const adapter = adapterFor(driver);
+      try {
+        expect(await read(adapter)).toEqual([['power', 'W', 311, 'dcmi']]);
+        const sessions = bmc.sessionCount;
+        bmc.dcmiActive = false;
+        expect(await read(adapter)).toEqual([['power', 'W', 2 * 120 + 50, 'sdr']]);
+        bmc.sensorRaw = 130;
+        expect(await read(adapter)).toEqual([['power', 'W', 2 * 130 + 50, 'sdr']]);
+        // The native driver keeps its session (ipmitool closes one per run).
+        if (driver === 'native') expect(bmc.sessionCount).toBe(sessions);
+      } finally {
+        bmc.dcmiActive = true;
+        await adapter.close();
+      }
+    },
+  );
+});

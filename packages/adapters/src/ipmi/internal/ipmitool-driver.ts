@@ -96,18 +96,23 @@ export class IpmitoolDriver {
   }
 
   async read(signal: AbortSignal): Promise<Reading[]> {
-    this.plan ??= await this.probe(signal);
-    if (this.plan.source === 'dcmi') {
+    let plan: Plan;
+    for (let attempt = 0; ; attempt++) {
+      plan = this.plan ??= await this.probe(signal);
+      if (plan.source !== 'dcmi') break;
       const watts = parseIpmitoolDcmi(await this.run(['dcmi', 'power', 'reading'], signal, true));
-      if (watts === undefined) {
+      if (watts !== undefined) return [{ sensor: 'power', unit: 'W', value: watts, timestampNs: nowNs(), source: 'dcmi' }];
+      if (attempt > 0) {
         throw ipmiError(this.target, IpmiErrorCode.IPMITOOL, 'ipmitool dcmi power reading gave no active reading');
       }
-      return [{ sensor: 'power', unit: 'W', value: watts, timestampNs: nowNs(), source: 'dcmi' }];
+      // The BMC stopped measuring: choose the source again, which falls back to the SDR power sensors.
+      this.opts.logger.warn({ source: 'dcmi' }, 'DCMI power measurement no longer active; choosing the power source again');
+      this.plan = undefined;
     }
-    const values = parseIpmitoolSensorReadings(await this.run(['sensor', 'reading', ...this.plan.names], signal, true));
+    const values = parseIpmitoolSensorReadings(await this.run(['sensor', 'reading', ...plan.names], signal, true));
     let total = 0;
     let count = 0;
-    for (const name of this.plan.names) {
+    for (const name of plan.names) {
       const v = values.get(name);
       if (v === undefined) continue;
       total += v;

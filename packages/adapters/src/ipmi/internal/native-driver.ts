@@ -123,17 +123,21 @@ export class NativeIpmiDriver {
 
   private async readOnce(signal: AbortSignal): Promise<Reading[]> {
     const session = await this.ensureSession(signal);
-    this.plan ??= await this.probe(session, signal);
-    if (this.plan.source === 'dcmi') {
+    let plan: Plan;
+    for (let attempt = 0; ; attempt++) {
+      plan = this.plan ??= await this.probe(session, signal);
+      if (plan.source !== 'dcmi') break;
       const reading = await this.readDcmi(session, signal);
-      if (reading === undefined) {
-        throw ipmiError(this.target, IpmiErrorCode.COMPLETION, 'DCMI power measurement is no longer active');
-      }
-      return [{ sensor: 'power', unit: 'W', value: reading, timestampNs: nowNs(), source: 'dcmi' }];
+      if (reading !== undefined) return [{ sensor: 'power', unit: 'W', value: reading, timestampNs: nowNs(), source: 'dcmi' }];
+      if (attempt > 0) throw ipmiError(this.target, IpmiErrorCode.COMPLETION, 'DCMI power measurement is no longer active');
+      // The BMC stopped measuring (or now refuses DCMI): choose the source again, which falls back to the SDR
+      // power sensors, instead of failing every read until the session is lost.
+      this.opts.logger.warn({ source: 'dcmi' }, 'DCMI power measurement no longer active; choosing the power source again');
+      this.plan = undefined;
     }
     let total = 0;
     let count = 0;
-    for (const rec of this.plan.sensors) {
+    for (const rec of plan.sensors) {
       const rsp = session.check(
         await session.request(NetFn.SENSOR, Cmd.GET_SENSOR_READING, Buffer.from([rec.sensorNumber]), signal, {
           target: ownerTarget(rec),
