@@ -1,3 +1,4 @@
+import type { Logger } from '@energyrecorder/core';
 import { EnergyRecorder, SdkError, type RecorderOptions } from '../src/index.js';
 import { FakeApi } from './support/fake-api.js';
 
@@ -290,6 +291,41 @@ describe('EnergyRecorder.disabled', () => {
     await expect(rec.recording('x', () => 1)).resolves.toBe(1);
     await expect(rec.ping()).resolves.toBe(false);
     expect(rec.available).toBe(false);
+  });
+});
+
+describe('EnergyRecorder logging', () => {
+  type Line = { level: string; fields: Record<string, unknown>; msg: string | undefined };
+  function capture(lines: Line[]): Logger {
+    const at = (level: string) => (fields: Record<string, unknown>, msg?: string) => void lines.push({ level, fields, msg });
+    const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+    return logger;
+  }
+
+  it('logs a refused call with its status and the API body, and never the credentials, when the API answers 500', async () => {
+    const lines: Line[] = [];
+    const rec = recorder({ user: 'ci-bot', password: 's3cret-pw', logger: capture(lines) });
+    api.failStatus = 500;
+    await expect(rec.recording('scn', () => 'ran')).resolves.toBe('ran');
+    const refused = lines.find((l) => l.level === 'error' && l.fields['status'] === 500);
+    expect(refused?.fields['body']).toContain('forced failure');
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('s3cret-pw');
+    expect(text).not.toContain(Buffer.from('ci-bot:s3cret-pw').toString('base64'));
+  });
+
+  it('warns once that recording is off when the API is unreachable, not once per call', async () => {
+    const lines: Line[] = [];
+    const url = api.url;
+    await api.close();
+    const rec = new EnergyRecorder({ environment: env(), apiUrl: url, timeoutMs: 1000, retryAfterMs: 60_000, logger: capture(lines) });
+    for (let i = 0; i < 5; i++) await expect(rec.recording('s', () => i)).resolves.toBe(i);
+    const warnings = lines.filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toMatch(/unavailable/);
+    expect(warnings[0]?.fields['retryAfterMs']).toBe(60_000);
+    api = new FakeApi();
+    await api.listen();
   });
 });
 
