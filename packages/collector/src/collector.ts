@@ -180,17 +180,22 @@ export class Collector {
     return renderMetrics(this.scheduler.status(), this.pusher.status(), this.latency);
   }
 
-  /** Healthy while the API is reachable or the spool still has room. */
+  /**
+   * Healthy while the API is reachable, or while the spool still has room and has dropped nothing during the
+   * current outage. Dropping whole segments takes the spool back below the 90 % mark, so the size alone would
+   * report OK again while readings are being lost.
+   */
   health(): { ok: boolean; body: unknown } {
     const push = this.pusher.status();
     const room = push.spoolBytes < this.config.settings.COLLECTOR.spool_max_bytes * 0.9;
-    const ok = push.apiReachable || room;
+    const ok = push.apiReachable || (room && push.droppedReadingsThisOutage === 0);
     return {
       ok,
       body: {
         status: ok ? 'OK' : 'DEGRADED',
         apiReachable: push.apiReachable,
         spooledBatches: push.spoolBatches,
+        droppedReadingsThisOutage: push.droppedReadingsThisOutage,
         ...(push.lastError === undefined ? {} : { lastPushError: push.lastError }),
       },
     };

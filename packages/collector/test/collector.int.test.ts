@@ -217,3 +217,50 @@ COLLECTOR: {spool_dir: "${join(dir, 'spool')}", flush_interval_ms: 50}
     }
   });
 });
+
+describe('Collector /healthz and /metrics', () => {
+  it('answers 503 DEGRADED while readings are being dropped during an outage, and 200 once the API is back', async () => {
+    const dir = makeTempDir('collector-health');
+    const api = new FakeApi();
+    await api.listen();
+    let up = false;
+    api.answer = () => (up ? { status: 200, body: { status: 'OK' } } : { status: 503, body: { message: 'influx down' } });
+    const servers = ['m1', 'm2', 'm3', 'm4'].map((n) => `{id: ${n}, type: scripted, name: ${n}}`).join(', ');
+    const config = parseCollectorConfigText(
+      `PODS: [{environment: E, polling_interval: 0.1, servers: [${servers}]}]
+RECORDER_API_SERVER: {base_url: "${api.url}"}
+COLLECTOR: {spool_dir: "${join(dir, 'spool')}", flush_interval_ms: 50, spool_max_bytes: 20000, http_port: 0}
+`,
+      createAdapterRegistry([scriptedAdapter(newScriptState())]),
+    );
+    const c = await Collector.create({ config });
+    const health = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const res = await fetch(`${c.statusUrl ?? ''}/healthz`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const metric = async (name: string): Promise<number> => {
+      const line = (await (await fetch(`${c.statusUrl ?? ''}/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `));
+      return Number(line?.slice(name.length + 1) ?? NaN);
+    };
+    try {
+      await c.start();
+      await waitFor(async () => (await metric('energyrecorder_collector_dropped_readings_total')) > 0, 'dropped readings', 30_000);
+      // Dropping whole segments takes the spool back under 90 %: health must stay DEGRADED all the same.
+      for (let i = 0; i < 10; i++) {
+        const h = await health();
+        expect(h).toMatchObject({ status: 503, body: { status: 'DEGRADED', apiReachable: false, lastPushError: '503: influx down' } });
+        expect(h.body['droppedReadingsThisOutage']).toBeGreaterThan(0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await metric('energyrecorder_collector_spool_bytes')).toBeLessThanOrEqual(20000);
+      expect(await metric('energyrecorder_collector_api_up')).toBe(0);
+      up = true;
+      await waitFor(async () => (await health()).status === 200, '/healthz 200 once the API answers', 30_000);
+      expect((await health()).body).toMatchObject({ status: 'OK', apiReachable: true, droppedReadingsThisOutage: 0 });
+    } finally {
+      await c.stop(2000);
+      await api.close();
+      removeDir(dir);
+    }
+  });
+});

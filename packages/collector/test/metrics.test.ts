@@ -41,6 +41,7 @@ const push: PusherStatus = {
   rejectedBatches: 1,
   droppedBatches: 0,
   droppedReadings: 4,
+  droppedReadingsThisOutage: 4,
   retries: 6,
   apiReachable: false,
 };

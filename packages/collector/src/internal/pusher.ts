@@ -42,6 +42,8 @@ export interface PusherStatus {
   rejectedBatches: number;
   droppedBatches: number;
   droppedReadings: number;
+  /** Readings the full spool dropped since the API last answered (0 while it answers). */
+  droppedReadingsThisOutage: number;
   /** Failed POST rounds (API unreachable, 5xx, 429). */
   retries: number;
   apiReachable: boolean;
@@ -77,6 +79,8 @@ export class Pusher {
   private stats = { delivered: 0, deliveredReadings: 0, rejected: 0, retries: 0 };
   private lastError: string | undefined;
   private apiReachable = true;
+  /** The spool's dropped-readings count when the API last answered. */
+  private droppedAtReachable = 0;
   private readonly shutdown = new AbortController();
 
   constructor(private readonly options: PusherOptions) {
@@ -185,6 +189,7 @@ export class Pusher {
       rejectedBatches: this.stats.rejected,
       droppedBatches: depth.droppedRecords,
       droppedReadings: depth.droppedReadings,
+      droppedReadingsThisOutage: this.apiReachable ? 0 : depth.droppedReadings - this.droppedAtReachable,
       retries: this.stats.retries,
       apiReachable: this.apiReachable,
     };
@@ -282,6 +287,7 @@ export class Pusher {
     }
     this.failedRounds = 0;
     this.apiReachable = true;
+    this.droppedAtReachable = this.options.spool.depth().droppedReadings;
     return committed > 0;
   }
 
