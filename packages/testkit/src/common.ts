@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { unwatchPid, watchPid } from './internal/reaper.js';
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function getFreePort(): Promise<number> {
@@ -268,6 +269,19 @@ function readTextFile(path: string): string {
   }
 }
 
+/**
+ * The child and its pipes are unref'd, so nothing but this keeps the event loop alive while someone awaits the
+ * exit (a script whose only pending work is `await peer.waitExit()` would otherwise end at once).
+ */
+async function keepAlive<T>(p: Promise<T>): Promise<T> {
+  const timer = setInterval(() => undefined, 60_000);
+  try {
+    return await p;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** A peer program started by a test, killed on {@link ManagedProcess.stop} or when the test process exits. */
 export class ManagedProcess {
   readonly child: ChildProcess;
@@ -289,6 +303,12 @@ export class ManagedProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(this.child);
+    const pid = this.child.pid;
+    if (pid !== undefined) watchPid(pid);
+    // A peer a test forgot to stop (its assertion failed first) must not keep the test process alive: the reaper
+    // kills it once that process has ended. Waits on the peer hold the event loop themselves (see keepAlive).
+    this.child.unref();
+    for (const stream of [this.child.stdout, this.child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
     const append = (chunk: Buffer): void => {
       this.output += chunk.toString('utf8');
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
@@ -298,6 +318,7 @@ export class ManagedProcess {
     this.exited = new Promise((resolve) => {
       const finish = (): void => {
         running.delete(this.child);
+        if (pid !== undefined) unwatchPid(pid);
         const info = this.exitInfo ?? { code: null, signal: null };
         if (!this.exitController.signal.aborted) {
           this.exitController.abort(new PeerExitedError(this.command, info, this.tail()));
@@ -361,7 +382,7 @@ export class ManagedProcess {
 
   /** Resolves with the exit code when the process exits (and its output has been read). */
   waitExit(): Promise<number | null> {
-    return this.exited;
+    return keepAlive(this.exited);
   }
 
   /**
@@ -389,7 +410,7 @@ export class ManagedProcess {
     }
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await this.exited;
+    await keepAlive(this.exited);
     clearTimeout(timer);
   }
 
@@ -400,11 +421,11 @@ export class ManagedProcess {
       return;
     }
     this.child.kill('SIGKILL');
-    await this.exited;
+    await keepAlive(this.exited);
   }
 
   /** Waits for an already ended process's bookkeeping (at most `DRAIN_MS`). */
   private async settled(): Promise<void> {
-    if (this.exitInfo !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) await this.exited;
+    if (this.exitInfo !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) await keepAlive(this.exited);
   }
 }
