@@ -48,4 +48,43 @@ describe('demo CLI', () => {
     expect(code).toBe(0);
     expect(output).toContain('stopped.');
   }, 120_000);
+
+  it('stops everything and exits 0 when Ctrl-C comes while the suite is still running', async () => {
+    if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run "npx tsup" in examples/demo first`);
+    let out = '';
+    const mid = spawn(process.execPath, [mainJs, '--port', '0', '--step-seconds', '6', '--output-dir', join(dir, 'mid-out'), '--data-dir', join(dir, 'mid-data')], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => mid.once('exit', (c) => resolve(c)));
+    try {
+      mid.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      mid.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      // Interrupt inside the first step, once the load is being driven.
+      await new Promise<void>((resolve, reject) => {
+        const check = setInterval(() => {
+          if (/\[1\/6\][^\n]*\n[^\n]*rack/.test(out)) {
+            clearInterval(check);
+            resolve();
+          } else if (mid.exitCode !== null) {
+            clearInterval(check);
+            reject(new Error(`demo exited early:\n${out}`));
+          }
+        }, 100);
+      });
+      const api = /recording API\s+(http:\/\/127\.0\.0\.1:\d+)\/resources/.exec(out)?.[1];
+      expect(api).toBeDefined();
+      const t0 = Date.now();
+      mid.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(out).toContain('interrupted; everything stopped.');
+      expect(out).not.toContain('Energy per scenario');
+      expect(existsSync(join(dir, 'mid-out', 'report.json'))).toBe(false);
+      // The API went down with it.
+      await expect(fetch(`${api ?? 'http://127.0.0.1:1'}/resources/monitoring/ping`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    } finally {
+      if (mid.exitCode === null && mid.signalCode === null) mid.kill('SIGKILL');
+    }
+  }, 60_000);
 });
