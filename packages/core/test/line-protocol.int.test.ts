@@ -73,4 +73,26 @@ d('line protocol against a real influxd', () => {
       expect(row[valueCol]).toBe(i + 0.5);
     });
   });
+
+  it('reads back measurement names and field keys identical to what was written', async () => {
+    const names = ['m=1 "énergie" ⚡', 'a,b c=d', 'back\\slash', "it's\ttab"];
+    const fieldKey = 'power W, "total"=sum';
+    const body = encodePoints(names.map((measurement, i) => ({ measurement, fields: { [fieldKey]: i + 1 }, timestampNs: 1_700_000_000_000_000_000 })));
+    const res = await fetch(`${peer.url}/write?db=lp`, { method: 'POST', body });
+    expect({ status: res.status, body: res.status === 204 ? '' : await res.text() }).toEqual({ status: 204, body: '' });
+
+    const shown = (await query(peer, 'SHOW MEASUREMENTS')) as QueryResult;
+    const raw = (shown.results[0]?.series?.[0]?.values ?? []).map((v) => String(v[0]));
+    for (const name of names) expect(raw.map(decodeTagValue)).toContain(name);
+
+    for (const [i, name] of names.entries()) {
+      // influxd keeps backslash pairs in the stored name (as in tag values), so InfluxQL must name the stored form.
+      const storedName = raw.find((r) => decodeTagValue(r) === name) ?? name;
+      const quoted = storedName.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+      const out = (await query(peer, `SELECT * FROM "${quoted}"`)) as QueryResult;
+      const series = out.results[0]?.series?.[0];
+      expect({ name, columns: series?.columns.map((c) => decodeTagValue(c)) }).toEqual({ name, columns: ['time', fieldKey] });
+      expect(series?.values[0]?.[1]).toBe(i + 1);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { decodeTagValue, encodePoint, encodePoints, escapeTag, ValidationError } from '@energyrecorder/core';
+import { decodeTagValue, encodePoint, encodePoints, escapeMeasurement, escapeTag, ValidationError } from '@energyrecorder/core';
 
 describe('encodePoint', () => {
   it('writes measurement, ordered tags, a float field and an ns timestamp', () => {
@@ -16,6 +16,16 @@ describe('encodePoint', () => {
 
   it('escapes commas, equals, spaces, backslashes and newlines in tag keys and values', () => {
     expect(escapeTag('a,b=c d\\e\nf')).toBe('a\\,b\\=c\\ d\\\\e\\\nf');
+  });
+
+  it('escapes commas, spaces, backslashes and newlines in measurement names but keeps = as is', () => {
+    // `=` needs no escape in a measurement name (line-protocol.int.test.ts writes one to a real influxd).
+    expect(escapeMeasurement('a,b c=d\\e\nf')).toBe('a\\,b\\ c=d\\\\e\\\nf');
+    expect(() => escapeMeasurement('')).toThrow(ValidationError);
+  });
+
+  it('escapes field keys like tag keys', () => {
+    expect(encodePoint({ measurement: 'm', fields: { 'power W,=x': 1 } })).toBe('m power\\ W\\,\\=x=1');
   });
 
   it('drops empty tag values, which InfluxDB refuses', () => {
