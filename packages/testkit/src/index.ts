@@ -21,3 +21,4 @@ export { startSnmpd } from './snmpd.js';
 export type { SnmpdOptions, SnmpdPeer, SnmpdV3User, SnmpdValueType } from './snmpd.js';
 export { startIpmiSim } from './ipmi-sim.js';
 export type { IpmiSimOptions, IpmiSimHandle } from './ipmi-sim.js';
+export { configKeyPaths, isKeyDocumented, undocumentedKeys } from './docs.js';
