@@ -1,4 +1,4 @@
-import { peerAvailable, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
+import { peerAvailable, seededRandom, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
 import { createApiServer, type ApiServer } from '../src/index.js';
 import { nsFromNow, raw, type RawResponse } from './helpers.js';
 
@@ -6,18 +6,6 @@ import { nsFromNow, raw, type RawResponse } from './helpers.js';
 // answer is a 2xx/4xx with a JSON `message` (never a 500, never a dropped connection), a 400 on a body field
 // names that field, and the process keeps serving. The seed is printed with every failure, so a failing case can
 // be replayed by setting FUZZ_SEED.
-
-/** mulberry32: small, fast, good enough to pick mutations; deterministic for a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261207);
 const CASES_PER_ROUTE = Number(process.env['FUZZ_CASES'] ?? 150);
@@ -163,7 +151,7 @@ function fuzzSuite(store: 'embedded' | 'influxdb'): void {
   it.each(bodies.map((b) => [`${b.method} ${b.path(':x')}`, b] as const))(
     'answers %s with a 2xx or a 4xx naming the field when the body is mutated at random',
     async (_name, route) => {
-      const rand = prng(SEED ^ route.path('').length);
+      const rand = seededRandom(SEED ^ route.path('').length);
       for (let i = 0; i < CASES_PER_ROUTE; i++) {
         const seg = rand() < 0.8 ? 'p' : encodeURIComponent(SEGMENTS[Math.floor(rand() * SEGMENTS.length)] as string);
         const { body, path } = mutate(rand, route.valid());
@@ -179,7 +167,7 @@ function fuzzSuite(store: 'embedded' | 'influxdb'): void {
   );
 
   it('answers GET and DELETE routes with a 2xx or a 4xx when path segments and queries are odd', async () => {
-    const rand = prng(SEED + 1);
+    const rand = seededRandom(SEED + 1);
     const queries = ['', '?time=', '?time=abc', '?time=-5', '?time=1700000000', '?time=99999999999999999999999', '?time=1e21', '?time[]=1', '?time=1&time=2', '?limit=0', '?limit=abc', '?limit=100000', '?format=xml', '?format=csv', '?start=zz', '?scenario=%00', '?sensor=', '?%'];
     const routes = [
       (s: string, q: string) => ['GET', `/resources/recorders/environment/${s}${q}`],

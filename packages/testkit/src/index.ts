@@ -22,3 +22,4 @@ export type { SnmpdOptions, SnmpdPeer, SnmpdV3User, SnmpdValueType } from './snm
 export { startIpmiSim } from './ipmi-sim.js';
 export type { IpmiSimOptions, IpmiSimHandle } from './ipmi-sim.js';
 export { configKeyPaths, isKeyDocumented, undocumentedKeys } from './docs.js';
+export { seededRandom } from './random.js';

@@ -1,4 +1,5 @@
 import { AdapterError } from '@energyrecorder/core';
+import { seededRandom } from '@energyrecorder/testkit';
 import { RedfishReader } from '../../src/redfish/reader.js';
 import { cloneResources, loadRedfishFixture, mapSource, redfishFixtureNames } from '../fakes/redfish-tree.js';
 
@@ -6,17 +7,6 @@ import { cloneResources, loadRedfishFixture, mapSource, redfishFixtureNames } fr
 // element removed, a whole resource replaced or gone): a read either gives well-formed readings or fails with an
 // AdapterError describing what is wrong; never a TypeError (thrown, or caught and quoted in the message), never a
 // non-finite value. FUZZ_SEED replays a run.
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261207);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 300);
@@ -43,7 +33,7 @@ function slots(v: unknown, out: Array<[Record<string, unknown> | unknown[], stri
 
 describe('RedfishReader on damaged vendor payloads (seeded fuzz)', () => {
   it.each(redfishFixtureNames())('gives readings or an AdapterError when %s is damaged at random', async (name) => {
-    const rand = prng(SEED ^ name.length);
+    const rand = seededRandom(SEED ^ name.length);
     // A fresh copy each time: a shared object inserted twice could end up inside itself.
     const pick = (): unknown => structuredClone(ODD[Math.floor(rand() * ODD.length)]);
     const base = loadRedfishFixture(name).resources;
