@@ -1,4 +1,4 @@
-import { peerAvailable, seededRandom, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
+import { mutateJson, peerAvailable, seededRandom, startInfluxd, type InfluxdPeer, type Json } from '@energyrecorder/testkit';
 import { createApiServer, type ApiServer } from '../src/index.js';
 import { nsFromNow, raw, type RawResponse } from './helpers.js';
 
@@ -9,67 +9,6 @@ import { nsFromNow, raw, type RawResponse } from './helpers.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261207);
 const CASES_PER_ROUTE = Number(process.env['FUZZ_CASES'] ?? 150);
-
-const ODD_VALUES: readonly unknown[] = [
-  null,
-  true,
-  false,
-  0,
-  -1,
-  1.5,
-  -0,
-  1e308,
-  -1e308,
-  2 ** 63,
-  1_700_000_000,
-  1_700_000_000_000,
-  1_700_000_000_000_000,
-  '',
-  ' ',
-  'a\nb',
-  'tab\there',
-  'ends\\',
-  'quo"te',
-  'co,mma=eq ual',
-  'sl/ash',
-  '\u0000nul',
-  'é🙂',
-  'x'.repeat(300),
-  'x'.repeat(5000),
-  '1700000000000000000',
-  [],
-  [1, 2],
-  {},
-  { nested: { deeper: [null] } },
-  { __proto__: { polluted: true } },
-];
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/** A deep copy with the value at one random path replaced, deleted, or an unknown key added; returns the path. */
-function mutate(rand: () => number, value: Json): { body: Json; path: string[] } {
-  const body = JSON.parse(JSON.stringify(value)) as Json;
-  // Collect every path into the document.
-  const paths: string[][] = [];
-  const walk = (v: Json, p: string[]): void => {
-    paths.push(p);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, String(i)]));
-    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
-  };
-  walk(body, []);
-  const path = paths[Math.floor(rand() * paths.length)] ?? [];
-  const pick = (): Json => ODD_VALUES[Math.floor(rand() * ODD_VALUES.length)] as Json;
-  if (path.length === 0) return { body: pick(), path };
-  const parent = path.slice(0, -1).reduce<Json>((v, k) => (v as Record<string, Json>)[k] as Json, body) as Record<string, Json> | Json[];
-  const key = path[path.length - 1] as string;
-  const op = rand();
-  if (op < 0.7) (parent as Record<string, Json>)[key] = pick();
-  else if (op < 0.85) {
-    if (Array.isArray(parent)) parent.splice(Number(key), 1);
-    else delete parent[key];
-  } else if (!Array.isArray(parent)) parent[`unknown_${Math.floor(rand() * 100)}`] = pick();
-  return { body, path };
-}
 
 /** Raw bytes of a body, sometimes broken: truncated, with garbage inserted, or invalid UTF-8. */
 function encode(rand: () => number, body: Json): Buffer {
@@ -154,7 +93,7 @@ function fuzzSuite(store: 'embedded' | 'influxdb'): void {
       const rand = seededRandom(SEED ^ route.path('').length);
       for (let i = 0; i < CASES_PER_ROUTE; i++) {
         const seg = rand() < 0.8 ? 'p' : encodeURIComponent(SEGMENTS[Math.floor(rand() * SEGMENTS.length)] as string);
-        const { body, path } = mutate(rand, route.valid());
+        const { value: body, path } = mutateJson(rand, route.valid());
         const bytes = encode(rand, body);
         const contentType = rand() < 0.9 ? 'application/json' : ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1'][Math.floor(rand() * 3)];
         const what = `case ${i}: ${route.method} ${route.path(seg)} ${bytes.toString('utf8').slice(0, 200)}`;

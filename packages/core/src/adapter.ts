@@ -72,8 +72,34 @@ export interface AdapterRegistry {
 export function zodIssuesToConfigIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
   return error.issues.map((issue) => {
     const parts = [prefix, ...issue.path.map((p) => String(p))].filter((p) => p !== '');
-    return { path: parts.join('.'), message: issue.message };
+    return { path: parts.join('.'), message: unionMessage(issue) ?? issue.message };
   });
+}
+
+/**
+ * zod says only "Invalid input" when a value matches no option of a union (`id: string | number`, `pass: string |
+ * null`): this says what each option expected and what came, when every option refused the value's type or value.
+ */
+function unionMessage(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return undefined;
+  const expected: string[] = [];
+  let received: string | undefined;
+  for (const option of issue.errors) {
+    const own = option.filter((sub) => sub.path.length === 0);
+    const type = own.find((sub) => sub.code === 'invalid_type');
+    const value = own.find((sub) => sub.code === 'invalid_value');
+    if (type !== undefined && type.code === 'invalid_type') {
+      expected.push(type.expected);
+      received ??= /received (.+)$/.exec(type.message)?.[1];
+    } else if (value !== undefined && value.code === 'invalid_value') {
+      expected.push(...value.values.map((v) => JSON.stringify(v) ?? String(v)));
+    } else {
+      return undefined;
+    }
+  }
+  const list = [...new Set(expected)];
+  const said = list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list[list.length - 1] as string}` : (list[0] as string);
+  return `Invalid input: expected ${said}${received === undefined ? '' : `, received ${received}`}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, createAdapterRegistry, type AdapterDefinition } from '@energyrecorder/core';
+import { ConfigError, createAdapterRegistry, zodIssuesToConfigIssues, type AdapterDefinition } from '@energyrecorder/core';
 
 const fake = (type: string): AdapterDefinition => ({
   type,
@@ -41,5 +41,31 @@ describe('createAdapterRegistry', () => {
     const parsed = reg.parse({ type: 'ipmi', host: '10.0.0.1', id: 'x' });
     expect(parsed.definition.type).toBe('ipmi');
     expect(parsed.config).toMatchObject({ host: '10.0.0.1' });
+  });
+});
+
+describe('zodIssuesToConfigIssues', () => {
+  const schema = z.object({
+    id: z.union([z.string().min(1), z.number()]),
+    pass: z.union([z.string(), z.null()]).optional(),
+    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    mode: z.union([z.literal('a'), z.number()]).optional(),
+  });
+  const issues = (input: unknown) => {
+    const r = schema.safeParse(input);
+    return r.success ? [] : zodIssuesToConfigIssues(r.error, 'PODS.0');
+  };
+
+  it('says what each option of a union expected and what came when no option takes the value', () => {
+    expect(issues({ id: [], pass: 3, qos: 5, mode: true })).toEqual([
+      { path: 'PODS.0.id', message: 'Invalid input: expected string or number, received array' },
+      { path: 'PODS.0.pass', message: 'Invalid input: expected string or null, received number' },
+      { path: 'PODS.0.qos', message: 'Invalid input: expected 0, 1 or 2' },
+      { path: 'PODS.0.mode', message: 'Invalid input: expected "a" or number, received boolean' },
+    ]);
+  });
+
+  it("keeps zod's own message when one option took the type and refused the value", () => {
+    expect(issues({ id: '' })).toEqual([{ path: 'PODS.0.id', message: expect.stringMatching(/^Too small/) }]);
   });
 });

@@ -23,3 +23,5 @@ export { startIpmiSim } from './ipmi-sim.js';
 export type { IpmiSimOptions, IpmiSimHandle } from './ipmi-sim.js';
 export { configKeyPaths, isKeyDocumented, undocumentedKeys } from './docs.js';
 export { seededRandom } from './random.js';
+export { ODD_JSON_VALUES, mutateJson } from './fuzz.js';
+export type { Json } from './fuzz.js';

@@ -1,4 +1,4 @@
-import { seededRandom } from '../src/index.js';
+import { ODD_JSON_VALUES, mutateJson, seededRandom, type Json } from '../src/index.js';
 
 describe('seededRandom', () => {
   it('repeats its sequence for a seed and differs between seeds', () => {
@@ -19,5 +19,31 @@ describe('seededRandom', () => {
       buckets[Math.floor(x * 10)] = (buckets[Math.floor(x * 10)] ?? 0) + 1;
     }
     for (const n of buckets) expect(n).toBeGreaterThan(850);
+  });
+});
+
+describe('mutateJson', () => {
+  const doc = { a: 1, list: [{ b: 'x' }, { b: 'y' }], section: { c: true } };
+
+  it('changes a copy at the path it names and leaves the original alone when called many times', () => {
+    const rand = seededRandom(3);
+    const before = JSON.stringify(doc);
+    let changed = 0;
+    for (let i = 0; i < 200; i++) {
+      const { value, path } = mutateJson(rand, doc);
+      if (JSON.stringify(value) !== before) changed++;
+      // The path existed in the original document.
+      expect(path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc)).not.toBeUndefined();
+    }
+    expect(JSON.stringify(doc)).toBe(before);
+    expect(changed).toBeGreaterThan(150);
+  });
+
+  it('carries a __proto__ key as data when that odd value is inserted', () => {
+    const proto = ODD_JSON_VALUES.find((v) => typeof v === 'object' && v !== null && Object.keys(v).includes('__proto__'));
+    expect(proto).toBeDefined();
+    const { value } = mutateJson(() => 0.99, { k: 1 }, [proto as Json]);
+    expect(JSON.stringify(value)).toContain('"__proto__"');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });
