@@ -18,6 +18,13 @@ function values(readings: readonly Reading[]): Array<[string, number]> {
   return readings.map((r) => [r.sensor, r.value]);
 }
 
+/** The sensor values of `n` more polls, in order. */
+async function pollValues(adapter: SnmpAdapter, n: number): Promise<Array<Array<[string, number]>>> {
+  const polls: Array<Array<[string, number]>> = [];
+  for (let i = 0; i < n; i++) polls.push(values(await adapter.read(new AbortController().signal)));
+  return polls;
+}
+
 const EXPECTED = OUTLETS.map((n): [string, number] => [`outlet${n}`, n * 10]);
 
 async function readError(p: Promise<unknown>): Promise<AdapterError> {
@@ -124,8 +131,7 @@ describe('snmp adapter against an agent that answers tooBig', () => {
     agent.maxVarbinds = 10;
     const before = agent.requests.length;
 
-    const polls: Array<Array<[string, number]>> = [];
-    for (let i = 0; i < 5; i++) polls.push(values(await adapter.read(new AbortController().signal)));
+    const polls = await pollValues(adapter, 5);
 
     for (const p of polls) expect(p).toEqual(EXPECTED);
     // learnt 3 → 1 poll at 3 → probe 6 answered (+ the 4 left) → 1 poll at 6 → probe 10 answered → no limit.
@@ -140,8 +146,7 @@ describe('snmp adapter against an agent that answers tooBig', () => {
     await adapter.read(new AbortController().signal);
     const before = agent.requests.length;
 
-    const polls: Array<Array<[string, number]>> = [];
-    for (let i = 0; i < 3; i++) polls.push(values(await adapter.read(new AbortController().signal)));
+    const polls = await pollValues(adapter, 3);
 
     for (const p of polls) expect(p).toEqual(EXPECTED);
     // The refused probe of 6 is followed by the learnt chunks of 3, not by halves that would shrink the size.
