@@ -92,7 +92,7 @@ function unionMessage(issue: z.core.$ZodIssue): string | undefined {
       expected.push(type.expected);
       received ??= /received (.+)$/.exec(type.message)?.[1];
     } else if (value !== undefined && value.code === 'invalid_value') {
-      expected.push(...value.values.map((v) => JSON.stringify(v) ?? String(v)));
+      expected.push(...value.values.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))));
     } else {
       return undefined;
     }
