@@ -9,7 +9,7 @@ interface ZodLike {
   _zod?: { def?: Record<string, unknown> };
 }
 
-const WRAPPERS = ['innerType', 'in', 'out', 'schema', 'getter'] as const;
+const WRAPPERS = ['innerType', 'in', 'out', 'schema'] as const;
 
 /**
  * Every key path `schema` accepts, in declaration order: object keys joined with `.`, list elements as `[]`.
@@ -52,7 +52,7 @@ export function configKeyPaths(schema: unknown, stopAt: readonly string[] = []):
       walk((def['getter'] as () => unknown)(), path, depth + 1);
       return;
     }
-    for (const w of WRAPPERS) if (w !== 'getter' && def[w] !== undefined) walk(def[w], path, depth + 1);
+    for (const w of WRAPPERS) if (def[w] !== undefined) walk(def[w], path, depth + 1);
   };
   walk(schema, '', 0);
   return out;
