@@ -2,7 +2,7 @@
 export const VERSION = '0.1.0';
 export { createApiServer, createStoreFromSettings, parseWebappSettings } from './api-server.js';
 export type { ApiServer, ApiServerOptions } from './api-server.js';
-export type { ApiEvent } from './internal/app.js';
+export type { ApiEvent, EventReading } from './internal/app.js';
 export { StoreError, StoreUnavailableError } from './errors.js';
 export type { Store, ScenarioEvent, StoredMeasurement, StoredReading, MeasurementBatch, EquipmentSample, PowerQuery } from './store.js';
 export { createSqliteStore, DEFAULT_SQLITE_STORE_OPTIONS } from './impl/sqlite-store.js';

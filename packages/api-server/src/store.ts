@@ -54,6 +54,21 @@ export interface MeasurementBatch {
    * Stores without that measurement (the embedded one) ignore it: the reading carries the same value.
    */
   legacyPower?: number;
+  /**
+   * The ingest fast path's encoder (set when the API scanned the body as bytes): the readings' line-protocol
+   * lines, `<head>,sensor=<s><mid>,unit=<u><tail> value=<v> <time>\n` each, given the encoded tag parts before
+   * `sensor`, between `sensor` and `unit` and after `unit`; the same bytes as encoding `readings` would give.
+   * Stores that write line protocol and set {@link Store.encodesLines} use it rather than reading `readings`.
+   */
+  encodeLines?(head: Uint8Array, mid: Uint8Array, tail: Uint8Array): EncodedLines;
+}
+
+/** Line-protocol lines ready to be written into a caller's buffer (see {@link MeasurementBatch.encodeLines}). */
+export interface EncodedLines {
+  /** Most bytes {@link writeTo} may write. */
+  readonly maxBytes: number;
+  /** Writes the lines into `out` from `offset` (at least {@link maxBytes} free); returns the end offset. */
+  writeTo(out: Buffer, offset: number): number;
 }
 
 /** A power sample of one equipment, as the report needs it. */
@@ -78,6 +93,8 @@ export interface PowerQuery {
 export interface Store {
   /** Short name for logs and metrics, e.g. `influx` or `sqlite`. */
   readonly kind: string;
+  /** True when {@link writeBatch} uses {@link MeasurementBatch.encodeLines} when given (InfluxDB line protocol). */
+  readonly encodesLines?: boolean;
   /** Creates the database, tables or retention policies when missing. */
   init(signal?: AbortSignal): Promise<void>;
   /** Throws when the store cannot be reached. */

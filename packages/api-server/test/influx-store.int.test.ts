@@ -1,5 +1,6 @@
 import { peerAvailable, startInfluxd, waitFor, type InfluxdPeer } from '@energyrecorder/testkit';
-import { createApiServer, type ApiServer } from '../src/index.js';
+import { createApiServer, type ApiEvent, type ApiServer } from '../src/index.js';
+import { scanMeasurementPost } from '../src/internal/packed-batch.js';
 import { nsFromNow, raw, sendJson } from './helpers.js';
 
 const have = peerAvailable('influxd', ['influxd']);
@@ -97,6 +98,55 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
       { equipment: 'srv-µ⚡', timestampNs: t, powerWatts: 7 },
       { equipment: 'srv-µ⚡', timestampNs: t + 1000, powerWatts: 8 },
     ]);
+  });
+
+  it('stores the same points whether a body takes the byte fast path or the general path', async () => {
+    const events: ApiEvent[] = [];
+    const api = createApiServer({ settings: settings(peer), port: 0, onEvent: (e) => events.push(e) });
+    const url = await api.listen();
+    try {
+      const t = Math.floor(nsFromNow() / 1e6) * 1e6;
+      // Numbers as clients spell them, names line protocol must escape, readings sharing a series and a time
+      // (stored 1 ns apart), one without a time (takes the batch's).
+      const readings =
+        `{"sensor":"power","unit":"W","value":1.50,"time":${t}},{"sensor":"power","unit":"W","value":2,"time":${t}},` +
+        `{"sensor":"PSU 1,in=x","unit":"k W","value":-0.000123,"time":${t + 1000}},{"sensor":"power","unit":"W","value":880224647233262.005},` +
+        `{"sensor":"volt","unit":"V","value":0.1000000000000000055511151231257827,"time":${t + 2000}}`;
+      const fast = `{"environment":"twin-paths","time":${t + 5000},"measurements":[${readings}]}`;
+      const general = `{"environment":"twin-paths","time":${t + 5000},"topology":{},"measurements":[${readings}]}`;
+      expect(scanMeasurementPost(Buffer.from(fast))).toBeDefined();
+      expect(scanMeasurementPost(Buffer.from(general))).toBeUndefined();
+      const headers = { 'content-type': 'application/json' };
+      expect((await raw(url, 'POST', '/resources/equipments/fast/measurements', { headers, body: fast })).status).toBe(200);
+      expect((await raw(url, 'POST', '/resources/equipments/general/measurements', { headers, body: general })).status).toBe(200);
+      const rows = async (eq: string) => {
+        const r = (await influxQuery(peer, `SELECT "environment","scenario","step","sensor","unit","value" FROM "SensorMeasurement" WHERE "equipement" = '${eq}'`)) as {
+          results: Array<{ series?: Array<{ values: unknown[][] }> }>;
+        };
+        return r.results[0]?.series?.[0]?.values ?? [];
+      };
+      const stored = await rows('fast');
+      expect(stored).toHaveLength(5);
+      expect(stored).toEqual(await rows('general'));
+      // Values as JSON.parse reads them, times as the general path gives them.
+      const values = (stored as Array<[string, ...unknown[]]>).map((r) => [r[4], r[5], r[6]]);
+      expect(values).toEqual([
+        ['power', 'W', 1.5],
+        ['power', 'W', 2],
+        ['PSU 1,in=x', 'k W', -0.000123],
+        ['volt', 'V', 0.1],
+        ['power', 'W', 880224647233262],
+      ]);
+      // The live event of the fast path: all readings on demand, and one series without building the others.
+      const fastEvent = events.find((e) => e.type === 'measurements' && e.equipment === 'fast');
+      const generalEvent = events.find((e) => e.type === 'measurements' && e.equipment === 'general');
+      if (fastEvent?.type !== 'measurements' || generalEvent?.type !== 'measurements') throw new Error('no measurement events');
+      expect(fastEvent.readingsOf?.('power', 'W')).toEqual(generalEvent.readings.filter((r) => r.sensor === 'power' && r.unit === 'W'));
+      expect(fastEvent.readings).toEqual(generalEvent.readings);
+      expect(fastEvent.readings.map((r) => r.value)).toEqual([1.5, 2, -0.000123, 880224647233262, 0.1]);
+    } finally {
+      await api.close();
+    }
   });
 
   it('writes the PowerMeasurement point next to the reading when the legacy consumption endpoint is used', async () => {

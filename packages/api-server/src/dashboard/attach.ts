@@ -45,8 +45,11 @@ export function createDashboard(options: DashboardOptions = {}): Dashboard {
         });
         return;
       }
+      // Only the power series is streamed: a batch of other sensors costs nothing here.
+      const power = event.readingsOf?.(hub.powerSeries.sensor, hub.powerSeries.unit) ?? event.readings;
+      if (power.length === 0) return;
       hub.publishMeasurements(
-        event.readings.map((r) => ({
+        power.map((r) => ({
           environment: event.environment,
           equipment: event.equipment,
           scenario: event.scenario,

@@ -82,6 +82,8 @@ export interface LiveHubOptions {
 export interface LiveHub {
   /** Call after a measurement batch was stored. Non-power readings are ignored. */
   publishMeasurements(points: readonly LiveMeasurementInput[]): void;
+  /** The series streamed as power: other readings given to {@link publishMeasurements} are ignored. */
+  readonly powerSeries: { readonly sensor: string; readonly unit: string };
   /** Call after a scenario start, step change or stop was stored. */
   publishSession(event: LiveSessionInput): void;
   /** Registers a listener; returns the function that removes it. */
@@ -181,6 +183,7 @@ export function createLiveHub(options: LiveHubOptions = {}): LiveHub {
   });
 
   return {
+    powerSeries: Object.freeze({ sensor: opts.powerSensor, unit: opts.powerUnit }),
     publishMeasurements(points) {
       // Group by (environment, equipment, scenario, step) so one batch becomes one message per equipment.
       const groups = new Map<string, LivePowerMessage>();

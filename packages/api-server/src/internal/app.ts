@@ -13,6 +13,7 @@ import { buildReport } from '../report.js';
 import { deriveSessions } from '../sessions.js';
 import { createSessionLookup } from './session-lookup.js';
 import { createSessionTimeline, type SessionTimelineOptions } from './session-timeline.js';
+import { PackedReadings, ScannedMeasurementPost, scanMeasurementPost } from './packed-batch.js';
 import { assignTimestamps } from './timestamps.js';
 import {
   nameSchema,
@@ -57,8 +58,23 @@ export type ApiEvent =
       equipment: string;
       scenario: string;
       step: string;
-      readings: ReadonlyArray<{ sensor: string; unit: string; value: number; timestampNs: number }>;
+      readings: ReadonlyArray<EventReading>;
+      /**
+       * The readings of one series (sensor and unit) only, as `readings.filter(...)` would give them, without
+       * building the others (a batch kept as bytes builds its readings only when asked).
+       */
+      readingsOf?(sensor: string, unit: string): ReadonlyArray<EventReading>;
     };
+
+/** One reading of a `measurements` {@link ApiEvent}. */
+export interface EventReading {
+  sensor: string;
+  unit: string;
+  value: number;
+  timestampNs: number;
+}
+
+const MEASUREMENTS_ROUTE = '/resources/equipments/:equipement/measurements';
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -187,7 +203,17 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   app.removeAllContentTypeParsers();
   // The body arrives as one Buffer (one concat of the socket chunks) and is decoded once for a single JSON.parse;
   // collecting it as a string would concatenate a rope that JSON.parse must flatten first.
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, raw, done) => {
+  // Stores that write line protocol get the collectors' usual body scanned as bytes (packed-batch.ts); any other
+  // body, or any other store, takes JSON.parse and the validation below.
+  const scanMeasurements = store.encodesLines === true;
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, raw, done) => {
+    if (scanMeasurements && typeof raw !== 'string' && req.routeOptions.url === MEASUREMENTS_ROUTE) {
+      const scanned = scanMeasurementPost(raw);
+      if (scanned !== undefined) {
+        done(null, scanned);
+        return;
+      }
+    }
     const s = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (isBlank(s)) {
       done(null, undefined);
@@ -470,7 +496,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     equipment: string,
     environment: string,
     collectNs: number | undefined,
-    items: ReadonlyArray<{ sensor: string; unit: string; value: number; time?: number | undefined }>,
+    items: ReadonlyArray<{ sensor: string; unit: string; value: number; time?: number | undefined }> | PackedReadings,
     topology: Record<string, string> | undefined,
     reply: FastifyReply,
     legacyPower?: number,
@@ -484,7 +510,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     const scenario = e?.scenario ?? NOT_SPECIFIED;
     const step = e?.step ?? NOT_SPECIFIED;
     const fallbackNs = collectNs ?? nowNs();
-    const times = assignTimestamps(items, fallbackNs);
+    const packed = items instanceof PackedReadings ? items : undefined;
+    const list = packed === undefined ? (items as Exclude<typeof items, PackedReadings>) : undefined;
+    const count = packed?.count ?? (list as NonNullable<typeof list>).length;
+    const times = packed?.assignTimes(fallbackNs) ?? assignTimestamps(list as NonNullable<typeof list>, fallbackNs);
     // A reading older than the store's retention would be dropped at once (InfluxDB answers a partial write):
     // refused here, named, so the client does not retry it forever nor lose it silently.
     const cutoff = store.retentionCutoffNs?.(nowNs());
@@ -493,25 +522,41 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       for (let i = 0; i < times.length; i++) {
         const t = Number(times[i]);
         if (t >= cutoff) continue;
-        const own = legacyPower === undefined && (items[i] as (typeof items)[number]).time !== undefined;
+        const ownTime = packed?.ownTime(i) ?? list?.[i]?.time;
+        const own = legacyPower === undefined && ownTime !== undefined;
         const field = own ? `measurements.${i}.time` : 'time';
         old ??= {};
         old[field] ??= `${t} is before ${new Date(cutoff / 1e6).toISOString()}, the oldest time the store keeps (its retention)`;
       }
       if (old !== undefined) throw new HttpProblem(400, 'Input payload validation failed', validationBody(old));
     }
-    const readings: StoredReading[] = new Array<StoredReading>(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const m = items[i] as (typeof items)[number];
-      readings[i] = { sensor: m.sensor, unit: m.unit, value: m.value, timeNs: times[i] as number | bigint };
-    }
+    // Packed readings become objects only if something reads them (a store without a line encoder, the live
+    // dashboard, MQTT); InfluxDB gets their bytes copied into line protocol.
+    let objects: StoredReading[] | undefined;
+    const readingObjects = (): StoredReading[] => {
+      if (objects !== undefined) return objects;
+      objects = new Array<StoredReading>(count);
+      for (let i = 0; i < count; i++) {
+        const timeNs = times[i] as number | bigint;
+        if (packed !== undefined) {
+          objects[i] = { sensor: packed.sensor(i), unit: packed.unit(i), value: packed.value(i), timeNs };
+        } else {
+          const m = (list as NonNullable<typeof list>)[i] as NonNullable<typeof list>[number];
+          objects[i] = { sensor: m.sensor, unit: m.unit, value: m.value, timeNs };
+        }
+      }
+      return objects;
+    };
     const batch: MeasurementBatch = {
       equipment,
       environment,
       scenario,
       step,
       ...(topology === undefined ? {} : { topology }),
-      readings,
+      get readings() {
+        return readingObjects();
+      },
+      ...(packed === undefined ? {} : { encodeLines: (head: Uint8Array, mid: Uint8Array, tail: Uint8Array) => packed.encodeLines(head, mid, tail, times) }),
       ...(legacyPower === undefined ? {} : { legacyPower }),
     };
     try {
@@ -522,19 +567,29 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       if (err instanceof StoreError) throw new HttpProblem(400, `The store refused these readings: ${err.message}`);
       throw err;
     }
-    metrics.inc('energyrecorder_readings_ingested_total', {}, readings.length);
+    metrics.inc('energyrecorder_readings_ingested_total', {}, count);
     if (deps.onEvent !== undefined) {
+      let eventReadings: EventReading[] | undefined;
+      const all = (): EventReading[] =>
+        (eventReadings ??= readingObjects().map((p) => ({ sensor: p.sensor, unit: p.unit, value: p.value, timestampNs: Number(p.timeNs) })));
       emit({
         type: 'measurements',
         environment,
         equipment,
         scenario,
         step,
-        readings: readings.map((p) => ({ sensor: p.sensor, unit: p.unit, value: p.value, timestampNs: Number(p.timeNs) })),
+        get readings() {
+          return all();
+        },
+        readingsOf(sensor, unit) {
+          if (packed === undefined || eventReadings !== undefined) return all().filter((r) => r.sensor === sensor && r.unit === unit);
+          return packed.indicesOf(sensor, unit).map((i) => ({ sensor, unit, value: packed.value(i), timestampNs: Number(times[i]) }));
+        },
       });
     }
     if (deps.mqtt !== undefined) {
       const mqtt = deps.mqtt;
+      const readings = readingObjects();
       mqtt.publish(
         readings.map((p) => ({
           topic: measurementTopic(deps.mqttBasePath, environment, equipment, p.sensor),
@@ -556,7 +611,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   };
 
   app.post(
-    '/resources/equipments/:equipement/measurements',
+    MEASUREMENTS_ROUTE,
     {
       ...write,
       schema: {
@@ -569,6 +624,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req, reply) => {
       const equipment = pathName(req, 'equipement');
+      if (req.body instanceof ScannedMeasurementPost) {
+        const b = req.body;
+        logger.debug({ equipment, env: b.environment, count: b.readings.count }, 'measurements');
+        const ok = await ingest(equipment, b.environment, b.time, b.readings, undefined, reply);
+        if (ok === undefined) return reply;
+        return { status: 'OK' };
+      }
       const b = accepted(parseMeasurementPost(req.body));
       logger.debug({ equipment, env: b.environment, count: b.measurements.length }, 'measurements');
       const ok = await ingest(equipment, b.environment, b.time, b.measurements, b.topology, reply);

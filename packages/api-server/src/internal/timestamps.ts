@@ -11,22 +11,44 @@ export function assignTimestamps(
   items: ReadonlyArray<{ sensor: string; unit: string; time?: number | undefined }>,
   fallbackNs: number,
 ): Array<number | bigint> {
-  const n = items.length;
+  return assignTimestampsBy(
+    items.length,
+    (i) => (items[i] as (typeof items)[number]).time,
+    (i) => {
+      const m = items[i] as (typeof items)[number];
+      return `${m.sensor}\u0000${m.unit}`;
+    },
+    fallbackNs,
+  );
+}
+
+/**
+ * {@link assignTimestamps} over `n` readings given by accessors: `timeAt(i)` is the reading's own time (undefined
+ * when it has none), `seriesAt(i)` a key telling its series apart (only asked for when two readings share a time).
+ */
+export function assignTimestampsBy(
+  n: number,
+  timeAt: (i: number) => number | undefined,
+  seriesAt: (i: number) => string,
+  fallbackNs: number,
+): Array<number | bigint> {
   const out = new Array<number | bigint>(n);
   const fallback = Math.round(fallbackNs);
-  // Fast path: when no two readings share a time, none can share a series and a time.
-  const seenTimes = new Set<number>();
+  // Fast paths: when no two readings share a time (times rising, or all distinct), none can share a series and
+  // a time.
+  let rising = true;
+  let previous = -Infinity;
   for (let i = 0; i < n; i++) {
-    const t = (items[i] as (typeof items)[number]).time ?? fallback;
+    const t = timeAt(i) ?? fallback;
     out[i] = t;
-    seenTimes.add(t);
+    if (!(t > previous)) rising = false;
+    previous = t;
   }
-  if (seenTimes.size === n) return out;
+  if (rising || new Set(out).size === n) return out;
   const seen = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const m = items[i] as (typeof items)[number];
     const t = out[i] as number;
-    const key = `${m.sensor}\u0000${m.unit}\u0000${t}`;
+    const key = `${seriesAt(i)}\u0000${t}`;
     const rank = seen.get(key) ?? 0;
     seen.set(key, rank + 1);
     if (rank > 0) out[i] = BigInt(t) + BigInt(rank);

@@ -1,0 +1,466 @@
+import { MAX_NAME_LENGTH, timestampProblem } from './validation.js';
+import { assignTimestampsBy } from './timestamps.js';
+import type { EncodedLines } from '../store.js';
+
+/**
+ * The ingest fast path for InfluxDB: a `measurementPost` body in the shape collectors send, scanned once as bytes
+ * and later written out as line protocol by copying byte ranges, without JSON.parse, per-reading objects or
+ * per-reading strings (measured, at batch 1,000, to be most of the API's CPU on the InfluxDB path).
+ *
+ * The scanner accepts a strict subset of JSON and of what `parseMeasurementPost` accepts, so that the result is
+ * the same as the general path's, byte for byte; anything else (escapes in strings, non-ASCII, topology, unknown
+ * or repeated keys, exponents, invalid or implausible values) makes it answer `undefined` and the body takes the
+ * general path, which also words every error. Accepted:
+ *
+ * - a top-level object with `environment` (a name), optional `time` (integer ns or 0), `topology: null` and
+ *   `measurements`, an array of objects with `sensor` and `unit` (names), `value` (a number without exponent)
+ *   and an optional `time`;
+ * - names of printable ASCII without backslash or double quote, 1 to {@link MAX_NAME_LENGTH} characters.
+ */
+
+const enum B {
+  TAB = 0x09,
+  LF = 0x0a,
+  CR = 0x0d,
+  SPACE = 0x20,
+  QUOTE = 0x22,
+  COMMA = 0x2c,
+  MINUS = 0x2d,
+  DOT = 0x2e,
+  ZERO = 0x30,
+  NINE = 0x39,
+  COLON = 0x3a,
+  EQUALS = 0x3d,
+  LBRACKET = 0x5b,
+  BACKSLASH = 0x5c,
+  RBRACKET = 0x5d,
+  LBRACE = 0x7b,
+  RBRACE = 0x7d,
+  TILDE = 0x7e,
+}
+
+/** Numbers of more characters than this take the general path (it has all the wording for huge ones). */
+const MAX_NUMBER_LENGTH = 64;
+/** Above this first part of a timestamp (year 2096), `hi * 1e9` is no longer exact: general path. */
+const MAX_TIME_HIGH = 4e9;
+
+const KEY_ENVIRONMENT = bytesOf('environment');
+const KEY_TIME = bytesOf('time');
+const KEY_MEASUREMENTS = bytesOf('measurements');
+const KEY_TOPOLOGY = bytesOf('topology');
+const KEY_SENSOR = bytesOf('sensor');
+const KEY_UNIT = bytesOf('unit');
+const KEY_VALUE = bytesOf('value');
+const NULL = bytesOf('null');
+
+function bytesOf(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Slots per reading in {@link PackedReadings}' range table. */
+const SLOTS = 6;
+const SENSOR_START = 0;
+const SENSOR_END = 1;
+const UNIT_START = 2;
+const UNIT_END = 3;
+const VALUE_START = 4;
+const VALUE_END = 5;
+
+/** Readings of a body as byte ranges of it: sensor, unit and value text, plus each reading's own time. */
+export class PackedReadings {
+  constructor(
+    readonly source: Buffer,
+    readonly count: number,
+    private readonly ranges: readonly number[],
+    /** Each reading's own time, NaN when it sent none (or 0). */
+    private readonly ownTimes: readonly number[],
+  ) {}
+
+  sensor(i: number): string {
+    const r = this.ranges;
+    return this.source.toString('latin1', r[i * SLOTS + SENSOR_START] as number, r[i * SLOTS + SENSOR_END] as number);
+  }
+
+  unit(i: number): string {
+    const r = this.ranges;
+    return this.source.toString('latin1', r[i * SLOTS + UNIT_START] as number, r[i * SLOTS + UNIT_END] as number);
+  }
+
+  value(i: number): number {
+    const r = this.ranges;
+    return Number(this.source.toString('latin1', r[i * SLOTS + VALUE_START] as number, r[i * SLOTS + VALUE_END] as number));
+  }
+
+  /** The reading's own time, or undefined when it sent none (or 0). */
+  ownTime(i: number): number | undefined {
+    const t = this.ownTimes[i] as number;
+    return Number.isNaN(t) ? undefined : t;
+  }
+
+  /** Indices of the readings of one series, in order. */
+  indicesOf(sensor: string, unit: string): number[] {
+    const out: number[] = [];
+    // Scanned names are printable ASCII: a name with other characters matches none.
+    if (!PRINTABLE_ASCII.test(sensor) || !PRINTABLE_ASCII.test(unit)) return out;
+    const s = Buffer.from(sensor, 'latin1');
+    const u = Buffer.from(unit, 'latin1');
+    const r = this.ranges;
+    for (let i = 0; i < this.count; i++) {
+      const o = i * SLOTS;
+      if (this.equals(r[o + SENSOR_START] as number, r[o + SENSOR_END] as number, s) && this.equals(r[o + UNIT_START] as number, r[o + UNIT_END] as number, u)) {
+        out.push(i);
+      }
+    }
+    return out;
+  }
+
+  private equals(start: number, end: number, name: Buffer): boolean {
+    if (end - start !== name.length) return false;
+    const src = this.source;
+    for (let j = 0; j < name.length; j++) if (src[start + j] !== name[j]) return false;
+    return true;
+  }
+
+  /** Stored timestamps, as `assignTimestamps` gives them for the same readings. */
+  assignTimes(fallbackNs: number): Array<number | bigint> {
+    return assignTimestampsBy(
+      this.count,
+      (i) => this.ownTime(i),
+      (i) => `${this.sensor(i)}\u0000${this.unit(i)}`,
+      fallbackNs,
+    );
+  }
+
+  /**
+   * One line-protocol line per reading: `head,sensor=<s><mid>,unit=<u><tail> value=<v> <time>\n`, with the tag
+   * parts given as bytes; exactly what the general encoder writes for the same readings.
+   */
+  encodeLines(head: Uint8Array, mid: Uint8Array, tail: Uint8Array, times: ReadonlyArray<number | bigint>): EncodedLines {
+    const src = this.source;
+    const r = this.ranges;
+    const n = this.count;
+    // The constant parts of a line, each one copy: `head,sensor=`, `mid,unit=`, `tail value=`.
+    const beforeSensor = Buffer.concat([head, SENSOR_TAG]);
+    const beforeUnit = Buffer.concat([mid, UNIT_TAG]);
+    const beforeValue = Buffer.concat([tail, VALUE_FIELD]);
+    // A name byte takes at most two (an escaped space, comma or `=`), a timestamp at most 20 digits.
+    let maxBytes = n * (beforeSensor.length + beforeUnit.length + beforeValue.length + 22);
+    for (let i = 0; i < n; i++) {
+      const o = i * SLOTS;
+      maxBytes += 2 * ((r[o + SENSOR_END] as number) - (r[o + SENSOR_START] as number) + (r[o + UNIT_END] as number) - (r[o + UNIT_START] as number));
+      maxBytes += (r[o + VALUE_END] as number) - (r[o + VALUE_START] as number);
+    }
+    const writeTo = (out: Buffer, offset: number): number => {
+      let p = offset;
+      for (let i = 0; i < n; i++) {
+        const o = i * SLOTS;
+        out.set(beforeSensor, p);
+        p += beforeSensor.length;
+        p = copyName(src, r[o + SENSOR_START] as number, r[o + SENSOR_END] as number, out, p);
+        out.set(beforeUnit, p);
+        p += beforeUnit.length;
+        p = copyName(src, r[o + UNIT_START] as number, r[o + UNIT_END] as number, out, p);
+        out.set(beforeValue, p);
+        p += beforeValue.length;
+        const ve = r[o + VALUE_END] as number;
+        for (let j = r[o + VALUE_START] as number; j < ve; j++) out[p++] = src[j] as number;
+        out[p++] = B.SPACE;
+        p = writeNs(times[i] as number | bigint, out, p);
+        out[p++] = B.LF;
+      }
+      return p;
+    };
+    return { maxBytes, writeTo };
+  }
+}
+
+const SENSOR_TAG = Buffer.from(',sensor=', 'latin1');
+const UNIT_TAG = Buffer.from(',unit=', 'latin1');
+const VALUE_FIELD = Buffer.from(' value=', 'latin1');
+
+/** Copies a name, escaping what line protocol needs escaped in a tag value (only these occur in scanned names). */
+function copyName(src: Buffer, start: number, end: number, to: Buffer, p: number): number {
+  for (let j = start; j < end; j++) {
+    const c = src[j] as number;
+    if (c === B.SPACE || c === B.COMMA || c === B.EQUALS) to[p++] = B.BACKSLASH;
+    to[p++] = c;
+  }
+  return p;
+}
+
+/** Decimal digits of an epoch-ns timestamp, as `formatNs` prints it. */
+function writeNs(t: number | bigint, to: Buffer, p: number): number {
+  if (typeof t === 'bigint' || !(t >= 1e9 && t < 2 ** 62)) {
+    const s = String(t);
+    for (let j = 0; j < s.length; j++) to[p++] = s.charCodeAt(j);
+    return p;
+  }
+  let hi = Math.floor(t / 1e9);
+  let lo = t - hi * 1e9;
+  if (lo < 0) {
+    hi -= 1;
+    lo += 1e9;
+  } else if (lo >= 1e9) {
+    hi += 1;
+    lo -= 1e9;
+  }
+  // hi has at least one digit, lo exactly nine; both fit in 32 bits here (hi < 2^62 / 1e9 < 2^33 is checked).
+  if (hi >= 2 ** 31) {
+    const s = String(hi);
+    for (let j = 0; j < s.length; j++) to[p++] = s.charCodeAt(j);
+  } else {
+    let h = hi | 0;
+    let digits = 1;
+    for (let d = h; d >= 10; d = (d / 10) | 0) digits++;
+    for (let j = digits - 1; j >= 0; j--) {
+      const q = (h / 10) | 0;
+      to[p + j] = B.ZERO + (h - q * 10);
+      h = q;
+    }
+    p += digits;
+  }
+  let l = lo | 0;
+  for (let j = 8; j >= 0; j--) {
+    const q = (l / 10) | 0;
+    to[p + j] = B.ZERO + (l - q * 10);
+    l = q;
+  }
+  return p + 9;
+}
+
+/** A scanned body: what `parseMeasurementPost` would return, with the readings kept as byte ranges. */
+export class ScannedMeasurementPost {
+  constructor(
+    readonly environment: string,
+    readonly time: number | undefined,
+    readonly readings: PackedReadings,
+  ) {}
+}
+
+/** Thrown inside the scanner when the body leaves the accepted subset; never escapes {@link scanMeasurementPost}. */
+const OUT = -1;
+
+class Scanner {
+  p = 0;
+  constructor(readonly b: Buffer) {}
+
+  ws(): void {
+    const b = this.b;
+    let p = this.p;
+    while (p < b.length) {
+      const c = b[p] as number;
+      if (c !== B.SPACE && c !== B.LF && c !== B.CR && c !== B.TAB) break;
+      p++;
+    }
+    this.p = p;
+  }
+
+  /** Consumes `c` after optional whitespace; false when the next byte is something else. */
+  take(c: number): boolean {
+    this.ws();
+    if (this.b[this.p] !== c) return false;
+    this.p++;
+    return true;
+  }
+
+  /** A string of printable ASCII without `\` or `"`: its end (exclusive) with `this.p` after the quote, or OUT. */
+  name(): number {
+    const b = this.b;
+    let p = this.p;
+    if (b[p] !== B.QUOTE) return OUT;
+    const start = ++p;
+    for (;;) {
+      const c = b[p];
+      if (c === B.QUOTE) break;
+      if (c === undefined || c < B.SPACE || c > B.TILDE || c === B.BACKSLASH) return OUT;
+      p++;
+    }
+    const len = p - start;
+    if (len === 0 || len > MAX_NAME_LENGTH) return OUT;
+    this.p = p + 1;
+    return p;
+  }
+
+  /** A key followed by `:`; returns which of `keys` it is, or OUT. */
+  key(keys: readonly Uint8Array[]): number {
+    this.ws();
+    const start = this.p + 1;
+    const end = this.name();
+    if (end === OUT || !this.take(B.COLON)) return OUT;
+    const b = this.b;
+    outer: for (let k = 0; k < keys.length; k++) {
+      const key = keys[k] as Uint8Array;
+      if (key.length !== end - start) continue;
+      for (let j = 0; j < key.length; j++) if (b[start + j] !== key[j]) continue outer;
+      return k;
+    }
+    return OUT;
+  }
+
+  literal(word: Uint8Array): boolean {
+    const b = this.b;
+    for (let j = 0; j < word.length; j++) if (b[this.p + j] !== word[j]) return false;
+    const after = b[this.p + word.length];
+    // `nullx` is not JSON; leave it to JSON.parse to say so.
+    if (after !== undefined && ((after >= 0x61 && after <= 0x7a) || (after >= B.ZERO && after <= B.NINE))) return false;
+    this.p += word.length;
+    return true;
+  }
+
+  /**
+   * A JSON number without exponent, not a negative zero: its end (exclusive), `this.p` after it, or OUT. Copied
+   * verbatim into line protocol, it gives influxd the same double as JSON.parse does (both round correctly).
+   */
+  number(): number {
+    const b = this.b;
+    const start = this.p;
+    let p = start;
+    if (b[p] === B.MINUS) p++;
+    const intStart = p;
+    let nonZero = false;
+    while (p < b.length && (b[p] as number) >= B.ZERO && (b[p] as number) <= B.NINE) {
+      if (b[p] !== B.ZERO) nonZero = true;
+      p++;
+    }
+    const intLen = p - intStart;
+    if (intLen === 0 || (intLen > 1 && b[intStart] === B.ZERO)) return OUT;
+    if (b[p] === B.DOT) {
+      p++;
+      const fracStart = p;
+      while (p < b.length && (b[p] as number) >= B.ZERO && (b[p] as number) <= B.NINE) {
+        if (b[p] !== B.ZERO) nonZero = true;
+        p++;
+      }
+      if (p === fracStart) return OUT;
+    }
+    const next = b[p];
+    if (next === 0x65 || next === 0x45) return OUT;
+    if (p - start > MAX_NUMBER_LENGTH) return OUT;
+    // -0 prints as 0 through the general path; let it go there.
+    if (b[start] === B.MINUS && !nonZero) return OUT;
+    this.p = p;
+    return p;
+  }
+
+  /**
+   * An integer timestamp in ns, 0 meaning absent (NaN), as the double JSON.parse gives: OUT (as -1) when not a
+   * plain non-negative integer, or not plausible, or beyond what the exact split below covers.
+   */
+  time(): number {
+    const b = this.b;
+    const start = this.p;
+    let p = start;
+    while (p < b.length && (b[p] as number) >= B.ZERO && (b[p] as number) <= B.NINE) p++;
+    const len = p - start;
+    const next = b[p];
+    if (len === 0 || len > 19 || next === B.DOT || next === 0x65 || next === 0x45) return OUT;
+    if (len > 1 && b[start] === B.ZERO) return OUT;
+    this.p = p;
+    if (len === 1 && b[start] === B.ZERO) return Number.NaN;
+    // Up to 10 high digits and the last 9 apart: each part is exact, `hi * 1e9` too below MAX_TIME_HIGH, and
+    // the one rounding of the sum is the correctly rounded value of the whole integer, as JSON.parse's.
+    const split = Math.max(start, p - 9);
+    let hi = 0;
+    for (let j = start; j < split; j++) hi = hi * 10 + ((b[j] as number) - B.ZERO);
+    let lo = 0;
+    for (let j = split; j < p; j++) lo = lo * 10 + ((b[j] as number) - B.ZERO);
+    if (hi >= MAX_TIME_HIGH) return OUT;
+    const v = hi * 1e9 + lo;
+    return timestampProblem(v) === undefined ? v : OUT;
+  }
+}
+
+const TOP_KEYS = [KEY_ENVIRONMENT, KEY_TIME, KEY_MEASUREMENTS, KEY_TOPOLOGY];
+const READING_KEYS = [KEY_SENSOR, KEY_UNIT, KEY_VALUE, KEY_TIME];
+
+/**
+ * Scans a `measurementPost` body for the fast path; `undefined` when the body is anything but the plain shape,
+ * valid, that the general path would store as it is (see the module comment).
+ */
+export function scanMeasurementPost(body: Buffer): ScannedMeasurementPost | undefined {
+  const s = new Scanner(body);
+  if (!s.take(B.LBRACE)) return undefined;
+  let environment: string | undefined;
+  let time = Number.NaN;
+  let seen = 0;
+  let readings: PackedReadings | undefined;
+  for (;;) {
+    const k = s.key(TOP_KEYS);
+    if (k === OUT || (seen & (1 << k)) !== 0) return undefined;
+    seen |= 1 << k;
+    s.ws();
+    if (k === 0) {
+      const start = s.p + 1;
+      const end = s.name();
+      if (end === OUT) return undefined;
+      environment = body.toString('latin1', start, end);
+    } else if (k === 1) {
+      const t = s.time();
+      if (t === OUT) return undefined;
+      time = t;
+    } else if (k === 2) {
+      readings = scanReadings(s);
+      if (readings === undefined) return undefined;
+    } else if (!s.literal(NULL)) {
+      return undefined;
+    }
+    if (s.take(B.COMMA)) continue;
+    if (!s.take(B.RBRACE)) return undefined;
+    break;
+  }
+  s.ws();
+  if (s.p !== body.length || environment === undefined || readings === undefined) return undefined;
+  return new ScannedMeasurementPost(environment, Number.isNaN(time) ? undefined : time, readings);
+}
+
+function scanReadings(s: Scanner): PackedReadings | undefined {
+  if (!s.take(B.LBRACKET)) return undefined;
+  // Plain arrays of small integers and doubles live on the V8 heap and die young with the request; typed arrays
+  // of this size would each be an off-heap buffer for the garbage collector to track and sweep.
+  const ranges: number[] = [];
+  const times: number[] = [];
+  let n = 0;
+  if (s.take(B.RBRACKET)) return new PackedReadings(s.b, 0, ranges, times);
+  for (;;) {
+    if (!s.take(B.LBRACE)) return undefined;
+    const o = n * SLOTS;
+    ranges.push(0, 0, 0, 0, 0, 0);
+    let seen = 0;
+    let t = Number.NaN;
+    for (;;) {
+      const k = s.key(READING_KEYS);
+      if (k === OUT || (seen & (1 << k)) !== 0) return undefined;
+      seen |= 1 << k;
+      s.ws();
+      if (k === 0 || k === 1) {
+        const start = s.p + 1;
+        const end = s.name();
+        if (end === OUT) return undefined;
+        ranges[o + (k === 0 ? SENSOR_START : UNIT_START)] = start;
+        ranges[o + (k === 0 ? SENSOR_END : UNIT_END)] = end;
+      } else if (k === 2) {
+        const start = s.p;
+        const end = s.number();
+        if (end === OUT) return undefined;
+        ranges[o + VALUE_START] = start;
+        ranges[o + VALUE_END] = end;
+      } else {
+        t = s.time();
+        if (t === OUT) return undefined;
+      }
+      if (s.take(B.COMMA)) continue;
+      if (!s.take(B.RBRACE)) return undefined;
+      break;
+    }
+    // sensor, unit and value are required.
+    if ((seen & 0b111) !== 0b111) return undefined;
+    times.push(t);
+    n++;
+    if (s.take(B.COMMA)) continue;
+    if (!s.take(B.RBRACKET)) return undefined;
+    break;
+  }
+  return new PackedReadings(s.b, n, ranges, times);
+}
