@@ -67,7 +67,7 @@ const MAX_WRITES_IN_FLIGHT = 2;
 /** Upper bound of a merged write body, in bytes. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 /** Write buffers larger than this are not kept for reuse. */
-const MAX_SPARE_BYTES = 16 * 1024 * 1024;
+const MAX_SPARE_BYTES = MAX_GROUP_BYTES;
 
 /**
  * Decimal text of an integer epoch-ns timestamp. `String(n)` of a fresh 19-digit double costs about three times
