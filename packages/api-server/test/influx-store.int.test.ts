@@ -149,6 +149,30 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     }
   });
 
+  it('stores every reading of many concurrent batches exactly (merged writes share reused buffers)', async () => {
+    const t = Math.floor(nsFromNow() / 1e6) * 1e6;
+    const expected = new Map<string, number>();
+    let k = 0;
+    const posts = Array.from({ length: 60 }, (_, b) => {
+      const n = 1 + ((b * 37) % 250);
+      const measurements = Array.from({ length: n }, () => {
+        k++;
+        const value = (k * 7919) % 100_003;
+        expected.set(String(BigInt(t + k * 1000)), value);
+        return { sensor: `s${k % 5}`, unit: 'W', value, time: t + k * 1000 };
+      });
+      return sendJson(urlA, 'POST', `/resources/equipments/concurrent/measurements`, { environment: 'conc', measurements });
+    });
+    expect((await Promise.all(posts)).map((r) => r.status)).toEqual(posts.map(() => 200));
+    const r = (await influxQuery(peer, `SELECT "value" FROM "SensorMeasurement" WHERE "equipement" = 'concurrent'`)) as {
+      results: Array<{ series?: Array<{ values: Array<[string, number]> }> }>;
+    };
+    const rows = r.results[0]?.series?.[0]?.values ?? [];
+    expect(rows).toHaveLength(expected.size);
+    const stored = new Map(rows.map(([time, value]) => [String(BigInt(Date.parse(time)) * 1_000_000n + BigInt(/\.(\d+)Z$/.exec(time)?.[1]?.padEnd(9, '0').slice(3) ?? '0')), value]));
+    expect(stored).toEqual(expected);
+  });
+
   it('writes the PowerMeasurement point next to the reading when the legacy consumption endpoint is used', async () => {
     await sendJson(urlA, 'POST', '/resources/recorders/environment/legacy-i', { scenario: 'L', step: 'one' });
     // nsFromNow has ms resolution: step past the start event's millisecond first.
