@@ -241,21 +241,29 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
   ): Promise<{ statusCode: number; text: string }> => {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (authHeader !== undefined) headers['authorization'] = authHeader;
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const res = await request(`${base}${path}`, {
-      method: 'POST',
-      body,
-      headers,
-      dispatcher,
-      signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-    });
-    return { statusCode: res.statusCode, text: await res.body.text() };
+    // A plain timer cleared on completion rather than AbortSignal.timeout, whose timer lives until the signal is
+    // garbage-collected (one per write at hundreds of writes a second).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException(`no answer from InfluxDB within ${options.timeoutMs} ms`, 'TimeoutError')), options.timeoutMs);
+    try {
+      const res = await request(`${base}${path}`, {
+        method: 'POST',
+        body,
+        headers,
+        dispatcher,
+        signal: signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]),
+      });
+      return { statusCode: res.statusCode, text: await res.body.text() };
+    } finally {
+      clearTimeout(timer);
+    }
   };
 
+  const writePath = `/write?${new URLSearchParams({ db: options.db, precision: 'n' }).toString()}`;
+
   const write = async (body: string | Buffer, rp: string | undefined, signal?: AbortSignal): Promise<void> => {
-    const query = new URLSearchParams({ db: options.db, precision: 'n' });
-    if (rp !== undefined) query.set('rp', rp);
-    const res = await post(`/write?${query.toString()}`, 'text/plain; charset=utf-8', body, signal);
+    const path = rp === undefined ? writePath : `${writePath}&${new URLSearchParams({ rp }).toString()}`;
+    const res = await post(path, 'text/plain; charset=utf-8', body, signal);
     if (res.statusCode === 204) return;
     const message = `InfluxDB write answered ${res.statusCode}: ${res.text.slice(0, 300)}`;
     // A race with the RP (or an RP shortened behind our back): influxd stored the other points and dropped these.

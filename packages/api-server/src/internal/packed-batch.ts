@@ -283,13 +283,26 @@ class Scanner {
     return p;
   }
 
-  /** A key followed by `:`; returns which of `keys` it is, or OUT. */
-  key(keys: readonly Uint8Array[]): number {
+  /**
+   * A key followed by `:`; returns which of `keys` it is, or OUT. `quoted[hint]` (`"key":`) is tried first as
+   * bytes: the collector always writes the keys in the same order, without spaces.
+   */
+  key(keys: readonly Uint8Array[], quoted: readonly Uint8Array[], hint: number): number {
+    const b = this.b;
+    const expected = quoted[hint];
+    if (expected !== undefined) {
+      const p = this.p;
+      let j = 0;
+      while (j < expected.length && b[p + j] === expected[j]) j++;
+      if (j === expected.length) {
+        this.p = p + j;
+        return hint;
+      }
+    }
     this.ws();
     const start = this.p + 1;
     const end = this.name();
     if (end === OUT || !this.take(B.COLON)) return OUT;
-    const b = this.b;
     outer: for (let k = 0; k < keys.length; k++) {
       const key = keys[k] as Uint8Array;
       if (key.length !== end - start) continue;
@@ -374,6 +387,11 @@ class Scanner {
 
 const TOP_KEYS = [KEY_ENVIRONMENT, KEY_TIME, KEY_MEASUREMENTS, KEY_TOPOLOGY];
 const READING_KEYS = [KEY_SENSOR, KEY_UNIT, KEY_VALUE, KEY_TIME];
+const quote = (key: Uint8Array): Uint8Array => Uint8Array.from([B.QUOTE, ...key, B.QUOTE, B.COLON]);
+/** The top-level keys in the collector's order (`environment`, `time`, `measurements`), quoted with their colon. */
+const TOP_QUOTED = TOP_KEYS.map(quote);
+/** The reading keys in the collector's order, quoted with their colon. */
+const READING_QUOTED = READING_KEYS.map(quote);
 
 /**
  * Scans a `measurementPost` body for the fast path; `undefined` when the body is anything but the plain shape,
@@ -386,8 +404,8 @@ export function scanMeasurementPost(body: Buffer): ScannedMeasurementPost | unde
   let time = Number.NaN;
   let seen = 0;
   let readings: PackedReadings | undefined;
-  for (;;) {
-    const k = s.key(TOP_KEYS);
+  for (let index = 0; ; index++) {
+    const k = s.key(TOP_KEYS, TOP_QUOTED, index);
     if (k === OUT || (seen & (1 << k)) !== 0) return undefined;
     seen |= 1 << k;
     s.ws();
@@ -429,8 +447,8 @@ function scanReadings(s: Scanner): PackedReadings | undefined {
     ranges.push(0, 0, 0, 0, 0, 0);
     let seen = 0;
     let t = Number.NaN;
-    for (;;) {
-      const k = s.key(READING_KEYS);
+    for (let index = 0; ; index++) {
+      const k = s.key(READING_KEYS, READING_QUOTED, index);
       if (k === OUT || (seen & (1 << k)) !== 0) return undefined;
       seen |= 1 << k;
       s.ws();
