@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { peerAvailable, startInfluxd, waitFor, type InfluxdPeer } from '@energyrecorder/testkit';
 import { createApiServer, type ApiEvent, type ApiServer } from '../src/index.js';
 import { scanMeasurementPost } from '../src/internal/packed-batch.js';
@@ -171,6 +173,30 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(rows).toHaveLength(expected.size);
     const stored = new Map(rows.map(([time, value]) => [String(BigInt(Date.parse(time)) * 1_000_000n + BigInt(/\.(\d+)Z$/.exec(time)?.[1]?.padEnd(9, '0').slice(3) ?? '0')), value]));
     expect(stored).toEqual(expected);
+  });
+
+  it('answers 503 when influxd stops answering (SIGSTOP) within timeout_ms, and stores again once it resumes', async () => {
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, timeout_ms: 800 } }, port: 0 });
+    const url = await api.listen();
+    const pid = Number(readFileSync(join(peer.dataDir, 'influxd.pid'), 'utf8').trim());
+    const post = (value: number) =>
+      sendJson(url, 'POST', '/resources/equipments/frozen/measurements', { environment: 'frozen', measurements: [{ sensor: 'power', unit: 'W', value, time: nsFromNow() }] });
+    try {
+      expect((await post(1)).status).toBe(200);
+      process.kill(pid, 'SIGSTOP');
+      const t0 = Date.now();
+      const r = await post(2);
+      expect(r.status).toBe(503);
+      expect(r.headers['retry-after']).toBeDefined();
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    try {
+      await waitFor(async () => (await post(3)).status === 200, 'a write after SIGCONT', 10_000);
+    } finally {
+      await api.close();
+    }
   });
 
   it('writes the PowerMeasurement point next to the reading when the legacy consumption endpoint is used', async () => {
