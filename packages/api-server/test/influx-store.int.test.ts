@@ -119,8 +119,12 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
       expect(scanMeasurementPost(Buffer.from(fast))).toBeDefined();
       expect(scanMeasurementPost(Buffer.from(general))).toBeUndefined();
       const headers = { 'content-type': 'application/json' };
+      const scannedBatches = async () =>
+        Number(/^energyrecorder_ingest_scanned_batches_total (\d+)$/m.exec((await raw(url, 'GET', '/metrics')).text)?.[1] ?? NaN);
       expect((await raw(url, 'POST', '/resources/equipments/fast/measurements', { headers, body: fast })).status).toBe(200);
       expect((await raw(url, 'POST', '/resources/equipments/general/measurements', { headers, body: general })).status).toBe(200);
+      // The first took the byte path, the second did not.
+      expect(await scannedBatches()).toBe(1);
       const rows = async (eq: string) => {
         const r = (await influxQuery(peer, `SELECT "environment","scenario","step","sensor","unit","value" FROM "SensorMeasurement" WHERE "equipement" = '${eq}'`)) as {
           results: Array<{ series?: Array<{ values: unknown[][] }> }>;

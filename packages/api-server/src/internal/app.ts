@@ -154,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   const metrics = new Metrics();
   metrics.counter('energyrecorder_http_requests_total', 'HTTP requests by method, route and status');
   metrics.counter('energyrecorder_readings_ingested_total', 'Readings stored');
+  metrics.counter('energyrecorder_ingest_scanned_batches_total', 'Measurement batches read by the byte scanner (InfluxDB fast path) rather than JSON.parse');
   metrics.counter('energyrecorder_store_errors_total', 'Store operations that failed, by kind');
   metrics.histogram('energyrecorder_store_latency_seconds', 'Store operation latency', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
   metrics.gauge('energyrecorder_mqtt_queue_depth', 'Messages waiting for the MQTT broker', () => deps.mqtt?.queueDepth ?? 0);
@@ -626,6 +627,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const equipment = pathName(req, 'equipement');
       if (req.body instanceof ScannedMeasurementPost) {
         const b = req.body;
+        metrics.inc('energyrecorder_ingest_scanned_batches_total', {});
         logger.debug({ equipment, env: b.environment, count: b.readings.count }, 'measurements');
         const ok = await ingest(equipment, b.environment, b.time, b.readings, undefined, reply);
         if (ok === undefined) return reply;
