@@ -134,6 +134,13 @@ describe('scanMeasurementPost (ingest fast path)', () => {
     ]);
   });
 
+  it('takes more readings than the body size suggests (short readings grow its tables)', () => {
+    const measurements = Array.from({ length: 5000 }, (_, i) => ({ sensor: 'a', unit: 'W', value: i % 10 }));
+    const s = scanMeasurementPost(Buffer.from(JSON.stringify({ environment: 'e', measurements }))) as ScannedMeasurementPost;
+    expect(s.readings.count).toBe(5000);
+    expect(readingsOf(s)).toEqual(measurements.map((m) => ({ ...m, time: undefined })));
+  });
+
   it.each([
     ['topology', { environment: 'e', topology: { rack: 'r1' }, measurements: [] }],
     ['an escape in a name', '{"environment":"a\\"b","measurements":[]}'],

@@ -1,4 +1,5 @@
-import { MAX_NAME_LENGTH, timestampProblem } from './validation.js';
+import { MIN_PLAUSIBLE_NS } from '@energyrecorder/core';
+import { MAX_NAME_LENGTH } from './validation.js';
 import { assignTimestampsBy } from './timestamps.js';
 import type { EncodedLines } from '../store.js';
 
@@ -363,25 +364,31 @@ class Scanner {
    */
   time(): number {
     const b = this.b;
+    const n = b.length;
     const start = this.p;
     let p = start;
-    while (p < b.length && (b[p] as number) >= B.ZERO && (b[p] as number) <= B.NINE) p++;
+    while (p < n) {
+      const d = (b[p] as number) - B.ZERO;
+      if (d < 0 || d > 9) break;
+      p++;
+    }
     const len = p - start;
     const next = b[p];
     if (len === 0 || len > 19 || next === B.DOT || next === 0x65 || next === 0x45) return OUT;
     if (len > 1 && b[start] === B.ZERO) return OUT;
     this.p = p;
-    if (len === 1 && b[start] === B.ZERO) return Number.NaN;
+    if (len === 1) return b[start] === B.ZERO ? Number.NaN : OUT;
     // Up to 10 high digits and the last 9 apart: each part is exact, `hi * 1e9` too below MAX_TIME_HIGH, and
     // the one rounding of the sum is the correctly rounded value of the whole integer, as JSON.parse's.
     const split = Math.max(start, p - 9);
     let hi = 0;
     for (let j = start; j < split; j++) hi = hi * 10 + ((b[j] as number) - B.ZERO);
     let lo = 0;
-    for (let j = split; j < p; j++) lo = lo * 10 + ((b[j] as number) - B.ZERO);
+    for (let j = split; j < p; j++) lo = (lo * 10 + ((b[j] as number) - B.ZERO)) | 0;
     if (hi >= MAX_TIME_HIGH) return OUT;
     const v = hi * 1e9 + lo;
-    return timestampProblem(v) === undefined ? v : OUT;
+    // An integer below 4e18 here: plausible (timestampProblem) exactly when not before MIN_PLAUSIBLE_NS.
+    return v >= MIN_PLAUSIBLE_NS ? v : OUT;
   }
 }
 
@@ -437,14 +444,20 @@ function scanReadings(s: Scanner): PackedReadings | undefined {
   if (!s.take(B.LBRACKET)) return undefined;
   // Plain arrays of small integers and doubles live on the V8 heap and die young with the request; typed arrays
   // of this size would each be an off-heap buffer for the garbage collector to track and sweep.
-  const ranges: number[] = [];
-  const times: number[] = [];
+  // Sized from the body (a reading is at least ~40 bytes of JSON) so that they rarely grow; trimmed at the end.
+  const guess = Math.min(1 << 16, Math.ceil(s.b.length / 40));
+  const ranges: number[] = new Array<number>(guess * SLOTS).fill(0);
+  const times: number[] = new Array<number>(guess).fill(Number.NaN);
+  let capacity = guess;
   let n = 0;
   if (s.take(B.RBRACKET)) return new PackedReadings(s.b, 0, ranges, times);
   for (;;) {
     if (!s.take(B.LBRACE)) return undefined;
     const o = n * SLOTS;
-    ranges.push(0, 0, 0, 0, 0, 0);
+    if (n === capacity) {
+      for (let j = 0; j < SLOTS * capacity; j++) ranges.push(0);
+      capacity *= 2;
+    }
     let seen = 0;
     let t = Number.NaN;
     for (let index = 0; ; index++) {
@@ -474,7 +487,7 @@ function scanReadings(s: Scanner): PackedReadings | undefined {
     }
     // sensor, unit and value are required.
     if ((seen & 0b111) !== 0b111) return undefined;
-    times.push(t);
+    times[n] = t;
     n++;
     if (s.take(B.COMMA)) continue;
     if (!s.take(B.RBRACKET)) return undefined;
