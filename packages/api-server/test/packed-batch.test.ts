@@ -78,6 +78,18 @@ function readingsOf(s: ScannedMeasurementPost): Array<{ sensor: string; unit: st
   return Array.from({ length: r.count }, (_, i) => ({ sensor: r.sensor(i), unit: r.unit(i), value: r.value(i), time: r.ownTime(i) }));
 }
 
+/** The general path took the body too and read the same environment, time and readings. */
+function expectSameReading(context: string, scanned: ScannedMeasurementPost, slow: MeasurementPostInput | undefined): void {
+  expect({ context, slow: slow !== undefined }).toEqual({ context, slow: true });
+  const g = slow as MeasurementPostInput;
+  expect({ context, environment: scanned.environment, time: scanned.time, readings: readingsOf(scanned) }).toEqual({
+    context,
+    environment: g.environment,
+    time: g.time,
+    readings: g.measurements,
+  });
+}
+
 /**
  * Lines with the `value=` field read as a number: the fast path copies the number as the client spelt it (`0.0`,
  * `1.50`) where the general path prints the double again (`0`, `1.5`); influxd parses both to the same double
@@ -189,15 +201,7 @@ describe('scanMeasurementPost (ingest fast path)', () => {
       const context = `FUZZ_SEED=${SEED} body ${text}`;
       // These bodies are all in the fast path's subset: it must take every one.
       expect({ context, taken: scanned !== undefined }).toEqual({ context, taken: true });
-      expect({ context, slow: slow !== undefined }).toEqual({ context, slow: true });
-      const s = scanned as ScannedMeasurementPost;
-      const g = slow as MeasurementPostInput;
-      expect({ context, environment: s.environment, time: s.time, readings: readingsOf(s) }).toEqual({
-        context,
-        environment: g.environment,
-        time: g.time,
-        readings: g.measurements,
-      });
+      expectSameReading(context, scanned as ScannedMeasurementPost, slow);
       taken++;
     }
     expect(taken).toBe(3000);
@@ -225,14 +229,7 @@ describe('scanMeasurementPost (ingest fast path)', () => {
       }
       taken++;
       const context = `FUZZ_SEED=${SEED} body ${text}`;
-      expect({ context, slow: slow !== undefined }).toEqual({ context, slow: true });
-      const g = slow as MeasurementPostInput;
-      expect({ context, environment: scanned.environment, time: scanned.time, readings: readingsOf(scanned) }).toEqual({
-        context,
-        environment: g.environment,
-        time: g.time,
-        readings: g.measurements,
-      });
+      expectSameReading(context, scanned, slow);
     }
     // Both kinds occur, so the test sees the scanner take and decline.
     expect(taken).toBeGreaterThan(300);

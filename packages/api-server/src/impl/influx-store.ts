@@ -5,6 +5,7 @@ import { decodeTagValue, encodePoint, escapeTag, noopLogger, ValidationError, ty
 import { StoreError, StoreUnavailableError } from '../errors.js';
 import { parseDurationNs } from '../internal/duration.js';
 import { pointsToBatches } from '../internal/batches.js';
+import { nsSecondsPart } from '../internal/timestamps.js';
 import type { EncodedLines, EquipmentSample, MeasurementBatch, PowerQuery, ScenarioEvent, Store } from '../store.js';
 
 /** Options of {@link createInfluxStore}. */
@@ -75,18 +76,8 @@ const MAX_SPARE_BYTES = MAX_GROUP_BYTES;
  */
 export function formatNs(t: number | bigint): string {
   if (typeof t === 'bigint' || !(t >= 1e9 && t < 2 ** 62)) return String(t);
-  let hi = Math.floor(t / 1e9);
-  // hi * 1e9 is exact (below 2^53 before scaling by 2^9) and so is the difference at these magnitudes; the
-  // division may round across a multiple of 1e9, which the two corrections undo.
-  let lo = t - hi * 1e9;
-  if (lo < 0) {
-    hi -= 1;
-    lo += 1e9;
-  } else if (lo >= 1e9) {
-    hi += 1;
-    lo -= 1e9;
-  }
-  const l = String(lo);
+  const hi = nsSecondsPart(t);
+  const l = String(t - hi * 1e9);
   return `${hi}${'000000000'.slice(l.length)}${l}`;
 }
 

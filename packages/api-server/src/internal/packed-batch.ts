@@ -1,6 +1,6 @@
 import { MIN_PLAUSIBLE_NS } from '@energyrecorder/core';
 import { MAX_NAME_LENGTH } from './validation.js';
-import { assignTimestampsBy } from './timestamps.js';
+import { assignTimestampsBy, nsSecondsPart } from './timestamps.js';
 import type { EncodedLines } from '../store.js';
 
 /**
@@ -191,26 +191,19 @@ function copyName(src: Buffer, start: number, end: number, to: Buffer, p: number
   return p;
 }
 
+function writeAscii(text: string, to: Buffer, p: number): number {
+  for (let j = 0; j < text.length; j++) to[p++] = text.charCodeAt(j);
+  return p;
+}
+
 /** Decimal digits of an epoch-ns timestamp, as `formatNs` prints it. */
 function writeNs(t: number | bigint, to: Buffer, p: number): number {
-  if (typeof t === 'bigint' || !(t >= 1e9 && t < 2 ** 62)) {
-    const s = String(t);
-    for (let j = 0; j < s.length; j++) to[p++] = s.charCodeAt(j);
-    return p;
-  }
-  let hi = Math.floor(t / 1e9);
-  let lo = t - hi * 1e9;
-  if (lo < 0) {
-    hi -= 1;
-    lo += 1e9;
-  } else if (lo >= 1e9) {
-    hi += 1;
-    lo -= 1e9;
-  }
-  // hi has at least one digit, lo exactly nine; both fit in 32 bits here (hi < 2^62 / 1e9 < 2^33 is checked).
+  if (typeof t === 'bigint' || !(t >= 1e9 && t < 2 ** 62)) return writeAscii(String(t), to, p);
+  const hi = nsSecondsPart(t);
+  const lo = t - hi * 1e9;
+  // hi has at least one digit (printed with int32 steps below 2^31, by String beyond), lo exactly nine.
   if (hi >= 2 ** 31) {
-    const s = String(hi);
-    for (let j = 0; j < s.length; j++) to[p++] = s.charCodeAt(j);
+    p = writeAscii(String(hi), to, p);
   } else {
     let h = hi | 0;
     let digits = 1;

@@ -55,3 +55,14 @@ export function assignTimestampsBy(
   }
   return out;
 }
+
+/**
+ * The seconds part `hi` of an integer epoch-ns double `t` in [1e9, 2^62): `t = hi * 1e9 + lo` exactly, with
+ * `0 <= lo < 1e9` (`lo = t - hi * 1e9`). hi * 1e9 is exact (below 2^53 before scaling by 2^9) and so is the
+ * difference at these magnitudes; the division may round across a multiple of 1e9, which the correction undoes.
+ */
+export function nsSecondsPart(t: number): number {
+  const hi = Math.floor(t / 1e9);
+  const lo = t - hi * 1e9;
+  return lo < 0 ? hi - 1 : lo >= 1e9 ? hi + 1 : hi;
+}
