@@ -74,8 +74,8 @@ function general(text: string): MeasurementPostInput | undefined {
 }
 
 function readingsOf(s: ScannedMeasurementPost): Array<{ sensor: string; unit: string; value: number; time: number | undefined }> {
-  const r = s.readings;
-  return Array.from({ length: r.count }, (_, i) => ({ sensor: r.sensor(i), unit: r.unit(i), value: r.value(i), time: r.ownTime(i) }));
+  const r = s.measurements;
+  return Array.from({ length: r.length }, (_, i) => ({ sensor: r.sensor(i), unit: r.unit(i), value: r.value(i), time: r.ownTime(i) }));
 }
 
 /** The general path took the body too and read the same environment, time and readings. */
@@ -117,7 +117,7 @@ function bothEncodings(text: string, tags: Pick<MeasurementBatch, 'equipment' | 
   };
   const expected = encodeBatchBytes(batch, new Map()).toString('latin1');
   const { head, mid, tail } = batchLineParts(batch);
-  const lines = scanned.readings.encodeLines(Buffer.from(head), Buffer.from(mid), Buffer.from(tail), scanned.readings.assignTimes(fallbackNs));
+  const lines = scanned.measurements.encodeLines(Buffer.from(head), Buffer.from(mid), Buffer.from(tail), scanned.measurements.assignTimes(fallbackNs));
   const out = Buffer.alloc(lines.maxBytes + 8, 0x21);
   const end = lines.writeTo(out, 3);
   expect(end - 3).toBeLessThanOrEqual(lines.maxBytes);
@@ -149,7 +149,7 @@ describe('scanMeasurementPost (ingest fast path)', () => {
   it('takes more readings than the body size suggests (short readings grow its tables)', () => {
     const measurements = Array.from({ length: 5000 }, (_, i) => ({ sensor: 'a', unit: 'W', value: i % 10 }));
     const s = scanMeasurementPost(Buffer.from(JSON.stringify({ environment: 'e', measurements }))) as ScannedMeasurementPost;
-    expect(s.readings.count).toBe(5000);
+    expect(s.measurements.length).toBe(5000);
     expect(readingsOf(s)).toEqual(measurements.map((m) => ({ ...m, time: undefined })));
   });
 
@@ -272,7 +272,7 @@ describe('scanMeasurementPost (ingest fast path)', () => {
     for (const t of values) {
       const body = `{"environment":"e","measurements":[{"sensor":"s","unit":"W","value":1}]}`;
       const s = scanMeasurementPost(Buffer.from(body)) as ScannedMeasurementPost;
-      const lines = s.readings.encodeLines(Buffer.from('M'), Buffer.alloc(0), Buffer.alloc(0), [t]);
+      const lines = s.measurements.encodeLines(Buffer.from('M'), Buffer.alloc(0), Buffer.alloc(0), [t]);
       const out = Buffer.alloc(lines.maxBytes);
       const text = out.toString('latin1', 0, lines.writeTo(out, 0));
       expect(text).toBe(`M,sensor=s,unit=W value=1 ${formatNs(t)}\n`);
@@ -289,7 +289,7 @@ describe('scanMeasurementPost (ingest fast path)', () => {
         { sensor: 'power', unit: 'W', value: 4, time: T0 + 1 },
       ],
     });
-    const r = (scanMeasurementPost(Buffer.from(text)) as ScannedMeasurementPost).readings;
+    const r = (scanMeasurementPost(Buffer.from(text)) as ScannedMeasurementPost).measurements;
     expect(r).toBeInstanceOf(PackedReadings);
     expect(r.indicesOf('power', 'W')).toEqual([0, 3]);
     expect(r.indicesOf('power', 'kW')).toEqual([1]);

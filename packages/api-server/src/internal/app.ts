@@ -513,7 +513,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     const fallbackNs = collectNs ?? nowNs();
     const packed = items instanceof PackedReadings ? items : undefined;
     const list = packed === undefined ? (items as Exclude<typeof items, PackedReadings>) : undefined;
-    const count = packed?.count ?? (list as NonNullable<typeof list>).length;
+    const count = items.length;
     const times = packed?.assignTimes(fallbackNs) ?? assignTimestamps(list as NonNullable<typeof list>, fallbackNs);
     // A reading older than the store's retention would be dropped at once (InfluxDB answers a partial write):
     // refused here, named, so the client does not retry it forever nor lose it silently.
@@ -625,15 +625,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req, reply) => {
       const equipment = pathName(req, 'equipement');
-      if (req.body instanceof ScannedMeasurementPost) {
-        const b = req.body;
-        metrics.inc('energyrecorder_ingest_scanned_batches_total', {});
-        logger.debug({ equipment, env: b.environment, count: b.readings.count }, 'measurements');
-        const ok = await ingest(equipment, b.environment, b.time, b.readings, undefined, reply);
-        if (ok === undefined) return reply;
-        return { status: 'OK' };
-      }
-      const b = accepted(parseMeasurementPost(req.body));
+      const scanned = req.body instanceof ScannedMeasurementPost ? req.body : undefined;
+      if (scanned !== undefined) metrics.inc('energyrecorder_ingest_scanned_batches_total', {});
+      const b = scanned ?? accepted(parseMeasurementPost(req.body));
       logger.debug({ equipment, env: b.environment, count: b.measurements.length }, 'measurements');
       const ok = await ingest(equipment, b.environment, b.time, b.measurements, b.topology, reply);
       if (ok === undefined) return reply;

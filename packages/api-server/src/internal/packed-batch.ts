@@ -73,7 +73,8 @@ const VALUE_END = 5;
 export class PackedReadings {
   constructor(
     readonly source: Buffer,
-    readonly count: number,
+    /** Number of readings. */
+    readonly length: number,
     private readonly ranges: readonly number[],
     /** Each reading's own time, NaN when it sent none (or 0). */
     private readonly ownTimes: readonly number[],
@@ -108,7 +109,7 @@ export class PackedReadings {
     const s = Buffer.from(sensor, 'latin1');
     const u = Buffer.from(unit, 'latin1');
     const r = this.ranges;
-    for (let i = 0; i < this.count; i++) {
+    for (let i = 0; i < this.length; i++) {
       const o = i * SLOTS;
       if (this.equals(r[o + SENSOR_START] as number, r[o + SENSOR_END] as number, s) && this.equals(r[o + UNIT_START] as number, r[o + UNIT_END] as number, u)) {
         out.push(i);
@@ -127,7 +128,7 @@ export class PackedReadings {
   /** Stored timestamps, as `assignTimestamps` gives them for the same readings. */
   assignTimes(fallbackNs: number): Array<number | bigint> {
     return assignTimestampsBy(
-      this.count,
+      this.length,
       (i) => this.ownTime(i),
       (i) => `${this.sensor(i)}\u0000${this.unit(i)}`,
       fallbackNs,
@@ -141,7 +142,7 @@ export class PackedReadings {
   encodeLines(head: Uint8Array, mid: Uint8Array, tail: Uint8Array, times: ReadonlyArray<number | bigint>): EncodedLines {
     const src = this.source;
     const r = this.ranges;
-    const n = this.count;
+    const n = this.length;
     // The constant parts of a line, each one copy: `head,sensor=`, `mid,unit=`, `tail value=`.
     const beforeSensor = Buffer.concat([head, SENSOR_TAG]);
     const beforeUnit = Buffer.concat([mid, UNIT_TAG]);
@@ -226,10 +227,13 @@ function writeNs(t: number | bigint, to: Buffer, p: number): number {
 
 /** A scanned body: what `parseMeasurementPost` would return, with the readings kept as byte ranges. */
 export class ScannedMeasurementPost {
+  /** Never given: a body with a topology takes the general path. */
+  readonly topology = undefined;
+
   constructor(
     readonly environment: string,
     readonly time: number | undefined,
-    readonly readings: PackedReadings,
+    readonly measurements: PackedReadings,
   ) {}
 }
 
