@@ -57,7 +57,8 @@ export interface MeasurementBatch {
   /**
    * The ingest fast path's encoder (set when the API scanned the body as bytes): the readings' line-protocol
    * lines, `<head>,sensor=<s><mid>,unit=<u><tail> value=<v> <time>\n` each, given the encoded tag parts before
-   * `sensor`, between `sensor` and `unit` and after `unit`; the same bytes as encoding `readings` would give.
+   * `sensor`, between `sensor` and `unit` and after `unit`: the lines encoding `readings` would give, with values
+   * spelt as the client sent them (the same doubles once parsed).
    * Stores that write line protocol and set {@link Store.encodesLines} use it rather than reading `readings`.
    */
   encodeLines?(head: Uint8Array, mid: Uint8Array, tail: Uint8Array): EncodedLines;

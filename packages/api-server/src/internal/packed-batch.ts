@@ -137,7 +137,8 @@ export class PackedReadings {
 
   /**
    * One line-protocol line per reading: `head,sensor=<s><mid>,unit=<u><tail> value=<v> <time>\n`, with the tag
-   * parts given as bytes; exactly what the general encoder writes for the same readings.
+   * parts given as bytes: the general encoder's lines for the same readings, with each value spelt as the client
+   * sent it (`1.50` where the general encoder prints `1.5`; influxd reads both as the same double).
    */
   encodeLines(head: Uint8Array, mid: Uint8Array, tail: Uint8Array, times: ReadonlyArray<number | bigint>): EncodedLines {
     const src = this.source;
