@@ -8,8 +8,9 @@ import type { EncodedLines } from '../store.js';
  * and later written out as line protocol by copying byte ranges, without JSON.parse, per-reading objects or
  * per-reading strings (measured, at batch 1,000, to be most of the API's CPU on the InfluxDB path).
  *
- * The scanner accepts a strict subset of JSON and of what `parseMeasurementPost` accepts, so that the result is
- * the same as the general path's, byte for byte; anything else (escapes in strings, non-ASCII, topology, unknown
+ * The scanner accepts a strict subset of JSON and of what `parseMeasurementPost` accepts, so that the stored
+ * points are the general path's (values keep the client's spelling, `1.50`, which influxd reads as the same
+ * double as `1.5`); anything else (escapes in strings, non-ASCII, topology, unknown
  * or repeated keys, exponents, invalid or implausible values) makes it answer `undefined` and the body takes the
  * general path, which also words every error. Accepted:
  *
@@ -203,27 +204,25 @@ function writeNs(t: number | bigint, to: Buffer, p: number): number {
   if (typeof t === 'bigint' || !(t >= 1e9 && t < 2 ** 62)) return writeAscii(String(t), to, p);
   const hi = nsSecondsPart(t);
   const lo = t - hi * 1e9;
-  // hi has at least one digit (printed with int32 steps below 2^31, by String beyond), lo exactly nine.
+  // hi has at least one digit (int32 steps below 2^31, String beyond), lo exactly nine.
   if (hi >= 2 ** 31) {
     p = writeAscii(String(hi), to, p);
   } else {
-    let h = hi | 0;
     let digits = 1;
-    for (let d = h; d >= 10; d = (d / 10) | 0) digits++;
-    for (let j = digits - 1; j >= 0; j--) {
-      const q = (h / 10) | 0;
-      to[p + j] = B.ZERO + (h - q * 10);
-      h = q;
-    }
-    p += digits;
+    for (let d = hi | 0; d >= 10; d = (d / 10) | 0) digits++;
+    p = writeDigits(hi | 0, digits, to, p);
   }
-  let l = lo | 0;
-  for (let j = 8; j >= 0; j--) {
-    const q = (l / 10) | 0;
-    to[p + j] = B.ZERO + (l - q * 10);
-    l = q;
+  return writeDigits(lo | 0, 9, to, p);
+}
+
+/** Writes the last `digits` decimal digits of a non-negative int32, zero-padded. */
+function writeDigits(v: number, digits: number, to: Buffer, p: number): number {
+  for (let j = digits - 1; j >= 0; j--) {
+    const q = (v / 10) | 0;
+    to[p + j] = B.ZERO + (v - q * 10);
+    v = q;
   }
-  return p + 9;
+  return p + digits;
 }
 
 /** A scanned body: what `parseMeasurementPost` would return, with the readings kept as byte ranges. */
@@ -238,7 +237,7 @@ export class ScannedMeasurementPost {
   ) {}
 }
 
-/** Thrown inside the scanner when the body leaves the accepted subset; never escapes {@link scanMeasurementPost}. */
+/** What the scanner's steps return when the body leaves the accepted subset (an offset or time never is -1). */
 const OUT = -1;
 
 class Scanner {
