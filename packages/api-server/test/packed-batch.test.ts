@@ -153,6 +153,29 @@ describe('scanMeasurementPost (ingest fast path)', () => {
     expect(readingsOf(s)).toEqual(measurements.map((m) => ({ ...m, time: undefined })));
   });
 
+  it('keeps each body its own tables: the scratch tables a scan reuses never leak into an earlier result', () => {
+    // 10,000 readings: past the scratch tables' first size, so they grow, then are let go after the scan.
+    const big = Array.from({ length: 10_000 }, (_, i) => ({ sensor: `s${i % 7}`, unit: 'W', value: i, time: T0 + i * 1000 }));
+    const small = [{ sensor: 'other', unit: 'V', value: 1.5, time: T0 + 5 }];
+    const first = scanMeasurementPost(Buffer.from(JSON.stringify({ environment: 'e', measurements: big }))) as ScannedMeasurementPost;
+    const second = scanMeasurementPost(Buffer.from(JSON.stringify({ environment: 'e', measurements: small }))) as ScannedMeasurementPost;
+    const third = scanMeasurementPost(Buffer.from(JSON.stringify({ environment: 'e', measurements: big.slice(0, 3) }))) as ScannedMeasurementPost;
+    expect(readingsOf(first)).toEqual(big);
+    expect(readingsOf(second)).toEqual(small);
+    expect(readingsOf(third)).toEqual(big.slice(0, 3));
+  });
+
+  it.each([
+    ['rising own times', [T0, T0 + 1000, T0 + 2000]],
+    ['a repeated time (the duplicate gets +1 ns)', [T0, T0, T0 + 2000]],
+    ['falling times', [T0 + 2000, T0 + 1000, T0]],
+    ['readings without a time (the batch time)', [undefined, T0 + 1000, undefined]],
+  ])('stores the times assignTimestamps gives: %s', (_what, times) => {
+    const measurements = times.map((time, i) => ({ sensor: 'p', unit: 'W', value: i, ...(time === undefined ? {} : { time }) }));
+    const s = scanMeasurementPost(Buffer.from(JSON.stringify({ environment: 'e', measurements }))) as ScannedMeasurementPost;
+    expect(Array.from(s.measurements.assignTimes(T0 + 7000))).toEqual(assignTimestamps(measurements, T0 + 7000));
+  });
+
   it.each([
     ['topology', { environment: 'e', topology: { rack: 'r1' }, measurements: [] }],
     ['an escape in a name', '{"environment":"a\\"b","measurements":[]}'],

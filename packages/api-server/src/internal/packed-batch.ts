@@ -127,7 +127,13 @@ export class PackedReadings {
   }
 
   /** Stored timestamps, as `assignTimestamps` gives them for the same readings. */
-  assignTimes(fallbackNs: number): Array<number | bigint> {
+  assignTimes(fallbackNs: number): ArrayLike<number | bigint> {
+    // The collectors' case: every reading has its own time and they rise, so each keeps its own (no allocation).
+    const own = this.ownTimes;
+    let previous = -Infinity;
+    let i = 0;
+    while (i < this.length && (own[i] as number) > previous) previous = own[i++] as number;
+    if (i === this.length) return own;
     return assignTimestampsBy(
       this.length,
       (i) => this.ownTime(i),
@@ -141,7 +147,7 @@ export class PackedReadings {
    * parts given as bytes: the general encoder's lines for the same readings, with each value spelt as the client
    * sent it (`1.50` where the general encoder prints `1.5`; influxd reads both as the same double).
    */
-  encodeLines(head: Uint8Array, mid: Uint8Array, tail: Uint8Array, times: ReadonlyArray<number | bigint>): EncodedLines {
+  encodeLines(head: Uint8Array, mid: Uint8Array, tail: Uint8Array, times: ArrayLike<number | bigint>): EncodedLines {
     const src = this.source;
     const r = this.ranges;
     const n = this.length;
@@ -356,10 +362,11 @@ class Scanner {
   }
 
   /**
-   * An integer timestamp in ns, 0 meaning absent (NaN), as the double JSON.parse gives: OUT (as -1) when not a
+   * An integer timestamp in ns, 0 meaning absent (NaN), as the double JSON.parse gives, stored at `into[at]`
+   * (a double returned from a call that is not inlined would be a heap allocation per reading): false when not a
    * plain non-negative integer, or not plausible, or beyond what the exact split below covers.
    */
-  time(): number {
+  time(into: Float64Array, at: number): boolean {
     const b = this.b;
     const n = b.length;
     const start = this.p;
@@ -371,10 +378,14 @@ class Scanner {
     }
     const len = p - start;
     const next = b[p];
-    if (len === 0 || len > 19 || next === B.DOT || next === 0x65 || next === 0x45) return OUT;
-    if (len > 1 && b[start] === B.ZERO) return OUT;
+    if (len === 0 || len > 19 || next === B.DOT || next === 0x65 || next === 0x45) return false;
+    if (len > 1 && b[start] === B.ZERO) return false;
     this.p = p;
-    if (len === 1) return b[start] === B.ZERO ? Number.NaN : OUT;
+    if (len === 1) {
+      if (b[start] !== B.ZERO) return false;
+      into[at] = Number.NaN;
+      return true;
+    }
     // Up to 10 high digits and the last 9 apart: each part is exact, `hi * 1e9` too below MAX_TIME_HIGH, and
     // the one rounding of the sum is the correctly rounded value of the whole integer, as JSON.parse's.
     const split = Math.max(start, p - 9);
@@ -382,10 +393,12 @@ class Scanner {
     for (let j = start; j < split; j++) hi = hi * 10 + ((b[j] as number) - B.ZERO);
     let lo = 0;
     for (let j = split; j < p; j++) lo = (lo * 10 + ((b[j] as number) - B.ZERO)) | 0;
-    if (hi >= MAX_TIME_HIGH) return OUT;
+    if (hi >= MAX_TIME_HIGH) return false;
     const v = hi * 1e9 + lo;
     // An integer below 4e18 here: plausible (timestampProblem) exactly when not before MIN_PLAUSIBLE_NS.
-    return v >= MIN_PLAUSIBLE_NS ? v : OUT;
+    if (!(v >= MIN_PLAUSIBLE_NS)) return false;
+    into[at] = v;
+    return true;
   }
 }
 
@@ -419,9 +432,8 @@ export function scanMeasurementPost(body: Buffer): ScannedMeasurementPost | unde
       if (end === OUT) return undefined;
       environment = body.toString('latin1', start, end);
     } else if (k === 1) {
-      const t = s.time();
-      if (t === OUT) return undefined;
-      time = t;
+      if (!s.time(TOP_TIME, 0)) return undefined;
+      time = TOP_TIME[0] as number;
     } else if (k === 2) {
       readings = scanReadings(s);
       if (readings === undefined) return undefined;
@@ -437,58 +449,94 @@ export function scanMeasurementPost(body: Buffer): ScannedMeasurementPost | unde
   return new ScannedMeasurementPost(environment, Number.isNaN(time) ? undefined : time, readings);
 }
 
+/** The batch's own time, as {@link Scanner.time} stores it. */
+const TOP_TIME = new Float64Array(1);
+
+/**
+ * Scan tables, reused: the scan is synchronous, and its result is copied out exactly sized (`keep`). Tables sized
+ * from the body and filled up front were 90 KB of V8 heap per request at batch 1,000, alive until influxd
+ * answered, so the scavenger copied and promoted them.
+ */
+let scratchRanges = new Int32Array(SLOTS * 4096);
+let scratchTimes = new Float64Array(4096);
+/** Readings beyond which the scratch tables are let go after a scan, so one huge body does not pin its tables. */
+const SCRATCH_KEEP = 1 << 16;
+
+/**
+ * The scan's result, copied out of the scratch tables exactly sized, as plain arrays: they live on the V8 heap
+ * and die with the request. (Typed arrays here, even carved from shared slabs, were off-heap memory that made V8
+ * run a full mark-compact every ~200 ms at batch 1,000: measured worse.)
+ */
+function keep(n: number): { ranges: number[]; times: number[] } {
+  const ranges = new Array<number>(SLOTS * n);
+  for (let j = 0; j < SLOTS * n; j++) ranges[j] = scratchRanges[j] as number;
+  const times = new Array<number>(n);
+  for (let j = 0; j < n; j++) times[j] = scratchTimes[j] as number;
+  return { ranges, times };
+}
+
+function grow(): void {
+  const ranges = new Int32Array(scratchRanges.length * 2);
+  ranges.set(scratchRanges);
+  scratchRanges = ranges;
+  const times = new Float64Array(scratchTimes.length * 2);
+  times.set(scratchTimes);
+  scratchTimes = times;
+}
+
 function scanReadings(s: Scanner): PackedReadings | undefined {
-  if (!s.take(B.LBRACKET)) return undefined;
-  // Plain arrays of small integers and doubles live on the V8 heap and die young with the request; typed arrays
-  // of this size would each be an off-heap buffer for the garbage collector to track and sweep.
-  // Sized from the body (a reading is at least ~40 bytes of JSON) so that they rarely grow; trimmed at the end.
-  const guess = Math.min(1 << 16, Math.ceil(s.b.length / 40));
-  const ranges: number[] = new Array<number>(guess * SLOTS).fill(0);
-  const times: number[] = new Array<number>(guess).fill(Number.NaN);
-  let capacity = guess;
+  const n = scanInto(s);
+  if (n === OUT) return undefined;
+  const { ranges, times } = keep(n);
+  if (scratchTimes.length > SCRATCH_KEEP) {
+    scratchRanges = new Int32Array(SLOTS * 4096);
+    scratchTimes = new Float64Array(4096);
+  }
+  return new PackedReadings(s.b, n, ranges, times);
+}
+
+/** Scans the readings array into the scratch tables: the number of readings, or OUT. */
+function scanInto(s: Scanner): number {
+  if (!s.take(B.LBRACKET)) return OUT;
   let n = 0;
-  if (s.take(B.RBRACKET)) return new PackedReadings(s.b, 0, ranges, times);
+  if (s.take(B.RBRACKET)) return 0;
   for (;;) {
-    if (!s.take(B.LBRACE)) return undefined;
+    if (!s.take(B.LBRACE)) return OUT;
+    if (n === scratchTimes.length) grow();
+    const ranges = scratchRanges;
     const o = n * SLOTS;
-    if (n === capacity) {
-      for (let j = 0; j < SLOTS * capacity; j++) ranges.push(0);
-      capacity *= 2;
-    }
     let seen = 0;
-    let t = Number.NaN;
+    scratchTimes[n] = Number.NaN;
     for (let index = 0; ; index++) {
       const k = s.key(READING_KEYS, READING_QUOTED, index);
-      if (k === OUT || (seen & (1 << k)) !== 0) return undefined;
+      if (k === OUT || (seen & (1 << k)) !== 0) return OUT;
       seen |= 1 << k;
       s.ws();
       if (k === 0 || k === 1) {
         const start = s.p + 1;
         const end = s.name();
-        if (end === OUT) return undefined;
+        if (end === OUT) return OUT;
         ranges[o + (k === 0 ? SENSOR_START : UNIT_START)] = start;
         ranges[o + (k === 0 ? SENSOR_END : UNIT_END)] = end;
       } else if (k === 2) {
         const start = s.p;
         const end = s.number();
-        if (end === OUT) return undefined;
+        if (end === OUT) return OUT;
         ranges[o + VALUE_START] = start;
         ranges[o + VALUE_END] = end;
-      } else {
-        t = s.time();
-        if (t === OUT) return undefined;
+      } else if (!s.time(scratchTimes, n)) {
+        return OUT;
       }
       if (s.take(B.COMMA)) continue;
-      if (!s.take(B.RBRACE)) return undefined;
+      if (!s.take(B.RBRACE)) return OUT;
       break;
     }
     // sensor, unit and value are required.
-    if ((seen & 0b111) !== 0b111) return undefined;
-    times[n] = t;
+    if ((seen & 0b111) !== 0b111) return OUT;
     n++;
     if (s.take(B.COMMA)) continue;
-    if (!s.take(B.RBRACKET)) return undefined;
+    if (!s.take(B.RBRACKET)) return OUT;
     break;
   }
-  return new PackedReadings(s.b, n, ranges, times);
+  return n;
 }
