@@ -14,7 +14,7 @@ import { deriveSessions } from '../sessions.js';
 import { createSessionLookup } from './session-lookup.js';
 import { createSessionTimeline, type SessionTimelineOptions } from './session-timeline.js';
 import { PackedReadings, ScannedMeasurementPost, scanMeasurementPost } from './packed-batch.js';
-import { assignTimestamps } from './timestamps.js';
+import { assignTimestamps, earliestNs } from './timestamps.js';
 import {
   nameSchema,
   parseBody,
@@ -518,7 +518,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     // A reading older than the store's retention would be dropped at once (InfluxDB answers a partial write):
     // refused here, named, so the client does not retry it forever nor lose it silently.
     const cutoff = store.retentionCutoffNs?.(nowNs());
-    if (cutoff !== undefined) {
+    if (cutoff !== undefined && earliestNs(times) < cutoff) {
       let old: Record<string, string> | undefined;
       for (let i = 0; i < times.length; i++) {
         const t = Number(times[i]);

@@ -177,7 +177,7 @@ export class PackedReadings {
         const ve = r[o + VALUE_END] as number;
         for (let j = r[o + VALUE_START] as number; j < ve; j++) out[p++] = src[j] as number;
         out[p++] = B.SPACE;
-        p = writeNs(times[i] as number | bigint, out, p);
+        p = writeTime(times, i, out, p);
         out[p++] = B.LF;
       }
       return p;
@@ -205,8 +205,12 @@ function writeAscii(text: string, to: Buffer, p: number): number {
   return p;
 }
 
-/** Decimal digits of an epoch-ns timestamp, as `formatNs` prints it. */
-function writeNs(t: number | bigint, to: Buffer, p: number): number {
+/**
+ * Decimal digits of the epoch-ns timestamp `times[i]`, as `formatNs` prints it. Given the array and index rather
+ * than the value: a double passed to a call that is not inlined is boxed, a heap allocation per reading.
+ */
+function writeTime(times: ArrayLike<number | bigint>, i: number, to: Buffer, p: number): number {
+  const t = times[i] as number | bigint;
   if (typeof t === 'bigint' || !(t >= 1e9 && t < 2 ** 62)) return writeAscii(String(t), to, p);
   const hi = nsSecondsPart(t);
   const lo = t - hi * 1e9;

@@ -56,6 +56,16 @@ export function assignTimestampsBy(
   return out;
 }
 
+/** The earliest of a batch's stored timestamps, as a double (Infinity for none). */
+export function earliestNs(times: ArrayLike<number | bigint>): number {
+  let min = Infinity;
+  for (let i = 0; i < times.length; i++) {
+    const t = Number(times[i]);
+    if (t < min) min = t;
+  }
+  return min;
+}
+
 /**
  * The seconds part `hi` of an integer epoch-ns double `t` in [1e9, 2^62): `t = hi * 1e9 + lo` exactly, with
  * `0 <= lo < 1e9` (`lo = t - hi * 1e9`). hi * 1e9 is exact (below 2^53 before scaling by 2^9) and so is the
