@@ -183,6 +183,15 @@ try {
     const m = (f) => median(cs.map(f)).toFixed(2).padStart(6);
     console.log(`${k.padEnd(24)} | ${m((c) => c.load)} | ${m((c) => c.influxd)} (${m((c) => c.influxdSys)}) | ${m((c) => c.api)} (${m((c) => c.apiSys)})`);
   }
+  // On a 2-core box both paths run CPU-bound, so the ratio of their total CPU per reading is what the rate ratio
+  // tends to; it moves far less with the neighbours' load (steal) than the rates, round by round.
+  const total = (c) => c.load + c.influxd + c.api;
+  for (const batch of BATCHES) {
+    const d = groups.get(`direct batch ${batch}`);
+    const i = groups.get(`API→influx batch ${batch}`);
+    if (d === undefined || i === undefined) continue;
+    console.log(`batch ${batch}: CPU-bound ratio API→influx / direct (all processes' CPU per reading): ${(median(d.map(total)) / median(i.map(total))).toFixed(2)}`);
+  }
   for (const [name, api] of Object.entries(apis)) {
     console.log(`peak RSS (VmHWM) of the API process, ${name} store: ${vmHwmMiB(api.child.pid).toFixed(0)} MiB`);
   }

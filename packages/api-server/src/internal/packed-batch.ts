@@ -374,6 +374,32 @@ class Scanner {
     const b = this.b;
     const n = b.length;
     const start = this.p;
+    // Epoch ns until 2286 have 19 digits: read them in one pass, the 10 high ones and the 9 low ones apart.
+    if (start + 19 < n) {
+      let hi = 0;
+      let lo = 0;
+      let j = start;
+      for (; j < start + 10; j++) {
+        const d = (b[j] as number) - B.ZERO;
+        if (d < 0 || d > 9) break;
+        hi = hi * 10 + d;
+      }
+      if (j === start + 10) {
+        for (; j < start + 19; j++) {
+          const d = (b[j] as number) - B.ZERO;
+          if (d < 0 || d > 9) break;
+          lo = (lo * 10 + d) | 0;
+        }
+        const next = b[j] as number;
+        if (j === start + 19 && (next < B.ZERO || next > B.NINE) && next !== B.DOT && next !== 0x65 && next !== 0x45 && b[start] !== B.ZERO) {
+          this.p = j;
+          if (hi >= MAX_TIME_HIGH) return false;
+          // hi >= 1e9: at least 1e18, always plausible.
+          into[at] = hi * 1e9 + lo;
+          return true;
+        }
+      }
+    }
     let p = start;
     while (p < n) {
       const d = (b[p] as number) - B.ZERO;
