@@ -300,6 +300,32 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(got).toMatch(/"two",2\]|2,"two"\]/);
   });
 
+  it("answers 400 with influxd's reason when it refuses a write (field type conflict), on both ingest paths", async () => {
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'CONFLICT' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
+      // Another tool wrote `value` as a string into this database first: influxd refuses our floats.
+      const t = nsFromNow(-30);
+      const seeded = await fetch(`${peer.url}/write?db=CONFLICT&precision=n`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+        body: `SensorMeasurement,environment=conflict,equipement=other value="text" ${t}`,
+      });
+      expect(seeded.status).toBe(204);
+      const fast = { environment: 'conflict', time: t, measurements: [{ sensor: 'power', unit: 'W', value: 1.5, time: t }] };
+      const general = { ...fast, topology: { rack: 'r1' } };
+      expect(scanMeasurementPost(Buffer.from(JSON.stringify(fast)))).toBeDefined();
+      for (const body of [fast, general]) {
+        const r = await sendJson(url, 'POST', '/resources/equipments/conflict-srv/measurements', body);
+        expect(r.status).toBe(400);
+        expect((r.json as { message: string }).message).toMatch(/^The store refused these readings: .*field type conflict/);
+      }
+    } finally {
+      await api.close();
+    }
+  });
+
   it('refuses readings older than the measurements RP with a 400 naming the field instead of a 500', async () => {
     const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'RET1', power_data_retention: '1h' } }, port: 0 });
     const url = await api.listen();

@@ -67,6 +67,8 @@ function isOutage(err: unknown): boolean {
 const MAX_WRITES_IN_FLIGHT = 2;
 /** Upper bound of a merged write body, in bytes. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+/** Bytes of an influxd answer kept for an error message. */
+const MAX_ERROR_BODY = 64 * 1024;
 /** Write buffers larger than this are not kept for reuse. */
 const MAX_SPARE_BYTES = MAX_GROUP_BYTES;
 
@@ -250,11 +252,68 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     }
   };
 
+  // Writes without a caller's signal (the ingest path) go straight to undici's dispatcher with a handler that
+  // keeps the status and at most MAX_ERROR_BODY bytes of the answer: no request wrapper, response stream or
+  // AbortSignal per write (measured: a quarter of the write's JavaScript at batch 1).
+  const origin = url.origin;
+  const prefix = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+  const writeHeaders: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  if (authHeader !== undefined) writeHeaders['authorization'] = authHeader;
+  const dispatchPost = (path: string, body: Buffer): Promise<{ statusCode: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      let statusCode = 0;
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      let abort: ((err: Error) => void) | undefined;
+      let timedOut: Error | undefined;
+      let settled = false;
+      const settle = (err: Error | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err === undefined) resolve({ statusCode, text: Buffer.concat(chunks).toString('utf8') });
+        else reject(err);
+      };
+      const timer = setTimeout(() => {
+        timedOut = new DOMException(`no answer from InfluxDB within ${options.timeoutMs} ms`, 'TimeoutError');
+        if (abort === undefined) settle(timedOut);
+        else abort(timedOut);
+      }, options.timeoutMs);
+      const handler: Parameters<typeof dispatcher.dispatch>[1] = {
+        onConnect(a) {
+          abort = a;
+          if (timedOut !== undefined) a(timedOut);
+        },
+        onError(err) {
+          settle(err);
+        },
+        onHeaders(code) {
+          statusCode = code;
+          return true;
+        },
+        onData(chunk) {
+          if (kept < MAX_ERROR_BODY) {
+            chunks.push(chunk);
+            kept += chunk.length;
+          }
+          return true;
+        },
+        onComplete() {
+          settle(undefined);
+        },
+      };
+      try {
+        dispatcher.dispatch({ origin, path: `${prefix}${path}`, method: 'POST', headers: writeHeaders, body }, handler);
+      } catch (err) {
+        settle(err as Error);
+      }
+    });
+
   const writePath = `/write?${new URLSearchParams({ db: options.db, precision: 'n' }).toString()}`;
 
   const write = async (body: string | Buffer, rp: string | undefined, signal?: AbortSignal): Promise<void> => {
     const path = rp === undefined ? writePath : `${writePath}&${new URLSearchParams({ rp }).toString()}`;
-    const res = await post(path, 'text/plain; charset=utf-8', body, signal);
+    const res = signal === undefined && typeof body !== 'string' ? await dispatchPost(path, body) : await post(path, 'text/plain; charset=utf-8', body, signal);
     if (res.statusCode === 204) return;
     const message = `InfluxDB write answered ${res.statusCode}: ${res.text.slice(0, 300)}`;
     // A race with the RP (or an RP shortened behind our back): influxd stored the other points and dropped these.
