@@ -394,8 +394,9 @@ class Scanner {
         if (j === start + 19 && (next < B.ZERO || next > B.NINE) && next !== B.DOT && next !== 0x65 && next !== 0x45 && b[start] !== B.ZERO) {
           this.p = j;
           if (hi >= MAX_TIME_HIGH) return false;
-          // hi >= 1e9: at least 1e18, always plausible.
-          into[at] = hi * 1e9 + lo;
+          const v = hi * 1e9 + lo;
+          if (!(v >= MIN_PLAUSIBLE_NS)) return false;
+          into[at] = v;
           return true;
         }
       }
