@@ -18,7 +18,8 @@
 //
 // Env: BENCH_WARMUP_MS (1000), BENCH_CASE_MS (2500), BENCH_STEADY_MS (12000), BENCH_ROUNDS (3), BENCH_CONNECTIONS (4),
 // BENCH_BATCHES (1,100,1000), BENCH_TARGETS (direct,influx,sqlite), BENCH_CPU_PROF=<dir> runs the APIs under
-// `node --cpu-prof`, BENCH_API_DIST (dist) names the build folder the APIs run from, for A/B runs of two builds.
+// `node --cpu-prof`, BENCH_API_DIST (dist) names the build folder the APIs run from, for A/B runs of two builds,
+// BENCH_NODE_FLAGS passes node/V8 flags to the APIs (space-separated).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -84,7 +85,7 @@ async function startApi(dir, name, settingsYaml) {
   const port = await freePort();
   const conf = join(dir, `${name}.yaml`);
   writeFileSync(conf, settingsYaml);
-  const nodeArgs = CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const nodeArgs = [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`])];
   const child = spawn(process.execPath, [...nodeArgs, join(here, '..', process.env.BENCH_API_DIST ?? 'dist', 'main.js'), '--config', conf, '--host', '127.0.0.1', '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
