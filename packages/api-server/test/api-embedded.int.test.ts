@@ -130,6 +130,26 @@ describe('recording API (embedded store)', () => {
     expect(proto.status).toBe(200);
   });
 
+  it('answers 400 naming the field with a short message when a value is deeply nested or huge', async () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const cases: Array<[string, string, string]> = [
+      ['/resources/equipments/e/measurements', `{"environment":${deep},"measurements":[]}`, 'environment'],
+      ['/resources/equipments/e/measurements', `{"environment":"p","measurements":[{"sensor":"s","unit":"W","value":${deep}}]}`, 'measurements.0.value'],
+      ['/resources/equipments/e/measurements', `{"environment":"p","measurements":[${deep}]}`, 'measurements.0'],
+      ['/resources/recorders/environment/p', `{"scenario":${deep},"step":"a"}`, 'scenario'],
+      ['/resources/recorders/environment/p/step', `{"step":${deep}}`, 'step'],
+      ['/resources/servers/s/consumption', `{"power":${deep},"environment":"p"}`, 'power'],
+      ['/resources/equipments/e/measurements', `{"environment":[${'"x",'.repeat(50_000)}"x"],"measurements":[]}`, 'environment'],
+    ];
+    for (const [path, body, field] of cases) {
+      const r = await raw(url, 'POST', path, { headers: sdkHeaders, body });
+      expect({ path, field, status: r.status }).toEqual({ path, field, status: 400 });
+      const message = (r.json as { errors: Record<string, string> }).errors[field];
+      expect(message).toMatch(/is not of type|required/);
+      expect(message?.length).toBeLessThan(200);
+    }
+  });
+
   it('accepts names with quotes, commas, spaces and slashes as they are', async () => {
     const env = `po"d, 'x'=/y`;
     const path = `/resources/recorders/environment/${encodeURIComponent(env)}`;

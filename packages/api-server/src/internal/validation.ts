@@ -11,7 +11,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A name used as a tag: non-empty, bounded, no control characters. */
 export const nameSchema = z
-  .string({ error: (i) => (i.input === undefined ? 'is a required property' : `${JSON.stringify(i.input)} is not of type 'string'`) })
+  .string({ error: (i) => (i.input === undefined ? 'is a required property' : `${describe(i.input)} is not of type 'string'`) })
   .min(1, 'must not be empty')
   .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
   .refine((s) => !CONTROL.test(s), 'must not contain control characters (newline, tab, ...)')
@@ -35,7 +35,7 @@ export function timestampProblem(value: number): string | undefined {
 
 /** An epoch-ns timestamp. 0 means absent, as the original collector treats it. */
 export const timestampSchema = z
-  .number({ error: (i) => `${JSON.stringify(i.input)} is not of type 'integer'` })
+  .number({ error: (i) => `${describe(i.input)} is not of type 'integer'` })
   .superRefine((v, ctx) => {
     if (v === 0) return;
     const problem = timestampProblem(v);
@@ -62,7 +62,7 @@ export const topologySchema = z
 export const measurementSchema = z.object({
   sensor: nameSchema,
   unit: nameSchema,
-  value: z.number({ error: (i) => (i.input === undefined ? 'is a required property' : `${JSON.stringify(i.input)} is not of type 'number'`) }).finite(),
+  value: z.number({ error: (i) => (i.input === undefined ? 'is a required property' : `${describe(i.input)} is not of type 'number'`) }).finite(),
   time: timestampSchema.optional(),
 });
 
@@ -71,7 +71,7 @@ export const measurementPostSchema = z.object({
   environment: nameSchema,
   topology: z.union([topologySchema, z.null().transform(() => undefined)]).optional(),
   measurements: z.array(measurementSchema, {
-    error: (i) => (i.input === undefined ? 'is a required property' : `${JSON.stringify(i.input)} is not of type 'array'`),
+    error: (i) => (i.input === undefined ? 'is a required property' : `${describe(i.input)} is not of type 'array'`),
   }),
   time: timestampSchema.optional(),
 });
@@ -84,7 +84,7 @@ export const stepPostSchema = z.object({ step: nameSchema });
 
 /** The original's (removed) `powerPost` model of `/servers/{server}/consumption`. */
 export const powerPostSchema = z.object({
-  power: z.number({ error: (i) => (i.input === undefined ? 'is a required property' : `${JSON.stringify(i.input)} is not of type 'integer'`) }).finite(),
+  power: z.number({ error: (i) => (i.input === undefined ? 'is a required property' : `${describe(i.input)} is not of type 'integer'`) }).finite(),
   time: timestampSchema.optional(),
   environment: nameSchema,
 });
@@ -120,11 +120,35 @@ export function validationBody(errors: Record<string, string>): ValidationBody {
 }
 
 function notAnObject(input: unknown): { ok: false; body: ValidationBody } {
-  return { ok: false, body: validationBody({ '': `${JSON.stringify(input) ?? 'no body'} is not of type 'object'` }) };
+  return { ok: false, body: validationBody({ '': `${input === undefined ? 'no body' : describe(input)} is not of type 'object'` }) };
 }
 
-function describe(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
+const DESCRIBE_MAX_CHARS = 120;
+
+/**
+ * A short JSON rendering of a refused value for an error message: nested arrays and objects beyond the first
+ * level show as `[...]` / `{...}` and the text is cut at 120 characters. JSON.stringify of the whole value would
+ * copy a large body into the answer and overflow the stack on a deeply nested one (a 20 KB body of 10,000 `[`).
+ */
+export function describe(v: unknown): string {
+  const text = describeAt(v, 0);
+  return text.length > DESCRIBE_MAX_CHARS ? `${text.slice(0, DESCRIBE_MAX_CHARS)}...` : text;
+}
+
+function describeAt(v: unknown, depth: number): string {
+  if (typeof v !== 'object' || v === null) return JSON.stringify(v) ?? String(v);
+  const array = Array.isArray(v);
+  if (depth > 0) return array ? '[...]' : '{...}';
+  const parts: string[] = [];
+  let length = 0;
+  const entries = array ? (v as unknown[]).map((x) => [undefined, x] as const) : Object.entries(v);
+  for (const [k, x] of entries) {
+    const part = k === undefined ? describeAt(x, depth + 1) : `${JSON.stringify(k)}:${describeAt(x, depth + 1)}`;
+    parts.push(part);
+    length += part.length + 1;
+    if (length > DESCRIBE_MAX_CHARS) break;
+  }
+  return array ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
 }
 
 /** The same rules as {@link nameSchema}, in the same order, without allocating on success. */
