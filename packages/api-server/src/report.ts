@@ -8,8 +8,52 @@ import {
 } from '@energyrecorder/core';
 import type { EquipmentSample } from './store.js';
 
-function energyOf(equipment: string, samples: readonly PowerSample[], startNs: number, endNs: number): EquipmentEnergy {
-  const r = integrateEnergy(samples, { startNs, endNs });
+/** One equipment's samples sorted by time, with the median spacing the integration takes as its interval. */
+interface Series {
+  samples: PowerSample[];
+  expectedIntervalNs: number;
+}
+
+function seriesOf(list: PowerSample[]): Series {
+  const samples = list.filter((s) => Number.isFinite(s.timestampNs) && Number.isFinite(s.powerWatts)).sort((a, b) => a.timestampNs - b.timestampNs);
+  const spacings: number[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const d = (samples[i] as PowerSample).timestampNs - (samples[i - 1] as PowerSample).timestampNs;
+    if (d > 0) spacings.push(d);
+  }
+  spacings.sort((a, b) => a - b);
+  const mid = Math.floor(spacings.length / 2);
+  const expectedIntervalNs =
+    spacings.length === 0 ? 0 : spacings.length % 2 === 1 ? (spacings[mid] as number) : ((spacings[mid - 1] as number) + (spacings[mid] as number)) / 2;
+  return { samples, expectedIntervalNs };
+}
+
+/** Index of the first sample at or after `t`, or strictly after it with `strict` (`samples.length` when none). */
+function firstFrom(samples: readonly PowerSample[], t: number, strict: boolean): number {
+  let lo = 0;
+  let hi = samples.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const m = (samples[mid] as PowerSample).timestampNs;
+    if (m < t || (strict && m === t)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The samples a window's integration reads: those inside it plus the nearest one on each side (the pairs that
+ * straddle its edges). With the series' interval given, the result equals integrating all samples, at the cost
+ * of the window's samples rather than the session's: a report of 100 steps over 1 M samples took a minute.
+ */
+function windowSlice(samples: readonly PowerSample[], startNs: number, endNs: number): readonly PowerSample[] {
+  const from = Math.max(0, firstFrom(samples, startNs, false) - 1);
+  const to = Math.min(samples.length, firstFrom(samples, endNs, true) + 1);
+  return samples.slice(from, Math.max(from, to));
+}
+
+function energyOf(equipment: string, series: Series, startNs: number, endNs: number): EquipmentEnergy {
+  const r = integrateEnergy(windowSlice(series.samples, startNs, endNs), { startNs, endNs, expectedIntervalNs: series.expectedIntervalNs });
   return {
     equipment,
     energyJoules: r.energyJoules,
@@ -45,9 +89,10 @@ export function buildReport(
     list.push({ timestampNs: s.timestampNs, powerWatts: s.powerWatts });
   }
   const names = [...byEquipment.keys()].sort();
+  const series = new Map(names.map((n) => [n, seriesOf(byEquipment.get(n) ?? [])]));
   const sessionEnd = session.endNs ?? Math.max(nowNs, session.startNs);
   const window = (startNs: number, endNs: number): EquipmentEnergy[] =>
-    names.map((n) => energyOf(n, byEquipment.get(n) ?? [], startNs, endNs));
+    names.map((n) => energyOf(n, series.get(n) as Series, startNs, endNs));
   const sum = (list: EquipmentEnergy[]): number => list.reduce((a, e) => a + e.energyJoules, 0);
   const steps = session.steps.map((st): StepEnergy => {
     const eqs = window(st.startNs, st.endNs ?? sessionEnd);

@@ -1,4 +1,4 @@
-import { reportToCsv } from '@energyrecorder/core';
+import { integrateEnergy, reportToCsv } from '@energyrecorder/core';
 import { deriveSessions, measurementTopic, buildReport } from '../src/index.js';
 import { assignTimestamps } from '../src/internal/timestamps.js';
 import { parseBody, measurementPostSchema, timestampProblem } from '../src/internal/validation.js';
@@ -64,5 +64,60 @@ describe('reportToCsv', () => {
     const lines = csv.trim().split('\r\n');
     expect(lines[1]).toMatch(/^step,'=cmd,"a,b",100,/);
     expect(lines[2]).toMatch(/^session,,"a,b",100,/);
+  });
+});
+
+describe('buildReport', () => {
+  // A seeded xorshift, so a failure names a case that can be replayed.
+  const rng = (seed: number) => {
+    let x = Math.imul(seed, 0x9e3779b1) | 1;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32;
+    };
+  };
+
+  it('gives every window the figures of integrating all its equipment samples when each window reads only its own', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = rng(seed);
+      const t0 = 1.7e18;
+      const n = 2 + Math.floor(r() * 60);
+      const samples: Array<{ equipment: string; timestampNs: number; powerWatts: number }> = [];
+      for (let i = 0; i < n; i++) {
+        // Out of order, repeated times, long gaps and samples before and after the session.
+        const t = t0 + Math.floor(r() * 400) * 1e9 * (r() < 0.1 ? 3 : 1) - 50e9;
+        samples.push({ equipment: r() < 0.5 ? 'a' : 'b', timestampNs: r() < 0.05 ? Number.NaN : t, powerWatts: 50 + r() * 200 });
+      }
+      const cuts = [0, ...Array.from({ length: 1 + Math.floor(r() * 6) }, () => Math.floor(r() * 300))].sort((x, y) => x - y);
+      const running = r() < 0.3;
+      const endNs = running ? null : t0 + 300e9;
+      const steps = cuts.map((c, i) => ({ step: `s${i}`, startNs: t0 + c * 1e9, endNs: i + 1 < cuts.length ? t0 + (cuts[i + 1] as number) * 1e9 : endNs }));
+      const session = { scenario: 'S', startNs: t0, endNs, running, steps };
+      const now = t0 + 280e9;
+      const report = buildReport('e', session, samples, now);
+      const whole = (eq: string, startNs: number, end: number) => {
+        const x = integrateEnergy(
+          samples.filter((s) => s.equipment === eq),
+          { startNs, endNs: end },
+        );
+        return { energyJoules: x.energyJoules, coveragePct: x.coveragePct, sampleCount: x.sampleCount, gapCount: x.gaps.length, maxWatts: x.maxWatts, minWatts: x.minWatts };
+      };
+      const pick = (e: { energyJoules: number; coveragePct: number; sampleCount: number; gapCount: number; maxWatts: number | null; minWatts: number | null }) => ({
+        energyJoules: e.energyJoules,
+        coveragePct: e.coveragePct,
+        sampleCount: e.sampleCount,
+        gapCount: e.gapCount,
+        maxWatts: e.maxWatts,
+        minWatts: e.minWatts,
+      });
+      const sessionEnd = endNs ?? now;
+      for (const e of report.equipments) expect({ seed, ...pick(e) }).toEqual({ seed, ...whole(e.equipment, t0, sessionEnd) });
+      report.steps.forEach((st, i) => {
+        const s = steps[i] as (typeof steps)[number];
+        for (const e of st.equipments) expect({ seed, step: i, ...pick(e) }).toEqual({ seed, step: i, ...whole(e.equipment, s.startNs, s.endNs ?? sessionEnd) });
+      });
+    }
   });
 });
