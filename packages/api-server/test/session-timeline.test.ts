@@ -88,6 +88,29 @@ describe('createSessionTimeline', () => {
     expect(timeline.stats.refreshes).toBe(2);
   });
 
+  it('keeps at most maxEnvironments timelines, dropping the one refreshed longest ago, when many environments post', async () => {
+    const log = new EventLog();
+    log.add(9_000 * S, 'A');
+    const timeline = createSessionTimeline(log, async (_env, atNs) => log.latest(atNs), {
+      now: () => 10_000 * S,
+      marginNs: 0.5 * S,
+      windowNs: 3600 * S,
+      maxEnvironments: 3,
+    });
+    for (const env of ['e0', 'e1', 'e2', 'e3', 'e4']) await timeline.lookup(env, 9_500 * S);
+    expect(timeline.stats.refreshes).toBe(5);
+    // e2..e4 are kept: asking again costs nothing.
+    for (const env of ['e2', 'e3', 'e4']) await timeline.lookup(env, 9_600 * S);
+    expect(timeline.stats.refreshes).toBe(5);
+    // e0 was dropped: it is fetched again, and still answers as the log does.
+    expect(await timeline.lookup('e0', 9_600 * S)).toMatchObject({ scenario: 'A' });
+    expect(timeline.stats.refreshes).toBe(6);
+    // Re-fetching e0 dropped e2, the oldest kept.
+    await timeline.lookup('e3', 9_700 * S);
+    await timeline.lookup('e2', 9_700 * S);
+    expect(timeline.stats.refreshes).toBe(7);
+  });
+
   it('agrees with the log for random events and readings', async () => {
     let seed = 7;
     const rnd = (): number => {

@@ -18,6 +18,8 @@ export interface SessionTimelineOptions {
   windowNs: number;
   /** Timelines with more events than this are not kept (a runaway script of steps). */
   maxEvents: number;
+  /** At most this many environments' timelines are kept; the oldest kept is dropped first (refetched on use). */
+  maxEnvironments: number;
   /** Wall clock in ns. */
   now: () => number;
 }
@@ -27,6 +29,7 @@ export const DEFAULT_SESSION_TIMELINE_OPTIONS = Object.freeze({
   marginNs: 500e6,
   windowNs: 6 * 3600e9,
   maxEvents: 10_000,
+  maxEnvironments: 4096,
 });
 
 interface Timeline {
@@ -84,6 +87,7 @@ export function createSessionTimeline(
   const marginNs = options.marginNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.marginNs;
   const windowNs = options.windowNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.windowNs;
   const maxEvents = options.maxEvents ?? DEFAULT_SESSION_TIMELINE_OPTIONS.maxEvents;
+  const maxEnvironments = options.maxEnvironments ?? DEFAULT_SESSION_TIMELINE_OPTIONS.maxEnvironments;
   const now = options.now;
   const timelines = new Map<string, Timeline>();
   const generations = new Map<string, number>();
@@ -106,7 +110,11 @@ export function createSessionTimeline(
         const kept = timelines.get(environment);
         // A local append since the queries began may be missing from them: use the answer once, keep nothing.
         if ((generations.get(environment) ?? 0) === generation && (kept === undefined || kept.fetchedNs < fetchedNs)) {
+          // Re-inserted at the end, so the map's first key is the environment refreshed longest ago. Any client
+          // may name a new environment in each batch: without a bound the map would grow with every name.
+          timelines.delete(environment);
           timelines.set(environment, t);
+          if (timelines.size > maxEnvironments) timelines.delete(timelines.keys().next().value as string);
         }
         return t;
       },
