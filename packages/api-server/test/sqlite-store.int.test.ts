@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { getFreePort, makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
 import { createApiServer, createSqliteStore, type MeasurementBatch } from '../src/index.js';
 import { nsFromNow, raw, sendJson } from './helpers.js';
@@ -34,6 +35,36 @@ describe('embedded store', () => {
       const left = await store.queryPower({ environment: 'ret', sensor: 'power', unit: 'W', fromNs: old - 1e12, toNs: recent + 1e12 });
       expect(left.map((s) => s.powerWatts)).toEqual([3]);
       expect((await store.listEvents('ret')).map((e) => e.started)).toEqual([false]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('deletes series left empty by the sweep and files later readings of the same series under a new row', async () => {
+    const path = join(dir, 'series.db');
+    const store = createSqliteStore({ path, retention: '1h', eventsRetention: '2h' });
+    await store.init();
+    const seriesRows = (): number => {
+      const ro = new Database(path, { readonly: true });
+      try {
+        return (ro.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
+      } finally {
+        ro.close();
+      }
+    };
+    try {
+      const old = nsFromNow(-90 * 60);
+      for (let i = 0; i < 50; i++) await store.writeBatch({ ...batchOf('a', [i], old + i * 1e9), step: `step-${i}` });
+      await store.writeBatch(batchOf('a', [7], nsFromNow(-10 * 60)));
+      expect(seriesRows()).toBe(51);
+      expect(store.purgeExpired()).toBe(50);
+      expect(seriesRows()).toBe(1);
+      // step-3's id was cached before the sweep dropped its row.
+      const t = nsFromNow(-5 * 60);
+      await store.writeBatch({ ...batchOf('a', [42], t), step: 'step-3' });
+      expect(seriesRows()).toBe(2);
+      const got = await store.queryPower({ environment: 'ret', sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 1e9 });
+      expect(got.map((s) => s.powerWatts)).toEqual([42]);
     } finally {
       await store.close();
     }

@@ -121,6 +121,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         queryPower: Database.Statement;
         allSeries: Database.Statement;
         purgeSeries: Database.Statement;
+        dropEmptySeries: Database.Statement;
         purgeEvents: Database.Statement;
       }
     | undefined;
@@ -224,14 +225,29 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       let deleted = 0;
       if (retentionNs !== undefined) {
         const cutoff = BigInt(Math.round(now - retentionNs));
-        // Per series through the primary key, so measurements need no second index on time.
+        // Per series through the primary key, so measurements need no second index on time. A series left
+        // without measurements goes too: its key holds the scenario and step, so every session adds series, and
+        // both this sweep and report lookups would otherwise slow down with the history.
         const ids = s.allSeries.all() as Array<{ id: number }>;
-        for (let i = 0; i < ids.length; i += 500) {
-          const chunk = ids.slice(i, i + 500);
-          db?.transaction(() => {
-            for (const { id } of chunk) deleted += s.purgeSeries.run(id, cutoff).changes;
-          })();
+        let dropped = 0;
+        try {
+          for (let i = 0; i < ids.length; i += 500) {
+            const chunk = ids.slice(i, i + 500);
+            db?.transaction(() => {
+              for (const { id } of chunk) {
+                deleted += s.purgeSeries.run(id, cutoff).changes;
+                dropped += s.dropEmptySeries.run(id, id).changes;
+              }
+            })();
+          }
+        } finally {
+          // Cached ids of dropped series would file new readings under a row that no longer exists.
+          if (dropped > 0) {
+            seriesIds.clear();
+            cachedSeries = 0;
+          }
         }
+        if (dropped > 0) logger.info({ series: dropped }, 'empty series deleted');
       }
       if (eventsRetentionNs !== undefined) {
         deleted += s.purgeEvents.run(BigInt(Math.round(now - eventsRetentionNs))).changes;
@@ -294,6 +310,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           ),
           allSeries: d.prepare('SELECT id FROM series'),
           purgeSeries: d.prepare('DELETE FROM measurements WHERE series_id = ? AND time_ns < ?'),
+          dropEmptySeries: d.prepare('DELETE FROM series WHERE id = ? AND NOT EXISTS (SELECT 1 FROM measurements WHERE series_id = ?)'),
           purgeEvents: d.prepare('DELETE FROM scenario_events WHERE time_ns < ?'),
         };
         const s = stmts;
