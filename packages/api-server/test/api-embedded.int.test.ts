@@ -235,4 +235,23 @@ describe('recording API (embedded store)', () => {
     const none = await raw(url, 'GET', `/resources/recorders/environment/${env}/report?scenario=nope`);
     expect(none.status).toBe(404);
   });
+
+  it('converts kW and mW readings to watts when reporting energy', async () => {
+    const env = 'report-units';
+    await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'U', step: 'one' });
+    const sessions0 = await raw(url, 'GET', `/resources/recorders/environment/${env}/sessions`);
+    const startNs = (sessions0.json as { sessions: Array<{ startNs: number }> }).sessions[0]?.startNs as number;
+    const series = (unit: string, value: number) =>
+      Array.from({ length: 41 }, (_, i) => ({ sensor: 'Power', unit, value, time: startNs - 20e9 + i * 1e9 }));
+    await sendJson(url, 'POST', '/resources/equipments/meter-kw/measurements', { environment: env, measurements: series('kW', 0.25) });
+    await sendJson(url, 'POST', '/resources/equipments/meter-mw/measurements', { environment: env, measurements: series('mW', 4000) });
+    await sendJson(url, 'POST', '/resources/equipments/meter-c/measurements', { environment: env, measurements: series('Celsius', 21) });
+    await sendJson(url, 'DELETE', `/resources/recorders/environment/${env}`);
+    const rep = await raw(url, 'GET', `/resources/recorders/environment/${env}/report?scenario=U&sensor=Power`);
+    const body = rep.json as { equipments: Array<{ equipment: string; avgWatts: number }> };
+    expect(body.equipments.map((e) => [e.equipment, Math.round(e.avgWatts * 1000) / 1000])).toEqual([
+      ['meter-kw', 250],
+      ['meter-mw', 4],
+    ]);
+  });
 });

@@ -76,6 +76,9 @@ export interface EventReading {
 
 const MEASUREMENTS_ROUTE = '/resources/equipments/:equipement/measurements';
 
+/** Power units a report reads, with their value in watts. */
+const WATTS_PER_UNIT: Readonly<Record<string, number>> = Object.freeze({ W: 1, kW: 1e3, mW: 1e-3, MW: 1e6 });
+
 const CORS = {
   'access-control-allow-origin': '*',
   'access-control-allow-headers': 'Content-Type,Authorization',
@@ -484,9 +487,16 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       }
       const now = nowNs();
       const margin = deps.reportMarginNs ?? 120e9;
-      const samples = await timed('queryPower', () =>
-        store.queryPower({ environment: env, sensor, unit: 'W', fromNs: session.startNs - margin, toNs: (session.endNs ?? now) + margin }),
+      // Power in any of the usual units (a CSV meter's `Power (kW)`), converted to watts.
+      const fromNs = session.startNs - margin;
+      const toNs = (session.endNs ?? now) + margin;
+      const perUnit = await timed('queryPower', () =>
+        Promise.all(Object.keys(WATTS_PER_UNIT).map((unit) => store.queryPower({ environment: env, sensor, unit, fromNs, toNs }))),
       );
+      const samples = perUnit.flatMap((list, i) => {
+        const scale = WATTS_PER_UNIT[Object.keys(WATTS_PER_UNIT)[i] as string] as number;
+        return scale === 1 ? list : list.map((x) => ({ ...x, powerWatts: x.powerWatts * scale }));
+      });
       const report = buildReport(env, session, samples, now);
       if (csv) return reply.type('text/csv; charset=utf-8').send(reportToCsv(report));
       return report;
