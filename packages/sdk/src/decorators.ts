@@ -27,9 +27,24 @@ function isStandardContext(value: unknown): value is { kind: string; name: strin
   return typeof value === 'object' && value !== null && 'kind' in value && 'name' in value;
 }
 
-function isAsyncFunction(fn: Method): boolean {
-  return Object.prototype.toString.call(fn) === '[object AsyncFunction]';
+type MethodKind = 'sync' | 'async' | 'generator' | 'async-generator';
+
+/** What calling `fn` gives: a value, a promise, or a generator whose body runs only when it is iterated. */
+function kindOf(fn: Method): MethodKind {
+  switch (Object.prototype.toString.call(fn)) {
+    case '[object AsyncFunction]':
+      return 'async';
+    case '[object GeneratorFunction]':
+      return 'generator';
+    case '[object AsyncGeneratorFunction]':
+      return 'async-generator';
+    default:
+      return 'sync';
+  }
 }
+
+type AnyGenerator = Generator<unknown, unknown, unknown>;
+type AnyAsyncGenerator = AsyncGenerator<unknown, unknown, unknown>;
 
 function methodDecorator(label: string, wrap: (original: Method, name: string | symbol) => Method): DualMethodDecorator {
   const decorator = (target: unknown, keyOrContext: unknown, descriptor?: PropertyDescriptor): unknown => {
@@ -74,18 +89,33 @@ export function defaultScenarioName(self: unknown, method: string | symbol): str
  * environment's current session is saved and `scenario` starts at step `running`; afterwards, on success and on
  * failure, the saved scenario and step are restored (or recording stops). `this`, every argument, the return
  * value and the thrown error pass through unchanged; async methods are awaited, sync methods stay sync (their
- * markers are then sent in the background, in order). Recording failures are logged, never thrown.
+ * markers are then sent in the background, in order). For generator and async generator methods the recording
+ * spans the iteration: it starts at the first `next()` and ends when the generator completes, is closed or
+ * throws. Recording failures are logged, never thrown.
  */
 export function enableRecording(scenarioOrOptions?: string | EnableRecordingOptions): DualMethodDecorator {
   const options: EnableRecordingOptions =
     typeof scenarioOrOptions === 'string' ? { scenario: scenarioOrOptions } : (scenarioOrOptions ?? {});
   return methodDecorator('@enableRecording', (original, name) => {
-    // Wrappers of async methods are async themselves, so stacked decorators still see an async method.
-    if (isAsyncFunction(original)) {
-      return async function recorded(this: unknown, ...args: unknown[]): Promise<unknown> {
-        const scenario = options.scenario ?? defaultScenarioName(this, name);
-        return pickRecorder(options.recorder).recording(scenario, () => original.apply(this, args));
-      };
+    // Each wrapper is of the same kind as the method (async, generator...), so stacked decorators see the kind.
+    switch (kindOf(original)) {
+      case 'async':
+        return async function recorded(this: unknown, ...args: unknown[]): Promise<unknown> {
+          const scenario = options.scenario ?? defaultScenarioName(this, name);
+          return pickRecorder(options.recorder).recording(scenario, () => original.apply(this, args));
+        };
+      case 'generator':
+        return function* recorded(this: unknown, ...args: unknown[]): AnyGenerator {
+          const scenario = options.scenario ?? defaultScenarioName(this, name);
+          return yield* pickRecorder(options.recorder).recordingGenerator(scenario, () => original.apply(this, args) as AnyGenerator);
+        };
+      case 'async-generator':
+        return async function* recorded(this: unknown, ...args: unknown[]): AnyAsyncGenerator {
+          const scenario = options.scenario ?? defaultScenarioName(this, name);
+          return yield* pickRecorder(options.recorder).recordingAsyncGenerator(scenario, () => original.apply(this, args) as AnyAsyncGenerator);
+        };
+      case 'sync':
+        break;
     }
     return function recorded(this: unknown, ...args: unknown[]): unknown {
       const scenario = options.scenario ?? defaultScenarioName(this, name);
@@ -96,14 +126,29 @@ export function enableRecording(scenarioOrOptions?: string | EnableRecordingOpti
 
 /**
  * `@setStep(name)`: sets the step before the method runs (the decorator the OPNFV docs described but never
- * shipped). Async methods run once the step is sent; sync methods run at once with the step queued.
+ * shipped). Async methods run once the step is sent; sync methods run at once with the step queued; generator
+ * methods set it when their iteration starts (async generators once it is sent).
  */
 export function setStep(step: string, options: Pick<EnableRecordingOptions, 'recorder'> = {}): DualMethodDecorator {
   return methodDecorator('@setStep', (original) => {
-    if (isAsyncFunction(original)) {
-      return async function stepped(this: unknown, ...args: unknown[]): Promise<unknown> {
-        return pickRecorder(options.recorder).step(step, () => original.apply(this, args));
-      };
+    switch (kindOf(original)) {
+      case 'async':
+        return async function stepped(this: unknown, ...args: unknown[]): Promise<unknown> {
+          return pickRecorder(options.recorder).step(step, () => original.apply(this, args));
+        };
+      // Generators: the step is set when the iteration starts, not when the generator object is created.
+      case 'generator':
+        return function* stepped(this: unknown, ...args: unknown[]): AnyGenerator {
+          void pickRecorder(options.recorder).setStep(step);
+          return yield* original.apply(this, args) as AnyGenerator;
+        };
+      case 'async-generator':
+        return async function* stepped(this: unknown, ...args: unknown[]): AnyAsyncGenerator {
+          await pickRecorder(options.recorder).step(step, () => undefined);
+          return yield* original.apply(this, args) as AnyAsyncGenerator;
+        };
+      case 'sync':
+        break;
     }
     return function stepped(this: unknown, ...args: unknown[]): unknown {
       void pickRecorder(options.recorder).setStep(step);

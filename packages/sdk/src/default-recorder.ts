@@ -8,7 +8,8 @@ let defaultRecorder: EnergyRecorder | undefined;
 /**
  * The recorder used by the decorators and the Jest/Mocha integrations when none is given: built on first use
  * from the environment variables ({@link EnergyRecorder.fromEnv}). A missing or invalid configuration gives a
- * disabled recorder (logged once as a warning) instead of an error, so tests still run.
+ * disabled recorder and one warning instead of an error, so tests still run: through `logger` when one is given,
+ * else as a process warning (`process.emitWarning`, code `ER_SDK_CONFIG`).
  */
 export function getDefaultRecorder(logger?: Logger): EnergyRecorder {
   if (defaultRecorder !== undefined) return defaultRecorder;
@@ -16,7 +17,11 @@ export function getDefaultRecorder(logger?: Logger): EnergyRecorder {
     defaultRecorder = EnergyRecorder.fromEnv(process.env, logger === undefined ? {} : { logger });
   } catch (err) {
     const reason = err instanceof SdkError ? err.message : String(err);
-    if (logger !== undefined) guardedLogger(logger).warn({ reason }, 'energy recording disabled: no valid configuration');
+    const message = 'energy recording disabled: no valid configuration';
+    if (logger !== undefined) guardedLogger(logger).warn({ reason }, message);
+    // Decorators and the plain functions have no logger to give; a process warning is the one channel Node
+    // shows by default (and `--no-warnings` silences), so the disabled recording does not go unnoticed.
+    else process.emitWarning(`${message}: ${reason}`, { code: 'ER_SDK_CONFIG' });
     defaultRecorder = EnergyRecorder.disabled(reason, logger);
   }
   return defaultRecorder;

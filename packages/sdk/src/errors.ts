@@ -3,6 +3,7 @@ export type SdkErrorCode =
   | 'ER_SDK_CONFIG'
   | 'ER_SDK_NETWORK'
   | 'ER_SDK_TIMEOUT'
+  | 'ER_SDK_ABORTED'
   | 'ER_SDK_RESPONSE'
   | 'ER_SDK_STATE_FILE';
 

@@ -11,6 +11,8 @@ export const DEFAULT_RECORDER_OPTIONS = Object.freeze({
   timeoutMs: 4000,
   /** How long the SDK stays silent after the API was found unreachable before it probes again. */
   retryAfterMs: 30_000,
+  /** How long `recording()`, async decorated methods and `step(name, fn)` wait for a marker call. */
+  waitMs: 1000,
 });
 
 /** Options of {@link EnergyRecorder}. */
@@ -27,6 +29,12 @@ export interface RecorderOptions {
   timeoutMs?: number;
   /** Back-off in ms after the API was found unreachable, before the next probe. Default 30000. */
   retryAfterMs?: number;
+  /**
+   * Longest wait in ms of `recording()`, async decorated methods and `step(name, fn)` for their start/step marker
+   * before running the body, and for the end marker afterwards. A marker still pending then is sent in the
+   * background, in order. Default 1000; 0 never waits.
+   */
+  waitMs?: number;
   /** Where failures and decisions are logged. Default: nothing is logged. */
   logger?: Logger;
 }
@@ -39,11 +47,22 @@ export interface ResolvedRecorderOptions {
   authorization: string | undefined;
   timeoutMs: number;
   retryAfterMs: number;
+  waitMs: number;
   logger: Logger | undefined;
 }
 
-function isPositiveInt(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+/**
+ * Largest delay Node's timers accept (2^31 - 1 ms, about 24.8 days): above it `setTimeout` fires after 1 ms with a
+ * TimeoutOverflowWarning and `AbortSignal.timeout` throws, so larger durations are refused up front.
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/** The problem with a duration option, or undefined when it is an integer in [min, MAX_DURATION_MS]. */
+function durationIssue(value: unknown, min: 0 | 1): string | undefined {
+  const range = min === 1 ? `a positive integer (ms) <= ${MAX_DURATION_MS}` : `an integer >= 0 (ms) <= ${MAX_DURATION_MS}`;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) return `must be ${range}`;
+  if (value > MAX_DURATION_MS) return `must be ${range}, got ${value}`;
+  return undefined;
 }
 
 /** Validates options and applies defaults; throws `ER_SDK_CONFIG` listing every problem. */
@@ -66,11 +85,14 @@ export function resolveRecorderOptions(options: RecorderOptions, names: Partial<
     issues.push({ path: name('apiUrl'), message: 'must be an absolute http(s) URL' });
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_RECORDER_OPTIONS.timeoutMs;
-  if (!isPositiveInt(timeoutMs)) issues.push({ path: name('timeoutMs'), message: 'must be a positive integer (ms)' });
+  const timeoutIssue = durationIssue(timeoutMs, 1);
+  if (timeoutIssue !== undefined) issues.push({ path: name('timeoutMs'), message: timeoutIssue });
   const retryAfterMs = options.retryAfterMs ?? DEFAULT_RECORDER_OPTIONS.retryAfterMs;
-  if (typeof retryAfterMs !== 'number' || !Number.isInteger(retryAfterMs) || retryAfterMs < 0) {
-    issues.push({ path: name('retryAfterMs'), message: 'must be an integer >= 0 (ms)' });
-  }
+  const retryIssue = durationIssue(retryAfterMs, 0);
+  if (retryIssue !== undefined) issues.push({ path: name('retryAfterMs'), message: retryIssue });
+  const waitMs = options.waitMs ?? DEFAULT_RECORDER_OPTIONS.waitMs;
+  const waitIssue = durationIssue(waitMs, 0);
+  if (waitIssue !== undefined) issues.push({ path: name('waitMs'), message: waitIssue });
   for (const key of ['user', 'password'] as const) {
     const v = options[key];
     if (v !== undefined && typeof v !== 'string') issues.push({ path: name(key), message: 'must be a string' });
@@ -81,7 +103,7 @@ export function resolveRecorderOptions(options: RecorderOptions, names: Partial<
   // As the original: Basic auth only when both are non-empty.
   const authorization =
     user !== '' && password !== '' ? `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` : undefined;
-  return { environment: options.environment, apiUrl, authorization, timeoutMs, retryAfterMs, logger: options.logger };
+  return { environment: options.environment, apiUrl, authorization, timeoutMs, retryAfterMs, waitMs, logger: options.logger };
 }
 
 /** Environment variable names read by {@link optionsFromEnv}. */
@@ -92,6 +114,7 @@ export const ENV_VARS = Object.freeze({
   password: 'ENERGY_RECORDER_API_PASSWORD',
   timeoutMs: 'ENERGY_RECORDER_TIMEOUT_MS',
   retryAfterMs: 'ENERGY_RECORDER_RETRY_AFTER_MS',
+  waitMs: 'ENERGY_RECORDER_WAIT_MS',
 });
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -121,6 +144,8 @@ export function optionsFromEnv(env: Record<string, string | undefined>, override
   if (timeoutMs !== undefined) fromEnv.timeoutMs = timeoutMs;
   const retryAfterMs = intOrRaw(env[ENV_VARS.retryAfterMs]);
   if (retryAfterMs !== undefined) fromEnv.retryAfterMs = retryAfterMs;
+  const waitMs = intOrRaw(env[ENV_VARS.waitMs]);
+  if (waitMs !== undefined) fromEnv.waitMs = waitMs;
   return { ...fromEnv, ...overrides };
 }
 

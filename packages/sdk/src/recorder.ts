@@ -86,7 +86,7 @@ export class EnergyRecorder {
     this.options =
       internal.disabledReason === undefined
         ? resolveRecorderOptions(options, internal.names)
-        : { environment: '', apiUrl: '', authorization: undefined, timeoutMs: 1, retryAfterMs: 0, logger: options.logger };
+        : { environment: '', apiUrl: '', authorization: undefined, timeoutMs: 1, retryAfterMs: 0, waitMs: 0, logger: options.logger };
     this.environment = this.options.environment;
     this.apiUrl = this.options.apiUrl;
     this.log = guardedLogger(this.options.logger ?? silentLogger).child({ component: 'energyrecorder-sdk', environment: this.environment });
@@ -96,7 +96,8 @@ export class EnergyRecorder {
 
   /**
    * Builds a recorder from `NODE_NAME`, `ENERGY_RECORDER_API_URL`, `ENERGY_RECORDER_API_USER`,
-   * `ENERGY_RECORDER_API_PASSWORD` (plus `ENERGY_RECORDER_TIMEOUT_MS`, `ENERGY_RECORDER_RETRY_AFTER_MS`).
+   * `ENERGY_RECORDER_API_PASSWORD` (plus `ENERGY_RECORDER_TIMEOUT_MS`, `ENERGY_RECORDER_RETRY_AFTER_MS`,
+   * `ENERGY_RECORDER_WAIT_MS`).
    * @throws SdkError `ER_SDK_CONFIG` naming each bad variable, e.g. when `NODE_NAME` is unset.
    */
   static fromEnv(env: Record<string, string | undefined> = process.env, overrides: Partial<RecorderOptions> = {}): EnergyRecorder {
@@ -258,16 +259,17 @@ export class EnergyRecorder {
    * Runs `fn` as scenario `scenario`: saves the environment's current session, starts `scenario` with step
    * `running`, runs `fn`, then, on success and on failure, restores the saved scenario and step (or stops if
    * there was none). Returns what `fn` returns and rethrows what it throws; recording failures are only logged.
+   * Each marker is awaited at most `waitMs`; one still pending then is sent later, in order.
    */
   async recording<T>(scenario: string, fn: () => T | Promise<T>): Promise<T> {
     if (this.skipNow()) return fn();
     const open = this.open(scenario);
     if (open === undefined) return fn();
-    await open.ready;
+    await this.bounded(open.ready, 'start');
     try {
       return await currentRecording.run(open.entry, fn);
     } finally {
-      await open.end();
+      await this.bounded(open.end(), 'end');
     }
   }
 
@@ -277,8 +279,10 @@ export class EnergyRecorder {
   }
 
   /**
-   * For synchronous code: runs `fn` at once and returns its result unchanged (a promise stays a promise); the
-   * start and restore calls are queued in order around it and sent in the background.
+   * For synchronous code: runs `fn` at once; the start and restore calls are queued in order around it and sent
+   * in the background. A native `Promise` result is followed: a promise derived with `finally`, settling as it
+   * does, is returned and the recording ends when it settles. Any other result, thenables included, is
+   * returned unchanged and the recording ends at once.
    */
   recordingSync<T>(scenario: string, fn: () => T): T {
     if (this.skipNow()) return fn();
@@ -291,15 +295,50 @@ export class EnergyRecorder {
       void open.end();
       throw err;
     }
-    if (isThenable(result)) {
-      result.then(
-        () => open.end(),
-        () => open.end(),
-      );
-    } else {
+    // Only native promises are followed. Calling `then` on any other thenable may run it (a Knex or Mongoose
+    // query executes on each `then`), so such values are returned untouched and the recording ends now. The
+    // caller gets a derived promise: it settles as the original does without waiting for the end marker, and
+    // a rejection nobody handles still surfaces as an unhandled rejection.
+    if (result instanceof Promise) {
+      return result.finally(() => {
+        void open.end();
+      }) as T;
+    }
+    void open.end();
+    return result;
+  }
+
+  /**
+   * For generator functions: the recording spans the iteration, not the call that only creates the generator.
+   * It starts at the first `next()` (markers queued and sent in the background, as {@link recordingSync}) and
+   * ends when the generator completes, is closed by `return()` (a `break` out of `for...of`) or throws. A
+   * generator that is never finished nor closed never ends its recording.
+   */
+  *recordingGenerator<Y, R, N>(scenario: string, fn: () => Generator<Y, R, N>): Generator<Y, R, N> {
+    if (this.skipNow()) return yield* fn();
+    const open = this.open(scenario);
+    if (open === undefined) return yield* fn();
+    try {
+      return yield* scopedIterable(currentRecording.run(open.entry, fn), open.entry);
+    } finally {
       void open.end();
     }
-    return result;
+  }
+
+  /**
+   * For async generator functions: as {@link recordingGenerator}, but the start marker is awaited before the
+   * body runs and the end marker when the iteration is over, as {@link recording} does.
+   */
+  async *recordingAsyncGenerator<Y, R, N>(scenario: string, fn: () => AsyncGenerator<Y, R, N>): AsyncGenerator<Y, R, N> {
+    if (this.skipNow()) return yield* fn();
+    const open = this.open(scenario);
+    if (open === undefined) return yield* fn();
+    await this.bounded(open.ready, 'start');
+    try {
+      return yield* scopedAsyncIterable(currentRecording.run(open.entry, fn), open.entry);
+    } finally {
+      await this.bounded(open.end(), 'end');
+    }
   }
 
   /** Resolves once every call queued so far has been sent (e.g. the background markers of sync methods). */
@@ -307,14 +346,35 @@ export class EnergyRecorder {
     await enqueue(this.state, () => Promise.resolve());
   }
 
-  /** Sets the step; with `fn`, then runs it and returns its result. */
+  /** Sets the step; with `fn`, then runs it (after at most `waitMs` for the step marker) and returns its result. */
   step(name: string): Promise<boolean>;
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   async step<T>(name: string, fn?: () => T | Promise<T>): Promise<T | boolean> {
     const sent = this.setStep(name);
     if (fn === undefined) return sent;
-    await sent;
+    await this.bounded(sent, 'step');
     return fn();
+  }
+
+  /**
+   * Waits for a marker at most `waitMs`, so a slow or hanging API (answering only at `timeoutMs`) cannot hold the
+   * test body long enough to fail it on its runner's timeout. The marker is not cancelled: it stays in the queue
+   * and reaches the API in order; until it does, the body's first moments are tagged with what ran before.
+   */
+  private async bounded(marker: Promise<unknown>, what: string): Promise<void> {
+    const waitMs = this.options.waitMs;
+    if (waitMs === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), waitMs);
+    });
+    try {
+      if (await Promise.race([marker.then(() => false), gaveUp])) {
+        this.log.debug({ marker: what, waitMs }, 'marker still pending; going on, it is sent in the background');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private open(scenario: string): { entry: ActiveRecording; ready: Promise<boolean>; end: () => Promise<boolean> } | undefined {
@@ -431,6 +491,11 @@ export class EnergyRecorder {
   }
 
   private noteFailure(err: unknown, what: Record<string, unknown>): void {
+    // The caller gave up on this call; the API may be perfectly healthy, so recording stays on.
+    if (err instanceof SdkError && err.code === 'ER_SDK_ABORTED') {
+      this.log.debug({ ...what, reason: err.message }, 'recording API call aborted by the caller');
+      return;
+    }
     if (err instanceof SdkError && (err.code === 'ER_SDK_NETWORK' || err.code === 'ER_SDK_TIMEOUT')) {
       this.markDown(err.message);
     } else {
@@ -477,6 +542,26 @@ export class EnergyRecorder {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+/**
+ * `inner` with every resumption run in `entry`'s async context, so that `setStep` in a generator's body targets
+ * its own recording whoever iterates it. `yield*` over this object keeps the semantics of `next`, `throw` and
+ * `return` (including a `finally` in the body that yields again).
+ */
+function scopedIterable<Y, R, N>(inner: Generator<Y, R, N>, entry: ActiveRecording): Iterable<Y, R, N> {
+  const iterator: Iterator<Y, R, N> = {
+    next: (...args: [] | [N]) => currentRecording.run(entry, () => inner.next(...args)),
+    return: (value?: R) => currentRecording.run(entry, () => inner.return(value as R)),
+    throw: (err?: unknown) => currentRecording.run(entry, () => inner.throw(err)),
+  };
+  return { [Symbol.iterator]: () => iterator };
+}
+
+/** {@link scopedIterable} for async generators. */
+function scopedAsyncIterable<Y, R, N>(inner: AsyncGenerator<Y, R, N>, entry: ActiveRecording): AsyncIterable<Y, R, N> {
+  const iterator: AsyncIterator<Y, R, N> = {
+    next: (...args: [] | [N]) => currentRecording.run(entry, () => inner.next(...args)),
+    return: (value?: R | PromiseLike<R>) => currentRecording.run(entry, () => inner.return(value as R)),
+    throw: (err?: unknown) => currentRecording.run(entry, () => inner.throw(err)),
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }

@@ -65,7 +65,7 @@ describe('energyrecorder CLI', () => {
     expect((await cli(['status'])).out).toBe('smoke\tboot\n');
     expect((await cli(['finish'])).code).toBe(0);
     expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'deploy' });
-    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toEqual({ environment: `cli-${n}`, saved: [] });
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toEqual({ version: 2, environments: {} });
   });
 
   it('nests begin/finish pairs and stops at the last finish when nothing ran before', async () => {
@@ -76,6 +76,53 @@ describe('energyrecorder CLI', () => {
     await cli(['finish']);
     expect(api.current(`cli-${n}`)).toBeUndefined();
     expect(api.calls().at(-1)).toMatch(/^DELETE /);
+  });
+
+  it('leaves the outer session alone at finish when its begin ran while the API was down', async () => {
+    api.setRunning(`cli-${n}`, 'nightly', 'deploy');
+    api.pingMode = 'ko';
+    // No back-off, so the API counts as back as soon as it answers again.
+    const env = { ENERGY_RECORDER_RETRY_AFTER_MS: '0', ENERGY_RECORDER_LOG_LEVEL: 'info' };
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect((await cli(['begin', 'smoke'], env)).code).toBe(0);
+      api.pingMode = 'ok';
+      expect((await cli(['finish'], env)).code).toBe(0);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('energyrecorder info: the matching begin did not reach the recording API');
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'deploy' });
+    expect(api.calls().filter((c) => !c.startsWith('GET '))).toEqual([]);
+  });
+
+  it('restores the saved session when a failed finish --strict is retried', async () => {
+    api.setRunning(`cli-${n}`, 'nightly', 'deploy');
+    await cli(['begin', 'smoke']);
+    api.failStatus = 500;
+    expect((await cli(['finish', '--strict', '--quiet'])).code).toBe(1);
+    api.failStatus = undefined;
+    expect((await cli(['finish', '--strict'])).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'deploy' });
+  });
+
+  it('keeps one stack per environment when two environments share the state file', async () => {
+    api.setRunning('shared-1', 'nightly-1', 'deploy');
+    api.setRunning('shared-2', 'nightly-2', 'test');
+    await cli(['begin', 'suite-a', '--env', 'shared-1']);
+    await cli(['begin', 'suite-b', '--env', 'shared-2']);
+    await cli(['finish', '--env', 'shared-1']);
+    expect(api.current('shared-1')).toEqual({ scenario: 'nightly-1', step: 'deploy' });
+    expect(api.current('shared-2')).toEqual({ scenario: 'suite-b', step: 'running' });
+    await cli(['finish', '--env', 'shared-2']);
+    expect(api.current('shared-2')).toEqual({ scenario: 'nightly-2', step: 'test' });
+  });
+
+  it('reads a state file in the single-environment format of earlier versions', async () => {
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ environment: `cli-${n}`, saved: [{ scenario: 'nightly', step: 'deploy' }] }));
+    await cli(['start', 'smoke']);
+    expect((await cli(['finish'])).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'deploy' });
   });
 
   it('exits 1 from status when nothing runs, and prints JSON when asked', async () => {

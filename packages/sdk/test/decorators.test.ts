@@ -82,6 +82,24 @@ class Suite {
   }
 
   @enableRecording()
+  *generate(n: number): Generator<string, string, unknown> {
+    for (let i = 0; i < n; i++) yield `${i}`;
+    return 'done';
+  }
+
+  @enableRecording()
+  @setStep('streaming')
+  async *stream(): AsyncGenerator<string | undefined, void, unknown> {
+    yield api.current(rec.environment)?.scenario;
+    yield api.current(rec.environment)?.step;
+  }
+
+  @setStep('gen-step')
+  *stepGenerator(): Generator<number, void, unknown> {
+    yield 1;
+  }
+
+  @enableRecording()
   static async staticRun(): Promise<string> {
     return 'static';
   }
@@ -149,7 +167,7 @@ describe(`decorators (${MODE})`, () => {
     expect(api.current(rec.environment)).toEqual({ scenario: 'outer', step: 'o-step' });
   });
 
-  it('returns the same promise and restores after it settles when a non-async method returns one', async () => {
+  it('returns a promise settling as the method\'s and restores after it settles when a non-async method returns one', async () => {
     const suite = new Suite();
     const pending = suite.promiseReturning();
     expect(pending).toBeInstanceOf(Promise);
@@ -185,6 +203,38 @@ describe(`decorators (${MODE})`, () => {
     expect(new Suite().syncStepped()).toBe('ok');
     await rec.flush();
     expect(api.current(rec.environment)).toEqual({ scenario: 'outer', step: 'sync-step' });
+  });
+
+  it('records from the first next() to the end of the iteration when the method is a generator', async () => {
+    const gen = new Suite().generate(3);
+    await rec.flush();
+    expect(api.calls()).toEqual([]);
+    expect(gen.next()).toEqual({ value: '0', done: false });
+    await rec.flush();
+    expect(api.current(rec.environment)).toEqual({ scenario: 'Suite.generate', step: 'running' });
+    expect(gen.next()).toEqual({ value: '1', done: false });
+    expect(gen.return('stopped')).toEqual({ value: 'stopped', done: true });
+    await rec.flush();
+    expect(started()).toEqual(['Suite.generate']);
+    expect(api.calls().at(-1)).toMatch(/^DELETE /);
+  });
+
+  it('shows the scenario and step while the body runs when the method is an async generator', async () => {
+    const seen: (string | undefined)[] = [];
+    for await (const value of new Suite().stream()) seen.push(value);
+    expect(seen).toEqual(['Suite.stream', 'streaming']);
+    expect(api.current(rec.environment)).toBeUndefined();
+    expect(api.calls().at(-1)).toMatch(/^DELETE /);
+  });
+
+  it('sets the step when the iteration starts when a @setStep method is a generator', async () => {
+    await rec.start('outer');
+    const gen = new Suite().stepGenerator();
+    await rec.flush();
+    expect(api.current(rec.environment)).toEqual({ scenario: 'outer', step: 'running' });
+    expect([...gen]).toEqual([1]);
+    await rec.flush();
+    expect(api.current(rec.environment)).toEqual({ scenario: 'outer', step: 'gen-step' });
   });
 
   it('names the scenario ClassName.method when the method is static', async () => {

@@ -1,4 +1,4 @@
-import { optionsFromEnv, optionsFromLegacyConfig, resolveRecorderOptions, SdkError } from '../src/index.js';
+import { EnergyRecorder, optionsFromEnv, optionsFromLegacyConfig, resolveRecorderOptions, SdkError } from '../src/index.js';
 
 describe('optionsFromEnv', () => {
   it('reads every variable and lets overrides win when both are given', () => {
@@ -39,6 +39,30 @@ describe('resolveRecorderOptions', () => {
     } catch (err) {
       expect((err as SdkError).issues.map((i) => i.path)).toEqual(['apiUrl', 'timeoutMs']);
     }
+  });
+});
+
+describe('duration bounds', () => {
+  function issuesOf(build: () => unknown): { path: string; message: string }[] {
+    try {
+      build();
+    } catch (err) {
+      return [...(err as SdkError).issues];
+    }
+    return [];
+  }
+
+  it('names each variable when ENERGY_RECORDER_TIMEOUT_MS or _RETRY_AFTER_MS exceeds the timer range', () => {
+    const issues = issuesOf(() =>
+      EnergyRecorder.fromEnv({ NODE_NAME: 'pod', ENERGY_RECORDER_TIMEOUT_MS: '3000000000', ENERGY_RECORDER_RETRY_AFTER_MS: '2147483648' }),
+    );
+    expect(issues.map((i) => i.path)).toEqual(['ENERGY_RECORDER_TIMEOUT_MS', 'ENERGY_RECORDER_RETRY_AFTER_MS']);
+    expect(issues[0]?.message).toContain('<= 2147483647');
+  });
+
+  it('accepts 2147483647 ms when given as an option', () => {
+    expect(resolveRecorderOptions({ environment: 'pod', timeoutMs: 2_147_483_647, retryAfterMs: 2_147_483_647 }).timeoutMs).toBe(2_147_483_647);
+    expect(issuesOf(() => resolveRecorderOptions({ environment: 'pod', timeoutMs: 2_147_483_648 })).map((i) => i.path)).toEqual(['timeoutMs']);
   });
 });
 

@@ -113,6 +113,22 @@ describe('EnergyRecorder availability', () => {
     expect(api.requests).toHaveLength(before);
   });
 
+  it('keeps recording on and logs no outage when the caller aborts a report', async () => {
+    const lines: { level: string; msg: string | undefined }[] = [];
+    const at = (level: string) => (_fields: Record<string, unknown>, msg?: string) => void lines.push({ level, msg });
+    const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+    const rec = recorder({ retryAfterMs: 60_000, logger });
+    await rec.recording('first', () => undefined);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(rec.report({ scenario: 'first', signal: controller.signal, waitMs: 0 })).resolves.toBeNull();
+    expect(rec.available).toBe(true);
+    expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+    const before = api.calls().length;
+    await expect(rec.recording('second', () => 'ran')).resolves.toBe('ran');
+    expect(api.calls().length - before).toBe(3);
+  });
+
   it('answers false without throwing when the API port is closed', async () => {
     const url = api.url;
     await api.close();
@@ -235,6 +251,58 @@ describe('EnergyRecorder.recording', () => {
     expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"sync-scn"}`, `DELETE ${base}`]);
   });
 
+  it('runs a lazy thenable once and ends the recording at once when fn returns one', async () => {
+    const rec = recorder();
+    let executions = 0;
+    // Knex/Mongoose-style: every `then` runs the query again.
+    const query = { then: (resolve: (rows: string) => unknown) => (executions += 1, Promise.resolve('rows').then(resolve)) };
+    const result = rec.recordingSync('lazy', () => query);
+    expect(result).toBe(query);
+    await rec.flush();
+    expect(api.calls().at(-1)).toMatch(/^DELETE /);
+    await expect(result).resolves.toBe('rows');
+    expect(executions).toBe(1);
+  });
+
+  it('attaches no handler to the promise it returns when fn returns a rejected promise', async () => {
+    // Jest reports unhandled rejections itself, so whether one would surface is observed through `then` calls:
+    // a promise given back with an SDK handler on it could never report an unhandled rejection.
+    class Tracked<T> extends Promise<T> {
+      handled = false;
+      override then<A = T, B = never>(
+        onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+        onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+      ): Promise<A | B> {
+        this.handled = true;
+        return super.then(onFulfilled, onRejected);
+      }
+    }
+    const rec = recorder();
+    const failure = new Error('real failure');
+    const returned = rec.recordingSync('fire-and-forget', () => Tracked.reject(failure) as Tracked<never>);
+    expect(returned.handled).toBe(false);
+    await expect(returned).rejects.toBe(failure);
+    await rec.flush();
+    expect(api.calls().at(-1)).toMatch(/^DELETE /);
+  });
+
+  it('gives a step set in a generator body to its own recording when it is iterated inside another one', async () => {
+    const rec = recorder();
+    const shown: unknown[] = [];
+    await rec.recording('outer', async () => {
+      function* body(): Generator<number, void, unknown> {
+        void rec.setStep('inner-step');
+        yield 1;
+      }
+      for (const _ of rec.recordingGenerator('inner', body)) {
+        await rec.flush();
+        shown.push(api.current(rec.environment));
+      }
+    });
+    expect(shown).toEqual([{ scenario: 'inner', step: 'inner-step' }]);
+    expect(api.current(rec.environment)).toBeUndefined();
+  });
+
   it('gives a handle whose end restores once when beginRecording is used', async () => {
     const rec = recorder();
     const handle = await rec.beginRecording('manual');
@@ -242,6 +310,45 @@ describe('EnergyRecorder.recording', () => {
     await expect(handle.end()).resolves.toBe(true);
     await expect(handle.end()).resolves.toBe(true);
     expect(api.calls().filter((c) => c.startsWith('DELETE'))).toHaveLength(1);
+  });
+});
+
+describe('EnergyRecorder waitMs', () => {
+  it('runs the body within waitMs when the API accepts connections and never answers', async () => {
+    api.pingMode = 'hang';
+    const rec = recorder({ timeoutMs: 3000, waitMs: 100 });
+    const t0 = Date.now();
+    let bodyStartedMs = Number.NaN;
+    const value = await rec.recording('hung', async () => {
+      bodyStartedMs = Date.now() - t0;
+      return 'ran';
+    });
+    expect(value).toBe('ran');
+    expect(bodyStartedMs).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    await expect(rec.step('s', () => 'stepped')).resolves.toBe('stepped');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('sends the markers in order in the background when the API answers after waitMs', async () => {
+    api.callDelayMs = 150;
+    const rec = recorder({ waitMs: 20 });
+    await rec.ping();
+    let shownDuringBody: unknown = 'not run';
+    await rec.recording('slow', () => {
+      shownDuringBody = api.current(rec.environment);
+    });
+    // The trade-off: the body started before the start marker landed.
+    expect(shownDuringBody).toBeUndefined();
+    await rec.flush();
+    const base = `/resources/recorders/environment/${rec.environment}`;
+    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"slow"}`, `DELETE ${base}`]);
+    expect(api.current(rec.environment)).toBeUndefined();
+  });
+
+  it('refuses ENERGY_RECORDER_WAIT_MS when it is negative or not a number', () => {
+    expect(() => EnergyRecorder.fromEnv({ NODE_NAME: 'p', ENERGY_RECORDER_WAIT_MS: '-1' })).toThrow(/ENERGY_RECORDER_WAIT_MS: must be an integer >= 0/);
+    expect(EnergyRecorder.fromEnv({ NODE_NAME: 'p', ENERGY_RECORDER_WAIT_MS: '0' })).toBeInstanceOf(EnergyRecorder);
   });
 });
 

@@ -4,7 +4,7 @@ import { EnergyRecorder } from '../recorder.js';
 import { formatReportTable } from '../report.js';
 import { readEnergyConf } from './energy-conf.js';
 import { stderrLogger } from './logger.js';
-import { defaultStateFile, readState, toSaved, writeState } from './state-file.js';
+import { SKIPPED_BEGIN, defaultStateFile, isSkippedBegin, readState, toSaved, writeState } from './state-file.js';
 
 /** Where the CLI prints: injected so tests run it in-process. */
 export interface CliIo {
@@ -19,7 +19,8 @@ Marks scenarios and steps on an environment of the EnergyRecorder API (for shell
 Commands:
   begin <scenario>   save what runs now, then start <scenario> at step "running"
   step <name>        set the step of what runs now
-  finish             restore what ran before the matching "begin" (or stop)
+  finish             restore what ran before the matching "begin" (or stop); does nothing when that
+                     "begin" did not reach the API
   start <scenario>   start <scenario> at step "running" (nothing saved)
   submit <scenario> <step>
                      declare that <scenario> runs at <step> (nothing saved)
@@ -37,11 +38,13 @@ Options:
   --env <name>           environment (default: $NODE_NAME)
   --api-url <url>        API base including /resources (default: $ENERGY_RECORDER_API_URL)
   --timeout-ms <ms>      deadline of each call (default 4000)
-  --state-file <path>    where begin/finish keep the saved session ($ENERGY_RECORDER_STATE_FILE)
+  --state-file <path>    where begin/finish keep the saved sessions, one stack per environment
+                         ($ENERGY_RECORDER_STATE_FILE)
   --scenario <name>      report: scenario to report (default: the latest session)
   --format <f>           report: table (default), json or csv
   --wait-ms <ms>         report: wait up to this long for the last samples (default 0)
-  --strict               exit 1 when a call did not reach the API (default: never fail the job)
+  --strict               exit 1 when a call did not reach the API (default: never fail the job); a
+                         failed finish then keeps its saved session, so retrying it restores it
   --quiet                log nothing
   -h, --help             this text
 
@@ -156,16 +159,43 @@ export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Reco
       case 'begin': {
         const up = await recorder.ping();
         const state = readState(stateFile, recorder.environment);
-        state.saved.push(up ? toSaved(await recorder.getCurrentScenario()) : null);
+        // Written before the start, so a state file that cannot be written stops `begin` before it changes anything.
+        state.saved.push(up ? toSaved(await recorder.getCurrentScenario()) : SKIPPED_BEGIN);
         writeState(stateFile, state);
-        return done(up && (await recorder.start(arg)));
+        const ok = up && (await recorder.start(arg));
+        if (!ok) {
+          // Nothing changed on the environment, so the matching finish must change nothing either: restoring
+          // or stopping then would end a session this begin never replaced (an outer nightly job's, say).
+          if (up) {
+            state.saved[state.saved.length - 1] = SKIPPED_BEGIN;
+            writeState(stateFile, state);
+          }
+          logger.info({ scenario: arg, stateFile }, 'begin did not reach the recording API; its finish will do nothing');
+        }
+        return done(ok);
       }
       case 'finish': {
         const state = readState(stateFile, recorder.environment);
-        const saved = state.saved.pop();
-        writeState(stateFile, state);
-        if (saved === undefined) logger.warn({ stateFile }, 'finish without a matching begin: stopping');
-        const ok = saved === undefined || saved === null ? await recorder.stop() : await recorder.submitScenario(saved.scenario, saved.step);
+        const saved = state.saved.at(-1);
+        if (saved === undefined) {
+          logger.warn({ stateFile }, 'finish without a matching begin: stopping');
+          return done(await recorder.stop());
+        }
+        if (isSkippedBegin(saved)) {
+          state.saved.pop();
+          writeState(stateFile, state);
+          logger.info({ stateFile }, 'the matching begin did not reach the recording API: nothing to restore');
+          return 0;
+        }
+        const ok = saved === null ? await recorder.stop() : await recorder.submitScenario(saved.scenario, saved.step);
+        // Under --strict a failed restore keeps its entry and exits 1, so a retried finish restores the same
+        // level. Without it nothing retries, and the next finish belongs to the enclosing begin: the entry goes.
+        if (ok || !strict) {
+          state.saved.pop();
+          writeState(stateFile, state);
+        } else {
+          logger.warn({ stateFile }, 'restore failed; the saved session is kept for a retried finish');
+        }
         return done(ok);
       }
       case 'step':

@@ -21,7 +21,8 @@ export interface HttpRequest {
 
 /**
  * Sends one request with Node's `fetch` and a hard deadline. Network failures become `ER_SDK_NETWORK`, the
- * deadline `ER_SDK_TIMEOUT`; any status is returned, not thrown, so callers decide what a non-200 means.
+ * deadline `ER_SDK_TIMEOUT`, an abort of `req.signal` `ER_SDK_ABORTED`; any status is returned, not thrown, so
+ * callers decide what a non-200 means.
  */
 export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
   const headers: Record<string, string> = {};
@@ -37,6 +38,11 @@ export async function httpCall(req: HttpRequest): Promise<HttpAnswer> {
     const text = await res.text();
     return { status: res.status, text };
   } catch (err) {
+    // The combined signal keeps the reason of whichever source aborted first, so a caller's abort that came
+    // before the deadline is not taken for an unreachable API.
+    if (req.signal?.aborted === true && signal.reason === req.signal.reason) {
+      throw new SdkError('ER_SDK_ABORTED', `${req.method} ${req.url} aborted by the caller`, { cause: err });
+    }
     if (timeout.aborted) {
       throw new SdkError('ER_SDK_TIMEOUT', `${req.method} ${req.url} gave no answer within ${req.timeoutMs} ms`, {
         retryable: true,

@@ -28,6 +28,8 @@ export class FakeApi {
   failStatus: number | undefined;
   /** When true, the ping answers but recorder calls never do (a wedged API behind a live health check). */
   hangCalls = false;
+  /** Delay in ms before each recorder call is handled (a slow API); calls are still handled in arrival order. */
+  callDelayMs = 0;
   /** Coverage reported for every equipment (100 = all samples in). */
   reportCoverage = 100;
   private readonly server: Server;
@@ -111,6 +113,7 @@ export class FakeApi {
     const m = /^\/resources\/recorders\/environment\/([^/]+)(\/step|\/sessions|\/report)?$/.exec(url.pathname);
     if (m === null || m[1] === undefined) return send(404, { message: 'no such route' });
     if (this.hangCalls) return;
+    if (this.callDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.callDelayMs));
     if (this.failStatus !== undefined) return send(this.failStatus, { message: 'forced failure' });
     const env = decodeURIComponent(m[1]);
     const notFound = { message: `Can't find any recording session for recorder "${env}"` };
