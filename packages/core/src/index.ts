@@ -21,6 +21,7 @@ export {
   MIN_PLAUSIBLE_NS,
   MAX_PLAUSIBLE_NS,
   nowNs,
+  createWallClockNs,
   msToNs,
   nsToMs,
   guessTimestampUnit,

@@ -3,14 +3,42 @@ export const NS_PER_MS = 1_000_000;
 /** Nanoseconds per second. */
 export const NS_PER_S = 1_000_000_000;
 
+/** Wall-clock milliseconds are trusted to this far; beyond it the monotonic clock is re-anchored to them. */
+const CLOCK_TOLERANCE_MS = 2;
+
+/**
+ * A wall clock in epoch ns with the monotonic clock's sub-millisecond precision: `monoMs` (a monotonic clock in
+ * ms) anchored to `wallMs` (epoch ms), and re-anchored whenever the two disagree by more than 2 ms. So it follows
+ * the wall clock when NTP steps or slews it, or after a suspend, where `performance.timeOrigin + performance.now()`
+ * stays on the offset it had at start: an API started before NTP synced would stamp every event 40 s off until
+ * restarted. Exported with injectable clocks for tests; {@link nowNs} is the process's instance.
+ */
+export function createWallClockNs(wallMs: () => number, monoMs: () => number): () => number {
+  let anchorWall = wallMs();
+  let anchorMono = monoMs();
+  return () => {
+    const mono = monoMs();
+    const wall = wallMs();
+    let ms = anchorWall + (mono - anchorMono);
+    if (Math.abs(ms - wall) > CLOCK_TOLERANCE_MS) {
+      anchorWall = wall;
+      anchorMono = mono;
+      ms = wall;
+    }
+    return Math.round(ms * NS_PER_MS);
+  };
+}
+
 /**
  * The current wall-clock time in nanoseconds since the epoch, with sub-millisecond precision where the platform
- * has it. Kept as a `number`: current epoch ns (~1.7e18) exceeds 2^53, so the last three digits are not exact;
- * that is 256 ns of resolution, far finer than any power meter.
+ * has it, following steps of the system clock (see {@link createWallClockNs}). Kept as a `number`: current epoch
+ * ns (~1.7e18) exceeds 2^53, so the last three digits are not exact; that is 256 ns of resolution, far finer than
+ * any power meter.
  */
-export function nowNs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * NS_PER_MS);
-}
+export const nowNs: () => number = createWallClockNs(
+  () => Date.now(),
+  () => performance.now(),
+);
 
 /** Converts epoch milliseconds to epoch nanoseconds. */
 export function msToNs(ms: number): number {
