@@ -236,6 +236,21 @@ describe('recording API (embedded store)', () => {
     expect(none.status).toBe(404);
   });
 
+  it('widens the report query when a slow meter has no sample within two minutes of the session edges', async () => {
+    const env = 'report-slow';
+    await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'Slow', step: 'one' });
+    await sendJson(url, 'DELETE', `/resources/recorders/environment/${env}`);
+    const listed = await raw(url, 'GET', `/resources/recorders/environment/${env}/sessions`);
+    const ses = (listed.json as { sessions: Array<{ startNs: number; endNs: number }> }).sessions[0] as { startNs: number; endNs: number };
+    // One sample every 5 min; the nearest ones are 200 s before the start and 100 s after the end.
+    const measurements = [-500, -200].map((s) => ({ sensor: 'power', unit: 'W', value: 80, time: ses.startNs + s * 1e9 }));
+    measurements.push(...[100, 400].map((s) => ({ sensor: 'power', unit: 'W', value: 80, time: ses.endNs + s * 1e9 })));
+    await sendJson(url, 'POST', '/resources/equipments/slow-meter/measurements', { environment: env, measurements });
+    const rep = await raw(url, 'GET', `/resources/recorders/environment/${env}/report?scenario=Slow`);
+    const body = rep.json as { equipments: Array<{ equipment: string; coveragePct: number; avgWatts: number }> };
+    expect(body.equipments).toEqual([expect.objectContaining({ equipment: 'slow-meter', coveragePct: 100, avgWatts: 80 })]);
+  });
+
   it('converts kW and mW readings to watts when reporting energy', async () => {
     const env = 'report-units';
     await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'U', step: 'one' });

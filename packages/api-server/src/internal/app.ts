@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { NOT_SPECIFIED, nowNs, reportToCsv, ValidationError, type Logger } from '@energyrecorder/core';
 import { StoreError, StoreUnavailableError } from '../errors.js';
-import type { MeasurementBatch, ScenarioEvent, Store, StoredReading } from '../store.js';
+import type { EquipmentSample, MeasurementBatch, ScenarioEvent, Store, StoredReading } from '../store.js';
 import { createAuthChecker, type Access } from './auth.js';
 import { Metrics } from './metrics.js';
 import { measurementTopic, type MqttRepublisher } from './mqtt-republisher.js';
@@ -75,6 +75,28 @@ export interface EventReading {
 }
 
 const MEASUREMENTS_ROUTE = '/resources/equipments/:equipement/measurements';
+
+/** How far around a session a report reads samples: widened step by step while an equipment lacks an edge. */
+const REPORT_MARGINS_NS: readonly number[] = [120e9, 900e9, 7200e9];
+
+/**
+ * True when some equipment has samples inside or around the session but none at or before its start, or (when
+ * it ended) none at or after its end: its edge would be left out of the integration.
+ */
+function lacksAnEdge(samples: readonly EquipmentSample[], startNs: number, endNs: number | null): boolean {
+  const edges = new Map<string, { before: boolean; after: boolean }>();
+  for (const s of samples) {
+    let e = edges.get(s.equipment);
+    if (e === undefined) {
+      e = { before: false, after: endNs === null };
+      edges.set(s.equipment, e);
+    }
+    if (s.timestampNs <= startNs) e.before = true;
+    if (endNs !== null && s.timestampNs >= endNs) e.after = true;
+  }
+  for (const e of edges.values()) if (!e.before || !e.after) return true;
+  return false;
+}
 
 /** Power units a report reads, with their value in watts. */
 const WATTS_PER_UNIT: Readonly<Record<string, number>> = Object.freeze({ W: 1, kW: 1e3, mW: 1e-3, MW: 1e6 });
@@ -486,17 +508,27 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
         return reply.code(404).send({ message: `Can't find any recording session${what} for recorder "${env}"` });
       }
       const now = nowNs();
-      const margin = deps.reportMarginNs ?? 120e9;
+      const endNs = session.endNs ?? now;
       // Power in any of the usual units (a CSV meter's `Power (kW)`), converted to watts.
-      const fromNs = session.startNs - margin;
-      const toNs = (session.endNs ?? now) + margin;
-      const perUnit = await timed('queryPower', () =>
-        Promise.all(Object.keys(WATTS_PER_UNIT).map((unit) => store.queryPower({ environment: env, sensor, unit, fromNs, toNs }))),
-      );
-      const samples = perUnit.flatMap((list, i) => {
-        const scale = WATTS_PER_UNIT[Object.keys(WATTS_PER_UNIT)[i] as string] as number;
-        return scale === 1 ? list : list.map((x) => ({ ...x, powerWatts: x.powerWatts * scale }));
-      });
+      const query = async (margin: number): Promise<EquipmentSample[]> => {
+        const fromNs = session.startNs - margin;
+        const toNs = endNs + margin;
+        const perUnit = await timed('queryPower', () =>
+          Promise.all(Object.keys(WATTS_PER_UNIT).map((unit) => store.queryPower({ environment: env, sensor, unit, fromNs, toNs }))),
+        );
+        return perUnit.flatMap((list, i) => {
+          const scale = WATTS_PER_UNIT[Object.keys(WATTS_PER_UNIT)[i] as string] as number;
+          return scale === 1 ? list : list.map((x) => ({ ...x, powerWatts: x.powerWatts * scale }));
+        });
+      };
+      // The edges of the window are interpolated from the nearest sample on each side. A meter polled every few
+      // minutes (a CSV meter's file every 5-15 min) may have none within the first margin, so an equipment with
+      // samples on one side only widens the query, up to 2 h each side.
+      const margins = deps.reportMarginNs === undefined ? REPORT_MARGINS_NS : [deps.reportMarginNs];
+      let samples = await query(margins[0] as number);
+      for (let i = 1; i < margins.length && lacksAnEdge(samples, session.startNs, session.endNs); i++) {
+        samples = await query(margins[i] as number);
+      }
       const report = buildReport(env, session, samples, now);
       if (csv) return reply.type('text/csv; charset=utf-8').send(reportToCsv(report));
       return report;
