@@ -132,6 +132,14 @@ describe('energyrecorder CLI', () => {
     expect(JSON.parse(run.out)).toEqual({ environment: `cli-${n}`, scenario: 'x', step: 'running' });
   });
 
+  it('exits 3 from status, not 1, when the API cannot be reached', async () => {
+    api.pingMode = 'ko';
+    const run = await cli(['status', '--quiet']);
+    expect(run.code).toBe(3);
+    expect(run.out).toBe('');
+    expect(run.err).toMatch(/unreachable/);
+  });
+
   it('exits 0 without --strict and 1 with it when the API is down', async () => {
     api.pingMode = 'ko';
     expect((await cli(['start', 's', '--quiet'])).code).toBe(0);

@@ -25,7 +25,7 @@ Commands:
   submit <scenario> <step>
                      declare that <scenario> runs at <step> (nothing saved)
   stop               stop whatever runs
-  status             print the scenario and step running now
+  status             print the scenario and step running now (exit 1: nothing runs, 3: API unreachable)
   report             energy per step of the last session (or --scenario S)
 
 The shell SDK's names work too: begin-session, set-step, finish-session, submit-scenario,
@@ -75,7 +75,7 @@ const ARITY: Readonly<Record<string, number>> = Object.freeze({
 /**
  * Runs one CLI command and returns the exit code. Marking commands exit 0 even when the API is unreachable
  * (like the shell SDK, recording must not fail a CI job) unless `--strict`; `status` and `report` exit 1 when
- * they have nothing to print, 2 on usage errors.
+ * they have nothing to print, 2 on usage errors; `status` exits 3 when the API cannot be reached.
  */
 export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Record<string, string | undefined>): Promise<number> {
   let env = callerEnv;
@@ -207,6 +207,11 @@ export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Reco
       case 'stop':
         return done(await recorder.stop());
       case 'status': {
+        // "Nothing runs" (exit 1) must not be said of an API that was not reached: that is exit 3.
+        if (!(await recorder.ping())) {
+          io.err(`recording API unreachable at ${recorder.apiUrl}: cannot tell what runs on ${recorder.environment}\n`);
+          return 3;
+        }
         const current = await recorder.getCurrentScenario();
         if (current === null) {
           io.out(format === 'json' ? 'null\n' : `nothing running on ${recorder.environment}\n`);
