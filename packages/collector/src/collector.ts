@@ -25,6 +25,8 @@ export interface CollectorOptions {
   createTransport?: (settings: RecorderApiServerSettings) => ApiTransport;
   /** fsync the spool on every write. Default true. */
   spoolFsync?: boolean;
+  /** Longest wait for one adapter's `close()` when devices are removed or the collector stops. Default 3 s. */
+  adapterCloseTimeoutMs?: number;
 }
 
 /** Everything the status dump and `/healthz` show. */
@@ -63,12 +65,24 @@ export class Collector {
       logger: logger.child({ component: 'spool' }),
       ...(options.spoolFsync === undefined ? {} : { fsync: options.spoolFsync }),
     });
+    try {
+      return Collector.wire(options, spool, spoolDir, logger);
+    } catch (err) {
+      // Nothing else will ever close it: release the lock so a retry (or the next process) can open the spool.
+      await spool.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private static wire(options: CollectorOptions, spool: Spool, spoolDir: string, logger: Logger): Collector {
+    const { settings } = options.config;
     const makeTransport = options.createTransport ?? createApiTransport;
     const latency = new LatencyTracker();
     const scheduler: PollScheduler = new PollScheduler({
       onBatch: (batch) => pusher.enqueue(batch),
       logger: logger.child({ component: 'scheduler' }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.adapterCloseTimeoutMs === undefined ? {} : { closeTimeoutMs: options.adapterCloseTimeoutMs }),
     });
     const pusher = new Pusher({
       spool,
@@ -149,8 +163,13 @@ export class Collector {
   stop(deadlineMs = 10_000): Promise<void> {
     this.stopping ??= (async () => {
       const started = Date.now();
-      await this.scheduler.stop(Math.min(2000, Math.floor(deadlineMs / 4)));
-      await this.pusher.stop(Math.max(100, deadlineMs - (Date.now() - started) - 200));
+      await this.scheduler.stopReads(Math.min(2000, Math.floor(deadlineMs / 4)));
+      // Adapters close (each bounded) while the pusher spools the queue and pushes: a wedged device's close()
+      // must not keep the last readings in memory only.
+      await Promise.all([
+        this.pusher.stop(Math.max(100, deadlineMs - (Date.now() - started) - 200)),
+        this.scheduler.adaptersClosed(),
+      ]);
       await this.spool.close();
       await this.statusServer?.close();
       const left = this.pusher.status();

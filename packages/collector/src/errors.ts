@@ -8,7 +8,7 @@ export class SpoolError extends EnergyRecorderError {
 }
 
 /**
- * The recording API refused a batch with a 4xx other than 429: the batch is dropped, not retried, and this
+ * The recording API refused a batch with a 4xx other than 408 and 429: the batch is dropped, not retried, and this
  * error is logged with the API's own message.
  */
 export class PushRejectedError extends EnergyRecorderError {

@@ -164,4 +164,20 @@ describe('Pusher against an HTTP server on loopback', () => {
     expect(api.measurements().map((m) => m.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await p.stop(1000);
   });
+
+  it('keeps the batch and logs an error naming the Location when the API answers with a redirect', async () => {
+    const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+    const p = pusher({ logger: captureLogger(lines), maxRetryDelayMs: 50 });
+    api.answer = () => ({ status: 301, headers: { location: 'https://recorder.example/v2/resources' } });
+    p.enqueue(batch('a', 1));
+    await p.flush();
+    expect(p.status()).toMatchObject({ rejectedBatches: 0, spoolBatches: 1, apiReachable: false });
+    const err = lines.find((l) => l.level === 'error');
+    expect(err?.fields['location']).toBe('https://recorder.example/v2/resources');
+    expect(err?.msg).toContain('base_url');
+    // Fixed (here: the server stops redirecting): the kept batch goes out.
+    api.answer = () => ({ status: 200, body: { status: 'OK' } });
+    await p.stop(2000);
+    expect(api.measurements().map((m) => m.value)).toEqual([1]);
+  });
 });

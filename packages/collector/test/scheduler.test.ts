@@ -1,4 +1,4 @@
-import { createAdapterRegistry, type MeasurementBatch } from '@energyrecorder/core';
+import { createAdapterRegistry, type Logger, type MeasurementBatch } from '@energyrecorder/core';
 import { PollScheduler } from '../src/internal/scheduler.js';
 import type { ResolvedEnvironment } from '../src/internal/config.js';
 import { FakeClock, settle } from './helpers/fake-clock.js';
@@ -257,5 +257,80 @@ describe('PollScheduler', () => {
     await stopped;
     expect(batches).toHaveLength(1);
     expect(state.closed.get('a')).toBe(1);
+  });
+
+  it('keeps polling every interval when the wall clock is stepped back by more than an interval', async () => {
+    const { clock, state, batches, scheduler } = setup(1_000_000_000);
+    scheduler.setEnvironments([env('E', 10_000, ['a'], state)]);
+    scheduler.start();
+    await clock.advance(60_000);
+    const before = readsOf(batches, 'a');
+    expect(before).toBe(6);
+    clock.stepWallClock(-2 * 3600_000); // NTP corrects an RTC kept in local time
+    await clock.advance(60_000);
+    expect(readsOf(batches, 'a') - before).toBeGreaterThanOrEqual(5);
+    // Back on wall-clock multiples of the interval of the new time.
+    const last = batches.at(-1);
+    expect(((last?.collectTimeNs ?? 1) / 1e6) % 10_000).toBe(0);
+    await scheduler.stop(0);
+  });
+
+  it('retries a failing device after its back-off, not after the step, when the wall clock is stepped back', async () => {
+    const { clock, state, batches, scheduler } = setup(1_000_000_000);
+    state.behaviour.set('a', { kind: 'fail' });
+    scheduler.setEnvironments([env('E', 1000, ['a'], state)]);
+    scheduler.start();
+    await clock.advance(3000);
+    expect(scheduler.status()[0]?.devices[0]?.consecutiveFailures).toBeGreaterThan(0);
+    state.behaviour.set('a', { kind: 'ok', value: 7 });
+    clock.stepWallClock(-3600_000);
+    await clock.advance(10_000);
+    expect(readsOf(batches, 'a')).toBeGreaterThanOrEqual(5);
+    await scheduler.stop(0);
+  });
+
+  it('plans first reads again from the new time when the wall clock is stepped back before they ran', async () => {
+    const { clock, state, batches, scheduler } = setup(1_000_000_250);
+    scheduler.setEnvironments([env('E', 1000, ['a'], state)]);
+    scheduler.start();
+    clock.stepWallClock(-3600_000);
+    await clock.advance(3000);
+    expect(readsOf(batches, 'a')).toBeGreaterThanOrEqual(2);
+    await scheduler.stop(0);
+  });
+
+  it('stops within the close timeout and logs it when an adapter close() never settles', async () => {
+    const clock = new FakeClock(0);
+    const state = newScriptState();
+    state.hangClose.add('a');
+    const warnings: string[] = [];
+    const logger: Logger = {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (_fields, msg) => void warnings.push(msg ?? ''),
+      error: () => undefined,
+      child: () => logger,
+    };
+    const scheduler = new PollScheduler({
+      onBatch: () => undefined,
+      clock,
+      nowNs: () => clock.nowMs() * 1e6,
+      logger,
+      closeTimeoutMs: 3000,
+    });
+    scheduler.setEnvironments([env('E', 1000, ['a', 'b'], state)]);
+    scheduler.start();
+    await clock.advance(2000);
+    let stopped = false;
+    const stopping = scheduler.stop(0).then(() => void (stopped = true));
+    await clock.advance(2999);
+    expect(stopped).toBe(false);
+    await clock.advance(1);
+    await stopping;
+    expect(stopped).toBe(true);
+    expect(state.closed.get('a')).toBe(1);
+    expect(state.closed.get('b')).toBe(1);
+    expect(warnings).toContain('adapter close did not finish in time: no longer waited for');
   });
 });

@@ -1,4 +1,5 @@
-import { appendFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
 import type { LogFields, Logger } from '@energyrecorder/core';
@@ -12,6 +13,31 @@ function rec(i: number, readings = 1): SpoolRecord {
     measurements: Array.from({ length: readings }, (_, k) => ({ sensor: `s${k}`, unit: 'W', value: i, time: 1_700_000_000_000_000_000 + i })),
   };
 }
+
+interface LogLine {
+  level: string;
+  fields: LogFields;
+  msg: string | undefined;
+}
+
+function captureLogger(lines: LogLine[]): Logger {
+  const at =
+    (level: string) =>
+    (fields: LogFields, msg?: string): void =>
+      void lines.push({ level, fields, msg });
+  const logger: Logger = {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
+  return logger;
+}
+
+const valuesOf = (peeked: { record: SpoolRecord }[]): (number | undefined)[] =>
+  peeked.map((p) => p.record.measurements[0]?.value);
 
 describe('Spool', () => {
   let dir: string;
@@ -112,5 +138,109 @@ describe('Spool', () => {
     expect(after).toBe(1);
     expect(spool.depth()).toMatchObject({ records: 0, bytes: 0 });
     await spool.close();
+  });
+
+  it('reads a record longer than the 4 MiB peek window and everything after it when one poll is huge', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 256 << 20 });
+    await spool.append([rec(1)]);
+    await spool.append([rec(2, 70_000)]); // about 5 MB on one line
+    for (let i = 3; i < 8; i++) await spool.append([rec(i)]);
+    const window = await spool.peek(2000);
+    expect(valuesOf(window)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(window[1]?.record.measurements).toHaveLength(70_000);
+    const last = window.at(-1);
+    if (last === undefined) throw new Error('empty');
+    await spool.commit(last.next, 7, 70_006);
+    await spool.append([rec(8)]);
+    expect(valuesOf(await spool.peek(10))).toEqual([8]);
+    expect(spool.depth()).toMatchObject({ records: 1, droppedRecords: 0 });
+    await spool.close();
+  });
+
+  it('counts and logs a record with a bad checksum as dropped when it is read back', async () => {
+    const lines: LogLine[] = [];
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20, logger: captureLogger(lines) });
+    await spool.append([rec(1), rec(2, 3), rec(3)]);
+    await spool.close();
+    const seg = readdirSync(dir).find((n) => n.startsWith('seg-'));
+    if (seg === undefined) throw new Error('no segment');
+    const text = readFileSync(join(dir, seg), 'utf8').split('\n');
+    // Flip one digit of the second record's value: its checksum no longer matches.
+    text[1] = (text[1] ?? '').replace('"value":2', '"value":9');
+    writeFileSync(join(dir, seg), text.join('\n'));
+    const again = await Spool.open(dir, { maxBytes: 1 << 20, logger: captureLogger(lines) });
+    expect(valuesOf(await again.peek(10))).toEqual([1, 3]);
+    expect(valuesOf(await again.peek(10))).toEqual([1, 3]);
+    expect(again.depth()).toMatchObject({ records: 2, droppedRecords: 1 });
+    expect(lines.filter((l) => l.level === 'error' && /corrupt record/.test(l.msg ?? ''))).toHaveLength(1);
+    await again.close();
+  });
+
+  it('rejects and cuts the segment back to its last good end when a write is short and the disk is full', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20, fsync: false });
+    await spool.append([rec(1)]);
+    const seg = readdirSync(dir).find((n) => n.startsWith('seg-'));
+    if (seg === undefined) throw new Error('no segment');
+    const goodEnd = statSync(join(dir, seg)).size;
+    const probe = await openFile(join(dir, seg), 'r');
+    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const realWrite = proto.write;
+    let calls = 0;
+    const spy = jest.spyOn(proto, 'write').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      calls++;
+      const [data, offset, length] = args as [Buffer, number | undefined, number | undefined];
+      const from = offset ?? 0;
+      const size = length ?? data.length - from;
+      // First call: the kernel takes only part of it; second call: the disk is full.
+      if (calls === 1) return realWrite.call(this, data, from, Math.max(1, Math.floor(size / 2)));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    try {
+      await expect(spool.append([rec(2, 20)])).rejects.toMatchObject({ code: 'ER_SPOOL' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(calls).toBe(2);
+    expect(statSync(join(dir, seg)).size).toBe(goodEnd);
+    expect(spool.depth()).toMatchObject({ records: 1, readings: 1 });
+    await spool.append([rec(3)]);
+    expect(valuesOf(await spool.peek(10))).toEqual([1, 3]);
+    await spool.close();
+  });
+
+  it('writes the rest when a write is short but the disk has room', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20, fsync: false });
+    await spool.append([rec(1)]);
+    const seg = readdirSync(dir).find((n) => n.startsWith('seg-'));
+    if (seg === undefined) throw new Error('no segment');
+    const probe = await openFile(join(dir, seg), 'r');
+    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const realWrite = proto.write;
+    const spy = jest.spyOn(proto, 'write').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      const [data, offset, length] = args as [Buffer, number | undefined, number | undefined];
+      const from = offset ?? 0;
+      const size = length ?? data.length - from;
+      return realWrite.call(this, data, from, Math.min(size, 100));
+    });
+    try {
+      await spool.append([rec(2, 20), rec(3, 20)]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(valuesOf(await spool.peek(10))).toEqual([1, 2, 3]);
+    await spool.close();
+  });
+
+  it('takes over a lock holding its own pid when this process does not hold the spool', async () => {
+    // Left by an earlier incarnation with the same pid: PID 1 of a container restarted after a kill.
+    writeFileSync(join(dir, 'lock.pid'), String(process.pid));
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(readFileSync(join(dir, 'lock.pid'), 'utf8')).toBe(String(process.pid));
+    // Still one holder per process: a second open of the same directory is refused.
+    await expect(Spool.open(dir, { maxBytes: 1 << 20 })).rejects.toMatchObject({ code: 'ER_SPOOL' });
+    await spool.close();
+    expect(existsSync(join(dir, 'lock.pid'))).toBe(false);
   });
 });

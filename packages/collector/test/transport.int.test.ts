@@ -101,3 +101,37 @@ describe('createApiTransport read timeout', () => {
     }
   });
 });
+
+describe('createApiTransport answers that must not drop a batch', () => {
+  let api: FakeApi;
+
+  beforeEach(async () => {
+    api = new FakeApi();
+    await api.listen();
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  it('calls a 408 retryable when the API gave up waiting for the request', async () => {
+    api.answer = () => ({ status: 408, body: { message: 'request timeout' } });
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url }));
+    const outcome = await t.post('srv', BODY, signal());
+    await t.close();
+    expect(outcome).toMatchObject({ kind: 'retry', status: 408, message: 'request timeout' });
+  });
+
+  it('keeps a batch the API redirects with 3xx and names the Location to put in base_url', async () => {
+    api.answer = () => ({ status: 308, headers: { location: 'https://api.example/recorder/resources' } });
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url }));
+    const outcome = await t.post('srv', BODY, signal());
+    await t.close();
+    expect(outcome).toMatchObject({
+      kind: 'retry',
+      status: 308,
+      location: 'https://api.example/recorder/resources',
+      message: expect.stringContaining('base_url') as unknown,
+    });
+    expect(api.posts).toHaveLength(0);
+  });
+});

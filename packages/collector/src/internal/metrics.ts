@@ -69,7 +69,7 @@ export function renderMetrics(envs: readonly EnvironmentStatus[], pusher: Pusher
   gauge('energyrecorder_collector_delivered_batches_total', 'Batches confirmed by the API.', pusher.deliveredBatches, 'counter');
   gauge('energyrecorder_collector_delivered_readings_total', 'Readings confirmed by the API.', pusher.deliveredReadings, 'counter');
   gauge('energyrecorder_collector_rejected_batches_total', 'Batches refused by the API (4xx) and dropped.', pusher.rejectedBatches, 'counter');
-  gauge('energyrecorder_collector_dropped_readings_total', 'Readings dropped because the spool was full.', pusher.droppedReadings, 'counter');
+  gauge('energyrecorder_collector_dropped_readings_total', 'Readings dropped: spool full, memory queue full while the spool was unwritable, or corrupt in the spool.', pusher.droppedReadings, 'counter');
   gauge('energyrecorder_collector_push_retries_total', 'Push rounds that failed and were retried.', pusher.retries, 'counter');
   gauge('energyrecorder_collector_api_up', '1 when the last push round reached the API.', pusher.apiReachable ? 1 : 0);
   family('energyrecorder_collector_push_latency_seconds', 'summary', 'POST latency per device.');

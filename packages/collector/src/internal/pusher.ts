@@ -15,8 +15,16 @@ export interface PusherOptions {
   clock?: Clock;
   /** How often queued batches are written to the spool and sent. */
   flushIntervalMs: number;
-  /** Most readings per POST (the original's chunk size). Default 10 000. */
+  /**
+   * Most readings per spooled batch and per POST (the original's chunk size). A larger poll is split into
+   * batches of this size, each with the poll's environment, topology and collect time. Default 10 000.
+   */
   maxBatchReadings?: number;
+  /**
+   * Bound of the batches held in memory while the spool cannot be written (disk full), as their encoded size.
+   * Beyond it the oldest are dropped and counted. Default: the spool's `maxBytes`, at most 64 MiB.
+   */
+  maxPendingBytes?: number;
   /** POSTs in flight at once, each for a different device. Default 8. */
   concurrency?: number;
   /** Batches read from the spool per round. Default 2 000. */
@@ -38,8 +46,9 @@ export interface PusherStatus {
   spoolBytes: number;
   deliveredBatches: number;
   deliveredReadings: number;
-  /** Batches the API refused with a non-429 4xx, dropped. */
+  /** Batches the API refused with a 4xx other than 408 and 429, dropped. */
   rejectedBatches: number;
+  /** Batches and readings dropped: by the full spool, by the memory bound while the spool was unwritable, corrupt. */
   droppedBatches: number;
   droppedReadings: number;
   /** Readings the full spool dropped since the API last answered (0 while it answers). */
@@ -52,15 +61,37 @@ export interface PusherStatus {
 
 type ItemState = 'ok' | 'rejected' | 'retry';
 
+/** Most readings per batch unless configured: the original collector's chunk size. */
+export const DEFAULT_MAX_BATCH_READINGS = 10_000;
+
+/** Cap of the default in-memory bound of {@link PusherOptions.maxPendingBytes}. */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+/** Roughly what a batch takes once encoded in the spool, without encoding it. */
+function estimateBytes(record: SpoolRecord): number {
+  let n = 64 + record.environment.length + record.equipmentId.length;
+  for (const m of record.measurements) n += 56 + m.sensor.length + m.unit.length;
+  return n;
+}
+
 /**
  * Moves batches from the poll loop to the recording API. Every flush first appends the queued batches to the
  * durable spool (write-ahead, so `kill -9` loses at most one flush interval), then sends the spool in order:
- * batches of different devices in parallel, batches of one device one after another. 5xx, 429 and network
- * errors stop the round and back off (honouring `Retry-After`); a non-429 4xx drops that batch with the API's
- * message. A batch is removed from the spool only once every chunk was confirmed.
+ * batches of different devices in parallel, batches of one device one after another. 5xx, 408, 429, 3xx and
+ * network errors stop the round and back off (honouring `Retry-After`); another 4xx drops that batch with the
+ * API's message. A batch is removed from the spool only once every chunk was confirmed. A failing spool (read,
+ * append or cursor update) never throws out of a flush: it is logged and retried with back-off.
  */
 export class Pusher {
   private pending: SpoolRecord[] = [];
+  private pendingBytes = 0;
+  private readonly maxPendingBytes: number;
+  /** Batches and readings dropped from memory because the spool could not take them. */
+  private droppedPending = { records: 0, readings: 0 };
+  private spoolFailures = 0;
+  private redirects = 0;
+  /** The delay {@link retryAtMs} was set with, to tell a wall clock stepped back from a long wait. */
+  private retryDelayMs = 0;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly maxBatchReadings: number;
@@ -86,14 +117,18 @@ export class Pusher {
   constructor(private readonly options: PusherOptions) {
     this.logger = options.logger ?? noopLogger;
     this.clock = options.clock ?? systemClock;
-    this.maxBatchReadings = options.maxBatchReadings ?? 10_000;
+    this.maxBatchReadings = Math.max(1, options.maxBatchReadings ?? DEFAULT_MAX_BATCH_READINGS);
+    this.maxPendingBytes = options.maxPendingBytes ?? Math.min(options.spool.maxBytes, DEFAULT_MAX_PENDING_BYTES);
     this.concurrency = options.concurrency ?? 8;
     this.windowRecords = options.windowRecords ?? 2000;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.transport = options.transport;
   }
 
-  /** Queues one poll's readings; they reach the spool at the next flush. Non-finite values are dropped. */
+  /**
+   * Queues one poll's readings; they reach the spool at the next flush. Non-finite values are dropped. A poll of
+   * more than `maxBatchReadings` readings is queued as several batches, so no spool line grows without bound.
+   */
   enqueue(batch: MeasurementBatch): void {
     const measurements: WireMeasurement[] = [];
     for (const r of batch.readings) {
@@ -103,15 +138,20 @@ export class Pusher {
       }
       measurements.push({ sensor: r.sensor, unit: r.unit, value: r.value, time: Math.round(r.timestampNs) });
     }
-    if (measurements.length === 0) return;
-    const record: SpoolRecord = {
-      environment: batch.environment,
-      equipmentId: batch.equipmentId,
-      time: Math.round(batch.collectTimeNs),
-      measurements,
-    };
-    if (batch.topology !== undefined) record.topology = batch.topology;
-    this.pending.push(record);
+    for (let from = 0; from < measurements.length; from += this.maxBatchReadings) {
+      const record: SpoolRecord = {
+        environment: batch.environment,
+        equipmentId: batch.equipmentId,
+        time: Math.round(batch.collectTimeNs),
+        measurements:
+          measurements.length <= this.maxBatchReadings
+            ? measurements
+            : measurements.slice(from, from + this.maxBatchReadings),
+      };
+      if (batch.topology !== undefined) record.topology = batch.topology;
+      this.pending.push(record);
+      this.pendingBytes += estimateBytes(record);
+    }
   }
 
   /** Replaces the transport (configuration reload); queued data stays. */
@@ -132,7 +172,10 @@ export class Pusher {
   private arm(): void {
     if (!this.running) return;
     this.timer = this.clock.setTimer(() => {
-      void this.flush().finally(() => this.arm());
+      // flush() handles spool and API failures itself; this is the last guard against an unhandled rejection.
+      void this.flush()
+        .catch((err: unknown) => this.logger.error({ err: errorText(err) }, 'flush failed'))
+        .finally(() => this.arm());
     }, this.options.flushIntervalMs);
   }
 
@@ -166,6 +209,7 @@ export class Pusher {
     this.timer?.cancel();
     const t = this.clock.setTimer(() => this.shutdown.abort(new Error('shutdown deadline')), deadlineMs);
     this.retryAtMs = 0;
+    this.retryDelayMs = 0;
     try {
       await this.flush();
     } catch (err) {
@@ -179,6 +223,7 @@ export class Pusher {
   /** Counters for status and metrics. */
   status(): PusherStatus {
     const depth = this.options.spool.depth();
+    const droppedReadings = depth.droppedReadings + this.droppedPending.readings;
     const s: PusherStatus = {
       pendingBatches: this.pending.length,
       spoolBatches: depth.records,
@@ -187,9 +232,9 @@ export class Pusher {
       deliveredBatches: this.stats.delivered,
       deliveredReadings: this.stats.deliveredReadings,
       rejectedBatches: this.stats.rejected,
-      droppedBatches: depth.droppedRecords,
-      droppedReadings: depth.droppedReadings,
-      droppedReadingsThisOutage: this.apiReachable ? 0 : depth.droppedReadings - this.droppedAtReachable,
+      droppedBatches: depth.droppedRecords + this.droppedPending.records,
+      droppedReadings,
+      droppedReadingsThisOutage: this.apiReachable ? 0 : droppedReadings - this.droppedAtReachable,
       retries: this.stats.retries,
       apiReachable: this.apiReachable,
     };
@@ -201,26 +246,86 @@ export class Pusher {
     for (;;) {
       // Spool what was queued meanwhile before each window, so a long replay never holds readings in memory only.
       if (!(await this.spoolPending())) return;
-      if (signal.aborted || this.clock.nowMs() < this.retryAtMs) return;
-      const window = await this.options.spool.peek(this.windowRecords);
-      if (window.length === 0) return;
-      if (!(await this.sendWindow(window, signal))) return;
+      if (signal.aborted || !this.retryDue()) return;
+      try {
+        const window = await this.options.spool.peek(this.windowRecords);
+        const more = window.length > 0 && (await this.sendWindow(window, signal));
+        this.spoolFailures = 0;
+        if (!more) return;
+      } catch (err) {
+        // A spool read or cursor update failed (I/O error, directory gone). Nothing is lost: unconfirmed batches
+        // stay in the spool, and batches sent but not committed are remembered and not sent again.
+        this.spoolBackOff(err);
+        return;
+      }
     }
+  }
+
+  /**
+   * Whether a back-off has run out. A wait longer than the delay it was set with means the wall clock was
+   * stepped back (NTP): the wait is then over at once rather than lasting as long as the step.
+   */
+  private retryDue(): boolean {
+    const now = this.clock.nowMs();
+    if (now >= this.retryAtMs) return true;
+    if (this.retryAtMs - now > this.retryDelayMs) {
+      this.retryAtMs = now;
+      return true;
+    }
+    return false;
+  }
+
+  private spoolBackOff(err: unknown): void {
+    const n = ++this.spoolFailures;
+    const delay = backoffDelayMs(n, { baseMs: this.options.flushIntervalMs, maxMs: this.maxRetryDelayMs });
+    this.retryDelayMs = delay;
+    this.retryAtMs = this.clock.nowMs() + delay;
+    this.lastError = `spool: ${errorText(err)}`;
+    const fields = { err: errorText(err), failures: n, retryInMs: delay };
+    if (worthWarning(n)) this.logger.error(fields, 'spool read or commit failed: batches kept, retrying');
+    else this.logger.debug(fields, 'spool read or commit failed: batches kept, retrying');
   }
 
   private async spoolPending(): Promise<boolean> {
     if (this.pending.length === 0) return true;
     const batch = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
+    this.pendingBytes = 0;
     try {
       await this.options.spool.append(batch);
       return true;
     } catch (err) {
       // Keep them in memory: the next flush tries the disk again.
       this.pending = batch.concat(this.pending);
+      this.pendingBytes += bytes;
       this.logger.error({ err: errorText(err), batches: batch.length }, 'spool append failed');
+      this.boundPending();
       return false;
     }
+  }
+
+  /** While the spool cannot be written, keeps at most `maxPendingBytes` of the newest batches in memory. */
+  private boundPending(): void {
+    if (this.pendingBytes <= this.maxPendingBytes) return;
+    let drop = 0;
+    let bytes = this.pendingBytes;
+    let readings = 0;
+    while (drop < this.pending.length && bytes > this.maxPendingBytes) {
+      const r = this.pending[drop];
+      if (r === undefined) break;
+      bytes -= estimateBytes(r);
+      readings += r.measurements.length;
+      drop++;
+    }
+    this.pending.splice(0, drop);
+    this.pendingBytes = bytes;
+    this.droppedPending.records += drop;
+    this.droppedPending.readings += readings;
+    this.logger.warn(
+      { droppedBatches: drop, droppedReadings: readings, maxPendingBytes: this.maxPendingBytes },
+      'spool unwritable and memory queue full: oldest batches dropped',
+    );
   }
 
   /** Sends one window; commits the longest fully finished prefix. Returns false when the round must stop. */
@@ -286,8 +391,9 @@ export class Pusher {
       this.logger.info({ afterRounds: this.failedRounds }, 'recording API reachable again: replaying spool');
     }
     this.failedRounds = 0;
+    this.redirects = 0;
     this.apiReachable = true;
-    this.droppedAtReachable = this.options.spool.depth().droppedReadings;
+    this.droppedAtReachable = this.options.spool.depth().droppedReadings + this.droppedPending.readings;
     return committed > 0;
   }
 
@@ -299,6 +405,7 @@ export class Pusher {
       retryAfterMs ?? 0,
       backoffDelayMs(this.failedRounds, { baseMs: this.options.flushIntervalMs, maxMs: this.maxRetryDelayMs }),
     );
+    this.retryDelayMs = delay;
     this.retryAtMs = this.clock.nowMs() + delay;
     const n = this.failedRounds;
     const fields = { rounds: n, retryInMs: delay, err: this.lastError, spooled: this.options.spool.depth().records };
@@ -320,6 +427,7 @@ export class Pusher {
       const outcome = await this.transport.post(record.equipmentId, JSON.stringify(body), signal);
       if (outcome.kind === 'retry') {
         this.lastError = `${outcome.status ?? 'network'}: ${outcome.message}`;
+        if (outcome.location !== undefined) this.logRedirect(record, outcome.status, outcome.location);
         return outcome.retryAfterMs === undefined ? { state: 'retry' } : { state: 'retry', retryAfterMs: outcome.retryAfterMs };
       }
       if (outcome.kind === 'rejected') {
@@ -342,6 +450,17 @@ export class Pusher {
       this.logger.warn({ err: errorText(err) }, 'delivery callback failed');
     }
     return { state: 'ok' };
+  }
+
+  /** A 3xx means `base_url` points at the wrong place: nothing is dropped, the user is told what to fix. */
+  private logRedirect(record: SpoolRecord, status: number | undefined, location: string): void {
+    const n = ++this.redirects;
+    if (!worthWarning(n)) return;
+    this.logger.error(
+      { code: 'ER_PUSH_REDIRECTED', status, location, device: record.equipmentId, redirects: n },
+      `recording API answered ${status ?? '3xx'} redirecting to ${location}: set RECORDER_API_SERVER.base_url to ` +
+        'the final URL; batches are kept in the spool and retried',
+    );
   }
 }
 

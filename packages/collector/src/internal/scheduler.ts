@@ -33,7 +33,15 @@ export interface PollSchedulerOptions {
    * and the adapter closed, so the device gets a fresh one. Default 3.
    */
   abandonAfterIntervals?: number;
+  /**
+   * Longest wait for one adapter's `close()`; a close still running after it is logged and no longer waited
+   * for, so a wedged device cannot hold up a shutdown. Default {@link DEFAULT_ADAPTER_CLOSE_TIMEOUT_MS}.
+   */
+  closeTimeoutMs?: number;
 }
+
+/** Default of {@link PollSchedulerOptions.closeTimeoutMs}. */
+export const DEFAULT_ADAPTER_CLOSE_TIMEOUT_MS = 3000;
 
 /** Counters and state of one device, for the status dump and `/metrics`. */
 export interface DeviceStatus {
@@ -129,6 +137,7 @@ export class PollScheduler {
   private readonly timeoutRatio: number;
   private readonly maxBackoffMs: number;
   private readonly abandonAfterIntervals: number;
+  private readonly closeTimeoutMs: number;
   private readonly pendingCloses = new Set<Promise<void>>();
   private running = false;
 
@@ -140,6 +149,7 @@ export class PollScheduler {
     this.timeoutRatio = options.timeoutRatio ?? 0.8;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.abandonAfterIntervals = options.abandonAfterIntervals ?? 3;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_ADAPTER_CLOSE_TIMEOUT_MS;
   }
 
   /**
@@ -216,9 +226,18 @@ export class PollScheduler {
 
   /**
    * Stops ticking, lets in-flight reads finish for up to `graceMs` (their readings still reach `onBatch`), then
-   * aborts the rest and closes every adapter.
+   * aborts the rest and closes every adapter, waiting at most `closeTimeoutMs` for each.
    */
   async stop(graceMs = 2000): Promise<void> {
+    await this.stopReads(graceMs);
+    await this.adaptersClosed();
+  }
+
+  /**
+   * The first half of {@link stop}: stops ticking, lets in-flight reads finish for up to `graceMs`, aborts the
+   * rest and starts closing every adapter without waiting for the closes. No batch is produced after it.
+   */
+  async stopReads(graceMs = 2000): Promise<void> {
     this.running = false;
     for (const env of this.envs.values()) {
       env.timer?.cancel();
@@ -241,6 +260,10 @@ export class PollScheduler {
       timer?.cancel();
     }
     for (const dev of this.allDevices()) this.retire(dev, 'collector stopping');
+  }
+
+  /** Resolves once every adapter close started so far has ended or run past `closeTimeoutMs`. */
+  async adaptersClosed(): Promise<void> {
     await Promise.allSettled([...this.pendingCloses]);
   }
 
@@ -310,7 +333,7 @@ export class PollScheduler {
 
   private schedule(env: EnvRuntime): void {
     const now = this.clock.nowMs();
-    env.nextBoundaryMs = (Math.floor(now / env.intervalMs) + 1) * env.intervalMs;
+    env.nextBoundaryMs = nextBoundaryAfter(now, env.intervalMs);
     this.arm(env);
     // Devices still waiting for their first read are planned again over the first interval of this schedule.
     env.pending = [];
@@ -342,6 +365,14 @@ export class PollScheduler {
     env.firstReadTimer = undefined;
     if (!this.running || this.envs.get(env.name) !== env) return;
     const now = this.clock.nowMs();
+    const first = env.pending[0]?.firstReadAtMs;
+    if (first !== undefined && first - now > env.intervalMs) {
+      // Plans are never more than an interval ahead: the wall clock was stepped back. Plan again from now.
+      const waiting = env.pending;
+      env.pending = [];
+      this.planFirstReads(env, waiting, nextBoundaryAfter(now, env.intervalMs));
+      return;
+    }
     let due = 0;
     while (due < env.pending.length && (env.pending[due]?.firstReadAtMs ?? 0) <= now) due++;
     const ready = env.pending.splice(0, due);
@@ -363,7 +394,17 @@ export class PollScheduler {
     const now = this.clock.nowMs();
     let boundary = env.nextBoundaryMs;
     if (now < boundary) {
-      // Timers may fire a little early against the wall clock (NTP slew); wait for the real boundary.
+      if (boundary - now > env.intervalMs) {
+        // The next boundary is never more than an interval ahead unless the wall clock was stepped back (NTP,
+        // an RTC kept in local time): take the next boundary from the new time rather than stop polling for
+        // the length of the step.
+        this.logger.warn(
+          { environment: env.name, steppedBackMs: boundary - env.intervalMs - now },
+          'wall clock stepped back: ticks re-aligned',
+        );
+        env.nextBoundaryMs = nextBoundaryAfter(now, env.intervalMs);
+      }
+      // Otherwise timers may fire a little early against the wall clock (NTP slew); wait for the real boundary.
       this.arm(env);
       return;
     }
@@ -402,9 +443,15 @@ export class PollScheduler {
         return;
       }
     }
-    if (dev.stats.nextAttemptMs !== undefined && now < dev.stats.nextAttemptMs) {
-      dev.stats.backoffSkips++;
-      return;
+    const nextAttempt = dev.stats.nextAttemptMs;
+    if (nextAttempt !== undefined && now < nextAttempt) {
+      // A back-off never exceeds the larger of interval and cap: a longer wait means the wall clock was stepped
+      // back, and the device is tried now instead of after the length of the step.
+      if (nextAttempt - now <= Math.max(interval, this.maxBackoffMs)) {
+        dev.stats.backoffSkips++;
+        return;
+      }
+      delete dev.stats.nextAttemptMs;
     }
     this.startRead(dev, boundaryMs, now);
   }
@@ -545,12 +592,37 @@ export class PollScheduler {
     const adapter = dev.adapter;
     dev.adapter = undefined;
     if (adapter === undefined) return;
-    const p = adapter
-      .close()
-      .catch((err: unknown) => this.logger.debug({ device: dev.spec.key, err: errorText(err) }, 'adapter close failed'))
+    let timer: TimerHandle | undefined;
+    const closing = Promise.resolve()
+      .then(() => adapter.close())
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.logger.debug({ device: dev.spec.key, err: errorText(err) }, 'adapter close failed');
+          return true;
+        },
+      );
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = this.clock.setTimer(() => resolve(false), this.closeTimeoutMs);
+    });
+    const p = Promise.race([closing, timedOut])
+      .then((closed) => {
+        timer?.cancel();
+        if (!closed) {
+          this.logger.warn(
+            { device: dev.spec.key, closeTimeoutMs: this.closeTimeoutMs },
+            'adapter close did not finish in time: no longer waited for',
+          );
+        }
+      })
       .finally(() => this.pendingCloses.delete(p));
     this.pendingCloses.add(p);
   }
+}
+
+/** The first multiple of `intervalMs` after `nowMs`. */
+function nextBoundaryAfter(nowMs: number, intervalMs: number): number {
+  return (Math.floor(nowMs / intervalMs) + 1) * intervalMs;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import { SpoolError } from '../errors.js';
 
@@ -56,7 +56,10 @@ export interface SpoolDepth {
   readings: number;
   bytes: number;
   segments: number;
-  /** Records and readings dropped because the spool was full, since the process started. */
+  /**
+   * Records and readings dropped since the process started: because the spool was full, or because a record
+   * read back was corrupt (bad checksum).
+   */
   droppedRecords: number;
   droppedReadings: number;
 }
@@ -71,7 +74,14 @@ interface SegmentInfo {
 const SEGMENT_RE = /^seg-(\d{12})\.log$/;
 const CURSOR_FILE = 'cursor.json';
 const LOCK_FILE = 'lock.pid';
+/** First read of a peek; a record longer than this is read on until its newline, bounded by the segment. */
 const PEEK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Spool directories this process holds open. A `lock.pid` naming our own pid is stale (a previous incarnation
+ * with the same pid, as PID 1 in a restarted container) unless the directory is in here.
+ */
+const openSpoolDirs = new Set<string>();
 
 function isAlive(pid: number): boolean {
   try {
@@ -120,6 +130,28 @@ function forEachLine(buf: Buffer, end: number, fn: (decoded: DecodedLine | undef
   }
 }
 
+/** Writes all of `data` at the end of the file: `write` may write fewer bytes than asked (disk full, quotas). */
+async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await fh.write(data, written, data.length - written);
+    if (bytesWritten <= 0) throw new Error(`short write: ${written} of ${data.length} bytes written`);
+    written += bytesWritten;
+  }
+}
+
+/** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await fh.read(buf, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? buf : buf.subarray(0, filled);
+}
+
 function isSpoolRecord(v: unknown): v is SpoolRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
@@ -148,6 +180,10 @@ export class Spool {
   private locked = false;
   private droppedRecords = 0;
   private droppedReadings = 0;
+  /** Set when a failed write could not be cut back: the next append starts a new segment. */
+  private sealTail = false;
+  /** Corrupt lines already counted as dropped, by position, so peeking them again does not count them twice. */
+  private readonly corruptSeen = new Set<string>();
   private readonly logger: Logger;
   private readonly segmentBytes: number;
   private readonly fsync: boolean;
@@ -162,12 +198,19 @@ export class Spool {
     this.fsync = options.fsync ?? true;
   }
 
+  /** The bound of the spool's size on disk. */
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
   /** Opens (creating if needed) the spool in `dir`, repairing a torn tail. */
   static async open(dir: string, options: SpoolOptions): Promise<Spool> {
     const spool = new Spool(dir, options);
     try {
       await spool.load();
     } catch (err) {
+      // Release the lock (if it was taken) so a later open in this process is not refused.
+      await spool.close().catch(() => undefined);
       throw new SpoolError(`cannot open spool in ${dir}: ${err instanceof Error ? err.message : String(err)}`, err);
     }
     return spool;
@@ -179,16 +222,21 @@ export class Spool {
    */
   private async lock(): Promise<void> {
     const path = join(this.dir, LOCK_FILE);
+    const key = resolvePath(this.dir);
+    if (openSpoolDirs.has(key)) throw new Error(`spool ${this.dir} is already open in this process`);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await writeFile(path, String(process.pid), { flag: 'wx' });
         this.locked = true;
+        openSpoolDirs.add(key);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      // Our own pid is alive by definition; since this process does not hold the spool, the lock was left by an
+      // earlier process that had the same pid (PID 1 in a container restarted after a kill).
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
         throw new Error(`spool ${this.dir} is in use by process ${owner}`);
       }
       this.logger.warn({ dir: this.dir, stalePid: owner }, 'spool: lock of a dead process taken over');
@@ -294,22 +342,48 @@ export class Spool {
     const lines = records.map(encodeLine);
     const data = Buffer.concat(lines);
     let tail = this.segments[this.segments.length - 1];
-    if (tail === undefined || (tail.size > 0 && tail.size + data.length > this.segmentBytes)) {
+    if (
+      tail === undefined ||
+      this.sealTail ||
+      (tail.size > 0 && tail.size + data.length > this.segmentBytes)
+    ) {
       await this.closeWriter();
       tail = { seq: (tail?.seq ?? this.cursor.segment) + 1, size: 0, records: 0, readings: 0 };
       this.segments.push(tail);
+      this.sealTail = false;
     }
-    if (this.writer === undefined) this.writer = await open(join(this.dir, segmentName(tail.seq)), 'a');
     try {
-      await this.writer.write(data);
+      this.writer ??= await open(join(this.dir, segmentName(tail.seq)), 'a');
+      await writeAll(this.writer, data);
       if (this.fsync) await this.writer.datasync();
     } catch (err) {
+      await this.undoPartialWrite(tail);
       throw new SpoolError(`spool write failed: ${err instanceof Error ? err.message : String(err)}`, err);
     }
     tail.size += data.length;
     tail.records += records.length;
     for (const r of records) tail.readings += r.measurements.length;
     await this.enforceBound();
+  }
+
+  /**
+   * After a failed or short write (disk full), cuts the segment back to its last known good end so the next
+   * append starts on a clean line. If even that fails, the next append starts a new segment instead; the torn
+   * bytes left behind fail their checksum and are counted as corrupt when read.
+   */
+  private async undoPartialWrite(tail: SegmentInfo): Promise<void> {
+    const w = this.writer;
+    try {
+      if (w === undefined) return;
+      await w.truncate(tail.size);
+    } catch (err) {
+      this.sealTail = true;
+      this.logger.error(
+        { segment: tail.seq, size: tail.size, err: err instanceof Error ? err.message : String(err) },
+        'spool: could not cut a failed write back; continuing in a new segment',
+      );
+    }
+    await this.closeWriter();
   }
 
   private async enforceBound(): Promise<void> {
@@ -333,7 +407,10 @@ export class Spool {
     }
   }
 
-  /** Reads up to `maxRecords` records from the cursor on, without consuming them. */
+  /**
+   * Reads up to `maxRecords` records from the cursor on, without consuming them. A line that cannot be decoded
+   * (bad checksum, not a batch) is skipped, counted with the dropped records and logged.
+   */
   async peek(maxRecords: number): Promise<PeekedRecord[]> {
     const out: PeekedRecord[] = [];
     let segIndex = 0;
@@ -346,45 +423,78 @@ export class Spool {
         offset = 0;
         continue;
       }
-      const length = Math.min(PEEK_BYTES, seg.size - offset);
-      const buf = Buffer.alloc(length);
-      const fh = await open(join(this.dir, segmentName(seg.seq)), 'r');
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await fh.read(buf, 0, length, offset));
-      } finally {
-        await fh.close();
-      }
+      const { buf, complete } = await this.readLines(seg, offset);
       let pos = 0;
-      let progressed = false;
       while (out.length < maxRecords) {
         const nl = buf.indexOf(0x0a, pos);
-        if (nl < 0 || nl >= bytesRead) break;
+        if (nl < 0) break;
         const at = { segment: seg.seq, offset: offset + pos };
         const next = { segment: seg.seq, offset: offset + nl + 1 };
-        const decoded = decodeLine(buf.toString('utf8', pos, nl));
+        const line = buf.toString('utf8', pos, nl);
         pos = nl + 1;
-        progressed = true;
-        if (decoded === undefined) continue;
+        const decoded = decodeLine(line);
         let record: unknown;
         try {
-          record = JSON.parse(decoded.json);
+          record = decoded === undefined ? undefined : JSON.parse(decoded.json);
         } catch {
-          continue;
+          record = undefined;
         }
-        if (isSpoolRecord(record)) out.push({ record, at, next, readings: decoded.readings });
+        if (decoded !== undefined && isSpoolRecord(record)) {
+          out.push({ record, at, next, readings: decoded.readings });
+        } else {
+          this.countCorrupt(at, line, decoded);
+        }
       }
-      if (!progressed) {
-        // A single line longer than the peek window cannot be read back: skip the rest of the segment.
-        this.logger.error({ segment: seg.seq, offset }, 'spool: oversized line skipped');
+      if (!complete && out.length < maxRecords) {
+        // The segment ends without a newline (changed behind our back): nothing after it can be read.
+        this.countCorrupt({ segment: seg.seq, offset: offset + pos }, buf.toString('utf8', pos), undefined);
         segIndex++;
         offset = 0;
         continue;
       }
       offset += pos;
-      if (out.length >= maxRecords) break;
     }
     return out;
+  }
+
+  /**
+   * Reads from `offset` up to at least one whole line: {@link PEEK_BYTES} first, then on until a newline if the
+   * first line is longer (a device that returned a huge poll), bounded only by the segment's size. `buf` ends
+   * on a newline unless `complete` is false (no newline before the end of the segment).
+   */
+  private async readLines(seg: SegmentInfo, offset: number): Promise<{ buf: Buffer; complete: boolean }> {
+    const end = seg.size;
+    const fh = await open(join(this.dir, segmentName(seg.seq)), 'r');
+    try {
+      let buf = await readAt(fh, offset, Math.min(PEEK_BYTES, end - offset));
+      let lastNl = buf.lastIndexOf(0x0a);
+      while (lastNl < 0 && offset + buf.length < end) {
+        // Doubling keeps the number of reads logarithmic in the line's length.
+        const want = Math.min(Math.max(PEEK_BYTES, buf.length), end - offset - buf.length);
+        const more = await readAt(fh, offset + buf.length, want);
+        if (more.length === 0) break;
+        buf = Buffer.concat([buf, more]);
+        lastNl = buf.lastIndexOf(0x0a);
+      }
+      if (lastNl < 0) return { buf, complete: false };
+      return { buf: buf.subarray(0, lastNl + 1), complete: true };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Counts an unreadable line once as a dropped record (with its readings, when its count can be trusted). */
+  private countCorrupt(at: SpoolPosition, line: string, decoded: DecodedLine | undefined): void {
+    const key = `${at.segment}:${at.offset}`;
+    if (this.corruptSeen.has(key)) return;
+    this.corruptSeen.add(key);
+    const readings = decoded?.readings ?? 0;
+    this.droppedRecords++;
+    this.droppedReadings += readings;
+    this.logger.error(
+      { segment: at.segment, offset: at.offset, bytes: Buffer.byteLength(line), readings, droppedRecords: this.droppedRecords },
+      decoded === undefined ? 'spool: corrupt record (bad checksum) dropped' : 'spool: unreadable record dropped',
+    );
   }
 
   /**
@@ -412,6 +522,12 @@ export class Spool {
       this.consumedReadings += Math.max(0, remainingReadings);
       this.cursor = { ...next };
       break;
+    }
+    for (const key of this.corruptSeen) {
+      const [segment = 0, offset = 0] = key.split(':').map(Number);
+      if (segment < this.cursor.segment || (segment === this.cursor.segment && offset < this.cursor.offset)) {
+        this.corruptSeen.delete(key);
+      }
     }
     const head = this.segments[0];
     // A fully consumed segment that is no longer written to is removed at once; the tail one is reused.
@@ -452,6 +568,7 @@ export class Spool {
     await this.closeWriter();
     if (this.locked) {
       this.locked = false;
+      openSpoolDirs.delete(resolvePath(this.dir));
       await rm(join(this.dir, LOCK_FILE), { force: true });
     }
   }

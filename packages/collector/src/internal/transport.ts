@@ -9,10 +9,13 @@ export const API_CONNECT_TIMEOUT_MS = 10_000;
 /** What became of one POST. */
 export type PostOutcome =
   | { kind: 'ok' }
-  /** A 4xx other than 429: the batch will never be accepted as it is. */
+  /** A 4xx other than 408 and 429: the batch will never be accepted as it is. */
   | { kind: 'rejected'; status: number; message: string }
-  /** 5xx, 429, a network error or a timeout: worth trying again later. */
-  | { kind: 'retry'; status?: number; retryAfterMs?: number; message: string };
+  /**
+   * 5xx, 408, 429, a network error or a timeout: worth trying again later. Also a 3xx, with its `location`:
+   * `base_url` needs fixing, and the batch is kept until it is.
+   */
+  | { kind: 'retry'; status?: number; retryAfterMs?: number; message: string; location?: string };
 
 /** Sends measurement bodies to the recording API. */
 export interface ApiTransport {
@@ -54,8 +57,21 @@ export function createApiTransport(settings: RecorderApiServerSettings): ApiTran
         const res = await request(url, { method: 'POST', headers, body, dispatcher, signal });
         const text = await res.body.text();
         if (res.statusCode >= 200 && res.statusCode < 300) return { kind: 'ok' };
+        if (res.statusCode >= 300 && res.statusCode < 400) {
+          // undici does not follow redirects here, and should not: a POST redirected (301/302) may be replayed
+          // as a GET, and a proxy's login page is no recording API. Keep the batch; the pusher says what to fix.
+          const header = res.headers['location'];
+          const location = (Array.isArray(header) ? header[0] : header) ?? '(no Location header)';
+          return {
+            kind: 'retry',
+            status: res.statusCode,
+            location,
+            message: `redirected to ${location}: set RECORDER_API_SERVER.base_url to the final URL`,
+          };
+        }
         const message = apiMessage(text);
-        if (res.statusCode === 429 || res.statusCode >= 500) {
+        // 408: the server gave up waiting for the request (slow link, busy proxy); the batch itself is fine.
+        if (res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500) {
           const header = res.headers['retry-after'];
           const retryAfterMs = parseRetryAfterMs(Array.isArray(header) ? header[0] : header);
           return {

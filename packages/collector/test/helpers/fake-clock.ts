@@ -32,6 +32,15 @@ export class FakeClock implements Clock {
     this.now += ms;
   }
 
+  /**
+   * Steps the wall clock by `ms` (negative: backwards) as NTP or an RTC fix does. Timers run on the monotonic
+   * clock, so each still fires after the same elapsed time: their wall-clock due times move with the step.
+   */
+  stepWallClock(ms: number): void {
+    this.now += ms;
+    for (const t of this.timers) t.at += ms;
+  }
+
   /** Moves time forward by `ms`, firing due timers and letting promises settle after each. */
   async advance(ms: number): Promise<void> {
     const target = this.now + ms;

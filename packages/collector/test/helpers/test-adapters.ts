@@ -42,10 +42,19 @@ export interface ScriptState {
   closed: Map<string, number>;
   reads: Map<string, number>;
   acked: Map<string, Reading[]>;
+  /** Devices whose `close()` never settles, as a wedged driver's. */
+  hangClose: Set<string>;
 }
 
 export function newScriptState(): ScriptState {
-  return { behaviour: new Map(), created: new Map(), closed: new Map(), reads: new Map(), acked: new Map() };
+  return {
+    behaviour: new Map(),
+    created: new Map(),
+    closed: new Map(),
+    reads: new Map(),
+    acked: new Map(),
+    hangClose: new Set(),
+  };
 }
 
 const bump = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
@@ -96,6 +105,7 @@ export function scriptedAdapter(state: ScriptState, timeSource: () => number = n
         },
         async close(): Promise<void> {
           bump(state.closed, name);
+          if (state.hangClose.has(name)) await new Promise<void>(() => undefined);
         },
       };
     },

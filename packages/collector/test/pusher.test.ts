@@ -1,0 +1,171 @@
+import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import type { LogFields, Logger, MeasurementBatch } from '@energyrecorder/core';
+import { Pusher } from '../src/internal/pusher.js';
+import { Spool } from '../src/internal/spool.js';
+import type { ApiTransport, PostOutcome } from '../src/internal/transport.js';
+import { FakeClock, settle } from './helpers/fake-clock.js';
+
+const T0 = 1_763_000_000_000_000_000;
+
+function batch(device: string, value: number, readings = 1): MeasurementBatch {
+  return {
+    equipmentId: device,
+    environment: 'POD 1',
+    topology: { dc: 'myDC' },
+    collectTimeNs: T0 + value,
+    readings: Array.from({ length: readings }, (_, k) => ({ sensor: `s${k}`, unit: 'W', value, timestampNs: T0 + k })),
+  };
+}
+
+interface LogLine {
+  level: string;
+  fields: LogFields;
+  msg: string;
+}
+
+function captureLogger(lines: LogLine[]): Logger {
+  const at =
+    (level: string) =>
+    (fields: LogFields, msg?: string): void =>
+      void lines.push({ level, fields, msg: msg ?? '' });
+  const logger: Logger = {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
+  return logger;
+}
+
+/**
+ * An in-memory API answering with `answer`: these tests are about the spool side of the pusher; the HTTP side is
+ * tested against real servers in the integration suites.
+ */
+class MemoryTransport implements ApiTransport {
+  readonly bodies: { device: string; body: { environment: string; time: number; measurements: { value: number }[] } }[] = [];
+  answer: () => PostOutcome = () => ({ kind: 'ok' });
+
+  async post(equipmentId: string, body: string): Promise<PostOutcome> {
+    const outcome = this.answer();
+    if (outcome.kind === 'ok') this.bodies.push({ device: equipmentId, body: JSON.parse(body) as MemoryTransport['bodies'][number]['body'] });
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    // nothing to release
+  }
+}
+
+/** Advances the fake clock step by step until `check` holds: the spool does real file I/O between timers. */
+async function advanceUntil(clock: FakeClock, check: () => boolean, stepMs: number, maxMs: number): Promise<void> {
+  for (let t = 0; t < maxMs && !check(); t += stepMs) {
+    await clock.advance(stepMs);
+    await new Promise<void>((r) => setTimeout(r, 5));
+  }
+}
+
+const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+
+describe('Pusher', () => {
+  let dir: string;
+  let spool: Spool;
+
+  beforeEach(async () => {
+    dir = makeTempDir('pusher-unit');
+    spool = await Spool.open(dir, { maxBytes: 64 << 20, fsync: false });
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await spool.close();
+    removeDir(dir);
+  });
+
+  it('spools a huge poll as batches of at most maxBatchReadings with the poll fields when it is queued', async () => {
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', status: 503, message: 'down' });
+    const p = new Pusher({ spool, transport, flushIntervalMs: 50, maxBatchReadings: 10_000 });
+    p.enqueue(batch('ftp', 5, 25_000));
+    await p.flush();
+    const spooled = await spool.peek(100);
+    expect(spooled.map((r) => r.readings)).toEqual([10_000, 10_000, 5_000]);
+    for (const { record } of spooled) {
+      expect(record).toMatchObject({ environment: 'POD 1', equipmentId: 'ftp', time: T0 + 5, topology: { dc: 'myDC' } });
+    }
+    expect(spooled.flatMap((r) => r.record.measurements.map((m) => m.sensor))).toEqual(
+      Array.from({ length: 25_000 }, (_, k) => `s${k}`),
+    );
+  });
+
+  it('logs, keeps the batches and retries with back-off when the spool throws during a timer flush', async () => {
+    const clock = new FakeClock(1_000_000);
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const realCommit = spool.commit.bind(spool);
+    const commit = jest.spyOn(spool, 'commit').mockRejectedValueOnce(enospc()).mockImplementation(realCommit);
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, logger: captureLogger(lines) });
+    try {
+      p.start();
+      p.enqueue(batch('d', 1));
+      const failed = (): LogLine[] => lines.filter((l) => l.level === 'error' && /spool read or commit failed/.test(l.msg));
+      await advanceUntil(clock, () => failed().length > 0, 100, 1000);
+      expect(String(failed()[0]?.fields['err'])).toMatch(/ENOSPC/);
+      expect(spool.depth().records).toBe(1);
+      await advanceUntil(clock, () => commit.mock.calls.length >= 2, 100, 3000);
+      await settle();
+      expect(failed()).toHaveLength(1);
+      expect(commit).toHaveBeenCalledTimes(2);
+      expect(spool.depth().records).toBe(0);
+      // Sent once: the batch confirmed before the failed commit is not posted again.
+      expect(transport.bodies).toHaveLength(1);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await p.stop(100);
+    }
+  });
+
+  it('drops the oldest queued batches beyond the memory bound and counts them when the spool cannot be written', async () => {
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    const append = jest.spyOn(spool, 'append').mockRejectedValue(enospc());
+    const p = new Pusher({ spool, transport, flushIntervalMs: 1000, maxPendingBytes: 20_000, logger: captureLogger(lines) });
+    for (let s = 0; s < 100; s++) {
+      for (let d = 0; d < 10; d++) p.enqueue(batch(`d${d}`, s));
+      await p.flush();
+    }
+    const status = p.status();
+    expect(status.pendingBatches).toBeGreaterThan(0);
+    expect(status.pendingBatches).toBeLessThan(200);
+    expect(status.droppedBatches).toBe(1000 - status.pendingBatches);
+    expect(status.droppedReadings).toBe(status.droppedBatches);
+    expect(lines.some((l) => l.level === 'warn' && /oldest batches dropped/.test(l.msg))).toBe(true);
+    // Once the disk has room again, the newest batches are what is delivered.
+    append.mockRestore();
+    await p.flush();
+    const values = transport.bodies.map((b) => b.body.measurements[0]?.value ?? -1);
+    expect(values).toHaveLength(status.pendingBatches);
+    expect(Math.min(...values)).toBeGreaterThan(80);
+    expect(Math.max(...values)).toBe(99);
+    await p.stop(100);
+  });
+
+  it('retries after its back-off, not after the step, when the wall clock is stepped back during an outage', async () => {
+    const clock = new FakeClock(1_000_000_000);
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, maxRetryDelayMs: 1000 });
+    p.start();
+    p.enqueue(batch('d', 1));
+    await advanceUntil(clock, () => p.status().retries > 0, 100, 1000);
+    transport.answer = () => ({ kind: 'ok' });
+    clock.stepWallClock(-3600_000);
+    await advanceUntil(clock, () => transport.bodies.length > 0, 100, 5000);
+    expect(transport.bodies).toHaveLength(1);
+    await p.stop(100);
+  });
+});
