@@ -176,6 +176,30 @@ describe('Spool', () => {
     await again.close();
   });
 
+  it('syncs the directory when it creates a segment and when it renames the cursor, so both survive a power cut', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 4096 });
+    const probe = await openFile(dir, 'r');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const spy = jest.spyOn(proto, 'sync');
+    try {
+      await spool.append([rec(1)]);
+      expect(spy).toHaveBeenCalledTimes(1);
+      await spool.append([rec(2)]);
+      expect(spy).toHaveBeenCalledTimes(1);
+      // Past segmentBytes: a new segment, a new directory entry.
+      await spool.append([rec(3, 80)]);
+      expect(spy).toHaveBeenCalledTimes(2);
+      const [first] = await spool.peek(1);
+      if (first === undefined) throw new Error('missing');
+      await spool.commit(first.next, 1, 1);
+      expect(spy).toHaveBeenCalledTimes(3);
+    } finally {
+      spy.mockRestore();
+      await spool.close();
+    }
+  });
+
   it('rejects and cuts the segment back to its last good end when a write is short and the disk is full', async () => {
     const spool = await Spool.open(dir, { maxBytes: 1 << 20, fsync: false });
     await spool.append([rec(1)]);

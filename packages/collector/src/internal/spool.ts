@@ -140,6 +140,19 @@ async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
+/**
+ * Makes the directory's entries durable: a file just created, or a rename into it, survives a power cut only
+ * once its directory is synced, whatever was fsynced in the file itself.
+ */
+async function syncDir(dir: string): Promise<void> {
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
 /** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
 async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
@@ -165,7 +178,8 @@ function isSpoolRecord(v: unknown): v is SpoolRecord {
 
 /**
  * A durable FIFO of batches on disk. Batches are appended as checksummed lines to numbered segment files and
- * fsync'ed; a cursor file (replaced atomically by rename) says how far the API has confirmed. A torn last line,
+ * fsync'ed, and so is the directory when a segment is created; a cursor file (replaced atomically by rename,
+ * then the directory synced) says how far the API has confirmed. A torn last line,
  * as left by `kill -9` or a power cut, fails its checksum and is cut off when the spool is opened. Segments the
  * cursor has passed are deleted; when the spool grows past `maxBytes`, whole oldest segments are dropped and
  * the number of readings lost is logged. Calls must not overlap: the pusher runs them one at a time.
@@ -182,6 +196,8 @@ export class Spool {
   private droppedReadings = 0;
   /** Set when a failed write could not be cut back: the next append starts a new segment. */
   private sealTail = false;
+  /** A segment file was created and its directory entry is not synced yet. */
+  private dirDirty = false;
   /** Corrupt lines already counted as dropped, by position, so peeking them again does not count them twice. */
   private readonly corruptSeen = new Set<string>();
   private readonly logger: Logger;
@@ -353,9 +369,17 @@ export class Spool {
       this.sealTail = false;
     }
     try {
-      this.writer ??= await open(join(this.dir, segmentName(tail.seq)), 'a');
+      if (this.writer === undefined) {
+        // An empty tail is a file this open creates (or one created but never synced into its directory).
+        if (tail.size === 0) this.dirDirty = true;
+        this.writer = await open(join(this.dir, segmentName(tail.seq)), 'a');
+      }
       await writeAll(this.writer, data);
-      if (this.fsync) await this.writer.datasync();
+      if (this.fsync) {
+        await this.writer.datasync();
+        if (this.dirDirty) await syncDir(this.dir);
+      }
+      this.dirDirty = false;
     } catch (err) {
       await this.undoPartialWrite(tail);
       throw new SpoolError(`spool write failed: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -555,6 +579,7 @@ export class Spool {
       await fh.close();
     }
     await rename(tmp, join(this.dir, CURSOR_FILE));
+    if (this.fsync) await syncDir(this.dir);
   }
 
   private async closeWriter(): Promise<void> {
