@@ -1,11 +1,18 @@
+import { devicePath } from '../internal/http.js';
 import { arrayOf, at, prop, str, PayloadProblem, requireNumber } from '../internal/http-shape.js';
 
-/** `links.Member[].href` of `/rest/v1/Chassis` (iLO 4 REST, HAL-style links). */
+/**
+ * `links.Member[].href` of `/rest/v1/Chassis` (iLO 4 REST, HAL-style links), as paths on the configured iLO: an
+ * absolute href keeps only its path, so the credentials never follow a link to another host.
+ */
 export function parseIloChassisHrefs(body: unknown): string[] {
   const members = at(body, 'links', 'Member');
   if (!Array.isArray(members)) throw new PayloadProblem('/rest/v1/Chassis: links.Member is not an array');
   return arrayOf(members)
-    .map((m) => str(prop(m, 'href')))
+    .map((m) => {
+      const href = str(prop(m, 'href'));
+      return href === undefined ? undefined : devicePath(href);
+    })
     .filter((h): h is string => h !== undefined);
 }
 

@@ -441,6 +441,22 @@ export interface DeviceAddress {
   basePath: string;
 }
 
+/**
+ * The path (and query) of a link read from a device's answer: an absolute `http(s)` URL keeps only its path, so
+ * the link is followed on the configured device. Links are data the device (or whatever answers in its place)
+ * chose; followed as they are, an `@odata.id` naming another host would receive the Basic credentials or the
+ * session token. Undefined for another scheme or a malformed URL.
+ */
+export function devicePath(link: string): string | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(link)) return link;
+  try {
+    const url = new URL(link);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? `${url.pathname}${url.search}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses a device `host` value: `10.0.0.5`, `bmc:8443`, `https://bmc`, `http://127.0.0.1:8000/dev/3`. */
 export function parseDeviceAddress(host: string): DeviceAddress {
   const m = /^(https?):\/\/([^/]+)(\/.*)?$/i.exec(host.trim());

@@ -1,5 +1,5 @@
 import { AdapterError, HttpStatusError, noopLogger, type Logger } from '@energyrecorder/core';
-import { HTTP_ERROR_CODES, type HttpClient } from '../internal/http.js';
+import { devicePath, HTTP_ERROR_CODES, type HttpClient } from '../internal/http.js';
 import type { ResourceSource } from './reader.js';
 import { errorMessage } from '../internal/device-support.js';
 
@@ -15,13 +15,7 @@ const NO_SESSION_SERVICE = new Set([404, 405, 501]);
  * must never go to another host: only the path is kept, sent to this device. Undefined when it cannot be parsed.
  */
 export function sessionPath(location: string): string | undefined {
-  if (!/^[a-z][a-z0-9+.-]*:/i.test(location)) return location;
-  try {
-    const url = new URL(location);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? `${url.pathname}${url.search}` : undefined;
-  } catch {
-    return undefined;
-  }
+  return devicePath(location);
 }
 
 /**
@@ -124,7 +118,13 @@ export class RedfishSession implements ResourceSource {
     }
   }
 
-  private send(path: string, signal: AbortSignal): Promise<unknown> {
+  private send(link: string, signal: AbortSignal): Promise<unknown> {
+    // Links come from the BMC's answers: an absolute one is read from this BMC (its path only), so neither the
+    // token nor the Basic credentials can be sent to a host an answer names.
+    const path = devicePath(link);
+    if (path === undefined) {
+      return Promise.reject(this.client.error(`cannot follow link ${JSON.stringify(link.slice(0, 200))}: not an http(s) path`, HTTP_ERROR_CODES.payload, { retryable: false }));
+    }
     const token = this.mode === 'session' ? this.token : undefined;
     return this.client.json(
       token === undefined

@@ -9,6 +9,11 @@ describe('ilo parsers', () => {
     expect(() => parseIloChassisHrefs({})).toThrow(/links\.Member is not an array/);
   });
 
+  it('keeps only the path of an absolute href, so the credentials stay on the configured iLO', () => {
+    const body = { links: { Member: [{ href: 'http://127.0.0.9:8080/rest/v1/Chassis/2?x=1' }, { href: 'ftp://h/x' }, { href: '/rest/v1/Chassis/1' }] } };
+    expect(parseIloChassisHrefs(body)).toEqual(['/rest/v1/Chassis/2?x=1', '/rest/v1/Chassis/1']);
+  });
+
   it('takes the first PowerDetail on 2.1 and the last on 2.4', () => {
     expect(parseFastPowerMeter21(fx('hpe-ilo4-2.10-fastpowermeter.json'))).toBe(214);
     expect(parseFastPowerMeter21({ Messages: [] })).toBeUndefined();

@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { AdapterError, HttpStatusError, type PowerAdapter } from '@energyrecorder/core';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { redfishAdapter } from '../../src/redfish/adapter.js';
@@ -162,6 +164,60 @@ describe('redfish adapter against a fake BMC', () => {
       }),
     );
     expect(values).toEqual([431.5, 100, 431.5]);
+  });
+});
+
+describe('redfish adapter and links to another origin', () => {
+  // A BMC (or whatever answers in its place) lists its chassis with absolute @odata.id values naming another
+  // host. The links are read from the configured BMC; the other host never sees a request, let alone a secret.
+  let other: Server;
+  let bmcServer: Server;
+  const seenByOther: Array<Record<string, unknown>> = [];
+  const seenByBmc: string[] = [];
+  let bmcUrl = '';
+
+  const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number }> => {
+    const server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, port: (server.address() as AddressInfo).port };
+  };
+  const send = (res: ServerResponse, body: unknown, status = 200, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+
+  beforeAll(async () => {
+    const o = await listen((req, res) => {
+      seenByOther.push({ url: req.url, authorization: req.headers['authorization'], token: req.headers['x-auth-token'] });
+      send(res, {});
+    });
+    other = o.server;
+    const elsewhere = `http://127.0.0.1:${o.port}`;
+    const b = await listen((req, res) => {
+      const url = (req.url ?? '').replace(/\/+$/, '');
+      seenByBmc.push(`${req.method} ${url}`);
+      if (req.method === 'POST') {
+        send(res, { '@odata.id': '/redfish/v1/SessionService/Sessions/1' }, 201, { 'x-auth-token': 'SECRET-TOKEN', location: '/redfish/v1/SessionService/Sessions/1' });
+      } else if (url === '/redfish/v1') send(res, { Chassis: { '@odata.id': `${elsewhere}/redfish/v1/Chassis` } });
+      else if (url === '/redfish/v1/Chassis') send(res, { Members: [{ '@odata.id': `${elsewhere}/redfish/v1/Chassis/1` }] });
+      else if (url === '/redfish/v1/Chassis/1') send(res, { Id: '1', Power: { '@odata.id': `${elsewhere}/redfish/v1/Chassis/1/Power` } });
+      else if (url === '/redfish/v1/Chassis/1/Power') send(res, { Id: 'Power', PowerControl: [{ PowerConsumedWatts: 321 }] });
+      else send(res, {}, req.method === 'DELETE' ? 204 : 404);
+    });
+    bmcServer = b.server;
+    bmcUrl = `http://127.0.0.1:${b.port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => other.close(r));
+    await new Promise((r) => bmcServer.close(r));
+  });
+
+  it.each(['session', 'basic'] as const)('reads the links on the configured BMC and sends nothing elsewhere with %s auth', async (auth) => {
+    const adapter = track(create({ host: bmcUrl, user: USER, pass: PASS, auth, temperature: false }));
+    const reading = await adapter.read(new AbortController().signal);
+    expect(reading.find((r) => r.sensor === 'power')?.value).toBe(321);
+    expect(seenByBmc).toEqual(expect.arrayContaining(['GET /redfish/v1/Chassis/1/Power']));
+    expect(seenByOther).toEqual([]);
   });
 });
 
