@@ -58,6 +58,19 @@ const have = peerAvailable('mosquitto', ['mosquitto', 'mosquitto_passwd']);
     });
   });
 
+  it('refuses a C1 control in a name and keeps publishing what follows, when a batch holds one', async () => {
+    // mosquitto drops a connection whose topic holds U+0085; at QoS 1 the publish was re-sent at every reconnect.
+    const bad = await sendJson(url, 'POST', '/resources/equipments/c1/measurements', { environment: 'c1', measurements: [{ sensor: 'bad\u0085x', unit: 'W', value: 2 }] });
+    expect(bad.status).toBe(400);
+    const before = received.length;
+    for (let i = 0; i < 3; i++) {
+      const ok = await sendJson(url, 'POST', '/resources/equipments/c1/measurements', { environment: 'c1', measurements: [{ sensor: `ok-${i}`, unit: 'W', value: i }] });
+      expect(ok.status).toBe(200);
+    }
+    await waitFor(() => received.length >= before + 3, 'the three readings after the refused one');
+    expect(received.slice(before).map((m) => m.topic)).toEqual(['nrg/c1/c1/ok-0', 'nrg/c1/c1/ok-1', 'nrg/c1/c1/ok-2']);
+  });
+
   it('keeps storing while the broker is down and replays the queue when it returns', async () => {
     received.length = 0;
     await broker.pause();

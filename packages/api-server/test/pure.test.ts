@@ -39,6 +39,7 @@ describe('measurementTopic', () => {
   it('replaces wildcard, separator and control characters when building a topic', () => {
     expect(measurementTopic('base', 'p+1', 'srv#2', 'a/b\nc')).toBe('base/p_1/srv_2/a_b_c');
     expect(measurementTopic('', 'p', 'e', 's')).toBe('/p/e/s');
+    expect(measurementTopic('b', 'p\u0085', 'e\ufffe', 'x\ud800y\u{1F600}')).toBe('b/p_/e_/x_y\u{1F600}');
   });
 });
 
@@ -47,6 +48,16 @@ describe('validation', () => {
     const r = parseBody(measurementPostSchema, { environment: 1, measurements: [{ sensor: 's', unit: 'W' }] });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(Object.keys(r.body.errors).sort()).toEqual(['environment', 'measurements.0.value']);
+  });
+
+  it('refuses C1 controls, non-characters and lone surrogates in names, which MQTT brokers refuse in topics', () => {
+    for (const bad of ['bad\u0085x', 'a\u009f', 'n\ufdd0', 'n\uffff', 'n\u{10fffe}', 'x\ud800', '\udc00x']) {
+      const r = parseBody(measurementPostSchema, { environment: 'e', measurements: [{ sensor: bad, unit: 'W', value: 1 }] });
+      expect({ bad, ok: r.ok }).toEqual({ bad, ok: false });
+      if (!r.ok) expect(r.body.errors['measurements.0.sensor']).toMatch(/control characters/);
+    }
+    const fine = parseBody(measurementPostSchema, { environment: 'pod é', measurements: [{ sensor: 'temp \u{1F321}\u00a0', unit: '°C', value: 1 }] });
+    expect(fine.ok).toBe(true);
   });
 
   it('says which unit a timestamp looks like when it is not ns', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { noopLogger, type Logger, type MqttSettings } from '@energyrecorder/core';
+import { CONTROL } from './validation.js';
 
 /** One message to republish. */
 export interface RepublishMessage {
@@ -31,10 +32,14 @@ export interface MqttRepublisher {
   close(timeoutMs?: number): Promise<void>;
 }
 
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[+#/\u0000-\u001f\u007f]/g;
+// Names are validated against CONTROL already; the topic is sanitised again so that no name, however it got
+// here, can make the broker drop the connection.
+const UNSAFE = new RegExp(`[+#/]|${CONTROL.source}`, 'gu');
 
-/** Replaces the characters a topic level cannot carry (`+ # /` and control characters) with `_`. */
+/**
+ * Replaces the characters a topic level cannot carry (`+ # /`, control characters, non-characters, lone
+ * surrogates) with `_`.
+ */
 export function topicLevel(name: string): string {
   return name.replace(UNSAFE, '_');
 }
