@@ -28,7 +28,11 @@ const influxDuration = z.string().regex(/^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$/, 
 
 /** `INFLUX`: the InfluxDB 1.x store. Absent means the embedded store. */
 export const influxSettingsSchema = z.object({
-  host: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  host: z
+    .url({ protocol: /^https?$/ })
+    // The host is printed by --check-config and logged at start, and the HTTP client would drop user info anyway.
+    .refine((u) => new URL(u).username === '' && new URL(u).password === '', 'must not hold credentials (user:pass@); set INFLUX.user and INFLUX.pass')
+    .transform((u) => u.replace(/\/+$/, '')),
   db: z.string().min(1).default(DEFAULT_WEBAPP_SETTINGS.influxDb),
   /** `null` (or absent) sends no auth; a string, even empty, sends Basic auth as the original. */
   user: optionalSecret,

@@ -80,6 +80,17 @@ describe('webappSettingsSchema', () => {
     expect(nullUser.INFLUX?.user).toBeUndefined();
   });
 
+  it('refuses credentials written into INFLUX.host, which would be printed and logged, and points to user/pass', () => {
+    expect(() => parseConfig(webappSettingsSchema, { INFLUX: { host: 'http://admin:s3cret@influx:8086' } })).toThrow(
+      /INFLUX\.host: must not hold credentials.*INFLUX\.user/,
+    );
+    try {
+      parseConfig(webappSettingsSchema, { INFLUX: { host: 'http://admin:s3cret@influx:8086' } });
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('s3cret');
+    }
+  });
+
   it('names the offending keys', () => {
     expect(() => parseConfig(webappSettingsSchema, { BIND: 'nope', ALWAYS_RECORD: 'yes', MQTT: { port: 1 } })).toThrow(
       /BIND: .*\n.*ALWAYS_RECORD: .*\n.*MQTT.host/s,
