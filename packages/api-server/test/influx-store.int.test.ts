@@ -326,6 +326,25 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     }
   });
 
+  it('recreates a dropped database by itself: 503 with Retry-After meanwhile, then stores again', async () => {
+    const env = 'dropped';
+    const post = (v: number) =>
+      sendJson(urlA, 'POST', '/resources/equipments/srv/measurements', { environment: env, measurements: [{ sensor: 'power', unit: 'W', value: v, time: nsFromNow() }] });
+    expect((await post(1)).status).toBe(200);
+    await influxQuery(peer, 'DROP DATABASE "NRG"');
+    const refused = await post(2);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBeDefined();
+    // The client's retry lands once the API has created the database and its policies again; no restart.
+    await waitFor(async () => (await post(3)).status === 200, 'a write accepted after the database was recreated', 20_000, 200);
+    const rps = JSON.stringify(await influxQuery(peer, 'SHOW RETENTION POLICIES ON "NRG"'));
+    expect(rps).toContain('power_data_rp');
+    expect(rps).toContain('running_scenarios_rp');
+    expect((await sendJson(urlB, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'after', step: 'drop' })).status).toBe(200);
+    const stored = await a.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
+    expect(stored.map((x) => x.powerWatts)).toContain(3);
+  });
+
   it('refuses readings older than the measurements RP with a 400 naming the field instead of a 500', async () => {
     const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'RET1', power_data_retention: '1h' } }, port: 0 });
     const url = await api.listen();

@@ -320,7 +320,13 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     if (res.statusCode === 400 && res.text.includes('beyond retention policy')) {
       throw new ValidationError('measurements', `some readings are older than the retention policy keeps: InfluxDB dropped them and stored the others (${res.text.trim().slice(0, 200)})`);
     }
-    // 5xx (and a missing database, which init recreates at the next start) may pass; 4xx bodies are our bug.
+    // The database or a retention policy is gone (dropped, or influxd recreated without its volume): recreate
+    // them in the background; the client gets a 503 and its retry lands in the new database.
+    if (/database not found|retention policy not found/.test(res.text)) {
+      logger.warn({ db: options.db, status: res.statusCode }, 'InfluxDB lost the database or a retention policy; creating them again');
+      ensureSchema().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'recreating the InfluxDB schema failed'));
+    }
+    // 5xx and a missing database or policy may pass; other 4xx bodies are our bug.
     if (res.statusCode >= 500 || res.statusCode === 404 || res.statusCode === 401 || res.statusCode === 403) {
       throw new StoreUnavailableError(message);
     }
@@ -345,7 +351,10 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     const first = parsed.results?.[0];
     const error = parsed.error ?? first?.error;
     if (error !== undefined) {
-      if (/database not found/i.test(error)) throw new StoreUnavailableError(`InfluxDB: ${error}`);
+      if (/database not found/i.test(error)) {
+        ensureSchema().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'recreating the InfluxDB schema failed'));
+        throw new StoreUnavailableError(`InfluxDB: ${error}`);
+      }
       throw new StoreError(`InfluxDB query failed: ${error}`);
     }
     const rows: Array<Record<string, unknown>> = [];
@@ -451,13 +460,12 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       pump();
     });
 
-  const from = `"${INFLUX_SCHEMA.runningScenariosRp}"."${INFLUX_SCHEMA.scenarios}"`;
-  const eventCols = '"started", "environment", "scenario", "step"';
-
-  return {
-    kind: 'influx',
-    encodesLines: true,
-    async init(signal) {
+  // Creates the database and its retention policies when missing: at start, and again when influxd answers a
+  // write with `database not found` (dropped, or a container recreated without its volume), so the API heals
+  // without a restart. Concurrent callers share one run.
+  let ensuring: Promise<void> | undefined;
+  const ensureSchema = (signal?: AbortSignal): Promise<void> => {
+    ensuring ??= (async () => {
       await guard('creating the database', async () => {
         const names = await influx.getDatabaseNames();
         if (!names.includes(options.db)) await influx.createDatabase(options.db);
@@ -482,6 +490,20 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
         signal?.throwIfAborted();
         logger.info({ db: options.db, host: base }, 'InfluxDB store ready');
       });
+    })().finally(() => {
+      ensuring = undefined;
+    });
+    return ensuring;
+  };
+
+  const from = `"${INFLUX_SCHEMA.runningScenariosRp}"."${INFLUX_SCHEMA.scenarios}"`;
+  const eventCols = '"started", "environment", "scenario", "step"';
+
+  return {
+    kind: 'influx',
+    encodesLines: true,
+    async init(signal) {
+      await ensureSchema(signal);
     },
     async ping(signal) {
       await guard('pinging', async () => {
