@@ -36,7 +36,7 @@ export function buildContainer(settings: YoctoRedfishSettings, listen: { host: s
         pollIntervalMs: s.POLL_INTERVAL_MS,
         metricsIntervalMin: s.METRICS_INTERVAL_MIN,
         logger: dc.resolve(LOGGER),
-        ...(s.AUTH === undefined ? {} : { users: s.AUTH.users, sessionTimeoutS: s.AUTH.session_timeout_s }),
+        ...(s.AUTH === undefined ? {} : { users: s.AUTH.users, sessionTimeoutS: s.AUTH.session_timeout_s, maxSessions: s.AUTH.max_sessions }),
         ...(s.TLS === undefined ? {} : { tls: { cert: readFileSync(s.TLS.cert_file), key: readFileSync(s.TLS.key_file) } }),
       });
     },

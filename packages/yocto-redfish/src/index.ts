@@ -10,7 +10,7 @@ export { parseProfile, parseDurationS, parseReplayCsv } from './profile.js';
 export type { PowerProfile } from './profile.js';
 export { MeterChannel, DEFAULT_METER_CHANNEL_OPTIONS } from './meter-channel.js';
 export type { MeterChannelOptions, ChannelSnapshot, PowerWindowMetrics } from './meter-channel.js';
-export { createRedfishService, DEFAULT_REDFISH_SERVICE_OPTIONS } from './redfish-service.js';
+export { createRedfishService, DEFAULT_REDFISH_SERVICE_OPTIONS, METER_DEADLINE_MARGIN_MS } from './redfish-service.js';
 export type { RedfishService, RedfishServiceOptions, ServedMeter } from './redfish-service.js';
 export type { RedfishUser } from './internal/redfish/auth.js';
 export type { UsbTransport, UsbOpener, UsbDeviceFilter, ControlSetup } from './usb-transport.js';

@@ -43,7 +43,7 @@ export interface ChannelSnapshot {
   identity: MeterIdentity | undefined;
   /** Energy since the channel started, in Wh; null before the first reading. */
   energyWh: number | null;
-  /** Null before the first reading of the window. */
+  /** Null while no reading was taken during the last `metricsIntervalMin` (before the first one, or offline). */
   metrics: PowerWindowMetrics | null;
 }
 
@@ -145,7 +145,7 @@ export class MeterChannel {
       if (!this.opened) {
         this.identity = await untilAborted(this.meter.open(signal), signal);
         this.opened = true;
-        this.counterBaseWh = undefined;
+        this.foldCounter();
         this.log.info({ model: this.identity.model, serial: this.identity.serialNumber }, 'meter opened');
       }
       const reading = await untilAborted(this.meter.read(signal), signal);
@@ -158,12 +158,27 @@ export class MeterChannel {
 
   private accept(reading: MeterReading): void {
     const tMs = this.clock();
-    if (reading.energyWh !== undefined && Number.isFinite(reading.energyWh)) {
-      this.counterBaseWh ??= reading.energyWh;
-      this.counterLastWh = reading.energyWh;
-    } else if (this.prev !== undefined && tMs > this.prev.tMs && tMs - this.prev.tMs <= 3 * Math.max(this.pollMs, 1)) {
-      // Trapezoid between consecutive readings; a longer gap is not bridged (the meter was away).
-      this.energyDoneWh += (((this.prev.w + reading.powerWatts) / 2) * (tMs - this.prev.tMs)) / 3_600_000;
+    const counter = reading.energyWh !== undefined && Number.isFinite(reading.energyWh) ? reading.energyWh : undefined;
+    // Each interval between two readings is counted once: by the meter's counter when both ends carry it and it
+    // did not go down, otherwise by the trapezoid (a lone reading without the counter must not add its interval
+    // on top of what the counter will count anyway).
+    if (counter !== undefined && this.counterLastWh !== undefined && counter >= this.counterLastWh) {
+      this.counterLastWh = counter;
+    } else {
+      if (counter !== undefined && this.counterLastWh !== undefined) {
+        // The counter went down: WT310 integrator reset by hand, Yocto-Watt reboot with the link up. Keep what
+        // was counted and continue from the new value, which may not start at zero nor at the reset instant.
+        this.log.info({ fromWh: this.counterLastWh, toWh: counter }, 'meter energy counter went down, re-based');
+      }
+      this.foldCounter();
+      if (this.prev !== undefined && tMs > this.prev.tMs && tMs - this.prev.tMs <= 3 * Math.max(this.pollMs, 1)) {
+        // A longer gap is not bridged (the meter was away).
+        this.energyDoneWh += (((this.prev.w + reading.powerWatts) / 2) * (tMs - this.prev.tMs)) / 3_600_000;
+      }
+      if (counter !== undefined) {
+        this.counterBaseWh = counter;
+        this.counterLastWh = counter;
+      }
     }
     this.haveEnergy = true;
     this.prev = { tMs, w: reading.powerWatts };
@@ -172,7 +187,21 @@ export class MeterChannel {
     if (this.status.state !== 'Enabled') this.log.info({}, 'meter available');
     this.status = { state: 'Enabled', health: 'OK', failures: 0 };
     this.window.push({ tMs, w: reading.powerWatts });
-    const horizon = tMs - this.windowMin * 60_000;
+    this.pruneWindow(tMs);
+  }
+
+  /** Adds what the current counter base has counted to the done energy and forgets the base. */
+  private foldCounter(): void {
+    if (this.counterBaseWh !== undefined && this.counterLastWh !== undefined) {
+      this.energyDoneWh += this.counterLastWh - this.counterBaseWh;
+    }
+    this.counterBaseWh = undefined;
+    this.counterLastWh = undefined;
+  }
+
+  /** Drops samples older than the metrics window, so a meter that stopped answering does not keep old figures. */
+  private pruneWindow(nowMs: number): void {
+    const horizon = nowMs - this.windowMin * 60_000;
     while (this.window.length > 0 && (this.window[0] as { tMs: number }).tMs < horizon) this.window.shift();
   }
 
@@ -181,11 +210,7 @@ export class MeterChannel {
     const failures = this.status.failures + 1;
     const delay = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(failures - 1, 16));
     this.nextAttemptMs = this.clock() + delay;
-    if (this.counterBaseWh !== undefined && this.counterLastWh !== undefined) {
-      this.energyDoneWh += this.counterLastWh - this.counterBaseWh;
-    }
-    this.counterBaseWh = undefined;
-    this.counterLastWh = undefined;
+    this.foldCounter();
     this.prev = undefined;
     this.reading = null;
     if (this.opened) await this.meter.close();
@@ -202,6 +227,7 @@ export class MeterChannel {
   }
 
   private metrics(): PowerWindowMetrics | null {
+    this.pruneWindow(this.clock());
     if (this.window.length === 0) return null;
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;

@@ -14,6 +14,7 @@ export const DEFAULT_REDFISH_SERVICE_OPTIONS = Object.freeze({
   host: '127.0.0.1',
   port: 0,
   sessionTimeoutS: 1800,
+  maxSessions: 64,
   bodyLimitBytes: 64 * 1024,
   requestTimeoutMs: 10_000,
 });
@@ -25,11 +26,21 @@ export interface ServedMeter {
   /** Chassis name; defaults to `Meter <id>`. */
   name?: string;
   meter: Meter;
+  /**
+   * The meter's own deadline of one operation (its `timeout_ms`). The channel's deadline of one open or read is
+   * raised to this plus {@link METER_DEADLINE_MARGIN_MS}, so a slow but configured meter is not cut short and
+   * its driver reports its own timeout.
+   */
+  timeoutMs?: number;
 }
+
+/** Added to a meter's own {@link ServedMeter.timeoutMs} to get the channel deadline, so the driver times out first. */
+export const METER_DEADLINE_MARGIN_MS = 1000;
 
 /**
  * Options of {@link createRedfishService}. The meter-channel options (`clock`, `pollIntervalMs`, `readTimeoutMs`,
- * back-off, `metricsIntervalMin`) are handed to every meter's {@link MeterChannel}.
+ * back-off, `metricsIntervalMin`) are handed to every meter's {@link MeterChannel}; `readTimeoutMs` is a floor,
+ * raised per meter by {@link ServedMeter.timeoutMs}.
  */
 export interface RedfishServiceOptions
   extends Pick<MeterChannelOptions, 'clock' | 'pollIntervalMs' | 'readTimeoutMs' | 'backoffInitialMs' | 'backoffMaxMs' | 'metricsIntervalMin'> {
@@ -43,6 +54,8 @@ export interface RedfishServiceOptions
   users?: readonly RedfishUser[];
   /** Idle lifetime of a session, in seconds. */
   sessionTimeoutS?: number;
+  /** Live sessions at most (all users together); a login beyond it answers 503 `SessionLimitExceeded`. */
+  maxSessions?: number;
   /** PEM certificate and key: serve HTTPS instead of HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   logger?: Logger;
@@ -87,7 +100,10 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
       logger: log.child({ meter: id }),
       clock,
       pollIntervalMs: options.pollIntervalMs ?? DEFAULT_METER_CHANNEL_OPTIONS.pollIntervalMs,
-      ...(options.readTimeoutMs === undefined ? {} : { readTimeoutMs: options.readTimeoutMs }),
+      readTimeoutMs: Math.max(
+        options.readTimeoutMs ?? DEFAULT_METER_CHANNEL_OPTIONS.readTimeoutMs,
+        m.timeoutMs === undefined ? 0 : m.timeoutMs + METER_DEADLINE_MARGIN_MS,
+      ),
       ...(options.backoffInitialMs === undefined ? {} : { backoffInitialMs: options.backoffInitialMs }),
       ...(options.backoffMaxMs === undefined ? {} : { backoffMaxMs: options.backoffMaxMs }),
       ...(options.metricsIntervalMin === undefined ? {} : { metricsIntervalMin: options.metricsIntervalMin }),
@@ -99,7 +115,12 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
 
   const auth =
     options.users !== undefined && options.users.length > 0
-      ? new AuthStore(options.users, (options.sessionTimeoutS ?? DEFAULT_REDFISH_SERVICE_OPTIONS.sessionTimeoutS) * 1000, clock)
+      ? new AuthStore(
+          options.users,
+          (options.sessionTimeoutS ?? DEFAULT_REDFISH_SERVICE_OPTIONS.sessionTimeoutS) * 1000,
+          clock,
+          options.maxSessions ?? DEFAULT_REDFISH_SERVICE_OPTIONS.maxSessions,
+        )
       : undefined;
   const uuid = randomUUID();
 
@@ -211,13 +232,22 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
           return send(res, 401, R.redfishError('ResourceAtUriUnauthorized', 'invalid credentials'));
         }
         const s = auth.create(name);
+        if (s === undefined) {
+          const max = options.maxSessions ?? DEFAULT_REDFISH_SERVICE_OPTIONS.maxSessions;
+          log.warn({ user: name, maxSessions: max }, 'session refused: limit reached');
+          return send(
+            res,
+            503,
+            R.redfishError('SessionLimitExceeded', `${max} sessions are open: delete one (DELETE its Location) or wait for one to expire`),
+          );
+        }
         log.info({ user: name, session: s.id }, 'session opened');
         res.setHeader('X-Auth-Token', s.token);
         res.setHeader('Location', `${base}/Sessions/${s.id}`);
         return send(res, 201, sessionBody(s.id, name));
       }
       return get(method, res, () => {
-        const list = auth?.list() ?? [];
+        const list = auth === undefined || user === undefined ? [] : auth.list(user);
         return {
           '@odata.type': '#SessionCollection.SessionCollection',
           '@odata.id': `${base}/Sessions`,
@@ -228,11 +258,13 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
       });
     }
     const id = parts[4] ?? '';
-    const session = parts.length === 5 ? auth?.get(id) : undefined;
+    // Accounts have no roles: a session is visible to its owner only, and another's answers 404 (not 403), so
+    // its id cannot be probed.
+    const session = parts.length === 5 && user !== undefined ? auth?.get(id, user) : undefined;
     if (session === undefined) return notFound(res, 'no such session');
     if (method === 'DELETE') {
       auth?.delete(id);
-      log.info({ user: user ?? session.user, session: id }, 'session closed');
+      log.info({ user: session.user, session: id }, 'session closed');
       return send(res, 204, undefined);
     }
     return get(method, res, () => sessionBody(session.id, session.user));

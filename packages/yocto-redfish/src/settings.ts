@@ -19,6 +19,7 @@ export const DEFAULT_YOCTO_REDFISH_SETTINGS = Object.freeze({
   pollIntervalMs: 1000,
   metricsIntervalMin: 1,
   sessionTimeoutS: 1800,
+  maxSessions: 64,
   yokotoolTimeoutMs: 10_000,
   usbTimeoutMs: 2000,
   hubTimeoutMs: 5000,
@@ -89,6 +90,7 @@ export const yoctoRedfishSettingsSchema = z
       .object({
         users: z.array(z.object({ name: z.string().min(1), password: z.string().min(8, 'at least 8 characters') })).min(1),
         session_timeout_s: z.number().int().positive().default(DEFAULT_YOCTO_REDFISH_SETTINGS.sessionTimeoutS),
+        max_sessions: z.number().int().positive().default(DEFAULT_YOCTO_REDFISH_SETTINGS.maxSessions),
       })
       .optional(),
     TLS: z.object({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
@@ -184,48 +186,53 @@ export interface MeterFactoryContext {
 /** Builds the meters of a settings file. Nothing is opened here. */
 export function createMeters(settings: YoctoRedfishSettings, ctx: MeterFactoryContext): ServedMeter[] {
   return settings.POWERMETERS.map((entry, i) => {
-    const served = (meter: ServedMeter['meter']): ServedMeter => ({
+    // The channel deadline follows the driver's own deadline (a simulated meter has none).
+    const served = (meter: ServedMeter['meter'], timeoutMs: number | undefined): ServedMeter => ({
       meter,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(entry.id === undefined ? {} : { id: entry.id }),
       ...(entry.name === undefined ? {} : { name: entry.name }),
     });
     const logger = ctx.logger.child({ meter: entry.id ?? String(i + 1), driver: entry.driver });
     switch (entry.driver) {
-      case 'yokotool':
+      case 'yokotool': {
+        const timeoutMs = entry.timeout_ms ?? DEFAULT_YOCTO_REDFISH_SETTINGS.yokotoolTimeoutMs;
         return served(
-          new YokotoolMeter({
-            yokotoolPath: settings.YOKOTOOL_PATH,
-            dev: entry.dev,
-            pmtype: entry.pmtype.toLowerCase(),
-            timeoutMs: entry.timeout_ms ?? DEFAULT_YOCTO_REDFISH_SETTINGS.yokotoolTimeoutMs,
-          }),
+          new YokotoolMeter({ yokotoolPath: settings.YOKOTOOL_PATH, dev: entry.dev, pmtype: entry.pmtype.toLowerCase(), timeoutMs }),
+          timeoutMs,
         );
-      case 'yokogawa':
+      }
+      case 'yokogawa': {
+        const timeoutMs = entry.timeout_ms ?? DEFAULT_YOCTO_REDFISH_SETTINGS.usbTimeoutMs;
         return served(
           new YokogawaMeter({
             logger,
-            timeoutMs: entry.timeout_ms ?? DEFAULT_YOCTO_REDFISH_SETTINGS.usbTimeoutMs,
+            timeoutMs,
             ...(entry.serial === undefined ? {} : { serialNumber: entry.serial }),
             ...(entry.vendor_id === undefined ? {} : { vendorId: entry.vendor_id }),
             ...(entry.product_id === undefined ? {} : { productIds: [entry.product_id] }),
             ...(ctx.openUsb === undefined ? {} : { openUsb: ctx.openUsb }),
           }),
+          timeoutMs,
         );
-      case 'yoctopuce':
+      }
+      case 'yoctopuce': {
+        const timeoutMs =
+          entry.timeout_ms ?? (entry.hub_url === undefined ? DEFAULT_YOCTO_REDFISH_SETTINGS.usbTimeoutMs : DEFAULT_YOCTO_REDFISH_SETTINGS.hubTimeoutMs);
         return served(
           new YoctopuceMeter({
             logger,
             readElectrical: entry.read_electrical,
-            timeoutMs:
-              entry.timeout_ms ??
-              (entry.hub_url === undefined ? DEFAULT_YOCTO_REDFISH_SETTINGS.usbTimeoutMs : DEFAULT_YOCTO_REDFISH_SETTINGS.hubTimeoutMs),
+            timeoutMs,
             ...(entry.serial === undefined ? {} : { serialNumber: entry.serial }),
             ...(entry.hub_url === undefined ? {} : { hubUrl: entry.hub_url }),
             ...(entry.user === undefined ? {} : { user: entry.user }),
             ...(entry.pass === undefined ? {} : { password: entry.pass }),
             ...(ctx.openUsb === undefined ? {} : { openUsb: ctx.openUsb }),
           }),
+          timeoutMs,
         );
+      }
       case 'simulated':
         return served(
           new SimulatedMeter({
@@ -233,6 +240,7 @@ export function createMeters(settings: YoctoRedfishSettings, ctx: MeterFactoryCo
             ...(ctx.clock === undefined ? {} : { clock: ctx.clock }),
             ...(entry.serial === undefined ? {} : { serialNumber: entry.serial }),
           }),
+          entry.timeout_ms,
         );
     }
   });

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { NS_PER_MS } from '@energyrecorder/core';
 import { MeterError } from './errors.js';
+import { parseNumber } from './internal/yokogawa/scpi.js';
 import type { Meter, MeterIdentity, MeterReading } from './meter.js';
 
 /** Options of {@link YokotoolMeter}. */
@@ -57,11 +58,12 @@ export class YokotoolMeter implements Meter {
         },
       );
     });
-    // yokotool prints a header line, then the value (the original took line 2).
+    // yokotool prints a header line, then the value (the original took line 2). It passes the meter's own
+    // number through, so overrange / no data arrives as 9.91E+37 (or NAN/INF) like on the direct USBTMC link.
     const line = stdout.split(/\r?\n/)[1]?.trim() ?? '';
-    const value = Number(line);
-    if (line === '' || !Number.isFinite(value)) {
-      throw new MeterError(`unexpected yokotool output line 2: "${line.slice(0, 80)}"`, {
+    const value = parseNumber(line);
+    if (value === undefined) {
+      throw new MeterError(`no active power in yokotool output line 2: "${line.slice(0, 80)}"`, {
         driver: this.driver,
         target: this.target,
         code: 'ER_METER_NO_DATA',

@@ -2,10 +2,12 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { noopLogger } from '@energyrecorder/core';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { YoctopuceMeter } from '../src/yoctopuce-meter.js';
 import { YokotoolMeter } from '../src/yokotool-meter.js';
 import { createRedfishService } from '../src/redfish-service.js';
+import { createMeters, parseSettings } from '../src/settings.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
 
@@ -95,6 +97,9 @@ describe('YokotoolMeter', () => {
         '#!/usr/bin/env node',
         "const a = process.argv.slice(2);",
         "if (a[0] === '/dev/broken') { process.stderr.write('cannot open device\\n'); process.exit(1); }",
+        "if (a[0] === '/dev/slow') { const until = Date.now() + 400; while (Date.now() < until); }",
+        // WT310 overrange / no data marker, passed through by yokotool.
+        "if (a[0] === '/dev/overrange') { process.stdout.write('P\\n9.91E+37\\n'); process.exit(0); }",
         "if (a.join(' ') !== a[0] + ' --pmtype=wt310 read P --count=1') { process.stderr.write('bad args ' + JSON.stringify(a)); process.exit(2); }",
         "process.stdout.write('P\\n187.5\\n');",
       ].join('\n'),
@@ -112,6 +117,24 @@ describe('YokotoolMeter', () => {
   it('throws ER_METER_TOOL with the tool message when yokotool fails', async () => {
     const meter = new YokotoolMeter({ yokotoolPath: dir, dev: '/dev/broken', pmtype: 'wt310' });
     await expect(meter.read(signal())).rejects.toMatchObject({ code: 'ER_METER_TOOL', message: expect.stringMatching(/cannot open device/) });
+  });
+
+  it('throws ER_METER_NO_DATA when yokotool prints the overrange marker 9.91E+37', async () => {
+    const meter = new YokotoolMeter({ yokotoolPath: dir, dev: '/dev/overrange', pmtype: 'wt310' });
+    await expect(meter.read(signal())).rejects.toMatchObject({ code: 'ER_METER_NO_DATA', message: expect.stringMatching(/9\.91E\+37/) });
+  });
+
+  it('serves a yokotool slower than the service floor deadline when its timeout_ms allows it', async () => {
+    const settings = parseSettings({ YOKOTOOL_PATH: dir, POWERMETERS: [{ dev: '/dev/slow', pmtype: 'wt310', timeout_ms: 5000 }] });
+    // As the container builds it, with the channel floor cut from 5 s to 100 ms so the test stays short.
+    const svc = createRedfishService({ meters: createMeters(settings, { logger: noopLogger }), readTimeoutMs: 100, backgroundPolling: false });
+    try {
+      const snap = await svc.channels.get('1')?.sample();
+      expect(snap?.status).toMatchObject({ state: 'Enabled', health: 'OK' });
+      expect(snap?.reading?.powerWatts).toBe(187.5);
+    } finally {
+      await svc.close();
+    }
   });
 
   it('throws ER_METER_TOOL when yokotool is not installed', async () => {

@@ -79,6 +79,81 @@ describe('MeterChannel', () => {
   });
 });
 
+/** A meter whose power, energy counter and presence the test sets between samples. */
+function scriptedMeter(state: { watts: number; energyWh: number | undefined; up: boolean }): Meter {
+  return {
+    driver: 'fake',
+    target: 'fake',
+    open: async () => {
+      if (!state.up) throw new Error('unplugged');
+      return { manufacturer: 'x', model: 'y' };
+    },
+    read: async (): Promise<MeterReading> => {
+      if (!state.up) throw new Error('unplugged');
+      return { powerWatts: state.watts, ...(state.energyWh === undefined ? {} : { energyWh: state.energyWh }), timestampNs: 0 };
+    },
+    close: async () => undefined,
+  };
+}
+
+describe('MeterChannel energy', () => {
+  it('keeps the energy counted so far and continues from the new value when the meter counter goes down', async () => {
+    const clock = fakeClock();
+    const state = { watts: 360, energyWh: 100 as number | undefined, up: true };
+    const channel = new MeterChannel({ meter: scriptedMeter(state), clock: clock.now, pollIntervalMs: 1000 });
+    for (let i = 0; i < 5; i++) {
+      await channel.sample();
+      clock.advance(1000);
+      state.energyWh = (state.energyWh ?? 0) + 0.1;
+    }
+    expect(channel.snapshot().energyWh).toBeCloseTo(0.4, 12);
+    state.energyWh = 0; // integrator reset by hand while the link stays up
+    await channel.sample();
+    // The reset interval is not covered by the counter: it is integrated (360 W for 1 s).
+    expect(channel.snapshot().energyWh).toBeCloseTo(0.5, 12);
+    clock.advance(1000);
+    state.energyWh = 0.1;
+    const after = await channel.sample();
+    expect(after.energyWh).toBeCloseTo(0.6, 12);
+    await channel.stop();
+  });
+
+  it('counts an interval once when a single reading lacks the counter while the counter is in use', async () => {
+    const clock = fakeClock();
+    const state = { watts: 360, energyWh: 10 as number | undefined, up: true };
+    const channel = new MeterChannel({ meter: scriptedMeter(state), clock: clock.now, pollIntervalMs: 1000 });
+    await channel.sample();
+    const sequence = [10.1, undefined, 10.3, 10.4];
+    for (const wh of sequence) {
+      clock.advance(1000);
+      state.energyWh = wh;
+      await channel.sample();
+    }
+    // 4 s at 360 W is 0.4 Wh whichever way each second is counted.
+    expect(channel.snapshot().energyWh).toBeCloseTo(0.4, 12);
+    await channel.stop();
+  });
+});
+
+describe('MeterChannel metrics', () => {
+  it('serves no min/avg/max when the meter has been offline for longer than the metrics window', async () => {
+    const clock = fakeClock();
+    const state = { watts: 500, energyWh: undefined, up: true };
+    const channel = new MeterChannel({ meter: scriptedMeter(state), clock: clock.now, pollIntervalMs: 1000, metricsIntervalMin: 1 });
+    await channel.sample();
+    expect(channel.snapshot().metrics).toMatchObject({ minWatts: 500, maxWatts: 500, averageWatts: 500 });
+    state.up = false;
+    clock.advance(1000);
+    expect((await channel.sample()).metrics).toMatchObject({ averageWatts: 500 });
+    clock.advance(60_000);
+    const offline = await channel.sample();
+    expect(offline.status.state).toBe('UnavailableOffline');
+    expect(offline.metrics).toBeNull();
+    expect(channel.snapshot().metrics).toBeNull();
+    await channel.stop();
+  });
+});
+
 describe('MeterChannel deadlines', () => {
   it('reports the meter offline when a read ignores its signal and never settles', async () => {
     let opens = 0;

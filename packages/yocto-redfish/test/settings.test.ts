@@ -42,6 +42,19 @@ describe('parseSettings', () => {
     expect(createMeters(s, { logger: noopLogger }).map((m) => m.meter.driver)).toEqual(['yokogawa', 'yoctopuce', 'simulated']);
   });
 
+  it('hands each meter its own deadline, defaulted per driver, when building the meters', () => {
+    const s = parseSettings({
+      POWERMETERS: [
+        { dev: '/dev/usbtmc1', pmtype: 'wt310' },
+        { dev: '/dev/usbtmc2', pmtype: 'wt310', timeout_ms: 20_000 },
+        { driver: 'yokogawa' },
+        { driver: 'yoctopuce', serial: 'YWATTMK1-1', hub_url: 'http://127.0.0.1:4444' },
+        { driver: 'simulated', profile: 'constant:1' },
+      ],
+    });
+    expect(createMeters(s, { logger: noopLogger }).map((m) => m.timeoutMs)).toEqual([10_000, 20_000, 2000, 5000, undefined]);
+  });
+
   it('lists every problem as path: message when the file is wrong', () => {
     let err: unknown;
     try {

@@ -187,12 +187,30 @@ describe('createRedfishService', () => {
     beforeAll(async () => {
       svc = createRedfishService({
         meters: [{ meter: new SimulatedMeter({ profile: 'constant:10' }) }],
-        users: [{ name: 'admin', password: 's3cret-pass' }],
+        users: [
+          { name: 'admin', password: 's3cret-pass' },
+          { name: 'viewer', password: 'viewer-pass' },
+        ],
         backgroundPolling: false,
       });
       await svc.listen();
     });
     afterAll(async () => svc.close());
+
+    const login = async (service: RedfishService, name: string, password: string): Promise<{ status: number; token: string; location: string; body: Body }> => {
+      const res = await fetch(`${service.url}/redfish/v1/SessionService/Sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ UserName: name, Password: password }),
+      });
+      const text = await res.text();
+      return {
+        status: res.status,
+        token: res.headers.get('x-auth-token') ?? '',
+        location: res.headers.get('location') ?? '',
+        body: text === '' ? {} : (JSON.parse(text) as Body),
+      };
+    };
 
     it('answers 401 without credentials and 200 with Basic auth when auth is on', async () => {
       expect((await getJson(`${svc.url}/redfish/v1/`)).status).toBe(200);
@@ -226,6 +244,51 @@ describe('createRedfishService', () => {
       const del = await fetch(`${svc.url}${location}`, { method: 'DELETE', headers: { 'x-auth-token': token } });
       expect(del.status).toBe(204);
       expect((await getJson(`${svc.url}/redfish/v1/Chassis`, { 'x-auth-token': token })).status).toBe(401);
+    });
+
+    it('hides a session from another user and refuses to delete it when the caller does not own it', async () => {
+      const admin = await login(svc, 'admin', 's3cret-pass');
+      expect(admin.status).toBe(201);
+      const viewer = { authorization: `Basic ${Buffer.from('viewer:viewer-pass').toString('base64')}` };
+      expect((await getJson(`${svc.url}${admin.location}`, viewer)).status).toBe(404);
+      const del = await fetch(`${svc.url}${admin.location}`, { method: 'DELETE', headers: viewer });
+      expect(del.status).toBe(404);
+      await del.text();
+      const list = await getJson(`${svc.url}/redfish/v1/SessionService/Sessions`, viewer);
+      expect(list.body['Members']).toEqual([]);
+      expect((await getJson(`${svc.url}/redfish/v1/Chassis`, { 'x-auth-token': admin.token })).status).toBe(200);
+      const own = await getJson(`${svc.url}${admin.location}`, { 'x-auth-token': admin.token });
+      expect(own).toMatchObject({ status: 200, body: { UserName: 'admin' } });
+      const ownList = await getJson(`${svc.url}/redfish/v1/SessionService/Sessions`, { 'x-auth-token': admin.token });
+      expect(ownList.body['Members']).toEqual([{ '@odata.id': admin.location }]);
+      const close = await fetch(`${svc.url}${admin.location}`, { method: 'DELETE', headers: { 'x-auth-token': admin.token } });
+      expect(close.status).toBe(204);
+    });
+
+    it('answers 503 SessionLimitExceeded when maxSessions are live, and opens one again after one expires', async () => {
+      const clock = fakeClock();
+      const limited = createRedfishService({
+        meters: [{ meter: new SimulatedMeter({ profile: 'constant:10' }) }],
+        users: [{ name: 'admin', password: 's3cret-pass' }],
+        maxSessions: 2,
+        sessionTimeoutS: 60,
+        clock: clock.now,
+        backgroundPolling: false,
+      });
+      await limited.listen();
+      try {
+        expect((await login(limited, 'admin', 's3cret-pass')).status).toBe(201);
+        clock.advance(10_000);
+        expect((await login(limited, 'admin', 's3cret-pass')).status).toBe(201);
+        const refused = await login(limited, 'admin', 's3cret-pass');
+        expect(refused.status).toBe(503);
+        expect(refused.token).toBe('');
+        expect(refused.body).toMatchObject({ error: { code: 'Base.1.16.SessionLimitExceeded', message: expect.stringMatching(/2 sessions/) } });
+        clock.advance(55_000);
+        expect((await login(limited, 'admin', 's3cret-pass')).status).toBe(201);
+      } finally {
+        await limited.close();
+      }
     });
 
     it('refuses a session when the password is wrong', async () => {

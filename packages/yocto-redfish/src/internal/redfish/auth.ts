@@ -29,6 +29,7 @@ export class AuthStore {
     users: readonly RedfishUser[],
     private readonly timeoutMs: number,
     private readonly clock: () => number,
+    private readonly maxSessions: number = Number.POSITIVE_INFINITY,
   ) {
     this.users = users;
   }
@@ -66,24 +67,30 @@ export class AuthStore {
     return undefined;
   }
 
-  /** Opens a session. */
-  create(user: string): { id: string; token: string } {
+  /**
+   * Opens a session, or returns undefined when `maxSessions` live sessions exist already. Live sessions are not
+   * evicted to make room: that would let one account log the others out.
+   */
+  create(user: string): { id: string; token: string } | undefined {
+    this.expire();
+    if (this.sessions.size >= this.maxSessions) return undefined;
     const id = randomUUID();
     const token = randomBytes(32).toString('hex');
     this.sessions.set(id, { id, token, user, lastUsedMs: this.clock() });
     return { id, token };
   }
 
-  /** Ids and users of the live sessions. */
-  list(): Array<{ id: string; user: string }> {
+  /** Ids of the live sessions of `owner` (accounts have no roles, so nobody sees another's sessions). */
+  list(owner: string): Array<{ id: string; user: string }> {
     this.expire();
-    return [...this.sessions.values()].map((s) => ({ id: s.id, user: s.user }));
+    return [...this.sessions.values()].filter((s) => s.user === owner).map((s) => ({ id: s.id, user: s.user }));
   }
 
-  get(id: string): { id: string; user: string } | undefined {
+  /** A live session of `owner`; another account's session is reported as absent. */
+  get(id: string, owner: string): { id: string; user: string } | undefined {
     this.expire();
     const s = this.sessions.get(id);
-    return s === undefined ? undefined : { id: s.id, user: s.user };
+    return s === undefined || s.user !== owner ? undefined : { id: s.id, user: s.user };
   }
 
   delete(id: string): boolean {
