@@ -26,12 +26,22 @@ const optionalSecret = z
 
 const influxDuration = z.string().regex(/^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$/, 'an InfluxDB duration such as 3w, 12h or INF');
 
+/** False for a URL with user info; true otherwise, an invalid URL included (the URL check reports that one). */
+function noCredentialsInUrl(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return url.username === '' && url.password === '';
+  } catch {
+    return true;
+  }
+}
+
 /** `INFLUX`: the InfluxDB 1.x store. Absent means the embedded store. */
 export const influxSettingsSchema = z.object({
   host: z
     .url({ protocol: /^https?$/ })
     // The host is printed by --check-config and logged at start, and the HTTP client would drop user info anyway.
-    .refine((u) => new URL(u).username === '' && new URL(u).password === '', 'must not hold credentials (user:pass@); set INFLUX.user and INFLUX.pass')
+    .refine(noCredentialsInUrl, 'must not hold credentials (user:pass@); set INFLUX.user and INFLUX.pass')
     .transform((u) => u.replace(/\/+$/, '')),
   db: z.string().min(1).default(DEFAULT_WEBAPP_SETTINGS.influxDb),
   /** `null` (or absent) sends no auth; a string, even empty, sends Basic auth as the original. */

@@ -89,6 +89,7 @@ describe('webappSettingsSchema', () => {
     } catch (err) {
       expect(String((err as Error).message)).not.toContain('s3cret');
     }
+    expect(() => parseConfig(webappSettingsSchema, { INFLUX: { host: 'not a url' } })).toThrow(/INFLUX\.host/);
   });
 
   it('names the offending keys', () => {
