@@ -13,6 +13,7 @@ import { DEFAULT_CSVFTP, csvFtpConfigSchema, type CsvFtpConfig } from './config.
 import { decodeText, globToRegExp, parseMeterCsv } from './parse.js';
 
 type FtpClient = BasicFtp.Client;
+type FtpFileInfo = BasicFtp.FileInfo;
 type FtpClientClass = typeof BasicFtp.Client;
 
 const ADAPTER_TYPE = 'csvftp';
@@ -35,6 +36,11 @@ function readingKey(r: Reading): string {
   return `${r.sensor}\u0000${r.unit}\u0000${r.value}\u0000${Math.round(r.timestampNs)}`;
 }
 
+/** What identifies one version of a file in a listing: a meter appending lines changes the size (and date). */
+function signatureOf(f: FtpFileInfo): string {
+  return `${f.size}|${f.rawModifiedAt}`;
+}
+
 /** Options of {@link CsvFtpAdapter} beyond the config. */
 export interface CsvFtpAdapterOptions {
   logger: Logger;
@@ -49,11 +55,19 @@ interface SeenFile {
   firstSeenMs: number;
 }
 
+interface PendingFile {
+  signature: string;
+  /** When the read that returned the file's readings completed; the file is read again after `ack_timeout_ms`. */
+  readAtMs: number;
+  unconfirmed: Set<string>;
+}
+
 /**
  * Reads CSV files that meters drop on an FTP server. A file is read once its size and date stayed unchanged for
  * `settle_ms` (without blocking the poll); with `purge`, files are deleted in {@link acknowledge} once every
  * reading they produced was confirmed by the API. Timestamps come from the file alone, so re-sending a file
- * yields identical points.
+ * yields identical points. A file is pending only once a read returned its readings; one not fully
+ * acknowledged within `ack_timeout_ms` is read again.
  */
 export class CsvFtpAdapter implements PowerAdapter {
   private readonly config: CsvFtpConfig;
@@ -67,8 +81,11 @@ export class CsvFtpAdapter implements PowerAdapter {
    * Files read and not yet fully acknowledged: signature and the keys of their readings still unconfirmed.
    * Confirmations accumulate across `acknowledge()` calls, as one file's readings may be confirmed in parts.
    */
-  private readonly pending = new Map<string, { signature: string; unconfirmed: Set<string> }>();
-  /** Without purge: files acknowledged, by signature, so unchanged files are not sent again. */
+  private readonly pending = new Map<string, PendingFile>();
+  /**
+   * By signature, files not to read again while unchanged: without purge, those acknowledged; always, those
+   * whose every line had an implausible time (kept on the server for the operator).
+   */
   private readonly done = new Map<string, string>();
 
   constructor(config: CsvFtpConfig, options: CsvFtpAdapterOptions) {
@@ -94,28 +111,39 @@ export class CsvFtpAdapter implements PowerAdapter {
       for (const name of [...this.seen.keys()]) if (!present.has(name)) this.seen.delete(name);
       for (const name of [...this.done.keys()]) if (!present.has(name)) this.done.delete(name);
       for (const name of [...this.pending.keys()]) if (!present.has(name)) this.pending.delete(name);
-      const eligible: Array<{ name: string; signature: string }> = [];
+      const eligible: Array<{ name: string; signature: string; unacknowledgedMs?: number }> = [];
       for (const f of listing) {
-        const signature = `${f.size}|${f.rawModifiedAt}`;
+        const signature = signatureOf(f);
         const prev = this.seen.get(f.name);
         if (prev === undefined || prev.signature !== signature) {
           this.seen.set(f.name, { signature, firstSeenMs: nowMs });
           if (this.config.settle_ms > 0) continue;
         } else if (nowMs - prev.firstSeenMs < this.config.settle_ms) continue;
-        if (this.done.get(f.name) === signature || this.pending.get(f.name)?.signature === signature) continue;
-        eligible.push({ name: f.name, signature });
+        if (this.done.get(f.name) === signature) continue;
+        const pending = this.pending.get(f.name);
+        if (pending?.signature === signature) {
+          const unacknowledgedMs = nowMs - pending.readAtMs;
+          if (unacknowledgedMs < this.config.ack_timeout_ms) continue;
+          eligible.push({ name: f.name, signature, unacknowledgedMs });
+        } else eligible.push({ name: f.name, signature });
       }
       let batch = eligible;
-      if (this.config.max_files !== undefined && eligible.length > this.config.max_files) {
+      if (eligible.length > this.config.max_files) {
         this.logger.warn(
           { files: eligible.length, maxFiles: this.config.max_files },
           `max_files reached: reading ${this.config.max_files} of ${eligible.length} files this poll`,
         );
         batch = eligible.slice(0, this.config.max_files);
       }
-      const readings: Reading[] = [];
+      const parsed: Array<{ name: string; signature: string; readings: Reading[] }> = [];
       for (const file of batch) {
         if (signal.aborted) break;
+        if (file.unacknowledgedMs !== undefined) {
+          this.logger.warn(
+            { file: file.name, unacknowledgedMs: file.unacknowledgedMs, ackTimeoutMs: this.config.ack_timeout_ms },
+            'file read again: its readings were not all acknowledged within ack_timeout_ms',
+          );
+        }
         const bytes = await this.downloadOrSkip(client, file.name);
         // Not marked as read: the next poll tries the file again.
         if (bytes === undefined) continue;
@@ -130,14 +158,39 @@ export class CsvFtpAdapter implements PowerAdapter {
         if (result.warnings.length > MAX_WARNINGS_PER_FILE) {
           this.logger.warn({ file: file.name, more: result.warnings.length - MAX_WARNINGS_PER_FILE }, 'more lines or cells skipped');
         }
+        if (result.implausibleTimeLines > 0 && result.readings.length === 0) {
+          // Neither sent nor deleted (the operator may want to fix the times by hand), and not read again while
+          // unchanged, so the warning comes once.
+          this.done.set(file.name, file.signature);
+          this.logger.warn(
+            { file: file.name, lines: result.implausibleTimeLines, firstLine: result.firstImplausibleLine },
+            `${result.implausibleTimeLines} line(s) with an implausible time (before 2001-09-09 or after 2262: meter clock reset?) and no other reading; file kept on the server and not read again while unchanged`,
+          );
+          continue;
+        }
+        if (result.implausibleTimeLines > 0) {
+          // One such point would make the API refuse the whole batch, other files' readings included.
+          this.logger.warn(
+            { file: file.name, lines: result.implausibleTimeLines, firstLine: result.firstImplausibleLine },
+            `${result.implausibleTimeLines} line(s) with an implausible time (before 2001-09-09 or after 2262: meter clock reset?) skipped`,
+          );
+        }
         if (result.readings.length === 0) {
           // Nothing to confirm: purge right away (as the original did for files without data), else remember it.
           if (this.config.purge) await this.removeFile(client, file.name);
           else this.done.set(file.name, file.signature);
           continue;
         }
-        this.pending.set(file.name, { signature: file.signature, unconfirmed: new Set(result.readings.map(readingKey)) });
-        readings.push(...result.readings);
+        parsed.push({ name: file.name, signature: file.signature, readings: result.readings });
+      }
+      // The collector discards an aborted read's result: files marked pending now would never be acknowledged,
+      // so nothing is marked and the next poll reads them again.
+      if (signal.aborted) throw this.error('read aborted', { code: 'ER_ABORTED', cause: signal.reason });
+      const readAtMs = this.now();
+      const readings: Reading[] = [];
+      for (const file of parsed) {
+        this.pending.set(file.name, { signature: file.signature, readAtMs, unconfirmed: new Set(file.readings.map(readingKey)) });
+        readings.push(...file.readings);
       }
       return readings;
     });
@@ -159,7 +212,18 @@ export class CsvFtpAdapter implements PowerAdapter {
       return;
     }
     await this.withClient(signal, async (client) => {
-      for (const [name] of complete) {
+      // A meter appending to a daily file may have written lines since the read: those are not confirmed yet.
+      const current = new Map((await client.list()).filter((f) => f.isFile).map((f) => [f.name, signatureOf(f)]));
+      for (const [name, p] of complete) {
+        const signature = current.get(name);
+        if (signature !== p.signature) {
+          // Out of pending, the next poll reads the file again (its first lines are re-sent as the same points).
+          this.pending.delete(name);
+          if (signature !== undefined) {
+            this.logger.info({ file: name, readAs: p.signature, current: signature }, 'file changed since it was read: not purged, read again at a next poll');
+          }
+          continue;
+        }
         await this.removeFile(client, name);
         this.pending.delete(name);
         this.seen.delete(name);

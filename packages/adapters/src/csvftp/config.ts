@@ -14,9 +14,23 @@ export const DEFAULT_CSVFTP = Object.freeze({
   delimiter: ',',
   /** The original's FTP timeout, in seconds. */
   timeoutS: 20,
+  /**
+   * Files read per poll: a backlog is worked through over several polls instead of being downloaded (and held in
+   * memory) at once, past the poll's deadline.
+   */
+  maxFiles: 100,
+  /**
+   * A file read but not fully acknowledged for this long is read again (its readings may have been lost, e.g. a
+   * poll result discarded). Long enough that an API outage, during which the spool holds the readings, does not
+   * cause re-reads every poll; re-sent readings are harmless (same points at the same times).
+   */
+  ackTimeoutMs: 3_600_000,
 });
 
-/** Keys of a `csvftp` device entry (the original's, plus `settle_ms`, `port`, `delimiter`, `secure`). */
+/**
+ * Keys of a `csvftp` device entry (the original's, plus `settle_ms`, `port`, `delimiter`, `secure`,
+ * `ack_timeout_ms`).
+ */
 export const csvFtpConfigSchema = z
   .looseObject({
     ...deviceIdentityKeys,
@@ -33,7 +47,8 @@ export const csvFtpConfigSchema = z
       .refine(isSupportedEncoding, 'unknown encoding; use utf8, latin1, cp1252, utf-16 or another WHATWG label'),
     /** Overrides the zone column: `Europe/Paris`, `+02:00`, `UTC`, `local`. */
     tz: optionalText.refine((v) => v === undefined || isKnownZone(v), 'unknown time zone; use an IANA name, ±HH:MM, Z, UTC or local'),
-    max_files: z.number().int().positive().optional(),
+    max_files: z.number().int().positive().default(DEFAULT_CSVFTP.maxFiles),
+    ack_timeout_ms: z.number().int().positive().default(DEFAULT_CSVFTP.ackTimeoutMs),
     purge: z.boolean().default(DEFAULT_CSVFTP.purge),
     settle_ms: z.number().int().min(0).default(DEFAULT_CSVFTP.settleMs),
     delimiter: z.string().length(1).default(DEFAULT_CSVFTP.delimiter),

@@ -3,7 +3,7 @@
  * and time zone, millisecond (and finer) precision. Timestamps depend only on the file's content, so a file sent
  * twice yields identical points.
  */
-import type { Reading } from '@energyrecorder/core';
+import { MAX_PLAUSIBLE_NS, MIN_PLAUSIBLE_NS, type Reading } from '@energyrecorder/core';
 
 /** How a line's wall-clock time is turned into an instant. */
 export type ZoneSpec =
@@ -24,6 +24,10 @@ export interface CsvParseResult {
   warnings: CsvWarning[];
   /** Data lines that produced at least one reading. */
   goodLines: number;
+  /** Data lines skipped because their time is implausible (see {@link isPlausibleTimestampNs}); not in `warnings`. */
+  implausibleTimeLines: number;
+  /** 1-based number of the first such line. */
+  firstImplausibleLine?: number;
 }
 
 /** Options of {@link parseMeterCsv}. */
@@ -210,11 +214,24 @@ export function parseHeaderCell(cell: string): { name: string; unit: string } {
   return { name: cell.trim(), unit: CSV_NO_UNIT };
 }
 
+/** 64-bit ns timestamps (InfluxDB, SQLite) end in April 2262, before core's upper bound. */
+const MAX_STORABLE_NS = 2 ** 63;
+
+/**
+ * Whether an epoch-ns time is one the recording API accepts: after 2001-09-09 and before 2262. A meter whose
+ * clock was reset writes 2000-01-01 or 1970-01-01; one such point makes the API refuse the whole batch, and a
+ * time <= 0 is read downstream as "no time" and replaced by the collect time.
+ */
+export function isPlausibleTimestampNs(ns: number): boolean {
+  return ns >= MIN_PLAUSIBLE_NS && ns < Math.min(MAX_PLAUSIBLE_NS, MAX_STORABLE_NS);
+}
+
 const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /**
  * Parses one meter CSV: header `date, zone, name (unit), ...`; each data line `datetime, zone, values...`.
- * Non-numeric cells and unreadable lines are skipped and reported in `warnings`.
+ * Non-numeric cells and unreadable lines are skipped and reported in `warnings`; lines with an implausible time
+ * are skipped and only counted, so the caller can report them once per file.
  */
 export function parseMeterCsv(text: string, options: CsvParseOptions = {}): CsvParseResult {
   const delimiter = options.delimiter ?? ',';
@@ -223,8 +240,10 @@ export function parseMeterCsv(text: string, options: CsvParseOptions = {}): CsvP
   const warnings: CsvWarning[] = [];
   const readings: Reading[] = [];
   let goodLines = 0;
+  let implausibleTimeLines = 0;
+  let firstImplausibleLine: number | undefined;
   const headerIndex = lines.findIndex((l) => l.trim() !== '');
-  if (headerIndex < 0) return { readings, warnings, goodLines };
+  if (headerIndex < 0) return { readings, warnings, goodLines, implausibleTimeLines };
   const header = splitCsvLine(lines[headerIndex] ?? '', delimiter).slice(2).map(parseHeaderCell);
   if (header.length === 0) warnings.push({ line: headerIndex + 1, message: 'header has no value columns after date and zone' });
   for (let i = headerIndex + 1; i < lines.length; i++) {
@@ -244,6 +263,11 @@ export function parseMeterCsv(text: string, options: CsvParseOptions = {}): CsvP
     }
     const epochMs = wallToEpochMs(wall.wallMs, zone);
     const timestampNs = Math.round(epochMs * 1_000_000);
+    if (!isPlausibleTimestampNs(timestampNs)) {
+      implausibleTimeLines += 1;
+      firstImplausibleLine ??= lineNo;
+      continue;
+    }
     let any = false;
     header.forEach((col, c) => {
       const cell = cells[c + 2];
@@ -265,7 +289,9 @@ export function parseMeterCsv(text: string, options: CsvParseOptions = {}): CsvP
     });
     if (any) goodLines += 1;
   }
-  return { readings, warnings, goodLines };
+  const result: CsvParseResult = { readings, warnings, goodLines, implausibleTimeLines };
+  if (firstImplausibleLine !== undefined) result.firstImplausibleLine = firstImplausibleLine;
+  return result;
 }
 
 /** Normalises Python-style encoding names (`utf8`, `latin1`, `cp1252`, `utf_16_le`) to WHATWG labels. */

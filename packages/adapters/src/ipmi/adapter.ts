@@ -23,6 +23,15 @@ export function createIpmiAdapter(
   const timeoutMs = config.timeout === undefined ? ctx.requestTimeoutMs : config.timeout * 1000;
   const target = `${config.address}:${config.port}`;
   const logger = ctx.logger.child({ adapter: 'ipmi', target, driver: config.driver });
+  if (config.driver === 'ipmitool' && timeoutMs < 2000) {
+    // The run is killed at the timeout, before ipmitool sends Close Session: each lost packet then leaves a
+    // session on the BMC until its idle timeout, and BMCs hold only 4-16.
+    logger.warn(
+      { timeoutMs },
+      'driver ipmitool with a request timeout under 2 s: every timed-out read may leak a BMC session; ' +
+        'use driver native or a timeout of at least 2 s',
+    );
+  }
   const driver =
     config.driver === 'ipmitool'
       ? new IpmitoolDriver({

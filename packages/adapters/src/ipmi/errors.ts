@@ -17,6 +17,11 @@ export const IpmiErrorCode = Object.freeze({
   PROTOCOL: 'ER_IPMI_PROTOCOL',
   /** Neither DCMI nor a matching SDR power sensor is available. */
   NO_POWER_SOURCE: 'ER_IPMI_NO_POWER_SOURCE',
+  /**
+   * DCMI was chosen but its measurement is not active on this poll, and the BMC has no SDR power sensor to stand
+   * in. Retryable: the next poll asks DCMI again.
+   */
+  DCMI_INACTIVE: 'ER_IPMI_DCMI_INACTIVE',
   /** The `ipmitool` driver failed (not installed, non-zero exit, unparsable output). */
   IPMITOOL: 'ER_IPMI_IPMITOOL',
   /** The caller's AbortSignal fired. */

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { csvFtpConfigSchema } from '../../src/csvftp/config.js';
+import { DEFAULT_CSVFTP, csvFtpConfigSchema } from '../../src/csvftp/config.js';
 import {
   decodeText,
   globToRegExp,
@@ -133,6 +133,25 @@ describe('csvftp CSV parsing', () => {
     expect(iso(r.readings[0]?.timestampNs)).toBe('2024-05-01T10:00:00.250Z');
   });
 
+  it('skips and counts lines whose time the API would refuse when the meter clock was reset', () => {
+    const r = parseMeterCsv(
+      [
+        'date,tz,P (W)',
+        '1970/01/01 00:00:00,Europe/Paris,1',
+        '2000/01/01 00:00:05,Z,2',
+        '2001/09/09 01:46:39,Z,3',
+        '2001/09/09 01:46:40,Z,4',
+        '2024/05/01 10:00:00,Z,5',
+        '2262/05/01 00:00:00,Z,6',
+      ].join('\n'),
+    );
+    // 1e18 ns is 2001-09-09T01:46:40Z; 2^63 ns (the end of 64-bit ns storage) is in April 2262.
+    expect(r.readings.map((x) => x.value)).toEqual([4, 5]);
+    expect(r.implausibleTimeLines).toBe(4);
+    expect(r.firstImplausibleLine).toBe(2);
+    expect(r.warnings).toEqual([]);
+  });
+
   it('gives identical timestamps when the same file is parsed twice', () => {
     expect(parseMeterCsv(csv).readings).toEqual(parseMeterCsv(csv).readings);
   });
@@ -173,5 +192,12 @@ describe('csvftp encodings and filters', () => {
       purge: false,
       settle_ms: 30000,
     });
+  });
+
+  it('bounds the files read per poll and the wait for acknowledgements when the keys are absent', () => {
+    const cfg = csvFtpConfigSchema.parse({ host: 'ftp.lab' });
+    expect(cfg.max_files).toBe(DEFAULT_CSVFTP.maxFiles);
+    expect(cfg.max_files).toBe(100);
+    expect(cfg.ack_timeout_ms).toBe(3_600_000);
   });
 });

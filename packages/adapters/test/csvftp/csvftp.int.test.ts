@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileSystem, FtpSrv } from 'ftp-srv';
 import { AdapterError, noopLogger, type LogFields, type Logger, type Reading } from '@energyrecorder/core';
@@ -15,6 +15,17 @@ const LOCKING_USER = 'locking-meter';
 class LockingFileSystem extends FileSystem {
   override read(fileName: string, options?: { start?: unknown }): Promise<unknown> {
     if (/(^|\/)locked[^/]*$/.test(fileName)) return Promise.reject(new Error('file is locked'));
+    return super.read(fileName, options);
+  }
+}
+
+/** Logs in to a file system that tells {@link onFileRead} which file a client starts downloading. */
+const WATCHED_USER = 'watched-meter';
+let onFileRead: (fileName: string) => void = () => undefined;
+
+class WatchedFileSystem extends FileSystem {
+  override read(fileName: string, options?: { start?: unknown }): Promise<unknown> {
+    onFileRead(fileName);
     return super.read(fileName, options);
   }
 }
@@ -54,9 +65,14 @@ describe('csvftp adapter against an ftp-srv server', () => {
     server.on('login', ({ connection, username, password }, resolve, reject) => {
       if (username === USER && password === PASS) resolve({ root });
       else if (username === LOCKING_USER && password === PASS) resolve({ fs: new LockingFileSystem(connection, { root, cwd: '/' }) });
+      else if (username === WATCHED_USER && password === PASS) resolve({ fs: new WatchedFileSystem(connection, { root, cwd: '/' }) });
       else reject(new Error('bad credentials'));
     });
     await server.listen();
+  });
+
+  afterEach(() => {
+    onFileRead = () => undefined;
   });
 
   afterAll(async () => {
@@ -221,6 +237,87 @@ describe('csvftp adapter against an ftp-srv server', () => {
     // its acknowledgement and is not sent twice.
     renameSync(join(d, 'locked-b.csv'), join(d, 'b.csv'));
     expect((await adapter.read(signal())).map((r) => r.value)).toEqual([2]);
+  });
+
+  it('marks no file pending when the read is aborted part-way, so the next poll reads them all', async () => {
+    const d = dir('aborted');
+    for (const n of [1, 2, 3]) writeFileSync(join(d, `f${n}.csv`), `Date,TZ,P (W)\n2024/05/01 10:00:0${n},Z,${n}\n`);
+    const adapter = create({ root_dir: '/aborted', user: WATCHED_USER, purge: true });
+    const deadline = new AbortController();
+    onFileRead = (name) => {
+      if (name.endsWith('f3.csv')) deadline.abort(new Error('poll deadline'));
+    };
+    const err = await adapter.read(deadline.signal).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as AdapterError).code).toBe('ER_ABORTED');
+    expect(adapter.pendingFiles).toEqual([]);
+    onFileRead = () => undefined;
+    expect((await adapter.read(signal())).map((r) => r.value)).toEqual([1, 2, 3]);
+    expect(adapter.pendingFiles).toEqual(['f1.csv', 'f2.csv', 'f3.csv']);
+  });
+
+  it('reads a pending file again when its acknowledgement did not come within ack_timeout_ms', async () => {
+    const d = dir('unacknowledged');
+    writeFileSync(join(d, 'u.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,7\n');
+    let now = 1_000_000;
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create({ root_dir: '/unacknowledged', purge: true, ack_timeout_ms: 60_000 }, warningsLogger(lines), () => now);
+    expect((await adapter.read(signal())).map((r) => r.value)).toEqual([7]);
+    now += 59_999;
+    expect(await adapter.read(signal())).toEqual([]);
+    now += 1;
+    const again = await adapter.read(signal());
+    expect(again.map((r) => r.value)).toEqual([7]);
+    expect(lines.some(([m, f]) => f['file'] === 'u.csv' && m.includes('ack_timeout_ms'))).toBe(true);
+    // Pending again from that read on, and purged once acknowledged.
+    expect(await adapter.read(signal())).toEqual([]);
+    await adapter.acknowledge(asAcknowledged(again), signal());
+    expect(existsSync(join(d, 'u.csv'))).toBe(false);
+  });
+
+  it('skips lines with implausible times with one warning per file and keeps files left without readings', async () => {
+    const d = dir('clock');
+    writeFileSync(join(d, 'a-good.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,100\n');
+    writeFileSync(join(d, 'b-rtc-reset.csv'), 'Date,TZ,P (W)\n2000/01/01 00:00:05,Z,200\n2000/01/01 00:00:10,Z,201\n');
+    writeFileSync(join(d, 'c-epoch.csv'), 'Date,TZ,P (W)\n1970/01/01 00:00:00,Europe/Paris,5\n');
+    writeFileSync(join(d, 'd-mixed.csv'), 'Date,TZ,P (W)\n2000/01/01 00:00:05,Z,300\n2024/05/01 10:00:01,Z,301\n');
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create({ root_dir: '/clock', purge: true }, warningsLogger(lines));
+    const readings = await adapter.read(signal());
+    expect(readings.map((r) => r.value)).toEqual([100, 301]);
+    const timeWarnings = (): Array<[unknown, unknown]> => lines.filter(([m]) => m.includes('implausible time')).map(([, f]) => [f['file'], f['lines']]);
+    expect(timeWarnings()).toEqual([
+      ['b-rtc-reset.csv', 2],
+      ['c-epoch.csv', 1],
+      ['d-mixed.csv', 1],
+    ]);
+    expect(adapter.pendingFiles).toEqual(['a-good.csv', 'd-mixed.csv']);
+    // Files without a plausible reading are neither read again (nor warned about) while unchanged, nor deleted.
+    expect(await adapter.read(signal())).toEqual([]);
+    expect(timeWarnings()).toHaveLength(3);
+    await adapter.acknowledge(asAcknowledged(readings), signal());
+    expect(adapter.pendingFiles).toEqual([]);
+    expect(existsSync(join(d, 'a-good.csv'))).toBe(false);
+    expect(existsSync(join(d, 'b-rtc-reset.csv'))).toBe(true);
+    expect(existsSync(join(d, 'c-epoch.csv'))).toBe(true);
+  });
+
+  it('does not purge a file that grew after it was read, and reads it again', async () => {
+    const d = dir('append');
+    const file = join(d, 'day.csv');
+    writeFileSync(file, 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,1\n');
+    const adapter = create({ root_dir: '/append', purge: true });
+    const first = await adapter.read(signal());
+    appendFileSync(file, '2024/05/01 10:01:00,Z,2\n');
+    await adapter.acknowledge(asAcknowledged(first), signal());
+    expect(existsSync(file)).toBe(true);
+    expect(adapter.pendingFiles).toEqual([]);
+    const second = await adapter.read(signal());
+    expect(second.map((r) => r.value)).toEqual([1, 2]);
+    await adapter.acknowledge(asAcknowledged(second), signal());
+    expect(existsSync(file)).toBe(false);
   });
 
   it('fails with ER_CSVFTP_AUTH when the password is wrong', async () => {

@@ -55,6 +55,16 @@ export class FakeBmc {
   record = false;
   /** Drop every answer (a BMC that stopped answering). */
   silent = false;
+  /** Ignore the next N datagrams entirely, as if the network lost them (the BMC keeps its sessions). */
+  deafFor = 0;
+  /** IANA manufacturer id in Get Device ID; 343 (Intel) matches the SDR sensor's name pattern, others match none. */
+  manufacturerId = 343;
+  /**
+   * Answer a bridged (Send Message) request as BMCs that return the target's answer as a separate message do,
+   * and send first a stale answer of the same command with another rqSeq, as a late answer to an earlier
+   * request would arrive. The stale answer carries `powerWatts + 1000` W.
+   */
+  staleBridgedAnswer = false;
   /** Announce IPMI v2.0 in Get Channel Auth Capabilities; false plays an IPMI 1.5-only BMC (no sessions). */
   announceV20 = true;
   private socket: Socket | undefined;
@@ -71,11 +81,17 @@ export class FakeBmc {
   async start(): Promise<number> {
     const socket = createSocket('udp4');
     socket.on('message', (msg, rinfo) => {
+      if (this.deafFor > 0) {
+        this.deafFor--;
+        return;
+      }
       if (this.record) this.recorded.push({ direction: 'in', hex: msg.toString('hex') });
-      const answer = this.handle(msg);
-      if (answer === undefined || this.silent) return;
-      if (this.record) this.recorded.push({ direction: 'out', hex: answer.toString('hex') });
-      socket.send(answer, rinfo.port, rinfo.address);
+      const answers = this.handle(msg);
+      if (answers === undefined || this.silent) return;
+      for (const answer of Array.isArray(answers) ? answers : [answers]) {
+        if (this.record) this.recorded.push({ direction: 'out', hex: answer.toString('hex') });
+        socket.send(answer, rinfo.port, rinfo.address);
+      }
     });
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
     this.socket = socket;
@@ -94,7 +110,7 @@ export class FakeBmc {
     this.sessions.clear();
   }
 
-  private handle(msg: Buffer): Buffer | undefined {
+  private handle(msg: Buffer): Buffer | Buffer[] | undefined {
     if (msg.length < 14 || msg[0] !== 0x06 || msg[3] !== 0x07) return undefined;
     if (msg[4] === 0x00) {
       const len = msg[13] ?? 0;
@@ -125,6 +141,9 @@ export class FakeBmc {
           return rsp === undefined ? undefined : reply(PayloadType.IPMI, rsp);
         }
         if (session?.security === undefined || !packet.authenticated || !packet.encrypted) return undefined;
+        if (this.staleBridgedAnswer && ((packet.payload[1] ?? 0) >> 2) === 0x06 && packet.payload[5] === 0x34) {
+          return this.bridged(packet.payload, sessionId).map((frame) => reply(PayloadType.IPMI, frame, session));
+        }
         const rsp = this.command(packet.payload, sessionId);
         return rsp === undefined ? undefined : reply(PayloadType.IPMI, rsp, session);
       }
@@ -219,6 +238,22 @@ export class FakeBmc {
     return answer;
   }
 
+  /**
+   * Send Message (§22.7) with tracking: an empty acknowledgement, then the target's answer as its own message
+   * (answered by this fake as if it were the target), preceded by a stale one with another rqSeq.
+   */
+  private bridged(frame: Buffer, sessionId: number): Buffer[] {
+    const ack = this.command(frame, sessionId) ?? Buffer.alloc(0);
+    const inner = Buffer.from(frame.subarray(7, frame.length - 1));
+    const answer = this.command(inner, sessionId);
+    const stale = Buffer.from(inner);
+    stale[4] = ((((stale[4] ?? 0) >> 2) + 1) & 0x3f) << 2;
+    this.powerWatts += 1000;
+    const staleAnswer = this.command(stale, sessionId);
+    this.powerWatts -= 1000;
+    return [ack, staleAnswer, answer].filter((b): b is Buffer => b !== undefined);
+  }
+
   /** Answers one IPMI request frame; `sessionId` is undefined outside a session. */
   private command(frame: Buffer, sessionId: number | undefined): Buffer | undefined {
     if (frame.length < 7) return undefined;
@@ -237,7 +272,10 @@ export class FakeBmc {
     else if (netFn === 0x06 && cmd === 0x3c) {
       this.sessions.delete(sessionId);
       body = [0x00];
-    } else if (netFn === 0x06 && cmd === 0x01) body = [0x00, 0x20, 0x01, 0x02, 0x10, 0x02, 0xbf, 0x57, 0x01, 0x00, 0x34, 0x12];
+    } else if (netFn === 0x06 && cmd === 0x01) {
+      const m = this.manufacturerId;
+      body = [0x00, 0x20, 0x01, 0x02, 0x10, 0x02, 0xbf, m & 0xff, (m >> 8) & 0xff, (m >> 16) & 0x0f, 0x34, 0x12];
+    } else if (netFn === 0x06 && cmd === 0x34) body = [0x00];
     else if (netFn === 0x2c && cmd === 0x02 && data[0] === 0xdc) {
       const b = Buffer.alloc(19);
       b[1] = 0xdc;

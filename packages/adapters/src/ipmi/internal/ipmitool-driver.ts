@@ -88,6 +88,9 @@ export function classifyIpmitoolFailure(stderr: string): { code: string; retryab
  */
 export class IpmitoolDriver {
   private plan: Plan | undefined;
+  private sdrNames: string[] | undefined;
+  /** True while a `dcmi` plan reads the SDR sensors (or fails) because the measurement is not active. */
+  private dcmiPaused = false;
   private dir: string | undefined;
   private readonly target: string;
 
@@ -96,23 +99,39 @@ export class IpmitoolDriver {
   }
 
   async read(signal: AbortSignal): Promise<Reading[]> {
-    let plan: Plan;
-    for (let attempt = 0; ; attempt++) {
-      plan = this.plan ??= await this.probe(signal);
-      if (plan.source !== 'dcmi') break;
-      const watts = parseIpmitoolDcmi(await this.run(['dcmi', 'power', 'reading'], signal, true));
-      if (watts !== undefined) return [{ sensor: 'power', unit: 'W', value: watts, timestampNs: nowNs(), source: 'dcmi' }];
-      if (attempt > 0) {
-        throw ipmiError(this.target, IpmiErrorCode.IPMITOOL, 'ipmitool dcmi power reading gave no active reading');
+    const plan = (this.plan ??= await this.probe(signal));
+    if (plan.source === 'sdr') return this.readSensors(plan.names, signal);
+    const watts = parseIpmitoolDcmi(await this.run(['dcmi', 'power', 'reading'], signal, true));
+    if (watts !== undefined) {
+      if (this.dcmiPaused) {
+        this.dcmiPaused = false;
+        this.opts.logger.warn({ source: 'dcmi' }, 'DCMI power measurement active again; reading DCMI again');
       }
-      // The BMC stopped measuring: choose the source again, which falls back to the SDR power sensors.
-      this.opts.logger.warn({ source: 'dcmi' }, 'DCMI power measurement no longer active; choosing the power source again');
-      this.plan = undefined;
+      return [{ sensor: 'power', unit: 'W', value: watts, timestampNs: nowNs(), source: 'dcmi' }];
     }
-    const values = parseIpmitoolSensorReadings(await this.run(['sensor', 'reading', ...plan.names], signal, true));
+    // Not active for a while: the SDR sum (a different quantity) only stands in until DCMI measures again.
+    const names = await this.powerSensorNames(signal);
+    if (!this.dcmiPaused) {
+      this.dcmiPaused = true;
+      this.opts.logger.warn(
+        { source: 'dcmi', fallback: names.length > 0 ? 'sdr' : 'none' },
+        names.length > 0
+          ? 'DCMI power measurement not active; reading the SDR power sensors until it is again'
+          : 'DCMI power measurement not active and no SDR power sensor to fall back on; retrying DCMI',
+      );
+    }
+    if (names.length === 0) {
+      const why = 'DCMI power measurement is not active and the BMC has no SDR power sensor';
+      throw ipmiError(this.target, IpmiErrorCode.DCMI_INACTIVE, why);
+    }
+    return this.readSensors(names, signal);
+  }
+
+  private async readSensors(names: readonly string[], signal: AbortSignal): Promise<Reading[]> {
+    const values = parseIpmitoolSensorReadings(await this.run(['sensor', 'reading', ...names], signal, true));
     let total = 0;
     let count = 0;
-    for (const name of plan.names) {
+    for (const name of names) {
       const v = values.get(name);
       if (v === undefined) continue;
       total += v;
@@ -139,6 +158,17 @@ export class IpmitoolDriver {
         this.opts.logger.debug({ err: errorMessage(err) }, 'ipmitool dcmi unavailable, using SDR sensors');
       }
     }
+    const names = await this.powerSensorNames(signal);
+    if (names.length === 0) {
+      const why = 'no DCMI power reading and no matching power sensor';
+      throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, why, { retryable: false });
+    }
+    return { source: 'sdr', names };
+  }
+
+  /** Names of the SDR power sensors (`sdr list full` + `mc info`), looked up once per driver. */
+  private async powerSensorNames(signal: AbortSignal): Promise<string[]> {
+    if (this.sdrNames !== undefined) return this.sdrNames;
     const sdr = parseIpmitoolSdrNames(await this.run(['sdr', 'list', 'full'], signal, true));
     let names: string[];
     if (this.opts.sensors !== undefined) {
@@ -149,19 +179,22 @@ export class IpmitoolDriver {
       const pattern = id === undefined ? undefined : MANUFACTURER_POWER_SENSORS.get(id)?.pattern;
       names = pattern === undefined ? [] : sdr.filter((s) => s.watts && pattern.test(s.name)).map((s) => s.name);
     }
-    if (names.length === 0) {
-      const why = 'no DCMI power reading and no matching power sensor';
-      throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, why, { retryable: false });
-    }
-    return { source: 'sdr', names };
+    this.sdrNames = names;
+    return names;
   }
 
-  private async passwordFile(): Promise<string> {
+  /**
+   * `-f <0600 temp file>` for a password. An empty password cannot go that way: ipmitool 1.8.19 refuses an
+   * empty file ("Unable to read password from file"), and without any password option it may prompt on a TTY.
+   * `-P ''` puts nothing secret in the process list.
+   */
+  private async passwordArgs(): Promise<string[]> {
+    if (this.opts.password === '') return ['-P', ''];
     if (this.dir === undefined) {
       this.dir = await mkdtemp(join(tmpdir(), 'er-ipmitool-'));
       await writeFile(join(this.dir, 'pass'), this.opts.password, { mode: 0o600 });
     }
-    return join(this.dir, 'pass');
+    return ['-f', join(this.dir, 'pass')];
   }
 
   private async run(command: readonly string[], signal: AbortSignal, bridged: boolean): Promise<string> {
@@ -171,7 +204,7 @@ export class IpmitoolDriver {
       '-H', o.host,
       '-p', String(o.port),
       '-U', o.user,
-      '-f', await this.passwordFile(),
+      ...(await this.passwordArgs()),
       '-C', String(o.cipherSuite),
       '-L', o.privilege === 'admin' ? 'ADMINISTRATOR' : o.privilege.toUpperCase(),
       '-N', String(Math.max(1, Math.round(o.timeoutMs / 4000))),

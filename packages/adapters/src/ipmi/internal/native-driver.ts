@@ -37,8 +37,14 @@ function ownerTarget(rec: FullSensorRecord): RequestTarget | undefined {
   return rec.ownerId === BMC_ADDRESS ? undefined : { address: rec.ownerId, channel: rec.channel };
 }
 
-/** How power is read once the BMC was probed. */
+/**
+ * How power is read once the BMC was probed. With `dcmi`, SDR sensors are only a stand-in for polls where the
+ * measurement is not active: DCMI is asked first on every poll so the series goes back to it as soon as it can.
+ */
 type Plan = { source: 'dcmi' } | { source: 'sdr'; sensors: FullSensorRecord[] };
+
+/** Outcome of one DCMI Get Power Reading: watts, or why there are none. */
+type DcmiResult = { watts: number } | { inactive: 'not-active' | 'refused' };
 
 /** Bytes asked per Get SDR call: small enough for every BMC's buffer (§33.12 allows 0FFh, few honour it). */
 const SDR_CHUNK = 24;
@@ -47,6 +53,12 @@ const SDR_CHUNK = 24;
 export class NativeIpmiDriver {
   private session: IpmiSession | undefined;
   private plan: Plan | undefined;
+  /** Power sensors from this session's SDR walk; kept so a DCMI-only BMC is not walked again on every poll. */
+  private sdrSensors: { manufacturerId: number; sensors: FullSensorRecord[] } | undefined;
+  /** True while a `dcmi` plan reads the SDR sensors (or fails) because the measurement is not active. */
+  private dcmiPaused = false;
+  /** DCMI was active at least once: a re-probe after a lost session keeps DCMI even if it is paused then. */
+  private dcmiSeen = false;
   private reading: Promise<unknown> = Promise.resolve();
   private readonly target: string;
 
@@ -93,7 +105,10 @@ export class NativeIpmiDriver {
     this.session = undefined;
     // A restarted BMC may come back with other firmware or SDRs: choose the power source again.
     this.plan = undefined;
-    if (s !== undefined) await s.discard();
+    this.sdrSensors = undefined;
+    // Close Session even though the session looks lost: after a few dropped packets it is usually still alive on
+    // the BMC, which holds only 4-16 of them until its own idle timeout (often minutes). Never throws.
+    if (s !== undefined) await s.close();
   }
 
   private async ensureSession(signal: AbortSignal): Promise<IpmiSession> {
@@ -123,21 +138,42 @@ export class NativeIpmiDriver {
 
   private async readOnce(signal: AbortSignal): Promise<Reading[]> {
     const session = await this.ensureSession(signal);
-    let plan: Plan;
-    for (let attempt = 0; ; attempt++) {
-      plan = this.plan ??= await this.probe(session, signal);
-      if (plan.source !== 'dcmi') break;
-      const reading = await this.readDcmi(session, signal);
-      if (reading !== undefined) return [{ sensor: 'power', unit: 'W', value: reading, timestampNs: nowNs(), source: 'dcmi' }];
-      if (attempt > 0) throw ipmiError(this.target, IpmiErrorCode.COMPLETION, 'DCMI power measurement is no longer active');
-      // The BMC stopped measuring (or now refuses DCMI): choose the source again, which falls back to the SDR
-      // power sensors, instead of failing every read until the session is lost.
-      this.opts.logger.warn({ source: 'dcmi' }, 'DCMI power measurement no longer active; choosing the power source again');
-      this.plan = undefined;
+    const plan = (this.plan ??= await this.probe(session, signal));
+    if (plan.source === 'sdr') return this.readSdr(session, plan.sensors, signal);
+    const dcmi = await this.readDcmi(session, signal);
+    if ('watts' in dcmi) {
+      if (this.dcmiPaused) {
+        this.dcmiPaused = false;
+        this.opts.logger.warn({ source: 'dcmi' }, 'DCMI power measurement active again; reading DCMI again');
+      }
+      return [{ sensor: 'power', unit: 'W', value: dcmi.watts, timestampNs: nowNs(), source: 'dcmi' }];
     }
+    // A BMC stops measuring for a while (firmware update, power-supply event, just after its own restart). The
+    // SDR sum is a different quantity (PSU sensors, not system power), so it only stands in for these polls.
+    const { sensors } = await this.powerSensors(session, signal);
+    if (!this.dcmiPaused) {
+      this.dcmiPaused = true;
+      this.opts.logger.warn(
+        { source: 'dcmi', reason: dcmi.inactive, fallback: sensors.length > 0 ? 'sdr' : 'none' },
+        sensors.length > 0
+          ? 'DCMI power measurement not active; reading the SDR power sensors until it is again'
+          : 'DCMI power measurement not active and no SDR power sensor to fall back on; retrying DCMI',
+      );
+    }
+    if (sensors.length === 0) {
+      throw ipmiError(
+        this.target,
+        IpmiErrorCode.DCMI_INACTIVE,
+        `DCMI power measurement is not active (${dcmi.inactive}) and the BMC has no SDR power sensor`,
+      );
+    }
+    return this.readSdr(session, sensors, signal);
+  }
+
+  private async readSdr(session: IpmiSession, sensors: readonly FullSensorRecord[], signal: AbortSignal): Promise<Reading[]> {
     let total = 0;
     let count = 0;
-    for (const rec of plan.sensors) {
+    for (const rec of sensors) {
       const rsp = session.check(
         await session.request(NetFn.SENSOR, Cmd.GET_SENSOR_READING, Buffer.from([rec.sensorNumber]), signal, {
           target: ownerTarget(rec),
@@ -156,8 +192,7 @@ export class NativeIpmiDriver {
     return [{ sensor: 'power', unit: 'W', value: total, timestampNs: nowNs(), source: 'sdr' }];
   }
 
-  /** Watts from DCMI when the BMC answers and measures, else undefined. */
-  private async readDcmi(session: IpmiSession, signal: AbortSignal): Promise<number | undefined> {
+  private async readDcmi(session: IpmiSession, signal: AbortSignal): Promise<DcmiResult> {
     const rsp = await session.request(
       NetFn.GROUP_EXT,
       Cmd.DCMI_GET_POWER_READING,
@@ -165,17 +200,47 @@ export class NativeIpmiDriver {
       signal,
       { target: this.opts.bridge },
     );
-    if (rsp.completionCode !== 0) return undefined;
+    if (rsp.completionCode !== 0) return { inactive: 'refused' };
     const reading = decodeDcmiPowerReading(rsp.data);
-    return reading.active ? reading.currentWatts : undefined;
+    if (!reading.active) return { inactive: 'not-active' };
+    this.dcmiSeen = true;
+    return { watts: reading.currentWatts };
   }
 
-  /** Chooses DCMI when it is active, else the SDR power sensors (explicit list or manufacturer table). */
+  /**
+   * Chooses DCMI when it is active (or was active before and is only paused now), else the SDR power sensors
+   * (explicit list or manufacturer table).
+   */
   private async probe(session: IpmiSession, signal: AbortSignal): Promise<Plan> {
-    if (this.opts.sensors === undefined && (await this.readDcmi(session, signal)) !== undefined) {
-      this.opts.logger.info({ source: 'dcmi' }, 'ipmi power source chosen');
-      return { source: 'dcmi' };
+    if (this.opts.sensors === undefined) {
+      const dcmi = await this.readDcmi(session, signal);
+      if ('watts' in dcmi || this.dcmiSeen) {
+        this.opts.logger.info({ source: 'dcmi' }, 'ipmi power source chosen');
+        return { source: 'dcmi' };
+      }
     }
+    const { manufacturerId, sensors } = await this.powerSensors(session, signal);
+    if (sensors.length === 0) {
+      const why =
+        this.opts.sensors === undefined
+          ? `no DCMI power reading and no power sensor known for manufacturer id ${manufacturerId}; ` +
+            'list them under "sensors"'
+          : `none of the sensors ${this.opts.sensors.join(', ')} is in the SDR repository`;
+      throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, why, { retryable: false });
+    }
+    this.opts.logger.info(
+      { source: 'sdr', manufacturerId, sensors: sensors.map((s) => s.name) },
+      'ipmi power source chosen',
+    );
+    return { source: 'sdr', sensors };
+  }
+
+  /** The SDR power sensors (Get Device ID + SDR walk), once per session. */
+  private async powerSensors(
+    session: IpmiSession,
+    signal: AbortSignal,
+  ): Promise<{ manufacturerId: number; sensors: FullSensorRecord[] }> {
+    if (this.sdrSensors !== undefined) return this.sdrSensors;
     const device = decodeDeviceId(
       session.check(await session.request(NetFn.APP, Cmd.GET_DEVICE_ID, Buffer.alloc(0), signal), 'Get Device ID').data,
     );
@@ -185,20 +250,11 @@ export class NativeIpmiDriver {
     const records = (await this.walkSdr(session, signal)).filter(
       (r) => bridge === undefined || r.ownerId === bridge.address,
     );
-    const sensors = selectPowerSensors(records, device.manufacturerId, this.opts.sensors);
-    if (sensors.length === 0) {
-      const why =
-        this.opts.sensors === undefined
-          ? `no DCMI power reading and no power sensor known for manufacturer id ${device.manufacturerId}; ` +
-            'list them under "sensors"'
-          : `none of the sensors ${this.opts.sensors.join(', ')} is in the SDR repository`;
-      throw ipmiError(this.target, IpmiErrorCode.NO_POWER_SOURCE, why, { retryable: false });
-    }
-    this.opts.logger.info(
-      { source: 'sdr', manufacturerId: device.manufacturerId, sensors: sensors.map((s) => s.name) },
-      'ipmi power source chosen',
-    );
-    return { source: 'sdr', sensors };
+    this.sdrSensors = {
+      manufacturerId: device.manufacturerId,
+      sensors: selectPowerSensors(records, device.manufacturerId, this.opts.sensors),
+    };
+    return this.sdrSensors;
   }
 
   /** Reads every full sensor record of the SDR repository (Reserve SDR Repository + Get SDR, §33.11–12). */

@@ -317,7 +317,6 @@ export class IpmiSession {
                 rqSeq,
               ),
             );
-      let sendMessageAcked = false;
       const answer = await this.transact(
         () =>
           v15 !== undefined
@@ -351,13 +350,14 @@ export class IpmiSession {
             if (rsp.rqSeq !== rqSeq) return undefined;
             if (rsp.completionCode !== 0) return rsp;
             const inner = decodeBridgedResponse(rsp);
-            if (inner === undefined) {
-              sendMessageAcked = true;
-              return undefined;
-            }
-            return inner.cmd === cmd ? inner : undefined;
+            // An empty answer only acknowledges the request: the target's answer follows as its own message.
+            if (inner === undefined) return undefined;
+            return inner.rqSeq === rqSeq && inner.cmd === cmd && inner.netFn === (netFn | 1) ? inner : undefined;
           }
-          return rsp.cmd === cmd && rsp.netFn === (netFn | 1) && (sendMessageAcked || rsp.rqSeq === rqSeq)
+          // The target's answer as its own message, usually after an empty Send Message answer: with tracking the
+          // BMC gives it back the rqSeq of our embedded request, which tells it apart from a late answer to an
+          // earlier request of the same command.
+          return rsp.rqSeq === rqSeq && rsp.cmd === cmd && rsp.netFn === (netFn | 1)
             ? rsp
             : undefined;
         },
@@ -408,13 +408,6 @@ export class IpmiSession {
     const socket = this.socket;
     this.socket = undefined;
     if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-
-  /** Drops the session without telling the BMC (it is known to be gone). */
-  async discard(): Promise<void> {
-    this.security = undefined;
-    this.v15 = undefined;
-    await this.close();
   }
 
   /**
