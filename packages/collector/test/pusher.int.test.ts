@@ -1,9 +1,10 @@
 import { makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
-import { recorderApiServerSchema, type Logger, type MeasurementBatch } from '@energyrecorder/core';
+import { recorderApiServerSchema, type MeasurementBatch } from '@energyrecorder/core';
 import { Pusher } from '../src/internal/pusher.js';
 import { Spool } from '../src/internal/spool.js';
 import { createApiTransport } from '../src/internal/transport.js';
 import { FakeApi } from './helpers/fake-api.js';
+import { captureLogger } from './helpers/capture-logger.js';
 
 const T0 = 1_763_000_000_000_000_000;
 
@@ -20,19 +21,6 @@ function batch(device: string, i: number, readings = 1): MeasurementBatch {
       timestampNs: T0 + i * 1e9 + 123_000_000,
     })),
   };
-}
-
-function captureLogger(lines: { level: string; msg: string; fields: Record<string, unknown> }[]): Logger {
-  const make = (level: string) => (fields: Record<string, unknown>, msg?: string) => lines.push({ level, msg: msg ?? '', fields });
-  const logger: Logger = {
-    trace: make('trace'),
-    debug: make('debug'),
-    info: make('info'),
-    warn: make('warn'),
-    error: make('error'),
-    child: () => logger,
-  };
-  return logger;
 }
 
 describe('Pusher against an HTTP server on loopback', () => {

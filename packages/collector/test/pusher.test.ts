@@ -1,9 +1,10 @@
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
-import type { LogFields, Logger, MeasurementBatch } from '@energyrecorder/core';
+import type { MeasurementBatch } from '@energyrecorder/core';
 import { Pusher } from '../src/internal/pusher.js';
 import { Spool } from '../src/internal/spool.js';
 import type { ApiTransport, PostOutcome } from '../src/internal/transport.js';
 import { FakeClock, settle } from './helpers/fake-clock.js';
+import { captureLogger, type LogLine } from './helpers/capture-logger.js';
 
 const T0 = 1_763_000_000_000_000_000;
 
@@ -15,28 +16,6 @@ function batch(device: string, value: number, readings = 1): MeasurementBatch {
     collectTimeNs: T0 + value,
     readings: Array.from({ length: readings }, (_, k) => ({ sensor: `s${k}`, unit: 'W', value, timestampNs: T0 + k })),
   };
-}
-
-interface LogLine {
-  level: string;
-  fields: LogFields;
-  msg: string;
-}
-
-function captureLogger(lines: LogLine[]): Logger {
-  const at =
-    (level: string) =>
-    (fields: LogFields, msg?: string): void =>
-      void lines.push({ level, fields, msg: msg ?? '' });
-  const logger: Logger = {
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => logger,
-  };
-  return logger;
 }
 
 /**

@@ -2,8 +2,8 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeF
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
-import type { LogFields, Logger } from '@energyrecorder/core';
 import { Spool, type SpoolRecord } from '../src/internal/spool.js';
+import { captureLogger, type LogLine } from './helpers/capture-logger.js';
 
 function rec(i: number, readings = 1): SpoolRecord {
   return {
@@ -12,28 +12,6 @@ function rec(i: number, readings = 1): SpoolRecord {
     time: 1_700_000_000_000_000_000 + i,
     measurements: Array.from({ length: readings }, (_, k) => ({ sensor: `s${k}`, unit: 'W', value: i, time: 1_700_000_000_000_000_000 + i })),
   };
-}
-
-interface LogLine {
-  level: string;
-  fields: LogFields;
-  msg: string | undefined;
-}
-
-function captureLogger(lines: LogLine[]): Logger {
-  const at =
-    (level: string) =>
-    (fields: LogFields, msg?: string): void =>
-      void lines.push({ level, fields, msg });
-  const logger: Logger = {
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => logger,
-  };
-  return logger;
 }
 
 const valuesOf = (peeked: { record: SpoolRecord }[]): (number | undefined)[] =>
@@ -91,19 +69,11 @@ describe('Spool', () => {
   });
 
   it('drops the oldest segments and counts the lost readings when it grows past maxBytes', async () => {
-    const warnings: { fields: LogFields; msg: string | undefined }[] = [];
-    const logger: Logger = {
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: (fields, msg) => void warnings.push({ fields, msg }),
-      error: () => undefined,
-      child: () => logger,
-    };
-    const spool = await Spool.open(dir, { maxBytes: 4000, segmentBytes: 1000, logger });
+    const lines: LogLine[] = [];
+    const spool = await Spool.open(dir, { maxBytes: 4000, segmentBytes: 1000, logger: captureLogger(lines) });
     for (let i = 0; i < 60; i++) await spool.append([rec(i, 1)]);
     const depth = spool.depth();
-    const logged = warnings.filter((w) => w.msg === 'spool full: oldest batches dropped');
+    const logged = lines.filter((w) => w.level === 'warn' && w.msg === 'spool full: oldest batches dropped');
     expect(logged.reduce((n, w) => n + Number(w.fields['droppedReadings']), 0)).toBe(depth.droppedReadings);
     expect(depth.bytes).toBeLessThanOrEqual(4000);
     expect(depth.droppedRecords).toBeGreaterThan(0);
