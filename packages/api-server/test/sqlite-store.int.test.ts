@@ -70,12 +70,17 @@ describe('embedded store', () => {
     }
   });
 
-  it('keeps everything when the retention is INF', async () => {
-    const store = createSqliteStore({ path: join(dir, 'inf.db'), retention: 'INF', eventsRetention: 'INF' });
+  it.each([
+    ['INF', 'INF'],
+    ['0s', '0h'],
+  ])('keeps everything when the retention is %s (events %s), as InfluxDB reads a zero duration', async (retention, eventsRetention) => {
+    const store = createSqliteStore({ path: join(dir, `inf-${retention}.db`), retention, eventsRetention });
     await store.init();
     try {
       await store.writeBatch(batchOf('a', [1], nsFromNow(-400 * 86400)));
+      await store.appendEvent({ environment: 'ret', scenario: 'S', step: 'x', started: true, timeNs: nsFromNow(-1) });
       expect(store.purgeExpired()).toBe(0);
+      expect(await store.listEvents('ret')).toHaveLength(1);
     } finally {
       await store.close();
     }

@@ -107,9 +107,11 @@ export function integrateEnergy(samples: readonly PowerSample[], options: Integr
     if (w > maxW) maxW = w;
   };
 
+  let sampleWattsSum = 0;
   for (const s of data) {
     if (s.timestampNs >= startNs && s.timestampNs <= endNs) {
       sampleCount++;
+      sampleWattsSum += s.powerWatts;
       see(s.powerWatts);
     }
   }
@@ -147,7 +149,8 @@ export function integrateEnergy(samples: readonly PowerSample[], options: Integr
     gaps,
     longestGapNs: gaps.reduce((m, g) => Math.max(m, g.durationNs), 0),
     minWatts: hasData ? minW : null,
-    avgWatts: coveredNs > 0 ? energyJ / (coveredNs / 1e9) : sampleCount > 0 && hasData ? minW : null,
+    // Without covered time (a single sample, or samples too far apart to bridge), the samples' plain mean.
+    avgWatts: coveredNs > 0 ? energyJ / (coveredNs / 1e9) : sampleCount > 0 ? sampleWattsSum / sampleCount : null,
     maxWatts: hasData ? maxW : null,
   };
 }

@@ -56,6 +56,8 @@ function escapeKeyOrTag(value: string, what = 'tag'): string {
 /** Escapes a measurement name (commas and spaces; backslashes and newlines as for tags). */
 export function escapeMeasurement(name: string): string {
   if (name === '') throw new ValidationError('measurement', 'must not be empty');
+  // A line starting with `#` is a comment to InfluxDB: the point would be dropped without an error.
+  if (name.startsWith('#')) throw new ValidationError('measurement', 'must not start with "#" (InfluxDB reads the line as a comment)');
   return escapeKeyOrTag(name, 'measurement').replace(/\\=/g, '=');
 }
 
@@ -85,7 +87,8 @@ function formatField(key: string, value: FieldValue): string {
     v = String(value);
   } else if (typeof value === 'boolean') v = value ? 'true' : 'false';
   else v = quoteFieldString(value);
-  return `${escapeTag(key)}=${v}`;
+  if (key === '') throw new ValidationError('fields', 'a field key must not be empty');
+  return `${escapeKeyOrTag(key, `fields.${key}`)}=${v}`;
 }
 
 function formatTimestamp(ts: number | bigint): string {

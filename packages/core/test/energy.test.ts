@@ -111,6 +111,16 @@ describe('integrateEnergy', () => {
     expect(r.coveragePct).toBe(0);
   });
 
+  it('gives the mean of the samples as average, not the minimum, when none of the window is covered', () => {
+    // 100 W every 10 s early on, then two samples 1,000 s apart: too far apart to bridge.
+    const samples = [...samplesOf(() => 100, 0, 30, 10), { timestampNs: T0 + 1000 * S, powerWatts: 300 }, { timestampNs: T0 + 2000 * S, powerWatts: 500 }];
+    const r = integrateEnergy(samples, { startNs: T0 + 900 * S, endNs: T0 + 2100 * S });
+    expect(r.coveragePct).toBe(0);
+    expect(r.sampleCount).toBe(2);
+    expect(r.avgWatts).toBe(400);
+    expect(r.minWatts).toBe(300);
+  });
+
   it('sorts unordered samples and ignores non-finite values', () => {
     const ordered = samplesOf((t) => 10 * t, 0, 10, 1);
     const shuffled = [...ordered].reverse();

@@ -28,6 +28,17 @@ describe('encodePoint', () => {
     expect(encodePoint({ measurement: 'm', fields: { 'power W,=x': 1 } })).toBe('m power\\ W\\,\\=x=1');
   });
 
+  it('refuses a measurement starting with # (a comment line to InfluxDB) and an empty field key, naming the field', () => {
+    expect(() => escapeMeasurement('#power')).toThrow(/comment/);
+    expect(() => encodePoint({ measurement: 'm', fields: { '': 1 } })).toThrow(ValidationError);
+    try {
+      encodePoint({ measurement: 'm', fields: { 'w\\': 1 } });
+      throw new Error('no error');
+    } catch (err) {
+      expect((err as ValidationError).field).toBe('fields.w\\');
+    }
+  });
+
   it('drops empty tag values, which InfluxDB refuses', () => {
     expect(encodePoint({ measurement: 'm', tags: { a: '', b: 'x' }, fields: { f: 1 } })).toBe('m,b=x f=1');
   });

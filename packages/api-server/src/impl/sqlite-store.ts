@@ -102,8 +102,14 @@ interface Pending {
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const logger = options.logger ?? noopLogger;
-  const retentionNs = parseDurationNs(options.retention ?? DEFAULT_SQLITE_STORE_OPTIONS.retention);
-  const eventsRetentionNs = parseDurationNs(options.eventsRetention ?? DEFAULT_SQLITE_STORE_OPTIONS.eventsRetention);
+  // As in InfluxDB, a zero duration (`0s`) keeps everything: read as "keep nothing", it deleted all data, the
+  // running scenario's events included, at every sweep.
+  const keepFor = (text: string): number | undefined => {
+    const ns = parseDurationNs(text);
+    return ns === 0 ? undefined : ns;
+  };
+  const retentionNs = keepFor(options.retention ?? DEFAULT_SQLITE_STORE_OPTIONS.retention);
+  const eventsRetentionNs = keepFor(options.eventsRetention ?? DEFAULT_SQLITE_STORE_OPTIONS.eventsRetention);
   let db: Database.Database | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
   // Series ids by the batch's shared tags, then by sensor and unit: one string key per batch, not per reading.

@@ -25,12 +25,17 @@ export const deviceEntrySchema = z.looseObject({
   active: z.boolean().default(true),
 });
 
+/** Longest delay in seconds that Node's timers honour (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
+
 /** One `PODS[]` entry: an environment and its devices. */
 export const podSchema = z.object({
   environment: z.string().min(1),
   /** Seconds between polls; the original forced values ≤ 0 to 0.1. */
   polling_interval: z
     .number()
+    // Node timers fire at once for delays above 2^31 - 1 ms (about 24.8 days).
+    .max(MAX_TIMER_S, `must be at most ${MAX_TIMER_S} s (Node's timer limit)`)
     .optional()
     .transform((v) =>
       v === undefined
@@ -54,7 +59,7 @@ export const recorderApiServerSchema = z.object({
   /** PEM file of an extra CA to trust. */
   ca_file: z.string().min(1).optional(),
   /** Read timeout in seconds. */
-  timeout: z.number().positive().default(DEFAULT_COLLECTOR_SETTINGS.apiTimeoutS),
+  timeout: z.number().positive().max(MAX_TIMER_S, `must be at most ${MAX_TIMER_S} s (Node's timer limit)`).default(DEFAULT_COLLECTOR_SETTINGS.apiTimeoutS),
   proxy: z
     .union([z.url({ protocol: /^https?$/ }), z.null(), z.literal('')])
     .optional()

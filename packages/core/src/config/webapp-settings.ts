@@ -115,6 +115,7 @@ export const webappSettingsSchema = z.object({
   BIND: z
     .string()
     .regex(/^[^\s:]*:\d{1,5}$/, 'expected "host:port"')
+    .refine((b) => Number(b.slice(b.lastIndexOf(':') + 1)) <= 65535, 'port must be between 0 and 65535')
     .default(DEFAULT_WEBAPP_SETTINGS.bind),
   ALWAYS_RECORD: z.boolean().default(DEFAULT_WEBAPP_SETTINGS.alwaysRecord),
   MQTT: z.preprocess(emptyToUndefined, mqttSettingsSchema.optional()),

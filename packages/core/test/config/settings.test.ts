@@ -92,6 +92,21 @@ describe('webappSettingsSchema', () => {
     expect(() => parseConfig(webappSettingsSchema, { INFLUX: { host: 'not a url' } })).toThrow(/INFLUX\.host/);
   });
 
+  it('refuses a polling interval or API timeout beyond what a Node timer can wait, naming the key', () => {
+    const file = (interval: number, timeout: number) => ({
+      RECORDER_API_SERVER: { base_url: 'http://127.0.0.1:8888', timeout },
+      PODS: [{ environment: 'p', polling_interval: interval, servers: [] }],
+    });
+    expect(() => parseConfig(collectorSettingsSchema, file(3e6, 5))).toThrow(/PODS\.0\.polling_interval: must be at most 2147483 s/);
+    expect(() => parseConfig(collectorSettingsSchema, file(10, 3e6))).toThrow(/RECORDER_API_SERVER\.timeout: must be at most/);
+    expect(parseConfig(collectorSettingsSchema, file(2147483, 5)).PODS[0]?.polling_interval).toBe(2147483);
+  });
+
+  it('refuses a BIND port above 65535 when checking the file, not when listening', () => {
+    expect(() => parseConfig(webappSettingsSchema, { BIND: '0.0.0.0:99999' })).toThrow(/BIND: port must be between 0 and 65535/);
+    expect(parseConfig(webappSettingsSchema, { BIND: '0.0.0.0:65535' }).BIND).toBe('0.0.0.0:65535');
+  });
+
   it('names the offending keys', () => {
     expect(() => parseConfig(webappSettingsSchema, { BIND: 'nope', ALWAYS_RECORD: 'yes', MQTT: { port: 1 } })).toThrow(
       /BIND: .*\n.*ALWAYS_RECORD: .*\n.*MQTT.host/s,
