@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, type WebappSettings } from '@energyrecorder/core';
+import { ConfigError, unknownConfigKeys, webappSettingsSchema, type WebappSettings } from '@energyrecorder/core';
 import { parseWebappSettings, type ApiServer } from './index.js';
 import { buildContainer } from './container.js';
 import { TOKENS } from './tokens.js';
@@ -56,8 +56,8 @@ export async function runCli(argv: string[]): Promise<number> {
     }
   }
   let settings: WebappSettings;
+  let raw: unknown = {};
   try {
-    let raw: unknown = {};
     if (v.config !== undefined) {
       const text = readFileSync(v.config, 'utf8');
       try {
@@ -70,6 +70,10 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : `cannot read configuration: ${(err as Error).message}`);
     return 2;
+  }
+  // Unknown keys are ignored, as the original did, but a typo would silently keep a default: say so.
+  for (const key of unknownConfigKeys(webappSettingsSchema, raw)) {
+    console.error(`warning: unknown setting ${key} ignored (a typo?)${v.config === undefined ? '' : ` in ${v.config}`}`);
   }
   if (v['check-config'] === true) {
     const store = settings.INFLUX === undefined ? `embedded ${v.store ?? settings.STORE.path}` : `InfluxDB ${settings.INFLUX.host} db ${settings.INFLUX.db}`;

@@ -46,6 +46,15 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
     expect(r.out).toContain('ALWAYS_RECORD');
   });
 
+  it('warns about unknown keys (typos) but accepts the file, as the original ignored them', async () => {
+    const f = join(dir, 'typo.yaml');
+    writeFileSync(f, 'ALWAYS_RECORDS: false\nSTORE:\n  retension: INF\n');
+    const r = await run(['--config', f, '--check-config']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('warning: unknown setting ALWAYS_RECORDS ignored');
+    expect(r.out).toContain('warning: unknown setting STORE.retension ignored');
+  });
+
   it('loads the original sample unchanged and exits 0 on SIGTERM after serving', async () => {
     const f = join(dir, 'webapp-settings.yaml');
     // The original's sample file, with the InfluxDB host pointed at the test peer.

@@ -19,6 +19,16 @@ function issuesOf(text: string): string[] {
 }
 
 describe('parseCollectorConfigText', () => {
+  it('notes unknown keys (typos) and still loads the file, as the original ignored them', () => {
+    const text = sample.replace('RECORDER_API_SERVER:', 'RECORDER_API_SERVERS: {}\nRECORDER_API_SERVER:').replace(/polling_interval:/, 'polling_intervall: 3\n    polling_interval:');
+    const cfg = parseCollectorConfigText(text, registry);
+    expect(cfg.notices.filter((n) => n.startsWith('unknown setting'))).toEqual([
+      'unknown setting PODS[0].polling_intervall ignored (a typo?)',
+      'unknown setting RECORDER_API_SERVERS ignored (a typo?)',
+    ]);
+  });
+
+
   it('loads the original sample unchanged when every adapter type is registered', () => {
     const cfg = parseCollectorConfigText(sample, registry);
     expect(cfg.environments.map((e) => e.name)).toEqual(['MY_POD_NAME', 'OTHER_POD']);
@@ -26,6 +36,7 @@ describe('parseCollectorConfigText', () => {
     // OTHER_POD has no polling_interval: the original's default of 10 s, with a warning.
     expect(cfg.environments[1]?.intervalMs).toBe(10_000);
     expect(cfg.notices.some((n) => n.includes('OTHER_POD') && n.includes('10 s'))).toBe(true);
+    expect(cfg.notices.filter((n) => n.startsWith('unknown setting'))).toEqual([]);
     expect(cfg.environments[0]?.devices.map((d) => d.id)).not.toContain('ilo-server');
     expect(cfg.environments[1]?.devices.map((d) => d.type)).toEqual(['modbus', 'snmp', 'csvftp', 'rpimon', 'shelly']);
     expect(cfg.settings.RECORDER_API_SERVER).toMatchObject({

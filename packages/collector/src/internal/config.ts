@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   ConfigError,
   collectorSettingsSchema,
+  unknownConfigKeys,
   zodIssuesToConfigIssues,
   type AdapterRegistry,
   type CollectorSettings,
@@ -54,7 +55,8 @@ export function resolveCollectorConfig(
   const issues: ConfigIssue[] = [];
   const result = collectorSettingsSchema.safeParse(input);
   if (!result.success) issues.push(...zodIssuesToConfigIssues(result.error));
-  const notices: string[] = [];
+  // Unknown keys are ignored, as the original did, but a typo would silently keep a default: say so.
+  const notices: string[] = unknownConfigKeys(collectorSettingsSchema, input).map((key) => `unknown setting ${key} ignored (a typo?)`);
   const environments: ResolvedEnvironment[] = [];
   // Devices are checked even when the common keys failed, so one run reports every problem.
   const rawPods = isRecord(input) && Array.isArray(input['PODS']) ? (input['PODS'] as unknown[]) : [];

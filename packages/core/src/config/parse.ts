@@ -13,3 +13,61 @@ export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, sour
   }
   return result.data;
 }
+
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, unknown>;
+  catchall?: unknown;
+  innerType?: unknown;
+  in?: unknown;
+  out?: unknown;
+  element?: unknown;
+}
+
+function defOf(schema: unknown): SchemaDef | undefined {
+  return (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+}
+
+/** The object schema under wrappers (optional, default, preprocess...), or undefined when there is none. */
+function unwrap(schema: unknown): SchemaDef | undefined {
+  for (let s = schema, depth = 0; s !== undefined && depth < 16; depth++) {
+    const def = defOf(s);
+    if (def === undefined) return undefined;
+    if (def.type === 'object' || def.type === 'array') return def;
+    if (def.type === 'pipe') {
+      const out = unwrap(def.out);
+      if (out !== undefined) return out;
+      s = def.in;
+    } else s = def.innerType;
+  }
+  return undefined;
+}
+
+function collectUnknown(schema: unknown, input: unknown, path: string, out: string[]): void {
+  const def = unwrap(schema);
+  if (def === undefined) return;
+  if (def.type === 'array') {
+    if (Array.isArray(input)) input.forEach((item, i) => collectUnknown(def.element, item, `${path}[${i}]`, out));
+    return;
+  }
+  // A loose object (device entries, whose keys belong to each adapter) takes any key.
+  if (def.shape === undefined || typeof input !== 'object' || input === null || Array.isArray(input)) return;
+  const catchall = defOf(def.catchall);
+  if (catchall !== undefined && catchall.type !== 'never') return;
+  for (const [key, value] of Object.entries(input)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (!Object.hasOwn(def.shape, key)) out.push(at);
+    else collectUnknown(def.shape[key], value, at, out);
+  }
+}
+
+/**
+ * Keys of `input` that `schema` does not know, as paths (`STORE.retension`, `PODS[0].polling_intervall`). The
+ * schemas ignore such keys, as the original did, so files with extra keys still load; callers warn about them,
+ * since a typo otherwise silently leaves the default in place. Keys inside loose objects are not reported.
+ */
+export function unknownConfigKeys(schema: z.ZodType, input: unknown): string[] {
+  const out: string[] = [];
+  collectUnknown(schema, input, '', out);
+  return out;
+}

@@ -5,6 +5,7 @@ import {
   ConfigError,
   DEFAULT_COLLECTOR_SETTINGS,
   collectorSettingsSchema,
+  unknownConfigKeys,
   parseConfig,
   webappSettingsSchema,
 } from '@energyrecorder/core';
@@ -90,6 +91,26 @@ describe('webappSettingsSchema', () => {
       expect(String((err as Error).message)).not.toContain('s3cret');
     }
     expect(() => parseConfig(webappSettingsSchema, { INFLUX: { host: 'not a url' } })).toThrow(/INFLUX\.host/);
+  });
+
+  it('lists keys the schemas do not know, so callers can warn about typos, and none in the original files', () => {
+    expect(unknownConfigKeys(webappSettingsSchema, fixture('original-webapp-settings.yaml'))).toEqual([]);
+    expect(unknownConfigKeys(collectorSettingsSchema, fixture('original-collector-settings.yaml'))).toEqual([]);
+    expect(
+      unknownConfigKeys(webappSettingsSchema, {
+        ALWAYS_RECORDS: false,
+        STORE: { retension: 'INF' },
+        INFLUX: { host: 'http://h:8086', verify_certs: false },
+        AUTH: { users: [{ name: 'a', password: 'b', role: 'reader', rol: 'x' }] },
+      }),
+    ).toEqual(['ALWAYS_RECORDS', 'STORE.retension', 'INFLUX.verify_certs', 'AUTH.users[0].rol']);
+    // Device entries take their adapter's keys: only the pod and API keys are checked.
+    expect(
+      unknownConfigKeys(collectorSettingsSchema, {
+        RECORDER_API_SERVER: { base_url: 'http://x', timout: 3 },
+        PODS: [{ environment: 'p', polling_intervall: 1, servers: [{ id: 'a', type: 'redfish', host: 'h', anything: 1 }] }],
+      }),
+    ).toEqual(['RECORDER_API_SERVER.timout', 'PODS[0].polling_intervall']);
   });
 
   it('refuses a polling interval or API timeout beyond what a Node timer can wait, naming the key', () => {
