@@ -1,5 +1,7 @@
 import {
   integrateEnergy,
+  medianSpacingNs,
+  sortPowerSamples,
   type EnergyReport,
   type EquipmentEnergy,
   type PowerSample,
@@ -14,18 +16,9 @@ interface Series {
   expectedIntervalNs: number;
 }
 
-function seriesOf(list: PowerSample[]): Series {
-  const samples = list.filter((s) => Number.isFinite(s.timestampNs) && Number.isFinite(s.powerWatts)).sort((a, b) => a.timestampNs - b.timestampNs);
-  const spacings: number[] = [];
-  for (let i = 1; i < samples.length; i++) {
-    const d = (samples[i] as PowerSample).timestampNs - (samples[i - 1] as PowerSample).timestampNs;
-    if (d > 0) spacings.push(d);
-  }
-  spacings.sort((a, b) => a - b);
-  const mid = Math.floor(spacings.length / 2);
-  const expectedIntervalNs =
-    spacings.length === 0 ? 0 : spacings.length % 2 === 1 ? (spacings[mid] as number) : ((spacings[mid - 1] as number) + (spacings[mid] as number)) / 2;
-  return { samples, expectedIntervalNs };
+function seriesOf(list: readonly PowerSample[]): Series {
+  const samples = sortPowerSamples(list);
+  return { samples, expectedIntervalNs: medianSpacingNs(samples) };
 }
 
 /** Index of the first sample at or after `t`, or strictly after it with `strict` (`samples.length` when none). */

@@ -51,14 +51,8 @@ export interface EnergyResult {
   maxWatts: number | null;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return 0;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function sortedSamples(samples: readonly PowerSample[]): PowerSample[] {
+/** The samples with finite time and power, in time order (a copy; sorted only when they are not already). */
+export function sortPowerSamples(samples: readonly PowerSample[]): PowerSample[] {
   const out = samples.filter((s) => Number.isFinite(s.timestampNs) && Number.isFinite(s.powerWatts));
   for (let i = 1; i < out.length; i++) {
     if ((out[i] as PowerSample).timestampNs < (out[i - 1] as PowerSample).timestampNs) {
@@ -66,6 +60,23 @@ function sortedSamples(samples: readonly PowerSample[]): PowerSample[] {
     }
   }
   return out;
+}
+
+/**
+ * The median of the positive spacings of time-ordered samples: the interval {@link integrateEnergy} expects when
+ * none is given (0 with fewer than two distinct times). A caller integrating many windows of one series computes
+ * it once and passes it as `expectedIntervalNs`.
+ */
+export function medianSpacingNs(sorted: readonly PowerSample[]): number {
+  const spacings: number[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    const d = (sorted[i] as PowerSample).timestampNs - (sorted[i - 1] as PowerSample).timestampNs;
+    if (d > 0) spacings.push(d);
+  }
+  if (spacings.length === 0) return 0;
+  spacings.sort((a, b) => a - b);
+  const mid = Math.floor(spacings.length / 2);
+  return spacings.length % 2 === 1 ? (spacings[mid] as number) : ((spacings[mid - 1] as number) + (spacings[mid] as number)) / 2;
 }
 
 /**
@@ -77,18 +88,14 @@ function sortedSamples(samples: readonly PowerSample[]): PowerSample[] {
  * into the result.
  */
 export function integrateEnergy(samples: readonly PowerSample[], options: IntegrationOptions = {}): EnergyResult {
-  const data = sortedSamples(samples);
+  const data = sortPowerSamples(samples);
   const first = data[0];
   const last = data[data.length - 1];
   const startNs = options.startNs ?? first?.timestampNs ?? 0;
   const endNs = Math.max(startNs, options.endNs ?? last?.timestampNs ?? startNs);
   const durationNs = endNs - startNs;
   const gapFactor = options.gapFactor ?? DEFAULT_INTEGRATION_OPTIONS.gapFactor;
-  const spacings: number[] = [];
-  for (let i = 1; i < data.length; i++) {
-    spacings.push((data[i] as PowerSample).timestampNs - (data[i - 1] as PowerSample).timestampNs);
-  }
-  const expected = options.expectedIntervalNs ?? median(spacings.filter((s) => s > 0));
+  const expected = options.expectedIntervalNs ?? medianSpacingNs(data);
   const maxBridgeNs = expected > 0 ? expected * gapFactor : Number.POSITIVE_INFINITY;
 
   let energyJ = 0;

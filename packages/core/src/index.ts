@@ -63,7 +63,7 @@ export {
   logSettingsSchema,
 } from './config/webapp-settings.js';
 export type { WebappSettings, InfluxSettings, MqttSettings, ApiUser } from './config/webapp-settings.js';
-export { DEFAULT_INTEGRATION_OPTIONS, integrateEnergy } from './energy.js';
+export { DEFAULT_INTEGRATION_OPTIONS, integrateEnergy, medianSpacingNs, sortPowerSamples } from './energy.js';
 export type { IntegrationOptions, EnergyGap, EnergyResult } from './energy.js';
 export {
   encodePoint,
