@@ -324,7 +324,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     // them in the background; the client gets a 503 and its retry lands in the new database.
     if (/database not found|retention policy not found/.test(res.text)) {
       logger.warn({ db: options.db, status: res.statusCode }, 'InfluxDB lost the database or a retention policy; creating them again');
-      ensureSchema().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'recreating the InfluxDB schema failed'));
+      recreateSchema();
     }
     // 5xx and a missing database or policy may pass; other 4xx bodies are our bug.
     if (res.statusCode >= 500 || res.statusCode === 404 || res.statusCode === 401 || res.statusCode === 403) {
@@ -352,7 +352,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     const error = parsed.error ?? first?.error;
     if (error !== undefined) {
       if (/database not found/i.test(error)) {
-        ensureSchema().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'recreating the InfluxDB schema failed'));
+        recreateSchema();
         throw new StoreUnavailableError(`InfluxDB: ${error}`);
       }
       throw new StoreError(`InfluxDB query failed: ${error}`);
@@ -494,6 +494,10 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       ensuring = undefined;
     });
     return ensuring;
+  };
+  /** {@link ensureSchema} in the background, for a write or query that found the database or a policy gone. */
+  const recreateSchema = (): void => {
+    ensureSchema().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'recreating the InfluxDB schema failed'));
   };
 
   const from = `"${INFLUX_SCHEMA.runningScenariosRp}"."${INFLUX_SCHEMA.scenarios}"`;
