@@ -514,12 +514,14 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
         const fromNs = session.startNs - margin;
         const toNs = endNs + margin;
         const perUnit = await timed('queryPower', () =>
-          Promise.all(Object.keys(WATTS_PER_UNIT).map((unit) => store.queryPower({ environment: env, sensor, unit, fromNs, toNs }))),
+          Promise.all(
+            Object.entries(WATTS_PER_UNIT).map(async ([unit, scale]) => {
+              const list = await store.queryPower({ environment: env, sensor, unit, fromNs, toNs });
+              return scale === 1 ? list : list.map((x) => ({ ...x, powerWatts: x.powerWatts * scale }));
+            }),
+          ),
         );
-        return perUnit.flatMap((list, i) => {
-          const scale = WATTS_PER_UNIT[Object.keys(WATTS_PER_UNIT)[i] as string] as number;
-          return scale === 1 ? list : list.map((x) => ({ ...x, powerWatts: x.powerWatts * scale }));
-        });
+        return perUnit.flat();
       };
       // The edges of the window are interpolated from the nearest sample on each side. A meter polled every few
       // minutes (a CSV meter's file every 5-15 min) may have none within the first margin, so an equipment with
