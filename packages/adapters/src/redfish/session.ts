@@ -10,15 +10,6 @@ export type RedfishAuthMode = 'session' | 'basic' | 'none';
 const NO_SESSION_SERVICE = new Set([404, 405, 501]);
 
 /**
- * The path to DELETE for a session `Location`. Some BMCs (iLO 4) answer an absolute URL naming the address they
- * believe they have, which behind a port forward or DNS alias is not where we reach them, and the session token
- * must never go to another host: only the path is kept, sent to this device. Undefined when it cannot be parsed.
- */
-export function sessionPath(location: string): string | undefined {
-  return devicePath(location);
-}
-
-/**
  * Resource access with Redfish authentication: one `SessionService` session reused across polls (logged in again
  * on 401, deleted on close so the BMC never runs out of sessions), or Basic auth on every request.
  */
@@ -86,7 +77,9 @@ export class RedfishSession implements ResourceSource {
       if (typeof body?.['@odata.id'] === 'string') location = body['@odata.id'];
     }
     this.token = token;
-    this.location = location === undefined ? undefined : sessionPath(location);
+    // Some BMCs (iLO 4) answer an absolute Location naming the address they believe they have, which behind a
+    // port forward or DNS alias is not where we reach them: only its path is kept, and deleted on this device.
+    this.location = location === undefined ? undefined : devicePath(location);
     this.logins += 1;
     this.logger.debug({ session: location }, 'Redfish session opened');
   }
