@@ -14,6 +14,27 @@ function rec(i: number, readings = 1): SpoolRecord {
   };
 }
 
+/**
+ * Makes every `FileHandle.write` take at most `allow(call, size)` bytes (the kernel's short writes), or fail with
+ * ENOSPC when that is 0. `file` is any existing file, opened once to reach the FileHandle prototype.
+ */
+async function limitWrites(file: string, allow: (call: number, size: number) => number): Promise<{ calls: () => number; restore: () => void }> {
+  const probe = await openFile(file, 'r');
+  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+  await probe.close();
+  const realWrite = proto.write;
+  let calls = 0;
+  const spy = jest.spyOn(proto, 'write').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+    calls++;
+    const [data, offset, length] = args as [Buffer, number | undefined, number | undefined];
+    const from = offset ?? 0;
+    const n = allow(calls, length ?? data.length - from);
+    if (n === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return realWrite.call(this, data, from, n);
+  });
+  return { calls: () => calls, restore: () => spy.mockRestore() };
+}
+
 const valuesOf = (peeked: { record: SpoolRecord }[]): (number | undefined)[] =>
   peeked.map((p) => p.record.measurements[0]?.value);
 
@@ -176,26 +197,14 @@ describe('Spool', () => {
     const seg = readdirSync(dir).find((n) => n.startsWith('seg-'));
     if (seg === undefined) throw new Error('no segment');
     const goodEnd = statSync(join(dir, seg)).size;
-    const probe = await openFile(join(dir, seg), 'r');
-    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
-    await probe.close();
-    const realWrite = proto.write;
-    let calls = 0;
-    const spy = jest.spyOn(proto, 'write').mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      calls++;
-      const [data, offset, length] = args as [Buffer, number | undefined, number | undefined];
-      const from = offset ?? 0;
-      const size = length ?? data.length - from;
-      // First call: the kernel takes only part of it; second call: the disk is full.
-      if (calls === 1) return realWrite.call(this, data, from, Math.max(1, Math.floor(size / 2)));
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    });
+    // First call: the kernel takes only part of it; second call: the disk is full.
+    const writes = await limitWrites(join(dir, seg), (call, size) => (call === 1 ? Math.max(1, Math.floor(size / 2)) : 0));
     try {
       await expect(spool.append([rec(2, 20)])).rejects.toMatchObject({ code: 'ER_SPOOL' });
     } finally {
-      spy.mockRestore();
+      writes.restore();
     }
-    expect(calls).toBe(2);
+    expect(writes.calls()).toBe(2);
     expect(statSync(join(dir, seg)).size).toBe(goodEnd);
     expect(spool.depth()).toMatchObject({ records: 1, readings: 1 });
     await spool.append([rec(3)]);
@@ -208,20 +217,11 @@ describe('Spool', () => {
     await spool.append([rec(1)]);
     const seg = readdirSync(dir).find((n) => n.startsWith('seg-'));
     if (seg === undefined) throw new Error('no segment');
-    const probe = await openFile(join(dir, seg), 'r');
-    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
-    await probe.close();
-    const realWrite = proto.write;
-    const spy = jest.spyOn(proto, 'write').mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      const [data, offset, length] = args as [Buffer, number | undefined, number | undefined];
-      const from = offset ?? 0;
-      const size = length ?? data.length - from;
-      return realWrite.call(this, data, from, Math.min(size, 100));
-    });
+    const writes = await limitWrites(join(dir, seg), (_call, size) => Math.min(size, 100));
     try {
       await spool.append([rec(2, 20), rec(3, 20)]);
     } finally {
-      spy.mockRestore();
+      writes.restore();
     }
     expect(valuesOf(await spool.peek(10))).toEqual([1, 2, 3]);
     await spool.close();
