@@ -17,6 +17,8 @@ type FtpFileInfo = BasicFtp.FileInfo;
 type FtpClientClass = typeof BasicFtp.Client;
 
 const ADAPTER_TYPE = 'csvftp';
+/** What a download past `max_file_bytes` gives instead of the bytes. */
+const TOO_LARGE = Symbol('too large');
 /** Warnings logged per file; the rest are counted in one summary line. */
 const MAX_WARNINGS_PER_FILE = 20;
 
@@ -87,6 +89,8 @@ export class CsvFtpAdapter implements PowerAdapter {
    * whose every line had an implausible time (kept on the server for the operator).
    */
   private readonly done = new Map<string, string>();
+  /** By signature, files larger than `max_file_bytes`: warned about once while unchanged, never downloaded. */
+  private readonly tooLarge = new Map<string, string>();
 
   constructor(config: CsvFtpConfig, options: CsvFtpAdapterOptions) {
     this.config = config;
@@ -111,7 +115,9 @@ export class CsvFtpAdapter implements PowerAdapter {
       for (const name of [...this.seen.keys()]) if (!present.has(name)) this.seen.delete(name);
       for (const name of [...this.done.keys()]) if (!present.has(name)) this.done.delete(name);
       for (const name of [...this.pending.keys()]) if (!present.has(name)) this.pending.delete(name);
-      const eligible: Array<{ name: string; signature: string; unacknowledgedMs?: number }> = [];
+      for (const name of [...this.tooLarge.keys()]) if (!present.has(name)) this.tooLarge.delete(name);
+      const maxBytes = this.config.max_file_bytes;
+      const eligible: Array<{ name: string; signature: string; size: number; unacknowledgedMs?: number }> = [];
       for (const f of listing) {
         const signature = signatureOf(f);
         const prev = this.seen.get(f.name);
@@ -119,13 +125,19 @@ export class CsvFtpAdapter implements PowerAdapter {
           this.seen.set(f.name, { signature, firstSeenMs: nowMs });
           if (this.config.settle_ms > 0) continue;
         } else if (nowMs - prev.firstSeenMs < this.config.settle_ms) continue;
-        if (this.done.get(f.name) === signature) continue;
+        if (this.done.get(f.name) === signature || this.tooLarge.get(f.name) === signature) continue;
+        if (f.size > maxBytes) {
+          this.warnTooLarge(f.name, signature, f.size);
+          continue;
+        }
+        // Some listing formats give no size (NaN or -1): such a file is read, and its download is bounded.
+        const size = Number.isFinite(f.size) && f.size > 0 ? f.size : 0;
         const pending = this.pending.get(f.name);
         if (pending?.signature === signature) {
           const unacknowledgedMs = nowMs - pending.readAtMs;
           if (unacknowledgedMs < this.config.ack_timeout_ms) continue;
-          eligible.push({ name: f.name, signature, unacknowledgedMs });
-        } else eligible.push({ name: f.name, signature });
+          eligible.push({ name: f.name, signature, size, unacknowledgedMs });
+        } else eligible.push({ name: f.name, signature, size });
       }
       let batch = eligible;
       if (eligible.length > this.config.max_files) {
@@ -136,17 +148,32 @@ export class CsvFtpAdapter implements PowerAdapter {
         batch = eligible.slice(0, this.config.max_files);
       }
       const parsed: Array<{ name: string; signature: string; readings: Reading[] }> = [];
-      for (const file of batch) {
+      // Bytes read this poll, bounded by max_file_bytes: a backlog of large files is spread over several polls.
+      let polledBytes = 0;
+      for (const [index, file] of batch.entries()) {
         if (signal.aborted) break;
+        if (polledBytes > 0 && polledBytes + file.size > maxBytes) {
+          this.logger.info(
+            { files: batch.length - index, readBytes: polledBytes, maxFileBytes: maxBytes },
+            'max_file_bytes read this poll: the remaining files are read at the next polls',
+          );
+          break;
+        }
         if (file.unacknowledgedMs !== undefined) {
           this.logger.warn(
             { file: file.name, unacknowledgedMs: file.unacknowledgedMs, ackTimeoutMs: this.config.ack_timeout_ms },
             'file read again: its readings were not all acknowledged within ack_timeout_ms',
           );
         }
-        const bytes = await this.downloadOrSkip(client, file.name);
+        const bytes = await this.downloadOrSkip(client, file.name, maxBytes);
         // Not marked as read: the next poll tries the file again.
         if (bytes === undefined) continue;
+        if (bytes === TOO_LARGE) {
+          // Grown past the limit since the listing (or listed without a size).
+          this.warnTooLarge(file.name, file.signature, undefined);
+          continue;
+        }
+        polledBytes += bytes.length;
         const result = parseMeterCsv(decodeText(bytes, this.config.encoding), {
           tz: this.config.tz,
           delimiter: this.config.delimiter,
@@ -244,9 +271,9 @@ export class CsvFtpAdapter implements PowerAdapter {
    * Downloads one file; a refusal that concerns that file only (gone since the listing, locked by the meter,
    * unreadable: 450, 550, 551) is logged and skipped so the other files of the poll still count.
    */
-  private async downloadOrSkip(client: FtpClient, name: string): Promise<Buffer | undefined> {
+  private async downloadOrSkip(client: FtpClient, name: string, maxBytes: number): Promise<Buffer | typeof TOO_LARGE | undefined> {
     try {
-      return await this.download(client, name);
+      return await this.download(client, name, maxBytes);
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       if (code !== 450 && code !== 550 && code !== 551) throw err;
@@ -255,16 +282,32 @@ export class CsvFtpAdapter implements PowerAdapter {
     }
   }
 
-  private async download(client: FtpClient, name: string): Promise<Buffer> {
+  /**
+   * Downloads one file into memory, at most `maxBytes` of it. Past that the rest is received and dropped, rather
+   * than the transfer aborted, so the FTP session stays usable for the other files of the poll.
+   */
+  private async download(client: FtpClient, name: string, maxBytes: number): Promise<Buffer | typeof TOO_LARGE> {
     const chunks: Buffer[] = [];
+    let received = 0;
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk);
+        received += chunk.length;
+        if (received <= maxBytes) chunks.push(chunk);
+        else chunks.length = 0;
         callback();
       },
     });
     await client.downloadTo(sink, name);
-    return Buffer.concat(chunks);
+    return received > maxBytes ? TOO_LARGE : Buffer.concat(chunks);
+  }
+
+  private warnTooLarge(name: string, signature: string, size: number | undefined): void {
+    if (this.tooLarge.get(name) === signature) return;
+    this.tooLarge.set(name, signature);
+    this.logger.warn(
+      { file: name, ...(size === undefined ? {} : { bytes: size }), maxFileBytes: this.config.max_file_bytes },
+      'file larger than max_file_bytes: not read (kept on the server); raise max_file_bytes or have the meter split its files',
+    );
   }
 
   private async withClient<T>(signal: AbortSignal, fn: (client: FtpClient) => Promise<T>): Promise<T> {

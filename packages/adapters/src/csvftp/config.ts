@@ -25,11 +25,16 @@ export const DEFAULT_CSVFTP = Object.freeze({
    * cause re-reads every poll; re-sent readings are harmless (same points at the same times).
    */
   ackTimeoutMs: 3_600_000,
+  /**
+   * Largest file read, in bytes, and the bytes read per poll: a file is held in memory while it is parsed, and
+   * its readings take several times its size. A day of 1 s lines with ten columns is about 9 MB.
+   */
+  maxFileBytes: 32 * 1024 * 1024,
 });
 
 /**
  * Keys of a `csvftp` device entry (the original's, plus `settle_ms`, `port`, `delimiter`, `secure`,
- * `ack_timeout_ms`).
+ * `ack_timeout_ms`, `max_file_bytes`).
  */
 export const csvFtpConfigSchema = z
   .looseObject({
@@ -49,6 +54,7 @@ export const csvFtpConfigSchema = z
     tz: optionalText.refine((v) => v === undefined || isKnownZone(v), 'unknown time zone; use an IANA name, ±HH:MM, Z, UTC or local'),
     max_files: z.number().int().positive().default(DEFAULT_CSVFTP.maxFiles),
     ack_timeout_ms: z.number().int().positive().default(DEFAULT_CSVFTP.ackTimeoutMs),
+    max_file_bytes: z.number().int().positive().default(DEFAULT_CSVFTP.maxFileBytes),
     purge: z.boolean().default(DEFAULT_CSVFTP.purge),
     settle_ms: z.number().int().min(0).default(DEFAULT_CSVFTP.settleMs),
     delimiter: z.string().length(1).default(DEFAULT_CSVFTP.delimiter),

@@ -30,6 +30,15 @@ class WatchedFileSystem extends FileSystem {
   }
 }
 
+/** Logs in to a file system whose listings give every file a size of 0, as some servers' listing formats do. */
+const SIZELESS_USER = 'sizeless-meter';
+
+class SizelessFileSystem extends FileSystem {
+  override list(path?: string): Promise<unknown> {
+    return (super.list(path) as Promise<Array<{ size: number }>>).then((stats) => stats.map((st) => Object.assign(st, { size: 0 })));
+  }
+}
+
 /** ftp-srv logs through bunyan to stdout by default; tests keep it quiet. */
 function quietBunyan(): Record<string, unknown> {
   const log: Record<string, unknown> = {};
@@ -66,6 +75,7 @@ describe('csvftp adapter against an ftp-srv server', () => {
       if (username === USER && password === PASS) resolve({ root });
       else if (username === LOCKING_USER && password === PASS) resolve({ fs: new LockingFileSystem(connection, { root, cwd: '/' }) });
       else if (username === WATCHED_USER && password === PASS) resolve({ fs: new WatchedFileSystem(connection, { root, cwd: '/' }) });
+      else if (username === SIZELESS_USER && password === PASS) resolve({ fs: new SizelessFileSystem(connection, { root, cwd: '/' }) });
       else reject(new Error('bad credentials'));
     });
     await server.listen();
@@ -223,6 +233,65 @@ describe('csvftp adapter against an ftp-srv server', () => {
     expect(lines.some(([m]) => m.includes('max_files'))).toBe(true);
     await adapter.acknowledge(first, signal());
     expect((await adapter.read(signal())).map((r) => r.value)).toEqual([3]);
+  });
+
+  it('does not download a file larger than max_file_bytes, warns once while it is unchanged, and reads it once it fits', async () => {
+    const d = dir('large');
+    const line = (n: number): string => `2024/05/01 10:${String(Math.floor(n / 60)).padStart(2, '0')}:${String(n % 60).padStart(2, '0')},Z,${n}\n`;
+    writeFileSync(join(d, 'a-small.csv'), `Date,TZ,P (W)\n${line(1)}`);
+    let big = 'Date,TZ,P (W)\n';
+    for (let n = 0; n < 100; n++) big += line(n);
+    writeFileSync(join(d, 'b-big.csv'), big);
+    const downloads: string[] = [];
+    onFileRead = (name) => downloads.push(name);
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create({ root_dir: '/large', user: WATCHED_USER, max_file_bytes: 1000 }, warningsLogger(lines));
+    const first = await adapter.read(signal());
+    expect(first.map((r) => r.value)).toEqual([1]);
+    await adapter.acknowledge(first, signal());
+    expect(await adapter.read(signal())).toEqual([]);
+    expect(downloads.map((n) => n.replace(/^.*\//, ''))).toEqual(['a-small.csv']);
+    const warned = lines.filter(([m]) => m.includes('max_file_bytes'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.[1]).toMatchObject({ file: 'b-big.csv', bytes: big.length, maxFileBytes: 1000 });
+    // The meter starts a new, smaller file under that name: it is read.
+    writeFileSync(join(d, 'b-big.csv'), `Date,TZ,P (W)\n${line(7)}`);
+    expect((await adapter.read(signal())).map((r) => r.value)).toEqual([7]);
+  });
+
+  it('spreads a backlog of large files over polls, within max_file_bytes read per poll', async () => {
+    const d = dir('budget');
+    const body = (v: number): string => `Date,TZ,P (W)\n${'2024/05/01 10:00:00,Z,0\n'.repeat(20)}2024/05/01 10:00:01,Z,${v}\n`;
+    for (const v of [1, 2, 3]) writeFileSync(join(d, `f${v}.csv`), body(v));
+    const size = body(1).length;
+    const lines: Array<[string, LogFields]> = [];
+    // Room for one file and a half per poll.
+    const adapter = create({ root_dir: '/budget', max_file_bytes: Math.floor(size * 1.5) }, warningsLogger(lines));
+    const seen: number[] = [];
+    for (let poll = 0; poll < 3; poll++) {
+      const readings = await adapter.read(signal());
+      expect(new Set(readings.map((r) => r.value)).size).toBe(2);
+      seen.push(Math.max(...readings.map((r) => r.value)));
+      await adapter.acknowledge(readings, signal());
+    }
+    expect(seen).toEqual([1, 2, 3]);
+    expect(await adapter.read(signal())).toEqual([]);
+    expect(lines.some(([m]) => m.includes('file larger than max_file_bytes'))).toBe(false);
+  });
+
+  it('bounds a download whose listing gave no size, and keeps the session for the other files', async () => {
+    const d = dir('sizeless');
+    writeFileSync(join(d, 'a-big.csv'), `Date,TZ,P (W)\n${'2024/05/01 10:00:00,Z,5\n'.repeat(200)}`);
+    writeFileSync(join(d, 'b-small.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,9\n');
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create({ root_dir: '/sizeless', user: SIZELESS_USER, max_file_bytes: 1000 }, warningsLogger(lines));
+    const first = await adapter.read(signal());
+    expect(first.map((r) => r.value)).toEqual([9]);
+    expect(lines.filter(([m, f]) => m.includes('max_file_bytes') && f['file'] === 'a-big.csv')).toHaveLength(1);
+    await adapter.acknowledge(first, signal());
+    // Not downloaded again while its listing is unchanged.
+    expect(await adapter.read(signal())).toEqual([]);
+    expect(lines.filter(([m]) => m.includes('max_file_bytes'))).toHaveLength(1);
   });
 
   it('reads the other files and retries later when the server refuses one file', async () => {
