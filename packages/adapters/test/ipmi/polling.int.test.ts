@@ -78,6 +78,32 @@ describe('ipmi adapter polling the fake BMC for a long time', () => {
     ]);
   });
 
+  it.each(drivers)('keeps DCMI as the source (%s driver) when its measurement is paused at the first probe', async (driver) => {
+    bmc.powerWatts = 298;
+    bmc.sensorRaw = 110;
+    bmc.dcmiActive = false;
+    const { logger, lines } = warnings();
+    const adapter = adapterFor({ driver }, logger);
+    expect(await read(adapter)).toEqual([[2 * 110 + 50, 'sdr']]);
+    bmc.dcmiActive = true;
+    expect(await read(adapter)).toEqual([[298, 'dcmi']]);
+    expect(lines).toEqual([
+      'DCMI power measurement not active; reading the SDR power sensors until it is again',
+      'DCMI power measurement active again; reading DCMI again',
+    ]);
+  });
+
+  it.each(drivers)('fails retryably (%s driver) when a DCMI-only BMC is paused from the first probe', async (driver) => {
+    bmc.manufacturerId = 0x0f_ffff;
+    bmc.powerWatts = 301;
+    bmc.dcmiActive = false;
+    const adapter = adapterFor({ driver });
+    const err = await readError(adapter);
+    expect([err.code, err.retryable]).toEqual([IpmiErrorCode.DCMI_INACTIVE, true]);
+    bmc.dcmiActive = true;
+    expect(await read(adapter)).toEqual([[301, 'dcmi']]);
+  });
+
   it.each(drivers)(
     'fails retryably without re-probing (%s driver) when a DCMI-only BMC pauses its measurement',
     async (driver) => {

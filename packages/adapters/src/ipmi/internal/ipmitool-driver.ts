@@ -35,6 +35,14 @@ export function parseIpmitoolDcmi(output: string): number | undefined {
   return Number(watts[1]);
 }
 
+/**
+ * True when `dcmi power reading` output says the BMC measures power over DCMI but is not doing so right now
+ * (`Power reading state is: deactivated`).
+ */
+export function isIpmitoolDcmiDeactivated(output: string): boolean {
+  return /Instantaneous power reading:/i.test(output) && /Power reading state is:\s*deactivated/i.test(output);
+}
+
 /** Parses `mc info` for the manufacturer id. */
 export function parseIpmitoolManufacturerId(output: string): number | undefined {
   const m = /Manufacturer ID\s*:\s*(\d+)/.exec(output);
@@ -150,9 +158,10 @@ export class IpmitoolDriver {
   private async probe(signal: AbortSignal): Promise<Plan> {
     if (this.opts.sensors === undefined) {
       try {
-        if (parseIpmitoolDcmi(await this.run(['dcmi', 'power', 'reading'], signal, true)) !== undefined) {
-          return { source: 'dcmi' };
-        }
+        const output = await this.run(['dcmi', 'power', 'reading'], signal, true);
+        // A paused measurement (just after the BMC's restart, say) still makes DCMI the source; the SDR sum
+        // stands in until it measures again.
+        if (parseIpmitoolDcmi(output) !== undefined || isIpmitoolDcmiDeactivated(output)) return { source: 'dcmi' };
       } catch (err) {
         if ((err as { code?: unknown }).code !== IpmiErrorCode.IPMITOOL) throw err;
         this.opts.logger.debug({ err: errorMessage(err) }, 'ipmitool dcmi unavailable, using SDR sensors');

@@ -208,13 +208,15 @@ export class NativeIpmiDriver {
   }
 
   /**
-   * Chooses DCMI when it is active (or was active before and is only paused now), else the SDR power sensors
+   * Chooses DCMI when the BMC answers the power reading (active or paused), else the SDR power sensors
    * (explicit list or manufacturer table).
    */
   private async probe(session: IpmiSession, signal: AbortSignal): Promise<Plan> {
     if (this.opts.sensors === undefined) {
       const dcmi = await this.readDcmi(session, signal);
-      if ('watts' in dcmi || this.dcmiSeen) {
+      // "Not active" is an answer of a BMC that measures power over DCMI but is not doing so right now (just after
+      // its own restart, say): DCMI is its source, with the SDR sum standing in until it measures again.
+      if ('watts' in dcmi || this.dcmiSeen || dcmi.inactive === 'not-active') {
         this.opts.logger.info({ source: 'dcmi' }, 'ipmi power source chosen');
         return { source: 'dcmi' };
       }
