@@ -219,9 +219,14 @@ export class EnergyRecorder {
     }
   }
 
-  /** The same report as CSV, rendered by the API (`format=csv`), or null when there is none. */
-  async reportCsv(options: Pick<ReportOptions, 'scenario' | 'startNs' | 'sensor' | 'signal'> = {}): Promise<string | null> {
+  /**
+   * The same report as CSV, rendered by the API (`format=csv`), or null when there is none. It waits for the
+   * collectors' last samples as {@link report} does (`waitMs`, `minCoveragePct`), then fetches the CSV once.
+   */
+  async reportCsv(options: ReportOptions = {}): Promise<string | null> {
     if (this.skipNow() || !(await this.ensureAvailable())) return null;
+    // The JSON report says when coverage is reached; the CSV is the same figures rendered by the API.
+    if ((options.waitMs ?? 5000) > 0) await this.report(options);
     const req = this.request('GET', `${this.uri}/report${this.reportQuery(options, { format: 'csv' })}`, { accept: 'text/csv' });
     if (options.signal !== undefined) req.signal = options.signal;
     try {

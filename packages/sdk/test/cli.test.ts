@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
-import { runCli } from '../src/internal/cli-run.js';
+import { CLI_USAGE, runCli } from '../src/internal/cli-run.js';
 import { FakeApi } from './support/fake-api.js';
 
 let api: FakeApi;
@@ -204,5 +204,14 @@ describe('energyrecorder CLI', () => {
     expect((await cli(['submit', 'scn', 'step-3'])).code).toBe(0);
     expect(api.current(`cli-${n}`)).toEqual({ scenario: 'scn', step: 'step-3' });
     expect((await cli(['submit', 'scn'])).err).toContain('exactly 2 arguments');
+  });
+});
+
+describe('energyrecorder CLI documentation', () => {
+  it('documents in the README every option that --help lists', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const options = [...CLI_USAGE.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1] as string);
+    expect(options.length).toBeGreaterThanOrEqual(10);
+    expect(options.filter((o) => o !== '--help' && !readme.includes(`\`${o}`))).toEqual([]);
   });
 });

@@ -60,9 +60,27 @@ describe('EnergyRecorder against the api-server', () => {
     expect(load?.equipments.map((e) => e.equipment)).toEqual(['srv-1']);
     expect(load?.energyJoules).toBeGreaterThan(0);
     expect(load?.equipments[0]?.maxWatts).toBe(200);
-    const csv = await rec.reportCsv({ scenario: 'measured' });
+    const csv = await rec.reportCsv({ scenario: 'measured', waitMs: 0 });
     expect(csv?.split(/\r?\n/)[0]).toBe('scope,step,equipment,energy_j,energy_wh,avg_w,peak_w,min_w,duration_s,coverage_pct,samples,longest_gap_s');
     expect(csv).toContain('step,load,srv-1,');
+  });
+
+  it('waits for the last samples before rendering the CSV report when asked to (waitMs)', async () => {
+    const env = 'int-csv-wait';
+    const rec = new EnergyRecorder({ environment: env, apiUrl: api.apiUrl });
+    let t0 = 0;
+    await rec.recording('late-samples', async () => {
+      t0 = Date.now() * 1e6;
+      await sleep(300);
+    });
+    // The collector's batch lands 400 ms after the scenario stopped.
+    const late = sleep(400).then(() =>
+      postPower(api.apiUrl, env, 'srv-late', [0, 1, 2, 3, 4].map((i) => ({ timeNs: t0 - 100e6 + i * 100e6, watts: 150 }))),
+    );
+    const csv = await rec.reportCsv({ waitMs: 5000, pollIntervalMs: 100 });
+    await late;
+    expect(csv).toContain('session,,srv-late,');
+    expect(await rec.reportCsv({ waitMs: 0 })).toContain('session,,srv-late,');
   });
 
   it('keeps restores in order when concurrent recordings overlap on one environment', async () => {

@@ -67,7 +67,7 @@ const PRIV_NAMES: Readonly<Record<string, SnmpPrivProtocol>> = {
 };
 
 /** Names the original accepted that `net-snmp` cannot speak; refused with a clear message. */
-const UNSUPPORTED_PRIV: ReadonlySet<string> = new Set(['3DES-EDE', '3DES', 'CFB128-AES-192', 'CFB192-AES-BLU', 'AES192']);
+const UNSUPPORTED_PRIV: ReadonlySet<string> = new Set(['3DES-EDE', '3DES', 'CFB128-AES-192', 'CFB192-AES-BLU', 'AES192', 'AES-192']);
 
 function normalise(name: string): string {
   return name.trim().toUpperCase().replace(/_/g, '-').replace(/\s+/g, '');

@@ -34,8 +34,8 @@ describe('snmp protocol names', () => {
     expect(lookupPrivProtocol(name)).toEqual({ ok: true, protocol: expected });
   });
 
-  it('explains that net-snmp lacks the protocol when 3DES-EDE is asked', () => {
-    const r = lookupPrivProtocol('3DES-EDE');
+  it.each(['3DES-EDE', 'AES192', 'AES-192', 'aes-192'])('explains that net-snmp lacks the protocol when %s is asked', (name) => {
+    const r = lookupPrivProtocol(name);
     expect(r.ok).toBe(false);
     expect(!r.ok && r.message).toContain('not supported by net-snmp');
   });

@@ -240,7 +240,7 @@ async function report(
   };
   if (opts.format === 'csv') {
     // The API renders CSV itself (the same columns for every consumer), so it is passed through untouched.
-    const csv = await recorder.reportCsv(opts.scenario === undefined ? {} : { scenario: opts.scenario });
+    const csv = await recorder.reportCsv({ waitMs: opts.waitMs, ...(opts.scenario === undefined ? {} : { scenario: opts.scenario }) });
     if (csv === null) return noReport();
     io.out(csv.endsWith('\n') ? csv : `${csv}\n`);
     return 0;
