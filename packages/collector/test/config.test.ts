@@ -19,6 +19,52 @@ function issuesOf(text: string): string[] {
 }
 
 describe('parseCollectorConfigText', () => {
+  it('notes unknown keys inside device entries, nested sensor keys included, for every adapter type', () => {
+    const text = [
+      'RECORDER_API_SERVER:',
+      '  base_url: http://127.0.0.1:8080',
+      'PODS:',
+      '  - environment: lab',
+      '    polling_interval: 5',
+      '    servers:',
+      '      - id: plug-1',
+      '        type: shelly',
+      '        host: 127.0.0.1',
+      '        chanel: 1',
+      '      - id: meter-1',
+      '        type: modbus',
+      '        host: 127.0.0.1',
+      '        regsiter_order: left',
+      '        sensors:',
+      '          - name: power',
+      '            unit: W',
+      '            register_address: 10',
+      '            register_type: MBI',
+      '      - id: pdu-1',
+      '        type: snmp',
+      '        host: 127.0.0.1',
+      '        comunity: secret',
+      '        sensors:',
+      '          - name: power',
+      '            oid: 1.3.6.1.4.1.1.1',
+      '            unit: W',
+      '            scaling: 10',
+      '      - id: srv-1',
+      '        type: redfish',
+      '        host: 127.0.0.1',
+      '        user: u',
+      '        pass: p',
+      '        active: true',
+    ].join('\n');
+    const cfg = parseCollectorConfigText(text, createAdapterRegistry(builtinAdapters));
+    expect(cfg.notices.filter((n) => n.startsWith('unknown'))).toEqual([
+      'unknown shelly key PODS[0].servers[0].chanel ignored (a typo?)',
+      'unknown modbus key PODS[0].servers[1].regsiter_order ignored (a typo?)',
+      'unknown snmp key PODS[0].servers[2].comunity ignored (a typo?)',
+      'unknown snmp key PODS[0].servers[2].sensors[0].scaling ignored (a typo?)',
+    ]);
+  });
+
   it('notes unknown keys (typos) and still loads the file, as the original ignored them', () => {
     const text = sample.replace('RECORDER_API_SERVER:', 'RECORDER_API_SERVERS: {}\nRECORDER_API_SERVER:').replace(/polling_interval:/, 'polling_intervall: 3\n    polling_interval:');
     const cfg = parseCollectorConfigText(text, registry);
@@ -107,5 +153,7 @@ describe('parseCollectorConfigText with the built-in adapters', () => {
     expect(cfg.environments.flatMap((e) => e.devices.map((d) => d.type)).sort()).toEqual(
       ['csvftp', 'ibmc-gui', 'idrac8-gui', 'intel-gui', 'ipmi', 'modbus', 'redfish', 'rpimon', 'shelly', 'snmp', 'ilo-gui'].sort(),
     );
+    // Every key of the original's devices is one its adapter knows.
+    expect(cfg.notices.filter((n) => n.startsWith('unknown'))).toEqual([]);
   });
 });

@@ -4,6 +4,8 @@ import {
   ConfigError,
   collectorSettingsSchema,
   unknownConfigKeys,
+  unknownDeviceKeys,
+  deviceEntrySchema,
   zodIssuesToConfigIssues,
   type AdapterRegistry,
   type CollectorSettings,
@@ -38,6 +40,9 @@ export interface ResolvedCollectorConfig {
   /** Things worth a warning that are not errors (defaults applied, inactive entries skipped). */
   notices: string[];
 }
+
+/** Keys of every device entry that the collector itself reads, whatever the adapter. */
+const DEVICE_COMMON_KEYS: readonly string[] = Object.keys(deviceEntrySchema.shape);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -92,6 +97,10 @@ export function resolveCollectorConfig(
       }
       try {
         const adapter = registry.parse(rawServer, prefix);
+        const where = `PODS[${podIndex}].servers[${serverIndex}]`;
+        for (const key of unknownDeviceKeys(adapter.definition.configSchema, rawServer, DEVICE_COMMON_KEYS, where)) {
+          notices.push(`unknown ${adapter.definition.type} key ${key} ignored (a typo?)`);
+        }
         if (typeof id === 'string' && id !== '') {
           devices.push({
             key: `${envName}/${id}`,

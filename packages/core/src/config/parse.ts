@@ -71,3 +71,24 @@ export function unknownConfigKeys(schema: z.ZodType, input: unknown): string[] {
   collectUnknown(schema, input, '', out);
   return out;
 }
+
+/**
+ * Keys of one device entry (a `servers[]` object) that neither its adapter's schema nor the collector's common
+ * keys (`commonKeys`: `id`, `type`, `active`) know, as paths under `path` (`PODS[0].servers[2].chanel`). Adapter
+ * schemas are loose objects, so that the collector's keys pass through them, and {@link unknownConfigKeys} does
+ * not look inside them; this does, and into their nested objects (a sensor's `scaling` for `scale`).
+ */
+export function unknownDeviceKeys(schema: z.ZodType, entry: unknown, commonKeys: readonly string[], path = ''): string[] {
+  const out: string[] = [];
+  const def = unwrap(schema);
+  if (def?.type !== 'object' || def.shape === undefined || typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return out;
+  }
+  for (const [key, value] of Object.entries(entry)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (Object.hasOwn(def.shape, key)) collectUnknown(def.shape[key], value, at, out);
+    else if (!commonKeys.includes(key)) out.push(at);
+  }
+  return out;
+}
+

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import {
   ConfigError,
   DEFAULT_COLLECTOR_SETTINGS,
   collectorSettingsSchema,
   unknownConfigKeys,
+  unknownDeviceKeys,
   parseConfig,
   webappSettingsSchema,
 } from '@energyrecorder/core';
@@ -91,6 +93,23 @@ describe('webappSettingsSchema', () => {
       expect(String((err as Error).message)).not.toContain('s3cret');
     }
     expect(() => parseConfig(webappSettingsSchema, { INFLUX: { host: 'not a url' } })).toThrow(/INFLUX\.host/);
+  });
+
+  it('lists the keys of a device entry that neither its loose adapter schema nor the common keys know', () => {
+    const schema = z
+      .looseObject({
+        host: z.string(),
+        sensors: z.array(z.object({ name: z.string(), scale: z.number().default(1) })).optional(),
+        extra: z.looseObject({ anything: z.string().optional() }).optional(),
+      })
+      .transform((c) => ({ ...c, address: c.host }));
+    const entry = { id: 'd1', type: 'x', active: true, host: 'h', hots: 'h', sensors: [{ name: 'p', scaling: 2 }], extra: { free: 1 } };
+    expect(unknownDeviceKeys(schema, entry, ['id', 'type', 'active'], 'PODS[0].servers[1]')).toEqual([
+      'PODS[0].servers[1].hots',
+      'PODS[0].servers[1].sensors[0].scaling',
+    ]);
+    expect(unknownDeviceKeys(schema, entry, ['id', 'type'])).toEqual(['active', 'hots', 'sensors[0].scaling']);
+    expect(unknownDeviceKeys(schema, 'not an object', [])).toEqual([]);
   });
 
   it('lists keys the schemas do not know, so callers can warn about typos, and none in the original files', () => {
