@@ -9,7 +9,7 @@ import {
   type Reading,
 } from '@energyrecorder/core';
 import { errorMessage, DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
-import { DEFAULT_SNMP, resolveSnmpSensors, resolveV3User, snmpConfigSchema, type SnmpConfig } from './config.js';
+import { DEFAULT_SNMP, resolveSnmpSensors, resolveV3User, snmpConfigSchema, snmpTransport, type SnmpConfig } from './config.js';
 import { decodeVarbind, scaleValue } from './decode.js';
 import type { SnmpSensorSpec } from './presets.js';
 
@@ -25,6 +25,10 @@ const ERROR_STATUS_TOO_BIG = 1;
 const ERROR_STATUS_NO_SUCH_NAME = 2;
 /** net-snmp `ResponseInvalidCode.EAuthFailure`: a USM report (wrong digest, unknown user, ...). */
 const RESPONSE_AUTH_FAILURE = 5;
+/** net-snmp `ResponseInvalidCode.ECommunityNoMatch`: its message quotes the community sent and the one received. */
+const RESPONSE_COMMUNITY_NO_MATCH = 10;
+/** What a configured secret is replaced with in error messages. */
+const REDACTED = '***';
 
 /** Polls sent at a learnt GET size before one GET twice that size is tried, in case the agent now takes more. */
 export const DEFAULT_GROW_PROBE_EVERY = 30;
@@ -50,6 +54,20 @@ function chunks<T>(items: readonly T[], size: number | undefined): T[][] {
 
 function isNoSuchName(err: unknown): boolean {
   return errorName(err) === 'RequestFailedError' && (err as { status?: unknown }).status === ERROR_STATUS_NO_SUCH_NAME;
+}
+
+/** The secrets of a config that must never reach a message: the community, or the v3 pass phrases. */
+function configSecrets(config: SnmpConfig): string[] {
+  const all = config.version === 'v3' ? [config.auth_secret, config.privacy_secret] : [config.community];
+  // Longest first, so a secret containing another is replaced whole.
+  return all.filter((v): v is string => v !== undefined && v !== '').sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every occurrence of each secret replaced by {@link REDACTED}. */
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join(REDACTED);
+  return out;
 }
 
 /** Options of {@link SnmpAdapter} beyond the config. */
@@ -85,6 +103,8 @@ export class SnmpAdapter implements PowerAdapter {
   /** Polls sent in chunks of {@link maxOidsPerGet} since it was set or last probed. */
   private pollsAtLimit = 0;
   private readonly growProbeEvery: number;
+  /** Configured secrets, removed from every error message. */
+  private readonly secrets: readonly string[];
 
   constructor(config: SnmpConfig, options: SnmpAdapterOptions) {
     this.config = config;
@@ -92,7 +112,9 @@ export class SnmpAdapter implements PowerAdapter {
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs;
     this.growProbeEvery = Math.max(1, Math.floor(options.growProbeEvery ?? DEFAULT_GROW_PROBE_EVERY));
-    this.errors = new DeviceErrors(ADAPTER_TYPE, `${config.host}:${config.port}`);
+    const target = snmpTransport(config.host) === 'udp6' ? `[${config.host}]` : config.host;
+    this.errors = new DeviceErrors(ADAPTER_TYPE, `${target}:${config.port}`);
+    this.secrets = configSecrets(config);
   }
 
   /** The sensors this adapter reads (preset ones first). */
@@ -167,7 +189,13 @@ export class SnmpAdapter implements PowerAdapter {
   }
 
   private openSession(snmp: NetSnmpModule): Session {
-    const common = { port: this.config.port, timeout: this.timeoutMs, retries: this.config.retries, backoff: 1 };
+    const common = {
+      port: this.config.port,
+      transport: snmpTransport(this.config.host),
+      timeout: this.timeoutMs,
+      retries: this.config.retries,
+      backoff: 1,
+    };
     let session: Session;
     if (this.config.version === 'v3') {
       const u = resolveV3User(this.config);
@@ -194,7 +222,7 @@ export class SnmpAdapter implements PowerAdapter {
       });
     }
     // Socket errors also reach the pending request's callback; this only keeps them from crashing the process.
-    session.on('error', (err) => this.logger.debug({ err: err.message }, 'SNMP session socket error'));
+    session.on('error', (err) => this.logger.debug({ err: redact(err.message, this.secrets) }, 'SNMP session socket error'));
     this.session = session;
     return session;
   }
@@ -341,11 +369,28 @@ export class SnmpAdapter implements PowerAdapter {
     return this.errors.error(message, opts);
   }
 
-  private translate(err: unknown, signal: AbortSignal): AdapterError {
+  /**
+   * A copy of a net-snmp error safe to keep as `cause`: message and stack with the secrets redacted, and without
+   * `info` (a v3 authentication failure puts the whole user there, keys included).
+   */
+  private safeCause(err: unknown): Error {
+    const safe = new Error(redact(errorMessage(err), this.secrets));
+    safe.name = errorName(err) || 'Error';
+    if (err instanceof Error && err.stack !== undefined) safe.stack = redact(err.stack, this.secrets);
+    const { code, status } = err as { code?: unknown; status?: unknown };
+    if (typeof code === 'number' || typeof code === 'string') Object.assign(safe, { code });
+    if (typeof status === 'number') Object.assign(safe, { status });
+    return safe;
+  }
+
+  private translate(raw: unknown, signal: AbortSignal): AdapterError {
+    if (raw instanceof AdapterError) return raw;
+    // net-snmp messages may quote the community (or, in `info`, a v3 user's keys): keep none of it.
+    const err = this.safeCause(raw);
     const common = this.errors.common(err, signal);
     if (common !== undefined) return common;
-    const name = errorName(err);
-    const message = errorMessage(err);
+    const name = err.name;
+    const message = err.message;
     if (name === 'RequestTimedOutError') {
       // Net-SNMP agents send no report for a message they cannot decrypt, nor any answer to an unknown community.
       const hint =
@@ -366,6 +411,11 @@ export class SnmpAdapter implements PowerAdapter {
         cause: err,
       });
     }
+    if (name === 'ResponseInvalidError' && (err as { code?: unknown }).code === RESPONSE_COMMUNITY_NO_MATCH) {
+      // The agent (or a proxy or NAT in front of it) answered with another community than the one sent.
+      // No cause: net-snmp's message quotes both communities, and the answer's may be a secret too.
+      return this.error('SNMP answer refused: the community in the answer does not match the configured one', { code: 'ER_SNMP' });
+    }
     if (name === 'RequestFailedError') {
       return this.error(`agent refused the request: ${message}`, { code: 'ER_SNMP_REQUEST', cause: err });
     }
@@ -382,7 +432,12 @@ export const snmpAdapterDefinition: AdapterDefinition<typeof snmpConfigSchema> =
   description: 'SNMP v1/v2c/v3 agents and rack PDUs (presets for APC, Raritan, ServerTech, Eaton)',
   configSchema: snmpConfigSchema,
   create(config: SnmpConfig, ctx: AdapterContext): PowerAdapter {
-    const timeoutMs = deviceTimeoutMs(config.timeout, ctx, DEFAULT_SNMP.timeoutS);
+    // The collector's request timeout is also its deadline for the whole read: each try gets its share, so the
+    // resends `retries` asks for happen before the read is abandoned. An explicit `timeout` is per try.
+    const fromCollector = config.timeout === undefined && ctx.requestTimeoutMs > 0;
+    const timeoutMs = fromCollector
+      ? Math.max(1, Math.floor(ctx.requestTimeoutMs / (config.retries + 1)))
+      : deviceTimeoutMs(config.timeout, ctx, DEFAULT_SNMP.timeoutS);
     return new SnmpAdapter(config, { logger: ctx.logger, timeoutMs });
   },
 });

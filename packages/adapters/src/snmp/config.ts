@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { deviceIdentityKeys, optionalText } from '../internal/config-fields.js';
 import { isNumericOid, normaliseOid } from './decode.js';
@@ -29,6 +30,36 @@ const oid = z
   .transform((v) => normaliseOid(String(v)))
   .refine(isNumericOid, 'must be a numeric OID such as 1.3.6.1.4.1.318.1.1.26.4.3.1.5.1 (no MIB names)');
 
+/**
+ * The agent address: an IPv4 address, a host name (resolved to IPv4) or an IPv6 address, bare or in brackets
+ * (`::1`, `[fe80::1]`; brackets removed). `host:port` and URLs are refused: the port has its own key, and the
+ * whole string would otherwise be looked up as a host name on every poll.
+ */
+const host = z
+  .string()
+  .trim()
+  .min(1, 'required: agent address, e.g. "10.0.0.5"')
+  .transform((raw, ctx) => {
+    const bracketed = /^\[([^\]]+)\]$/.exec(raw)?.[1];
+    const v = bracketed ?? raw;
+    if (isIPv6(v)) return v;
+    const withPort = /^(?:\[([^\]]+)\]|([^:/\s]+)):(\d+)$/.exec(raw);
+    const message =
+      withPort !== null
+        ? `"${raw}": give the port in \`port\` (port: ${withPort[3] ?? ''}) and only the address in \`host\` ("${withPort[1] ?? withPort[2] ?? ''}")`
+        : /[\s/:[\]@]/.test(raw)
+          ? `"${raw}" is not an agent address: give an IPv4 or IPv6 address or a host name (no scheme, port or path)`
+          : undefined;
+    if (message === undefined) return v;
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  });
+
+/** Transport of a validated host: `udp6` for IPv6 addresses, `udp4` for the rest. */
+export function snmpTransport(hostAddress: string): 'udp4' | 'udp6' {
+  return isIPv6(hostAddress) ? 'udp6' : 'udp4';
+}
+
 /** One `sensors[]` entry: the original `{name, oid, unit}` plus `scale`, `offset` and `walk`. */
 export const snmpSensorSchema = z.object({
   name: z.union([z.string().min(1), z.number()]).transform(String),
@@ -43,7 +74,7 @@ export const snmpSensorSchema = z.object({
 export const snmpConfigSchema = z
   .looseObject({
     ...deviceIdentityKeys,
-    host: z.string().trim().min(1, 'required: agent address, e.g. "10.0.0.5"'),
+    host,
     port: z.coerce.number().int().min(1).max(65535).default(DEFAULT_SNMP.port),
     /** `v2` is accepted for compatibility and now means real SNMPv2c (the original sent v1). */
     version: z

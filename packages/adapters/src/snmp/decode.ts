@@ -1,6 +1,7 @@
 /**
  * Pure conversion of SNMP varbind values into numbers, following the original collector: numbers as they are,
- * `on`/`true` → 1 and `off`/`false` → 0 with unit `boolean`, `Unavailable` and other text skipped.
+ * `on`/`true` → 1 and `off`/`false` → 0 with unit `boolean`, `Unavailable` and other text skipped. Net-SNMP's
+ * Opaque float and double are decoded too.
  */
 
 /** ASN.1 / SMI type tags as `net-snmp` reports them in `varbind.type`. */
@@ -35,6 +36,39 @@ export function bufferToUnsigned(buf: Uint8Array): number {
   return Number(v);
 }
 
+/** First bytes of Net-SNMP's Opaque-wrapped float / double: `[0x9f, 0x78 | 0x79, length]` (snmplib/asn1.c). */
+const OPAQUE_TAG1 = 0x9f;
+const OPAQUE_FLOAT = 0x78;
+const OPAQUE_DOUBLE = 0x79;
+
+/**
+ * The shortest decimal that reads back as the same 32-bit float: an agent's float 230.1 arrives as
+ * 230.10000610351562 once widened to a double, and is reported as 230.1.
+ */
+export function shortestFloat32(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(v.toPrecision(digits));
+    if (Math.fround(candidate) === v) return candidate;
+  }
+  return v;
+}
+
+/**
+ * Decodes an Opaque value as `net-snmp` hands it over (the raw bytes inside the Opaque). Net-SNMP agents wrap
+ * floats as `9f 78 04` + 4-byte big-endian IEEE 754 and doubles as `9f 79 08` + 8 bytes; anything else is
+ * read as text like an octet string (and skipped unless it is a number or on/off).
+ */
+export function decodeOpaque(buf: Uint8Array): SnmpDecoded {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let value: number | undefined;
+  if (b.length === 7 && b[0] === OPAQUE_TAG1 && b[1] === OPAQUE_FLOAT && b[2] === 4) value = shortestFloat32(b.readFloatBE(3));
+  else if (b.length === 11 && b[0] === OPAQUE_TAG1 && b[1] === OPAQUE_DOUBLE && b[2] === 8) value = b.readDoubleBE(3);
+  if (value === undefined) return decodeText(b.toString('utf8'));
+  if (!Number.isFinite(value)) return { ok: false, reason: `non-finite Opaque float (${String(value)})` };
+  return { ok: true, value, boolean: false };
+}
+
 /** Interprets text the way the original did: booleans, numbers, else skipped. */
 export function decodeText(text: string): SnmpDecoded {
   const t = text.trim().replace(/^"(.*)"$/, '$1').trim();
@@ -62,6 +96,9 @@ export function decodeVarbind(type: number | undefined, value: unknown): SnmpDec
     case SnmpType.Counter64:
       if (value instanceof Uint8Array) return { ok: true, value: bufferToUnsigned(value), boolean: false };
       break;
+    case SnmpType.Opaque:
+      if (value instanceof Uint8Array) return decodeOpaque(value);
+      break;
     default:
       break;
   }
@@ -73,7 +110,34 @@ export function decodeVarbind(type: number | undefined, value: unknown): SnmpDec
   return { ok: false, reason: `unsupported value type ${String(type)}` };
 }
 
-/** Applies the sensor's scaling: `raw * scale * 10^-digits + offset`. Booleans are never scaled. */
+/** Binary noise tolerated when scaling, in units in the last place of the result (a multiply, divide and add). */
+const NOISE_ULPS = 4;
+
+/** The gap between `x` and the next double away from zero. */
+function ulp(x: number): number {
+  const exponent = Math.floor(Math.log2(Math.abs(x)));
+  return 2 ** (Math.max(exponent, -1022) - 52);
+}
+
+/**
+ * `x` without the binary noise arithmetic left in its last digits (3 × 0.1 = 0.30000000000000004 → 0.3): the
+ * shortest decimal of 15 or 16 significant digits within a few ulps of `x`, else `x`. Digits the value really
+ * has are kept (123331043773177.5 stays), and integers are returned as they are.
+ */
+export function withoutBinaryNoise(x: number): number {
+  if (Number.isInteger(x) || !Number.isFinite(x)) return x;
+  const tolerance = NOISE_ULPS * ulp(x);
+  for (const digits of [15, 16]) {
+    const candidate = Number(x.toPrecision(digits));
+    if (Math.abs(candidate - x) <= tolerance) return candidate;
+  }
+  return x;
+}
+
+/**
+ * Applies the sensor's scaling: `raw * scale * 10^-digits + offset`. Booleans are never scaled, and a value
+ * with scale 1, offset 0 and no decimal digits is returned untouched (a Counter64 keeps every digit).
+ */
 export function scaleValue(
   decoded: { value: number; boolean: boolean },
   scale: number,
@@ -81,10 +145,9 @@ export function scaleValue(
   decimalDigits = 0,
 ): number {
   if (decoded.boolean) return decoded.value;
+  if (scale === 1 && offset === 0 && decimalDigits === 0) return decoded.value;
   const v = decoded.value * scale;
-  const scaled = decimalDigits === 0 ? v : v / 10 ** decimalDigits;
-  // Multiplying by 0.1 leaves binary noise (0.30000000000000004); round to 12 significant digits.
-  return Number((scaled + offset).toPrecision(12));
+  return withoutBinaryNoise((decimalDigits === 0 ? v : v / 10 ** decimalDigits) + offset);
 }
 
 /** `1.3.6.1` from `.1.3.6.1` or `iso.3.6.1` is not supported: numeric OIDs only (no MIB files are loaded). */

@@ -1,7 +1,7 @@
 import { createAdapterRegistry, ConfigError } from '@energyrecorder/core';
 import { snmpAdapterDefinition } from '../../src/snmp/adapter.js';
-import { resolveSnmpSensors, resolveV3User, snmpConfigSchema } from '../../src/snmp/config.js';
-import { bufferToUnsigned, decodeText, decodeVarbind, scaleValue, SnmpType } from '../../src/snmp/decode.js';
+import { resolveSnmpSensors, resolveV3User, snmpConfigSchema, snmpTransport } from '../../src/snmp/config.js';
+import { bufferToUnsigned, decodeText, decodeVarbind, scaleValue, SnmpType, withoutBinaryNoise } from '../../src/snmp/decode.js';
 import { expandPreset } from '../../src/snmp/presets.js';
 import { lookupAuthProtocol, lookupPrivProtocol } from '../../src/snmp/protocols.js';
 
@@ -110,6 +110,35 @@ describe('snmp config', () => {
     expect(snmpConfigSchema.safeParse({ host: 'pdu', preset: 'servertech-sentry3', outlets: [1] }).success).toBe(false);
   });
 
+  it('takes IPv6 addresses, bare or in brackets, and sends them over udp6', () => {
+    for (const [given, host] of [
+      ['::1', '::1'],
+      ['[::1]', '::1'],
+      [' fe80::1%eth0 ', 'fe80::1%eth0'],
+      ['2001:db8::20', '2001:db8::20'],
+    ] as const) {
+      const cfg = snmpConfigSchema.parse({ host: given, sensors: [sensor] });
+      expect([cfg.host, snmpTransport(cfg.host)]).toEqual([host, 'udp6']);
+    }
+    for (const given of ['127.0.0.1', 'pdu-a12.example', 'PDU_7']) {
+      const cfg = snmpConfigSchema.parse({ host: given, sensors: [sensor] });
+      expect([cfg.host, snmpTransport(cfg.host)]).toEqual([given, 'udp4']);
+    }
+  });
+
+  it('refuses host:port and URLs under host, pointing at the port key', () => {
+    const issues = (host: string): string[] => {
+      const r = snmpConfigSchema.safeParse({ host, sensors: [sensor] });
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(issues('127.0.0.1:1161')).toEqual([expect.stringMatching(/^host: .*`port` \(port: 1161\).*\("127\.0\.0\.1"\)/)]);
+    expect(issues('[::1]:1161')).toEqual([expect.stringMatching(/^host: .*`port` \(port: 1161\).*\("::1"\)/)]);
+    expect(issues('pdu.example:161')).toEqual([expect.stringMatching(/^host: .*`port`/)]);
+    for (const bad of ['udp:10.0.0.5', 'snmp://10.0.0.5', '[10.0.0.5]', '10.0.0.5/24', 'pdu a12', 'user@pdu', ':::1']) {
+      expect(issues(bad)).toEqual([expect.stringMatching(/^host: .* is not an agent address/)]);
+    }
+  });
+
   it('puts preset sensors before hand-written ones when both are given', () => {
     const cfg = snmpConfigSchema.parse({ host: 'pdu', preset: 'apc-rpdu', outlets: [3], sensors: [sensor] });
     expect(resolveSnmpSensors(cfg).map((s) => s.name)).toEqual(['power', 'energy', 'outlet3/power', 'outlet3/energy', 'power']);
@@ -139,6 +168,50 @@ describe('snmp value decoding', () => {
     expect(decodeVarbind(SnmpType.OctetString, Buffer.from(' -3.5 '))).toEqual({ ok: true, value: -3.5, boolean: false });
     expect(decodeVarbind(SnmpType.NoSuchInstance, null)).toMatchObject({ ok: false });
     expect(bufferToUnsigned(Buffer.from([0xff, 0xff]))).toBe(65535);
+  });
+
+  it('decodes Net-SNMP Opaque floats and doubles from their BER bytes', () => {
+    const opaqueFloat = (v: number): Buffer => {
+      const b = Buffer.from([0x9f, 0x78, 0x04, 0, 0, 0, 0]);
+      b.writeFloatBE(v, 3);
+      return b;
+    };
+    const opaqueDouble = (v: number): Buffer => {
+      const b = Buffer.alloc(11);
+      b.set([0x9f, 0x79, 0x08]);
+      b.writeDoubleBE(v, 3);
+      return b;
+    };
+    // Bytes as snmpd sends `Opaque: Float: 230.500000` (inside the Opaque TLV 44 07).
+    expect(decodeVarbind(SnmpType.Opaque, Buffer.from('9f780443668000', 'hex'))).toEqual({ ok: true, value: 230.5, boolean: false });
+    // A float32 230.1 is 230.10000610351562 as a double: reported as the decimal the agent meant.
+    expect(decodeVarbind(SnmpType.Opaque, opaqueFloat(230.1))).toEqual({ ok: true, value: 230.1, boolean: false });
+    expect(decodeVarbind(SnmpType.Opaque, opaqueFloat(-0.015625))).toEqual({ ok: true, value: -0.015625, boolean: false });
+    expect(decodeVarbind(SnmpType.Opaque, opaqueDouble(1234.5678901234))).toEqual({ ok: true, value: 1234.5678901234, boolean: false });
+    expect(decodeVarbind(SnmpType.Opaque, opaqueFloat(Number.NaN))).toMatchObject({ ok: false, reason: expect.stringContaining('non-finite') });
+    // Other Opaque contents (here a Net-SNMP Opaque Counter64, 9f 76) stay skipped, as before.
+    expect(decodeVarbind(SnmpType.Opaque, Buffer.from('9f760101', 'hex'))).toMatchObject({ ok: false, reason: expect.stringContaining('non-numeric') });
+    // A float tag with a wrong length is not read as a float.
+    expect(decodeVarbind(SnmpType.Opaque, Buffer.from('9f7803436680', 'hex'))).toMatchObject({ ok: false });
+  });
+
+  it('keeps every digit of a value when scale is 1 and offset 0', () => {
+    // Counter64 0x0000702b3f0dcaf9 = 123331043773177; 12-digit rounding turned it into 123331043773000.
+    const decoded = decodeVarbind(SnmpType.Counter64, Buffer.from('0000702b3f0dcaf9', 'hex'));
+    expect(decoded).toEqual({ ok: true, value: 123331043773177, boolean: false });
+    expect(scaleValue({ value: 123331043773177, boolean: false }, 1, 0)).toBe(123331043773177);
+    expect(scaleValue({ value: 123456789012345, boolean: false }, 1, 0)).toBe(123456789012345);
+    expect(scaleValue({ value: 0.1 + 0.2, boolean: false }, 1, 0)).toBe(0.1 + 0.2);
+    expect(scaleValue({ value: 2 ** 53 + 2, boolean: false }, 1, 0)).toBe(2 ** 53 + 2);
+  });
+
+  it('keeps exact integers and real digits when scaling, and drops only binary noise', () => {
+    expect(scaleValue({ value: 123331043773177, boolean: false }, 10, 0)).toBe(1233310437731770);
+    expect(scaleValue({ value: 123331043773177, boolean: false }, 1, 5)).toBe(123331043773182);
+    expect(scaleValue({ value: 1233310437731775, boolean: false }, 0.1, 0)).toBe(123331043773177.5);
+    expect(scaleValue({ value: 1234567890123, boolean: false }, 0.1, 0)).toBe(123456789012.3);
+    expect(withoutBinaryNoise(0.1 + 0.2)).toBe(0.3);
+    expect(withoutBinaryNoise(994.0000000001)).toBe(994.0000000001);
   });
 
   it('applies scale, decimal digits and offset but leaves booleans alone', () => {

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { AdapterError, noopLogger, type AdapterContext, type LogFields, type Logger, type Reading } from '@energyrecorder/core';
-import { peerAvailable, startSnmpd, type SnmpdPeer } from '@energyrecorder/testkit';
+import { peerAvailable, startSnmpd, type SnmpdPeer, type SnmpdValueType } from '@energyrecorder/testkit';
 import { snmpAdapterDefinition } from '../../src/snmp/adapter.js';
 import { snmpConfigSchema } from '../../src/snmp/config.js';
 import { isDesPrivacyAvailable } from '../../src/snmp/protocols.js';
@@ -24,11 +24,29 @@ const V3_PAIRS = [
 const PAIR_AUTH_KEY = 'pair-auth-key-1';
 const PAIR_PRIV_KEY = 'pair-priv-key-1';
 
-/**
- * A UDP relay on 127.0.0.1 in front of the agent that counts the datagrams the adapter sends; with `drop` it
- * swallows them, as a host that is up but has no agent listening behind a firewall.
- */
-async function startRelay(agentPort: number, drop = false): Promise<{ port: number; sent: () => number; close: () => Promise<void> }> {
+/** Value types snmpd's `pass_persist` takes beyond the testkit's list; its handler hands the type on as given. */
+const COUNTER64 = 'counter64' as SnmpdValueType;
+const OPAQUE = 'opaque' as SnmpdValueType;
+
+/** Net-SNMP's Opaque float / double encodings (`9f 78 04` / `9f 79 08` + IEEE 754 big-endian) as pass_persist hex. */
+function opaqueHex(v: number, kind: 'float' | 'double'): string {
+  const b = kind === 'float' ? Buffer.from([0x9f, 0x78, 0x04, 0, 0, 0, 0]) : Buffer.from([0x9f, 0x79, 0x08, 0, 0, 0, 0, 0, 0, 0, 0]);
+  if (kind === 'float') b.writeFloatBE(v, 3);
+  else b.writeDoubleBE(v, 3);
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+interface RelayOptions {
+  /** Swallow every datagram, as a host that is up but has no agent listening behind a firewall. */
+  drop?: boolean;
+  /** Swallow only the first this many datagrams, as a lossy link. */
+  dropFirst?: number;
+  /** Changes the agent's answers on their way back. */
+  rewriteAnswer?: (msg: Buffer) => Buffer;
+}
+
+/** A UDP relay on the loopback in front of the agent that counts the datagrams the adapter sends. */
+async function startRelay(agentPort: number, options: RelayOptions = {}): Promise<{ port: number; sent: () => number; close: () => Promise<void> }> {
   const front = createSocket('udp4');
   const back = createSocket('udp4');
   let client: { address: string; port: number } | undefined;
@@ -36,12 +54,15 @@ async function startRelay(agentPort: number, drop = false): Promise<{ port: numb
   front.on('message', (msg, rinfo) => {
     count += 1;
     client = { address: rinfo.address, port: rinfo.port };
-    if (!drop) back.send(msg, agentPort, '127.0.0.1');
+    if (options.drop !== true && count > (options.dropFirst ?? 0)) back.send(msg, agentPort, '127.0.0.1');
   });
   back.on('message', (msg) => {
-    if (client !== undefined) front.send(msg, client.port, client.address);
+    if (client !== undefined) front.send(options.rewriteAnswer?.(msg) ?? msg, client.port, client.address);
   });
-  await new Promise<void>((resolve) => front.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.bind(0, '127.0.0.1', () => resolve());
+  });
   await new Promise<void>((resolve) => back.bind(0, '127.0.0.1', () => resolve()));
   return {
     port: front.address().port,
@@ -118,6 +139,10 @@ d('snmp adapter against a real snmpd', () => {
         [`${BASE}.3.0`, 'string', 'on'],
         [`${BASE}.4.0`, 'string', 'Unavailable'],
         [`${BASE}.5.0`, 'string', '12.5'],
+        [`${BASE}.6.0`, COUNTER64, '123331043773177'],
+        [`${BASE}.7.0`, OPAQUE, opaqueHex(230.5, 'float')],
+        [`${BASE}.8.0`, OPAQUE, opaqueHex(49.98765432101, 'double')],
+        [`${BASE}.9.0`, OPAQUE, '9f 76 01 01'],
         [`${BASE}.10.1`, 'integer', 10],
         [`${BASE}.10.2`, 'integer', 20],
         [`${BASE}.10.3`, 'integer', 30],
@@ -151,6 +176,57 @@ d('snmp adapter against a real snmpd', () => {
     expect(lines.some((l) => l.level === 'warn' && l.fields['sensor'] === 'broken')).toBe(true);
   });
 
+  it('reads Counter64 with every digit and Net-SNMP Opaque floats and doubles', async () => {
+    const lines: Captured[] = [];
+    const adapter = create(
+      {
+        host: agent.host,
+        port: agent.port,
+        community: COMMUNITY,
+        sensors: [
+          { name: 'energy', oid: `${BASE}.6.0`, unit: 'Wh' },
+          { name: 'energy-kwh', oid: `${BASE}.6.0`, unit: 'kWh', scale: 0.001 },
+          { name: 'voltage', oid: `${BASE}.7.0`, unit: 'V' },
+          { name: 'frequency', oid: `${BASE}.8.0`, unit: 'Hz' },
+          { name: 'opaque-counter', oid: `${BASE}.9.0`, unit: 'x' },
+        ],
+      },
+      captureLogger(lines),
+    );
+    closers.push(() => adapter.close());
+    const readings = await adapter.read(new AbortController().signal);
+    expect(readings.map((r) => [r.sensor, r.value])).toEqual([
+      ['energy', 123331043773177],
+      ['energy-kwh', 123331043773.177],
+      ['voltage', 230.5],
+      ['frequency', 49.98765432101],
+    ]);
+    // Other Opaque contents stay skipped with a warning naming the sensor.
+    expect(lines.some((l) => l.level === 'warn' && l.fields['sensor'] === 'opaque-counter')).toBe(true);
+  });
+
+  it('never puts the configured community in the error when the answer carries another one', async () => {
+    // A proxy or NAT in front of the agent answering with its own community (same length, so BER lengths hold).
+    const sent = Buffer.from(COMMUNITY);
+    const other = Buffer.from('x'.repeat(COMMUNITY.length));
+    const relay = await startRelay(agent.port, {
+      rewriteAnswer: (msg) => {
+        const at = msg.indexOf(sent);
+        return at < 0 ? msg : Buffer.concat([msg.subarray(0, at), other, msg.subarray(at + sent.length)]);
+      },
+    });
+    closers.push(relay.close);
+    const lines: Captured[] = [];
+    const adapter = create({ host: agent.host, port: relay.port, community: COMMUNITY, sensors, retries: 0 }, captureLogger(lines));
+    closers.push(() => adapter.close());
+    const err = await readError(adapter.read(new AbortController().signal));
+    expect(err.code).toBe('ER_SNMP');
+    expect(err.message).toContain('community in the answer does not match the configured one');
+    const everything = [err.message, err.stack, String(err.cause), (err.cause as Error | undefined)?.stack, JSON.stringify(lines)].join('\n');
+    expect(everything).not.toContain(COMMUNITY);
+    expect(everything).not.toContain(other.toString());
+  });
+
   it('sends one GET per poll for all sensors when none is walked', async () => {
     const relay = await startRelay(agent.port);
     closers.push(relay.close);
@@ -164,7 +240,7 @@ d('snmp adapter against a real snmpd', () => {
   });
 
   it('fails with ER_SNMP_TIMEOUT after every retry when the agent never answers', async () => {
-    const relay = await startRelay(agent.port, true);
+    const relay = await startRelay(agent.port, { drop: true });
     closers.push(relay.close);
     const adapter = create({ host: agent.host, port: relay.port, community: COMMUNITY, sensors, timeout: 0.2, retries: 2 });
     closers.push(() => adapter.close());
@@ -173,6 +249,18 @@ d('snmp adapter against a real snmpd', () => {
     expect(err.retryable).toBe(true);
     expect(err.message).toContain('3 tries');
     expect(relay.sent()).toBe(3);
+  });
+
+  it('resends within the collector read deadline when no timeout is set, so one lost datagram costs no poll', async () => {
+    const relay = await startRelay(agent.port, { dropFirst: 1 });
+    closers.push(relay.close);
+    // The collector gives its read deadline as the request timeout and aborts the read when it passes.
+    const config = snmpConfigSchema.parse({ id: 'pdu-1', type: 'snmp', host: agent.host, port: relay.port, community: COMMUNITY, sensors, retries: 2 });
+    const adapter = snmpAdapterDefinition.create(config, { logger: noopLogger, requestTimeoutMs: 900, equipmentId: 'pdu-1' });
+    closers.push(() => adapter.close());
+    const readings = await adapter.read(AbortSignal.timeout(900));
+    expect(byName(readings)['voltage']?.value).toBe(230);
+    expect(relay.sent()).toBe(2);
   });
 
   it('reads with SNMPv1 when the version is v1', async () => {
