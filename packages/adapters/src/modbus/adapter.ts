@@ -47,9 +47,96 @@ const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
   11: 'gateway target device failed to respond',
 };
 
+/**
+ * Exceptions refusing the requested range itself (a hole in the register map, a range the device will not serve):
+ * the only ones worth splitting a merged request for.
+ */
+const ADDRESS_EXCEPTIONS: ReadonlySet<number> = new Set([2, 3]);
+/** The device does not implement the function (register category): no request of that kind can succeed. */
+const ILLEGAL_FUNCTION = 1;
+/** The gateway cannot reach the device behind it. */
+const GATEWAY_EXCEPTIONS: ReadonlySet<number> = new Set([10, 11]);
+
 function exceptionCode(err: unknown): number | undefined {
   const code = (err as { modbusCode?: unknown } | null)?.modbusCode;
   return typeof code === 'number' ? code : undefined;
+}
+
+/** The state of the device or gateway (busy, failed, target unreachable) rather than a refusal of the request. */
+function isDeviceException(code: number): boolean {
+  return code !== ILLEGAL_FUNCTION && !ADDRESS_EXCEPTIONS.has(code);
+}
+
+function exceptionText(code: number): string {
+  return `${code} (${EXCEPTION_NAMES[code] ?? 'unknown'})`;
+}
+
+/** Opening the TCP connection took longer than the timeout (a device that drops SYNs, a filtered port). */
+class ConnectTimeoutError extends Error {
+  override name = 'ConnectTimeoutError';
+}
+
+/** The connection was dropped (abort, close()) while a request or the connect was pending. */
+class ConnectionDroppedError extends Error {
+  override name = 'ConnectionDroppedError';
+}
+
+/**
+ * Settles with `promise`, or rejects as soon as one of `signals` fires or `timeout.ms` passes. modbus-serial
+ * forgets a pending connect or request when its socket is destroyed, so nothing may wait for it alone.
+ */
+function settleWithin<T>(
+  promise: Promise<T>,
+  signals: readonly AbortSignal[],
+  timeout?: { ms: number; error: () => Error },
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      for (const s of signals) s.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      cleanup();
+      reject(new ConnectionDroppedError('Modbus connection dropped while waiting for the device'));
+    };
+    if (signals.some((s) => s.aborted)) return onAbort();
+    for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+    if (timeout !== undefined && timeout.ms > 0) {
+      timer = setTimeout(() => {
+        cleanup();
+        reject(timeout.error());
+      }, timeout.ms);
+    }
+    promise.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (err: unknown) => {
+        cleanup();
+        // As thrown: modbus-serial's errors are not `Error`s, and translate() reads their name and errno.
+        reject(err);
+      },
+    );
+  });
+}
+
+/** One open (or opening) connection; `dropped` fires when the adapter destroys it. */
+interface Session {
+  client: ModbusClient;
+  dropped: AbortController;
+}
+
+/** What one pass over the read plan produced. */
+interface PollState {
+  signal: AbortSignal;
+  timestampNs: number;
+  readings: Reading[];
+  /** The plan to keep for the following polls. */
+  nextGroups: ModbusReadGroup[];
+  /** Device or gateway exceptions (busy, failure, target unreachable) that cost sensors this poll. */
+  deviceExceptions: number[];
 }
 
 /** Options of {@link ModbusAdapter} beyond the config. */
@@ -62,14 +149,16 @@ export interface ModbusAdapterOptions {
 /**
  * Reads Modbus TCP (or RTU-over-TCP) registers. One connection is kept across polls and re-opened when it
  * fails; sensors are read in as few requests as the register layout allows, and a merged request the device
- * refuses (a hole in its register map) is split into one request per sensor from then on.
+ * refuses with an address exception (a hole in its register map) is split into one request per sensor from then
+ * on. Device and gateway exceptions (busy, failure, target unreachable) never change the plan; when they leave no
+ * sensor read, the poll fails with `ER_MODBUS_DEVICE` or `ER_MODBUS_GATEWAY`.
  */
 export class ModbusAdapter implements PowerAdapter {
   private readonly config: ModbusConfig;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly errors: DeviceErrors;
-  private client: ModbusClient | undefined;
+  private session: Session | undefined;
   private readonly planInputs: readonly ModbusPlanInput[];
   private groups: ModbusReadGroup[];
   private requests = 0;
@@ -100,13 +189,25 @@ export class ModbusAdapter implements PowerAdapter {
 
   async read(signal: AbortSignal): Promise<Reading[]> {
     if (signal.aborted) throw this.error('aborted before the read started', { code: 'ER_ABORTED' });
+    const poll = await this.poll(signal);
+    // The connection is fine: the device (or the one behind the gateway) could not serve any sensor right now.
+    if (poll.readings.length === 0 && poll.deviceExceptions.length > 0) throw this.exceptionError(poll.deviceExceptions);
+    return poll.readings;
+  }
+
+  async close(): Promise<void> {
+    this.dropClient();
+  }
+
+  private async poll(signal: AbortSignal): Promise<PollState> {
     const onAbort = (): void => this.dropClient();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
+      const reused = this.session?.client.isOpen === true;
       try {
         return await this.readOnce(signal);
       } catch (err) {
-        if (signal.aborted || err instanceof AdapterError) throw err;
+        if (signal.aborted || err instanceof AdapterError || err instanceof ConnectionDroppedError || !reused) throw err;
         // The kept connection may have been closed by the device since the last poll: reconnect once.
         this.logger.debug({ err: errorMessage(err) }, 'Modbus connection failed; reconnecting');
         this.dropClient();
@@ -120,50 +221,41 @@ export class ModbusAdapter implements PowerAdapter {
     }
   }
 
-  async close(): Promise<void> {
-    this.dropClient();
-  }
-
-  private async readOnce(signal: AbortSignal): Promise<Reading[]> {
-    const client = await this.connect();
-    const timestampNs = nowNs();
-    const readings: Reading[] = [];
-    const nextGroups: ModbusReadGroup[] = [];
-    await this.readGroups(client, this.groups, signal, timestampNs, readings, nextGroups);
-    this.groups = nextGroups;
-    return readings;
+  private async readOnce(signal: AbortSignal): Promise<PollState> {
+    const session = await this.connect(signal);
+    const poll: PollState = { signal, timestampNs: nowNs(), readings: [], nextGroups: [], deviceExceptions: [] };
+    await this.readGroups(session, this.groups, poll);
+    this.groups = poll.nextGroups;
+    return poll;
   }
 
   /**
-   * Reads `groups`, collecting values and the plan to keep. A request the device refuses with an exception is
-   * split: first into the contiguous runs it merged across a hole, then, if a run is refused too, into one
-   * request per sensor. The split plan is kept for the following polls.
+   * Reads `groups`, collecting values and the plan to keep. A merged request the device refuses with an address
+   * exception (2, 3) is split: first into the contiguous runs it merged across a hole, then, if a run is refused
+   * too, into one request per sensor; the split plan is kept for the following polls. Any other exception skips
+   * the group's sensors for this poll only and keeps the group as it is.
    */
-  private async readGroups(
-    client: ModbusClient,
-    groups: readonly ModbusReadGroup[],
-    signal: AbortSignal,
-    timestampNs: number,
-    readings: Reading[],
-    nextGroups: ModbusReadGroup[],
-  ): Promise<void> {
+  private async readGroups(session: Session, groups: readonly ModbusReadGroup[], poll: PollState): Promise<void> {
     for (const group of groups) {
-      if (signal.aborted) throw new Error('aborted');
+      if (poll.signal.aborted) throw new Error('aborted');
+      let words: number[];
       try {
-        const words = await this.readGroup(client, group);
-        nextGroups.push(group);
-        this.collect(group, words, timestampNs, readings);
+        words = await this.readGroup(session, group, poll.signal);
       } catch (err) {
         const code = exceptionCode(err);
         if (code === undefined) throw err;
-        if (group.sensors.length === 1) {
-          nextGroups.push(group);
-          for (const i of group.sensors) this.skip(i, code);
+        if (ADDRESS_EXCEPTIONS.has(code) && group.sensors.length > 1) {
+          this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
+          await this.readGroups(session, this.split(group), poll);
           continue;
         }
-        this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
-        await this.readGroups(client, this.split(group), signal, timestampNs, readings, nextGroups);
+        poll.nextGroups.push(group);
+        if (isDeviceException(code)) poll.deviceExceptions.push(code);
+        for (const i of group.sensors) this.skip(i, code);
+        continue;
       }
+      poll.nextGroups.push(group);
+      this.collect(group, words, poll.timestampNs, poll.readings);
     }
   }
 
@@ -183,7 +275,7 @@ export class ModbusAdapter implements PowerAdapter {
     const s = this.config.sensors[index];
     this.logger.warn(
       { sensor: s?.name, address: s?.register_address, exception: code },
-      `Modbus sensor skipped: device exception ${code} (${EXCEPTION_NAMES[code] ?? 'unknown'})`,
+      `Modbus sensor skipped: device exception ${exceptionText(code)}`,
     );
   }
 
@@ -212,46 +304,64 @@ export class ModbusAdapter implements PowerAdapter {
     }
   }
 
-  private async readGroup(client: ModbusClient, group: ModbusReadGroup): Promise<number[]> {
+  private async readGroup(session: Session, group: ModbusReadGroup, signal: AbortSignal): Promise<number[]> {
+    const { client } = session;
     client.setID(group.unitId);
     this.requests += 1;
-    const result =
-      group.category === 'holding'
-        ? await client.readHoldingRegisters(group.start, group.count)
-        : await client.readInputRegisters(group.start, group.count);
+    const request =
+      group.category === 'holding' ? client.readHoldingRegisters(group.start, group.count) : client.readInputRegisters(group.start, group.count);
+    // modbus-serial's own timeout fails the request; a dropped connection must fail it at once too.
+    const result = await settleWithin(request, [signal, session.dropped.signal]);
     return result.data;
   }
 
-  private async connect(): Promise<ModbusClient> {
-    if (this.client !== undefined && this.client.isOpen) return this.client;
+  private async connect(signal: AbortSignal): Promise<Session> {
+    if (this.session !== undefined && this.session.client.isOpen) return this.session;
     this.dropClient();
     const ModbusRTU = await loadModbus();
     const client = new ModbusRTU();
     client.setTimeout(this.timeoutMs);
     // Socket errors also fail the pending request; this keeps an unhandled 'error' event from crashing.
     client.on('error', (err: unknown) => this.logger.debug({ err: String(err) }, 'Modbus socket error'));
+    const session: Session = { client, dropped: new AbortController() };
     // Forget a connection the device closed, so the next poll reconnects instead of waiting for a timeout.
     client.on('close', () => {
-      if (this.client === client) this.client = undefined;
+      if (this.session === session) this.session = undefined;
     });
-    this.client = client;
+    this.session = session;
     const opts = { port: this.config.port, timeout: this.timeoutMs };
     // modbus-serial's "TcpRTUBuffered" port still puts MBAP headers on the wire; its Telnet port is the one that
     // sends raw RTU frames with CRC over TCP, which is what serial gateways and pymodbus' RTU framer speak.
-    if (this.config.framer === 'RTU') await client.connectTelnet(this.config.address, opts);
-    else await client.connectTCP(this.config.address, opts);
-    return client;
+    const opening = this.config.framer === 'RTU' ? client.connectTelnet(this.config.address, opts) : client.connectTCP(this.config.address, opts);
+    // The pending connect is forgotten by modbus-serial once its socket is closed or destroyed: wait for the abort
+    // signal and the timeout here, and let the caller destroy the socket.
+    await settleWithin(opening, [signal, session.dropped.signal], {
+      ms: this.timeoutMs,
+      error: () => new ConnectTimeoutError(`no connection within ${this.timeoutMs} ms`),
+    });
+    return session;
   }
 
+  /** Destroys the connection (a graceful close would leave a socket that never connected pending) and fails what waits on it. */
   private dropClient(): void {
-    const c = this.client;
-    this.client = undefined;
-    if (c === undefined) return;
+    const s = this.session;
+    this.session = undefined;
+    if (s === undefined) return;
+    s.dropped.abort();
     try {
-      c.close(() => undefined);
+      s.client.destroy(() => undefined);
     } catch {
       // already closed
     }
+  }
+
+  /** The error of a poll in which device or gateway exceptions left no sensor read. */
+  private exceptionError(codes: readonly number[]): AdapterError {
+    const list = [...new Set(codes)].map(exceptionText).join(', ');
+    if (codes.every((c) => GATEWAY_EXCEPTIONS.has(c))) {
+      return this.error(`no sensor read: the gateway cannot reach the device (exception ${list})`, { code: 'ER_MODBUS_GATEWAY' });
+    }
+    return this.error(`no sensor read: the device is busy or failing (exception ${list})`, { code: 'ER_MODBUS_DEVICE' });
   }
 
   private error(message: string, opts: DeviceErrorOptions): AdapterError {
@@ -266,13 +376,22 @@ export class ModbusAdapter implements PowerAdapter {
     // Node socket errors carry the symbolic name in `code`; modbus-serial's own errors put it in `errno`.
     const e = err as { errno?: unknown; code?: unknown } | null;
     const errno = typeof e?.code === 'string' ? e.code : e?.errno;
+    if (name === 'ConnectTimeoutError' || message === 'TCP Connection Timed Out') {
+      return this.error(`no connection within ${this.timeoutMs} ms (device down or port filtered)`, { code: 'ER_MODBUS_TIMEOUT', cause: err });
+    }
     if (name === 'TransactionTimedOutError' || errno === 'ETIMEDOUT') {
       return this.error(`no answer within ${this.timeoutMs} ms (device down, wrong unit id or wrong framer)`, {
         code: 'ER_MODBUS_TIMEOUT',
         cause: err,
       });
     }
-    if (errno === 'ECONNREFUSED' || errno === 'ECONNRESET' || errno === 'EHOSTUNREACH' || name === 'PortNotOpenError') {
+    if (
+      errno === 'ECONNREFUSED' ||
+      errno === 'ECONNRESET' ||
+      errno === 'EHOSTUNREACH' ||
+      name === 'PortNotOpenError' ||
+      name === 'ConnectionDroppedError'
+    ) {
       return this.error(`connection failed: ${message}`, { code: 'ER_MODBUS_CONNECT', cause: err });
     }
     return this.error(`Modbus exchange failed: ${message}`, { code: 'ER_MODBUS', cause: err });

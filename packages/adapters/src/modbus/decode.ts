@@ -21,8 +21,9 @@ export function registerCount(type: ModbusRegisterType): 1 | 2 {
 }
 
 /**
- * Decodes the registers of one value. `words` holds 16-bit unsigned register values as read; float32 values
- * are rounded to the 7 significant digits float32 carries, so 230.1 does not come out as 230.10000610351562.
+ * Decodes the registers of one value. `words` holds 16-bit unsigned register values as read; a float32 value
+ * comes out as the shortest decimal that is the same float32 (see {@link shortestFloat32}), so 230.1 does not
+ * come out as 230.10000610351562 and 16777215 stays 16777215.
  */
 export function decodeRegisters(words: readonly number[], type: ModbusRegisterType, order: ModbusWordOrder = 'right'): number {
   const need = registerCount(type);
@@ -41,9 +42,29 @@ export function decodeRegisters(words: readonly number[], type: ModbusRegisterTy
       return buf.readUInt32BE(0);
     case 'MBF': {
       const f = buf.readFloatBE(0);
-      return Number.isFinite(f) ? Number(f.toPrecision(7)) : f;
+      return shortestFloat32(f);
     }
   }
+}
+
+/** Integer float32 values up to this magnitude (the uint32 range of counters) are reported exactly. */
+const EXACT_INTEGER_LIMIT = 2 ** 32;
+
+/**
+ * The decimal to report for the float32 `f`: the value itself when it is an integer within ±2^32 (12345678,
+ * 16777215, 40000008), else the shortest decimal (at most 9 significant digits, which always suffice) that reads
+ * back as the same float32: 230.1 rather than 230.10000610351562. The shortest decimal alone could turn an exact
+ * integer above 2^25 into a rounder neighbour of the same float32 (40000008 into 40000010).
+ */
+export function shortestFloat32(f: number): number {
+  if (!Number.isFinite(f)) return f;
+  const single = Math.fround(f);
+  if (Number.isInteger(single) && Math.abs(single) <= EXACT_INTEGER_LIMIT) return single;
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(single.toPrecision(digits));
+    if (Math.fround(candidate) === single) return candidate;
+  }
+  return Number(single.toPrecision(9));
 }
 
 /** Applies `register_scaling`, removing the binary noise of decimal factors such as 0.1. */

@@ -18,11 +18,35 @@ describe('modbus register decoding', () => {
     expect(decodeRegisters([0xfffe, 0xffff], 'MBL', 'left')).toBe(-2);
   });
 
-  it('decodes IEEE float32 rounded to float precision', () => {
-    // 230.1 as float32 = 0x43661999
-    expect(decodeRegisters([0x4366, 0x1999], 'MBF')).toBe(230.1);
-    expect(decodeRegisters([0x1999, 0x4366], 'MBF', 'left')).toBe(230.1);
+  it('decodes IEEE float32 as the shortest decimal of the same float32', () => {
+    // 230.1 as float32 = 0x4366199a; 0x43661999 is the float32 just below it.
+    expect(decodeRegisters([0x4366, 0x199a], 'MBF')).toBe(230.1);
+    expect(decodeRegisters([0x199a, 0x4366], 'MBF', 'left')).toBe(230.1);
+    expect(decodeRegisters([0x4366, 0x1999], 'MBF')).toBe(230.09999);
     expect(decodeRegisters([0x7fc0, 0x0000], 'MBF')).toBeNaN();
+    expect(decodeRegisters([0x7f80, 0x0000], 'MBF')).toBe(Infinity);
+  });
+
+  it('keeps every digit float32 holds, beyond 7 significant digits', () => {
+    const words = (x: number): number[] => {
+      const b = Buffer.alloc(4);
+      b.writeFloatBE(x);
+      return [b.readUInt16BE(0), b.readUInt16BE(2)];
+    };
+    // Integers up to 2^24 are exact in float32, and so are larger ones float32 holds (even ones to 2^25, multiples
+    // of 4 to 2^26, ...); 40000008 shares its float32 with the shorter 40000010.
+    for (const x of [12345678, 16777215, 16777216, 12345671, 12345672, 12345673, 33554430, 40000008, 4294967296, -16777215]) {
+      expect(decodeRegisters(words(x), 'MBF')).toBe(x);
+    }
+    for (const x of [0.1, 49.98, 230.1, -1.5e-7, 3.4e38, 1e-45, 1234567.5, 12345678.9]) {
+      expect(Math.fround(decodeRegisters(words(x), 'MBF'))).toBe(Math.fround(x));
+    }
+    expect(decodeRegisters(words(12345678.9), 'MBF')).toBe(12345679);
+    expect(decodeRegisters(words(1234567.5), 'MBF')).toBe(1234567.5);
+    expect(decodeRegisters(words(0.1), 'MBF')).toBe(0.1);
+    expect(decodeRegisters(words(3.4e38), 'MBF')).toBe(3.4e38);
+    expect(decodeRegisters(words(1e-45), 'MBF')).toBe(1e-45);
+    expect(decodeRegisters(words(-1.5e-7), 'MBF')).toBe(-1.5e-7);
   });
 
   it('throws when a 32-bit value gets one register', () => {

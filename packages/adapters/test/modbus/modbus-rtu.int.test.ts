@@ -50,7 +50,7 @@ describe('modbus adapter with the RTU framer', () => {
   let port: number;
   const registers = new Map<number, number>([
     [0, 0x4366],
-    [1, 0x1999],
+    [1, 0x199a], // 0x4366199a: 230.1 as float32
     [2, 1234],
   ]);
 

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { AdapterError, noopLogger, type LogFields, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
 import { getFreePort } from '@energyrecorder/testkit';
@@ -9,6 +10,7 @@ type Cb<T> = (err: Error | null, value: T) => void;
 
 /** modbus-serial's server turns an error with `modbusErrorCode` into an exception response. */
 const illegalAddress = (): Error => Object.assign(new Error('Illegal data address'), { modbusErrorCode: 2 });
+const modbusException = (code: number): Error => Object.assign(new Error(`Modbus exception ${code}`), { modbusErrorCode: code });
 
 /** A meter on 127.0.0.1 built on modbus-serial's ServerTCP: register maps per unit id, request counter. */
 class FakeMeter {
@@ -17,6 +19,11 @@ class FakeMeter {
   /** Holding registers answered for unit ids other than 1 (a gateway in front of several meters). */
   readonly holdingByUnit = new Map<number, Map<number, number>>();
   requests = 0;
+  /**
+   * When set, a request it returns a code for is answered with that Modbus exception (busy, gateway, ...), and
+   * one it returns `'silent'` for is never answered.
+   */
+  exceptionFor: ((unit: number, addr: number, length: number) => number | 'silent' | undefined) | undefined;
   server!: ServerTCP;
   port = 0;
 
@@ -26,6 +33,9 @@ class FakeMeter {
       (defaultTable: Map<number, number>) =>
       (addr: number, length: number, unit: number, cb: Cb<number[]>): void => {
         this.requests += 1;
+        const exception = this.exceptionFor?.(unit, addr, length);
+        if (exception === 'silent') return;
+        if (exception !== undefined) return cb(modbusException(exception), []);
         const table = this.tableFor(defaultTable, unit);
         const values: number[] = [];
         for (let a = addr; a < addr + length; a++) {
@@ -39,6 +49,9 @@ class FakeMeter {
       (defaultTable: Map<number, number>) =>
       (addr: number, unit: number, cb: Cb<number>): void => {
         this.requests += 1;
+        const exception = this.exceptionFor?.(unit, addr, 1);
+        if (exception === 'silent') return;
+        if (exception !== undefined) return cb(modbusException(exception), 0);
         const table = this.tableFor(defaultTable, unit);
         const v = table.get(addr);
         if (v === undefined) return cb(illegalAddress(), 0);
@@ -105,6 +118,10 @@ describe('modbus adapter against a ServerTCP meter', () => {
     meter.input.set(100, e0);
     meter.input.set(101, e1);
     meter.input.set(200, 7);
+  });
+
+  afterEach(() => {
+    meter.exceptionFor = undefined;
   });
 
   afterAll(async () => {
@@ -274,6 +291,150 @@ describe('modbus adapter against a ServerTCP meter', () => {
     } finally {
       await new Promise((resolve) => other.close(() => resolve(undefined)));
     }
+  });
+  async function failure(promise: Promise<unknown>): Promise<AdapterError> {
+    const err = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof AdapterError)) throw new Error(`expected an AdapterError, got ${String(err)}`);
+    return err;
+  }
+
+  it.each([
+    [4, 'ER_MODBUS_DEVICE'],
+    [5, 'ER_MODBUS_DEVICE'],
+    [6, 'ER_MODBUS_DEVICE'],
+    [10, 'ER_MODBUS_GATEWAY'],
+    [11, 'ER_MODBUS_GATEWAY'],
+  ])('keeps the merged plan after a transient exception %i on it and fails that poll with %s', async (code, errorCode) => {
+    const adapter = create({ sensors: sensors.slice(0, 3), max_gap: 0 });
+    expect(adapter.plan.map((g) => [g.start, g.count])).toEqual([[0, 4]]);
+    let once = true;
+    meter.exceptionFor = () => {
+      if (!once) return undefined;
+      once = false;
+      return code;
+    };
+    const err = await failure(adapter.read(new AbortController().signal));
+    expect(err.code).toBe(errorCode);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain(`exception ${code}`);
+    expect(adapter.plan.map((g) => [g.start, g.count])).toEqual([[0, 4]]);
+    const before = meter.requests;
+    expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 230.1, delta: -5, power: 123456 });
+    expect(meter.requests - before).toBe(1);
+  });
+
+  it('fails retryably with ER_MODBUS_GATEWAY while the meter behind the gateway does not answer', async () => {
+    // A gateway answers for unit 7 but cannot reach it: every request gets exception 11 (or 10).
+    meter.exceptionFor = (unit) => (unit === 7 ? 11 : unit === 8 ? 10 : undefined);
+    const down = create({
+      sensors: [
+        { name: 'a', unit: 'W', register_address: 0, register_type: 'MBF', device_unit: 7 },
+        { name: 'b', unit: 'W', register_address: 2, register_type: 'MBF', device_unit: 7 },
+        { name: 'c', unit: 'W', register_address: 0, register_type: 'MBU', device_unit: 8 },
+      ],
+    });
+    const err = await failure(down.read(new AbortController().signal));
+    expect(err.code).toBe('ER_MODBUS_GATEWAY');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(/exception 11 .*10 /);
+    expect(down.plan.map((g) => [g.unitId, g.start, g.count])).toEqual([
+      [7, 0, 4],
+      [8, 0, 1],
+    ]);
+
+    // A meter that is busy or failing on every request fails the poll too.
+    meter.exceptionFor = () => 6;
+    const busy = create({ sensors: sensors.slice(0, 1) });
+    expect((await failure(busy.read(new AbortController().signal))).code).toBe('ER_MODBUS_DEVICE');
+
+    // With another unit still answering, its sensors are reported and the unreachable one is only a warning.
+    meter.exceptionFor = (unit) => (unit === 7 ? 11 : undefined);
+    const lines: Array<[string, LogFields]> = [];
+    const partial = create(
+      {
+        sensors: [
+          { name: 'u1', unit: 'V', register_address: 0, register_type: 'MBU' },
+          { name: 'u7', unit: 'V', register_address: 0, register_type: 'MBU', device_unit: 7 },
+        ],
+      },
+      warningsLogger(lines),
+    );
+    expect(values(await partial.read(new AbortController().signal))).toEqual({ u1: 2301 });
+    expect(lines.some(([msg, f]) => f['sensor'] === 'u7' && msg.includes('exception 11'))).toBe(true);
+  });
+
+  /**
+   * Stands in for a device that drops SYNs (powered off, filtered port): the adapter's sockets never connect.
+   * Returns the sockets the adapter tried to connect, and restores `connect` when the test ends.
+   */
+  function blackholeConnects(): { sockets: Socket[]; started: Promise<void>; restore: () => void } {
+    const sockets: Socket[] = [];
+    let started!: () => void;
+    const startedPromise = new Promise<void>((resolve) => (started = resolve));
+    const spy = jest.spyOn(Socket.prototype, 'connect').mockImplementation(function (this: Socket) {
+      (this as unknown as { connecting: boolean }).connecting = true;
+      sockets.push(this);
+      started();
+      return this;
+    });
+    return { sockets, started: startedPromise, restore: () => spy.mockRestore() };
+  }
+
+  it('rejects with ER_ABORTED right after an abort while the connection is still opening', async () => {
+    const blackhole = blackholeConnects();
+    try {
+      const adapter = create({ sensors: sensors.slice(0, 1), timeout: 5 });
+      const ac = new AbortController();
+      const result = adapter.read(ac.signal).then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+      await blackhole.started;
+      const abortedAt = Date.now();
+      ac.abort(new Error('poll deadline'));
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([result, new Promise((resolve) => (timer = setTimeout(() => resolve('still pending'), 500)))]);
+      clearTimeout(timer);
+      expect(outcome).toBeInstanceOf(AdapterError);
+      expect((outcome as AdapterError).code).toBe('ER_ABORTED');
+      expect(Date.now() - abortedAt).toBeLessThan(500);
+      expect(blackhole.sockets.map((s) => s.destroyed)).toEqual([true]);
+    } finally {
+      blackhole.restore();
+    }
+  });
+
+  it('fails a connect that times out with ER_MODBUS_TIMEOUT and destroys its socket', async () => {
+    const blackhole = blackholeConnects();
+    try {
+      const adapter = create({ sensors: sensors.slice(0, 1), timeout: 0.2 });
+      for (let poll = 1; poll <= 2; poll++) {
+        const err = await failure(adapter.read(new AbortController().signal));
+        expect(err.code).toBe('ER_MODBUS_TIMEOUT');
+        expect(err.retryable).toBe(true);
+        // One attempt per poll (a connection that never opened is not retried), and nothing left half-open.
+        expect(blackhole.sockets).toHaveLength(poll);
+        expect(blackhole.sockets.every((s) => s.destroyed)).toBe(true);
+      }
+    } finally {
+      blackhole.restore();
+    }
+  });
+
+  it('fails a pending request at once when the adapter is closed', async () => {
+    // The meter never answers unit 9, so the request would wait for the 5 s timeout.
+    const adapter = create({ sensors: [{ name: 'x', unit: 'W', register_address: 0, register_type: 'MBU', device_unit: 9 }], timeout: 5 });
+    meter.exceptionFor = (unit) => (unit === 9 ? 'silent' : undefined);
+    const started = Date.now();
+    const result = failure(adapter.read(new AbortController().signal));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await adapter.close();
+    const err = await result;
+    expect(err.code).toBe('ER_MODBUS_CONNECT');
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
 
