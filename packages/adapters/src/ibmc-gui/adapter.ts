@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withLogout } from '../internal/http-device.js';
-import type { HttpRequest } from '../internal/http.js';
+import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withWebSession } from '../internal/http-device.js';
+import type { HttpRequest, HttpResponse } from '../internal/http.js';
 import { at, LoginRefused, PayloadProblem, requireNumber } from '../internal/http-shape.js';
 import { errorMessage } from '../internal/device-support.js';
 
@@ -53,24 +53,27 @@ export const ibmcGuiAdapter: AdapterDefinition<typeof ibmcGuiConfigSchema> = Obj
     const { client, address } = clientForDevice(TYPE, config, ctx, { defaultScheme: 'https', sendCredentials: false });
     const path = (p: string): string => `${address.basePath}${p}`;
     return httpPowerAdapter(client, async (signal, timestampNs) => {
-      const login = await client.request({
-        method: 'POST',
-        path: path('/bmc/php/processparameter.php'),
-        form: { check_pwd: config.pass ?? '', logtype: '0', user_name: config.user ?? '', func: 'AddSession', IsKvmApp: '0' },
-        signal,
-      });
-      const session = [...parseSetCookies(login.setCookies)].find(([name]) => name.includes('SessionId'));
-      if (session === undefined) throw new LoginRefused('AddSession refused: no SessionId cookie');
-      const cookie = `${session[0]}=${session[1]}`;
       let token: string | undefined;
-      // DelSession carries the token when there is one; without it the iBMC still drops the session by cookie.
-      const logout = (): HttpRequest => ({
-        method: 'POST',
-        path: path('/bmc/php/processparameter.php'),
-        headers: { cookie },
-        form: { token: token ?? '', func: 'DelSession' },
-      });
-      return withLogout(client, ctx.logger, logout, async () => {
+      const login = {
+        request: {
+          method: 'POST' as const,
+          path: path('/bmc/php/processparameter.php'),
+          form: { check_pwd: config.pass ?? '', logtype: '0', user_name: config.user ?? '', func: 'AddSession', IsKvmApp: '0' },
+        },
+        session: (res: HttpResponse): string => {
+          const session = [...parseSetCookies(res.setCookies)].find(([name]) => name.includes('SessionId'));
+          if (session === undefined) throw new LoginRefused('AddSession refused: no SessionId cookie');
+          return `${session[0]}=${session[1]}`;
+        },
+        // DelSession carries the token when there is one; without it the iBMC still drops the session by cookie.
+        logout: (cookie: string): HttpRequest => ({
+          method: 'POST',
+          path: path('/bmc/php/processparameter.php'),
+          headers: { cookie },
+          form: { token: token ?? '', func: 'DelSession' },
+        }),
+      };
+      return withWebSession(client, ctx.logger, signal, login, async (cookie) => {
         token = (await client.request({ method: 'POST', path: path('/bmc/php/gettoken.php'), headers: { cookie }, signal })).text.trim();
         if (token === '') throw new PayloadProblem('gettoken.php returned an empty token');
         const data = await client.request({

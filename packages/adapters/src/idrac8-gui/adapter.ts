@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withLogout } from '../internal/http-device.js';
+import { clientForDevice, httpPowerAdapter, parseSetCookies, powerReading, withWebSession } from '../internal/http-device.js';
+import type { HttpResponse } from '../internal/http.js';
 import { LoginRefused, PayloadProblem } from '../internal/http-shape.js';
 
 const TYPE = 'idrac8-gui';
@@ -50,18 +51,18 @@ export const idrac8GuiAdapter: AdapterDefinition<typeof idrac8GuiConfigSchema> =
     const { client, address } = clientForDevice(TYPE, config, ctx, { defaultScheme: 'https', sendCredentials: false });
     const path = (p: string): string => `${address.basePath}${p}`;
     return httpPowerAdapter(client, async (signal, timestampNs) => {
-      // Form values are URL-encoded here; the original pasted them raw, which broke passwords with & or =.
-      const login = await client.request({
-        method: 'POST',
-        path: path('/data/login'),
-        form: { user: config.user ?? '', password: config.pass ?? '' },
-        signal,
-      });
-      const session = parseSetCookies(login.setCookies).get(SESSION_COOKIE);
-      if (session === undefined) throw new LoginRefused(`/data/login refused: no ${SESSION_COOKIE} cookie${authResultOf(login.text)}`);
-      const headers = { cookie: `${SESSION_COOKIE}=${session}` };
-      return withLogout(client, ctx.logger, { method: 'POST', path: path('/data/logout'), headers }, async () => {
-        const token = parseIdracLogin(login.text);
+      const login = {
+        // Form values are URL-encoded here; the original pasted them raw, which broke passwords with & or =.
+        request: { method: 'POST' as const, path: path('/data/login'), form: { user: config.user ?? '', password: config.pass ?? '' } },
+        session: (res: HttpResponse) => {
+          const session = parseSetCookies(res.setCookies).get(SESSION_COOKIE);
+          if (session === undefined) throw new LoginRefused(`/data/login refused: no ${SESSION_COOKIE} cookie${authResultOf(res.text)}`);
+          return { cookie: `${SESSION_COOKIE}=${session}` };
+        },
+        logout: (headers: { cookie: string }) => ({ method: 'POST' as const, path: path('/data/logout'), headers }),
+      };
+      return withWebSession(client, ctx.logger, signal, login, async (headers, res) => {
+        const token = parseIdracLogin(res.text);
         const data = await client.request({ method: 'POST', path: path('/data?get=powergraphdata'), headers: { ...headers, ST2: token }, signal });
         return powerReading(parseIdracPowerGraph(data.text), timestampNs, 'powergraphdata');
       });

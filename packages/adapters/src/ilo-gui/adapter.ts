@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, powerReading, withLogout } from '../internal/http-device.js';
+import { clientForDevice, httpPowerAdapter, powerReading, withWebSession } from '../internal/http-device.js';
+import type { HttpResponse } from '../internal/http.js';
 import { at, PayloadProblem, requireNumber, str } from '../internal/http-shape.js';
 
 const TYPE = 'ilo-gui';
@@ -32,18 +33,24 @@ export const iloGuiAdapter: AdapterDefinition<typeof iloGuiConfigSchema> = Objec
     const { client, address } = clientForDevice(TYPE, config, ctx, { defaultScheme: 'https' });
     const path = (p: string): string => `${address.basePath}${p}`;
     return httpPowerAdapter(client, async (signal, timestampNs) => {
-      const login = await client.json({
-        method: 'POST',
-        path: path('/json/login_session'),
-        body: { method: 'login', user_login: config.user ?? '', password: config.pass ?? '' },
-        signal,
-      });
-      const key = parseIloGuiSessionKey(login);
       // The original sent a cookie named `sessionKey:` (colon included); iLO reads `sessionKey`.
-      const cookie = { cookie: `sessionKey=${key}` };
-      const logout = { method: 'POST' as const, path: path('/json/login_session'), body: { method: 'logout', session_key: key }, headers: cookie };
-      return withLogout(client, ctx.logger, logout, async () => {
-        const data = await client.json({ path: path('/json/power_history_fast'), headers: cookie, signal });
+      const cookieOf = (key: string) => ({ cookie: `sessionKey=${key}` });
+      const login = {
+        request: {
+          method: 'POST' as const,
+          path: path('/json/login_session'),
+          body: { method: 'login', user_login: config.user ?? '', password: config.pass ?? '' },
+        },
+        session: (res: HttpResponse) => parseIloGuiSessionKey(client.parseJson(res)),
+        logout: (key: string) => ({
+          method: 'POST' as const,
+          path: path('/json/login_session'),
+          body: { method: 'logout', session_key: key },
+          headers: cookieOf(key),
+        }),
+      };
+      return withWebSession(client, ctx.logger, signal, login, async (key) => {
+        const data = await client.json({ path: path('/json/power_history_fast'), headers: cookieOf(key), signal });
         return powerReading(parseIloGuiPower(data), timestampNs, 'power_history_fast');
       });
     });

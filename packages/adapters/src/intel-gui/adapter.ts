@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { AdapterContext, AdapterDefinition, PowerAdapter } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
-import { clientForDevice, httpPowerAdapter, powerReading, withLogout } from '../internal/http-device.js';
+import { clientForDevice, httpPowerAdapter, powerReading, withWebSession } from '../internal/http-device.js';
+import type { HttpResponse } from '../internal/http.js';
 import { at, LoginRefused, PayloadProblem, requireNumber, str } from '../internal/http-shape.js';
 import { errorMessage } from '../internal/device-support.js';
 
@@ -37,9 +38,20 @@ export function parseIntelSessionCookie(body: unknown): string {
   return cookie;
 }
 
-/** `WEBVAR_STRUCTNAME_GETNMSTATISTICS[0].LSB_CURR` (W) of `getpowerstat.asp`. */
+/**
+ * Watts of `getpowerstat.asp`: `LSB_CURR + 256 * MSB_CURR` of `WEBVAR_STRUCTNAME_GETNMSTATISTICS[0]`. The page
+ * hands out the two bytes of Node Manager's 16-bit "current" statistic; the original read `LSB_CURR` alone, so a
+ * server drawing 300 W (LSB 44, MSB 1) read 44 W and one at 256 W read 0 (no reading).
+ */
 export function parseIntelPower(body: unknown): number {
-  return requireNumber(at(body, 'WEBVAR_STRUCTNAME_GETNMSTATISTICS', 0, 'LSB_CURR'), 'GETNMSTATISTICS[0].LSB_CURR');
+  const stat = at(body, 'WEBVAR_STRUCTNAME_GETNMSTATISTICS', 0);
+  const byte = (key: 'LSB_CURR' | 'MSB_CURR'): number => {
+    const v = requireNumber(at(stat, key), `GETNMSTATISTICS[0].${key}`);
+    if (!Number.isInteger(v) || v < 0 || v > 255) throw new PayloadProblem(`GETNMSTATISTICS[0].${key} is ${v}, not a byte (0-255)`);
+    return v;
+  };
+  const lsb = byte('LSB_CURR');
+  return lsb + 256 * byte('MSB_CURR');
 }
 
 /** An `intel-gui` device entry: `host`, `id`, `user`, `pass` as the original. */
@@ -56,15 +68,16 @@ export const intelGuiAdapter: AdapterDefinition<typeof intelGuiConfigSchema> = O
     const { client, address } = clientForDevice(TYPE, config, ctx, { defaultScheme: 'https', sendCredentials: false });
     const path = (p: string): string => `${address.basePath}${p}`;
     return httpPowerAdapter(client, async (signal, timestampNs) => {
-      const login = await client.request({
-        method: 'POST',
-        path: path('/rpc/WEBSES/create.asp'),
-        form: { WEBVAR_USERNAME: config.user ?? '', WEBVAR_PASSWORD: config.pass ?? '' },
-        signal,
-      });
-      const session = parseIntelSessionCookie(cleanIntelPseudoJson(login.text));
-      const headers = { cookie: `SessionCookie=${session}` };
-      return withLogout(client, ctx.logger, { path: path('/rpc/WEBSES/logout.asp'), headers }, async () => {
+      const login = {
+        request: {
+          method: 'POST' as const,
+          path: path('/rpc/WEBSES/create.asp'),
+          form: { WEBVAR_USERNAME: config.user ?? '', WEBVAR_PASSWORD: config.pass ?? '' },
+        },
+        session: (res: HttpResponse) => ({ cookie: `SessionCookie=${parseIntelSessionCookie(cleanIntelPseudoJson(res.text))}` }),
+        logout: (headers: { cookie: string }) => ({ path: path('/rpc/WEBSES/logout.asp'), headers }),
+      };
+      return withWebSession(client, ctx.logger, signal, login, async (headers) => {
         const stat = await client.request({ path: path('/rpc/getpowerstat.asp'), headers, signal });
         return powerReading(parseIntelPower(cleanIntelPseudoJson(stat.text)), timestampNs, 'getpowerstat');
       });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { deviceIdentityKeys, optionalText } from './config-fields.js';
+import { deviceHostProblem } from './http.js';
 
 /** Defaults shared by the HTTP adapters, exported for the docs. */
 export const DEFAULT_HTTP_DEVICE = Object.freeze({
@@ -7,6 +8,8 @@ export const DEFAULT_HTTP_DEVICE = Object.freeze({
   /** Used when neither the device nor the collector gives a timeout. */
   timeoutS: 10,
 });
+
+const HOLDS_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i;
 
 /** Keys every HTTP device entry understands (the whole `servers[]` entry is validated, so unknown keys pass). */
 export const httpDeviceShape = {
@@ -16,7 +19,13 @@ export const httpDeviceShape = {
     .string()
     .trim()
     .min(1, 'required: device address, e.g. "10.0.0.5" or "bmc1:8443"')
-    .refine((h) => !/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i.test(h), 'must not hold credentials (user@...): use the user and pass keys'),
+    .refine((h) => !HOLDS_CREDENTIALS.test(h), 'must not hold credentials (user@...): use the user and pass keys')
+    // Checked at config time: a typo (`https:/bmc`, `htps://bmc`) would otherwise send the credentials to a host
+    // named `https`. The value is not echoed (it may hold a secret the check above did not recognise).
+    .superRefine((h, ctx) => {
+      const problem = h === '' || HOLDS_CREDENTIALS.test(h) ? undefined : deviceHostProblem(h);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   user: optionalText,
   pass: optionalText,
   verify_cert: z.boolean().default(DEFAULT_HTTP_DEVICE.verifyCert),

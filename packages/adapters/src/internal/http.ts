@@ -159,6 +159,8 @@ export class HttpClient {
   private readonly maxBodyBytes: number;
   private digest: { challenge: DigestChallenge; nc: number } | undefined;
   private closed = false;
+  /** Work that must end before the client is given up: web UI sessions between their login and logout. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(options: HttpClientOptions) {
     this.opts = { ...options };
@@ -176,6 +178,41 @@ export class HttpClient {
   /** Target given at construction. */
   get target(): string {
     return this.opts.target;
+  }
+
+  /** Default per-request deadline in ms. */
+  get timeoutMs(): number {
+    return this.opts.timeoutMs;
+  }
+
+  /**
+   * Runs `work` and keeps it in view of {@link drain} until it settles, so that whoever closes the client can
+   * first let it finish (a web UI session's logout, above all).
+   */
+  track<T>(work: () => Promise<T>): Promise<T> {
+    const running = work();
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+    return running;
+  }
+
+  /** Resolves once no {@link track}ed work is left, or after `maxMs`, whichever comes first. Never rejects. */
+  async drain(maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (this.pending.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const timeUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, left);
+      });
+      await Promise.race([Promise.all([...this.pending]), timeUp]);
+      clearTimeout(timer);
+    }
   }
 
   /** Builds an `AdapterError` for this device. */
@@ -241,31 +278,41 @@ export class HttpClient {
       const location = REDIRECT_STATUSES.has(res.status) ? res.headers['location'] : undefined;
       if (location === undefined || location === '' || (req.acceptStatus ?? []).includes(res.status)) return res;
       if (hop >= MAX_REDIRECTS) throw this.statusError(res);
-      current = this.redirected(current, res.status, location);
+      current = this.redirected(current, res, location);
     }
   }
 
   /**
    * The request a redirect asks for. 303 (and 301/302 after a POST, as browsers do) turn into a GET without
-   * body; credentials never follow a redirect to another origin.
+   * body. A redirect to another origin (scheme, host or port) is never followed: the request may carry a login
+   * form with the password, a CSRF token or a session cookie, and even an `https` → `http` hop on the same host
+   * would send them in clear text. It fails naming where it led, so `host` can be corrected.
    */
-  private redirected(req: HttpRequest, status: number, location: string): HttpRequest {
+  private redirected(req: HttpRequest, res: HttpResponse, location: string): HttpRequest {
     const from = this.resolve(req.path);
-    const to = new URL(location, from);
-    const toGet = status === 303 || ((status === 301 || status === 302) && req.method === 'POST');
+    let to: URL;
+    try {
+      to = new URL(location, from);
+    } catch {
+      throw this.error(`${res.what}: HTTP ${res.status} with an unusable Location header`, HTTP_ERROR_CODES.http, {
+        cause: this.statusCause(res),
+        retryable: false,
+      });
+    }
+    if (to.origin !== from.origin) {
+      throw this.error(
+        `${res.what}: HTTP ${res.status} redirects to another origin (${to.origin}); not followed, so that nothing ` +
+          `of the request (credentials, login form, session cookie) goes there: if the device answers there, set host to it`,
+        HTTP_ERROR_CODES.http,
+        { cause: this.statusCause(res), retryable: false },
+      );
+    }
+    const toGet = res.status === 303 || ((res.status === 301 || res.status === 302) && req.method === 'POST');
     const next: HttpRequest = { ...req, path: to.toString() };
     if (toGet) {
       next.method = 'GET';
       delete next.body;
       delete next.form;
-    }
-    if (to.origin !== from.origin) {
-      next.withAuth = false;
-      const headers = { ...req.headers };
-      for (const key of Object.keys(headers)) {
-        if (/^(authorization|x-auth-token|cookie)$/i.test(key)) delete headers[key];
-      }
-      next.headers = headers;
     }
     return next;
   }
@@ -297,12 +344,8 @@ export class HttpClient {
 
   /** Turns a non-accepted response into the `AdapterError` {@link request} throws. */
   statusError(res: HttpResponse): AdapterError {
-    const retryAfterMs = parseRetryAfterMs(res.headers['retry-after']);
-    const statusError = new HttpStatusError(`${res.what}: HTTP ${res.status}`, {
-      status: res.status,
-      body: cut(res.text, 500),
-      retryAfterMs,
-    });
+    const statusError = this.statusCause(res);
+    const retryAfterMs = statusError.retryAfterMs;
     const auth = res.status === 401 || res.status === 403;
     const after = retryAfterMs === undefined ? '' : ` (retry after ${retryAfterMs} ms)`;
     return this.error(
@@ -310,6 +353,14 @@ export class HttpClient {
       auth ? HTTP_ERROR_CODES.auth : HTTP_ERROR_CODES.http,
       { cause: statusError, retryable: statusError.retryable },
     );
+  }
+
+  private statusCause(res: HttpResponse): HttpStatusError {
+    return new HttpStatusError(`${res.what}: HTTP ${res.status}`, {
+      status: res.status,
+      body: cut(res.text, 500),
+      retryAfterMs: parseRetryAfterMs(res.headers['retry-after']),
+    });
   }
 
   private async send(method: string, url: URL, req: HttpRequest, what: string): Promise<HttpResponse> {
@@ -467,6 +518,45 @@ export function parseDeviceAddress(host: string): DeviceAddress {
   const [hostPort, ...rest] = host.trim().split('/');
   const basePath = rest.length === 0 ? '' : `/${rest.join('/')}`.replace(/\/+$/, '');
   return { scheme: undefined, hostPort: hostPort ?? '', basePath };
+}
+
+/** The forms of `host` {@link deviceHostProblem} accepts, for messages and docs. */
+export const DEVICE_HOST_FORMS =
+  'name, name:port, [IPv6] or [IPv6]:port, optionally as an http:// or https:// URL and with a path prefix ' +
+  '(e.g. "10.0.0.5", "bmc1:8443", "[fd00::5]:443", "https://bmc1", "http://127.0.0.1:9000/dev/3")';
+
+const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*)$/;
+const HOST_V6 = /^\[[0-9A-Fa-f:.]+\]$/;
+
+/**
+ * Why `host` is not a device address {@link parseDeviceAddress} can use, or undefined when it is one. A typo
+ * such as `https:/bmc`, `htps://bmc` or `https//bmc` would otherwise name a host called `https` or `htps`
+ * (and send the credentials there), and `bmc:99999` would fail every poll as an unexpected error.
+ */
+export function deviceHostProblem(host: string): string | undefined {
+  const h = host.trim();
+  const forms = `host must be ${DEVICE_HOST_FORMS}`;
+  let rest = h;
+  const url = /^https?:\/\//i.exec(h);
+  if (url !== null) rest = h.slice(url[0].length);
+  else if (/^[a-z][a-z0-9+.-]*:\//i.test(h) || /^[a-z][a-z0-9+.-]*\/\//i.test(h)) {
+    return `${forms}: only http:// and https:// are understood as a scheme, written with "://"`;
+  }
+  if (/[\s?#\\]/.test(rest)) return `${forms}: no spaces, "?", "#" or "\\"`;
+  const slash = rest.indexOf('/');
+  const hostPort = slash < 0 ? rest : rest.slice(0, slash);
+  const path = slash < 0 ? '' : rest.slice(slash);
+  if (path.includes('//')) return `${forms}: the path prefix has an empty segment ("//")`;
+  const m = /^(\[[^\]]*\]|[^:[\]]*)(?::([^:]*))?$/.exec(hostPort);
+  const name = m?.[1] ?? '';
+  if (m === null || !(HOST_NAME.test(name) || HOST_V6.test(name))) {
+    return `${forms}: the address part is not a host name, an IPv4 address or a bracketed IPv6 address`;
+  }
+  const port = m[2];
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    return `${forms}: the port must be a number from 1 to 65535`;
+  }
+  return URL.canParse(`http://${hostPort}`) ? undefined : `${forms}: the address part is not a valid host`;
 }
 
 /**

@@ -19,10 +19,21 @@ describe('web UI parsers', () => {
     expect(() => parseIdracPowerGraph('<root><lastHourData><powerData><record>n/a,1</record></powerData></lastHourData></root>')).toThrow(/does not start with a number/);
   });
 
-  it('cleans Intel pseudo-JSON and reads the session cookie and LSB_CURR', () => {
+  it('cleans Intel pseudo-JSON and reads the session cookie and the current power', () => {
     expect(parseIntelSessionCookie(cleanIntelPseudoJson(httpFixture('intel-s2600wt-01.01-create.txt')))).toBe('Ub7xGk1tVt8hR3Qa0000');
     expect(parseIntelPower(cleanIntelPseudoJson(httpFixture('intel-s2600wt-01.01-getpowerstat.txt')))).toBe(143);
     expect(() => cleanIntelPseudoJson('<html>login</html>')).toThrow(PayloadProblem);
+  });
+
+  it('reads Intel power as LSB_CURR + 256 * MSB_CURR, so 256 W and more are not cut to their low byte', () => {
+    const fixture = httpFixture('intel-s2600wt-01.01-getpowerstat.txt');
+    const withBytes = (lsb: unknown, msb: unknown): unknown =>
+      cleanIntelPseudoJson(fixture.replace("'LSB_CURR' : 143,'MSB_CURR' : 0", `'LSB_CURR' : ${String(lsb)},'MSB_CURR' : ${String(msb)}`));
+    expect(parseIntelPower(withBytes(44, 1))).toBe(300); // 0x012C
+    expect(parseIntelPower(withBytes(0, 1))).toBe(256); // the original read 0 and sent nothing
+    expect(parseIntelPower(withBytes(255, 3))).toBe(1023);
+    expect(() => parseIntelPower(withBytes(44, null))).toThrow(/MSB_CURR is absent or null/);
+    expect(() => parseIntelPower(withBytes(300, 0))).toThrow(/LSB_CURR is 300, not a byte/);
   });
 
   it('decodes the iBMC answer with its leading junk character and %22 quotes', () => {
