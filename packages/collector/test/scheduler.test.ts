@@ -161,6 +161,27 @@ describe('PollScheduler', () => {
     await scheduler.stop(0);
   });
 
+  it('waits as long as a busy device asks (Retry-After) before reading it again, within the back-off bound', async () => {
+    const { clock, state, scheduler } = setup(0);
+    state.behaviour.set('busy', { kind: 'busy', retryAfterMs: 20_000 });
+    scheduler.setEnvironments([env('E', 1000, ['busy'], state)]);
+    scheduler.start();
+    await clock.advance(1000);
+    expect(state.reads.get('busy')).toBe(1);
+    // The exponential back-off alone would have tried again after 1 s, then 2 s, 4 s and 8 s.
+    await clock.advance(19_500);
+    expect(state.reads.get('busy')).toBe(1);
+    await clock.advance(1000);
+    expect(state.reads.get('busy')).toBe(2);
+    // A Retry-After beyond the back-off cap (60 s by default) is capped.
+    state.behaviour.set('busy', { kind: 'busy', retryAfterMs: 86_400_000 });
+    await clock.advance(20_000);
+    expect(state.reads.get('busy')).toBe(3);
+    await clock.advance(61_000);
+    expect(state.reads.get('busy')).toBe(4);
+    await scheduler.stop(0);
+  });
+
   it('recovers and reads on every tick again when a failing device comes back', async () => {
     const { clock, state, batches, scheduler } = setup(0);
     state.behaviour.set('flaky', { kind: 'fail' });

@@ -12,6 +12,17 @@ import {
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { errorText, worthWarning } from './logging.js';
+
+/** The `Retry-After` delay an error (or one of its causes, e.g. an adapter's HTTP status error) carries, in ms. */
+function retryAfterOf(err: unknown): number | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 8 && typeof e === 'object' && e !== null; depth++) {
+    const ms = (e as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof ms === 'number' && Number.isFinite(ms) && ms > 0) return ms;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
 import { firstReadOffsetsMs, joinsTick } from './stagger.js';
 import type { ResolvedDevice, ResolvedEnvironment } from './config.js';
 
@@ -565,9 +576,18 @@ export class PollScheduler {
       baseMs: dev.env.intervalMs,
       maxMs: Math.max(dev.env.intervalMs, this.maxBackoffMs),
     };
-    const delay = backoffDelayMs(n, backoff, this.random);
+    // A device that said when to come back (503 or 429 with Retry-After) is not asked sooner, within the same
+    // bound as the back-off: a longer wait would read as a wall clock stepped back at the next tick.
+    const retryAfterMs = retryAfterOf(err);
+    const delay = Math.max(backoffDelayMs(n, backoff, this.random), Math.min(retryAfterMs ?? 0, backoff.maxMs));
     dev.stats.nextAttemptMs = this.clock.nowMs() + delay;
-    const fields = { device: dev.spec.key, failures: n, retryInMs: delay, err: dev.stats.lastError };
+    const fields = {
+      device: dev.spec.key,
+      failures: n,
+      retryInMs: delay,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      err: dev.stats.lastError,
+    };
     if (worthWarning(n)) this.logger.warn(fields, 'device read failed');
     else this.logger.debug(fields, 'device read failed');
     if (dev.inFlight === undefined) this.dropAdapter(dev);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AdapterError, nowNs, type AdapterDefinition, type PowerAdapter, type Reading } from '@energyrecorder/core';
+import { AdapterError, HttpStatusError, nowNs, type AdapterDefinition, type PowerAdapter, type Reading } from '@energyrecorder/core';
 
 /** The twelve adapter types of the original, with their sample keys: enough to load the original's file. */
 export const originalTypeStubs: AdapterDefinition[] = [
@@ -26,6 +26,8 @@ export const originalTypeStubs: AdapterDefinition[] = [
 export type Behaviour =
   | { kind: 'ok'; value: number }
   | { kind: 'fail' }
+  /** Fails as a device answering 503 with a `Retry-After` of `retryAfterMs`. */
+  | { kind: 'busy'; retryAfterMs: number }
   /** Resolves after `ms`, honouring the abort signal. */
   | { kind: 'slow'; ms: number; value: number }
   /** Never settles on its own; rejects when its signal aborts. */
@@ -81,6 +83,12 @@ export function scriptedAdapter(state: ScriptState, timeSource: () => number = n
               return reading(b.value);
             case 'fail':
               throw new AdapterError('scripted failure', { adapterType: 'scripted', target: name });
+            case 'busy':
+              throw new AdapterError('scripted 503', {
+                adapterType: 'scripted',
+                target: name,
+                cause: new HttpStatusError('HTTP 503', { status: 503, retryAfterMs: b.retryAfterMs }),
+              });
             case 'slow':
               await new Promise<void>((resolve, reject) => {
                 const t = setTimeout(resolve, b.ms);
