@@ -19,6 +19,8 @@ export interface LiveChartOptions {
   capacity?: number;
   /** Visible window in seconds. */
   windowS?: number;
+  /** Colour of an equipment's trace and legend swatch (the report's bars take the same); by order otherwise. */
+  colorOf?: (equipment: string) => string;
 }
 
 const BAND_FILLS = ['rgba(56, 116, 203, 0.10)', 'rgba(230, 140, 30, 0.13)'];
@@ -50,7 +52,11 @@ export function seriesColor(index: number): string {
 export class LiveChart {
   private readonly rings = new Map<string, SeriesRing>();
   private readonly order: string[] = [];
-  private readonly plot: uPlot;
+  private plot: uPlot;
+  private readonly plotOptions: uPlot.Options;
+  private readonly colorOf: (equipment: string) => string;
+  /** Server clock minus this browser's, in ms: the window ends at the server's now. */
+  private clockOffsetMs = 0;
   private readonly capacity: number;
   private windowS: number;
   private bands: StepBand[] = [];
@@ -74,9 +80,9 @@ export class LiveChart {
   ) {
     this.capacity = options.capacity ?? 4000;
     this.windowS = options.windowS ?? 300;
-    const width = Math.max(320, root.clientWidth);
-    const opts: uPlot.Options = {
-      width,
+    this.colorOf = options.colorOf ?? ((equipment) => seriesColor(Math.max(0, this.order.indexOf(equipment))));
+    this.plotOptions = {
+      width: Math.max(320, root.clientWidth),
       height: options.height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
@@ -91,7 +97,7 @@ export class LiveChart {
       ],
       hooks: { drawClear: [(u) => this.drawBands(u)], draw: [() => this.drawn()] },
     };
-    this.plot = new uPlot(opts, [[]], root);
+    this.plot = this.createPlot();
     this.resize = new ResizeObserver(() => {
       const w = Math.max(320, this.root.clientWidth);
       if (Math.abs(w - this.plot.width) > 1) {
@@ -111,9 +117,20 @@ export class LiveChart {
     this.invalidate(true);
   }
 
+  /**
+   * Tells the chart the server's clock (ns since the epoch), so its window ends at the server's now: neither this
+   * browser's clock nor a meter's reading from the future can move it.
+   */
+  setServerNow(nowNs: number): void {
+    if (Number.isFinite(nowNs)) this.clockOffsetMs = nowNs / 1e6 - Date.now();
+    this.invalidate();
+  }
+
   /** Forgets every series (a different environment was chosen). */
   reset(): void {
-    for (let i = this.order.length; i >= 1; i--) this.plot.delSeries(i);
+    // A new plot rather than `delSeries`: uPlot's `delSeries` fails when cursor points are off (as here).
+    this.plot.destroy();
+    this.plot = this.createPlot();
     this.rings.clear();
     this.order.length = 0;
     this.bands = [];
@@ -130,7 +147,7 @@ export class LiveChart {
       this.rings.set(equipment, ring);
       this.order.push(equipment);
       const index = this.order.length - 1;
-      this.plot.addSeries({ label: equipment, stroke: seriesColor(index), width: 1, spanGaps: false }, index + 1);
+      this.plot.addSeries({ label: equipment, stroke: this.colorOf(equipment), width: 1, spanGaps: false }, index + 1);
     }
     for (const [ns, w] of samples) {
       const t = ns / 1e9;
@@ -188,13 +205,18 @@ export class LiveChart {
     }, wait);
   }
 
+  private createPlot(): uPlot {
+    const width = Math.max(320, this.root.clientWidth);
+    return new uPlot({ ...this.plotOptions, width, series: [{}] }, [[]], this.root);
+  }
+
   private render(): void {
     this.frame = 0;
     const started = performance.now();
     this.lastRenderMs = started;
-    const nowS = Date.now() / 1000;
-    // A meter whose clock runs ahead would otherwise draw outside the window.
-    this.toS = Math.max(nowS, Number.isFinite(this.newestS) ? this.newestS : nowS);
+    // The server's now: a sample from a meter whose clock runs ahead is drawn off the right edge rather than
+    // moving every other trace out of the window (the hub does not stream samples far in the future at all).
+    this.toS = (Date.now() + this.clockOffsetMs) / 1000;
     this.fromS = this.toS - this.windowS;
     const rings = this.order.map((name) => this.rings.get(name) as SeriesRing);
     const plotWidthCss = Math.max(50, Math.round(this.plot.bbox.width / (window.devicePixelRatio || 1)));
@@ -236,9 +258,10 @@ export class LiveChart {
       let li = items[i] as HTMLLIElement | undefined;
       if (li === undefined) {
         li = document.createElement('li');
+        li.dataset['equipment'] = name;
         const swatch = document.createElement('span');
         swatch.className = 'swatch';
-        swatch.style.background = seriesColor(i);
+        swatch.style.background = this.colorOf(name);
         const label = document.createElement('span');
         label.className = 'name';
         label.textContent = name;

@@ -16,6 +16,7 @@ import { nsTextToSeconds, nsToText } from './ns.js';
 import { renderReportBars, renderReportTable } from './report-view.js';
 import type {
   LiveBacklog,
+  LiveEnvironments,
   LiveEnvironmentState,
   LivePower,
   LiveSession,
@@ -73,8 +74,7 @@ const state = {
   equipmentColors: new Map<string, string>(),
 };
 
-const chart = new LiveChart(ui.chart, ui.legend, { height: CHART_HEIGHT, windowS: Number(ui.windowSelect.value) });
-
+/** One colour per equipment name for the page's life: its trace, legend swatch and report bar segments. */
 function colorOf(equipment: string): string {
   let color = state.equipmentColors.get(equipment);
   if (color === undefined) {
@@ -83,6 +83,8 @@ function colorOf(equipment: string): string {
   }
   return color;
 }
+
+const chart = new LiveChart(ui.chart, ui.legend, { height: CHART_HEIGHT, windowS: Number(ui.windowSelect.value), colorOf });
 
 function showMessage(text: string): void {
   ui.message.textContent = text;
@@ -190,9 +192,12 @@ async function loadEnvironments(): Promise<void> {
 
 function connectGlobalStream(): void {
   const source = new EventSource('/resources/live');
+  // All environments when the stream opens, then each new one when it first sends data (power or session).
   source.addEventListener('environments', (ev) => {
-    const body = JSON.parse((ev as MessageEvent<string>).data) as { environments: LiveEnvironmentState[] };
+    const body = JSON.parse((ev as MessageEvent<string>).data) as LiveEnvironments;
     applyEnvironmentStates(body.environments);
+    const first = body.environments[0];
+    if (state.environment === undefined && first !== undefined) selectEnvironment(first.environment);
   });
   source.addEventListener('session', (ev) => {
     applyEnvSession(JSON.parse((ev as MessageEvent<string>).data) as LiveSession);
@@ -290,6 +295,7 @@ function connectEnvironmentStream(environment: string): void {
   source.addEventListener('error', () => setConnection('reconnecting…', false));
   source.addEventListener('backlog', (ev) => {
     const body = JSON.parse((ev as MessageEvent<string>).data) as LiveBacklog;
+    chart.setServerNow(body.nowNs);
     // A reconnect resends the backlog; the rings drop samples older than what they hold, so nothing doubles.
     for (const msg of body.power) chart.addSamples(msg.equipment, msg.samples);
     if (body.state.session !== undefined) applyEnvSession(body.state.session);
@@ -297,7 +303,6 @@ function connectEnvironmentStream(environment: string): void {
   });
   source.addEventListener('power', (ev) => {
     const msg = JSON.parse((ev as MessageEvent<string>).data) as LivePower;
-    colorOf(msg.equipment);
     chart.addSamples(msg.equipment, msg.samples);
   });
   source.addEventListener('session', (ev) => {

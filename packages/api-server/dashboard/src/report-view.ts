@@ -82,7 +82,7 @@ export function renderReportBars(
     for (const eq of step.equipments) {
       const w = (Math.max(0, eq.energyWh) / maxWh) * barW;
       if (w <= 0) continue;
-      const rect = svg('rect', { x, y: y + 4, width: w, height: 16, fill: colorOf(eq.equipment) });
+      const rect = svg('rect', { x, y: y + 4, width: w, height: 16, fill: colorOf(eq.equipment), 'data-equipment': eq.equipment });
       const tip = svg('title', {});
       tip.textContent = `${eq.equipment}: ${formatWh(eq.energyWh)}, coverage ${formatPct(eq.coveragePct)}`;
       rect.append(tip);

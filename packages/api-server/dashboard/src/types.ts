@@ -26,6 +26,7 @@ export type { EquipmentEnergy, RunningScenario };
 
 export type {
   LiveBacklog,
+  LiveEnvironmentsMessage as LiveEnvironments,
   LiveEnvironmentState,
   LivePowerMessage as LivePower,
   LiveSessionMessage as LiveSession,

@@ -45,8 +45,11 @@ export function createDashboard(options: DashboardOptions = {}): Dashboard {
         });
         return;
       }
-      // Only the power series is streamed: a batch of other sensors costs nothing here.
-      const power = event.readingsOf?.(hub.powerSeries.sensor, hub.powerSeries.unit) ?? event.readings;
+      // Only the power series (in any of its units; the hub converts to W) is streamed: a batch of other sensors
+      // costs nothing here.
+      const { sensor, units } = hub.powerSeries;
+      const power =
+        event.readingsOf === undefined ? event.readings : units.flatMap((unit) => event.readingsOf?.(sensor, unit) ?? []);
       if (power.length === 0) return;
       hub.publishMeasurements(
         power.map((r) => ({

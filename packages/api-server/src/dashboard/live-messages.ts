@@ -33,8 +33,18 @@ export interface LiveEnvironmentState {
   lastSampleNs?: number;
 }
 
+/**
+ * Environments as the stream without an environment sends them: all of them when it opens, then each new one as
+ * it first sends data (an environment that only sends power has no session event to announce it).
+ */
+export interface LiveEnvironmentsMessage {
+  environments: LiveEnvironmentState[];
+}
+
 /** What a new subscriber receives first: recent power samples of the environment and its state. */
 export interface LiveBacklog {
   state: LiveEnvironmentState;
   power: LivePowerMessage[];
+  /** The server's clock when the backlog was sent (ns since the epoch): the page's chart window ends there. */
+  nowNs: number;
 }

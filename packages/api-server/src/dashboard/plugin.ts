@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import type { LiveEvent, LiveHub } from './live-hub.js';
 import { createDashboardAuthCheck, type DashboardUser } from './internal/basic-auth.js';
+import { nameSchema } from '../internal/validation.js';
 import { defaultAssetsDirCandidates, loadStaticAssets, type StaticAsset } from './internal/static-assets.js';
 
 /** Defaults of {@link dashboardPlugin}. */
@@ -46,14 +47,8 @@ export interface DashboardPluginOptions {
   logger?: Logger;
 }
 
-const environmentName = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(256, 'must be at most 256 characters')
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
-
-const liveQuerySchema = z.object({ environment: environmentName.optional() });
+// Exactly the names the API accepts for an environment, so every environment it records can be watched.
+const liveQuerySchema = z.object({ environment: nameSchema.optional() });
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
@@ -163,19 +158,22 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     let unsubscribe = (): void => undefined;
     const heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs);
     heartbeat.unref();
-    const close = (): void => {
+    const close = (drop = false): void => {
       if (closed) return;
       closed = true;
       unsubscribe();
       clearInterval(heartbeat);
       streams.delete(res);
-      if (!res.writableEnded) res.end();
+      // A dropped client is not reading: `end()` would queue the end behind what it never reads and keep the socket
+      // and its buffer for ever. Destroying frees both; the browser sees the stream fail and reconnects.
+      if (drop) res.destroy();
+      else if (!res.writableEnded) res.end();
     };
     const write = (chunk: string): void => {
       if (closed) return;
       if (res.writableLength > opts.maxBufferedBytes) {
         logger.warn({ environment, bufferedBytes: res.writableLength }, 'slow live client dropped');
-        close();
+        close(true);
         return;
       }
       res.write(chunk);
@@ -190,8 +188,8 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     unsubscribe = hub.subscribe(environment === undefined ? {} : { environment }, (event: LiveEvent) => {
       write(sseFrame(event.type, event.data));
     });
-    req.raw.on('close', close);
-    res.on('error', close);
+    req.raw.on('close', () => close());
+    res.on('error', () => close());
     logger.debug({ environment, subscribers: hub.subscriberCount }, 'live client connected');
     return reply;
   });

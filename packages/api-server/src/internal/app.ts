@@ -28,6 +28,7 @@ import {
   type ValidationBody,
 } from './validation.js';
 import type { ApiUser } from '@energyrecorder/core';
+import { WATTS_PER_UNIT } from './power-units.js';
 
 /** Everything the HTTP layer needs, already built. */
 export interface AppDeps {
@@ -97,9 +98,6 @@ function lacksAnEdge(samples: readonly EquipmentSample[], startNs: number, endNs
   for (const e of edges.values()) if (!e.before || !e.after) return true;
   return false;
 }
-
-/** Power units a report reads, with their value in watts. */
-const WATTS_PER_UNIT: Readonly<Record<string, number>> = Object.freeze({ W: 1, kW: 1e3, mW: 1e-3, MW: 1e6 });
 
 const CORS = {
   'access-control-allow-origin': '*',

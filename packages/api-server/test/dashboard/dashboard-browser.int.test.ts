@@ -287,6 +287,56 @@ describeBrowser('dashboard in Chromium', () => {
     await page.setViewportSize({ width: 1366, height: 1000 });
   });
 
+  it('shows the scenario, live power and report colours of another environment when it is clicked', async () => {
+    const OTHER = 'pod-other';
+    const post = (equipment: string, value: number, t: number, environment = OTHER): Promise<{ status: number }> =>
+      sendJson(url, 'POST', `/resources/equipments/${equipment}/measurements`, {
+        environment, time: t, measurements: [{ sensor: 'power', unit: 'W', value, time: t }],
+      }, WRITER);
+    expect((await post('pdu-x', 200, nsFromNow(-2))).status).toBe(200);
+    expect((await post('srv-y', 50, nsFromNow(-2))).status).toBe(200);
+    expect((await sendJson(url, 'POST', `/resources/recorders/environment/${OTHER}`, { scenario: 'other-scn', step: 'load' }, WRITER)).status).toBe(200);
+    expect((await post('pdu-x', 200, nsFromNow())).status).toBe(200);
+    expect((await post('srv-y', 50, nsFromNow())).status).toBe(200);
+    await page.click(`.env-button[data-environment="${OTHER}"]`);
+    await page.waitForSelector(`.env-button[data-environment="${OTHER}"][aria-current="true"]`);
+    await page.waitForSelector('#running-detail[data-scenario="other-scn"][data-step="load"]');
+    expect(await page.textContent('#now-running strong')).toBe(OTHER);
+    await waitFor(async () => (await chartState()).series === 2, 'the other environment\'s two series');
+    await waitFor(async () => (await page.getAttribute('#legend', 'data-total-watts')) === '250.0', 'the other environment\'s live power');
+    // A reading of the environment left behind is not drawn under the new one.
+    expect((await post('srv-a', 999, nsFromNow(), ENV)).status).toBe(200);
+    expect((await post('pdu-x', 210, nsFromNow())).status).toBe(200);
+    await waitFor(async () => (await page.getAttribute('#legend', 'data-total-watts')) === '260.0', 'the new reading');
+    expect((await chartState()).series).toBe(2);
+
+    // The report's bars take each equipment's trace colour.
+    await page.waitForSelector('#report-bars rect[data-equipment="pdu-x"]');
+    const colours = (await page.evaluate(
+      '(() => { const out = {}; for (const li of document.querySelectorAll("#legend li")) { const bar = document.querySelector(`#report-bars rect[data-equipment="${li.dataset.equipment}"]`); ' +
+        'out[li.dataset.equipment] = [getComputedStyle(li.querySelector(".swatch")).backgroundColor, bar === null ? null : getComputedStyle(bar).fill]; } return out; })()',
+    )) as Record<string, [string, string | null]>;
+    expect(Object.keys(colours).sort()).toEqual(['pdu-x', 'srv-y']);
+    expect(colours['pdu-x']?.[1]).toMatch(/^rgb/);
+    for (const [swatch, bar] of Object.values(colours)) if (bar !== null) expect(bar).toBe(swatch);
+
+    // A meter four minutes ahead (within the hub's tolerance) must not move the window off the others' traces.
+    expect((await post('pdu-fast', 75, nsFromNow(240))).status).toBe(200);
+    await waitFor(async () => (await chartState()).series === 3, 'the fast meter\'s series');
+    expect((await chartState()).samples).toBeGreaterThanOrEqual(3);
+    expect(await page.getAttribute('#legend', 'data-total-watts')).toBe('260.0');
+    expect(pageErrors).toEqual([]);
+    expect((await sendJson(url, 'DELETE', `/resources/recorders/environment/${OTHER}`, undefined, WRITER)).status).toBe(200);
+  });
+
+  it('lists an environment that only sends power when it first sends while the page is open', async () => {
+    expect((await sendJson(url, 'POST', '/resources/equipments/meter/measurements', {
+      environment: 'pod-power-only', time: nsFromNow(), measurements: [{ sensor: 'power', unit: 'W', value: 1, time: nsFromNow() }],
+    }, WRITER)).status).toBe(200);
+    await page.waitForSelector('.env-button[data-environment="pod-power-only"]');
+    expect(await page.textContent('.env-button[data-environment="pod-power-only"] .env-detail')).toBe('idle');
+  });
+
   it('shows a visible focus ring when the controls are reached by keyboard', async () => {
     await page.focus('#env-input');
     await page.keyboard.press('Tab');

@@ -1,4 +1,8 @@
+import { connect, type Socket } from 'node:net';
+import Fastify from 'fastify';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
+import { createLiveHub } from '../../src/dashboard/live-hub.js';
+import { dashboardPlugin } from '../../src/dashboard/plugin.js';
 import { createApiServer, type ApiServer } from '../../src/index.js';
 import { nsFromNow, raw, sendJson } from '../helpers.js';
 import { basic, buildDashboardInto, openSse, type SseClient } from './support.js';
@@ -106,9 +110,111 @@ describe('dashboard routes on the API server', () => {
   it('answers 400 naming the field when the environment holds a control character', async () => {
     const res = await raw(url, 'GET', '/resources/live?environment=a%0Ab');
     expect(res.status).toBe(400);
-    expect(res.json).toEqual({ message: 'environment: must not contain control characters' });
+    expect((res.json as { message: string }).message).toMatch(/^environment: must not contain control characters/);
+  });
+
+  it('streams an environment whose name is as long as the API accepts, and refuses what the API refuses', async () => {
+    const name = 'e'.repeat(1024);
+    const posted = await sendJson(url, 'POST', `/resources/recorders/environment/${name}`, { scenario: 'long', step: 'a' });
+    expect(posted.status).toBe(200);
+    const sse = await openSse(url, `/resources/live?environment=${name}`);
+    streams.push(sse);
+    expect(sse.status).toBe(200);
+    const backlog = JSON.parse((await sse.next((e) => e.event === 'backlog')).data) as { state: { session?: { scenario: string } } };
+    expect(backlog.state.session?.scenario).toBe('long');
+    sse.close();
+    const tooLong = 'e'.repeat(1025);
+    expect((await sendJson(url, 'POST', `/resources/recorders/environment/${tooLong}`, { scenario: 'long', step: 'a' })).status).toBe(400);
+    const refused = await raw(url, 'GET', `/resources/live?environment=${tooLong}`);
+    expect(refused.status).toBe(400);
+    expect(refused.json).toEqual({ message: 'environment: must be at most 1024 characters' });
+  });
+
+  it('announces an environment that only sends power to the stream of every environment when it first does', async () => {
+    const sse = await openSse(url, '/resources/live');
+    streams.push(sse);
+    await sse.next((e) => e.event === 'environments');
+    const t = nsFromNow();
+    const posted = await sendJson(url, 'POST', '/resources/equipments/meter/measurements', {
+      environment: 'power-only',
+      time: t,
+      measurements: [{ sensor: 'power', unit: 'W', value: 5, time: t }],
+    });
+    expect(posted.status).toBe(200);
+    const ev = await sse.next((e) => e.event === 'environments' && e.data.includes('power-only'));
+    expect(JSON.parse(ev.data)).toEqual({ environments: [{ environment: 'power-only', equipments: ['meter'], lastSampleNs: t }] });
+    expect(sse.events.filter((e) => e.event === 'power')).toEqual([]);
+  });
+
+  it('streams power sent in kW as the watts the report counts', async () => {
+    const env = 'kw-pod';
+    const sse = await openSse(url, `/resources/live?environment=${env}`);
+    streams.push(sse);
+    await sse.next((e) => e.event === 'backlog');
+    const post = (equipment: string, unit: string, value: number, t: number): Promise<{ status: number }> =>
+      sendJson(url, 'POST', `/resources/equipments/${equipment}/measurements`, {
+        environment: env,
+        time: t,
+        measurements: [{ sensor: 'power', unit, value, time: t }],
+      });
+    expect((await post('pdu-kw', 'kW', 1.5, nsFromNow(-2))).status).toBe(200);
+    expect((await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'sc', step: 'st' })).status).toBe(200);
+    expect((await post('pdu-kw', 'kW', 1.5, nsFromNow(1))).status).toBe(200);
+    expect((await sendJson(url, 'DELETE', `/resources/recorders/environment/${env}`)).status).toBe(200);
+    const report = (await raw(url, 'GET', `/resources/recorders/environment/${env}/report?scenario=sc`)).json as {
+      equipments: Array<{ equipment: string; avgWatts: number }>;
+    };
+    expect(report.equipments).toEqual([expect.objectContaining({ equipment: 'pdu-kw', avgWatts: 1500 })]);
+    await sse.next((e) => e.event === 'power' && e.data.includes('pdu-kw') && sse.events.filter((x) => x.event === 'power').length === 2);
+    const streamed = sse.events
+      .filter((e) => e.event === 'power')
+      .flatMap((e) => (JSON.parse(e.data) as { samples: Array<[number, number]> }).samples.map(([, w]) => w));
+    expect(streamed).toEqual([1500, 1500]);
   });
 });
+
+describe('dashboard stream with a client that does not read', () => {
+  it('closes the connection when the client is dropped for letting too much pile up', async () => {
+    const hub = createLiveHub();
+    const app = Fastify();
+    await app.register(dashboardPlugin, { hub, maxBufferedBytes: 64 * 1024, heartbeatMs: 60_000 });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const serverSockets: Socket[] = [];
+    app.server.on('connection', (s: Socket) => serverSockets.push(s));
+    const client = connect(Number(new URL(url).port), '127.0.0.1');
+    try {
+      await new Promise((r) => client.once('connect', r));
+      client.write('GET /resources/live?environment=E HTTP/1.1\r\nHost: x\r\n\r\n');
+      // The client reads nothing from here on, so what the server writes piles up in its buffers.
+      client.pause();
+      await waitUntil(() => hub.subscriberCount === 1);
+      const now = Date.now() * 1e6;
+      const batch = Array.from({ length: 2000 }, (_, i) => ({
+        equipment: 'eq', environment: 'E', scenario: 's', step: 'x', sensor: 'power', unit: 'W', value: 123.456789 + i, timeNs: now - 1e9 + i * 1e3,
+      }));
+      for (let i = 0; i < 2000 && hub.subscriberCount > 0; i++) {
+        hub.publishMeasurements(batch);
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(hub.subscriberCount).toBe(0);
+      const socket = serverSockets[0] as Socket;
+      // end() would have queued the end behind the unread megabytes and kept the socket open for ever.
+      await waitUntil(() => socket.destroyed);
+      expect(socket.writableLength).toBe(0);
+    } finally {
+      client.destroy();
+      await app.close();
+    }
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 describe('dashboard routes with authentication on', () => {
   let dir: string;
