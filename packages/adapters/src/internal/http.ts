@@ -561,20 +561,49 @@ export function deviceHostProblem(host: string): string | undefined {
 
 /**
  * Settles http vs https the way the original did (https first, http when nothing answers TLS), but never
- * downgrades after a certificate error: that would hand credentials to whoever refused TLS.
+ * downgrades after a certificate error: that would hand credentials to whoever refused TLS. Nor when the http
+ * answer is a redirect to https: the device itself wants TLS (its https side only failed this once, e.g. a
+ * connection reset while its web server restarts), so the detection fails, leaving the origin on https, and is
+ * tried again on the next call; nothing with credentials is ever sent over http to such a device.
  */
 export async function detectScheme(client: HttpClient, address: DeviceAddress, probePath: string, signal: AbortSignal): Promise<void> {
   if (address.scheme !== undefined) {
     client.origin = `${address.scheme}://${address.hostPort}`;
     return;
   }
-  client.origin = `https://${address.hostPort}`;
+  const https = `https://${address.hostPort}`;
+  client.origin = https;
   try {
     await client.request({ path: probePath, signal, withAuth: false, acceptStatus: allStatuses });
   } catch (err) {
     if (!isSchemeMismatch(err)) throw err;
     client.origin = `http://${address.hostPort}`;
-    await client.request({ path: probePath, signal, withAuth: false, acceptStatus: allStatuses });
+    let res: HttpResponse;
+    try {
+      res = await client.request({ path: probePath, signal, withAuth: false, acceptStatus: allStatuses });
+    } catch (httpErr) {
+      client.origin = https;
+      throw httpErr;
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers['location'] : undefined;
+    if (location !== undefined && redirectsToHttps(client.resolve(probePath), location)) {
+      client.origin = https;
+      throw client.error(
+        `${res.what}: https failed (${errorMessage(err instanceof AdapterError ? err.cause : err)}) and http redirects to https (HTTP ${res.status} to ${cut(location)}); ` +
+          `not falling back to http, so that no credentials go in clear text: https is tried again on the next poll`,
+        HTTP_ERROR_CODES.unreachable,
+        { cause: err },
+      );
+    }
+  }
+}
+
+function redirectsToHttps(from: URL, location: string): boolean {
+  try {
+    return new URL(location, from).protocol === 'https:';
+  } catch {
+    // An unusable Location on a redirect: play safe, the device did not say http is fine.
+    return true;
   }
 }
 

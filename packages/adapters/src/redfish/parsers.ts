@@ -15,10 +15,14 @@ export interface ChassisInfo {
   contains: string[];
 }
 
-/** A power source's answer: a value, nothing (absent or null), or a payload that is not what the schema says. */
+/**
+ * A power source's answer: a value, nothing (absent or null), or a payload that is not what the schema says.
+ * `nullReading` marks a `missing` whose resource does carry the power value but has it null right now (a meter
+ * with no value this poll), as opposed to a resource that has no power value at all.
+ */
 export type SourceOutcome =
   | { kind: 'ok'; watts: number; energyKWh?: number }
-  | { kind: 'missing'; reason: string }
+  | { kind: 'missing'; reason: string; nullReading?: boolean }
   | { kind: 'invalid'; reason: string };
 
 /** Power sources in the order they are tried, as labelled on readings. */
@@ -41,7 +45,7 @@ function linkOf(resource: unknown, key: string, parentUri: string): string | und
   return normaliseUri(id ?? `${parentUri}/${key}`);
 }
 
-/** Member URIs of a collection (`Members[].@odata.id`). Returns undefined when `Members` is not an array. */
+/** Member URIs of one collection page (`Members[].@odata.id`). Returns undefined when `Members` is not an array. */
 export function parseCollection(body: unknown): string[] | undefined {
   const members = prop(body, 'Members');
   if (!Array.isArray(members)) return undefined;
@@ -51,6 +55,18 @@ export function parseCollection(body: unknown): string[] | undefined {
     if (id !== undefined) out.push(normaliseUri(id));
   }
   return out;
+}
+
+/** `Members@odata.nextLink` of a collection page (DSP0266 "Collection resources"): where the next page is. */
+export function collectionNextLink(body: unknown): string | undefined {
+  const link = str(prop(body, 'Members@odata.nextLink'));
+  return link === undefined || link.trim() === '' ? undefined : link;
+}
+
+/** `Members@odata.count` of a collection: how many members all its pages hold, when the service says. */
+export function collectionCount(body: unknown): number | undefined {
+  const f = numberField(prop(body, 'Members@odata.count'));
+  return f.kind === 'number' && Number.isInteger(f.value) && f.value >= 0 ? f.value : undefined;
 }
 
 /** Reads the links of one chassis. `uri` is where it was fetched from, used when the body lacks `@odata.id`. */
@@ -82,7 +98,10 @@ export function parseChassis(body: unknown, uri: string): ChassisInfo {
 export function parseEnvironmentMetrics(body: unknown): SourceOutcome {
   if (!isObject(body)) return { kind: 'invalid', reason: 'EnvironmentMetrics is not an object' };
   const watts = numberField(at(body, 'PowerWatts', 'Reading'));
-  if (watts.kind === 'missing') return { kind: 'missing', reason: 'EnvironmentMetrics.PowerWatts.Reading is absent or null' };
+  if (watts.kind === 'missing') {
+    const metered = isObject(prop(body, 'PowerWatts'));
+    return { kind: 'missing', reason: 'EnvironmentMetrics.PowerWatts.Reading is absent or null', ...(metered ? { nullReading: true } : {}) };
+  }
   if (watts.kind === 'invalid') {
     return { kind: 'invalid', reason: `EnvironmentMetrics.PowerWatts.Reading is ${describe(watts.raw)}, not a number` };
   }
@@ -144,7 +163,7 @@ export function parsePowerControl(body: unknown): SourceOutcome {
       seen += 1;
     }
   }
-  if (seen === 0) return { kind: 'missing', reason: 'every Power.PowerControl[].PowerConsumedWatts is null' };
+  if (seen === 0) return { kind: 'missing', reason: 'every Power.PowerControl[].PowerConsumedWatts is null', nullReading: true };
   return { kind: 'ok', watts: sum };
 }
 
@@ -169,7 +188,7 @@ export function sumPowerSupplyMetrics(metrics: readonly unknown[]): SourceOutcom
       return { kind: 'invalid', reason: `PowerSupplyMetrics.InputPowerWatts.Reading is ${describe(f.raw)}, not a number` };
     }
     // A partial sum would be a bogus number: fall back to the next source instead.
-    if (f.kind === 'missing') return { kind: 'missing', reason: 'a PowerSupplyMetrics.InputPowerWatts.Reading is null' };
+    if (f.kind === 'missing') return { kind: 'missing', reason: 'a PowerSupplyMetrics.InputPowerWatts.Reading is null', nullReading: true };
     sum += f.value;
   }
   return { kind: 'ok', watts: sum };
@@ -187,7 +206,7 @@ export function pickPowerSensors(sensors: readonly unknown[]): SourceOutcome {
     for (const s of group) {
       const f = numberField(prop(s, 'Reading'));
       if (f.kind === 'invalid') return { kind: 'invalid', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is ${describe(f.raw)}` };
-      if (f.kind === 'missing') return { kind: 'missing', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is null` };
+      if (f.kind === 'missing') return { kind: 'missing', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is null`, nullReading: true };
       sum += f.value;
     }
     return { kind: 'ok', watts: sum };

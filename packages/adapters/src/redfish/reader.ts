@@ -2,6 +2,8 @@ import { AdapterError, HttpStatusError, noopLogger, type Logger, type Reading } 
 import { HTTP_ERROR_CODES } from '../internal/http.js';
 import {
   childrenOf,
+  collectionCount,
+  collectionNextLink,
   isPowerSupplyActive,
   normaliseUri,
   parseChassis,
@@ -38,12 +40,36 @@ export interface RedfishReaderOptions {
   /** Builds errors for this device. */
   makeError: (message: string, code: string, cause?: unknown) => AdapterError;
   logger?: Logger;
+  /** Clock in ms (default `Date.now`); tests pass their own to step past {@link REDISCOVER_MS}. */
+  now?: () => number;
 }
+
+/**
+ * How long a discovery is trusted. Chassis, the sources that answered 404 (not asked meanwhile), the power
+ * supply list and a Thermal resource found gone are all read again after this, so that one 404 of a BMC's web
+ * service restarting costs at most this long, and a chassis or supply added later is found. One discovery is the
+ * chassis collection plus one GET per chassis.
+ */
+export const REDISCOVER_MS = 5 * 60_000;
+
+/** Pages of one collection followed through `Members@odata.nextLink` at most. */
+export const MAX_COLLECTION_PAGES = 50;
 
 type ChassisPower =
   | { kind: 'ok'; watts: number; source: string; energyKWh?: number }
+  // No source has a power value: the chassis is not metered (an enclosure counts its contained chassis instead).
   | { kind: 'none'; reasons: string[] }
+  // A source carries the power value but it is null this poll: the device total is unknown, not lower.
+  | { kind: 'unknown'; reasons: string[] }
   | { kind: 'error'; reasons: string[]; cause: unknown };
+
+/** The power supplies of one chassis' PowerSubsystem, as last listed. */
+interface SupplyList {
+  /** Active supplies and their `Metrics`. */
+  active: { uri: string; metrics: string }[];
+  /** Supplies that were not active (absent, off): looked at again every poll, to count one from when it is back. */
+  inactive: string[];
+}
 
 function isNotFound(err: unknown): boolean {
   return err instanceof AdapterError && err.cause instanceof HttpStatusError && (err.cause.status === 404 || err.cause.status === 405);
@@ -55,9 +81,9 @@ function isTransportFailure(err: unknown): boolean {
 }
 
 /**
- * Walks a Redfish service: discovers chassis once (again after a failure), then on every read gets power per
- * chassis down the source chain and temperatures, and folds them into device readings without counting a
- * contained chassis twice.
+ * Walks a Redfish service: discovers chassis (again after a failure, and every {@link REDISCOVER_MS}), then on
+ * every read gets power per chassis down the source chain and temperatures, and folds them into device readings
+ * without counting a contained chassis twice.
  */
 export class RedfishReader {
   private readonly source: ResourceSource;
@@ -68,15 +94,18 @@ export class RedfishReader {
   // Chassis the last discovery could not read: while any is missing, the device total would be too low.
   private unreadable: string[] = [];
   private memberCount = 0;
-  // Sources that answered 404 are not asked again until the next discovery.
+  private discoveredAt = 0;
+  private readonly now: () => number;
+  // Sources that answered 404 are not asked again until the next discovery (at most REDISCOVER_MS away).
   private readonly absent = new Map<string, Set<PowerSource>>();
-  private readonly supplyMetrics = new Map<string, string[]>();
+  private readonly supplies = new Map<string, SupplyList>();
   private readonly thermalGone = new Set<string>();
 
   constructor(source: ResourceSource, options: RedfishReaderOptions) {
     this.source = source;
     this.opts = options;
     this.logger = options.logger ?? noopLogger;
+    this.now = options.now ?? (() => Date.now());
   }
 
   /** The chassis found by the last discovery. */
@@ -103,7 +132,7 @@ export class RedfishReader {
       collectionPath = link;
       collection = await this.source.get(collectionPath, signal);
     }
-    const members = parseCollection(collection);
+    const members = await this.collectionMembers(collectionPath, collection, signal);
     if (members === undefined) {
       throw this.opts.makeError(`${collectionPath}: Members is not an array`, HTTP_ERROR_CODES.payload);
     }
@@ -133,14 +162,56 @@ export class RedfishReader {
     found.sort((a, b) => (order.get(a.uri) ?? 0) - (order.get(b.uri) ?? 0));
     this.chassis = found;
     this.absent.clear();
-    this.supplyMetrics.clear();
+    this.supplies.clear();
     this.thermalGone.clear();
+    this.discoveredAt = this.now();
     this.stale = failures.length > 0 || found.length === 0;
+  }
+
+  /**
+   * Every member of a collection whose first page is `first`, following `Members@odata.nextLink` (on this device:
+   * the source reads an absolute link's path only) for at most {@link MAX_COLLECTION_PAGES} pages. Warns when
+   * `Members@odata.count` disagrees with what was read. Undefined when the first page's `Members` is not an array.
+   */
+  private async collectionMembers(uri: string, first: unknown, signal: AbortSignal): Promise<string[] | undefined> {
+    const firstMembers = parseCollection(first);
+    if (firstMembers === undefined) return undefined;
+    let next = collectionNextLink(first);
+    if (next === undefined && collectionCount(first) === undefined) return firstMembers;
+    const members = new Set(firstMembers);
+    const seen = new Set([normaliseUri(uri)]);
+    let pages = 1;
+    while (next !== undefined) {
+      const page = normaliseUri(next);
+      if (seen.has(page)) {
+        this.logger.warn({ collection: uri, nextLink: next }, 'collection nextLink loops back to a page already read; stopping there');
+        break;
+      }
+      if (pages >= MAX_COLLECTION_PAGES) {
+        this.logger.warn({ collection: uri, pages }, `collection has more than ${MAX_COLLECTION_PAGES} pages; reading only those`);
+        break;
+      }
+      seen.add(page);
+      const body = await this.source.get(next, signal);
+      const more = parseCollection(body);
+      if (more === undefined) throw this.opts.makeError(`${next}: Members is not an array`, HTTP_ERROR_CODES.payload);
+      for (const m of more) members.add(m);
+      pages += 1;
+      next = collectionNextLink(body);
+    }
+    const count = collectionCount(first);
+    if (count !== undefined && count !== members.size) {
+      this.logger.warn(
+        { collection: uri, 'Members@odata.count': count, read: members.size, pages },
+        'collection Members@odata.count disagrees with the members read',
+      );
+    }
+    return [...members];
   }
 
   /** Reads every enabled sensor. `timestampNs` is stamped on each reading. */
   async read(signal: AbortSignal, timestampNs: number): Promise<Reading[]> {
-    if (this.stale || this.chassis.length === 0) await this.discover(signal);
+    if (this.stale || this.chassis.length === 0 || this.now() - this.discoveredAt >= REDISCOVER_MS) await this.discover(signal);
     const chassis = this.chassis;
     const [powers, temps] = await Promise.all([
       this.opts.power ? Promise.all(chassis.map((c) => this.chassisPower(c, signal))) : Promise.resolve([]),
@@ -158,6 +229,8 @@ export class RedfishReader {
           problems.push(`chassis ${c.id}: ${p.reasons.join('; ')}`);
           firstCause ??= p.cause;
           this.stale = true;
+        } else if (p?.kind === 'unknown') {
+          problems.push(`chassis ${c.id} has no power value this poll: ${p.reasons.join('; ')}`);
         }
       }
       for (const u of this.unreadable) problems.push(`chassis ${u}`);
@@ -207,6 +280,7 @@ export class RedfishReader {
   /** Sum over top-level chassis; a top-level chassis without its own power counts its children instead. */
   private deviceTotal(chassis: readonly ChassisInfo[], byUri: ReadonlyMap<string, ChassisPower>): ChassisPower {
     const valueOf = (c: ChassisInfo, depth: number): ChassisPower => {
+      // A metered chassis with a null reading is `unknown` and stays so: its children's sum would be too low.
       const own = byUri.get(c.uri) ?? { kind: 'none', reasons: [] };
       if (own.kind !== 'none' || depth > 8) return own;
       const kids = childrenOf(c, chassis).map((k) => valueOf(k, depth + 1));
@@ -226,6 +300,7 @@ export class RedfishReader {
     }
     const reasons: string[] = [];
     let failed: unknown;
+    let nullReading = false;
     for (const name of POWER_SOURCES) {
       if (linkOf(c, name) === undefined || absent.has(name)) continue;
       let outcome: SourceOutcome;
@@ -250,9 +325,11 @@ export class RedfishReader {
           : { kind: 'ok', watts: outcome.watts, source: name, energyKWh: outcome.energyKWh };
       }
       if (outcome.kind === 'invalid') failed ??= this.opts.makeError(outcome.reason, HTTP_ERROR_CODES.payload);
+      if (outcome.kind === 'missing' && outcome.nullReading === true) nullReading = true;
       reasons.push(`${name}: ${outcome.reason}`);
     }
-    return failed === undefined ? { kind: 'none', reasons } : { kind: 'error', reasons, cause: failed };
+    if (failed !== undefined) return { kind: 'error', reasons, cause: failed };
+    return nullReading ? { kind: 'unknown', reasons } : { kind: 'none', reasons };
   }
 
   // A switch rather than a table of closures: this runs for every chassis on every poll.
@@ -269,33 +346,91 @@ export class RedfishReader {
     }
   }
 
+  /**
+   * Sum of the active supplies' input power. The supply list is kept from poll to poll, but supplies that were
+   * not active are looked at again on every poll (one GET each, only while some bay is empty or off), so one
+   * plugged back or switched on counts from that poll on. A supply whose `Metrics` answers 404 or a null reading
+   * is looked at again at once: left out when it is no longer active (pulled), else the sum is unknown; either way
+   * the list is read again on the next poll. One supply's 404 never counts as the whole source missing.
+   */
   private async powerSubsystem(c: ChassisInfo, signal: AbortSignal): Promise<SourceOutcome> {
-    let metricUris = this.supplyMetrics.get(c.uri);
-    if (metricUris === undefined) {
-      const subsystemUri = c.powerSubsystem ?? '';
-      const subsystem = await this.source.get(subsystemUri, signal);
-      const suppliesUri = powerSuppliesLink(subsystem, subsystemUri);
-      if (suppliesUri === undefined) return { kind: 'missing', reason: 'PowerSubsystem has no PowerSupplies' };
-      const members = parseCollection(await this.source.get(suppliesUri, signal));
-      if (members === undefined) return { kind: 'invalid', reason: `${suppliesUri}: Members is not an array` };
-      const supplies = await Promise.all(members.map(async (m) => ({ uri: m, body: await this.source.get(m, signal) })));
-      metricUris = supplies
-        .filter((s) => isPowerSupplyActive(s.body))
-        .map((s) => powerSupplyMetricsLink(s.body, s.uri))
-        .filter((u): u is string => u !== undefined);
-      this.supplyMetrics.set(c.uri, metricUris);
+    let list = this.supplies.get(c.uri);
+    if (list !== undefined && list.inactive.length > 0) {
+      const states = await Promise.all(list.inactive.map((u) => this.getIfPresent(u, signal)));
+      if (states.some((b) => b !== undefined && isPowerSupplyActive(b))) {
+        this.logger.info({ chassis: c.id }, 'a power supply became active; reading the supply list again');
+        list = undefined;
+      }
     }
+    if (list === undefined) {
+      const listed = await this.listSupplies(c, signal);
+      if ('kind' in listed) return listed;
+      list = listed;
+      this.supplies.set(c.uri, list);
+    }
+    let metrics: (unknown | undefined)[];
     try {
-      const metrics = await Promise.all(metricUris.map((u) => this.source.get(u, signal)));
-      return sumPowerSupplyMetrics(metrics);
+      metrics = await Promise.all(list.active.map((s) => this.getIfPresent(s.metrics, signal)));
     } catch (err) {
-      this.supplyMetrics.delete(c.uri);
+      this.supplies.delete(c.uri);
+      throw err;
+    }
+    const kept: unknown[] = [];
+    const unsure: string[] = [];
+    await Promise.all(
+      list.active.map(async (s, i) => {
+        const m = metrics[i];
+        if (m !== undefined && sumPowerSupplyMetrics([m]).kind !== 'missing') {
+          kept.push(m);
+          return;
+        }
+        // Metrics gone (404) or null: a supply just pulled or switched off is left out; one still on makes the sum unknown.
+        const body = await this.getIfPresent(s.uri, signal);
+        if (body !== undefined && isPowerSupplyActive(body)) unsure.push(`${s.uri}: ${m === undefined ? 'Metrics not found' : 'InputPowerWatts.Reading is null'}`);
+      }),
+    );
+    if (kept.length !== list.active.length) this.supplies.delete(c.uri);
+    if (unsure.length > 0) {
+      return { kind: 'missing', reason: `power supply without a reading: ${unsure.join('; ')}`, nullReading: true };
+    }
+    return sumPowerSupplyMetrics(kept);
+  }
+
+  /** Lists the supplies of a chassis' PowerSubsystem, or says why there is nothing to sum. */
+  private async listSupplies(c: ChassisInfo, signal: AbortSignal): Promise<SupplyList | SourceOutcome> {
+    const subsystemUri = c.powerSubsystem ?? '';
+    const subsystem = await this.source.get(subsystemUri, signal);
+    const suppliesUri = powerSuppliesLink(subsystem, subsystemUri);
+    if (suppliesUri === undefined) return { kind: 'missing', reason: 'PowerSubsystem has no PowerSupplies' };
+    const members = await this.collectionMembers(suppliesUri, await this.source.get(suppliesUri, signal), signal);
+    if (members === undefined) return { kind: 'invalid', reason: `${suppliesUri}: Members is not an array` };
+    const bodies = await Promise.all(members.map((m) => this.getIfPresent(m, signal)));
+    const list: SupplyList = { active: [], inactive: [] };
+    members.forEach((uri, i) => {
+      const body = bodies[i];
+      if (body === undefined || !isPowerSupplyActive(body)) {
+        list.inactive.push(uri);
+        return;
+      }
+      const metrics = powerSupplyMetricsLink(body, uri);
+      if (metrics !== undefined) list.active.push({ uri, metrics });
+    });
+    return list;
+  }
+
+  /** The resource at `path`, or undefined when it answers 404/405 (a supply pulled, its metrics gone). */
+  private async getIfPresent(path: string, signal: AbortSignal): Promise<unknown> {
+    try {
+      return await this.source.get(path, signal);
+    } catch (err) {
+      if (isNotFound(err) && !signal.aborted) return undefined;
       throw err;
     }
   }
 
   private async sensors(c: ChassisInfo, signal: AbortSignal): Promise<SourceOutcome> {
-    const members = parseCollection(await this.source.get(c.sensors ?? '', signal));
+    const uri = c.sensors ?? '';
+    const members = await this.collectionMembers(uri, await this.source.get(uri, signal), signal);
     if (members === undefined) return { kind: 'invalid', reason: 'Sensors: Members is not an array' };
     // Power sensors are named like `.../Sensors/PowerSupply1InputPower` or `.../Sensors/ChassisPower`; fetching
     // only plausible members keeps a 200-sensor Dell collection from costing 200 requests per poll.
@@ -364,9 +499,14 @@ function combine(parts: readonly ChassisPower[], inherited: readonly string[]): 
   let energy = 0;
   let energyComplete = true;
   let okCount = 0;
+  let unknown: ChassisPower | undefined;
   const sources = new Set<string>();
   for (const p of parts) {
     if (p.kind === 'error') return p;
+    if (p.kind === 'unknown') {
+      unknown ??= p;
+      continue;
+    }
     if (p.kind === 'none') {
       reasons.push(...p.reasons);
       continue;
@@ -377,6 +517,8 @@ function combine(parts: readonly ChassisPower[], inherited: readonly string[]): 
     if (p.energyKWh === undefined) energyComplete = false;
     else energy += p.energyKWh;
   }
+  // A chassis that is metered but has no value this poll: a sum without it would be too low.
+  if (unknown !== undefined) return unknown;
   if (okCount === 0) return { kind: 'none', reasons };
   const source = [...sources].join('+');
   return energyComplete ? { kind: 'ok', watts, source, energyKWh: energy } : { kind: 'ok', watts, source };

@@ -1,5 +1,6 @@
-import { AdapterError, HttpStatusError, noopLogger, type Logger } from '@energyrecorder/core';
+import { AdapterError, HttpStatusError, noopLogger, TimeoutError, type Logger } from '@energyrecorder/core';
 import { devicePath, HTTP_ERROR_CODES, type HttpClient } from '../internal/http.js';
+import { LATE_LOGIN_MS } from '../internal/http-device.js';
 import type { ResourceSource } from './reader.js';
 import { errorMessage } from '../internal/device-support.js';
 
@@ -10,8 +11,29 @@ export type RedfishAuthMode = 'session' | 'basic' | 'none';
 const NO_SESSION_SERVICE = new Set([404, 405, 501]);
 
 /**
+ * How long deleting a session may take. Below the collector's 3 s bound on closing an adapter, so the logout sent
+ * by `close()` completes (or gives up) within it.
+ */
+export const SESSION_DELETE_TIMEOUT_MS = 2500;
+
+interface OpenSession {
+  token: string;
+  /** Path of the session resource on this device, or undefined when the BMC named none. */
+  location: string | undefined;
+}
+
+function isUnauthorized(err: unknown): boolean {
+  return err instanceof AdapterError && err.cause instanceof HttpStatusError && err.cause.status === 401;
+}
+
+/**
  * Resource access with Redfish authentication: one `SessionService` session reused across polls (logged in again
  * on 401, deleted on close so the BMC never runs out of sessions), or Basic auth on every request.
+ *
+ * Sessions never leak: a login the read gives up on (deadline or abort) runs on in the background for at most
+ * `LATE_LOGIN_MS` more and the session it still gets is kept for the next poll, or deleted when the adapter was
+ * closed meanwhile (the client tracks it, so `close()` waits for it); a session replaced after a 401 is deleted;
+ * a resource that refuses a fresh session too (a privilege rule, not an expiry) fails without a new login.
  */
 export class RedfishSession implements ResourceSource {
   private readonly client: HttpClient;
@@ -22,6 +44,9 @@ export class RedfishSession implements ResourceSource {
   private token: string | undefined;
   private location: string | undefined;
   private loggingIn: Promise<void> | undefined;
+  private closed = false;
+  // Resources that answered 401 to a session just opened: their 401 is a refusal, not an expired session.
+  private readonly refused = new Set<string>();
   /** Logins performed, for diagnostics and tests. */
   logins = 0;
 
@@ -46,24 +71,32 @@ export class RedfishSession implements ResourceSource {
     return this.mode;
   }
 
-  private async login(signal: AbortSignal): Promise<void> {
+  private get loginPath(): string {
+    return `${this.basePath}/redfish/v1/SessionService/Sessions`;
+  }
+
+  /**
+   * Sends the login, bound by its own deadline (the request deadline plus `LATE_LOGIN_MS`) rather than by a
+   * read's signal: a BMC that creates the session and answers late still hands us its token, to use or delete.
+   */
+  private async login(): Promise<OpenSession | undefined> {
     const credentials = this.credentials;
     if (credentials === undefined) {
       this.mode = 'none';
-      return;
+      return undefined;
     }
     const res = await this.client.request({
       method: 'POST',
-      path: `${this.basePath}/redfish/v1/SessionService/Sessions`,
+      path: this.loginPath,
       body: { UserName: credentials.user, Password: credentials.pass },
-      signal,
+      timeoutMs: this.client.timeoutMs + LATE_LOGIN_MS,
       withAuth: false,
       acceptStatus: [...NO_SESSION_SERVICE],
     });
     if (NO_SESSION_SERVICE.has(res.status)) {
       this.logger.info({ status: res.status }, 'no SessionService; using Basic auth');
       this.mode = 'basic';
-      return;
+      return undefined;
     }
     const token = res.headers['x-auth-token'];
     if (token === undefined || token === '') {
@@ -73,42 +106,116 @@ export class RedfishSession implements ResourceSource {
     }
     let location = res.headers['location'];
     if (location === undefined && res.text.trim() !== '') {
-      const body = this.client.parseJson(res) as { '@odata.id'?: unknown } | null;
-      if (typeof body?.['@odata.id'] === 'string') location = body['@odata.id'];
+      try {
+        const body = this.client.parseJson(res) as { '@odata.id'?: unknown } | null;
+        if (typeof body?.['@odata.id'] === 'string') location = body['@odata.id'];
+      } catch {
+        // A token without a readable session URI still works; it cannot be deleted, as before.
+      }
     }
-    this.token = token;
-    // Some BMCs (iLO 4) answer an absolute Location naming the address they believe they have, which behind a
-    // port forward or DNS alias is not where we reach them: only its path is kept, and deleted on this device.
-    this.location = location === undefined ? undefined : devicePath(location);
     this.logins += 1;
     this.logger.debug({ session: location }, 'Redfish session opened');
+    // Some BMCs (iLO 4) answer an absolute Location naming the address they believe they have, which behind a
+    // port forward or DNS alias is not where we reach them: only its path is kept, and deleted on this device.
+    return { token, location: location === undefined ? undefined : devicePath(location) };
   }
 
-  private async ensureLogin(signal: AbortSignal, force: boolean): Promise<void> {
-    if (this.mode !== 'session') return;
-    if (!force && this.token !== undefined) return;
-    // Parallel chassis reads that all hit 401 share one login.
-    this.loggingIn ??= this.login(signal).finally(() => {
-      this.loggingIn = undefined;
+  /**
+   * Starts a login shared by every request waiting for one; tracked by the client, so `close()` waits for it.
+   * The session it replaces is deleted first, which also frees its slot on a BMC at its session limit.
+   */
+  private startLogin(replaced: OpenSession | undefined): Promise<void> {
+    const task = this.client.track(async () => {
+      try {
+        if (replaced !== undefined) await this.deleteSession(replaced);
+        const session = await this.login();
+        if (session === undefined) return;
+        if (this.closed) {
+          // Answered after close(): nobody will use or delete it but us.
+          this.logger.debug({}, 'Redfish login answered after close; deleting the session');
+          await this.deleteSession(session);
+          return;
+        }
+        this.token = session.token;
+        this.location = session.location;
+      } finally {
+        this.loggingIn = undefined;
+      }
     });
-    await this.loggingIn;
+    // Whoever waits sees the failure; a login every waiter gave up on fails quietly.
+    task.catch(() => undefined);
+    return task;
   }
 
-  /** GETs `path` as JSON with the current authentication, logging in again once on 401. */
+  /**
+   * Waits for `login` as long as a request may take: gives up (timeout or abort) as a request would, while the
+   * login itself runs on, see {@link startLogin}.
+   */
+  private async waitForLogin(login: Promise<void>, signal: AbortSignal): Promise<void> {
+    const what = `POST ${this.client.resolve(this.loginPath).pathname}`;
+    if (signal.aborted) throw this.client.error(`${what}: aborted`, HTTP_ERROR_CODES.aborted);
+    const timeoutMs = this.client.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const givenUp = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const cause = new TimeoutError(`${what} timed out after ${timeoutMs} ms`);
+        reject(this.client.error(`${what}: no complete answer within ${timeoutMs} ms`, HTTP_ERROR_CODES.timeout, { cause }));
+      }, timeoutMs);
+      onAbort = () => reject(this.client.error(`${what}: aborted`, HTTP_ERROR_CODES.aborted));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([login, givenUp]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async ensureLogin(signal: AbortSignal, replaced?: OpenSession): Promise<void> {
+    if (this.mode !== 'session' || this.token !== undefined) return;
+    if (this.closed) throw this.client.error('session closed', HTTP_ERROR_CODES.aborted, { retryable: false });
+    // Parallel chassis reads that all hit 401 share one login.
+    this.loggingIn ??= this.startLogin(replaced);
+    await this.waitForLogin(this.loggingIn, signal);
+  }
+
+  /**
+   * GETs `path` as JSON with the current authentication. On 401 the session is replaced once (the old one is
+   * deleted); a resource that refuses the fresh session too is remembered, and its later 401s fail at once.
+   */
   async get(path: string, signal: AbortSignal): Promise<unknown> {
     // Awaited only when a login is due: an await per poll is a promise and a suspended frame per poll.
-    if (this.mode === 'session' && this.token === undefined) await this.ensureLogin(signal, false);
+    if (this.mode === 'session' && this.token === undefined) await this.ensureLogin(signal);
     const usedToken = this.token;
+    let result: unknown;
     try {
-      return await this.send(path, signal);
+      result = await this.send(path, signal);
     } catch (err) {
-      const expired = err instanceof AdapterError && err.cause instanceof HttpStatusError && err.cause.status === 401;
-      if (!expired || this.mode !== 'session') throw err;
-      this.logger.info({}, 'Redfish session refused; logging in again');
-      if (this.token === usedToken) this.token = undefined;
-      await this.ensureLogin(signal, false);
-      return this.send(path, signal);
+      if (!isUnauthorized(err) || this.mode !== 'session') throw err;
+      // A valid session this resource refuses (privilege, licence): a new session would be refused as well.
+      if (this.refused.has(path) && usedToken !== undefined && usedToken === this.token) throw err;
+      let replaced: OpenSession | undefined;
+      if (usedToken !== undefined && this.token === usedToken) {
+        this.logger.info({}, 'Redfish session refused; logging in again');
+        replaced = { token: usedToken, location: this.location };
+        this.token = undefined;
+        this.location = undefined;
+      }
+      await this.ensureLogin(signal, replaced);
+      try {
+        result = await this.send(path, signal);
+      } catch (again) {
+        if (isUnauthorized(again) && this.mode === 'session') {
+          this.logger.warn({ path }, 'a fresh Redfish session is refused this resource too; not logging in again for it');
+          this.refused.add(path);
+        }
+        throw again;
+      }
     }
+    if (this.refused.size > 0) this.refused.delete(path);
+    return result;
   }
 
   private send(link: string, signal: AbortSignal): Promise<unknown> {
@@ -126,23 +233,33 @@ export class RedfishSession implements ResourceSource {
     );
   }
 
-  /** Deletes the session (best effort, 5 s at most). Never throws. */
-  async logout(): Promise<void> {
-    const { token, location } = this;
-    this.token = undefined;
-    this.location = undefined;
-    if (token === undefined || location === undefined) return;
+  /** Deletes a session (best effort, {@link SESSION_DELETE_TIMEOUT_MS} at most). Never throws. */
+  private async deleteSession(session: OpenSession): Promise<void> {
+    if (session.location === undefined) return;
     try {
       await this.client.request({
         method: 'DELETE',
-        path: location,
-        headers: { 'x-auth-token': token },
+        path: session.location,
+        headers: { 'x-auth-token': session.token },
         withAuth: false,
-        timeoutMs: 5000,
+        timeoutMs: SESSION_DELETE_TIMEOUT_MS,
         acceptStatus: [401, 404],
       });
     } catch (err) {
       this.logger.debug({ err: errorMessage(err) }, 'session logout failed');
     }
+  }
+
+  /**
+   * Deletes the session (best effort, {@link SESSION_DELETE_TIMEOUT_MS} at most) and ends this session object: a
+   * login still running is deleted when it answers. Never throws.
+   */
+  async logout(): Promise<void> {
+    this.closed = true;
+    const { token, location } = this;
+    this.token = undefined;
+    this.location = undefined;
+    if (token === undefined) return;
+    await this.deleteSession({ token, location });
   }
 }

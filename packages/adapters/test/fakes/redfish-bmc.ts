@@ -19,6 +19,10 @@ export interface FakeBmcFaults {
   truncate?: boolean;
   /** Answer GETs of these resources (paths without trailing slash) with this HTTP status, e.g. one broken chassis. */
   statusFor?: Record<string, number>;
+  /** Answer GETs of these resources with 401 even with a valid session (a privilege the user lacks). */
+  unauthorizedFor?: string[];
+  /** Answer logins after this many ms; the session exists from the start, as on a BMC that is slow to answer. */
+  loginDelayMs?: number;
 }
 
 /** Options of {@link startFakeBmc}. */
@@ -49,6 +53,10 @@ export interface FakeBmcStats {
   logins: number;
   logouts: number;
   activeSessions: number;
+  /** GETs answered 401 by the `unauthorizedFor` fault. */
+  refused: number;
+  /** The last 1,000 requests as `METHOD path?query` (device prefix kept), oldest first. */
+  log: string[];
 }
 
 /** A running fake Redfish BMC (or many, behind one port). */
@@ -61,7 +69,10 @@ export interface FakeBmc {
   hostPort: string;
   /** Makes every top-level chassis of `device` (default all) report `watts`. */
   setPower(watts: number, device?: number): void;
-  /** Replaces one resource of `device` (default all), e.g. to serve null readings or wrong types. */
+  /**
+   * Replaces one resource of `device` (default all), e.g. to serve null readings or wrong types; `undefined`
+   * removes it (404). A path with a query (`/redfish/v1/Chassis?$skip=2`) serves that collection page.
+   */
   setResource(path: string, body: unknown, device?: number): void;
   /** Switches faults on (merged with the current ones); `{}` via {@link clearFaults}. */
   setFaults(faults: FakeBmcFaults): void;
@@ -92,12 +103,14 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
   };
   const sessions = new Map<string, string>();
   let faults: FakeBmcFaults = {};
-  const stats: FakeBmcStats = { requests: 0, logins: 0, logouts: 0, activeSessions: 0 };
+  const stats: FakeBmcStats = { requests: 0, logins: 0, logouts: 0, activeSessions: 0, refused: 0, log: [] };
   const needAuth = options.user !== undefined;
   const expected = `${options.user ?? ''}:${options.pass ?? ''}`;
 
   const handle = async (req: IncomingMessage, body: string, res: ServerResponse): Promise<void> => {
     stats.requests += 1;
+    stats.log.push(`${req.method ?? 'GET'} ${req.url ?? '/'}`);
+    if (stats.log.length > 1000) stats.log.splice(0, stats.log.length - 1000);
     if (faults.hang === true) return;
     if (faults.delayMs !== undefined) await new Promise((r) => setTimeout(r, faults.delayMs));
     if ((faults.unavailableNext ?? 0) > 0) {
@@ -131,6 +144,11 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
       sessions.set(token, location);
       stats.logins += 1;
       stats.activeSessions = sessions.size;
+      if (faults.loginDelayMs !== undefined) {
+        await new Promise((r) => setTimeout(r, faults.loginDelayMs));
+        // The client gave up: the session stays open on the BMC, as on a real one.
+        if (res.destroyed || req.socket.destroyed) return;
+      }
       const locationHeader = `${options.locationOrigin ?? ''}${location}`;
       if (options.loginStatus === 204) {
         res.writeHead(204, { 'x-auth-token': token, location: locationHeader });
@@ -147,6 +165,10 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
         if (ok) faults.unauthorizedNext = (faults.unauthorizedNext ?? 0) - 1;
         return sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Basic realm="fake bmc"' });
       }
+      if (req.method === 'GET' && faults.unauthorizedFor?.includes(key) === true) {
+        stats.refused += 1;
+        return sendJson(res, 401, { error: { code: 'Base.1.8.InsufficientPrivilege' } });
+      }
       if (req.method === 'DELETE' && typeof token === 'string' && key.startsWith('/redfish/v1/SessionService/Sessions/')) {
         sessions.delete(token);
         stats.logouts += 1;
@@ -160,8 +182,10 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
     const tree = trees[device] ?? fixture.resources;
     const forced = faults.statusFor?.[key];
     if (forced !== undefined) return sendJson(res, forced, { error: { code: 'Base.1.8.InternalError' } });
-    if (!tree.has(key)) return sendJson(res, 404, { error: { code: 'Base.1.8.ResourceMissingAtURI' } });
-    let text = JSON.stringify(tree.get(key));
+    // A collection page such as `/redfish/v1/Chassis?$skip=2` is a resource of its own when the tree has one.
+    const found = url.search !== '' && tree.has(`${key}${url.search}`) ? `${key}${url.search}` : key;
+    if (!tree.has(found)) return sendJson(res, 404, { error: { code: 'Base.1.8.ResourceMissingAtURI' } });
+    let text = JSON.stringify(tree.get(found));
     if (multi) text = text.replaceAll('"/redfish/v1', `"${prefix}/redfish/v1`);
     if (faults.truncate === true) text = text.slice(0, Math.floor(text.length / 2));
     sendText(res, 200, text, { 'content-type': 'application/json', 'odata-version': '4.0' });
@@ -178,7 +202,10 @@ export async function startFakeBmc(options: FakeBmcOptions = {}): Promise<FakeBm
       for (const i of devicesOf(device)) setTreePower(treeOf(i), watts);
     },
     setResource(path, body, device) {
-      for (const i of devicesOf(device)) treeOf(i).set(normaliseUri(path), body);
+      for (const i of devicesOf(device)) {
+        if (body === undefined) treeOf(i).delete(normaliseUri(path));
+        else treeOf(i).set(normaliseUri(path), body);
+      }
     },
     setFaults(f) {
       faults = { ...faults, ...f };

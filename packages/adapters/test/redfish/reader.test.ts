@@ -1,6 +1,6 @@
-import { AdapterError, HttpStatusError } from '@energyrecorder/core';
+import { AdapterError, HttpStatusError, noopLogger } from '@energyrecorder/core';
 import { normaliseUri } from '../../src/redfish/parsers.js';
-import { RedfishReader, type ResourceSource } from '../../src/redfish/reader.js';
+import { MAX_COLLECTION_PAGES, REDISCOVER_MS, RedfishReader, type ResourceSource } from '../../src/redfish/reader.js';
 import { cloneResources, loadRedfishFixture, mapSource, redfishFixtureNames } from '../fakes/redfish-tree.js';
 
 const T = 1_700_000_000_000_000_000;
@@ -62,7 +62,7 @@ describe('RedfishReader fallbacks', () => {
     const m = res.get('/redfish/v1/Chassis/chassis/PowerSubsystem/PowerSupplies/PSU1/Metrics') as { InputPowerWatts: { Reading: unknown } };
     m.InputPowerWatts.Reading = null;
     const { reader } = readerFor(res, { temperature: false });
-    await expect(reader.read(signal, T)).rejects.toThrow(/no chassis reports power.*EnvironmentMetrics\.PowerWatts\.Reading is absent or null.*InputPowerWatts\.Reading is null/);
+    await expect(reader.read(signal, T)).rejects.toThrow(/no power value this poll.*EnvironmentMetrics\.PowerWatts\.Reading is absent or null.*InputPowerWatts\.Reading is null/);
   });
 
   it('keeps other chassis readings and drops the total when one top-level chassis fails', async () => {
@@ -159,5 +159,72 @@ describe('RedfishReader request count', () => {
     const { reader } = readerFor(res, { temperature: false });
     const readings = await reader.read(signal, T);
     expect(readings.find((r) => r.sensor === 'power')).toMatchObject({ unit: 'W' });
+  });
+});
+
+describe('RedfishReader paged collections', () => {
+  const chassis = (id: string) => ({ Id: id, Power: { '@odata.id': `/redfish/v1/Chassis/${id}/Power` } });
+  const watts = (w: number) => ({ PowerControl: [{ PhysicalContext: 'Chassis', PowerConsumedWatts: w }] });
+
+  it('stops at a nextLink that loops back, and at the page bound, with a warning', async () => {
+    const res = new Map<string, unknown>([
+      ['/redfish/v1/Chassis', { Members: [{ '@odata.id': '/redfish/v1/Chassis/A' }], 'Members@odata.nextLink': '/redfish/v1/Chassis?page=2' }],
+      ['/redfish/v1/Chassis?page=2', { Members: [{ '@odata.id': '/redfish/v1/Chassis/B' }], 'Members@odata.nextLink': '/redfish/v1/Chassis' }],
+      ['/redfish/v1/Chassis/A', chassis('A')],
+      ['/redfish/v1/Chassis/B', chassis('B')],
+      ['/redfish/v1/Chassis/A/Power', watts(100)],
+      ['/redfish/v1/Chassis/B/Power', watts(50)],
+    ]);
+    const warnings: string[] = [];
+    const reader = new RedfishReader(mapSource(res), {
+      power: true,
+      temperature: false,
+      basePath: '',
+      logger: { ...noopLogger, warn: (_f, m) => warnings.push(m ?? '') },
+      makeError: (message, code, cause) => new AdapterError(message, { adapterType: 'redfish', target: 'fixture', code, cause }),
+    });
+    expect((await reader.read(signal, T)).find((r) => r.sensor === 'power')?.value).toBe(150);
+    expect(warnings).toEqual([expect.stringMatching(/loops back/)]);
+
+    // An endless chain of pages: read up to the bound, not forever.
+    const endless = new Map<string, unknown>([['/redfish/v1/Chassis/A', chassis('A')], ['/redfish/v1/Chassis/A/Power', watts(100)]]);
+    for (let i = 0; i < MAX_COLLECTION_PAGES + 5; i++) {
+      endless.set(i === 0 ? '/redfish/v1/Chassis' : `/redfish/v1/Chassis?page=${i}`, {
+        Members: i === 0 ? [{ '@odata.id': '/redfish/v1/Chassis/A' }] : [],
+        'Members@odata.nextLink': `/redfish/v1/Chassis?page=${i + 1}`,
+      });
+    }
+    const source = mapSource(endless);
+    warnings.length = 0;
+    const bounded = new RedfishReader(source, {
+      power: true,
+      temperature: false,
+      basePath: '',
+      logger: { ...noopLogger, warn: (_f, m) => warnings.push(m ?? '') },
+      makeError: (message, code, cause) => new AdapterError(message, { adapterType: 'redfish', target: 'fixture', code, cause }),
+    });
+    expect((await bounded.read(signal, T))[0]).toMatchObject({ sensor: 'power', value: 100 });
+    expect(source.gets.filter((g) => g.startsWith('/redfish/v1/Chassis?page='))).toHaveLength(MAX_COLLECTION_PAGES - 1);
+    expect(warnings).toEqual([expect.stringMatching(/more than 50 pages/)]);
+  });
+
+  it('rediscovers after REDISCOVER_MS, so a source that answered 404 once is asked again', async () => {
+    const res = cloneResources(loadRedfishFixture('hpe-ilo4-2.80').resources);
+    const power = res.get('/redfish/v1/Chassis/1/Power');
+    let now = 1_000_000;
+    const reader = new RedfishReader(mapSource(res), {
+      power: true,
+      temperature: true,
+      basePath: '',
+      now: () => now,
+      makeError: (message, code, cause) => new AdapterError(message, { adapterType: 'redfish', target: 'fixture', code, cause }),
+    });
+    res.delete('/redfish/v1/Chassis/1/Power');
+    expect((await reader.read(signal, T)).find((r) => r.sensor === 'power')).toBeUndefined();
+    res.set('/redfish/v1/Chassis/1/Power', power);
+    now += REDISCOVER_MS - 1;
+    expect((await reader.read(signal, T)).find((r) => r.sensor === 'power')).toBeUndefined();
+    now += 1;
+    expect((await reader.read(signal, T)).find((r) => r.sensor === 'power')?.value).toBe(187);
   });
 });
