@@ -3,7 +3,7 @@ import { EnergyRecorderError } from '@energyrecorder/core';
 import { buildContainer } from './container.js';
 import { SERVICE } from './tokens.js';
 import type { RedfishService } from './redfish-service.js';
-import { checkSettingsFiles, loadSettingsFile, parseBind, parseSettings, type YoctoRedfishSettings } from './settings.js';
+import { checkSettingsFiles, parseBind, parseSettings, readSettingsFile, type YoctoRedfishSettings } from './settings.js';
 import { VERSION } from './index.js';
 
 const HELP = `yocto-redfish ${VERSION}: serves USB watt meters as a Redfish service.
@@ -15,7 +15,8 @@ Usage:
 
 Options:
   -c, --config <file>     settings file (default conf/webapp-settings.yaml, as the original)
-      --check-config      validate the settings, print every problem as "path: message", and exit
+      --check-config      validate the settings, print every problem as "path: message" (and a
+                          warning for every unknown key), and exit
       --host <addr>       listen address (overrides BIND)
   -p, --port <n>          listen port (overrides BIND; 0 picks a free one)
       --simulate <prof>   serve one simulated meter, no settings file needed. Profiles:
@@ -63,10 +64,14 @@ export async function runCli(argv: readonly string[], io: { out: (s: string) => 
   let settings: YoctoRedfishSettings;
   try {
     const source = values.simulate !== undefined ? '--simulate' : (values.config ?? 'conf/webapp-settings.yaml');
-    settings =
-      values.simulate !== undefined
-        ? parseSettings({ POWERMETERS: [{ driver: 'simulated', profile: values.simulate }] }, source)
-        : loadSettingsFile(source);
+    if (values.simulate !== undefined) {
+      settings = parseSettings({ POWERMETERS: [{ driver: 'simulated', profile: values.simulate }] }, source);
+    } else {
+      const loaded = readSettingsFile(source);
+      settings = loaded.settings;
+      // Unknown keys are ignored, as the original did, but a typo would silently keep a default: say so.
+      for (const key of loaded.unknownKeys) io.err(`warning: unknown setting ${key} ignored (a typo?) in ${source}\n`);
+    }
     checkSettingsFiles(settings, source);
   } catch (err) {
     io.err(`${err instanceof Error ? err.message : String(err)}\n`);
@@ -79,6 +84,7 @@ export async function runCli(argv: readonly string[], io: { out: (s: string) => 
   const bind = parseBind(settings.BIND);
   const port = values.port === undefined ? bind.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    // BIND is checked when the settings load, so this can only be the option.
     io.err(`--port: "${values.port ?? ''}" is not a port number\n`);
     return 2;
   }

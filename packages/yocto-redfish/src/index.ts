@@ -14,7 +14,7 @@ export { createRedfishService, DEFAULT_REDFISH_SERVICE_OPTIONS, METER_DEADLINE_M
 export type { RedfishService, RedfishServiceOptions, ServedMeter } from './redfish-service.js';
 export type { RedfishUser } from './internal/redfish/auth.js';
 export type { UsbTransport, UsbOpener, UsbDeviceFilter, ControlSetup } from './usb-transport.js';
-export { YokogawaMeter, YOKOGAWA_VENDOR_ID } from './yokogawa-meter.js';
+export { YokogawaMeter, YOKOGAWA_VENDOR_ID, DEFAULT_YOKOGAWA_METER_OPTIONS } from './yokogawa-meter.js';
 export type { YokogawaMeterOptions } from './yokogawa-meter.js';
 export { YokotoolMeter } from './yokotool-meter.js';
 export type { YokotoolMeterOptions } from './yokotool-meter.js';
@@ -26,8 +26,10 @@ export {
   meterEntrySchema,
   parseSettings,
   loadSettingsFile,
+  readSettingsFile,
+  unknownSettingsKeys,
   checkSettingsFiles,
   parseBind,
   createMeters,
 } from './settings.js';
-export type { YoctoRedfishSettings, MeterEntry, MeterFactoryContext } from './settings.js';
+export type { YoctoRedfishSettings, MeterEntry, MeterFactoryContext, LoadedSettings } from './settings.js';

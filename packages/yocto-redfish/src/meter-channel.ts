@@ -1,5 +1,6 @@
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import type { Meter, MeterIdentity, MeterReading, MeterStatus } from './meter.js';
+import { redactUrlCredentials } from './internal/redact.js';
 
 /** Defaults of {@link MeterChannelOptions}. */
 export const DEFAULT_METER_CHANNEL_OPTIONS = Object.freeze({
@@ -75,7 +76,13 @@ export class MeterChannel {
   private counterBaseWh: number | undefined;
   private counterLastWh: number | undefined;
   private prev: { tMs: number; w: number } | undefined;
+  /** Trapezoid energy of the intervals since the counter last advanced, not counted yet (see `accept`). */
+  private stall: { sinceMs: number; wh: number } | undefined;
+  /** A counter value found frozen: readings that still carry it are integrated, as if they had no counter. */
+  private frozenCounterWh: number | undefined;
   private haveEnergy = false;
+  /** An open abandoned at the deadline that has not settled yet; it is closed once it does. */
+  private abandonedOpen: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly closing = new AbortController();
@@ -112,6 +119,13 @@ export class MeterChannel {
     await this.inFlight?.catch(() => undefined);
     if (this.opened) await this.meter.close();
     this.opened = false;
+    // An open abandoned at its deadline closes itself when it settles; give it one more deadline to do so.
+    const late = this.abandonedOpen;
+    if (late !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([late, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
+      clearTimeout(timer);
+    }
   }
 
   /** The current state without touching the meter. */
@@ -140,10 +154,32 @@ export class MeterChannel {
   }
 
   private async refresh(): Promise<void> {
-    const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]);
+    // One controller per refresh, tied to the channel's lifetime by a listener that is removed again: building
+    // it with AbortSignal.any on the long-lived `closing` signal would leave one dependant signal behind per poll.
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`The operation was aborted due to timeout (${this.timeoutMs} ms)`, 'TimeoutError')),
+      this.timeoutMs,
+    );
+    timer.unref();
+    const onClosing = (): void => deadline.abort(this.closing.signal.reason);
+    this.closing.signal.addEventListener('abort', onClosing, { once: true });
+    const signal = deadline.signal;
     try {
+      if (this.closing.signal.aborted) return;
       if (!this.opened) {
-        this.identity = await untilAborted(this.meter.open(signal), signal);
+        if (this.abandonedOpen !== undefined) {
+          // Opening again while the late open still holds the device would fail (a USB interface is claimed
+          // once) or, worse, race with it for the driver's state.
+          throw new Error('the previous open of the meter overran its deadline and has not finished yet');
+        }
+        const opening = this.meter.open(signal);
+        try {
+          this.identity = await untilAborted(opening, signal);
+        } catch (err) {
+          if (signal.aborted) this.abandon(opening);
+          throw err;
+        }
         this.opened = true;
         this.foldCounter();
         this.log.info({ model: this.identity.model, serial: this.identity.serialNumber }, 'meter opened');
@@ -153,17 +189,59 @@ export class MeterChannel {
     } catch (err) {
       if (this.stopped) return;
       await this.fail(err);
+    } finally {
+      clearTimeout(timer);
+      this.closing.signal.removeEventListener('abort', onClosing);
     }
+  }
+
+  /**
+   * An open that overran the deadline keeps running in the driver (a USB step in progress cannot be cut short):
+   * whatever it ends up opening is closed as soon as it settles, so the device is not left claimed.
+   */
+  private abandon(opening: Promise<MeterIdentity>): void {
+    const settled: Promise<void> = opening
+      .then(
+        async () => {
+          this.log.debug({}, 'a timed-out open finished late: closing it');
+          await this.meter.close();
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.abandonedOpen === settled) this.abandonedOpen = undefined;
+      });
+    this.abandonedOpen = settled;
   }
 
   private accept(reading: MeterReading): void {
     const tMs = this.clock();
-    const counter = reading.energyWh !== undefined && Number.isFinite(reading.energyWh) ? reading.energyWh : undefined;
+    let counter = reading.energyWh !== undefined && Number.isFinite(reading.energyWh) ? reading.energyWh : undefined;
+    if (counter !== undefined && counter === this.frozenCounterWh) counter = undefined;
+    else this.frozenCounterWh = undefined;
+    const bridged = this.prev !== undefined && tMs > this.prev.tMs && tMs - this.prev.tMs <= 3 * Math.max(this.pollMs, 1);
+    // A longer gap is not bridged (the meter was away).
+    const trapezoidWh = bridged && this.prev !== undefined ? (((this.prev.w + reading.powerWatts) / 2) * (tMs - this.prev.tMs)) / 3_600_000 : 0;
     // Each interval between two readings is counted once: by the meter's counter when both ends carry it and it
     // did not go down, otherwise by the trapezoid (a lone reading without the counter must not add its interval
     // on top of what the counter will count anyway).
-    if (counter !== undefined && this.counterLastWh !== undefined && counter >= this.counterLastWh) {
+    if (counter !== undefined && this.counterLastWh !== undefined && counter > this.counterLastWh) {
+      // The counter moved: it covers the intervals it seemed to stall over (its resolution), drop their estimate.
       this.counterLastWh = counter;
+      this.stall = undefined;
+    } else if (counter !== undefined && this.counterLastWh !== undefined && counter === this.counterLastWh) {
+      // The counter did not move. Either its resolution hides this interval, or it is frozen (WT310 integrator
+      // stopped, its timer expired): keep the trapezoid aside, and once the power clearly ran for longer than the
+      // counter's resolution explains, count it and integrate until the counter moves again.
+      this.stall ??= { sinceMs: this.prev?.tMs ?? tMs, wh: 0 };
+      this.stall.wh += trapezoidWh;
+      if (this.stall.wh > frozenCounterThresholdWh(counter) && tMs - this.stall.sinceMs >= FROZEN_COUNTER_MIN_POLLS * this.pollMs) {
+        this.log.info({ counterWh: counter, sinceMs: this.stall.sinceMs }, 'meter energy counter stopped while power flows: integrating power');
+        const stalledWh = this.stall.wh;
+        this.foldCounter();
+        this.energyDoneWh += stalledWh;
+        this.frozenCounterWh = counter;
+      }
     } else {
       if (counter !== undefined && this.counterLastWh !== undefined) {
         // The counter went down: WT310 integrator reset by hand, Yocto-Watt reboot with the link up. Keep what
@@ -171,10 +249,7 @@ export class MeterChannel {
         this.log.info({ fromWh: this.counterLastWh, toWh: counter }, 'meter energy counter went down, re-based');
       }
       this.foldCounter();
-      if (this.prev !== undefined && tMs > this.prev.tMs && tMs - this.prev.tMs <= 3 * Math.max(this.pollMs, 1)) {
-        // A longer gap is not bridged (the meter was away).
-        this.energyDoneWh += (((this.prev.w + reading.powerWatts) / 2) * (tMs - this.prev.tMs)) / 3_600_000;
-      }
+      this.energyDoneWh += trapezoidWh;
       if (counter !== undefined) {
         this.counterBaseWh = counter;
         this.counterLastWh = counter;
@@ -197,6 +272,8 @@ export class MeterChannel {
     }
     this.counterBaseWh = undefined;
     this.counterLastWh = undefined;
+    // What the counter had not confirmed yet is lost with it, as any interval the counter did not cover at a gap.
+    this.stall = undefined;
   }
 
   /** Drops samples older than the metrics window, so a meter that stopped answering does not keep old figures. */
@@ -206,7 +283,7 @@ export class MeterChannel {
   }
 
   private async fail(err: unknown): Promise<void> {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = redactUrlCredentials(err instanceof Error ? err.message : String(err));
     const failures = this.status.failures + 1;
     const delay = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(failures - 1, 16));
     this.nextAttemptMs = this.clock() + delay;
@@ -239,6 +316,18 @@ export class MeterChannel {
     }
     return { intervalMin: this.windowMin, minWatts: min, maxWatts: max, averageWatts: sum / this.window.length };
   }
+}
+
+/** A counter that stalls for at least this many poll periods while power flows is suspected frozen. */
+const FROZEN_COUNTER_MIN_POLLS = 3;
+
+/**
+ * Energy the trapezoid must find over a stalled counter before the counter is declared frozen: well above the
+ * resolution of a counter of this size (the WT310 sends WP with 5 or 6 significant digits, the Yocto-Watt in
+ * 1/65536 Wh), so a counter that merely ticks slowly is not mistaken for a stopped one.
+ */
+function frozenCounterThresholdWh(counterWh: number): number {
+  return Math.max(1e-3, 2e-4 * Math.abs(counterWh));
 }
 
 /**

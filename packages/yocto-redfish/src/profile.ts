@@ -102,16 +102,55 @@ function unitNoise(seed: number, index: number): number {
   return x / 0x1_0000_0000;
 }
 
-function noise(text: string, base: number, amplitude: number, bucketS: number, seed: number): PowerProfile {
+/** Most checkpoints a noise profile keeps: its memory stays bounded however long it runs. */
+export const NOISE_MAX_CHECKPOINTS = 1024;
+
+/** A noise profile, with the size of its internal state for tests. */
+export interface NoiseProfile extends PowerProfile {
+  /** Numbers the profile retains (its checkpoints); at most {@link NOISE_MAX_CHECKPOINTS} + 1. */
+  readonly retained: number;
+}
+
+/**
+ * Uniform noise held for each bucket. The energy is the running sum of whole buckets: reads move forward in time,
+ * so one cursor (bucket index and sum) makes each read O(1) amortised. Sparse checkpoints of the sum (spacing
+ * doubled whenever they exceed {@link NOISE_MAX_CHECKPOINTS}) serve an earlier instant without starting over,
+ * and bound the memory: a 10 ms bucket played for days used to keep every bucket's sum.
+ */
+export function noiseProfile(
+  text: string,
+  base: number,
+  amplitude: number,
+  bucketS: number,
+  seed: number,
+  limits: { firstSpacing?: number; maxCheckpoints?: number } = {},
+): NoiseProfile {
   const powerOfBucket = (k: number): number => base + amplitude * (2 * unitNoise(seed, k) - 1);
-  // Running sum of whole buckets, extended on demand: reads move forward in time, so this stays O(1) amortised.
-  const sums: number[] = [0];
+  const maxCheckpoints = limits.maxCheckpoints ?? NOISE_MAX_CHECKPOINTS;
+  let spacing = limits.firstSpacing ?? 4096;
+  // checkpoints[i] is the sum of the first i * spacing buckets.
+  let checkpoints: number[] = [0];
+  let cursor = { k: 0, sum: 0 };
   const wholeBuckets = (k: number): number => {
-    while (sums.length <= k) {
-      const n = sums.length;
-      sums.push((sums[n - 1] as number) + powerOfBucket(n - 1) * bucketS);
+    if (k < cursor.k) {
+      // An earlier instant: restart from the last checkpoint at or before it.
+      const i = Math.floor(k / spacing);
+      cursor = { k: i * spacing, sum: checkpoints[i] as number };
     }
-    return sums[k] as number;
+    let { k: n, sum } = cursor;
+    while (n < k) {
+      sum += powerOfBucket(n) * bucketS;
+      n++;
+      if (n % spacing === 0 && n / spacing === checkpoints.length) {
+        checkpoints.push(sum);
+        if (checkpoints.length > maxCheckpoints) {
+          checkpoints = checkpoints.filter((_, j) => j % 2 === 0);
+          spacing *= 2;
+        }
+      }
+    }
+    cursor = { k: n, sum };
+    return sum;
   };
   return {
     text,
@@ -120,6 +159,9 @@ function noise(text: string, base: number, amplitude: number, bucketS: number, s
       if (t <= 0) return 0;
       const k = Math.floor(t / bucketS);
       return wholeBuckets(k) + powerOfBucket(k) * (t - k * bucketS);
+    },
+    get retained() {
+      return checkpoints.length;
     },
   };
 }
@@ -213,7 +255,7 @@ export function parseProfile(text: string, readFile: (path: string) => string = 
         if (s === null) throw new ValidationError('profile', `"${opt}": unknown noise option (only seed=N)`);
         seed = Number(s[1]);
       }
-      return noise(
+      return noiseProfile(
         trimmed,
         parseWatts(m[1] ?? '', 'profile'),
         parseWatts(m[2] ?? '', 'profile'),

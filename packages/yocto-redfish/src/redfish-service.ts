@@ -16,6 +16,8 @@ export const DEFAULT_REDFISH_SERVICE_OPTIONS = Object.freeze({
   sessionTimeoutS: 1800,
   maxSessions: 64,
   bodyLimitBytes: 64 * 1024,
+  /** A larger body is still read (and discarded) up to this size, so 413 reaches the client on a live connection. */
+  bodyDrainLimitBytes: 1024 * 1024,
   requestTimeoutMs: 10_000,
 });
 
@@ -61,6 +63,11 @@ export interface RedfishServiceOptions
   logger?: Logger;
   /** Poll meters in the background (default true); when false they are read only on request. */
   backgroundPolling?: boolean;
+  /**
+   * How long an HTTP request waits for a fresh reading before it answers with the last one it has, in ms
+   * (default 10 000). Independent of the meters' own deadlines.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** A running (or ready to run) Redfish service. */
@@ -79,6 +86,8 @@ interface ChassisEntry {
   id: string;
   name: string;
   channels: MeterChannel[];
+  /** Min/avg/max of the summed power, for a chassis of several meters. */
+  sumWindow?: R.SumWindow;
 }
 
 /**
@@ -111,7 +120,19 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     channelMap.set(id, channel);
     if (options.sumChassis !== true) entries.push({ id, name: m.name ?? `Meter ${id}`, channels: [channel] });
   });
-  if (options.sumChassis === true) entries.push({ id: '1', name: 'Power meters', channels: [...channelMap.values()] });
+  if (options.sumChassis === true) {
+    entries.push({
+      id: '1',
+      name: 'Power meters',
+      channels: [...channelMap.values()],
+      sumWindow: new R.SumWindow(options.metricsIntervalMin ?? DEFAULT_METER_CHANNEL_OPTIONS.metricsIntervalMin),
+    });
+  }
+  // The summed window follows the background polls too, not only the requests that happen to come.
+  let sumTimer: NodeJS.Timeout | undefined;
+  const recordSums = (): void => {
+    for (const e of entries) e.sumWindow?.record(clock(), e.channels.map((c) => c.snapshot()));
+  };
 
   const auth =
     options.users !== undefined && options.users.length > 0
@@ -129,11 +150,13 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
 
   const viewOf = async (entry: ChassisEntry, signal: AbortSignal): Promise<R.ChassisView> => {
     const snaps: ChannelSnapshot[] = await Promise.all(entry.channels.map((c) => c.sample(signal)));
-    return R.viewOf(entry.id, entry.name, snaps);
+    if (entry.sumWindow === undefined) return R.viewOf(entry.id, entry.name, snaps);
+    entry.sumWindow.record(clock(), snaps);
+    return R.viewOf(entry.id, entry.name, snaps, entry.sumWindow.metrics(clock()));
   };
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const signal = AbortSignal.timeout(options.readTimeoutMs ?? DEFAULT_REDFISH_SERVICE_OPTIONS.requestTimeoutMs);
+    const signal = AbortSignal.timeout(options.requestTimeoutMs ?? DEFAULT_REDFISH_SERVICE_OPTIONS.requestTimeoutMs);
     const method = req.method ?? 'GET';
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
     let path: string;
@@ -222,7 +245,16 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     if (parts.length === 4) {
       if (method === 'POST') {
         if (auth === undefined) return send(res, 405, R.redfishError('ActionNotSupported', 'authentication is off'));
-        const body = await readJson(req, DEFAULT_REDFISH_SERVICE_OPTIONS.bodyLimitBytes);
+        const body = await readJson(req, DEFAULT_REDFISH_SERVICE_OPTIONS.bodyLimitBytes, DEFAULT_REDFISH_SERVICE_OPTIONS.bodyDrainLimitBytes);
+        if (body === TOO_LARGE) {
+          // Past the drain limit the rest of the body was not read: the connection cannot carry another request.
+          if (!req.complete) res.setHeader('Connection', 'close');
+          return send(
+            res,
+            413,
+            R.redfishError('GeneralError', `the request body is larger than ${DEFAULT_REDFISH_SERVICE_OPTIONS.bodyLimitBytes} bytes`),
+          );
+        }
         const name = typeof body?.['UserName'] === 'string' ? body['UserName'] : undefined;
         const password = typeof body?.['Password'] === 'string' ? body['Password'] : undefined;
         if (name === undefined || password === undefined) {
@@ -302,11 +334,18 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
       const addr = server.address() as AddressInfo;
       const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       baseUrl = `${options.tls === undefined ? 'http' : 'https'}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${addr.port}`;
-      if (options.backgroundPolling !== false) for (const c of channelMap.values()) c.start();
+      if (options.backgroundPolling !== false) {
+        for (const c of channelMap.values()) c.start();
+        if (entries.some((e) => e.sumWindow !== undefined)) {
+          sumTimer = setInterval(recordSums, options.pollIntervalMs ?? DEFAULT_METER_CHANNEL_OPTIONS.pollIntervalMs);
+          sumTimer.unref();
+        }
+      }
       log.info({ url: baseUrl, meters: channelMap.size, auth: auth !== undefined }, 'Redfish service listening');
       return baseUrl;
     },
     async close(): Promise<void> {
+      if (sumTimer !== undefined) clearInterval(sumTimer);
       await new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
@@ -363,19 +402,54 @@ function notAllowed(res: ServerResponse): void {
   send(res, 405, R.redfishError('OperationNotAllowed', 'method not allowed'));
 }
 
-async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown> | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) return undefined;
-    chunks.push(buf);
-  }
-  try {
-    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+/** What {@link readJson} answers for a body over its limit. */
+const TOO_LARGE = Symbol('body too large');
+
+/**
+ * Reads a JSON object body of at most `limit` bytes. A larger body is read to its end and discarded as long as
+ * it stays under `drainLimit`, so the 413 answer reaches the client and the kept-alive connection stays usable;
+ * beyond that, reading stops (the caller closes the connection). Undefined for anything but a JSON object.
+ */
+async function readJson(
+  req: IncomingMessage,
+  limit: number,
+  drainLimit: number,
+): Promise<Record<string, unknown> | undefined | typeof TOO_LARGE> {
+  // Events rather than `for await`: leaving a for-await loop early destroys the request, and with it the socket,
+  // so the client would get a connection reset instead of the 413.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (value: Record<string, unknown> | undefined | typeof TOO_LARGE): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > drainLimit) {
+        req.pause();
+        finish(TOO_LARGE);
+      } else if (size <= limit) chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      if (size > limit) return finish(TOO_LARGE);
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        finish(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined);
+      } catch {
+        finish(undefined);
+      }
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', (err) => {
+      if (done) return;
+      done = true;
+      reject(err);
+    });
+  });
 }

@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, parseConfig, type Logger } from '@energyrecorder/core';
+import { ConfigError, parseConfig, unknownConfigKeys, type ConfigIssue, type Logger } from '@energyrecorder/core';
 import { parseProfile } from './profile.js';
 import type { ServedMeter } from './redfish-service.js';
 import { SimulatedMeter } from './simulated-meter.js';
@@ -80,6 +80,7 @@ export const yoctoRedfishSettingsSchema = z
     BIND: z
       .string()
       .regex(/^[^\s]*:\d{1,5}$/, 'expected "host:port"')
+      .refine((b) => !/:\d{1,5}$/.test(b) || Number(b.slice(b.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0..65535')
       .default(DEFAULT_YOCTO_REDFISH_SETTINGS.bind),
     YOKOTOOL_PATH: z.string().min(1).default(DEFAULT_YOCTO_REDFISH_SETTINGS.yokotoolPath),
     POWERMETERS: z.array(meterEntrySchema).min(1, 'at least one power meter'),
@@ -110,19 +111,99 @@ export const yoctoRedfishSettingsSchema = z
       if (m.driver === 'yoctopuce' && m.hub_url !== undefined && m.serial === undefined) {
         ctx.addIssue({ code: 'custom', path: ['POWERMETERS', i, 'serial'], message: 'required with hub_url' });
       }
+      if (m.driver === 'yoctopuce' && m.hub_url !== undefined && /^[a-z]+:\/\/[^/?#]*@/i.test(m.hub_url) && (m.user !== undefined || m.pass !== undefined)) {
+        // Never quote the URL here: it holds a password.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['POWERMETERS', i, 'hub_url'],
+          message: 'has credentials (user:pass@) and user/pass are set too: keep the credentials in user and pass only',
+        });
+      }
     });
   });
 
 export type YoctoRedfishSettings = z.output<typeof yoctoRedfishSettingsSchema>;
 export type MeterEntry = z.output<typeof meterEntrySchema>;
 
-/** Validates a settings object; throws `ConfigError` listing every problem as `path: message`. */
-export function parseSettings(input: unknown, source?: string): YoctoRedfishSettings {
-  return parseConfig(yoctoRedfishSettingsSchema, input, source);
+const METER_ENTRY_KEYS: Readonly<Record<string, readonly string[]>> = {
+  yokotool: Object.keys(yokotoolEntry.shape),
+  yokogawa: Object.keys(yokogawaEntry.shape),
+  yoctopuce: Object.keys(yoctopuceEntry.shape),
+  simulated: Object.keys(simulatedEntry.shape),
+};
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Keys of a settings object that no schema knows, as paths (`SUM_CHASIS`, `POWERMETERS[0].password`). They are
+ * ignored, as the original did, but a typo silently keeps a default, so the CLI warns about each. A meter entry
+ * is checked against the keys of its own driver (`dev` means nothing to the `yokogawa` driver).
+ */
+export function unknownSettingsKeys(input: unknown): string[] {
+  const out = unknownConfigKeys(yoctoRedfishSettingsSchema, input);
+  if (!isRecord(input) || !Array.isArray(input['POWERMETERS'])) return out;
+  input['POWERMETERS'].forEach((entry: unknown, i) => {
+    if (!isRecord(entry)) return;
+    const keys = METER_ENTRY_KEYS[typeof entry['driver'] === 'string' ? entry['driver'] : 'yokotool'];
+    if (keys === undefined) return; // an unknown driver is a validation error of its own
+    for (const key of Object.keys(entry)) if (!keys.includes(key)) out.push(`POWERMETERS[${i}].${key}`);
+  });
+  return out;
 }
 
-/** Reads and validates a YAML settings file. */
-export function loadSettingsFile(path: string): YoctoRedfishSettings {
+const SECTION_CONSEQUENCE: Readonly<Record<string, string>> = {
+  AUTH: 'authentication would be off',
+  TLS: 'the service would serve plain HTTP',
+};
+
+/**
+ * Top-level keys that differ from a known key by case only (`auth`, `Tls`, `bind`). Keys are case-sensitive, so
+ * such a key would be ignored, and for `AUTH` or `TLS` the service would silently start without authentication
+ * or without TLS: this is an error, not a warning.
+ */
+function misCasedKeyIssues(input: unknown): ConfigIssue[] {
+  if (!isRecord(input)) return [];
+  const known = Object.keys(yoctoRedfishSettingsSchema.shape);
+  const issues: ConfigIssue[] = [];
+  for (const key of Object.keys(input)) {
+    if (known.includes(key)) continue;
+    const meant = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    if (meant === undefined) continue;
+    const consequence = SECTION_CONSEQUENCE[meant];
+    issues.push({
+      path: key,
+      message: `unknown key: keys are case-sensitive, write ${meant}${consequence === undefined ? '' : ` (as written it would be ignored and ${consequence})`}`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * Validates a settings object; throws `ConfigError` listing every problem as `path: message`. A top-level key
+ * that differs from a known one by case only (`auth:` for `AUTH:`) is one of these problems.
+ */
+export function parseSettings(input: unknown, source?: string): YoctoRedfishSettings {
+  const cased = misCasedKeyIssues(input);
+  const where = source === undefined ? {} : { source };
+  let settings: YoctoRedfishSettings;
+  try {
+    settings = parseConfig(yoctoRedfishSettingsSchema, input, source);
+  } catch (err) {
+    if (err instanceof ConfigError && cased.length > 0) throw new ConfigError([...cased, ...err.issues], where);
+    throw err;
+  }
+  if (cased.length > 0) throw new ConfigError(cased, where);
+  return settings;
+}
+
+/** A validated settings file, with the keys it holds that no schema knows (see {@link unknownSettingsKeys}). */
+export interface LoadedSettings {
+  settings: YoctoRedfishSettings;
+  unknownKeys: string[];
+}
+
+/** Reads and validates a YAML settings file, and lists its unknown keys. */
+export function readSettingsFile(path: string): LoadedSettings {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -135,7 +216,13 @@ export function loadSettingsFile(path: string): YoctoRedfishSettings {
   } catch (err) {
     throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: path, cause: err });
   }
-  return parseSettings(doc ?? {}, path);
+  const input = doc ?? {};
+  return { settings: parseSettings(input, path), unknownKeys: unknownSettingsKeys(input) };
+}
+
+/** Reads and validates a YAML settings file. */
+export function loadSettingsFile(path: string): YoctoRedfishSettings {
+  return readSettingsFile(path).settings;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { UsbOpener, UsbTransport } from './usb-transport.js';
 import { openNodeUsb } from './internal/usb/node-usb.js';
 import { YoctoUsbLink, YoctoVersionError } from './internal/yoctopuce/usb-link.js';
 import { parseMeasureJson, parsePowerJson } from './internal/yoctopuce/power-json.js';
+import { authorizationHeader, parseChallenge, splitHubUrl, type HubChallenge } from './internal/yoctopuce/hub-auth.js';
 
 /** Yoctopuce's USB vendor id. */
 export const YOCTOPUCE_VENDOR_ID = 0x24e0;
@@ -14,9 +15,15 @@ export const YOCTOPUCE_VENDOR_ID = 0x24e0;
 export interface YoctopuceMeterOptions {
   /** Device serial number, e.g. `YWATTMK1-12345`. Required for a hub; the first device over USB when absent. */
   serialNumber?: string;
-  /** VirtualHub / YoctoHub base URL (`http://127.0.0.1:4444`); direct USB HID when absent. */
+  /**
+   * VirtualHub / YoctoHub base URL (`http://127.0.0.1:4444`); direct USB HID when absent. Credentials written in
+   * it (`http://user:pass@host:4444`) are taken out of the URL and used as `user`/`password`.
+   */
   hubUrl?: string;
-  /** Basic credentials for the hub, when it asks for them. */
+  /**
+   * Credentials for a protected hub. The hub's 401 challenge decides how they are sent: HTTP Digest (MD5, what
+   * the VirtualHub and YoctoHubs use) or Basic. They override credentials written in `hubUrl`.
+   */
   user?: string;
   password?: string;
   /** Per-request timeout. */
@@ -38,48 +45,63 @@ export class YoctopuceMeter implements Meter {
   private readonly log: Logger;
   private transport: UsbTransport | undefined;
   private link: YoctoUsbLink | undefined;
+  /** The hub base URL without credentials nor trailing slash. */
+  private readonly hubBase: string | undefined;
+  private readonly credentials: { user: string; password: string } | undefined;
+  /** The hub's last challenge, answered up front on later requests; `nc` counts the uses of its nonce. */
+  private challenge: { challenge: HubChallenge; nc: number } | undefined;
 
   constructor(options: YoctopuceMeterOptions) {
     this.opts = options;
     const serial = options.serialNumber ?? 'first';
-    this.target = options.hubUrl === undefined ? `usb:${serial}` : `${stripCredentials(options.hubUrl)}#${serial}`;
+    const hub = options.hubUrl === undefined ? undefined : splitHubUrl(options.hubUrl);
+    this.hubBase = hub?.base;
+    const user = options.user ?? hub?.user;
+    const password = options.user !== undefined || options.password !== undefined ? options.password : hub?.password;
+    this.credentials = user === undefined ? undefined : { user, password: password ?? '' };
+    this.target = hub === undefined ? `usb:${serial}` : `${hub.base}#${serial}`;
     this.log = options.logger ?? noopLogger;
   }
 
   async open(signal: AbortSignal): Promise<MeterIdentity> {
-    if (this.opts.hubUrl === undefined) {
-      const opener = this.opts.openUsb ?? openNodeUsb;
-      const transport = await this.wrap(() =>
-        opener(
-          {
-            vendorId: YOCTOPUCE_VENDOR_ID,
-            ...(this.opts.serialNumber === undefined ? {} : { serialNumber: this.opts.serialNumber }),
-            interfaceClass: 0x03,
-            transferType: 'interrupt',
-          },
-          signal,
-        ),
-      );
-      this.transport = transport;
-      const link = new YoctoUsbLink(transport, this.opts.timeoutMs ?? 2000);
-      this.link = link;
-      try {
+    try {
+      if (this.hubBase === undefined) {
+        const opener = this.opts.openUsb ?? openNodeUsb;
+        signal.throwIfAborted();
+        const transport = await this.wrap(() =>
+          opener(
+            {
+              vendorId: YOCTOPUCE_VENDOR_ID,
+              ...(this.opts.serialNumber === undefined ? {} : { serialNumber: this.opts.serialNumber }),
+              interfaceClass: 0x03,
+              transferType: 'interrupt',
+            },
+            signal,
+          ),
+        );
+        this.transport = transport;
+        const link = new YoctoUsbLink(transport, this.opts.timeoutMs ?? 2000);
+        this.link = link;
+        signal.throwIfAborted();
         await this.wrap(() => link.start());
-      } catch (err) {
-        await this.close();
-        throw err;
+        this.log.debug({ api: link.deviceApi }, 'yoctopuce usb link started');
       }
-      this.log.debug({ api: link.deviceApi }, 'yoctopuce usb link started');
+      const module = await this.getJson('module', signal);
+      // An open that overran its deadline stops here and releases the device (see the catch).
+      signal.throwIfAborted();
+      const m = (typeof module === 'object' && module !== null ? module : {}) as Record<string, unknown>;
+      const serial = typeof m['serialNumber'] === 'string' ? m['serialNumber'] : (this.opts.serialNumber ?? this.transport?.serialNumber);
+      return {
+        manufacturer: 'Yoctopuce',
+        model: typeof m['productName'] === 'string' ? m['productName'] : 'Yocto-Watt',
+        ...(serial === undefined ? {} : { serialNumber: serial }),
+        ...(typeof m['firmwareRelease'] === 'string' ? { firmwareVersion: m['firmwareRelease'] } : {}),
+      };
+    } catch (err) {
+      // Whatever step failed (or was aborted), the device must not stay claimed.
+      await this.close();
+      throw err instanceof MeterError ? err : this.meterError(err);
     }
-    const module = await this.getJson('module', signal);
-    const m = (typeof module === 'object' && module !== null ? module : {}) as Record<string, unknown>;
-    const serial = typeof m['serialNumber'] === 'string' ? m['serialNumber'] : (this.opts.serialNumber ?? this.transport?.serialNumber);
-    return {
-      manufacturer: 'Yoctopuce',
-      model: typeof m['productName'] === 'string' ? m['productName'] : 'Yocto-Watt',
-      ...(serial === undefined ? {} : { serialNumber: serial }),
-      ...(typeof m['firmwareRelease'] === 'string' ? { firmwareVersion: m['firmwareRelease'] } : {}),
-    };
   }
 
   async read(signal: AbortSignal): Promise<MeterReading> {
@@ -107,19 +129,34 @@ export class YoctopuceMeter implements Meter {
 
   private async getJson(fn: string, signal: AbortSignal): Promise<unknown> {
     const path = `/api/${fn}.json`;
-    if (this.opts.hubUrl !== undefined) {
+    if (this.hubBase !== undefined) {
       if (this.opts.serialNumber === undefined) {
         throw new MeterError('serial is required with hub_url', { driver: this.driver, target: this.target, retryable: false });
       }
-      const url = `${this.opts.hubUrl.replace(/\/+$/, '')}/bySerial/${encodeURIComponent(this.opts.serialNumber)}${path}`;
-      const headers: Record<string, string> = {};
-      if (this.opts.user !== undefined) {
-        headers['authorization'] = `Basic ${Buffer.from(`${this.opts.user}:${this.opts.password ?? ''}`).toString('base64')}`;
+      const url = `${this.hubBase}/bySerial/${encodeURIComponent(this.opts.serialNumber)}${path}`;
+      let res = await this.hubGet(url, signal);
+      if (res.status === 401 && this.credentials !== undefined) {
+        // First request, or the nonce expired: answer the hub's challenge and try once more.
+        const challenge = parseChallenge(res.headers.get('www-authenticate'));
+        await res.arrayBuffer().catch(() => undefined);
+        if (challenge === undefined) {
+          throw new MeterError(`hub asks for an authentication it does not name or that is not supported (${res.headers.get('www-authenticate') ?? 'no WWW-Authenticate'})`, {
+            driver: this.driver,
+            target: this.target,
+            retryable: false,
+          });
+        }
+        this.challenge = { challenge, nc: 0 };
+        res = await this.hubGet(url, signal);
       }
-      const res = await this.wrap(() =>
-        fetch(url, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.timeoutMs ?? 5000)]) }),
-      );
       const text = await this.wrap(() => res.text());
+      if (res.status === 401) {
+        this.challenge = undefined;
+        throw new MeterError(
+          this.credentials === undefined ? 'hub requires credentials: set user and pass' : 'hub refused the credentials (user/pass)',
+          { driver: this.driver, target: this.target },
+        );
+      }
       if (res.status === 404) {
         throw new MeterError(`hub does not know ${this.opts.serialNumber}/${fn}`, { driver: this.driver, target: this.target, code: 'ER_METER_NOT_FOUND' });
       }
@@ -134,6 +171,25 @@ export class YoctopuceMeter implements Meter {
     return parseJson(res.body.toString('utf8'), this);
   }
 
+  /** One GET to the hub, answering its last challenge up front when there is one. */
+  private hubGet(url: string, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.challenge !== undefined && this.credentials !== undefined) {
+      this.challenge.nc++;
+      const u = new URL(url);
+      headers['authorization'] = authorizationHeader(this.challenge.challenge, this.credentials, {
+        method: 'GET',
+        uri: `${u.pathname}${u.search}`,
+        nc: this.challenge.nc,
+      });
+    }
+    return this.wrap(() => fetch(url, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.timeoutMs ?? 5000)]) }));
+  }
+
+  private meterError(err: unknown): MeterError {
+    return new MeterError(err instanceof Error ? err.message : String(err), { driver: this.driver, target: this.target, cause: err });
+  }
+
   private wrap<T>(fn: () => Promise<T>): Promise<T> {
     return meterCall(this, fn, (err) => (err instanceof YoctoVersionError ? { code: 'ER_METER_VERSION', retryable: false } : undefined));
   }
@@ -144,16 +200,5 @@ function parseJson(text: string, meter: YoctopuceMeter): unknown {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new MeterError('device answered invalid JSON', { driver: meter.driver, target: meter.target, code: 'ER_METER_PROTOCOL', cause: err });
-  }
-}
-
-function stripCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
   }
 }

@@ -31,6 +31,32 @@ describe('yocto-redfish CLI', () => {
     expect(c.err()).toMatch(/POWERMETERS\.0\.pmtype/);
   });
 
+  it('warns on stderr about each unknown key and still exits 0 when --check-config reads a file with typos', async () => {
+    const file = join(dir, 'typos.yaml');
+    writeFileSync(file, 'SUM_CHASIS: true\nPOWERMETERS:\n  - {driver: yoctopuce, serial: Y-1, hub_url: "http://127.0.0.1:4444", password: x}\n');
+    const c = capture();
+    expect(await runCli(['--check-config', '--config', file], c.io)).toBe(0);
+    expect(c.err()).toMatch(/warning: unknown setting SUM_CHASIS ignored/);
+    expect(c.err()).toMatch(/warning: unknown setting POWERMETERS\[0\]\.password ignored/);
+  });
+
+  it('exits 2 when AUTH or TLS is written in lower case, which would start the service open and in plain HTTP', async () => {
+    const file = join(dir, 'lower.yaml');
+    writeFileSync(file, 'POWERMETERS:\n  - {driver: simulated, profile: "constant:200"}\nauth: {users: [{name: admin, password: change-me-please}]}\n');
+    const c = capture();
+    expect(await runCli(['--check-config', '--config', file], c.io)).toBe(2);
+    expect(c.err()).toMatch(/auth: unknown key: keys are case-sensitive, write AUTH/);
+  });
+
+  it('exits 2 naming BIND when its port is above 65535', async () => {
+    const file = join(dir, 'port.yaml');
+    writeFileSync(file, 'BIND: "127.0.0.1:99999"\nPOWERMETERS:\n  - {driver: simulated, profile: "constant:200"}\n');
+    const c = capture();
+    expect(await runCli(['--config', file], c.io)).toBe(2);
+    expect(c.err()).toMatch(/BIND: the port must be 0\.\.65535/);
+    expect(c.err()).not.toMatch(/--port/);
+  });
+
   it('exits 0 when --check-config reads the original settings file', async () => {
     const file = join(dir, 'ok.yaml');
     writeFileSync(file, 'BIND: "0.0.0.0:8889"\nYOKOTOOL_PATH: /opt/yoko\nPOWERMETERS:\n  - {dev: /dev/usbtmc1, pmtype: wt310}\n');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,6 +84,73 @@ describe('YoctopuceMeter through a hub', () => {
       state.up = true;
       await svc.close();
     }
+  });
+});
+
+/**
+ * A VirtualHub protected by HTTP Digest (RFC 2617, MD5, qop=auth), as the Yoctopuce hubs are: the answer is
+ * checked here with its own MD5 computation. The nonce changes every 3 requests (stale=true).
+ */
+function digestHub(serial: string, user: string, password: string, log: string[]): Server {
+  const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
+  const realm = 'YoctoDevices';
+  let nonce = 'n0';
+  let served = 0;
+  return createServer((req, res) => {
+    log.push(`${req.url ?? ''} ${req.headers.authorization ?? '-'}`);
+    const auth = req.headers.authorization ?? '';
+    const p: Record<string, string> = {};
+    for (const m of auth.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) p[m[1] as string] = m[2] ?? m[3] ?? '';
+    const ha1 = md5(`${user}:${realm}:${password}`);
+    const ha2 = md5(`GET:${req.url ?? ''}`);
+    const expected = md5(`${ha1}:${nonce}:${p['nc'] ?? ''}:${p['cnonce'] ?? ''}:auth:${ha2}`);
+    const ok = auth.startsWith('Digest ') && p['username'] === user && p['uri'] === req.url && p['nonce'] === nonce && p['response'] === expected;
+    if (!ok) {
+      const stale = auth.startsWith('Digest ') && p['nonce'] !== nonce ? ', stale=true' : '';
+      res.writeHead(401, { 'www-authenticate': `Digest realm="${realm}", qop="auth", nonce="${nonce}", opaque="op"${stale}` });
+      return res.end();
+    }
+    if (++served % 3 === 0) nonce = `n${served}`;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.url === `/bySerial/${serial}/api/module.json`) return res.end(JSON.stringify({ productName: 'Yocto-Watt', serialNumber: serial }));
+    return res.end(JSON.stringify({ unit: 'W', currentValue: 200 * 65536, meter: 65536 }));
+  });
+}
+
+describe('YoctopuceMeter through a hub protected by Digest authentication', () => {
+  const log: string[] = [];
+  const server = digestHub('YWATTMK1-1', 'admin', 'HubS3cret', log);
+  let port = 0;
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => new Promise<void>((r) => server.close(() => r())));
+
+  it('reads the meter when the credentials are written in hub_url, without putting them in any URL', async () => {
+    const settings = parseSettings({
+      POWERMETERS: [{ driver: 'yoctopuce', id: 'yw', serial: 'YWATTMK1-1', hub_url: `http://admin:HubS3cret@127.0.0.1:${port}` }],
+    });
+    const [served] = createMeters(settings, { logger: noopLogger });
+    const meter = served?.meter as YoctopuceMeter;
+    expect(meter.target).toBe(`http://127.0.0.1:${port}#YWATTMK1-1`);
+    expect(await meter.open(signal())).toMatchObject({ model: 'Yocto-Watt' });
+    for (let i = 0; i < 5; i++) expect(await meter.read(signal())).toMatchObject({ powerWatts: 200, energyWh: 1 });
+    // One challenge at first, then one more each time the nonce goes stale; every other request is answered up front.
+    expect(log.filter((l) => l.endsWith(' -')).length).toBe(1);
+    expect(log.some((l) => l.includes('HubS3cret'))).toBe(false);
+  });
+
+  it('reads the meter with the user and pass keys, and reports refused credentials without the password', async () => {
+    const good = new YoctopuceMeter({ hubUrl: `http://127.0.0.1:${port}`, serialNumber: 'YWATTMK1-1', user: 'admin', password: 'HubS3cret' });
+    await good.open(signal());
+    expect((await good.read(signal())).powerWatts).toBe(200);
+    const bad = new YoctopuceMeter({ hubUrl: `http://admin:Wr0ngPass@127.0.0.1:${port}`, serialNumber: 'YWATTMK1-1' });
+    const err = (await bad.open(signal()).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/refused the credentials/);
+    expect(`${err.message} ${(err as { target?: string }).target ?? ''}`).not.toContain('Wr0ngPass');
+    const none = new YoctopuceMeter({ hubUrl: `http://127.0.0.1:${port}`, serialNumber: 'YWATTMK1-1' });
+    await expect(none.open(signal())).rejects.toThrow(/requires credentials/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { MeterChannel } from '../src/meter-channel.js';
 import { SimulatedMeter } from '../src/simulated-meter.js';
 import type { Meter, MeterReading } from '../src/meter.js';
@@ -173,6 +174,122 @@ describe('MeterChannel deadlines', () => {
     expect(snap.status.lastError).toMatch(/timeout|aborted/i);
     expect(snap.reading).toBeNull();
     expect(opens).toBe(1);
+    await channel.stop();
+  });
+});
+
+describe('MeterChannel late opens', () => {
+  it('closes an open that settles after the deadline, and does not open again until it has', async () => {
+    // A device that can be claimed once, as a USB interface: a second open while it is held fails BUSY.
+    const dev = { claimed: false, opens: 0, closes: 0, busy: 0, openDelayMs: 80 };
+    const meter: Meter = {
+      driver: 'exclusive',
+      target: 'exclusive',
+      open: async () => {
+        if (dev.claimed) {
+          dev.busy++;
+          throw new Error('LIBUSB_ERROR_BUSY');
+        }
+        dev.claimed = true;
+        dev.opens++;
+        // Ignores its signal, as a USB step in progress does.
+        await new Promise((r) => setTimeout(r, dev.openDelayMs));
+        return { manufacturer: 'x', model: 'y' };
+      },
+      read: async () => ({ powerWatts: 5, timestampNs: 0 }),
+      close: async () => {
+        if (dev.claimed) dev.closes++;
+        dev.claimed = false;
+      },
+    };
+    const channel = new MeterChannel({ meter, readTimeoutMs: 20, backoffInitialMs: 1, pollIntervalMs: 1 });
+    const down = await channel.sample();
+    expect(down.status).toMatchObject({ state: 'UnavailableOffline', failures: 1 });
+    await new Promise((r) => setTimeout(r, 5));
+    // The late open still runs: the channel neither opens again (BUSY) nor reports the meter up.
+    expect((await channel.sample()).status.state).toBe('UnavailableOffline');
+    expect(dev.busy).toBe(0);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(dev).toMatchObject({ claimed: false, opens: 1, closes: 1 });
+    dev.openDelayMs = 0;
+    const up = await channel.sample();
+    expect(up.status.state).toBe('Enabled');
+    expect(dev).toMatchObject({ opens: 2, busy: 0 });
+    await channel.stop();
+    expect(dev.claimed).toBe(false);
+  });
+});
+
+describe('MeterChannel frozen energy counter', () => {
+  it('integrates power when the counter stops while power flows, so a stopped WT310 integrator does not serve 0 Wh', async () => {
+    const clock = fakeClock();
+    const state = { watts: 200, energyWh: 1.5 as number | undefined, up: true };
+    const channel = new MeterChannel({ meter: scriptedMeter(state), clock: clock.now, pollIntervalMs: 1000 });
+    for (let i = 0; i <= 3600; i++) {
+      await channel.sample();
+      clock.advance(1000);
+    }
+    // 1 h at 200 W.
+    expect(channel.snapshot().energyWh).toBeCloseTo(200, 9);
+    // The integrator starts again: the counter moves and is used from there, nothing counted twice.
+    for (let i = 0; i < 10; i++) {
+      state.energyWh = (state.energyWh ?? 0) + 200 / 3600;
+      await channel.sample();
+      clock.advance(1000);
+    }
+    expect(channel.snapshot().energyWh).toBeCloseTo(200 + (10 * 200) / 3600, 9);
+    await channel.stop();
+  });
+
+  it('counts each interval once when a coarse counter ticks only every few readings', async () => {
+    const clock = fakeClock();
+    // 20 W read every second by a counter of 0.1 Wh resolution: it moves every 18 s.
+    const state = { watts: 20, energyWh: 100 as number | undefined, up: true };
+    const channel = new MeterChannel({ meter: scriptedMeter(state), clock: clock.now, pollIntervalMs: 1000 });
+    for (let i = 0; i <= 3600; i++) {
+      state.energyWh = 100 + Math.floor((20 * i) / 3600 / 0.1 + 1e-9) * 0.1;
+      await channel.sample();
+      clock.advance(1000);
+    }
+    const wh = channel.snapshot().energyWh ?? 0;
+    expect(wh).toBeGreaterThan(20 - 0.11);
+    expect(wh).toBeLessThan(20 + 0.11);
+    await channel.stop();
+  });
+});
+
+describe('MeterChannel signals', () => {
+  it('leaves no listener nor dependant signal on its long-lived signal after many polls', async () => {
+    const clock = fakeClock();
+    const channel = new MeterChannel({ meter: new SimulatedMeter({ profile: 'constant:1', clock: clock.now }), clock: clock.now, pollIntervalMs: 1000 });
+    const closing = (channel as unknown as { closing: AbortController }).closing.signal;
+    for (let i = 0; i < 500; i++) {
+      await channel.sample();
+      clock.advance(1000);
+    }
+    expect(EventEmitter.getEventListeners(closing, 'abort')).toHaveLength(0);
+    // AbortSignal.any([closing, ...]) per poll registers each result as a dependant of `closing`, kept until GC
+    // and finalisation: what made the heap grow by every poll.
+    const dependants = Object.getOwnPropertySymbols(closing).find((s) => s.description === 'kDependantSignals');
+    const set = dependants === undefined ? undefined : (closing as unknown as Record<symbol, Set<unknown> | undefined>)[dependants];
+    expect(set?.size ?? 0).toBe(0);
+    await channel.stop();
+  });
+
+  it('never shows the credentials of a URL in the last error', async () => {
+    const meter: Meter = {
+      driver: 'hub',
+      target: 'hub',
+      open: async () => {
+        throw new TypeError('Request cannot be constructed from a URL that includes credentials: http://admin:HubS3cret@127.0.0.1:4444/x');
+      },
+      read: async () => ({ powerWatts: 1, timestampNs: 0 }),
+      close: async () => undefined,
+    };
+    const channel = new MeterChannel({ meter });
+    const snap = await channel.sample();
+    expect(snap.status.lastError).toContain('http://127.0.0.1:4444/x');
+    expect(snap.status.lastError).not.toMatch(/HubS3cret|admin/);
     await channel.stop();
   });
 });

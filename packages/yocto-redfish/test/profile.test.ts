@@ -1,4 +1,4 @@
-import { parseDurationS, parseProfile, parseReplayCsv } from '../src/profile.js';
+import { NOISE_MAX_CHECKPOINTS, noiseProfile, parseDurationS, parseProfile, parseReplayCsv } from '../src/profile.js';
 
 describe('parseProfile', () => {
   it('gives constant power and linear energy when the profile is constant', () => {
@@ -68,5 +68,38 @@ describe('parseDurationS', () => {
 describe('parseReplayCsv', () => {
   it('rejects times that go backwards when the CSV is unordered', () => {
     expect(() => parseReplayCsv('0,1\n5,2\n3,4\n', 'x.csv')).toThrow(/x.csv:3/);
+  });
+});
+
+describe('noise profile memory', () => {
+  const naive = (p: { powerAt: (t: number) => number }, bucketS: number, tS: number): number => {
+    // The same running sum, bucket by bucket, from zero.
+    const k = Math.floor(tS / bucketS);
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += p.powerAt((i + 0.5) * bucketS) * bucketS;
+    return sum + p.powerAt(k * bucketS) * (tS - k * bucketS);
+  };
+
+  it('keeps a bounded state however long it plays, and answers earlier instants as before', () => {
+    // Small checkpoint limits, so that the bound is reached quickly: 200 000 buckets of 10 ms.
+    const p = noiseProfile('noise:200+-5/10ms', 200, 5, 0.01, 42, { firstSpacing: 16, maxCheckpoints: 8 });
+    expect(p.energyJoules(1.234)).toBe(naive(p, 0.01, 1.234));
+    for (let t = 1; t <= 2000; t += 1) p.energyJoules(t);
+    expect(p.retained).toBeLessThanOrEqual(9);
+    const late = p.energyJoules(2000);
+    expect(late).toBeCloseTo(200 * 2000, -2);
+    // Going back in time gives the same values as the first time.
+    expect(p.energyJoules(1.234)).toBe(naive(p, 0.01, 1.234));
+    expect(p.energyJoules(777.7)).toBe(naive(p, 0.01, 777.7));
+    expect(p.energyJoules(2000)).toBe(late);
+    expect(p.retained).toBeLessThanOrEqual(9);
+  });
+
+  it('keeps one checkpoint per 4096 buckets at most, not one sum per bucket, with the default limits', () => {
+    const p = parseProfile('noise:200+-5/10ms;seed=42') as ReturnType<typeof noiseProfile>;
+    for (let t = 60; t <= 3600; t += 60) p.energyJoules(t);
+    // One hour at 10 ms is 360 000 buckets.
+    expect(p.retained).toBeLessThanOrEqual(Math.ceil(360_000 / 4096) + 1);
+    expect(p.retained).toBeLessThanOrEqual(NOISE_MAX_CHECKPOINTS + 1);
   });
 });

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { ConfigError } from '@energyrecorder/core';
-import { createMeters, parseBind, parseSettings } from '../src/settings.js';
+import { createMeters, parseBind, parseSettings, unknownSettingsKeys } from '../src/settings.js';
 import { YokotoolMeter } from '../src/yokotool-meter.js';
 import { noopLogger } from '@energyrecorder/core';
 
@@ -86,6 +86,61 @@ describe('parseSettings', () => {
     expect(() =>
       parseSettings({ POWERMETERS: [{ driver: 'simulated', id: 'a', profile: 'constant:1' }, { driver: 'simulated', id: 'a', profile: 'constant:2' }] }),
     ).toThrow(/POWERMETERS\.1\.id: duplicate id "a"/);
+  });
+});
+
+describe('unknown settings keys', () => {
+  const input = {
+    BIND: '0.0.0.0:8889',
+    POWERMETERS: [
+      { driver: 'yoctopuce', serial: 'YWATTMK1-1', hub_url: 'http://127.0.0.1:4444', password: 'hubsecret' },
+      { driver: 'yokogawa', dev: '/dev/usbtmc1', serial: 'C2QD1' },
+      { dev: '/dev/usbtmc2', pmtype: 'wt310', pm_type: 'wt210' },
+    ],
+    SUM_CHASIS: true,
+    LOG: { levle: 'debug' },
+  };
+
+  it('lists every key no schema knows, each meter against its own driver', () => {
+    expect(unknownSettingsKeys(input)).toEqual(['SUM_CHASIS', 'LOG.levle', 'POWERMETERS[0].password', 'POWERMETERS[1].dev', 'POWERMETERS[2].pm_type']);
+    // They are ignored: the file still loads.
+    expect(parseSettings(input).SUM_CHASSIS).toBe(false);
+  });
+
+  it('refuses a security section written in another case, which would silently turn authentication or TLS off', () => {
+    let err: unknown;
+    try {
+      parseSettings({ ...input, auth: { users: [{ name: 'admin', password: 'change-me-please' }] }, Tls: { cert_file: '/c', key_file: '/k' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['auth', 'Tls']);
+    expect((err as ConfigError).message).toMatch(/auth: .*write AUTH.*authentication would be off/);
+    expect((err as ConfigError).message).toMatch(/Tls: .*write TLS.*plain HTTP/);
+    expect(() => parseSettings({ ...input, bind: '127.0.0.1:1' })).toThrow(/bind: .*write BIND/);
+  });
+});
+
+describe('BIND', () => {
+  it('refuses a port above 65535 and names BIND', () => {
+    expect(() => parseSettings({ BIND: '127.0.0.1:99999', POWERMETERS: [{ driver: 'simulated', profile: 'constant:1' }] })).toThrow(
+      /BIND: the port must be 0\.\.65535/,
+    );
+    expect(parseSettings({ BIND: '127.0.0.1:65535', POWERMETERS: [{ driver: 'simulated', profile: 'constant:1' }] }).BIND).toBe('127.0.0.1:65535');
+  });
+});
+
+describe('hub credentials', () => {
+  it('refuses credentials both in hub_url and in user/pass, without quoting the password', () => {
+    let message = '';
+    try {
+      parseSettings({ POWERMETERS: [{ driver: 'yoctopuce', serial: 'Y-1', hub_url: 'http://admin:HubS3cret@127.0.0.1:4444', user: 'admin' }] });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/POWERMETERS\.0\.hub_url: has credentials/);
+    expect(message).not.toContain('HubS3cret');
   });
 });
 

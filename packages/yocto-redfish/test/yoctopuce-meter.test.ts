@@ -11,6 +11,8 @@ import {
 } from '../src/internal/yoctopuce/ypkt.js';
 import { parseHttp } from '../src/internal/yoctopuce/usb-link.js';
 import { parsePowerJson } from '../src/internal/yoctopuce/power-json.js';
+import { authorizationHeader, parseChallenge, splitHubUrl } from '../src/internal/yoctopuce/hub-auth.js';
+import { redactUrlCredentials } from '../src/internal/redact.js';
 import { loadFixture, ReplayUsbDevice, type ReplayFixture, type ReplayStep, sequentialOpener } from './support/replay-usb-device.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
@@ -56,6 +58,13 @@ describe('YoctopuceMeter over USB HID', () => {
     const device = new ReplayUsbDevice(fixture);
     const meter = new YoctopuceMeter({ openUsb: async () => device });
     await expect(meter.open(signal())).rejects.toMatchObject({ code: 'ER_METER_VERSION', retryable: false });
+    expect(device.closed).toBe(true);
+  });
+
+  it('closes the device when open fails after the link started (module.json not answered)', async () => {
+    const device = new ReplayUsbDevice(withModuleCall(loadFixture('synthetic-yoctopuce-yoctowatt-usbhid.json')), 4);
+    const meter = new YoctopuceMeter({ openUsb: async () => device });
+    await expect(meter.open(signal())).rejects.toMatchObject({ code: 'ER_METER_NOT_FOUND' });
     expect(device.closed).toBe(true);
   });
 
@@ -159,5 +168,47 @@ describe('YoctopuceMeter over USB HID, recovery', () => {
     expect(up.reading?.powerWatts).toBeCloseTo(8087142 / 65536, 12);
     expect(second.remaining).toBe(0);
     await channel.stop();
+  });
+});
+
+describe('hub authentication', () => {
+  it('answers a Digest challenge with the RFC 2617 example response', () => {
+    const challenge = parseChallenge('Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"');
+    expect(challenge).toEqual({
+      scheme: 'digest',
+      realm: 'testrealm@host.com',
+      nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093',
+      opaque: '5ccc069c403ebaf9f0171e9517f40e41',
+      qop: 'auth',
+      algorithm: 'MD5',
+    });
+    const header = authorizationHeader(challenge as NonNullable<typeof challenge>, { user: 'Mufasa', password: 'Circle Of Life' }, {
+      method: 'GET',
+      uri: '/dir/index.html',
+      nc: 1,
+      cnonce: '0a4f113b',
+    });
+    expect(header).toMatch(/^Digest /);
+    expect(header).toContain('response="6629fae49393a05397450978507c4ef1"');
+    expect(header).toContain('nc=00000001');
+    expect(header).toContain('opaque="5ccc069c403ebaf9f0171e9517f40e41"');
+    expect(header).not.toContain('Circle Of Life');
+  });
+
+  it('falls back to Basic when the hub offers only Basic, and refuses other schemes', () => {
+    expect(parseChallenge('Basic realm="hub"')).toEqual({ scheme: 'basic' });
+    expect(authorizationHeader({ scheme: 'basic' }, { user: 'a', password: 'b' }, { method: 'GET', uri: '/', nc: 1 })).toBe('Basic YTpi');
+    expect(parseChallenge('Bearer realm="x"')).toBeUndefined();
+    expect(parseChallenge(null)).toBeUndefined();
+  });
+
+  it('takes the credentials out of a hub URL', () => {
+    expect(splitHubUrl('http://admin:S3%40cret@127.0.0.1:4444/')).toEqual({ base: 'http://127.0.0.1:4444', user: 'admin', password: 'S3@cret' });
+    expect(splitHubUrl('http://127.0.0.1:4444')).toEqual({ base: 'http://127.0.0.1:4444' });
+    expect(new YoctopuceMeter({ hubUrl: 'http://admin:S3cret@127.0.0.1:4444', serialNumber: 'Y-1' }).target).toBe('http://127.0.0.1:4444#Y-1');
+  });
+
+  it('hides the credentials of any URL quoted in a message', () => {
+    expect(redactUrlCredentials('cannot reach http://admin:S3cret@hub:4444/x and https://u@h/')).toBe('cannot reach http://hub:4444/x and https://h/');
   });
 });

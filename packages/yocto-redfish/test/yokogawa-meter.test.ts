@@ -3,7 +3,8 @@ import { MeterChannel } from '../src/meter-channel.js';
 import { YokogawaMeter } from '../src/yokogawa-meter.js';
 import type { UsbTransport } from '../src/usb-transport.js';
 import { UsbtmcSession, encodeDevDepMsgOut } from '../src/internal/yokogawa/usbtmc.js';
-import { parseIdn, parseValues } from '../src/internal/yokogawa/scpi.js';
+import { parseIdn, parseIntegratorState, parseValues } from '../src/internal/yokogawa/scpi.js';
+import { FakeWt310 } from './support/fake-wt310.js';
 import { loadFixture, ReplayUsbDevice, sequentialOpener } from './support/replay-usb-device.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
@@ -138,5 +139,86 @@ describe('parseValues', () => {
   it('drops overrange fields when the meter sends 9.91E+37 or NAN', () => {
     expect(parseValues('wt310', '9.91E+37,NAN,1.5E+02,2.0E+00')).toEqual({ power: 150, energyWh: 2 });
     expect(parseValues('wt210', '2.3E+02,1.0E+00,2.3E+02')).toEqual({ voltage: 230, current: 1, power: 230 });
+  });
+});
+
+describe('YokogawaMeter open past the deadline', () => {
+  it('releases the device when an open overruns the channel deadline, so the next open is not refused BUSY', async () => {
+    const dev = new FakeWt310();
+    dev.state.controlDelayMs = 40; // INITIATE_CLEAR + CHECK_CLEAR_STATUS: 80 ms, the deadline is 30 ms
+    const meter = new YokogawaMeter({ openUsb: dev.open, timeoutMs: 10 });
+    const channel = new MeterChannel({ meter, readTimeoutMs: 30, backoffInitialMs: 1, pollIntervalMs: 1 });
+    expect((await channel.sample()).status.state).toBe('UnavailableOffline');
+    await new Promise((r) => setTimeout(r, 150));
+    // The open stopped at its next step and closed what it had opened; none of the later setup steps ran.
+    expect(dev).toMatchObject({ claimed: false, opens: 1, closes: 1 });
+    expect(dev.commands).toEqual([]);
+    dev.state.controlDelayMs = 0;
+    const up = await channel.sample();
+    expect(up.status.state).toBe('Enabled');
+    expect(up.reading?.powerWatts).toBe(200);
+    expect(dev.busyRefusals).toBe(0);
+    await channel.stop();
+    expect(dev.claimed).toBe(false);
+  });
+
+  it('closes the transport when the signal is already aborted as the opener returns', async () => {
+    const dev = new FakeWt310();
+    const ac = new AbortController();
+    const meter = new YokogawaMeter({
+      openUsb: async (filter, s) => {
+        const t = await dev.open(filter, s);
+        ac.abort(new Error('deadline'));
+        return t;
+      },
+    });
+    await expect(meter.open(ac.signal)).rejects.toThrow(/deadline/);
+    expect(dev).toMatchObject({ claimed: false, closes: 1 });
+  });
+});
+
+describe('YokogawaMeter WT310 integrator', () => {
+  it('asks for verbose answers and uses WP when the integrator answers START or its short form STAR', async () => {
+    for (const answer of ['START', 'STAR', ':INTEG:STAT START']) {
+      const dev = new FakeWt310();
+      dev.state.integrator = answer;
+      dev.state.values = '2.3000E+02,8.7000E-01,2.0000E+02,1.5000E+00';
+      const meter = new YokogawaMeter({ openUsb: dev.open });
+      await meter.open(signal());
+      expect((await meter.read(signal())).energyWh).toBe(1.5);
+      expect(dev.commands).toContain(':COMMunicate:VERBose ON');
+      expect(dev.commands.indexOf(':COMMunicate:VERBose ON')).toBeLessThan(dev.commands.indexOf(':INTEGrate:STATe?'));
+    }
+  });
+
+  it('stops using WP when a periodic check finds the integrator stopped, and uses it again once restarted', async () => {
+    let t = 0;
+    const dev = new FakeWt310();
+    dev.state.integrator = 'START';
+    dev.state.values = '2.3000E+02,8.7000E-01,2.0000E+02,1.5000E+00';
+    const meter = new YokogawaMeter({ openUsb: dev.open, clock: () => t, integratorCheckMs: 10_000 });
+    await meter.open(signal());
+    expect((await meter.read(signal())).energyWh).toBe(1.5);
+    dev.state.integrator = 'STOP';
+    t = 9_999;
+    expect((await meter.read(signal())).energyWh).toBe(1.5);
+    t = 10_000;
+    expect((await meter.read(signal())).energyWh).toBeUndefined();
+    dev.state.integrator = 'STAR';
+    t = 20_000;
+    expect((await meter.read(signal())).energyWh).toBe(1.5);
+    expect(dev.commands.filter((c) => c === ':INTEGrate:STATe?')).toHaveLength(3);
+  });
+
+  it('reads every integrator state in full and short form', () => {
+    expect(parseIntegratorState('START')).toBe('start');
+    expect(parseIntegratorState('STAR\n')).toBe('start');
+    expect(parseIntegratorState('RES')).toBe('reset');
+    expect(parseIntegratorState('RESET')).toBe('reset');
+    expect(parseIntegratorState('STOP')).toBe('stop');
+    expect(parseIntegratorState('TIM')).toBe('timeup');
+    expect(parseIntegratorState('ERR')).toBe('error');
+    expect(parseIntegratorState('ST')).toBeUndefined();
+    expect(parseIntegratorState('')).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { MeterError, UsbTransferError, type MeterErrorCode } from '../errors.js';
+import { redactUrlCredentials } from './redact.js';
 
 /** How a driver classifies a failure of its own protocol layer; undefined leaves the generic mapping. */
 export type FailureClassifier = (err: unknown) => { code: MeterErrorCode; retryable?: boolean } | undefined;
@@ -19,7 +20,7 @@ export async function meterCall<T>(
     if (err instanceof MeterError) throw err;
     const gone = err instanceof UsbTransferError && err.failure === 'gone';
     const kind = gone ? { code: 'ER_METER_NOT_FOUND' as const } : classify(err);
-    throw new MeterError(err instanceof Error ? err.message : String(err), {
+    throw new MeterError(redactUrlCredentials(err instanceof Error ? err.message : String(err)), {
       driver: meter.driver,
       target: meter.target,
       code: kind?.code ?? 'ER_METER',

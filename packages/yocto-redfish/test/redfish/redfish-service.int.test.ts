@@ -1,4 +1,6 @@
+import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import { createRedfishService, type RedfishService } from '../../src/redfish-service.js';
+import type { Meter } from '../../src/meter.js';
 import { SimulatedMeter } from '../../src/simulated-meter.js';
 
 type Body = Record<string, unknown> & { [k: string]: unknown };
@@ -291,6 +293,33 @@ describe('createRedfishService', () => {
       }
     });
 
+    it('answers 413 to an oversized login body and keeps the connection usable', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const call = (method: string, path: string, body?: string): Promise<{ status: number; reused: boolean; text: string; res: IncomingMessage }> =>
+        new Promise((resolve, reject) => {
+          const req = httpRequest(`${svc.url}${path}`, { method, agent, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, text, res }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      try {
+        expect((await call('GET', '/redfish/v1/')).status).toBe(200);
+        const big = await call('POST', '/redfish/v1/SessionService/Sessions', JSON.stringify({ UserName: 'admin', Password: 's3cret-pass', pad: 'a'.repeat(200_000) }));
+        expect(big.status).toBe(413);
+        expect(big.reused).toBe(true);
+        expect(big.text).toMatch(/larger than 65536 bytes/);
+        const next = await call('GET', '/redfish/v1/');
+        expect(next.status).toBe(200);
+        expect(next.reused).toBe(true);
+      } finally {
+        agent.destroy();
+      }
+    });
+
     it('refuses a session when the password is wrong', async () => {
       const res = await fetch(`${svc.url}/redfish/v1/SessionService/Sessions`, {
         method: 'POST',
@@ -298,6 +327,61 @@ describe('createRedfishService', () => {
       });
       expect(res.status).toBe(401);
       await res.text();
+    });
+  });
+
+  describe('with summed meters in anti-phase', () => {
+    it('serves min/avg/max of the summed power, not the sums of each meter\'s min and max', async () => {
+      const clock = fakeClock();
+      const svc = createRedfishService({
+        sumChassis: true,
+        clock: clock.now,
+        backgroundPolling: false,
+        pollIntervalMs: 100,
+        meters: [
+          { id: 'a', meter: new SimulatedMeter({ profile: 'steps:100@1s,300@1s', clock: clock.now }) },
+          { id: 'b', meter: new SimulatedMeter({ profile: 'steps:300@1s,100@1s', clock: clock.now }) },
+        ],
+      });
+      await svc.listen();
+      try {
+        let last: Body = {};
+        for (let i = 0; i < 20; i++) {
+          last = (await getJson(`${svc.url}/redfish/v1/Chassis/1/Power`)).body;
+          expect((last['PowerControl'] as Body[])[0]?.['PowerConsumedWatts']).toBe(400);
+          clock.advance(500);
+        }
+        expect((last['PowerControl'] as Body[])[0]?.['PowerMetrics']).toEqual({
+          IntervalInMin: 1,
+          MinConsumedWatts: 400,
+          MaxConsumedWatts: 400,
+          AverageConsumedWatts: 400,
+        });
+      } finally {
+        await svc.close();
+      }
+    });
+  });
+
+  describe('request deadline', () => {
+    it('answers within requestTimeoutMs even when the meter deadline is longer', async () => {
+      const hang: Meter = {
+        driver: 'hang',
+        target: 'hang',
+        open: async () => ({ manufacturer: 'x', model: 'y' }),
+        read: () => new Promise(() => undefined),
+        close: async () => undefined,
+      };
+      const svc = createRedfishService({ meters: [{ id: 'h', meter: hang }], readTimeoutMs: 3000, requestTimeoutMs: 150, backgroundPolling: false });
+      await svc.listen();
+      try {
+        const t0 = Date.now();
+        const res = await getJson(`${svc.url}/redfish/v1/Chassis/h/Power`);
+        expect(res.status).toBe(200);
+        expect(Date.now() - t0).toBeLessThan(1500);
+      } finally {
+        await svc.close();
+      }
     });
   });
 });

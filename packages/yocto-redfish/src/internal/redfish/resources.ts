@@ -25,8 +25,62 @@ export interface ChassisView {
 export const ROOT = '/redfish/v1';
 const chassisUri = (id: string): string => `${ROOT}/Chassis/${encodeURIComponent(id)}`;
 
-/** Folds one or more meter snapshots into a chassis view. A sum is only as available as its worst meter. */
-export function viewOf(id: string, name: string, snaps: readonly ChannelSnapshot[]): ChassisView {
+/**
+ * Min/avg/max of a summed chassis, over the sums themselves: the sum of each meter's min and max is not the min
+ * and max of the sum (two meters in anti-phase always summing 400 W would show 200..600 W). A sum is recorded
+ * each time the set of readings it is made of changes, and dropped once older than the window.
+ */
+export class SumWindow {
+  private samples: Array<{ tMs: number; w: number }> = [];
+  private last: ReadonlyArray<unknown> = [];
+
+  constructor(private readonly intervalMin: number) {}
+
+  /** Records the sum of `snaps` at `tMs`, when every meter has a reading and one of them is new. */
+  record(tMs: number, snaps: readonly ChannelSnapshot[]): void {
+    const readings = snaps.map((s) => s.reading);
+    if (readings.length === 0 || readings.some((r) => r === null)) return;
+    if (readings.length === this.last.length && readings.every((r, i) => r === this.last[i])) return;
+    this.last = readings;
+    let total = 0;
+    for (const r of readings) total += r?.powerWatts ?? 0;
+    this.samples.push({ tMs, w: total });
+    this.prune(tMs);
+  }
+
+  /** Min/avg/max over the window, or null when no sum was recorded within it. */
+  metrics(nowMs: number): ChassisView['metrics'] {
+    this.prune(nowMs);
+    if (this.samples.length === 0) return null;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    let sum = 0;
+    for (const s of this.samples) {
+      min = Math.min(min, s.w);
+      max = Math.max(max, s.w);
+      sum += s.w;
+    }
+    return { intervalMin: this.intervalMin, minWatts: min, maxWatts: max, averageWatts: sum / this.samples.length };
+  }
+
+  private prune(nowMs: number): void {
+    const horizon = nowMs - this.intervalMin * 60_000;
+    let drop = 0;
+    while (drop < this.samples.length && (this.samples[drop] as { tMs: number }).tMs < horizon) drop++;
+    if (drop > 0) this.samples.splice(0, drop);
+  }
+}
+
+/**
+ * Folds one or more meter snapshots into a chassis view. A sum is only as available as its worst meter. A summed
+ * chassis takes its min/avg/max from `sumMetrics` (see {@link SumWindow}); a single meter's come from its channel.
+ */
+export function viewOf(
+  id: string,
+  name: string,
+  snaps: readonly ChannelSnapshot[],
+  sumMetrics?: ChassisView['metrics'],
+): ChassisView {
   const single = snaps.length === 1 ? snaps[0] : undefined;
   const anyDown = snaps.some((s) => s.reading === null);
   const sum = (pick: (s: ChannelSnapshot) => number | null): number | null => {
@@ -49,19 +103,7 @@ export function viewOf(id: string, name: string, snaps: readonly ChannelSnapshot
     : snaps.some((s) => s.status.health === 'Warning')
       ? 'Warning'
       : 'OK';
-  const metricsList = snaps.map((s) => s.metrics);
-  const metrics =
-    metricsList.length > 0 && metricsList.every((m) => m !== null)
-      ? metricsList.reduce<NonNullable<ChassisView['metrics']>>(
-          (acc, m) => ({
-            intervalMin: m.intervalMin,
-            minWatts: acc.minWatts + m.minWatts,
-            maxWatts: acc.maxWatts + m.maxWatts,
-            averageWatts: acc.averageWatts + m.averageWatts,
-          }),
-          { intervalMin: 0, minWatts: 0, maxWatts: 0, averageWatts: 0 },
-        )
-      : null;
+  const metrics = single !== undefined ? single.metrics : (sumMetrics ?? null);
   return {
     id,
     name,

@@ -28,9 +28,11 @@ export function parseIdn(idn: string): YokogawaIdn | undefined {
 export function setupCommands(family: YokogawaFamily): string[] {
   if (family === 'wt310') {
     // WT310/WT330 user's manual (IM WT310-17EN), NUMeric group: ASCII output, 4 items, element 1.
+    // VERBose ON: text answers in full (`START`, not `STAR`), whatever the meter was left with.
     return [
       ':COMMunicate:REMote ON',
       ':COMMunicate:HEADer OFF',
+      ':COMMunicate:VERBose ON',
       ':NUMeric:FORMat ASCii',
       ':NUMeric:NORMal:NUMber 4',
       ':NUMeric:NORMal:ITEM1 U,1',
@@ -43,6 +45,27 @@ export function setupCommands(family: YokogawaFamily): string[] {
   // so every other item is switched off. The meter must be in "488.2" mode, not its legacy command set.
   const off = ['VA', 'VAR', 'PF', 'DEG', 'VHZ', 'AHZ', 'WH', 'WHP', 'WHM', 'AH', 'AHP', 'AHM', 'MATH', 'VPK', 'APK', 'TIME'];
   return [':COMMunicate:REMote ON', ':COMMunicate:HEADer OFF', ':MEASure:ITEM:V ON', ':MEASure:ITEM:A ON', ':MEASure:ITEM:W ON', ...off.map((i) => `:MEASure:ITEM:${i} OFF`)];
+}
+
+/** The WT310 integrator states (`:INTEGrate:STATe?`). */
+export type IntegratorState = 'reset' | 'ready' | 'start' | 'stop' | 'error' | 'timeup';
+
+/**
+ * Parses a `:INTEGrate:STATe?` answer, in its full (`START`, VERBose ON) or abbreviated (`STAR`, VERBose OFF)
+ * form, with or without a header (`:INTEG:STAT START`). Undefined when it is none of the states.
+ */
+export function parseIntegratorState(answer: string): IntegratorState | undefined {
+  const word = answer.trim().split(/\s+/).pop()?.toUpperCase() ?? '';
+  const states: ReadonlyArray<readonly [IntegratorState, string, string]> = [
+    ['reset', 'RES', 'RESET'],
+    ['ready', 'READ', 'READY'],
+    ['start', 'STAR', 'START'],
+    ['stop', 'STOP', 'STOP'],
+    ['error', 'ERR', 'ERROR'],
+    ['timeup', 'TIM', 'TIMEUP'],
+  ];
+  for (const [state, short, full] of states) if (word.length >= short.length && full.startsWith(word)) return state;
+  return undefined;
 }
 
 /** The query returning the numeric data. */
