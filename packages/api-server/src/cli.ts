@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, unknownConfigKeys, webappSettingsSchema, type WebappSettings } from '@energyrecorder/core';
+import { caseVariantConfigKeys, ConfigError, unknownConfigKeys, webappSettingsSchema, type WebappSettings } from '@energyrecorder/core';
 import { parseWebappSettings, type ApiServer } from './index.js';
 import { buildContainer } from './container.js';
 import { TOKENS } from './tokens.js';
@@ -65,6 +65,14 @@ export async function runCli(argv: string[]): Promise<number> {
       } catch (err) {
         throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: v.config });
       }
+    }
+    // `auth:` for `AUTH:` would be ignored, and the API would run without the protection the file asks for.
+    const variants = caseVariantConfigKeys(webappSettingsSchema, raw);
+    if (variants.length > 0) {
+      throw new ConfigError(
+        variants.map(([given, known]) => ({ path: given, message: `write it ${known}: keys are case-sensitive, and this section would be ignored` })),
+        { source: v.config ?? 'defaults' },
+      );
     }
     settings = parseWebappSettings(raw, v.config ?? 'defaults');
   } catch (err) {

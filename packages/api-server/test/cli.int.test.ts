@@ -55,6 +55,16 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
     expect(r.out).toContain('warning: unknown setting STORE.retension ignored');
   });
 
+  it('exits 2 when a section is written in another case, since AUTH or TLS would silently be off', async () => {
+    const f = join(dir, 'case.yaml');
+    writeFileSync(f, 'auth:\n  users:\n    - user: u\n      pass: p\n      role: writer\nTls:\n  cert_file: c.pem\n  key_file: k.pem\n');
+    const r = await run(['--config', f, '--check-config']);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('auth: write it AUTH');
+    expect(r.out).toContain('Tls: write it TLS');
+    expect(r.out).not.toContain('configuration OK');
+  });
+
   it('loads the original sample unchanged and exits 0 on SIGTERM after serving', async () => {
     const f = join(dir, 'webapp-settings.yaml');
     // The original's sample file, with the InfluxDB host pointed at the test peer.

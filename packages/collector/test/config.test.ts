@@ -19,6 +19,14 @@ function issuesOf(text: string): string[] {
 }
 
 describe('parseCollectorConfigText', () => {
+  it('refuses a top-level section written in another case, which would be ignored whole', () => {
+    const text = sample.replace('RECORDER_API_SERVER:', 'recorder_api_server: {}\nRECORDER_API_SERVER:').replace('PODS:', 'Pods: []\nPODS:');
+    expect(issuesOf(text).sort()).toEqual([
+      'Pods: write it PODS: keys are case-sensitive, and this section would be ignored',
+      'recorder_api_server: write it RECORDER_API_SERVER: keys are case-sensitive, and this section would be ignored',
+    ]);
+  });
+
   it('notes unknown keys inside device entries, nested sensor keys included, for every adapter type', () => {
     const text = [
       'RECORDER_API_SERVER:',

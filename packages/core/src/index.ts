@@ -36,7 +36,7 @@ export type {
   AdapterRegistry,
   ParsedAdapterConfig,
 } from './adapter.js';
-export { parseConfig, unknownConfigKeys, unknownDeviceKeys } from './config/parse.js';
+export { caseVariantConfigKeys, parseConfig, unknownConfigKeys, unknownDeviceKeys } from './config/parse.js';
 export {
   DEFAULT_COLLECTOR_SETTINGS,
   collectorSettingsSchema,

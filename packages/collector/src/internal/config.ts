@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import {
   ConfigError,
+  caseVariantConfigKeys,
   collectorSettingsSchema,
   unknownConfigKeys,
   unknownDeviceKeys,
@@ -61,6 +62,10 @@ export function resolveCollectorConfig(
   const result = collectorSettingsSchema.safeParse(input);
   if (!result.success) issues.push(...zodIssuesToConfigIssues(result.error));
   // Unknown keys are ignored, as the original did, but a typo would silently keep a default: say so.
+  // A section written in another case (`pods:`) would be ignored whole, as any unknown key: refuse it instead.
+  for (const [given, known] of caseVariantConfigKeys(collectorSettingsSchema, input)) {
+    issues.push({ path: given, message: `write it ${known}: keys are case-sensitive, and this section would be ignored` });
+  }
   const notices: string[] = unknownConfigKeys(collectorSettingsSchema, input).map((key) => `unknown setting ${key} ignored (a typo?)`);
   const environments: ResolvedEnvironment[] = [];
   // Devices are checked even when the common keys failed, so one run reports every problem.

@@ -92,3 +92,23 @@ export function unknownDeviceKeys(schema: z.ZodType, entry: unknown, commonKeys:
   return out;
 }
 
+/**
+ * Top-level keys of `input` that `schema` does not know but that differ from a key it knows only by case
+ * (`auth` for `AUTH`), as `[given, known]` pairs. Such a key is ignored like any unknown key, which for a
+ * section such as `AUTH` or `TLS` silently turns a protection off: callers refuse these rather than warn.
+ */
+export function caseVariantConfigKeys(schema: z.ZodType, input: unknown): Array<[string, string]> {
+  const def = unwrap(schema);
+  if (def?.type !== 'object' || def.shape === undefined || typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return [];
+  }
+  const known = new Map(Object.keys(def.shape).map((k) => [k.toLowerCase(), k]));
+  const out: Array<[string, string]> = [];
+  for (const key of Object.keys(input)) {
+    if (Object.hasOwn(def.shape, key)) continue;
+    const match = known.get(key.toLowerCase());
+    if (match !== undefined) out.push([key, match]);
+  }
+  return out;
+}
+

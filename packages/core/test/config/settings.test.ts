@@ -8,6 +8,7 @@ import {
   collectorSettingsSchema,
   unknownConfigKeys,
   unknownDeviceKeys,
+  caseVariantConfigKeys,
   parseConfig,
   webappSettingsSchema,
 } from '@energyrecorder/core';
@@ -93,6 +94,15 @@ describe('webappSettingsSchema', () => {
       expect(String((err as Error).message)).not.toContain('s3cret');
     }
     expect(() => parseConfig(webappSettingsSchema, { INFLUX: { host: 'not a url' } })).toThrow(/INFLUX\.host/);
+  });
+
+  it('lists top-level keys that differ from a known one only by case', () => {
+    expect(caseVariantConfigKeys(webappSettingsSchema, { auth: {}, Tls: {}, ALWAYS_RECORD: true, other: 1 })).toEqual([
+      ['auth', 'AUTH'],
+      ['Tls', 'TLS'],
+    ]);
+    expect(caseVariantConfigKeys(webappSettingsSchema, fixture('original-webapp-settings.yaml'))).toEqual([]);
+    expect(caseVariantConfigKeys(webappSettingsSchema, null)).toEqual([]);
   });
 
   it('lists the keys of a device entry that neither its loose adapter schema nor the common keys know', () => {
