@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getFreePort, makeTempDir, peerAvailable, removeDir, startInfluxd, waitFor, type InfluxdPeer } from '@energyrecorder/testkit';
+import { isCi, getFreePort, makeTempDir, peerAvailable, removeDir, startInfluxd, waitFor, type InfluxdPeer } from '@energyrecorder/testkit';
 import { raw } from './helpers.js';
 
 const main = join(__dirname, '..', 'dist', 'main.js');
 const built = existsSync(main);
+// Under CI the build runs before the integration tests: a missing dist/main.js is a broken build, not a skip.
+if (!built && isCi()) throw new Error('dist/main.js missing: the build did not produce the CLI entry');
 if (!built) process.stderr.write('\n!!!!!!!!!! dist/main.js missing: run `npx tsup` in packages/api-server; SKIPPING CLI tests !!!!!!!!!!\n\n');
 const haveInflux = peerAvailable('influxd', ['influxd']);
 

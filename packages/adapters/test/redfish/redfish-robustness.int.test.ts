@@ -2,6 +2,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { AdapterError, type PowerAdapter, type Reading } from '@energyrecorder/core';
+import { waitFor } from '@energyrecorder/testkit';
 import { redfishAdapter } from '../../src/redfish/adapter.js';
 import { REDISCOVER_MS } from '../../src/redfish/reader.js';
 import { captureLogger } from '../fakes/capture-logger.js';
@@ -164,7 +165,9 @@ describe('redfish sessions never pile up on the BMC', () => {
     // Not closed: the late session is used by the next poll instead of opening another.
     const kept = track(create({ host: fake.url, user: USER, pass: PASS, timeout: 0.25 }));
     expect(await readError(kept)).toMatchObject({ code: 'ER_ADAPTER_TIMEOUT' });
-    await sleep(600);
+    // The login answers 500 ms after it was sent; a wide margin keeps a loaded box from starting the next read first.
+    await waitFor(() => fake.stats.logins === 2, 'the late login', 5000);
+    await sleep(1500);
     fake.clearFaults();
     expect(power(await read(kept))).toBe(187);
     expect(fake.stats).toMatchObject({ logins: 2, activeSessions: 1 });
