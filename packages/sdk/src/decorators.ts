@@ -8,11 +8,12 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
  * (`experimentalDecorators`, `(target, key, descriptor)`). The convention is detected at run time.
  */
 export interface DualMethodDecorator {
-  <This, Args extends unknown[], Return>(
-    value: (this: This, ...args: Args) => Return,
-    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Return>,
-  ): (this: This, ...args: Args) => Return;
-  <T>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): TypedPropertyDescriptor<T>;
+  // The method's own type is kept whole (`Fn`), so generic methods (`async get<T>(x: T): Promise<T>`) fit.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the standard context's own constraint
+  <This, Fn extends (this: This, ...args: any[]) => any>(value: Fn, context: ClassMethodDecoratorContext<This, Fn>): Fn;
+  // Legacy decorators: only method descriptors (a function value); getters, setters and fields are refused.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any method signature
+  <T extends (...args: any[]) => any>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): TypedPropertyDescriptor<T>;
 }
 
 /** Options of {@link enableRecording}. */

@@ -1,9 +1,8 @@
 import type { Logger } from '@energyrecorder/core';
 import { SdkError } from './errors.js';
+import { sdkShared } from './internal/env-state.js';
 import { guardedLogger } from './internal/logger.js';
 import { EnergyRecorder } from './recorder.js';
-
-let defaultRecorder: EnergyRecorder | undefined;
 
 /**
  * The recorder used by the decorators and the Jest/Mocha integrations when none is given: built on first use
@@ -12,7 +11,10 @@ let defaultRecorder: EnergyRecorder | undefined;
  * else as a process warning (`process.emitWarning`, code `ER_SDK_CONFIG`).
  */
 export function getDefaultRecorder(logger?: Logger): EnergyRecorder {
-  if (defaultRecorder !== undefined) return defaultRecorder;
+  // Kept process-wide (see sdkShared), so the CommonJS entries, each bundling its own copy, share it.
+  const shared = sdkShared();
+  if (shared.defaultRecorder !== undefined) return shared.defaultRecorder as EnergyRecorder;
+  let defaultRecorder: EnergyRecorder;
   try {
     defaultRecorder = EnergyRecorder.fromEnv(process.env, logger === undefined ? {} : { logger });
   } catch (err) {
@@ -24,10 +26,11 @@ export function getDefaultRecorder(logger?: Logger): EnergyRecorder {
     else process.emitWarning(`${message}: ${reason}`, { code: 'ER_SDK_CONFIG' });
     defaultRecorder = EnergyRecorder.disabled(reason, logger);
   }
+  shared.defaultRecorder = defaultRecorder;
   return defaultRecorder;
 }
 
 /** Replaces the default recorder (pass undefined to rebuild it from the environment on next use). */
 export function setDefaultRecorder(recorder: EnergyRecorder | undefined): void {
-  defaultRecorder = recorder;
+  sdkShared().defaultRecorder = recorder;
 }

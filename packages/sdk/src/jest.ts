@@ -1,6 +1,6 @@
 import type { Logger } from '@energyrecorder/core';
 import { getDefaultRecorder } from './default-recorder.js';
-import { HOOK_TIMEOUT_MS, scenarioOfTestFile, testRunnerLogger } from './internal/test-runner.js';
+import { apiName, HOOK_TIMEOUT_MS, scenarioOfTestFile, testRunnerLogger } from './internal/test-runner.js';
 import type { EnergyRecorder, RecordingHandle } from './recorder.js';
 
 type Hook = (fn: () => Promise<void>, timeoutMs?: number) => void;
@@ -43,12 +43,14 @@ export function installJestRecording(options: JestRecordingOptions = {}): boolea
   let handle: RecordingHandle | undefined;
   jest.beforeAll(async () => {
     const testPath = jest.expect.getState().testPath ?? 'jest';
-    const scenario = options.scenarioName?.(testPath) ?? scenarioOfTestFile(testPath);
-    handle = await recorder.beginRecording(scenario);
+    const scenario = apiName(options.scenarioName?.(testPath) ?? scenarioOfTestFile(testPath));
+    handle = await recorder.beginRecording(scenario === '' ? 'jest' : scenario);
   }, HOOK_TIMEOUT_MS);
   jest.beforeEach(async () => {
     const step = jest.expect.getState().currentTestName;
-    if (handle !== undefined && step !== undefined && step !== '') await recorder.setStep(step);
+    // Only steps of a recorded file are sent: when its start did not reach the API, a step would change the step
+    // of whatever runs on the environment (an outer CI job's scenario).
+    if (handle?.recorded === true && step !== undefined && step !== '') await recorder.setStep(apiName(step));
   }, HOOK_TIMEOUT_MS);
   jest.afterAll(async () => {
     await handle?.end();

@@ -1,6 +1,6 @@
 import type { Logger } from '@energyrecorder/core';
 import { getDefaultRecorder } from './default-recorder.js';
-import { HOOK_TIMEOUT_MS, scenarioOfTestFile, testRunnerLogger } from './internal/test-runner.js';
+import { apiName, HOOK_TIMEOUT_MS, scenarioOfTestFile, testRunnerLogger } from './internal/test-runner.js';
 import type { EnergyRecorder, RecordingHandle } from './recorder.js';
 
 /** The part of Mocha's hook context this plugin reads, typed here so the package needs no Mocha types. */
@@ -45,10 +45,13 @@ export function createMochaHooks(options: MochaRecordingOptions = {}): MochaRoot
       if (file !== currentFile) {
         await handle?.end();
         currentFile = file;
-        const scenario = options.scenarioName?.(file) ?? scenarioOfTestFile(file);
-        handle = await rec.beginRecording(scenario);
+        const scenario = apiName(options.scenarioName?.(file) ?? scenarioOfTestFile(file));
+        handle = await rec.beginRecording(scenario === '' ? 'mocha' : scenario);
       }
-      await rec.setStep(test.fullTitle());
+      // Only steps of a recorded file are sent: when its start did not reach the API, a step would change the
+      // step of whatever runs on the environment (an outer CI job's scenario).
+      const step = apiName(test.fullTitle());
+      if (handle?.recorded === true && step !== '') await rec.setStep(step);
     },
     async afterAll(this: MochaHookContext): Promise<void> {
       this.timeout?.(HOOK_TIMEOUT_MS);

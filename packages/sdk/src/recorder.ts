@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@energyrecorder/core';
 import { SdkError } from './errors.js';
@@ -17,9 +17,10 @@ import {
   type RunningScenario,
   type SessionsResponse,
 } from './report.js';
-import { enqueue, envState, type ActiveRecording, type EnvState } from './internal/env-state.js';
+import { enqueue, envState, sdkShared, type ActiveRecording, type EnvState } from './internal/env-state.js';
 import { clip, httpCall, isRecord, parseJson, quoteSegment, type HttpRequest } from './internal/http.js';
 import { guardedLogger, silentLogger } from './internal/logger.js';
+import { shareDown, sharedDownUntil, sharedOuterToRestore, shareRecordingEnd, shareRecordingStart, shareUp } from './internal/shared-files.js';
 
 /** The step every scenario starts with, as in the original SDK (core's `INITIAL_STEP`). */
 export const INITIAL_STEP = 'running';
@@ -53,8 +54,11 @@ export interface ReportOptions {
   signal?: AbortSignal;
 }
 
-/** Which recording the code running now belongs to, so `setStep` inside it changes that recording's step. */
-const currentRecording = new AsyncLocalStorage<ActiveRecording>();
+/**
+ * Which recording the code running now belongs to, so `setStep` inside it changes that recording's step. One
+ * instance per process, shared by every bundled copy of the SDK (see `sdkShared`).
+ */
+const currentRecording: AsyncLocalStorage<ActiveRecording> = sdkShared().currentRecording;
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; status?: number };
 
@@ -64,7 +68,8 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; status?: number };
  * Nothing here throws into the caller's test: failures are logged through `logger` and methods answer
  * `false`/`null`. The API is probed lazily on first use (`GET <api>/monitoring/ping`); when it is unreachable
  * the recorder stays silent for `retryAfterMs` and probes again afterwards, and during that time every call
- * costs one clock comparison. Calls that change the environment's state go through one queue per
+ * costs one clock comparison. The outage is also written to a small file in the temp dir, read once before each
+ * probe, so the other test files and workers of the run skip the probe too. Calls that change the environment's state go through one queue per
  * (API, environment) in this process, so they reach the API in call order.
  */
 export class EnergyRecorder {
@@ -79,10 +84,16 @@ export class EnergyRecorder {
   private readonly state: EnvState;
   private readonly uri: string;
   private lastScenario: string | undefined;
+  /** Whether a back-off noted by other test files and workers (the temp-dir file) is honoured. */
+  private readonly shareAvailability: boolean;
 
   /** @throws SdkError `ER_SDK_CONFIG` listing every invalid option. */
-  constructor(options: RecorderOptions, internal: { disabledReason?: string; names?: Partial<Record<keyof RecorderOptions, string>> } = {}) {
+  constructor(
+    options: RecorderOptions,
+    internal: { disabledReason?: string; names?: Partial<Record<keyof RecorderOptions, string>>; shareAvailability?: boolean } = {},
+  ) {
     this.disabledReason = internal.disabledReason;
+    this.shareAvailability = internal.shareAvailability ?? true;
     this.options =
       internal.disabledReason === undefined
         ? resolveRecorderOptions(options, internal.names)
@@ -101,11 +112,16 @@ export class EnergyRecorder {
    * @throws SdkError `ER_SDK_CONFIG` naming each bad variable, e.g. when `NODE_NAME` is unset.
    */
   static fromEnv(env: Record<string, string | undefined> = process.env, overrides: Partial<RecorderOptions> = {}): EnergyRecorder {
+    return EnergyRecorder.fromEnvInternal(env, overrides, true);
+  }
+
+  /** @internal `fromEnv` for the CLI, whose commands each probe for themselves (`shareAvailability: false`). */
+  static fromEnvInternal(env: Record<string, string | undefined>, overrides: Partial<RecorderOptions>, shareAvailability: boolean): EnergyRecorder {
     const names: Partial<Record<keyof RecorderOptions, string>> = {};
     for (const [key, variable] of Object.entries(ENV_VARS)) {
       if (!(key in overrides)) names[key as keyof RecorderOptions] = variable;
     }
-    return new EnergyRecorder(optionsFromEnv(env, overrides), { names });
+    return new EnergyRecorder(optionsFromEnv(env, overrides), { names, shareAvailability });
   }
 
   /** A recorder that does nothing (every call is a no-op), e.g. when the configuration is missing. */
@@ -135,7 +151,7 @@ export class EnergyRecorder {
   /** Probes `GET <api>/monitoring/ping` now (ignoring the back-off) and answers whether the API is usable. */
   async ping(): Promise<boolean> {
     if (this.disabledReason !== undefined) return false;
-    return this.probe();
+    return this.probe(false);
   }
 
   /** Starts `scenario` at step `running` (no save/restore; see {@link recording} for that). */
@@ -165,6 +181,12 @@ export class EnergyRecorder {
     const context = currentRecording.getStore();
     return this.queued(async () => {
       const stack = this.state.stack;
+      // A step of a recording whose start did not reach the API (or was refused) belongs to nothing on the
+      // server: sending it would change the step of whatever runs there (an outer job's scenario).
+      if (context?.status === 'skipped') {
+        this.log.debug({ step, scenario: context.scenario }, 'step of a recording that was not recorded: not sent');
+        return false;
+      }
       const target = context !== undefined && stack.includes(context) ? context : stack.at(-1);
       if (target !== undefined) {
         target.step = step;
@@ -179,6 +201,15 @@ export class EnergyRecorder {
     if (this.skipNow() || !(await this.ensureAvailable())) return null;
     const outcome = await this.fetchCurrent();
     return outcome.ok ? outcome.value : null;
+  }
+
+  /**
+   * @internal What runs on the environment, telling "nothing runs" (`{ok: true, value: null}`) apart from a
+   * failed lookup (`{ok: false}`, with the HTTP status when the API answered). Used by the CLI's `status`.
+   */
+  async lookupCurrentScenario(): Promise<{ ok: true; value: RunningScenario | null } | { ok: false; status?: number }> {
+    if (this.skipNow() || !(await this.ensureAvailable())) return { ok: false };
+    return this.fetchCurrent();
   }
 
   /** Stored sessions of the environment, newest first, or null on failure. */
@@ -270,11 +301,11 @@ export class EnergyRecorder {
     if (this.skipNow()) return fn();
     const open = this.open(scenario);
     if (open === undefined) return fn();
-    await this.bounded(open.ready, 'start');
+    await this.bounded(open.ready, 'start', open.entry);
     try {
       return await currentRecording.run(open.entry, fn);
     } finally {
-      await this.bounded(open.end(), 'end');
+      await this.bounded(open.end(), 'end', open.entry);
     }
   }
 
@@ -338,11 +369,11 @@ export class EnergyRecorder {
     if (this.skipNow()) return yield* fn();
     const open = this.open(scenario);
     if (open === undefined) return yield* fn();
-    await this.bounded(open.ready, 'start');
+    await this.bounded(open.ready, 'start', open.entry);
     try {
       return yield* scopedAsyncIterable(currentRecording.run(open.entry, fn), open.entry);
     } finally {
-      await this.bounded(open.end(), 'end');
+      await this.bounded(open.end(), 'end', open.entry);
     }
   }
 
@@ -355,20 +386,25 @@ export class EnergyRecorder {
   step(name: string): Promise<boolean>;
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   async step<T>(name: string, fn?: () => T | Promise<T>): Promise<T | boolean> {
+    const context = currentRecording.getStore();
     const sent = this.setStep(name);
     if (fn === undefined) return sent;
-    await this.bounded(sent, 'step');
+    await this.bounded(sent, 'step', context);
     return fn();
   }
 
   /**
-   * Waits for a marker at most `waitMs`, so a slow or hanging API (answering only at `timeoutMs`) cannot hold the
-   * test body long enough to fail it on its runner's timeout. The marker is not cancelled: it stays in the queue
-   * and reaches the API in order; until it does, the body's first moments are tagged with what ran before.
+   * Waits for a marker, so a slow or hanging API (answering only at `timeoutMs`) cannot hold the test body long
+   * enough to fail it on its runner's timeout. The markers of one recording (start, steps, end) share one budget
+   * of `waitMs` in total, kept on its entry; a marker outside any recording gets `waitMs` of its own. The marker
+   * is not cancelled: it stays in the queue and reaches the API in order; until it does, the body is tagged with
+   * what ran before.
    */
-  private async bounded(marker: Promise<unknown>, what: string): Promise<void> {
-    const waitMs = this.options.waitMs;
+  private async bounded(marker: Promise<unknown>, what: string, entry?: ActiveRecording): Promise<void> {
+    const budget = entry !== undefined && entry.status !== 'ended' ? entry : undefined;
+    const waitMs = budget === undefined ? this.options.waitMs : Math.max(0, budget.waitLeftMs);
     if (waitMs === 0) return;
+    const startedMs = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const gaveUp = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), waitMs);
@@ -379,13 +415,14 @@ export class EnergyRecorder {
       }
     } finally {
       clearTimeout(timer);
+      if (budget !== undefined) budget.waitLeftMs = Math.max(0, budget.waitLeftMs - (Date.now() - startedMs));
     }
   }
 
   private open(scenario: string): { entry: ActiveRecording; ready: Promise<boolean>; end: () => Promise<boolean> } | undefined {
     if (this.disabledReason !== undefined) return undefined;
     this.lastScenario = scenario;
-    const entry: ActiveRecording = { scenario, step: INITIAL_STEP };
+    const entry: ActiveRecording = { scenario, step: INITIAL_STEP, status: 'pending', waitLeftMs: this.options.waitMs };
     const ready = this.queued(() => this.beginOp(entry), false);
     let ended: Promise<boolean> | undefined;
     const end = (): Promise<boolean> => {
@@ -396,20 +433,41 @@ export class EnergyRecorder {
   }
 
   private async beginOp(entry: ActiveRecording): Promise<boolean> {
-    if (!(await this.ensureAvailable())) return false;
+    if (!(await this.ensureAvailable())) {
+      entry.status = 'skipped';
+      return false;
+    }
     const stack = this.state.stack;
-    if (stack.length === 0) {
+    const outermost = stack.length === 0;
+    if (outermost) {
       const current = await this.fetchCurrent();
+      if (!current.ok && current.status === undefined) {
+        entry.status = 'skipped';
+        return false;
+      }
       // A failed lookup (not a 404) leaves the outer session unknown; as the original, we then stop at the end.
       this.state.outer = current.ok ? current.value : null;
-      if (!current.ok && current.status === undefined) return false;
     }
     stack.push(entry);
     this.log.debug({ scenario: entry.scenario, depth: stack.length }, 'recording starts');
-    return this.rawSubmit(entry.scenario, entry.step);
+    if (!(await this.rawSubmit(entry.scenario, entry.step))) {
+      // Refused (a name the API does not take) or unreachable: the environment still shows what ran before, so
+      // this recording changes nothing more: its steps are not sent and its end restores nothing.
+      stack.splice(stack.indexOf(entry), 1);
+      if (outermost) this.state.outer = null;
+      entry.status = 'skipped';
+      this.log.info({ scenario: entry.scenario }, 'recording not started; its steps and end are not sent');
+      return false;
+    }
+    entry.status = 'live';
+    if (outermost) this.state.sharedId = shareRecordingStart(this.apiUrl, this.environment, entry.scenario, this.state.outer);
+    return true;
   }
 
   private async endOp(entry: ActiveRecording): Promise<boolean> {
+    const wasLive = entry.status === 'live';
+    if (entry.status !== 'skipped') entry.status = 'ended';
+    if (!wasLive) return false;
     const stack = this.state.stack;
     const index = stack.indexOf(entry);
     if (index < 0) return false;
@@ -419,18 +477,40 @@ export class EnergyRecorder {
     // restore past it.
     if (!wasShown) return true;
     const next = stack.at(-1);
-    const outer = stack.length === 0 ? this.state.outer : null;
-    if (stack.length === 0) this.state.outer = null;
-    if (!(await this.ensureAvailable())) return false;
-    if (next !== undefined) {
-      this.log.debug({ scenario: next.scenario, step: next.step }, 'restoring enclosing recording');
-      return this.rawSubmit(next.scenario, next.step);
+    let outer: { scenario: string; step: string } | null = stack.length === 0 ? this.state.outer : null;
+    const sharedId = stack.length === 0 ? this.state.sharedId : undefined;
+    if (stack.length === 0) {
+      this.state.outer = null;
+      this.state.sharedId = undefined;
     }
-    if (outer !== null) {
-      this.log.debug({ scenario: outer.scenario, step: outer.step }, 'restoring previous scenario');
-      return this.rawSubmit(outer.scenario, outer.step);
+    try {
+      if (!(await this.ensureAvailable())) return false;
+      // Another process (a parallel test worker, the CLI) may have started its own scenario since: that one is
+      // left alone, it restores past this recording when it ends.
+      const current = await this.fetchCurrent();
+      if (!current.ok && current.status === undefined) return false;
+      if (current.ok && current.value?.scenario !== entry.scenario) {
+        this.log.info(
+          { scenario: entry.scenario, running: current.value?.scenario ?? null },
+          'another scenario runs on the environment now; leaving it as it is',
+        );
+        return true;
+      }
+      if (next !== undefined) {
+        this.log.debug({ scenario: next.scenario, step: next.step }, 'restoring enclosing recording');
+        return await this.rawSubmit(next.scenario, next.step);
+      }
+      // What ran before may be a recording of another test file or worker that has ended meanwhile: then what
+      // ran before that one is restored instead.
+      if (sharedId !== undefined) outer = sharedOuterToRestore(this.apiUrl, this.environment, sharedId, outer);
+      if (outer !== null) {
+        this.log.debug({ scenario: outer.scenario, step: outer.step }, 'restoring previous scenario');
+        return await this.rawSubmit(outer.scenario, outer.step);
+      }
+      return await this.rawStop();
+    } finally {
+      if (sharedId !== undefined) shareRecordingEnd(this.apiUrl, this.environment, sharedId);
     }
-    return this.rawStop();
   }
 
   /** Runs `op` in the environment's queue; never rejects. */
@@ -444,17 +524,27 @@ export class EnergyRecorder {
   /** The known availability, or a probe when it is unknown or the back-off has ended. */
   private ensureAvailable(): Promise<boolean> {
     const known = this.available;
-    return known === undefined ? this.probe() : Promise.resolve(known);
+    return known === undefined ? this.probe(this.shareAvailability) : Promise.resolve(known);
   }
 
-  private probe(): Promise<boolean> {
+  /** With `shared`, a back-off noted by another test file or worker of the run (one file read) is honoured. */
+  private probe(shared: boolean): Promise<boolean> {
     this.state.probe ??= (async () => {
       try {
+        const downUntil = shared ? sharedDownUntil(this.apiUrl) : undefined;
+        if (downUntil !== undefined) {
+          this.state.availability = { kind: 'down', untilMs: downUntil };
+          this.log.info({ apiUrl: this.apiUrl, downUntil: new Date(downUntil).toISOString() }, 'recording API found unavailable by another test file or worker; recording is off until then');
+          return false;
+        }
         const answer = await httpCall(this.request('GET', `${this.apiUrl}/monitoring/ping`, { jsonHeader: true }));
         const body = parseJson(answer.text);
         // As the original: only the body's status counts, not the HTTP status.
         if (isRecord(body) && body['status'] === 'OK') {
-          if (this.state.availability.kind === 'down') this.log.info({ apiUrl: this.apiUrl }, 'recording API available again');
+          if (this.state.availability.kind === 'down') {
+            this.log.info({ apiUrl: this.apiUrl }, 'recording API available again');
+            shareUp(this.apiUrl);
+          }
           this.state.availability = { kind: 'up' };
           return true;
         }
@@ -473,6 +563,7 @@ export class EnergyRecorder {
   private markDown(reason: string): void {
     const wasDown = this.state.availability.kind === 'down';
     this.state.availability = { kind: 'down', untilMs: Date.now() + this.options.retryAfterMs };
+    if (this.options.retryAfterMs > 0) shareDown(this.apiUrl, this.state.availability.untilMs);
     const fields = { apiUrl: this.apiUrl, reason, retryAfterMs: this.options.retryAfterMs };
     if (wasDown) this.log.info(fields, 'recording API still unavailable');
     else this.log.warn(fields, 'recording API unavailable; recording is off until the next probe');

@@ -189,15 +189,75 @@ describe('energyrecorder CLI', () => {
   });
 
   it('exits 2 naming the file and line when energy.conf is unreadable or malformed', async () => {
-    const missing = await cli(['status', '--config', join(dir, 'nope.conf')]);
-    expect(missing.code).toBe(2);
-    expect(missing.err).toContain('nope.conf: cannot read');
+    const unreadable = await cli(['status', '--config', dir]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.err).toContain(`${dir}: cannot read`);
     const conf = join(dir, 'bad.conf');
     writeFileSync(conf, 'ENERGY_API_URL=http://127.0.0.1:1/resources\nnot an assignment\nENERGY_LOG_LEVEL=loud\n');
     const bad = await cli(['status', '--config', conf]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('bad.conf:2: expected KEY=value');
     expect(bad.err).toContain('bad.conf:3: ENERGY_LOG_LEVEL must be');
+  });
+
+  it('reads a quoted energy.conf value followed by a comment as bash does', async () => {
+    const conf = join(dir, 'energy.conf');
+    writeFileSync(
+      conf,
+      [
+        'ENERGY_ENVIRONMENT_NAME="quoted-pod"   # lab pod',
+        `ENERGY_API_URL='${api.url}' # local API`,
+        'ENERGY_API_USER="ci"bot',
+        'ENERGY_API_PASSWORD="p\\"w d"  ',
+        '',
+      ].join('\n'),
+    );
+    expect((await cli(['start', 'conf-case', '--config', conf])).code).toBe(0);
+    expect(api.current('quoted-pod')).toEqual({ scenario: 'conf-case', step: 'running' });
+    const auth = `Basic ${Buffer.from('cibot:p"w d').toString('base64')}`;
+    expect(api.requests.filter((r) => r.method === 'POST').map((r) => r.authorization)).toEqual([auth]);
+    writeFileSync(conf, 'ENERGY_API_URL=http://a/resources extra words\n');
+    const bad = await cli(['status', '--config', conf]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('energy.conf:1');
+  });
+
+  it('turns recording off with a warning, not a usage error, when the --config file is missing', async () => {
+    const missing = join(dir, 'nope.conf');
+    const begin = await cli(['begin', 'x', '--config', missing]);
+    expect(begin.code).toBe(0);
+    expect((await cli(['finish', '--config', missing])).code).toBe(0);
+    expect((await cli(['step', 's', '--config', missing, '--strict', '--quiet'])).code).toBe(1);
+    expect((await cli(['status', '--config', missing, '--quiet'])).code).toBe(3);
+    expect(api.calls()).toEqual([]);
+  });
+
+  it('sends no step after a begin that did not reach the API, leaving the outer job step alone', async () => {
+    // Each command is a process of its own; in-process, the back-off is turned off to match.
+    const env = { ENERGY_RECORDER_RETRY_AFTER_MS: '0' };
+    api.pingMode = 'ko';
+    expect((await cli(['begin', 'my-suite', '--quiet'], env)).code).toBe(0);
+    api.pingMode = 'ok';
+    api.setRunning(`cli-${n}`, 'nightly', 'deploy');
+    expect((await cli(['step', 'install'], env)).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'deploy' });
+    expect((await cli(['finish'], env)).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'deploy' });
+    // With the begin finished, steps are sent again.
+    expect((await cli(['step', 'later'], env)).code).toBe(0);
+    expect(api.current(`cli-${n}`)).toEqual({ scenario: 'nightly', step: 'later' });
+  });
+
+  it('exits 3 from status, not 1, when the ping answers but the lookup fails or hangs', async () => {
+    api.failStatus = 500;
+    const failed = await cli(['status', '--quiet']);
+    expect(failed.code).toBe(3);
+    expect(failed.err).toMatch(/answered 500/);
+    api.failStatus = undefined;
+    api.hangCalls = true;
+    const hung = await cli(['status', '--quiet', '--timeout-ms', '300']);
+    expect(hung.code).toBe(3);
+    expect(hung.err).toMatch(/did not answer/);
   });
 
   it('submits a scenario at a given step and refuses submit with one argument', async () => {

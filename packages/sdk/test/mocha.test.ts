@@ -35,3 +35,38 @@ describe('createMochaHooks', () => {
     ]);
   });
 });
+
+describe('createMochaHooks when the API is down at the first test of a file', () => {
+  it('sends no step of that file when the API comes back during it, leaving an outer job step alone', async () => {
+    const recorder = new EnergyRecorder({ environment: 'mocha-down-pod', apiUrl: api.url, retryAfterMs: 30 });
+    const hooks = createMochaHooks({ recorder });
+    api.pingMode = 'ko';
+    await hooks.beforeEach.call(context('test/slow.spec.js', 'first'));
+    api.pingMode = 'ok';
+    api.setRunning('mocha-down-pod', 'nightly', 'deploy');
+    await new Promise((r) => setTimeout(r, 60));
+    await hooks.beforeEach.call(context('test/slow.spec.js', 'second'));
+    await hooks.afterAll.call({});
+    expect(api.current('mocha-down-pod')).toEqual({ scenario: 'nightly', step: 'deploy' });
+  });
+});
+
+describe('createMochaHooks names', () => {
+  it('turns control characters of a title into spaces and cuts a title longer than the API takes', async () => {
+    const recorder = new EnergyRecorder({ environment: 'mocha-names-pod', apiUrl: api.url });
+    const hooks = createMochaHooks({ recorder });
+    const steps: string[] = [];
+    await hooks.beforeEach.call(context('test/n.spec.js', 'parses {\n  "a": 1\n}'));
+    steps.push(api.current('mocha-names-pod')?.step ?? '');
+    await hooks.beforeEach.call(context('test/n.spec.js', 'x'.repeat(1100)));
+    steps.push(api.current('mocha-names-pod')?.step ?? '');
+    await hooks.beforeEach.call(context('test/n.spec.js', `${'x'.repeat(1100)}y`));
+    steps.push(api.current('mocha-names-pod')?.step ?? '');
+    await hooks.afterAll.call({});
+    expect(steps[0]).toBe('suite parses {   "a": 1 }');
+    expect(steps[1]).toHaveLength(1024);
+    expect(steps[1]).toMatch(/^suite x+…[0-9a-f]{12}$/);
+    expect(steps[2]).toHaveLength(1024);
+    expect(steps[2]).not.toBe(steps[1]);
+  });
+});

@@ -126,7 +126,8 @@ describe('EnergyRecorder availability', () => {
     expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
     const before = api.calls().length;
     await expect(rec.recording('second', () => 'ran')).resolves.toBe('ran');
-    expect(api.calls().length - before).toBe(3);
+    // Start: look up what runs, submit; end: check it still runs, stop.
+    expect(api.calls().length - before).toBe(4);
   });
 
   it('answers false without throwing when the API port is closed', async () => {
@@ -180,7 +181,7 @@ describe('EnergyRecorder.recording', () => {
     });
     expect(result).toBe('done');
     const base = `/resources/recorders/environment/${rec.environment}`;
-    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"scn"}`, `DELETE ${base}`]);
+    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"scn"}`, `GET ${base}`, `DELETE ${base}`]);
   });
 
   it('restores the previous scenario and step when one was running', async () => {
@@ -248,7 +249,7 @@ describe('EnergyRecorder.recording', () => {
     expect(value).toBe(7);
     await rec.flush();
     const base = `/resources/recorders/environment/${rec.environment}`;
-    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"sync-scn"}`, `DELETE ${base}`]);
+    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"sync-scn"}`, `GET ${base}`, `DELETE ${base}`]);
   });
 
   it('runs a lazy thenable once and ends the recording at once when fn returns one', async () => {
@@ -313,6 +314,47 @@ describe('EnergyRecorder.recording', () => {
   });
 });
 
+describe('EnergyRecorder when a start does not take', () => {
+  it('sends no step of a recording whose start did not reach the API, when the API comes back during it', async () => {
+    api.pingMode = 'ko';
+    const rec = recorder({ retryAfterMs: 30 });
+    await rec.recording('missed', async () => {
+      // Meanwhile the API came back and an outer CI job runs on the environment.
+      api.pingMode = 'ok';
+      api.setRunning(rec.environment, 'nightly', 'deploy');
+      await new Promise((r) => setTimeout(r, 60));
+      await expect(rec.step('inner-step')).resolves.toBe(false);
+    });
+    expect(api.current(rec.environment)).toEqual({ scenario: 'nightly', step: 'deploy' });
+    expect(api.calls().filter((c) => c.startsWith('POST') || c.startsWith('DELETE'))).toEqual([]);
+  });
+
+  it('sends neither steps nor end marker when the API refuses the start', async () => {
+    const rec = recorder();
+    api.setRunning(rec.environment, 'nightly', 'deploy');
+    api.refuseScenario = 'refused';
+    await rec.recording('refused', async () => {
+      await expect(rec.step('inner-step')).resolves.toBe(false);
+    });
+    const handle = await rec.beginRecording('refused');
+    expect(handle.recorded).toBe(false);
+    await expect(handle.end()).resolves.toBe(false);
+    expect(api.current(rec.environment)).toEqual({ scenario: 'nightly', step: 'deploy' });
+    expect(api.calls().filter((c) => c.includes('/step') || c.startsWith('DELETE'))).toEqual([]);
+  });
+});
+
+describe('EnergyRecorder when another process takes over', () => {
+  it('leaves the scenario another process started alone at its end instead of restoring over it', async () => {
+    const rec = recorder();
+    await rec.recording('mine', async () => {
+      api.setRunning(rec.environment, 'other-worker', 'running');
+    });
+    expect(api.current(rec.environment)).toEqual({ scenario: 'other-worker', step: 'running' });
+    expect(api.calls().filter((c) => c.startsWith('DELETE'))).toEqual([]);
+  });
+});
+
 describe('EnergyRecorder waitMs', () => {
   it('runs the body within waitMs when the API accepts connections and never answers', async () => {
     api.pingMode = 'hang';
@@ -342,8 +384,33 @@ describe('EnergyRecorder waitMs', () => {
     expect(shownDuringBody).toBeUndefined();
     await rec.flush();
     const base = `/resources/recorders/environment/${rec.environment}`;
-    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"slow"}`, `DELETE ${base}`]);
+    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"slow"}`, `GET ${base}`, `DELETE ${base}`]);
     expect(api.current(rec.environment)).toBeUndefined();
+  });
+
+  it('delays the body by waitMs in total, not per marker, when a recording with steps meets a hanging API', async () => {
+    api.pingMode = 'hang';
+    const rec = recorder({ timeoutMs: 5000, waitMs: 300 });
+    const t0 = Date.now();
+    const value = await rec.recording('hung', async () => {
+      await rec.step('one', () => undefined);
+      await rec.step('two', () => undefined);
+      await rec.step('three', () => undefined);
+      return 'ran';
+    });
+    expect(value).toBe('ran');
+    // Start, three steps and end would wait 5 x 300 ms with a budget per marker.
+    expect(Date.now() - t0).toBeLessThan(600);
+  });
+
+  it('still waits for each marker of a recording while the API answers fast', async () => {
+    const rec = recorder({ waitMs: 1000 });
+    await rec.recording('quick', async () => {
+      for (const name of ['a', 'b', 'c']) {
+        await rec.step(name, () => undefined);
+        expect(api.current(rec.environment)).toEqual({ scenario: 'quick', step: name });
+      }
+    });
   });
 
   it('refuses ENERGY_RECORDER_WAIT_MS when it is negative or not a number', () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SdkError } from '../errors.js';
 import { EnergyRecorder } from '../recorder.js';
@@ -25,7 +26,7 @@ Commands:
   submit <scenario> <step>
                      declare that <scenario> runs at <step> (nothing saved)
   stop               stop whatever runs
-  status             print the scenario and step running now (exit 1: nothing runs, 3: API unreachable)
+  status             print the scenario and step running now (exit 1: nothing runs, 3: API unreachable or failing)
   report             energy per step of the last session (or --scenario S)
 
 The shell SDK's names work too: begin-session, set-step, finish-session, submit-scenario,
@@ -75,7 +76,7 @@ const ARITY: Readonly<Record<string, number>> = Object.freeze({
 /**
  * Runs one CLI command and returns the exit code. Marking commands exit 0 even when the API is unreachable
  * (like the shell SDK, recording must not fail a CI job) unless `--strict`; `status` and `report` exit 1 when
- * they have nothing to print, 2 on usage errors; `status` exits 3 when the API cannot be reached.
+ * they have nothing to print, 2 on usage errors; `status` exits 3 when the API cannot be reached or fails to answer.
  */
 export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Record<string, string | undefined>): Promise<number> {
   let env = callerEnv;
@@ -120,6 +121,21 @@ export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Reco
   }
   const [arg = '', arg2 = ''] = args;
   if (values.config !== undefined) {
+    if (!existsSync(values.config)) {
+      // As the shell SDK, whose `energy.sh` only disabled recording when energy.conf was missing: a CI job
+      // goes on, and only --strict turns it into a failure.
+      const quietLog = stderrLogger(values.quiet === true ? 'silent' : (env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn'));
+      quietLog.warn({ config: values.config }, 'configuration file not found; recording is off');
+      if (command === 'status') {
+        io.err(`configuration file ${values.config} not found: cannot tell what runs\n`);
+        return 3;
+      }
+      if (command === 'report') {
+        io.err(`configuration file ${values.config} not found: no report\n`);
+        return 1;
+      }
+      return values.strict === true ? 1 : 0;
+    }
     try {
       env = { ...env, ...readEnergyConf(values.config) };
     } catch (err) {
@@ -145,7 +161,8 @@ export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Reco
     if (values.env !== undefined) overrides.environment = values.env;
     if (values['api-url'] !== undefined) overrides.apiUrl = values['api-url'];
     if (values['timeout-ms'] !== undefined) overrides.timeoutMs = Number(values['timeout-ms']);
-    recorder = EnergyRecorder.fromEnv(env, overrides);
+    // Each command probes for itself: the back-off other processes note in the temp dir is for test runners.
+    recorder = EnergyRecorder.fromEnvInternal(env, overrides, false);
   } catch (err) {
     io.err(`${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
@@ -198,8 +215,14 @@ export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Reco
         }
         return done(ok);
       }
-      case 'step':
+      case 'step': {
+        // After a begin that did not reach the API, the step would change whatever runs there (an outer job's).
+        if (isSkippedBegin(readState(stateFile, recorder.environment).saved.at(-1))) {
+          logger.info({ step: arg, stateFile }, 'the enclosing begin did not reach the recording API: step not sent');
+          return 0;
+        }
         return done(await recorder.setStep(arg));
+      }
       case 'start':
         return done(await recorder.start(arg));
       case 'submit':
@@ -212,7 +235,13 @@ export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Reco
           io.err(`recording API unreachable at ${recorder.apiUrl}: cannot tell what runs on ${recorder.environment}\n`);
           return 3;
         }
-        const current = await recorder.getCurrentScenario();
+        const lookup = await recorder.lookupCurrentScenario();
+        if (!lookup.ok) {
+          const why = lookup.status === undefined ? 'did not answer' : `answered ${lookup.status}`;
+          io.err(`recording API ${why} when asked what runs on ${recorder.environment}: cannot tell\n`);
+          return 3;
+        }
+        const current = lookup.value;
         if (current === null) {
           io.out(format === 'json' ? 'null\n' : `nothing running on ${recorder.environment}\n`);
           return 1;

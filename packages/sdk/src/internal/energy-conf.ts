@@ -21,11 +21,50 @@ const LOG_LEVELS: Readonly<Record<string, string>> = Object.freeze({
   $LOG_DEBUG: 'debug',
 });
 
-function unquote(value: string): string {
-  const v = value.trim();
-  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))) return v.slice(1, -1);
-  // An unquoted shell value ends at the first unescaped space, where a trailing comment may start.
-  return v.replace(/\s+#.*$/, '');
+/**
+ * The value of a `KEY=value` line as bash assigns it, for what an energy.conf holds: single quotes (literal),
+ * double quotes (backslash escapes `\\ \" \$ \``), unquoted text (a backslash escapes the next character),
+ * pieces glued together (`"a"b'c'`), and a `#` comment after whitespace. No expansion (`$LOG_INFO` stays as it
+ * is). Returns undefined when something other than a comment follows the value, or a quote is not closed.
+ */
+export function shellValue(text: string): string | undefined {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] ?? '';
+    if (c === "'") {
+      const close = text.indexOf("'", i + 1);
+      if (close < 0) return undefined;
+      out += text.slice(i + 1, close);
+      i = close + 1;
+    } else if (c === '"') {
+      i += 1;
+      for (;;) {
+        if (i >= text.length) return undefined;
+        const d = text[i] ?? '';
+        if (d === '"') break;
+        const e = text[i + 1] ?? '';
+        if (d === '\\' && ['\\', '"', '$', '`'].includes(e)) {
+          out += e;
+          i += 2;
+        } else {
+          out += d;
+          i += 1;
+        }
+      }
+      i += 1;
+    } else if (c === '\\' && i + 1 < text.length) {
+      out += text[i + 1] ?? '';
+      i += 2;
+    } else if (/\s/.test(c)) {
+      const rest = text.slice(i).trim();
+      return rest === '' || rest.startsWith('#') ? out : undefined;
+    } else {
+      out += c;
+      i += 1;
+    }
+  }
+  return out;
 }
 
 /**
@@ -51,7 +90,11 @@ export function readEnergyConf(file: string): Record<string, string> {
       return;
     }
     const key = match[1] ?? '';
-    const value = unquote(match[2] ?? '');
+    const value = shellValue(match[2] ?? '');
+    if (value === undefined) {
+      issues.push({ path: `${file}:${i + 1}`, message: 'expected KEY=value, the value quoted if it holds spaces, then at most a # comment' });
+      return;
+    }
     const target = CONF_TO_ENV[key];
     if (target !== undefined) env[target] = value;
     else if (key === 'ENERGY_LOG_LEVEL') {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 import type { Logger } from '@energyrecorder/core';
 import { stderrLogger } from './logger.js';
@@ -13,4 +14,30 @@ export function scenarioOfTestFile(file: string): string {
 /** Default logger of the test-runner integrations: stderr at `ENERGY_RECORDER_LOG_LEVEL` (default `warn`). */
 export function testRunnerLogger(): Logger {
   return stderrLogger(process.env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn');
+}
+
+/** Longest name the API accepts (scenario, step). */
+export const MAX_NAME_LENGTH = 1024;
+
+// What the API refuses in a name: C0/C1 controls, Unicode non-characters and lone surrogates.
+const NON_CHARACTERS = Array.from({ length: 16 }, (_, i) => `\\u{${(i + 1).toString(16)}fffe}\\u{${(i + 1).toString(16)}ffff}`).join('');
+const REFUSED = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff${NON_CHARACTERS}]|\\p{Cs}`, 'gu');
+
+/**
+ * A test title or file path turned into a name the API takes: each control character (a newline of a
+ * `test.each` title, a tab), non-character or lone surrogate becomes a space, a trailing backslash a space too,
+ * and a name longer than 1024 characters is cut, ending with `…` and a hash of the whole name so that two long
+ * titles sharing their first thousand characters stay apart.
+ */
+export function apiName(raw: string): string {
+  let name = raw.replace(REFUSED, ' ');
+  if (name.length > MAX_NAME_LENGTH) {
+    const tag = `…${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`;
+    name = name.slice(0, MAX_NAME_LENGTH - tag.length);
+    // Never leave half of a surrogate pair at the cut.
+    if (/[\ud800-\udbff]$/.test(name)) name = name.slice(0, -1);
+    name += tag;
+  }
+  if (name.endsWith('\\')) name = `${name.slice(0, -1)} `;
+  return name;
 }

@@ -26,6 +26,8 @@ export class FakeApi {
   pingMode: 'ok' | 'ko' | 'hang' = 'ok';
   /** When set, every recorder call answers this status. */
   failStatus: number | undefined;
+  /** A scenario name the start (`POST`) refuses with 400, as the api-server refuses a name it does not take. */
+  refuseScenario: string | undefined;
   /** When true, the ping answers but recorder calls never do (a wedged API behind a live health check). */
   hangCalls = false;
   /** Delay in ms before each recorder call is handled (a slow API); calls are still handled in arrival order. */
@@ -126,7 +128,7 @@ export class FakeApi {
       case 'GET ':
         return cur === undefined ? send(404, notFound) : send(200, { environment: env, ...cur });
       case 'POST ': {
-        if (typeof b['scenario'] !== 'string' || typeof b['step'] !== 'string') {
+        if (typeof b['scenario'] !== 'string' || typeof b['step'] !== 'string' || b['scenario'] === this.refuseScenario) {
           return send(400, { errors: { scenario: 'required' }, message: 'Input payload validation failed' });
         }
         const now = this.tick();
