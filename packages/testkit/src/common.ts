@@ -400,6 +400,13 @@ export class ManagedProcess {
       if (err instanceof PeerExitedError) throw new PeerExitedError(err.binary, err.exit, err.outputTail, `before it was ready (waiting for ${what})`);
       throw new PeerNotReadyError(this.command, this.tail(), err);
     }
+    // The check passed, but if the program has ended meanwhile the answer came from someone else (another
+    // program on its port) or it crashed right after: either way it is not ready.
+    if (!this.alive || this.exitSignal.aborted) {
+      await keepAlive(this.exited);
+      const exit = this.exitInfo ?? { code: this.child.exitCode, signal: this.child.signalCode };
+      throw new PeerExitedError(this.command, exit, this.tail(), `right after its readiness check passed (waiting for ${what})`);
+    }
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves once it is gone. */

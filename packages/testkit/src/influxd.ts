@@ -75,27 +75,44 @@ async function pingOk(url: string): Promise<boolean> {
 }
 
 /**
+ * True when the influxd answering on `url` is the one started with `configPath`: its `GET /debug/vars` names
+ * that (per-instance temp) path in `cmdline`. Another influxd already holding the port answers `/ping` just as
+ * well, while ours is still about to fail with "address already in use".
+ */
+async function isOurs(url: string, configPath: string, auth: { user: string; pass: string } | undefined): Promise<boolean> {
+  const headers: Record<string, string> = {};
+  if (auth !== undefined) headers['authorization'] = `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}`;
+  const res = await fetch(`${url}/debug/vars`, { headers, signal: AbortSignal.timeout(1000) });
+  const text = await res.text();
+  if (res.status !== 200) return false;
+  const vars = JSON.parse(text) as { cmdline?: unknown };
+  return Array.isArray(vars.cmdline) && vars.cmdline.includes(configPath);
+}
+
+/**
  * Starts a real influxd 1.x on free 127.0.0.1 ports with its data in a temp dir, and waits until it answers
- * `GET /ping` with 204. Callers check `peerAvailable('influxd', ['influxd'])` first.
+ * `GET /ping` with 204 and `GET /debug/vars` shows it is the process just started (not another influxd holding
+ * the port). Callers check `peerAvailable('influxd', ['influxd'])` first.
  */
 export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<InfluxdPeer> {
   const binary = findBinary('influxd');
   if (binary === undefined) throw new Error('influxd is not installed (run scripts/install-peers.sh)');
-  const dir = makeTempDir('influxd');
-  chmodSync(dir, 0o755);
-  for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir, sub));
   const port = options.port ?? (await getFreePort());
   const rpcPort = await getFreePort();
   const url = `http://127.0.0.1:${port}`;
-  const configPath = join(dir, 'influxdb.conf');
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const dir = makeTempDir('influxd');
+  const configPath = join(dir, 'influxdb.conf');
   let proc: ManagedProcess | undefined;
 
   const launch = async (auth: boolean): Promise<void> => {
     writeFileSync(configPath, configText(dir, port, rpcPort, auth));
     const p = new ManagedProcess(binary, ['run', '-config', configPath, '-pidfile', join(dir, 'influxd.pid')]);
     proc = p;
-    await p.waitReady(() => pingOk(url), `influxd on ${url}`, { timeoutMs: readyTimeoutMs });
+    const creds = auth ? options.auth : undefined;
+    await p.waitReady(async () => (await isOurs(url, configPath, creds)) && pingOk(url), `influxd on ${url}`, {
+      timeoutMs: readyTimeoutMs,
+    });
   };
 
   const createAdmin = async (auth: { user: string; pass: string }): Promise<void> => {
@@ -113,6 +130,8 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
     await launch(true);
   };
   try {
+    chmodSync(dir, 0o755);
+    for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir, sub));
     await launch(false);
     if (options.auth !== undefined) await createAdmin(options.auth);
   } catch (err) {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { getFreeUdpPort, makeTempDir, ManagedProcess, removeDir } from './common.js';
 
@@ -157,25 +158,96 @@ function findModuleSource(): string {
   }
 }
 
+/** An unauthenticated IPMI v1.5 request (RMCP, session header with auth type none) to the BMC, netfn App. */
+function sessionlessAppRequest(cmd: number, data: readonly number[]): Buffer {
+  const checksum = (bytes: readonly number[]): number => -bytes.reduce((a, b) => a + b, 0) & 0xff;
+  const head = [0x20, 0x06 << 2];
+  const tail = [0x81, 0x04, cmd, ...data];
+  const msg = [...head, checksum(head), ...tail, checksum(tail)];
+  return Buffer.from([0x06, 0x00, 0xff, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, msg.length, ...msg]);
+}
+
+/** Sends `request` to `host:port` and resolves with the first answer, or undefined after `timeoutMs`. */
+function udpRequest(host: string, port: number, request: Buffer, timeoutMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolvePromise) => {
+    const sock = createSocket('udp4');
+    const done = (answer: Buffer | undefined): void => {
+      clearTimeout(timer);
+      sock.close();
+      resolvePromise(answer);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    sock.on('message', (msg: Buffer) => done(msg));
+    sock.on('error', () => done(undefined));
+    sock.send(request, port, host);
+  });
+}
+
 /**
  * True once the BMC answers an IPMI request: an unauthenticated IPMI v1.5 Get Channel Authentication
  * Capabilities, which (unlike an ASF presence ping, answered by the LAN layer alone) needs the MC to be up.
  */
-function ipmiPing(host: string, port: number, timeoutMs: number): Promise<boolean> {
+async function ipmiPing(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  // Channel Eh with the v2.0 bit, ADMIN.
+  return (await udpRequest(host, port, sessionlessAppRequest(0x38, [0x8e, 0x04]), timeoutMs)) !== undefined;
+}
+
+/**
+ * The system GUID the BMC on `host:port` reports to a sessionless Get System GUID (hex), or undefined. Each
+ * simulator gets a random one, so this tells ours from another simulator on the same port.
+ */
+async function systemGuid(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+  const answer = await udpRequest(host, port, sessionlessAppRequest(0x37, []), timeoutMs);
+  // RMCP 4 + session header 10 (auth type none), then rqAddr, netFn, checksum, rsAddr, rqSeq, cmd, completion
+  // code, 16 bytes of GUID, checksum.
+  if (answer === undefined || answer.length < 14 + 7 + 16 + 1 || answer[13 + 6] !== 0x37 || answer[13 + 7] !== 0x00) return undefined;
+  return answer.subarray(14 + 7, 14 + 7 + 16).toString('hex');
+}
+
+/** Whether a UDP socket can be bound to 127.0.0.1:`port` now, with or without SO_REUSEADDR. */
+function udpBindable(port: number, reuseAddr: boolean): Promise<boolean> {
   return new Promise((resolvePromise) => {
-    const sock = createSocket('udp4');
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
+    const sock = createSocket({ type: 'udp4', reuseAddr });
+    sock.once('error', () => {
       sock.close();
-      resolvePromise(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    sock.on('message', () => done(true));
-    sock.on('error', () => done(false));
-    // RMCP (06 00 FF 07), session header with auth type none, then 20 18 C8 81 04 38 8E 04 B1: netfn App,
-    // cmd 38h, channel Eh with the v2.0 bit, ADMIN, checksums by hand.
-    sock.send(Buffer.from('0600ff07000000000000000000092018c88104388e04b1', 'hex'), port, host);
+      resolvePromise(false);
+    });
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolvePromise(true)));
   });
+}
+
+/**
+ * The number of UDP sockets bound to `port` on 127.0.0.1 or 0.0.0.0, from `/proc/net/udp`; undefined where
+ * that does not exist (not Linux).
+ */
+function udpSocketsOn(port: number): number | undefined {
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return table
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[1] ?? '')
+    .filter((local) => local === `0100007F:${hexPort}` || local === `00000000:${hexPort}`).length;
+}
+
+/**
+ * ipmi_sim binds its LAN port with SO_REUSEADDR, so unlike the other peers it does not fail when another
+ * ipmi_sim (or any program that also set SO_REUSEADDR) already holds the port: both run, and the kernel hands
+ * the datagrams to one of them. Refuse to start in that case. A holder that did not set SO_REUSEADDR makes
+ * ipmi_sim itself fail ("Unable to bind to LAN port"), reported as usual.
+ */
+async function refuseSharedPort(port: number): Promise<void> {
+  if (!(await udpBindable(port, false)) && (await udpBindable(port, true))) throw portSharedError(port);
+}
+
+function portSharedError(port: number): Error {
+  return new Error(
+    `ipmi_sim: udp 127.0.0.1:${port} is already in use by another program that lets others bind it too (e.g. another ipmi_sim); not starting a second simulator there`,
+  );
 }
 
 /**
@@ -184,13 +256,14 @@ function ipmiPing(host: string, port: number, timeoutMs: number): Promise<boolea
  * `sdrcomp` (Debian `openipmi`), and for DCMI `gcc` plus `libopenipmi-dev`.
  */
 export async function startIpmiSim(options: IpmiSimOptions): Promise<IpmiSimHandle> {
-  const dir = makeTempDir('ipmisim');
   const host = '127.0.0.1';
   const port = options.port ?? (await getFreeUdpPort());
+  // Unique per simulator: Get System GUID then tells ours from another one answering on the port.
+  const guid = randomBytes(16).toString('hex');
+  const dir = makeTempDir('ipmisim');
   const name = 'ersim';
   const stateDir = join(dir, 'state');
   const persistDir = join(stateDir, 'ipmi_sim', name);
-  mkdirSync(persistDir, { recursive: true });
   const powerFile = join(dir, 'power.raw');
   const tempFile = join(dir, 'temp.raw');
   const dcmiFile = join(dir, 'dcmi.watts');
@@ -209,6 +282,7 @@ export async function startIpmiSim(options: IpmiSimOptions): Promise<IpmiSimHand
     writeFileSync(dcmiFile, `${Math.round(watts)}\n`);
   };
   try {
+    mkdirSync(persistDir, { recursive: true });
     setPower(options.powerWatts);
     writeFileSync(tempFile, '25\n');
     if (options.satellite !== undefined) setSatellitePower(options.satellite.powerWatts);
@@ -232,7 +306,7 @@ ${loadlib}set_working_mc 0x20
     allowed_auths_user none md2 md5 straight
     allowed_auths_operator none md2 md5 straight
     allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
+    guid ${guid}
   endlan
   user 2 true ${q(options.user)} ${q(options.pass)} admin 10 none md2 md5 straight
   user 3 true ${q(readOnlyUser)} ${q(options.pass)} user 10 none md2 md5 straight
@@ -267,9 +341,20 @@ mc_enable 0x30
   const args = ['-c', join(dir, 'lan.conf'), '-f', join(dir, 'sim.emu'), '-s', stateDir, '-n'];
   let proc: ManagedProcess | undefined;
   const start = async (): Promise<void> => {
+    await refuseSharedPort(port);
     const p = new ManagedProcess('ipmi_sim', args, { cwd: dir });
     proc = p;
-    await p.waitReady(() => ipmiPing(host, port, 300), `ipmi_sim on ${host}:${port}`, { timeoutMs: options.readyTimeoutMs ?? 15_000 });
+    await p.waitReady(
+      async () => (await ipmiPing(host, port, 300)) && (await systemGuid(host, port, 300)) === guid,
+      `ipmi_sim on ${host}:${port}`,
+      { timeoutMs: options.readyTimeoutMs ?? 15_000 },
+    );
+    // Another program may have bound the port with SO_REUSEADDR between the check above and ipmi_sim's bind.
+    const sockets = udpSocketsOn(port);
+    if (sockets !== undefined && sockets > 1) {
+      await p.kill();
+      throw portSharedError(port);
+    }
   };
   try {
     await start();

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { findBinary, getFreePort, makeTempDir, ManagedProcess, removeDir } from './common.js';
 
 /** Options of {@link startMosquitto}. */
@@ -49,12 +49,13 @@ function connectPacket(): Buffer {
 }
 
 /**
- * True once a broker answers CONNECT with a CONNACK (refused or not: either way it is up). A bare TCP connect is
- * not enough: it would also succeed against another program already holding the port.
+ * True once a broker answers CONNECT with a CONNACK (refused or not: either way it is up) on `where` (a TCP port
+ * on 127.0.0.1 or a unix socket path). A bare TCP connect is not enough: it would also succeed against another
+ * program already holding the port.
  */
-function brokerAnswers(port: number): Promise<boolean> {
+function brokerAnswers(where: number | string): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port });
+    const sock = typeof where === 'number' ? connect({ host: '127.0.0.1', port: where }) : connect({ path: where });
     const done = (ok: boolean): void => {
       sock.destroy();
       resolve(ok);
@@ -86,7 +87,8 @@ function run(binary: string, args: string[]): Promise<void> {
 
 /**
  * Starts a real mosquitto broker on a free 127.0.0.1 port (plain MQTT only: this version's WebSocket listener
- * ignores the bind address) and waits until it answers an MQTT CONNECT. Callers check
+ * ignores the bind address) and waits until it answers an MQTT CONNECT, both on its port and on a unix socket in
+ * its temp dir that proves the broker answering is the one just started. Callers check
  * `peerAvailable('mosquitto', ['mosquitto', 'mosquitto_passwd'])` first.
  */
 export async function startMosquitto(options: StartMosquittoOptions = {}): Promise<MosquittoPeer> {
@@ -94,45 +96,56 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   if (binary === undefined) throw new Error('mosquitto is not installed (run scripts/install-peers.sh)');
   const extra = options.extraConfig ?? [];
   if (extra.some((line) => /[\r\n]/.test(line))) throw new Error('mosquitto extraConfig: one line per entry');
-  const dir = makeTempDir('mosquitto');
-  // Started as root, mosquitto drops to user `mosquitto`, which must read the dir and the password file.
-  chmodSync(dir, 0o755);
   const port = options.port ?? (await getFreePort());
-  const lines = [`listener ${port} 127.0.0.1`, 'log_dest stderr', 'log_type error', 'log_type warning'];
-  if (options.persistent === true) {
-    const data = join(dir, 'data');
-    mkdirSync(data);
-    // mosquitto writes its database as the user it drops to.
-    chmodSync(data, 0o777);
-    lines.push('persistence true', `persistence_location ${data}/`);
-  } else {
-    lines.push('persistence false');
-  }
-  const users = options.users ?? [];
-  if (users.length > 0) {
-    const passwd = findBinary('mosquitto_passwd');
-    if (passwd === undefined) throw new Error('mosquitto_passwd is not installed');
-    const file = join(dir, 'passwd');
-    writeFileSync(file, '');
-    for (const u of users) await run(passwd, ['-b', file, u.user, u.pass]);
-    chmodSync(file, 0o644);
-    lines.push('allow_anonymous false', `password_file ${file}`);
-  } else {
-    lines.push('allow_anonymous true');
-  }
-  lines.push(...extra);
-  const configPath = join(dir, 'mosquitto.conf');
-  writeFileSync(configPath, `${lines.join('\n')}\n`);
-  chmodSync(configPath, 0o644);
   const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+  const dir = makeTempDir('mosquitto');
+  const configPath = join(dir, 'mosquitto.conf');
+  // A second listener on a unix socket in our own temp dir: only this broker can answer there, so a CONNACK on
+  // it (after which mosquitto has opened every listener, the TCP port included) proves that the broker answering
+  // is ours and not another one that already held the port (ours then exits with "Address already in use").
+  const readySocket = join(dir, 'ready', 'mqtt.sock');
   let proc: ManagedProcess | undefined;
 
   const launch = async (): Promise<void> => {
+    // A socket left by a killed broker would make the next bind fail.
+    rmSync(readySocket, { force: true });
     const p = new ManagedProcess(binary, ['-c', configPath]);
     proc = p;
-    await p.waitReady(() => brokerAnswers(port), `mosquitto on 127.0.0.1:${port}`, { timeoutMs: readyTimeoutMs });
+    await p.waitReady(async () => (await brokerAnswers(readySocket)) && brokerAnswers(port), `mosquitto on 127.0.0.1:${port}`, {
+      timeoutMs: readyTimeoutMs,
+    });
   };
   try {
+    // Started as root, mosquitto drops to user `mosquitto`, which must read the dir and the password file (and
+    // creates the unix socket after dropping).
+    chmodSync(dir, 0o755);
+    mkdirSync(dirname(readySocket));
+    chmodSync(dirname(readySocket), 0o777);
+    const lines = [`listener ${port} 127.0.0.1`, 'log_dest stderr', 'log_type error', 'log_type warning'];
+    if (options.persistent === true) {
+      const data = join(dir, 'data');
+      mkdirSync(data);
+      // mosquitto writes its database as the user it drops to.
+      chmodSync(data, 0o777);
+      lines.push('persistence true', `persistence_location ${data}/`);
+    } else {
+      lines.push('persistence false');
+    }
+    const users = options.users ?? [];
+    if (users.length > 0) {
+      const passwd = findBinary('mosquitto_passwd');
+      if (passwd === undefined) throw new Error('mosquitto_passwd is not installed');
+      const file = join(dir, 'passwd');
+      writeFileSync(file, '');
+      for (const u of users) await run(passwd, ['-b', file, u.user, u.pass]);
+      chmodSync(file, 0o644);
+      lines.push('allow_anonymous false', `password_file ${file}`);
+    } else {
+      lines.push('allow_anonymous true');
+    }
+    lines.push(...extra, `listener 0 ${readySocket}`);
+    writeFileSync(configPath, `${lines.join('\n')}\n`);
+    chmodSync(configPath, 0o644);
     await launch();
   } catch (err) {
     await proc?.kill();

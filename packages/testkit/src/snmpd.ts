@@ -1,3 +1,4 @@
+import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -146,24 +147,65 @@ function berOid(oid: string): number[] {
 }
 
 /** A v2c GET of sysUpTime.0, encoded by hand so the harness needs no SNMP library. */
-function probePacket(community: string): Buffer {
+function probePacket(community: string, requestId: number): Buffer {
   const varbind = tlv(0x30, [...berOid('1.3.6.1.2.1.1.3.0'), 0x05, 0x00]);
-  const pdu = tlv(0xa0, [...berInt(4242), ...berInt(0), ...berInt(0), ...tlv(0x30, varbind)]);
+  const pdu = tlv(0xa0, [...berInt(requestId), ...berInt(0), ...berInt(0), ...tlv(0x30, varbind)]);
   return Buffer.from(tlv(0x30, [...berInt(1), ...tlv(0x04, [...Buffer.from(community, 'utf8')]), ...pdu]));
 }
 
+/** One BER TLV at `offset`: its tag and where its content starts and ends, or undefined if malformed. */
+function readTlv(buf: Buffer, offset: number): { tag: number; start: number; end: number } | undefined {
+  const tag = buf[offset];
+  let len = buf[offset + 1];
+  if (tag === undefined || len === undefined) return undefined;
+  let start = offset + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 2 || start + n > buf.length) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (buf[start + i] ?? 0);
+    start += n;
+  }
+  const end = start + len;
+  return end <= buf.length ? { tag, start, end } : undefined;
+}
+
+/**
+ * True when `msg` is a v2c GetResponse carrying `community` and `requestId`: the answer of an agent that knows
+ * that community (not an echo of the request, nor an agent that drops unknown communities).
+ */
+function isResponseTo(msg: Buffer, community: string, requestId: number): boolean {
+  const seq = readTlv(msg, 0);
+  if (seq?.tag !== 0x30) return false;
+  const version = readTlv(msg, seq.start);
+  if (version?.tag !== 0x02) return false;
+  const comm = readTlv(msg, version.end);
+  if (comm?.tag !== 0x04 || msg.subarray(comm.start, comm.end).toString('utf8') !== community) return false;
+  const pdu = readTlv(msg, comm.end);
+  if (pdu?.tag !== 0xa2) return false;
+  const id = readTlv(msg, pdu.start);
+  if (id?.tag !== 0x02 || id.end - id.start > 5) return false;
+  let value = 0;
+  for (const byte of msg.subarray(id.start, id.end)) value = value * 256 + byte;
+  return value === requestId;
+}
+
+/** True once the agent on `port` answers a v2c GET for `community`. */
 function probe(port: number, community: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
+    const requestId = randomInt(1, 0x7fffffff);
     const done = (ok: boolean): void => {
       clearTimeout(timer);
       sock.close();
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    sock.once('message', () => done(true));
+    sock.on('message', (msg: Buffer) => {
+      if (isResponseTo(msg, community, requestId)) done(true);
+    });
     sock.once('error', () => done(false));
-    sock.send(probePacket(community), port, '127.0.0.1');
+    sock.send(probePacket(community, requestId), port, '127.0.0.1');
   });
 }
 
@@ -180,21 +222,22 @@ function v3UserLines(u: SnmpdV3User): string[] {
 
 /**
  * Starts a real Net-SNMP `snmpd` on 127.0.0.1 (free UDP port, temp dir, persistent dir inside it) serving a
- * value table the test can change at run time. Resolves once the agent answers a GET.
+ * value table the test can change at run time. Resolves once the agent answers a v2c GET for a community only
+ * it knows (so another agent already holding the port does not pass for it).
  */
 export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdPeer> {
   const binary = findBinary('snmpd');
   if (binary === undefined) throw new Error('snmpd not installed');
   const community = options.community ?? 'public';
+  const port = options.port ?? (await getFreeUdpPort());
+  // A community only this agent knows, for the readiness probe: another snmpd already holding the port (ours
+  // then exits with "Error opening specified endpoint") ignores it, so its answers cannot pass for ours.
+  const readyCommunity = `er-ready-${randomBytes(8).toString('hex')}`;
   const dir = makeTempDir('snmpd');
   const persistDir = join(dir, 'persist');
-  mkdirSync(persistDir);
-  const port = options.port ?? (await getFreeUdpPort());
   const tableFile = join(dir, 'snmp-table.txt');
   const handler = join(dir, 'handler.cjs');
-  writeFileSync(handler, `#!${process.execPath}\n${HANDLER_SOURCE}`);
-  chmodSync(handler, 0o755);
-
+  const logFile = join(dir, 'snmpd.log');
   const table = new Map<string, string>();
   const flush = (): void => {
     const tmp = `${tableFile}.tmp`;
@@ -207,22 +250,6 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdPeer>
     table.set(normaliseOid(oid), `${type} ${v}`);
     flush();
   };
-  for (const [oid, type, value] of options.values ?? []) set(oid, type, value);
-  flush();
-
-  const lines = [`agentAddress udp:127.0.0.1:${port}`, `rocommunity ${community} 127.0.0.1`];
-  const users = [...(options.v3User === undefined ? [] : [options.v3User]), ...(options.v3Users ?? [])];
-  for (const u of users) lines.push(...v3UserLines(u));
-  for (const subtree of options.subtrees ?? ['1.3.6.1.4.1']) lines.push(`pass_persist .${normaliseOid(subtree)} ${handler}`);
-  const conf = join(dir, 'snmpd.conf');
-  writeFileSync(conf, `${lines.join('\n')}\n`);
-  const logFile = join(dir, 'snmpd.log');
-
-  const proc = new ManagedProcess(binary, ['-f', '-C', '-c', conf, '-Lf', logFile], {
-    cwd: dir,
-    env: { ...process.env, SNMP_PERSISTENT_DIR: persistDir, MIBS: '', MIBDIRS: dir },
-    logFile,
-  });
   const readLog = (): string => {
     try {
       return readFileSync(logFile, 'utf8');
@@ -230,12 +257,37 @@ export async function startSnmpd(options: SnmpdOptions = {}): Promise<SnmpdPeer>
       return '';
     }
   };
+  let proc: ManagedProcess | undefined;
   const stop = async (): Promise<void> => {
-    await proc.stop();
+    await proc?.stop();
     removeDir(dir);
   };
+
   try {
-    await proc.waitReady(() => probe(port, community, 300), `snmpd on udp:127.0.0.1:${port} to answer a GET`, {
+    mkdirSync(persistDir);
+    writeFileSync(handler, `#!${process.execPath}\n${HANDLER_SOURCE}`);
+    chmodSync(handler, 0o755);
+    for (const [oid, type, value] of options.values ?? []) set(oid, type, value);
+    flush();
+
+    const lines = [
+      `agentAddress udp:127.0.0.1:${port}`,
+      `rocommunity ${community} 127.0.0.1`,
+      `rocommunity ${readyCommunity} 127.0.0.1 .1.3.6.1.2.1.1.3`,
+    ];
+    const users = [...(options.v3User === undefined ? [] : [options.v3User]), ...(options.v3Users ?? [])];
+    for (const u of users) lines.push(...v3UserLines(u));
+    for (const subtree of options.subtrees ?? ['1.3.6.1.4.1']) lines.push(`pass_persist .${normaliseOid(subtree)} ${handler}`);
+    const conf = join(dir, 'snmpd.conf');
+    writeFileSync(conf, `${lines.join('\n')}\n`);
+
+    const p = new ManagedProcess(binary, ['-f', '-C', '-c', conf, '-Lf', logFile], {
+      cwd: dir,
+      env: { ...process.env, SNMP_PERSISTENT_DIR: persistDir, MIBS: '', MIBDIRS: dir },
+      logFile,
+    });
+    proc = p;
+    await p.waitReady(() => probe(port, readyCommunity, 300), `snmpd on udp:127.0.0.1:${port} to answer a GET`, {
       timeoutMs: options.startTimeoutMs ?? 15_000,
       intervalMs: 50,
     });

@@ -92,6 +92,21 @@ describe('ManagedProcess.waitReady', () => {
     expect((err as PeerExitedError).message).toContain('/nonexistent/er-peer could not be started: spawn /nonexistent/er-peer ENOENT');
   }, TEST_MS);
 
+  it('fails when the program has exited by the time its readiness check passes', async () => {
+    // The check passes once the child has exited: what a check answered by another program on the peer's port
+    // does. A grandchild holding the output pipe keeps the exit bookkeeping (and so the exit signal) pending for
+    // a while, so the check's success, not the signal, ends the wait.
+    const script = 'require("child_process").spawn("sleep", ["2"], { stdio: "inherit" }).unref(); console.log("bye"); process.exit(5);';
+    const proc = new ManagedProcess(process.execPath, ['-e', script]);
+    const err = await rejectionOf(proc.waitReady(() => proc.exitStatus !== undefined, 'an answer', { timeoutMs: NEVER_MS, intervalMs: 5 }));
+
+    expect(err).toBeInstanceOf(PeerExitedError);
+    const exited = err as PeerExitedError;
+    expect(exited.exit).toEqual({ code: 5, signal: null });
+    expect(exited.message).toContain(`${process.execPath} exited with code 5 right after its readiness check passed (waiting for an answer)`);
+    expect(exited.message).toContain('bye');
+  }, TEST_MS);
+
   it('times out with the output so far when the program runs but never gets ready', async () => {
     const proc = new ManagedProcess(process.execPath, ['-e', 'console.log("still booting"); setInterval(() => {}, 1000);']);
     try {
@@ -191,4 +206,116 @@ describe('ManagedProcess.waitReady', () => {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
   }, TEST_MS);
+});
+
+/** True when the influxd at `url` answers `/ping`. */
+async function influxAnswers(url: string): Promise<boolean> {
+  const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2000) });
+  return res.status === 204;
+}
+
+// Another peer of the same kind on the port answers every readiness probe a bare protocol check would send,
+// while the one just started is about to fail on its bind: start must not resolve (and hand the test the other
+// peer).
+describe('starting a peer on a port another peer of the same kind holds', () => {
+  (haveInflux ? it : it.skip)(
+    'influxd: rejects with its bind error, and the first influxd keeps running',
+    async () => {
+      const first = await startInfluxd();
+      try {
+        const err = await rejectionOf(startInfluxd({ port: first.port, readyTimeoutMs: NEVER_MS }));
+
+        expect(err).toBeInstanceOf(PeerExitedError);
+        expect((err as PeerExitedError).message).toContain('address already in use');
+        expect(await influxAnswers(first.url)).toBe(true);
+      } finally {
+        await first.stop();
+      }
+    },
+    TEST_MS,
+  );
+
+  (haveInflux ? it : it.skip)(
+    'influxd with auth: rejects too',
+    async () => {
+      const auth = { user: 'admin', pass: 's3cret' };
+      const first = await startInfluxd({ auth });
+      try {
+        const err = await rejectionOf(startInfluxd({ port: first.port, auth, readyTimeoutMs: NEVER_MS }));
+
+        expect(err).toBeInstanceOf(PeerExitedError);
+        expect((err as PeerExitedError).message).toContain('address already in use');
+      } finally {
+        await first.stop();
+      }
+    },
+    TEST_MS,
+  );
+
+  (haveMosquitto ? it : it.skip)(
+    'mosquitto (anonymous): rejects with its bind error',
+    async () => {
+      const first = await startMosquitto();
+      try {
+        const err = await rejectionOf(startMosquitto({ port: first.port, readyTimeoutMs: NEVER_MS }));
+
+        expect(err).toBeInstanceOf(PeerExitedError);
+        expect((err as PeerExitedError).message).toContain('Address already in use');
+      } finally {
+        await first.stop();
+      }
+    },
+    TEST_MS,
+  );
+
+  (haveMosquitto && peerAvailable('mosquitto_passwd', ['mosquitto_passwd']) ? it : it.skip)(
+    'mosquitto with the same users: rejects with its bind error',
+    async () => {
+      const users = [{ user: 'u', pass: 'p' }];
+      const first = await startMosquitto({ users });
+      try {
+        const err = await rejectionOf(startMosquitto({ users, port: first.port, readyTimeoutMs: NEVER_MS }));
+
+        expect(err).toBeInstanceOf(PeerExitedError);
+        expect((err as PeerExitedError).message).toContain('Address already in use');
+      } finally {
+        await first.stop();
+      }
+    },
+    TEST_MS,
+  );
+
+  (haveSnmpd ? it : it.skip)(
+    'snmpd (same community): rejects with its bind error',
+    async () => {
+      const first = await startSnmpd();
+      try {
+        const err = await rejectionOf(startSnmpd({ port: first.port, startTimeoutMs: NEVER_MS }));
+
+        expect(err).toBeInstanceOf(PeerExitedError);
+        expect((err as PeerExitedError).message).toContain(`Error opening specified endpoint "udp:127.0.0.1:${first.port}"`);
+      } finally {
+        await first.stop();
+      }
+    },
+    TEST_MS,
+  );
+
+  (haveIpmiSim ? it : it.skip)(
+    'ipmi_sim (which would share the port, SO_REUSEADDR): rejects naming the port',
+    async () => {
+      const first = await startIpmiSim({ user: 'admin', pass: 'secret', powerWatts: 100 });
+      try {
+        const err = await rejectionOf(startIpmiSim({ user: 'admin', pass: 'secret', powerWatts: 100, port: first.port, readyTimeoutMs: NEVER_MS }));
+
+        expect(err).toBeInstanceOf(Error);
+        expect((err as Error).message).toContain(`udp 127.0.0.1:${first.port} is already in use`);
+        // No second simulator was left sharing the port: the first one, restarted, gets it to itself again.
+        await first.restart();
+      } finally {
+        await first.stop();
+      }
+    },
+    TEST_MS,
+  );
 });
