@@ -98,6 +98,9 @@ export class RedfishReader {
   private readonly now: () => number;
   // Sources that answered 404 are not asked again until the next discovery (at most REDISCOVER_MS away).
   private readonly absent = new Map<string, Set<PowerSource>>();
+  // Sources that gave a value at least once (by chassis): one of these answering 404 is a blip (a BMC web service
+  // restarting), asked again next poll rather than remembered as absent.
+  private readonly served = new Map<string, Set<PowerSource>>();
   private readonly supplies = new Map<string, SupplyList>();
   private readonly thermalGone = new Set<string>();
 
@@ -309,6 +312,12 @@ export class RedfishReader {
       } catch (err) {
         if (signal.aborted) throw err;
         if (isNotFound(err)) {
+          if (this.served.get(c.uri)?.has(name) === true) {
+            // It served power before: this poll has no value from it, and the next poll asks it again.
+            nullReading = true;
+            reasons.push(`${name}: not found (it answered before; asked again next poll)`);
+            continue;
+          }
           absent.add(name);
           reasons.push(`${name}: not found`);
           continue;
@@ -319,6 +328,12 @@ export class RedfishReader {
         continue;
       }
       if (outcome.kind === 'ok') {
+        let served = this.served.get(c.uri);
+        if (served === undefined) {
+          served = new Set<PowerSource>();
+          this.served.set(c.uri, served);
+        }
+        served.add(name);
         if (reasons.length > 0) this.logger.debug({ chassis: c.id, source: name, skipped: reasons }, 'power source fallback');
         return outcome.energyKWh === undefined
           ? { kind: 'ok', watts: outcome.watts, source: name }

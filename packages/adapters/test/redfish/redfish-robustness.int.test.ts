@@ -86,7 +86,7 @@ describe('redfish PowerSubsystem supplies', () => {
 });
 
 describe('redfish power source that answered 404 once', () => {
-  it('is asked again after the rediscovery interval, so power comes back without a restart', async () => {
+  it('asks a source that served power again on the next poll after a 404, so a blip costs one poll', async () => {
     const fake = await bmc({ vendor: 'hpe-ilo4-2.80', user: USER, pass: PASS });
     const adapter = track(create({ host: fake.url, user: USER, pass: PASS }));
     expect(power(await read(adapter))).toBe(187);
@@ -95,12 +95,24 @@ describe('redfish power source that answered 404 once', () => {
     expect(power(blip)).toBeUndefined();
     expect(blip.length).toBeGreaterThan(0); // temperatures still come: the collector never rebuilds the adapter
     fake.clearFaults();
+    expect(power(await read(adapter))).toBe(187);
+  });
+
+  it('remembers a source that never served as absent until the rediscovery interval, then asks it again', async () => {
+    const fake = await bmc({ vendor: 'hpe-ilo4-2.80', user: USER, pass: PASS });
+    fake.setFaults({ statusFor: { '/redfish/v1/Chassis/1/Power': 404 } });
+    const adapter = track(create({ host: fake.url, user: USER, pass: PASS }));
     const start = Date.now();
     let offset = 0;
     jest.spyOn(Date, 'now').mockImplementation(() => start + offset);
+    expect(power(await read(adapter))).toBeUndefined();
+    fake.clearFaults();
+    const asked = (): number => fake.stats.log.filter((l) => l.includes('/Chassis/1/Power')).length;
+    const before = asked();
     // Within the interval the 404 is remembered (no GET per poll for a source the BMC does not have)...
     offset = REDISCOVER_MS - 1000;
     expect(power(await read(adapter))).toBeUndefined();
+    expect(asked()).toBe(before);
     // ...and after it the chassis are discovered again and the source is asked again.
     offset = REDISCOVER_MS + 1000;
     expect(power(await read(adapter))).toBe(187);
