@@ -57,6 +57,18 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
     expect(r.out).toContain('warning: unknown setting STORE.retension ignored');
   });
 
+  it('reads yes/no/on/off as booleans, as the original (PyYAML) did, and numeric passwords as text', async () => {
+    const f = join(dir, 'yaml11.yaml');
+    writeFileSync(f, 'ALWAYS_RECORD: no\nINFLUX:\n  host: "http://127.0.0.1:8086"\n  user: admin\n  pass: 123456\n  verify_cert: off\n');
+    const r = await run(['--config', f, '--check-config']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('ALWAYS_RECORD: false');
+    writeFileSync(f, 'ALWAYS_RECORD: "no"\n');
+    const quoted = await run(['--config', f, '--check-config']);
+    expect(quoted.code).toBe(2);
+    expect(quoted.out).toContain('ALWAYS_RECORD');
+  });
+
   it('exits 2 when a section is written in another case, since AUTH or TLS would silently be off', async () => {
     const f = join(dir, 'case.yaml');
     writeFileSync(f, 'auth:\n  users:\n    - user: u\n      pass: p\n      role: writer\nTls:\n  cert_file: c.pem\n  key_file: k.pem\n');

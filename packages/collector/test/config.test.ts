@@ -8,6 +8,16 @@ import { originalTypeStubs } from './helpers/test-adapters.js';
 const registry = createAdapterRegistry(originalTypeStubs);
 const sample = readFileSync(join(__dirname, 'fixtures', 'synthetic-original-collector-settings.yaml'), 'utf8');
 
+function issuesOfWith(text: string, reg: typeof registry): string[] {
+  try {
+    parseCollectorConfigText(text, reg);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+    throw err;
+  }
+  return [];
+}
+
 function issuesOf(text: string): string[] {
   try {
     parseCollectorConfigText(text, registry);
@@ -19,6 +29,53 @@ function issuesOf(text: string): string[] {
 }
 
 describe('parseCollectorConfigText', () => {
+  it('loads what the original (PyYAML) loaded: yes/no/on/off booleans, numeric passwords and topology, a proxy without scheme', () => {
+    const text = [
+      'RECORDER_API_SERVER:',
+      '  base_url: http://127.0.0.1:8080',
+      '  user: admin',
+      '  pass: 123456',
+      '  verify_cert: off',
+      '  proxy: proxy.example:3128',
+      'PODS:',
+      '  - environment: lab',
+      '    polling_interval: 5',
+      '    active: yes',
+      '    topology:',
+      '      rack: 12',
+      '    servers:',
+      '      - id: 7',
+      '        type: redfish',
+      '        host: 127.0.0.1',
+      '        active: no',
+      '      - id: srv-2',
+      '        type: redfish',
+      '        host: 127.0.0.1',
+      '        active: "no"',
+    ].join('\n');
+    const issues = issuesOfWith(text, createAdapterRegistry(builtinAdapters));
+    // A quoted "no" is a string, as in PyYAML: refused naming the key, not read as false.
+    expect(issues).toEqual(['PODS.0.servers.1.active: Invalid input: expected boolean, received string']);
+    const cfg = parseCollectorConfigText(text.replace('active: "no"', 'active: off'), createAdapterRegistry(builtinAdapters));
+    expect(cfg.settings.RECORDER_API_SERVER).toMatchObject({ pass: '123456', verify_cert: false, proxy: 'http://proxy.example:3128' });
+    expect(cfg.environments[0]?.topology).toEqual({ rack: '12' });
+    expect(cfg.environments[0]?.devices).toEqual([]);
+  });
+
+  it('refuses environment, equipment and topology names the API would refuse, which would lose every batch', () => {
+    const text = sample
+      .replace(/environment: ([^\n]+)/, 'environment: "ends\\\\"')
+      .replace(/polling_interval:/, 'topology: {step: x, rack: ""}\n    polling_interval:');
+    const issues = issuesOf(text);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'PODS.0.environment: must not end with a backslash',
+        'PODS.0.topology.step: is a reserved tag name (a tag every reading already has)',
+        'PODS.0.topology.rack: must not be empty',
+      ]),
+    );
+  });
+
   it('refuses a top-level section written in another case, which would be ignored whole', () => {
     const text = sample.replace('RECORDER_API_SERVER:', 'recorder_api_server: {}\nRECORDER_API_SERVER:').replace('PODS:', 'Pods: []\nPODS:');
     expect(issuesOf(text).sort()).toEqual([

@@ -232,6 +232,29 @@ describe('PollScheduler', () => {
     await scheduler.stop(0);
   });
 
+  it('drops readings the API would refuse (bad names, NaN or Infinity) so they do not cost the batch', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    const good = { sensor: 'power', unit: 'W', value: 5, timestampNs: 0 };
+    state.behaviour.set('odd', {
+      kind: 'garbage',
+      value: [
+        { sensor: 'in\nlet', unit: 'C', value: 1, timestampNs: 0 },
+        { sensor: '', unit: 'W', value: 1, timestampNs: 0 },
+        { sensor: 'p', unit: 'W\\', value: 1, timestampNs: 0 },
+        { sensor: 'p'.repeat(1025), unit: 'W', value: 1, timestampNs: 0 },
+        { sensor: 'p', unit: 'W', value: Number.NaN, timestampNs: 0 },
+        { sensor: 'p', unit: 'W', value: Number.POSITIVE_INFINITY, timestampNs: 0 },
+        good,
+      ],
+    });
+    scheduler.setEnvironments([env('E', 1000, ['odd'], state)]);
+    scheduler.start();
+    await clock.advance(1000);
+    expect(batches.map((b) => b.readings)).toEqual([[{ ...good, timestampNs: 1000 * 1e6 }]]);
+    expect(scheduler.status()[0]?.devices[0]?.malformedReadings).toBe(6);
+    await scheduler.stop(0);
+  });
+
   it('adds, removes and re-creates devices when environments are replaced', async () => {
     const { clock, state, batches, scheduler } = setup(0);
     scheduler.setEnvironments([env('E', 1000, ['keep', 'drop'], state)]);

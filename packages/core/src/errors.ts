@@ -115,14 +115,23 @@ export class ValidationError extends EnergyRecorderError {
 }
 
 /**
+ * Longest delay a `Retry-After` is honoured for: a server (or a proxy in front of it) asking for a day, or for
+ * 10^20 s, would otherwise stall delivery until a restart. Callers with their own back-off cap apply it as well.
+ */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
  * Parses the value of a `Retry-After` header (seconds or an HTTP date) into milliseconds from `nowMs`.
  * Returns `undefined` when the header is absent or unreadable.
  */
 export function parseRetryAfterMs(header: string | null | undefined, nowMs: number = Date.now()): number | undefined {
   if (header === null || header === undefined || header.trim() === '') return undefined;
   const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
+  // An HTTP-date (RFC 9110 IMF-fixdate, or the obsolete RFC 850 and asctime forms) names a weekday or a month;
+  // V8's lenient Date.parse would otherwise read "1.5" or "1 2" as a date long past, meaning "retry now".
+  if (!/[A-Za-z]{3}/.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
+  return Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
 }

@@ -6,6 +6,7 @@ export {
   TimeoutError,
   ValidationError,
   parseRetryAfterMs,
+  MAX_RETRY_AFTER_MS,
 } from './errors.js';
 export type {
   EnergyRecorderErrorOptions,
@@ -26,6 +27,7 @@ export {
   nsToMs,
   guessTimestampUnit,
 } from './time.js';
+export { MAX_NAME_LENGTH, NAME_FORBIDDEN_CHARACTERS, RESERVED_TAG_KEYS, nameProblem } from './names.js';
 export { NOT_SPECIFIED, INITIAL_STEP } from './domain.js';
 export type { Reading, Topology, MeasurementBatch, RecordingSession, PowerSample } from './domain.js';
 export { createAdapterRegistry, zodIssuesToConfigIssues } from './adapter.js';
@@ -37,6 +39,7 @@ export type {
   ParsedAdapterConfig,
 } from './adapter.js';
 export { caseVariantConfigKeys, parseConfig, unknownConfigKeys, unknownDeviceKeys } from './config/parse.js';
+export { YAML_11_BOOLEANS } from './config/yaml-booleans.js';
 export {
   DEFAULT_COLLECTOR_SETTINGS,
   collectorSettingsSchema,

@@ -1,4 +1,4 @@
-import { AdapterError, HttpStatusError, parseRetryAfterMs, TimeoutError } from '@energyrecorder/core';
+import { AdapterError, HttpStatusError, MAX_RETRY_AFTER_MS, parseRetryAfterMs, TimeoutError } from '@energyrecorder/core';
 
 describe('errors', () => {
   it('marks 5xx and 429 retryable and other 4xx not', () => {
@@ -25,5 +25,15 @@ describe('errors', () => {
     expect(parseRetryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
     expect(parseRetryAfterMs('soon')).toBeUndefined();
     expect(parseRetryAfterMs(undefined)).toBeUndefined();
+  });
+
+  it('caps Retry-After at MAX_RETRY_AFTER_MS and refuses numbers V8 would read as dates', () => {
+    expect(parseRetryAfterMs('86400')).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfterMs('99999999999999999999')).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfterMs('Wed, 21 Oct 2099 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(MAX_RETRY_AFTER_MS);
+    for (const odd of ['1.5', '2.5', '1 2', '-3']) expect(parseRetryAfterMs(odd)).toBeUndefined();
+    // The obsolete HTTP-date forms still parse.
+    expect(parseRetryAfterMs('Wednesday, 21-Oct-15 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(parseRetryAfterMs('Wed Oct 21 07:28:10 2015', Date.parse('Wed Oct 21 07:28:00 2015'))).toBe(10_000);
   });
 });

@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, parseConfig, unknownConfigKeys, type ConfigIssue, type Logger } from '@energyrecorder/core';
+import { ConfigError, parseConfig, unknownConfigKeys, YAML_11_BOOLEANS, type ConfigIssue, type Logger } from '@energyrecorder/core';
 import { parseProfile } from './profile.js';
 import type { ServedMeter } from './redfish-service.js';
 import { SimulatedMeter } from './simulated-meter.js';
@@ -212,7 +212,7 @@ export function readSettingsFile(path: string): LoadedSettings {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYaml(text, { customTags: [YAML_11_BOOLEANS] });
   } catch (err) {
     throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: path, cause: err });
   }

@@ -1,26 +1,26 @@
 import { z } from 'zod';
-import { guessTimestampUnit, MAX_PLAUSIBLE_NS, MIN_PLAUSIBLE_NS } from '@energyrecorder/core';
+import {
+  guessTimestampUnit,
+  MAX_NAME_LENGTH,
+  MAX_PLAUSIBLE_NS,
+  MIN_PLAUSIBLE_NS,
+  NAME_FORBIDDEN_CHARACTERS,
+  nameProblem as coreNameProblem,
+  RESERVED_TAG_KEYS,
+} from '@energyrecorder/core';
 
 /** Longest accepted name (environment, scenario, step, equipment, sensor, unit, topology key or value). */
-export const MAX_NAME_LENGTH = 1024;
-
-// Control characters would need escapes that InfluxDB keeps in stored tags and that MQTT topics cannot carry;
-// refusing them keeps every store and sink lossless. That includes the C1 controls (U+0080-U+009F), Unicode
-// non-characters and lone surrogates: MQTT brokers refuse a topic holding one (mosquitto drops the connection,
-// and at QoS 1 the unacknowledged publish is re-sent at every reconnect, so republishing stopped for good), and a
-// lone surrogate becomes U+FFFD in UTF-8, so the stored name would differ from the one sent. Quotes, commas,
-// spaces, `=` and `/` are fine.
-const NON_CHARACTERS = Array.from({ length: 16 }, (_, i) => `\\u{${(i + 1).toString(16)}fffe}\\u{${(i + 1).toString(16)}ffff}`).join('');
-export const CONTROL = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff${NON_CHARACTERS}]|\\p{Cs}`, 'u');
+export { MAX_NAME_LENGTH };
+/** Characters no name may hold (core's rules, shared with the collector's and SDK's checks). */
+export const CONTROL = NAME_FORBIDDEN_CHARACTERS;
 
 /** A name used as a tag: non-empty, bounded, no control characters. */
 export const nameSchema = z
   .string({ error: (i) => (i.input === undefined ? 'is a required property' : `${describe(i.input)} is not of type 'string'`) })
-  .min(1, 'must not be empty')
-  .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
-  .refine((s) => !CONTROL.test(s), 'must not contain control characters (newline, tab, ...), non-characters or lone surrogates')
-  // InfluxDB 1.x line protocol has no way to end a tag value with a backslash.
-  .refine((s) => !s.endsWith('\\'), 'must not end with a backslash');
+  .superRefine((s, ctx) => {
+    const problem = coreNameProblem(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const UNIT_NAMES: Record<string, string> = { s: 'seconds', ms: 'milliseconds', us: 'microseconds' };
 
@@ -47,7 +47,7 @@ export const timestampSchema = z
   })
   .transform((v) => (v === 0 ? undefined : v));
 
-const RESERVED_TAGS = new Set(['equipement', 'environment', 'scenario', 'step', 'sensor', 'unit', 'value', 'time']);
+const RESERVED_TAGS = RESERVED_TAG_KEYS;
 
 const tagValue = z
   .union([nameSchema, z.number().transform(String), z.boolean().transform(String)])
@@ -158,11 +158,7 @@ function describeAt(v: unknown, depth: number): string {
 /** The same rules as {@link nameSchema}, in the same order, without allocating on success. */
 function nameProblem(v: unknown, field: string): string | undefined {
   if (typeof v !== 'string') return v === undefined ? `'${field}' is a required property` : `${describe(v)} is not of type 'string'`;
-  if (v.length === 0) return 'must not be empty';
-  if (v.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters`;
-  if (CONTROL.test(v)) return 'must not contain control characters (newline, tab, ...), non-characters or lone surrogates';
-  if (v.charCodeAt(v.length - 1) === 92) return 'must not end with a backslash';
-  return undefined;
+  return coreNameProblem(v);
 }
 
 /** The same rules as {@link timestampSchema}; 0 and absent both mean "no time". */

@@ -8,6 +8,7 @@ import {
   unknownDeviceKeys,
   deviceEntrySchema,
   zodIssuesToConfigIssues,
+  YAML_11_BOOLEANS,
   type AdapterRegistry,
   type CollectorSettings,
   type ConfigIssue,
@@ -158,7 +159,7 @@ export function parseCollectorConfigText(
 ): ResolvedCollectorConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYaml(text, { customTags: [YAML_11_BOOLEANS] });
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
     throw new ConfigError([{ path: '', message: `YAML syntax error: ${message}` }], {

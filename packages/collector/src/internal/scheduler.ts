@@ -1,6 +1,7 @@
 import {
   AdapterError,
   TimeoutError,
+  nameProblem,
   noopLogger,
   nowNs as coreNowNs,
   type Logger,
@@ -649,8 +650,21 @@ function nextBoundaryAfter(nowMs: number, intervalMs: number): number {
  * What the push path needs of a reading: string `sensor` and `unit`, a numeric `value` (non-finite ones are
  * dropped later, with their own warning). A missing or bad `timestampNs` is replaced by the collect time.
  */
+/**
+ * A reading the API will store: string `sensor` and `unit` that follow the API's name rules, and a finite number
+ * (JSON has no NaN or Infinity). One that breaks them would make the API refuse the whole batch, the device's good
+ * readings with it, on every poll.
+ */
 function isReadingShaped(value: unknown): value is Reading {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
-  return typeof r['sensor'] === 'string' && typeof r['unit'] === 'string' && typeof r['value'] === 'number';
+  const { sensor, unit, value: v } = r;
+  return (
+    typeof sensor === 'string' &&
+    typeof unit === 'string' &&
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    nameProblem(sensor) === undefined &&
+    nameProblem(unit) === undefined
+  );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nameProblem, RESERVED_TAG_KEYS } from '../names.js';
 
 /** Defaults of `collector-settings.yaml`, exported for the docs. */
 export const DEFAULT_COLLECTOR_SETTINGS = Object.freeze({
@@ -13,14 +14,33 @@ export const DEFAULT_COLLECTOR_SETTINGS = Object.freeze({
   maxBatchReadings: 10_000,
 });
 
+// A number is a password too (`pass: 123456` in YAML): the original's requests sent it as its text.
 const optionalSecret = z
-  .union([z.string(), z.null()])
+  .union([z.string(), z.number().transform(String), z.null()])
   .optional()
   .transform((v) => (v === null || v === undefined || v === '' ? undefined : v));
 
+/**
+ * A name the API stores as a tag (environment, equipment id, topology key or value): checked here with the API's
+ * own rules, since a name it refuses would cost every batch of the device or environment, not fail at start.
+ */
+const tagName = z.string().superRefine((v, ctx) => {
+  const problem = nameProblem(v);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** `topology`: location tags added to every reading of the environment (numbers and booleans as their text). */
+const topologySchema = z
+  .record(tagName, z.union([z.string(), z.number().transform(String), z.boolean().transform(String)]).pipe(tagName))
+  .superRefine((t, ctx) => {
+    for (const k of Object.keys(t)) {
+      if (RESERVED_TAG_KEYS.has(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is a reserved tag name (a tag every reading already has)' });
+    }
+  });
+
 /** One `servers[]` entry: common keys are checked here, adapter keys by the adapter's own schema. */
 export const deviceEntrySchema = z.looseObject({
-  id: z.union([z.string().min(1), z.number()]).transform(String),
+  id: z.union([z.string(), z.number().transform(String)]).pipe(tagName),
   type: z.string().min(1),
   active: z.boolean().default(true),
 });
@@ -30,7 +50,7 @@ const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
 
 /** One `PODS[]` entry: an environment and its devices. */
 export const podSchema = z.object({
-  environment: z.string().min(1),
+  environment: tagName,
   /** Seconds between polls; the original forced values ≤ 0 to 0.1. */
   polling_interval: z
     .number()
@@ -45,7 +65,7 @@ export const podSchema = z.object({
           : v,
     ),
   active: z.boolean().default(true),
-  topology: z.record(z.string(), z.string()).optional(),
+  topology: topologySchema.optional(),
   servers: z.array(deviceEntrySchema).default([]),
 });
 
@@ -60,10 +80,12 @@ export const recorderApiServerSchema = z.object({
   ca_file: z.string().min(1).optional(),
   /** Read timeout in seconds. */
   timeout: z.number().positive().max(MAX_TIMER_S, `must be at most ${MAX_TIMER_S} s (Node's timer limit)`).default(DEFAULT_COLLECTOR_SETTINGS.apiTimeoutS),
+  // `proxy.corp:3128` without a scheme means http, as the original's requests read it.
   proxy: z
-    .union([z.url({ protocol: /^https?$/ }), z.null(), z.literal('')])
+    .union([z.string(), z.null()])
     .optional()
-    .transform((v) => (v === null || v === '' ? undefined : v)),
+    .transform((v) => (v === null || v === undefined || v.trim() === '' ? undefined : /^[a-z][a-z0-9+.-]*:\/\//i.test(v.trim()) ? v.trim() : `http://${v.trim()}`))
+    .pipe(z.url({ protocol: /^https?$/ }).optional()),
 });
 
 /** `COLLECTOR` (new, optional): spool, flush and health-endpoint settings. */

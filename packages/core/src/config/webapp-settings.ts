@@ -19,8 +19,9 @@ export const DEFAULT_WEBAPP_SETTINGS = Object.freeze({
   bodyLimitBytes: 20 * 1024 * 1024,
 });
 
+// A number is a password too (`pass: 123456` in YAML): the original sent it as its text.
 const optionalSecret = z
-  .union([z.string(), z.null()])
+  .union([z.string(), z.number().transform(String), z.null()])
   .optional()
   .transform((v) => (v === null || v === undefined ? undefined : v));
 
