@@ -180,7 +180,12 @@ describe('Collector end to end with the real api-server', () => {
     await waitFor(() => c.status().push.apiReachable && c.status().push.spoolBatches === 0, 'spool drained', 30_000);
     await c.stop(5000);
     expectOnceInOrder(api.valuesOf('a'), devices.served.get('a'), readingsTaken(c, 'a'));
-    expectOnceInOrder(api.valuesOf('b'), devices.served.get('b'), takenByB);
+    // b's count was read before the reload: a read already in flight then may still complete (and be taken)
+    // before the reload retires the device, so one more stored reading is fine; one fewer would be a loss.
+    const storedB = api.valuesOf('b');
+    expectOnceInOrder(storedB, devices.served.get('b'), storedB.length);
+    expect(storedB.length - (takenByB ?? -1)).toBeGreaterThanOrEqual(0);
+    expect(storedB.length - (takenByB ?? -1)).toBeLessThanOrEqual(1);
     expectOnceInOrder(api.valuesOf('c'), devices.served.get('c'), readingsTaken(c, 'c'));
   });
 });
