@@ -37,9 +37,10 @@ export interface ApiServerOptions {
    * Session lookups of readings older than `marginNs` (default 500 ms: the longest an event write may take to
    * become readable by every API process, clock skew included) and younger than `windowNs` (default 6 h) are
    * answered from a per-environment timeline instead of one store query per request; at most `maxEnvironments`
-   * (default 4,096) timelines are kept.
+   * (default 4,096) timelines are kept. A timeline answers for at most `maxAgeNs` (default 2 s) before it is read
+   * again, which bounds how long an event whose write broke the margin can be missed.
    */
-  sessionTimeline?: { marginNs?: number; windowNs?: number; maxEnvironments?: number };
+  sessionTimeline?: { marginNs?: number; maxAgeNs?: number; windowNs?: number; maxEnvironments?: number };
 }
 
 /** A running (or ready to run) recording API. */

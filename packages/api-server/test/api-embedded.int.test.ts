@@ -1,4 +1,5 @@
-import { createApiServer, type ApiServer } from '../src/index.js';
+import { noopLogger, type Logger } from '@energyrecorder/core';
+import { createApiServer, createSqliteStore, type ApiServer, type Store } from '../src/index.js';
 import { nsFromNow, raw, sendJson } from './helpers.js';
 
 // The original clients' exact calls (seed-behaviour §2.2, §4.3, §4.7), replayed as raw HTTP against the API with
@@ -167,6 +168,30 @@ describe('recording API (embedded store)', () => {
     expect(r.headers['access-control-allow-methods']).toBe('GET,PUT,POST,DELETE');
   });
 
+  it('answers 405 with Allow, as Werkzeug, when a known path is asked with another method, and 404 for unknown paths', async () => {
+    const notAllowed = { message: 'The method is not allowed for the requested URL.' };
+    const ping = await raw(url, 'PUT', '/resources/monitoring/ping', { headers: sdkHeaders, body: '{}' });
+    expect(ping.status).toBe(405);
+    expect(ping.statusMessage).toBe('METHOD NOT ALLOWED');
+    expect(ping.json).toEqual(notAllowed);
+    expect(ping.headers['allow']).toBe('GET, HEAD, OPTIONS');
+    expect(ping.headers['access-control-allow-origin']).toBe('*');
+    const recorder = await raw(url, 'PATCH', '/resources/recorders/environment/some%20env/');
+    expect(recorder.status).toBe(405);
+    expect(recorder.json).toEqual(notAllowed);
+    expect(recorder.headers['allow']).toBe('DELETE, GET, HEAD, OPTIONS, POST');
+    const measurements = await raw(url, 'GET', '/resources/equipments/eq%2Fx/measurements?x=1');
+    expect(measurements.status).toBe(405);
+    expect(measurements.headers['allow']).toBe('OPTIONS, POST');
+    // Unknown paths, HEAD and OPTIONS answer as before.
+    const unknown = await raw(url, 'PUT', '/resources/nope');
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers['allow']).toBeUndefined();
+    expect((await raw(url, 'GET', '/resources/recorders/environment/a/b/c')).status).toBe(404);
+    expect((await raw(url, 'HEAD', '/resources/monitoring/ping')).status).toBe(200);
+    expect((await raw(url, 'OPTIONS', '/resources/recorders/environment/e')).status).toBe(200);
+  });
+
   it('serves the OpenAPI 2 document with the original model names and the offline UI', async () => {
     const r = await raw(url, 'GET', '/resources/swagger.json', { headers: { 'x-forwarded-host': 'api.example', 'x-forwarded-proto': 'https' } });
     const doc = r.json as { swagger: string; definitions: Record<string, unknown>; paths: Record<string, unknown>; host: string; schemes: string[] };
@@ -268,5 +293,50 @@ describe('recording API (embedded store)', () => {
       ['meter-kw', 250],
       ['meter-mw', 4],
     ]);
+  });
+});
+
+describe('two API processes sharing one store', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  it('tags readings as the store does within maxAgeNs of a scenario change whose write outlasted the margin, and warns', async () => {
+    const shared = createSqliteStore({ path: ':memory:' });
+    // Process A's event writes become readable 800 ms after they were stamped (a busy store), past the margin.
+    const slowEvents: Store = {
+      ...shared,
+      kind: shared.kind,
+      async appendEvent(e) {
+        await sleep(800);
+        await shared.appendEvent(e);
+      },
+      async close() {},
+    };
+    const warnings: string[] = [];
+    const capture: Logger = { ...noopLogger, warn: (_f, message) => void warnings.push(message ?? ''), child: () => capture };
+    const sessionTimeline = { marginNs: 300e6, maxAgeNs: 1000e6 };
+    const a = createApiServer({ port: 0, store: slowEvents, logger: capture, sessionTimeline, dashboard: false });
+    const b = createApiServer({ port: 0, store: shared, sessionTimeline, dashboard: false });
+    const urlA = await a.listen();
+    const urlB = await b.listen();
+    const env = '/resources/recorders/environment/two-procs';
+    const stepAt = async (timeNs: number): Promise<unknown> =>
+      (await sendJson(urlB, 'POST', '/resources/servers/srv/consumption', { environment: 'two-procs', power: 1, time: timeNs })).json;
+    try {
+      expect((await sendJson(urlA, 'POST', env, { scenario: 'S', step: 'one' })).status).toBe(200);
+      const t = nsFromNow();
+      const step = sendJson(urlA, 'POST', `${env}/step`, { step: 'two' });
+      // Before the step is readable, B reads the timeline (the reading is older than the margin): step one.
+      await sleep(600);
+      expect(await stepAt(t + 50e6)).toMatchObject({ step: 'one' });
+      expect((await step).status).toBe(200);
+      // The store now has step two at t. B's timeline, read before, may lag for at most maxAgeNs.
+      await sleep(1100);
+      expect(await stepAt(t + 120e6)).toMatchObject({ scenario: 'S', step: 'two' });
+      expect(warnings.some((w) => w.includes('longer than the session timeline margin'))).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+      await shared.close();
+    }
   });
 });

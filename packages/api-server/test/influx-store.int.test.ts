@@ -300,6 +300,57 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(got).toMatch(/"two",2\]|2,"two"\]/);
   });
 
+  /**
+   * An epoch-ns double at or after `fromNs` whose shortest decimal (what JSON.stringify prints) is below its exact
+   * value (`below`) or above it: sent that way, a bound at the value missed a point stored at it.
+   */
+  const awkwardNs = (fromNs: number, below: boolean): number => {
+    for (let t = Math.round(fromNs); ; t += 256) {
+      const d = BigInt(String(t)) - BigInt(t);
+      if (below ? d < 0n : d > 0n) return t;
+    }
+  };
+
+  it('includes a point stored at exactly the bound of a lookup, a listing or a power query (exact int64 parameters)', async () => {
+    const store = a.store;
+    const upper = awkwardNs(nsFromNow(-60), true);
+    const lower = awkwardNs(nsFromNow(-30), false);
+    await store.appendEvent({ environment: 'exact-upper', scenario: 'S', step: 'at-t', started: true, timeNs: upper });
+    expect(await store.lastEvent('exact-upper', upper)).toMatchObject({ step: 'at-t', timeNs: upper });
+    await store.appendEvent({ environment: 'exact-lower', scenario: 'S', step: 'at-t', started: true, timeNs: lower });
+    expect((await store.listEvents('exact-lower', lower)).map((e) => e.timeNs)).toEqual([lower]);
+    const reading = (timeNs: number) => ({ equipment: 'exact-eq', environment: 'exact', scenario: 'n/s', step: 'n/s', readings: [{ sensor: 'power', unit: 'W', value: 1, timeNs }] });
+    await store.writeBatch(reading(upper));
+    await store.writeBatch(reading(lower));
+    const q = (fromNs: number, toNs: number) => store.queryPower({ environment: 'exact', sensor: 'power', unit: 'W', fromNs, toNs });
+    expect((await q(upper, upper)).map((x) => x.timestampNs)).toEqual([upper]);
+    expect((await q(lower, lower)).map((x) => x.timestampNs)).toEqual([lower]);
+  });
+
+  it('tags a batch collected at exactly the time of a scenario change with it, young (store lookup) or old (timeline)', async () => {
+    const env = 'exact-api';
+    // As another process would: a start, then a step change at a time JSON.stringify misprints (below).
+    const stepNs = awkwardNs(nsFromNow(), true);
+    await a.store.appendEvent({ environment: env, scenario: 'X', step: 'before', started: true, timeNs: stepNs - 5e9 });
+    await a.store.appendEvent({ environment: env, scenario: 'X', step: 'at-t', started: true, timeNs: stepNs });
+    const exact = BigInt(stepNs).toString();
+    const tagAt = async (): Promise<unknown> =>
+      (await raw(urlB, 'POST', '/resources/servers/exact-srv/consumption', {
+        headers: { 'content-type': 'application/json' },
+        body: `{"environment":"${env}","power":1,"time":${exact}}`,
+      })).json;
+    // Younger than the margin: the store is asked.
+    expect((await raw(urlB, 'GET', `/resources/recorders/environment/${env}?time=${exact}`)).json).toMatchObject({ step: 'at-t' });
+    expect(await tagAt()).toMatchObject({ scenario: 'X', step: 'at-t' });
+    await a.store.appendEvent({ environment: env, scenario: 'X', step: 'at-t', started: false, timeNs: stepNs + 1e9 });
+    const stopAt = BigInt(stepNs + 1e9).toString();
+    expect((await raw(urlB, 'GET', `/resources/recorders/environment/${env}?time=${stopAt}`)).status).toBe(404);
+    // Older than the margin: the timeline answers, the same way.
+    await new Promise((r) => setTimeout(r, 1700));
+    expect(await tagAt()).toMatchObject({ scenario: 'X', step: 'at-t' });
+    expect((await raw(urlB, 'GET', `/resources/recorders/environment/${env}?time=${stopAt}`)).status).toBe(404);
+  });
+
   it("answers 400 with influxd's reason when it refuses a write (field type conflict), on both ingest paths", async () => {
     const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'CONFLICT' } }, port: 0 });
     const url = await api.listen();

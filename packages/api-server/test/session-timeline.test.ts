@@ -111,6 +111,43 @@ describe('createSessionTimeline', () => {
     expect(timeline.stats.refreshes).toBe(7);
   });
 
+  it('answers as the store within maxAgeNs once an event that broke the margin (a slow write elsewhere) is readable', async () => {
+    const log = new EventLog();
+    const clock = { now: 10_000 * S };
+    const timeline = createSessionTimeline(log, async (_env, atNs) => log.latest(atNs), {
+      now: () => clock.now,
+      marginNs: 0.5 * S,
+      maxAgeNs: 2 * S,
+      windowNs: 3600 * S,
+    });
+    log.add(9_000 * S, 'A');
+    expect(await timeline.lookup('pod', 9_998 * S)).toMatchObject({ scenario: 'A' });
+    // Another process stamped B at 9,999 s; its write became readable 1.5 s later, past the margin.
+    clock.now = 10_000.5 * S;
+    log.add(9_999 * S, 'B');
+    // The kept timeline (read at 10,000 s) still answers for 9,999.2 s, without B: within maxAgeNs, allowed.
+    expect(await timeline.lookup('pod', 9_999.2 * S)).toMatchObject({ scenario: 'A' });
+    expect(timeline.stats.refreshes).toBe(1);
+    // Past maxAgeNs it is read again and answers as the store.
+    clock.now = 10_002.1 * S;
+    expect(await timeline.lookup('pod', 9_999.2 * S)).toEqual(log.latest(9_999.2 * S));
+    expect(await timeline.lookup('pod', 9_999.2 * S)).toMatchObject({ scenario: 'B' });
+    expect(timeline.stats.refreshes).toBe(2);
+  });
+
+  it('reads a timeline at most once per maxAgeNs for a steady stream of old readings (the ingest bench)', async () => {
+    const { log, clock, timeline, points } = setup(10_000 * S);
+    log.add(9_000 * S, 'A');
+    // 10 s of readings 15 min old, 100 a second.
+    for (let i = 0; i < 1_000; i++) {
+      clock.now = 10_000 * S + i * 0.01 * S;
+      expect(await timeline.lookup('pod', clock.now - 900 * S)).toMatchObject({ scenario: 'A' });
+    }
+    expect(points()).toBe(0);
+    // Default maxAgeNs 2 s: 10 s of load refresh five times.
+    expect(timeline.stats.refreshes).toBeLessThanOrEqual(5);
+  });
+
   it('agrees with the log for random events and readings', async () => {
     let seed = 7;
     const rnd = (): number => {

@@ -70,6 +70,92 @@ describe('embedded store', () => {
     }
   });
 
+  describe('shared by two processes (two store instances on one file)', () => {
+    const day = 86400e9;
+    const one = (environment: string, equipment: string, timeNs: number): MeasurementBatch => ({
+      equipment,
+      environment,
+      scenario: 'n/s',
+      step: 'n/s',
+      readings: [{ sensor: 'power', unit: 'W', value: 100, timeNs }],
+    });
+    const open = async (name: string) => {
+      const path = join(dir, name);
+      const a = createSqliteStore({ path, purgeIntervalMs: 1e9, retention: '3w' });
+      const b = createSqliteStore({ path, purgeIntervalMs: 1e9, retention: '3w' });
+      await a.init();
+      await b.init();
+      const sql = <T>(q: string): T[] => {
+        const ro = new Database(path, { readonly: true });
+        try {
+          return ro.prepare(q).all() as T[];
+        } finally {
+          ro.close();
+        }
+      };
+      return { a, b, sql };
+    };
+    const power = (s: ReturnType<typeof createSqliteStore>, environment: string, fromNs: number, toNs: number) =>
+      s.queryPower({ environment, sensor: 'power', unit: 'W', fromNs, toNs });
+
+    it('never hands the id of a series the sweep deleted to a new series', async () => {
+      const { a, b, sql } = await open('reuse.db');
+      try {
+        const now = nsFromNow();
+        await a.writeBatch(one('envA', 'eqA', now));
+        const [first] = sql<{ id: number }>('SELECT id FROM series');
+        b.purgeExpired(now + 22 * day);
+        await b.writeBatch(one('envB', 'eqB', now + 22 * day));
+        const ids = sql<{ id: number; environment: string }>('SELECT id, environment FROM series ORDER BY id');
+        const newId = ids.find((r) => r.environment === 'envB')?.id as number;
+        expect(newId).toBeGreaterThan(first?.id as number);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it("files a reading under its own series when another process's sweep deleted the id it had cached", async () => {
+      const { a, b, sql } = await open('cached.db');
+      try {
+        const now = nsFromNow();
+        const later = now + 22 * day;
+        // A caches eqA's series id; eqZ keeps a recent reading (and the highest id).
+        await a.writeBatch(one('envA', 'eqA', now));
+        await a.writeBatch(one('envA', 'eqZ', later));
+        // B's sweep finds eqA's series empty and deletes it; B then files another equipment.
+        expect(b.purgeExpired(later)).toBe(1);
+        await b.writeBatch(one('envB', 'eqB', later));
+        // A files eqA again, with the id it cached.
+        await a.writeBatch(one('envA', 'eqA', later + 1e9));
+        expect((await power(b, 'envA', now, later + 2e9)).map((x) => x.equipment)).toEqual(['eqA', 'eqZ']);
+        expect((await power(b, 'envB', now, later + 2e9)).map((x) => x.equipment)).toEqual(['eqB']);
+        expect(sql('SELECT series_id FROM measurements WHERE series_id NOT IN (SELECT id FROM series)')).toEqual([]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it("never files a reading under another equipment's series (the reviewer's reproduction)", async () => {
+      const { a, b } = await open('misfile.db');
+      try {
+        const now = nsFromNow();
+        const later = now + 22 * day;
+        await a.writeBatch(one('envA', 'eqA', now));
+        b.purgeExpired(later);
+        await b.writeBatch(one('envB', 'eqB', later));
+        await a.writeBatch(one('envA', 'eqA', later + 1e9));
+        // The first reading expired; the second is eqA's, not filed under eqB's series.
+        expect((await power(b, 'envA', now, later + 2e9)).map((x) => [x.equipment, x.timestampNs])).toEqual([['eqA', later + 1e9]]);
+        expect((await power(b, 'envB', now, later + 2e9)).map((x) => x.equipment)).toEqual(['eqB']);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
   it.each([
     ['INF', 'INF'],
     ['0s', '0h'],

@@ -178,6 +178,28 @@ interface QueryResponse {
   error?: string;
 }
 
+/** Bound parameters of an InfluxQL query; a bigint is sent as the exact integer it holds. */
+type QueryParams = Record<string, string | number | bigint>;
+
+/** A time parameter as the exact int64 influxd compares against (the nearest integer to `ns`). */
+function exactNs(ns: number): bigint {
+  return BigInt(Math.round(ns));
+}
+
+/**
+ * The `params` JSON of a query. `JSON.stringify` prints a number as its shortest round-trip decimal
+ * (1796674118066409700 for the double 1796674118066409728), which influxd reads as another int64: a bound at an
+ * event's exact stored time then missed the event. Bigints are spliced in as bare integers instead; influxd
+ * reads JSON numbers in `params` as int64 when they are integers.
+ */
+export function paramsJson(params: QueryParams): string {
+  let out = '';
+  for (const [k, v] of Object.entries(params)) {
+    out += `${out === '' ? '' : ','}${JSON.stringify(k)}:${typeof v === 'bigint' ? v.toString() : JSON.stringify(v)}`;
+  }
+  return `{${out}}`;
+}
+
 function nanoTime(value: unknown): number {
   const v = value as { getNanoTime?: () => string } | null;
   if (v !== null && typeof v === 'object' && typeof v.getNanoTime === 'function') return Number(v.getNanoTime());
@@ -186,8 +208,9 @@ function nanoTime(value: unknown): number {
 
 /**
  * The InfluxDB 1.x store with the original's schema: measurements in `SensorMeasurement` (default RP
- * `power_data_rp`), session state in `running_scenarios_rp.RunningScenarios`. Queries go through the `influx`
- * package with bound parameters; writes are core line protocol over undici.
+ * `power_data_rp`), session state in `running_scenarios_rp.RunningScenarios`. Event and power queries go over
+ * undici with bound parameters, times as exact int64 (see {@link paramsJson}); the schema through the `influx`
+ * package; writes are core line protocol over undici.
  */
 export function createInfluxStore(options: InfluxStoreOptions): Store {
   const logger = options.logger ?? noopLogger;
@@ -335,8 +358,8 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
 
   // Session lookups run once per ingest request: they use the same keep-alive undici pool as writes, with
   // InfluxDB's bound parameters (`params`), rather than the influx package's one-connection-per-query client.
-  const query = async (q: string, params: Record<string, string | number>, signal?: AbortSignal): Promise<Array<Record<string, unknown>>> => {
-    const form = new URLSearchParams({ db: options.db, epoch: 'ns', q, params: JSON.stringify(params) });
+  const query = async (q: string, params: QueryParams, signal?: AbortSignal): Promise<Array<Record<string, unknown>>> => {
+    const form = new URLSearchParams({ db: options.db, epoch: 'ns', q, params: paramsJson(params) });
     const res = await post('/query', 'application/x-www-form-urlencoded', form.toString(), signal);
     const { text } = res;
     if (res.statusCode >= 500 || res.statusCode === 401 || res.statusCode === 403) {
@@ -368,7 +391,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     return rows;
   };
 
-  const selectEvents = async (q: string, params: Record<string, string | number>, signal?: AbortSignal) => {
+  const selectEvents = async (q: string, params: QueryParams, signal?: AbortSignal) => {
     const rows = await query(q, params, signal);
     return rows.map(
       (r): ScenarioEvent => ({
@@ -537,11 +560,11 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     },
     async lastEvent(environment, atNs, signal) {
       return guard('reading the scenario state', async () => {
-        const placeholders: Record<string, string | number> = { env: storedTag(environment) };
+        const placeholders: QueryParams = { env: storedTag(environment) };
         let where = '"environment" = $env';
         if (atNs !== undefined) {
           where += ' AND time <= $t';
-          placeholders['t'] = Math.round(atNs);
+          placeholders['t'] = exactNs(atNs);
         }
         const rows = await selectEvents(
           `SELECT ${eventCols} FROM ${from} WHERE ${where} ORDER BY time DESC LIMIT 1`,
@@ -555,7 +578,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       return guard('listing scenario events', () =>
         selectEvents(
           `SELECT ${eventCols} FROM ${from} WHERE "environment" = $env AND time >= $since ORDER BY time ASC`,
-          { env: storedTag(environment), since: Math.round(sinceNs ?? 0) },
+          { env: storedTag(environment), since: exactNs(sinceNs ?? 0) },
           signal,
         ),
       );
@@ -576,24 +599,22 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     },
     async queryPower(q: PowerQuery, signal): Promise<EquipmentSample[]> {
       return guard('querying power', async () => {
-        const rows = await influx.query<{ value: number; equipement: string }>(
+        const rows = await query(
           `SELECT "value", "equipement" FROM "${INFLUX_SCHEMA.measurement}" WHERE "environment" = $env AND "sensor" = $sensor AND "unit" = $unit AND time >= $from AND time <= $to ORDER BY time ASC`,
           {
-            placeholders: {
-              env: storedTag(q.environment),
-              sensor: storedTag(q.sensor),
-              unit: storedTag(q.unit),
-              from: Math.round(q.fromNs),
-              to: Math.round(q.toNs),
-            },
-            ...(signal === undefined ? {} : { signal }),
+            env: storedTag(q.environment),
+            sensor: storedTag(q.sensor),
+            unit: storedTag(q.unit),
+            from: exactNs(q.fromNs),
+            to: exactNs(q.toNs),
           },
+          signal,
         );
         return rows
           .map((r) => ({
-            equipment: decodeTagValue(String(r.equipement)),
-            timestampNs: nanoTime(r.time),
-            powerWatts: Number(r.value),
+            equipment: decodeTagValue(String(r['equipement'])),
+            timestampNs: nanoTime(r['time']),
+            powerWatts: Number(r['value']),
           }))
           .sort((a, b) => (a.equipment < b.equipment ? -1 : a.equipment > b.equipment ? 1 : a.timestampNs - b.timestampNs));
       });

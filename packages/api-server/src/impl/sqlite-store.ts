@@ -85,7 +85,8 @@ function toEvent(row: EventRow): ScenarioEvent {
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_IOERR' || code === 'SQLITE_FULL';
+  // better-sqlite3 reports extended codes (`SQLITE_BUSY_SNAPSHOT`, `SQLITE_IOERR_WRITE`): all of them are transient.
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL)(_|$)/.test(code);
 }
 
 interface Pending {
@@ -123,6 +124,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         listEvents: Database.Statement;
         insertSeries: Database.Statement;
         selectSeries: Database.Statement;
+        seriesStillIs: Database.Statement;
         upsertMeasurement: Database.Statement;
         queryPower: Database.Statement;
         allSeries: Database.Statement;
@@ -169,25 +171,37 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return row.id;
   };
 
-  const insertBatch = (s: NonNullable<typeof stmts>, b: MeasurementBatch): void => {
+  // `checked` holds the ids known to exist in the current transaction. Another process sharing the file may have
+  // deleted a cached id's row (its retention sweep drops empty series), so a cached id is checked once per
+  // transaction, before the first reading filed under it; the check and the writes see one snapshot, and a
+  // snapshot made stale by another process's commit fails the write (SQLITE_BUSY, a 503) rather than letting it
+  // through. A stale id is forgotten and the series looked up or created again: no reading is orphaned.
+  const insertBatch = (s: NonNullable<typeof stmts>, b: MeasurementBatch, checked: Set<number>): void => {
     const topology = b.topology === undefined ? '{}' : JSON.stringify(b.topology);
     const ids = seriesOf(b, topology);
     for (const r of b.readings) {
       const k = `${r.sensor}\u0000${r.unit}`;
       let id = ids.get(k);
+      if (id !== undefined && !checked.has(id)) {
+        if (s.seriesStillIs.get(id, b.environment, r.sensor, r.unit, b.equipment, b.scenario, b.step, topology) === undefined) id = undefined;
+        else checked.add(id);
+      }
       if (id === undefined) {
         id = seriesId(s, b, topology, r.sensor, r.unit);
         ids.set(k, id);
+        checked.add(id);
       }
       s.upsertMeasurement.run(id, r.timeNs, r.value);
     }
   };
 
-  let transaction: ((batches: readonly MeasurementBatch[]) => void) | undefined;
+  let transaction: Database.Transaction<(batches: readonly MeasurementBatch[]) => void> | undefined;
   const writeMany = (batches: readonly MeasurementBatch[]): void => {
     if (transaction === undefined) throw new StoreUnavailableError('embedded store is not open');
     try {
-      transaction(batches);
+      // IMMEDIATE: the write lock is taken (waiting up to busy_timeout) before the series checks read anything,
+      // so they read the latest commit of every process.
+      transaction.immediate(batches);
     } catch (err) {
       // Series rows created by the rolled-back transaction are gone: forget their ids too.
       seriesIds.clear();
@@ -305,6 +319,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           selectSeries: d.prepare(
             'SELECT id FROM series WHERE environment = ? AND sensor = ? AND unit = ? AND equipment = ? AND scenario = ? AND step = ? AND topology = ?',
           ),
+          seriesStillIs: d.prepare(
+            'SELECT 1 FROM series WHERE id = ? AND environment = ? AND sensor = ? AND unit = ? AND equipment = ? AND scenario = ? AND step = ? AND topology = ?',
+          ),
           upsertMeasurement: d.prepare(
             'INSERT INTO measurements (series_id, time_ns, value) VALUES (?, ?, ?) ON CONFLICT (series_id, time_ns) DO UPDATE SET value = excluded.value',
           ),
@@ -316,12 +333,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           ),
           allSeries: d.prepare('SELECT id FROM series'),
           purgeSeries: d.prepare('DELETE FROM measurements WHERE series_id = ? AND time_ns < ?'),
-          dropEmptySeries: d.prepare('DELETE FROM series WHERE id = ? AND NOT EXISTS (SELECT 1 FROM measurements WHERE series_id = ?)'),
+          // The row holding the highest id is never deleted: `id INTEGER PRIMARY KEY` (no AUTOINCREMENT, which an
+          // existing file cannot gain) hands out MAX(id) + 1, so deleting it would give its id to the next new
+          // series while another process still has it cached.
+          dropEmptySeries: d.prepare(
+            'DELETE FROM series WHERE id = ? AND id < (SELECT MAX(id) FROM series) AND NOT EXISTS (SELECT 1 FROM measurements WHERE series_id = ?)',
+          ),
           purgeEvents: d.prepare('DELETE FROM scenario_events WHERE time_ns < ?'),
         };
         const s = stmts;
         transaction = d.transaction((batches: readonly MeasurementBatch[]) => {
-          for (const b of batches) insertBatch(s, b);
+          const checked = new Set<number>();
+          for (const b of batches) insertBatch(s, b, checked);
         });
         logger.info({ path: options.path }, 'embedded store open');
       });

@@ -12,7 +12,7 @@ import { OPENAPI_MODELS } from './openapi-models.js';
 import { buildReport } from '../report.js';
 import { deriveSessions } from '../sessions.js';
 import { createSessionLookup } from './session-lookup.js';
-import { createSessionTimeline, type SessionTimelineOptions } from './session-timeline.js';
+import { createSessionTimeline, DEFAULT_SESSION_TIMELINE_OPTIONS, type SessionTimelineOptions } from './session-timeline.js';
 import { PackedReadings, ScannedMeasurementPost, scanMeasurementPost } from './packed-batch.js';
 import { assignTimestamps, earliestNs } from './timestamps.js';
 import {
@@ -104,6 +104,22 @@ const CORS = {
   'access-control-allow-headers': 'Content-Type,Authorization',
   'access-control-allow-methods': 'GET,PUT,POST,DELETE',
 };
+
+const METHOD_NOT_ALLOWED = 'The method is not allowed for the requested URL.';
+
+/** A route's path as a regular expression over request paths (`:param` one segment, `*` the rest). */
+function routePattern(url: string): RegExp {
+  const body = url
+    .split('/')
+    .map((seg) => {
+      if (seg === '*') return '.*';
+      if (seg.startsWith(':')) return '[^/]+';
+      return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  // ignoreTrailingSlash: `/a` and `/a/` are the same route.
+  return new RegExp(`^${body.replace(/\/$/, '')}/?$`);
+}
 
 const NOT_FOUND_URL =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
@@ -213,6 +229,33 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       logger.warn({ err: (err as Error).message }, 'event listener failed');
     }
   };
+  // Every route's path and methods, so a known path asked with another method answers 405 with `Allow`, as
+  // Werkzeug did, rather than 404.
+  const routeMethods: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+  app.addHook('onRoute', (route) => {
+    const pattern = routePattern(route.url);
+    let entry = routeMethods.find((r) => r.pattern.source === pattern.source);
+    if (entry === undefined) {
+      entry = { pattern, methods: new Set() };
+      routeMethods.push(entry);
+    }
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m.toUpperCase());
+  });
+  const allowedMethods = (url: string): string[] => {
+    const q = url.indexOf('?');
+    let path = q < 0 ? url : url.slice(0, q);
+    try {
+      path = decodeURI(path);
+    } catch {
+      // Left as sent: no route matches a malformed escape better than its raw form.
+    }
+    const methods = new Set<string>();
+    for (const r of routeMethods) if (r.pattern.test(path)) for (const m of r.methods) methods.add(m);
+    if (methods.size === 0) return [];
+    methods.add('OPTIONS');
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   let lastEventNs = 0;
@@ -299,6 +342,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
 
   app.setNotFoundHandler(async (req, reply) => {
     if (req.method === 'OPTIONS') return reply.code(200).header('allow', 'GET,PUT,POST,DELETE,OPTIONS').send();
+    const allowed = allowedMethods(req.url);
+    if (allowed.length > 0) return reply.code(405).header('allow', allowed.join(', ')).send({ message: METHOD_NOT_ALLOWED });
     return reply.code(404).send({ message: NOT_FOUND_URL });
   });
   app.setErrorHandler(async (err: unknown, req, reply) => {
@@ -338,13 +383,26 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   metrics.gauge('energyrecorder_session_timeline_hits_total', 'Session lookups answered from an environment timeline', () => timeline.stats.hits);
   metrics.gauge('energyrecorder_session_timeline_refreshes_total', 'Environment timelines read from the store', () => timeline.stats.refreshes);
   metrics.gauge('energyrecorder_session_store_lookups_total', 'Session lookups sent to the store (young, old or untimed readings)', () => timeline.stats.storeLookups);
-  /** Appends an event; the environment's timeline is dropped before and after, so no refresh misses it. */
+  const marginNs = deps.sessionTimeline?.marginNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.marginNs;
+  /**
+   * Appends an event; the environment's timeline is dropped before and after, so no refresh misses it. An event
+   * stamped before a write that took longer than the margin may be missing from other processes' timelines until
+   * they expire (`maxAgeNs`): said in the log, as the margin is then too small for this store.
+   */
   const appendEvent = async (e: ScenarioEvent): Promise<void> => {
     timeline.invalidate(e.environment);
+    const t0 = nowNs();
     try {
       await timed('appendEvent', () => store.appendEvent(e));
     } finally {
       timeline.invalidate(e.environment);
+      const tookNs = nowNs() - t0;
+      if (tookNs > marginNs) {
+        logger.warn(
+          { env: e.environment, ms: Math.round(tookNs / 1e6), marginMs: Math.round(marginNs / 1e6) },
+          'a scenario event write took longer than the session timeline margin: other API processes may tag readings of that time with the previous session until their timelines expire',
+        );
+      }
     }
   };
   const current = async (env: string, atNs?: number): Promise<ScenarioEvent | undefined> => {

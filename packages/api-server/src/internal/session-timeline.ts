@@ -14,6 +14,13 @@ export interface SessionTimelineOptions {
    * plus the clock skew between processes. A reading younger than this is always looked up in the store.
    */
   marginNs: number;
+  /**
+   * How long a timeline answers after its queries began; the next reading it would answer reads it again. This
+   * bounds how long an answer may differ from the store when an event became readable later than `marginNs`
+   * after its time (a slow write, a write applied after the writer gave up on it, clocks further apart than the
+   * margin): at most this long after the store has the event, every process answers as the store does.
+   */
+  maxAgeNs: number;
   /** How far back a timeline reaches; older readings (spool replays) are looked up in the store. */
   windowNs: number;
   /** Timelines with more events than this are not kept (a runaway script of steps). */
@@ -27,6 +34,7 @@ export interface SessionTimelineOptions {
 /** Defaults of {@link SessionTimelineOptions}. */
 export const DEFAULT_SESSION_TIMELINE_OPTIONS = Object.freeze({
   marginNs: 500e6,
+  maxAgeNs: 2e9,
   windowNs: 6 * 3600e9,
   maxEvents: 10_000,
   maxEnvironments: 4096,
@@ -76,8 +84,9 @@ function latestAtOrBefore(events: readonly ScenarioEvent[], atNs: number): Scena
  * whichever process wrote it, and answers any T in [horizon, W − margin] exactly as a store query made now would:
  * events are never rewritten. A reading younger than the margin, older than the window, or without a time goes
  * to the store (`point`, the coalescing exact lookup), so the multi-process guarantee of the exact lookup holds
- * whenever an event's write takes less than the margin to become readable. A timeline is refreshed only when a
- * reading is newer than what it covers; this process's own appends drop it.
+ * whenever an event's write takes less than the margin to become readable. A timeline is refreshed when a
+ * reading is newer than what it covers, and once it is older than `maxAgeNs`, which bounds how long an event that
+ * broke the margin can be missed; this process's own appends drop it.
  */
 export function createSessionTimeline(
   source: TimelineSource,
@@ -85,6 +94,7 @@ export function createSessionTimeline(
   options: Partial<SessionTimelineOptions> & Pick<SessionTimelineOptions, 'now'>,
 ): SessionTimeline {
   const marginNs = options.marginNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.marginNs;
+  const maxAgeNs = options.maxAgeNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.maxAgeNs;
   const windowNs = options.windowNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.windowNs;
   const maxEvents = options.maxEvents ?? DEFAULT_SESSION_TIMELINE_OPTIONS.maxEvents;
   const maxEnvironments = options.maxEnvironments ?? DEFAULT_SESSION_TIMELINE_OPTIONS.maxEnvironments;
@@ -94,8 +104,8 @@ export function createSessionTimeline(
   const refreshing = new Map<string, { fetchedNs: number; done: Promise<Timeline | undefined> }>();
   const stats: SessionTimelineStats = { hits: 0, refreshes: 0, storeLookups: 0 };
 
-  const covers = (t: Timeline | undefined, atNs: number): t is Timeline =>
-    t !== undefined && atNs >= t.horizonNs && atNs <= t.fetchedNs - marginNs;
+  const covers = (t: Timeline | undefined, atNs: number, nowNs: number): t is Timeline =>
+    t !== undefined && atNs >= t.horizonNs && atNs <= t.fetchedNs - marginNs && nowNs - t.fetchedNs <= maxAgeNs;
 
   const refresh = (environment: string): { fetchedNs: number; done: Promise<Timeline | undefined> } => {
     const fetchedNs = now();
@@ -135,13 +145,13 @@ export function createSessionTimeline(
       return point(environment, atNs);
     }
     const kept = timelines.get(environment);
-    if (covers(kept, atNs)) {
+    if (covers(kept, atNs, nowNs)) {
       stats.hits++;
       return latestAtOrBefore(kept.events, atNs);
     }
     const pending = refreshing.get(environment);
     // A refresh begun late enough covers this reading; otherwise begin one (it covers it: atNs <= now - margin).
-    const entry = pending !== undefined && atNs <= pending.fetchedNs - marginNs && atNs >= pending.fetchedNs - windowNs ? pending : refresh(environment);
+    const entry = pending !== undefined && atNs <= pending.fetchedNs - marginNs && atNs >= pending.fetchedNs - windowNs && nowNs - pending.fetchedNs <= maxAgeNs ? pending : refresh(environment);
     const t = await entry.done;
     if (t === undefined) {
       stats.storeLookups++;
