@@ -1,11 +1,12 @@
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, type AdapterDefinition, type AdapterRegistry, type Logger } from '@energyrecorder/core';
+import { ConfigError, type AdapterDefinition, type AdapterRegistry, type ConfigIssue, type Logger } from '@energyrecorder/core';
 import type { Collector } from './collector.js';
 import { buildRegistry, createContainer } from './container.js';
 import { countDevices, loadCollectorConfigFile, type ResolvedCollectorConfig } from './internal/config.js';
-import { COLLECTOR_FACTORY, LOGGER } from './tokens.js';
+import { COLLECTOR_FACTORY, LOG_REOPEN, LOGGER } from './tokens.js';
 import { VERSION } from './index.js';
 
 /** Where the original daemon looked for its settings, relative to the working directory. */
@@ -24,7 +25,8 @@ Options:
   -v, --version            print the version
   -h, --help               print this help
 
-Signals: SIGTERM/SIGINT flush and exit, SIGHUP reloads the settings, SIGUSR1 logs a status dump.
+Signals: SIGTERM/SIGINT flush and exit, SIGHUP reopens the log file and reloads the settings, SIGUSR1 logs a
+status dump.
 `;
 
 /** What the CLI needs from its surroundings; tests pass their own. */
@@ -57,6 +59,56 @@ async function loadAdapterModules(paths: readonly string[], cwd: string): Promis
     out.push(...list);
   }
   return out;
+}
+
+/** `problem` when `path` (or, when it does not exist yet, the directory it would be created in) is not writable. */
+function writableProblem(path: string, kind: 'file' | 'directory'): string | undefined {
+  let at = path;
+  for (;;) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(at).isDirectory();
+    } catch {
+      const parent = dirname(at);
+      if (parent === at) return `no existing parent directory`;
+      at = parent;
+      continue;
+    }
+    const existing = at === path;
+    if (existing && kind === 'file' && isDir) return 'is a directory';
+    if (!existing && !isDir) return `cannot be created: ${at} is not a directory`;
+    if (existing && kind === 'directory' && !isDir) return 'is not a directory';
+    try {
+      accessSync(at, fsConstants.W_OK);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      return existing ? `not writable (${code})` : `cannot be created: ${at} is not writable (${code})`;
+    }
+  }
+}
+
+/**
+ * The checks the daemon makes only when it starts, beyond the schema: the files it reads or writes. Run by
+ * `--check-config` so a file it passes does not then stop the daemon.
+ */
+export function checkRuntimeSettings(config: ResolvedCollectorConfig, cwd: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { RECORDER_API_SERVER: api, COLLECTOR: c } = config.settings;
+  if (api.ca_file !== undefined) {
+    try {
+      readFileSync(resolve(cwd, api.ca_file), 'utf8');
+    } catch (err) {
+      issues.push({ path: 'RECORDER_API_SERVER.ca_file', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+    }
+  }
+  if (c.log_file !== undefined) {
+    const problem = writableProblem(resolve(cwd, c.log_file), 'file');
+    if (problem !== undefined) issues.push({ path: 'COLLECTOR.log_file', message: problem });
+  }
+  const spoolProblem = writableProblem(resolve(cwd, c.spool_dir), 'directory');
+  if (spoolProblem !== undefined) issues.push({ path: 'COLLECTOR.spool_dir', message: spoolProblem });
+  return issues;
 }
 
 /**
@@ -108,6 +160,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   }
   if (values['check-config'] === true) {
     for (const n of config.notices) io.stdout(`note: ${n}\n`);
+    const issues = checkRuntimeSettings(config, io.cwd);
+    if (issues.length > 0) {
+      io.stderr(`${new ConfigError(issues, { source: configPath }).message}\n`);
+      return 2;
+    }
     const { environments } = config;
     io.stdout(`${configPath}: OK (${environments.length} environments, ${countDevices(environments)} devices)\n`);
     return 0;
@@ -123,27 +180,21 @@ async function runDaemon(
 ): Promise<number> {
   const container = createContainer({ config, registry, baseDir: io.cwd });
   const logger = container.resolve(LOGGER);
+  const reopenLog = container.resolve(LOG_REOPEN);
   for (const n of config.notices) logger.warn({ config: configPath }, n);
-  let collector: Collector;
-  try {
-    collector = await container.resolve(COLLECTOR_FACTORY)();
-    await collector.start();
-  } catch (err) {
-    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'collector failed to start');
-    io.stderr(`${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
-  }
   return new Promise<number>((resolveExit) => {
+    // Signals are handled from the start: one that comes while the collector starts is acted on once it runs
+    // (SIGHUP's default action would kill the process).
+    let collector: Collector | undefined;
     let shuttingDown = false;
-    const shutdown = (signal: string): void => {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      logger.info({ signal }, 'stopping');
+    let reloading = false;
+    let reloadWanted = false;
+    let statusWanted = false;
+    const stopCollector = (c: Collector): void => {
       // Exit 0 even if something hangs: whatever is not delivered is already in the spool.
       const hard = setTimeout(() => resolveExit(0), SHUTDOWN_DEADLINE_MS + 2000);
       hard.unref();
-      collector
-        .stop(SHUTDOWN_DEADLINE_MS)
+      c.stop(SHUTDOWN_DEADLINE_MS)
         .catch((err: unknown) => logger.error({ err: String(err) }, 'error while stopping'))
         .finally(() => {
           clearTimeout(hard);
@@ -151,10 +202,40 @@ async function runDaemon(
           resolveExit(0);
         });
     };
+    const shutdown = (signal: string): void => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      logger.info({ signal }, 'stopping');
+      if (collector !== undefined) stopCollector(collector);
+    };
+    // Reloads run one at a time; SIGHUPs that come meanwhile make one more, with the file as it is then.
+    const runReloads = (c: Collector): void => {
+      if (reloading || !reloadWanted) return;
+      reloading = true;
+      void (async () => {
+        while (reloadWanted && !shuttingDown) {
+          reloadWanted = false;
+          await reload(configPath, registry, c, logger);
+        }
+        reloading = false;
+      })();
+    };
     const onTerm = (): void => shutdown('SIGTERM');
     const onInt = (): void => shutdown('SIGINT');
-    const onHup = (): void => void reload(configPath, registry, collector, logger);
-    const onUsr1 = (): void => collector.logStatus();
+    const onHup = (): void => {
+      // At once, whatever becomes of the reload: logrotate has moved the file and waits for us to let it go.
+      try {
+        reopenLog();
+      } catch (err) {
+        io.stderr(`cannot reopen the log file: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+      reloadWanted = true;
+      if (collector !== undefined) runReloads(collector);
+    };
+    const onUsr1 = (): void => {
+      if (collector === undefined) statusWanted = true;
+      else collector.logStatus();
+    };
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     process.on('SIGHUP', onHup);
@@ -165,7 +246,27 @@ async function runDaemon(
       process.off('SIGHUP', onHup);
       process.off('SIGUSR1', onUsr1);
     };
-    logger.info({ config: configPath, pid: process.pid, dir: dirname(configPath) }, 'running');
+    void (async () => {
+      let c: Collector;
+      try {
+        c = await container.resolve(COLLECTOR_FACTORY)();
+        await c.start();
+      } catch (err) {
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'collector failed to start');
+        io.stderr(`${err instanceof Error ? err.message : String(err)}\n`);
+        removeHandlers();
+        resolveExit(1);
+        return;
+      }
+      collector = c;
+      logger.info({ config: configPath, pid: process.pid, dir: dirname(configPath) }, 'running');
+      if (shuttingDown) {
+        stopCollector(c);
+        return;
+      }
+      if (statusWanted) c.logStatus();
+      runReloads(c);
+    })();
   });
 }
 

@@ -7,10 +7,29 @@ import { Pusher, type PusherStatus } from './internal/pusher.js';
 import { PollScheduler, type EnvironmentStatus } from './internal/scheduler.js';
 import { Spool } from './internal/spool.js';
 import { startStatusServer, type StatusServer } from './internal/http-server.js';
-import { createApiTransport, type ApiTransport } from './internal/transport.js';
+import { createApiTransport, urlForLog, type ApiTransport } from './internal/transport.js';
 
 /** Time an adapter's `acknowledge()` (e.g. an FTP purge) may take. */
 export const ACKNOWLEDGE_TIMEOUT_MS = 30_000;
+
+/** Shortest time batches may wait without any delivery before `/healthz` reports it (see {@link staleAfterMs}). */
+export const MIN_STALE_DELIVERY_MS = 5 * 60_000;
+
+/** How long batches may wait without a delivery before `/healthz` says so: max(5 min, 10 flush intervals). */
+export function staleAfterMs(flushIntervalMs: number): number {
+  return Math.max(MIN_STALE_DELIVERY_MS, 10 * flushIntervalMs);
+}
+
+/** `COLLECTOR` keys a reload cannot apply: they are read once at start. */
+const RESTART_ONLY_KEYS = [
+  'spool_dir',
+  'spool_max_bytes',
+  'flush_interval_ms',
+  'http_host',
+  'http_port',
+  'log_file',
+  'log_level',
+] as const;
 
 /** Options of {@link Collector.create}. */
 export interface CollectorOptions {
@@ -44,6 +63,9 @@ export class Collector {
   private statusServer: StatusServer | undefined;
   private startedAtMs = 0;
   private stopping: Promise<void> | undefined;
+  /** Reloads run one at a time; of those waiting, only the latest is applied. */
+  private reloadChain: Promise<void> = Promise.resolve();
+  private reloadTicket = 0;
 
   private constructor(
     private config: ResolvedCollectorConfig,
@@ -95,7 +117,7 @@ export class Collector {
           record.measurements.map((m) => ({ sensor: m.sensor, unit: m.unit, value: m.value, timestampNs: m.time }));
         void scheduler.acknowledge(record.environment, record.equipmentId, readings, ACKNOWLEDGE_TIMEOUT_MS);
       },
-      onLatency: (device, seconds) => latency.observe(device, seconds),
+      onLatency: (device, seconds, environment) => latency.observe(device, seconds, environment),
     });
     scheduler.setEnvironments(options.config.environments);
     const collector = new Collector(options.config, scheduler, pusher, spool, makeTransport, latency, logger);
@@ -130,26 +152,39 @@ export class Collector {
 
   /**
    * Applies a new configuration: devices are added, removed or re-created, environments re-timed, the API
-   * transport replaced. Queued and spooled batches are kept. Spool and status-server settings need a restart.
+   * transport replaced. Queued and spooled batches are kept. `COLLECTOR` settings are read once at start: a reload
+   * that changes them keeps the running ones and warns that they need a restart.
+   *
+   * Reloads never overlap: one called while another runs waits for it, and when several wait, only the latest
+   * is applied (the others resolve without effect), so two SIGHUPs in a row always end with the newest file.
    */
-  async reload(next: ResolvedCollectorConfig): Promise<void> {
+  reload(next: ResolvedCollectorConfig): Promise<void> {
+    const ticket = ++this.reloadTicket;
+    const run = this.reloadChain.then(() => (ticket === this.reloadTicket ? this.applyReload(next) : undefined));
+    this.reloadChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: ResolvedCollectorConfig): Promise<void> {
     const prev = this.config.settings;
-    const c = next.settings.COLLECTOR;
-    if (
-      c.spool_dir !== prev.COLLECTOR.spool_dir ||
-      c.spool_max_bytes !== prev.COLLECTOR.spool_max_bytes ||
-      c.http_port !== prev.COLLECTOR.http_port ||
-      c.http_host !== prev.COLLECTOR.http_host ||
-      c.flush_interval_ms !== prev.COLLECTOR.flush_interval_ms
-    ) {
-      this.logger.warn({}, 'COLLECTOR spool, flush and http settings change only on restart');
+    const changed = RESTART_ONLY_KEYS.filter((k) => next.settings.COLLECTOR[k] !== prev.COLLECTOR[k]);
+    if (changed.length > 0) {
+      this.logger.warn(
+        { keys: changed.map((k) => `COLLECTOR.${k}`) },
+        'COLLECTOR settings change only on restart: the running ones are kept',
+      );
     }
-    if (JSON.stringify(next.settings.RECORDER_API_SERVER) !== JSON.stringify(prev.RECORDER_API_SERVER)) {
-      await this.pusher.setTransport(this.makeTransport(next.settings.RECORDER_API_SERVER));
-      this.logger.info({ baseUrl: next.settings.RECORDER_API_SERVER.base_url }, 'API settings changed');
-    }
+    const api = next.settings.RECORDER_API_SERVER;
+    const apiChanged = JSON.stringify(api) !== JSON.stringify(prev.RECORDER_API_SERVER);
+    // Built first: an unreadable ca_file refuses the whole reload before anything changed.
+    const transport = apiChanged ? this.makeTransport(api) : undefined;
+    // Devices first: closing the old transport waits for its POSTs in flight, up to the API timeout.
     this.scheduler.setEnvironments(next.environments);
-    this.config = next;
+    this.config = { ...next, settings: { ...next.settings, COLLECTOR: prev.COLLECTOR } };
+    if (transport !== undefined) {
+      this.logger.info({ baseUrl: urlForLog(api.base_url) }, 'API settings changed');
+      await this.pusher.setTransport(transport);
+    }
     this.logger.info(
       { environments: next.environments.length, devices: countDevices(next.environments) },
       'configuration reloaded',
@@ -200,18 +235,41 @@ export class Collector {
   }
 
   /**
-   * Healthy while the API is reachable, or while the spool still has room and has dropped nothing during the
-   * current outage. Dropping whole segments takes the spool back below the 90 % mark, so the size alone would
-   * report OK again while readings are being lost.
+   * Healthy unless one of these holds (each is named in `problems`):
+   * - the API is unreachable and the spool is above 90 % of its bound, or has dropped readings during the current
+   *   outage (dropping whole segments takes the spool back below the 90 % mark, so the size alone would report
+   *   OK again while readings are being lost);
+   * - the API refuses every request for a reason in the settings (credentials, `base_url`, a proxy's limit);
+   * - the spool cannot be written, read or committed;
+   * - batches have waited longer than {@link staleAfterMs} without any delivery.
    */
   health(): { ok: boolean; body: unknown } {
     const push = this.pusher.status();
-    const room = push.spoolBytes < this.config.settings.COLLECTOR.spool_max_bytes * 0.9;
-    const ok = push.apiReachable || (room && push.droppedReadingsThisOutage === 0);
+    const { COLLECTOR } = this.config.settings;
+    const problems: string[] = [];
+    if (!push.apiReachable) {
+      if (push.droppedReadingsThisOutage > 0) {
+        problems.push(`spool full during the API outage: ${push.droppedReadingsThisOutage} readings dropped`);
+      } else if (push.spoolDiskBytes >= COLLECTOR.spool_max_bytes * 0.9) {
+        problems.push('API unreachable and the spool is above 90 % of spool_max_bytes');
+      }
+    }
+    const refused = push.refusedBySettings;
+    if (refused !== undefined) {
+      problems.push(`the API answered ${refused.status}: ${refused.fix}; batches are kept in the spool`);
+    }
+    if (push.spoolError !== undefined) problems.push(`spool: ${push.spoolError}`);
+    const stale = staleAfterMs(COLLECTOR.flush_interval_ms);
+    if (push.undeliveredForMs > stale) {
+      const waiting = push.pendingBatches + push.spoolBatches;
+      problems.push(`no batch delivered for ${Math.round(push.undeliveredForMs / 1000)} s while ${waiting} wait`);
+    }
+    const ok = problems.length === 0;
     return {
       ok,
       body: {
         status: ok ? 'OK' : 'DEGRADED',
+        ...(ok ? {} : { problems }),
         apiReachable: push.apiReachable,
         spooledBatches: push.spoolBatches,
         droppedReadingsThisOutage: push.droppedReadingsThisOutage,

@@ -8,8 +8,9 @@ export class SpoolError extends EnergyRecorderError {
 }
 
 /**
- * The recording API refused a batch with a 4xx other than 408 and 429: the batch is dropped, not retried, and this
- * error is logged with the API's own message.
+ * The recording API refused a batch for its content (400, 409, 422): the batch is dropped, not retried, and this
+ * error is logged with the API's own message, the batch's time and its number of readings. Other 4xx answers are
+ * about the settings (credentials, `base_url`, a proxy's limits) and keep the batch (`ER_PUSH_REFUSED` log lines).
  */
 export class PushRejectedError extends EnergyRecorderError {
   readonly status: number;

@@ -10,6 +10,7 @@ import { RealApi } from './helpers/api.js';
 import { FakeDevices } from './helpers/fake-devices.js';
 import { httpJsonAdapter } from './helpers/http-adapter.js';
 import { newScriptState, scriptedAdapter } from './helpers/test-adapters.js';
+import { captureLogger, type LogLine } from './helpers/capture-logger.js';
 
 const registry = createAdapterRegistry([httpJsonAdapter]);
 
@@ -267,5 +268,99 @@ COLLECTOR: {spool_dir: "${join(dir, 'spool')}", flush_interval_ms: 50, spool_max
       await api.close();
       removeDir(dir);
     }
+  });
+});
+
+describe('Collector when the real api-server refuses its settings', () => {
+  let dir: string;
+  let api: RealApi;
+  let devices: FakeDevices;
+  let collector: Collector | undefined;
+  const lines: LogLine[] = [];
+
+  beforeEach(async () => {
+    lines.length = 0;
+    dir = makeTempDir('collector-refused');
+    api = new RealApi(dir, { AUTH: { users: [{ name: 'col', password: 'S3cret-pw', role: 'writer' }] } });
+    await api.start();
+    devices = new FakeDevices();
+    await devices.listen();
+  });
+  afterEach(async () => {
+    await collector?.stop(2000);
+    collector = undefined;
+    await api.stop();
+    await devices.close();
+    removeDir(dir);
+  });
+
+  function yamlFor(api: { base_url: string; user?: string; pass?: string }): string {
+    const creds = api.user === undefined ? '' : `  user: "${api.user}"\n  pass: "${api.pass ?? ''}"\n`;
+    return `PODS:
+  - environment: "POD-A"
+    polling_interval: 0.2
+    servers:
+      - {id: "m", type: http-json, url: "${devices.url('m')}"}
+RECORDER_API_SERVER:
+  base_url: "${api.base_url}"
+${creds}  timeout: 5
+COLLECTOR:
+  spool_dir: "${join(dir, 'spool')}"
+  flush_interval_ms: 100
+  http_port: 0
+`;
+  }
+
+  async function health(c: Collector): Promise<{ status: number; body: { problems?: string[] } & Record<string, unknown> }> {
+    const res = await fetch(`${c.statusUrl ?? ''}/healthz`);
+    return { status: res.status, body: (await res.json()) as { problems?: string[] } & Record<string, unknown> };
+  }
+
+  async function refusedThenFixed(
+    wrong: { base_url: string; user?: string; pass?: string },
+    fixed: { base_url: string; user?: string; pass?: string },
+    problem: RegExp,
+  ): Promise<Collector> {
+    const c = await Collector.create({ config: parseCollectorConfigText(yamlFor(wrong), registry), logger: captureLogger(lines) });
+    collector = c;
+    await c.start();
+    await waitFor(() => c.status().push.spoolBatches >= 5, 'batches kept in the spool');
+    const h = await health(c);
+    expect(h.status).toBe(503);
+    expect(h.body.problems?.join('\n')).toMatch(problem);
+    expect(c.status().push).toMatchObject({ rejectedBatches: 0, rejectedReadings: 0, droppedReadings: 0, apiReachable: false });
+    expect(api.valuesOf('m')).toEqual([]);
+    expect(lines.filter((l) => l.fields['code'] === 'ER_PUSH_REJECTED')).toEqual([]);
+    const refused = lines.filter((l) => l.fields['code'] === 'ER_PUSH_REFUSED');
+    expect(refused.length).toBeGreaterThan(0);
+    // Throttled: the first three, then on powers of two.
+    expect(refused.every((l) => [1, 2, 3, 4, 8, 16, 32, 64, 128].includes(Number(l.fields['refusals'])))).toBe(true);
+    await c.reload(parseCollectorConfigText(yamlFor(fixed), registry));
+    await waitFor(() => c.status().push.spoolBatches === 0 && c.status().push.deliveredBatches >= 5, 'spool delivered', 30_000);
+    await waitFor(async () => (await health(c)).status === 200, '/healthz 200 once batches are delivered');
+    expect((await health(c)).body['lastPushError']).toBeUndefined();
+    await c.stop(5000);
+    // Nothing was lost while the settings were wrong: every reading taken arrived once, in order.
+    expectOnceInOrder(api.valuesOf('m'), devices.served.get('m'), readingsTaken(c, 'm'));
+    return c;
+  }
+
+  it('keeps every batch while the password is wrong and delivers them all once a reload fixes it', async () => {
+    await refusedThenFixed(
+      { base_url: api.url, user: 'col', pass: 'Wr0ng-pw' },
+      // The fix puts the credentials in base_url: taken as Basic auth, never logged.
+      { base_url: api.url.replace('http://', 'http://col:S3cret-pw@') },
+      /answered 401: check RECORDER_API_SERVER\.user and pass/,
+    );
+    expect(lines.some((l) => l.msg === 'API settings changed' && l.fields['baseUrl'] === api.url)).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain('S3cret-pw');
+  });
+
+  it('keeps every batch while base_url ends in /resources and delivers them all once a reload fixes it', async () => {
+    await refusedThenFixed(
+      { base_url: `${api.url}/resources`, user: 'col', pass: 'S3cret-pw' },
+      { base_url: api.url, user: 'col', pass: 'S3cret-pw' },
+      /answered 404: check RECORDER_API_SERVER\.base_url: it is the server root, without \/resources/,
+    );
   });
 });

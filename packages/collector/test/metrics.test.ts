@@ -36,21 +36,25 @@ const push: PusherStatus = {
   spoolBatches: 3,
   spoolReadings: 30,
   spoolBytes: 1234,
+  spoolDiskBytes: 2345,
   deliveredBatches: 5,
   deliveredReadings: 50,
   rejectedBatches: 1,
+  rejectedReadings: 10,
   droppedBatches: 0,
   droppedReadings: 4,
   droppedReadingsThisOutage: 4,
   retries: 6,
   apiReachable: false,
+  undeliveredForMs: 0,
 };
 
 describe('renderMetrics', () => {
   it('renders per-device counters with escaped labels and queue gauges when given a status', () => {
     const latency = new LatencyTracker();
-    latency.observe('a\\b', 0.25);
-    latency.observe('a\\b', 0.75);
+    latency.observe('a\\b', 0.25, 'POD "1"');
+    latency.observe('a\\b', 0.75, 'POD "1"');
+    latency.observe('a\\b', 0.5, 'POD 2');
     const text = renderMetrics(envs, push, latency);
     expect(text).toContain(
       'energyrecorder_collector_missed_ticks_total{environment="POD \\"1\\"",device="a\\\\b",type="redfish"} 1',
@@ -61,9 +65,17 @@ describe('renderMetrics', () => {
     );
     expect(text).toContain('energyrecorder_collector_queue_batches 5\n');
     expect(text).toContain('energyrecorder_collector_spool_bytes 1234\n');
+    expect(text).toContain('energyrecorder_collector_spool_disk_bytes 2345\n');
     expect(text).toContain('energyrecorder_collector_api_up 0\n');
-    expect(text).toContain('energyrecorder_collector_push_latency_seconds_sum{device="a\\\\b"} 1\n');
-    expect(text).toContain('energyrecorder_collector_push_latency_seconds_count{device="a\\\\b"} 2\n');
+    // Labelled by environment like the other per-device series: one device id may exist in two environments.
+    expect(text).toContain(
+      'energyrecorder_collector_push_latency_seconds_sum{environment="POD \\"1\\"",device="a\\\\b"} 1\n',
+    );
+    expect(text).toContain(
+      'energyrecorder_collector_push_latency_seconds_count{environment="POD \\"1\\"",device="a\\\\b"} 2\n',
+    );
+    expect(text).toContain('energyrecorder_collector_push_latency_seconds_count{environment="POD 2",device="a\\\\b"} 1\n');
+    expect(text).toContain('energyrecorder_collector_rejected_readings_total 10\n');
     expect(text).toContain('# TYPE energyrecorder_collector_reads_total counter');
   });
 });

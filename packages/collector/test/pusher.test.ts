@@ -147,4 +147,107 @@ describe('Pusher', () => {
     expect(transport.bodies).toHaveLength(1);
     await p.stop(100);
   });
+
+  it('keeps the batch, says what to fix (throttled) and reports it until a delivery when the API refuses for a setting', async () => {
+    const clock = new FakeClock(1_000_000);
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', status: 401, message: 'bad credentials', fix: 'check user and pass' });
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, maxRetryDelayMs: 1000, logger: captureLogger(lines) });
+    p.enqueue(batch('d', 1, 3));
+    for (let i = 0; i < 20; i++) {
+      await p.flush();
+      await clock.advance(1000);
+    }
+    const status = p.status();
+    expect(status).toMatchObject({
+      spoolBatches: 1,
+      rejectedBatches: 0,
+      droppedReadings: 0,
+      apiReachable: false,
+      refusedBySettings: { status: 401, message: 'bad credentials', fix: 'check user and pass' },
+    });
+    const refused = lines.filter((l) => l.fields['code'] === 'ER_PUSH_REFUSED');
+    // The first three, then on powers of two: 1, 2, 3, 4, 8, 16 of 20.
+    expect(refused.map((l) => l.fields['refusals'])).toEqual([1, 2, 3, 4, 8, 16]);
+    expect(refused[0]?.msg).toMatch(/401: check user and pass; batches are kept/);
+    expect(lines.filter((l) => l.fields['code'] === 'ER_PUSH_REJECTED')).toEqual([]);
+    transport.answer = () => ({ kind: 'ok' });
+    await p.flush();
+    expect(transport.bodies).toHaveLength(1);
+    expect(p.status().refusedBySettings).toBeUndefined();
+    expect(p.status().spoolBatches).toBe(0);
+    await p.stop(100);
+  });
+
+  it('logs the time and readings of a batch dropped for its content and counts the readings', async () => {
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'rejected', status: 400, message: 'time: 1763000 looks like ms' });
+    const p = new Pusher({ spool, transport, flushIntervalMs: 100, logger: captureLogger(lines) });
+    p.enqueue(batch('d', 7, 3));
+    await p.flush();
+    expect(p.status()).toMatchObject({ rejectedBatches: 1, rejectedReadings: 3, spoolBatches: 0 });
+    const rejected = lines.filter((l) => l.fields['code'] === 'ER_PUSH_REJECTED');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.fields).toMatchObject({ device: 'd', status: 400, time: T0 + 7, readings: 3 });
+    await p.stop(100);
+  });
+
+  it('clears lastError once a batch is delivered after a failure', async () => {
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', status: 503, message: 'influx down' });
+    const clock = new FakeClock(1_000_000);
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100 });
+    p.enqueue(batch('d', 1));
+    await p.flush();
+    expect(p.status().lastError).toBe('503: influx down');
+    transport.answer = () => ({ kind: 'ok' });
+    await clock.advance(60_000);
+    await p.flush();
+    expect(p.status()).toMatchObject({ apiReachable: true, deliveredBatches: 1 });
+    expect(p.status().lastError).toBeUndefined();
+    await p.stop(100);
+  });
+
+  it('reports the spool error, throttles its log and clears both once appends work again', async () => {
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    const append = jest.spyOn(spool, 'append').mockRejectedValue(enospc());
+    const p = new Pusher({ spool, transport, flushIntervalMs: 100, logger: captureLogger(lines) });
+    for (let i = 0; i < 20; i++) {
+      p.enqueue(batch('d', i));
+      await p.flush();
+    }
+    expect(p.status().spoolError).toMatch(/append failed: ENOSPC/);
+    const failed = lines.filter((l) => l.level === 'error' && /spool append failed/.test(l.msg));
+    expect(failed.map((l) => l.fields['failures'])).toEqual([1, 2, 3, 4, 8, 16]);
+    append.mockRestore();
+    await p.flush();
+    expect(p.status().spoolError).toBeUndefined();
+    expect(lines.some((l) => l.msg === 'spool writable again')).toBe(true);
+    expect(transport.bodies).toHaveLength(20);
+    await p.stop(100);
+  });
+
+  it('tells how long batches have waited without a delivery, and 0 once one is delivered', async () => {
+    const clock = new FakeClock(1_000_000);
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, maxRetryDelayMs: 1000 });
+    expect(p.status().undeliveredForMs).toBe(0);
+    await clock.advance(60_000);
+    p.enqueue(batch('d', 1));
+    await p.flush();
+    await clock.advance(600_000);
+    p.enqueue(batch('d', 2));
+    await p.flush();
+    // Counted from the first batch that found the queue empty, not from the start.
+    expect(p.status().undeliveredForMs).toBe(600_000);
+    transport.answer = () => ({ kind: 'ok' });
+    await clock.advance(1000);
+    await p.flush();
+    expect(p.status()).toMatchObject({ undeliveredForMs: 0, spoolBatches: 0 });
+    await p.stop(100);
+  });
 });

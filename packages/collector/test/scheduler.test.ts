@@ -255,6 +255,30 @@ describe('PollScheduler', () => {
     await scheduler.stop(0);
   });
 
+  it('drops readings whose timestamp is not plausible epoch ns (ms, s, past 2262) and keeps absent ones', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    const T = 1_763_000_000_123_000_000;
+    const good = { sensor: 'power', unit: 'W', value: 5, timestampNs: T };
+    const absent = { sensor: 'power', unit: 'W', value: 6, timestampNs: 0 };
+    state.behaviour.set('clock', {
+      kind: 'garbage',
+      value: [
+        { sensor: 'p', unit: 'W', value: 1, timestampNs: T / 1e6 }, // ms
+        { sensor: 'p', unit: 'W', value: 2, timestampNs: T / 1e9 }, // s
+        { sensor: 'p', unit: 'W', value: 3, timestampNs: 2 ** 63 }, // past 64-bit ns
+        { sensor: 'p', unit: 'W', value: 4, timestampNs: 1e19 },
+        good,
+        absent,
+      ],
+    });
+    scheduler.setEnvironments([env('E', 1000, ['clock'], state)]);
+    scheduler.start();
+    await clock.advance(1000);
+    expect(batches.map((b) => b.readings)).toEqual([[good, { ...absent, timestampNs: 1000 * 1e6 }]]);
+    expect(scheduler.status()[0]?.devices[0]?.malformedReadings).toBe(4);
+    await scheduler.stop(0);
+  });
+
   it('adds, removes and re-creates devices when environments are replaced', async () => {
     const { clock, state, batches, scheduler } = setup(0);
     scheduler.setEnvironments([env('E', 1000, ['keep', 'drop'], state)]);

@@ -106,6 +106,37 @@ describe('Spool', () => {
     await spool.close();
   });
 
+  it('counts the sent part of the oldest segment against maxBytes when the head is partly committed', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 4000, segmentBytes: 1000 });
+    const sizes: number[] = [];
+    for (let i = 0; i < 80; i++) {
+      await spool.append([rec(i, 1)]);
+      // The API confirms one record in three: the head segment is always partly sent.
+      if (i % 3 === 0) {
+        const [first] = await spool.peek(1);
+        if (first !== undefined) await spool.commit(first.next, 1, 1);
+      }
+      sizes.push(await spool.diskBytes());
+      expect(spool.depth().diskBytes).toBe(sizes.at(-1));
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4000);
+    expect(spool.depth().droppedRecords).toBeGreaterThan(0);
+    await spool.close();
+  });
+
+  it('keeps its files within a bound smaller than the smallest default segment', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1000 });
+    for (let i = 0; i < 40; i++) {
+      await spool.append([rec(i, 1)]);
+      expect(await spool.diskBytes()).toBeLessThanOrEqual(1000);
+    }
+    expect(spool.depth().records).toBeGreaterThan(0);
+    // One append larger than the bound is kept whole, alone in its segment.
+    await spool.append(Array.from({ length: 20 }, (_, i) => rec(100 + i, 1)));
+    expect(spool.depth()).toMatchObject({ records: 20, segments: 1 });
+    await spool.close();
+  });
+
   it('refuses a second opener and takes over the lock of a dead process when two collectors share a dir', async () => {
     const first = await Spool.open(dir, { maxBytes: 1 << 20 });
     await expect(Spool.open(dir, { maxBytes: 1 << 20 })).rejects.toMatchObject({ code: 'ER_SPOOL' });

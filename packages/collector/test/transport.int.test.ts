@@ -135,3 +135,72 @@ describe('createApiTransport answers that must not drop a batch', () => {
     expect(api.posts).toHaveLength(0);
   });
 });
+
+describe('createApiTransport answers caused by the settings', () => {
+  let api: FakeApi;
+
+  beforeEach(async () => {
+    api = new FakeApi();
+    await api.listen();
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  it.each([
+    [401, /user and pass/],
+    [403, /writer role/],
+    [404, /base_url.*without \/resources/],
+    [405, /base_url.*without \/resources/],
+    [407, /RECORDER_API_SERVER\.proxy/],
+    [411, /base_url and proxy/],
+    [413, /body or header limit/],
+    [414, /body or header limit/],
+    [415, /base_url and proxy/],
+    [426, /base_url and proxy/],
+    [431, /body or header limit/],
+  ])('keeps the batch and says what to fix when the API answers %i', async (status, fix) => {
+    api.answer = () => ({ status, body: { message: 'no' } });
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url }));
+    const outcome = await t.post('srv', BODY, signal());
+    await t.close();
+    expect(outcome).toMatchObject({ kind: 'retry', status, message: 'no', fix: expect.stringMatching(fix) as unknown });
+  });
+
+  it.each([400, 409, 422])('drops the batch for its content when the API answers %i', async (status) => {
+    api.answer = () => ({ status, body: { message: 'bad batch' } });
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url }));
+    const outcome = await t.post('srv', BODY, signal());
+    await t.close();
+    expect(outcome).toEqual({ kind: 'rejected', status, message: 'bad batch' });
+  });
+});
+
+describe('createApiTransport credentials in base_url', () => {
+  let api: FakeApi;
+
+  beforeEach(async () => {
+    api = new FakeApi();
+    await api.listen();
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  it('sends them as Basic auth, percent-decoded, and leaves them out of the URL when user and pass are absent', async () => {
+    const base = api.url.replace('http://', 'http://col%40lab:p%3Ass%2Fw@');
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: `${base}/` }));
+    expect(await t.post('srv', BODY, signal())).toEqual({ kind: 'ok' });
+    await t.close();
+    expect(api.posts[0]?.authorization).toBe(`Basic ${Buffer.from('col@lab:p:ss/w').toString('base64')}`);
+    expect(api.posts[0]?.path).toBe('/resources/equipments/srv/measurements');
+  });
+
+  it('prefers user and pass when both are set', async () => {
+    const base = api.url.replace('http://', 'http://url:urlpass@');
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: base, user: 'u', pass: 'p' }));
+    expect(await t.post('srv', BODY, signal())).toEqual({ kind: 'ok' });
+    await t.close();
+    expect(api.posts[0]?.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+  });
+});

@@ -1,21 +1,22 @@
 import type { EnvironmentStatus } from './scheduler.js';
 import type { PusherStatus } from './pusher.js';
 
-/** Sum and count of push latencies per device: a Prometheus summary without quantiles. */
+/** Sum and count of push latencies per environment and device: a Prometheus summary without quantiles. */
 export class LatencyTracker {
-  private readonly byDevice = new Map<string, { sum: number; count: number }>();
+  private readonly byDevice = new Map<string, { environment: string; device: string; sum: number; count: number }>();
 
-  observe(device: string, seconds: number): void {
-    const entry = this.byDevice.get(device);
-    if (entry === undefined) this.byDevice.set(device, { sum: seconds, count: 1 });
+  observe(device: string, seconds: number, environment = ''): void {
+    const key = `${environment}\u0000${device}`;
+    const entry = this.byDevice.get(key);
+    if (entry === undefined) this.byDevice.set(key, { environment, device, sum: seconds, count: 1 });
     else {
       entry.sum += seconds;
       entry.count++;
     }
   }
 
-  entries(): [string, { sum: number; count: number }][] {
-    return [...this.byDevice.entries()];
+  entries(): { environment: string; device: string; sum: number; count: number }[] {
+    return [...this.byDevice.values()].map((e) => ({ ...e }));
   }
 }
 
@@ -65,17 +66,20 @@ export function renderMetrics(envs: readonly EnvironmentStatus[], pusher: Pusher
   gauge('energyrecorder_collector_queue_batches', 'Batches waiting (memory and spool).', pusher.pendingBatches + pusher.spoolBatches);
   gauge('energyrecorder_collector_spool_batches', 'Batches in the on-disk spool.', pusher.spoolBatches);
   gauge('energyrecorder_collector_spool_readings', 'Readings in the on-disk spool.', pusher.spoolReadings);
-  gauge('energyrecorder_collector_spool_bytes', 'Bytes in the on-disk spool.', pusher.spoolBytes);
+  gauge('energyrecorder_collector_spool_bytes', 'Bytes of the batches waiting in the on-disk spool.', pusher.spoolBytes);
+  gauge('energyrecorder_collector_spool_disk_bytes', 'Bytes of the spool files on disk (bounded by spool_max_bytes).', pusher.spoolDiskBytes);
   gauge('energyrecorder_collector_delivered_batches_total', 'Batches confirmed by the API.', pusher.deliveredBatches, 'counter');
   gauge('energyrecorder_collector_delivered_readings_total', 'Readings confirmed by the API.', pusher.deliveredReadings, 'counter');
-  gauge('energyrecorder_collector_rejected_batches_total', 'Batches refused by the API (4xx) and dropped.', pusher.rejectedBatches, 'counter');
+  gauge('energyrecorder_collector_rejected_batches_total', 'Batches the API refused for their content (400, 409, 422), dropped.', pusher.rejectedBatches, 'counter');
+  gauge('energyrecorder_collector_rejected_readings_total', 'Readings of the batches the API refused for their content, dropped.', pusher.rejectedReadings, 'counter');
   gauge('energyrecorder_collector_dropped_readings_total', 'Readings dropped: spool full, memory queue full while the spool was unwritable, or corrupt in the spool.', pusher.droppedReadings, 'counter');
   gauge('energyrecorder_collector_push_retries_total', 'Push rounds that failed and were retried.', pusher.retries, 'counter');
   gauge('energyrecorder_collector_api_up', '1 when the last push round reached the API.', pusher.apiReachable ? 1 : 0);
   family('energyrecorder_collector_push_latency_seconds', 'summary', 'POST latency per device.');
-  for (const [device, { sum, count }] of latency.entries()) {
-    out.push(`energyrecorder_collector_push_latency_seconds_sum{device="${label(device)}"} ${sum}`);
-    out.push(`energyrecorder_collector_push_latency_seconds_count{device="${label(device)}"} ${count}`);
+  for (const { environment, device, sum, count } of latency.entries()) {
+    const labels = `environment="${label(environment)}",device="${label(device)}"`;
+    out.push(`energyrecorder_collector_push_latency_seconds_sum{${labels}} ${sum}`);
+    out.push(`energyrecorder_collector_push_latency_seconds_count{${labels}} ${count}`);
   }
   return `${out.join('\n')}\n`;
 }

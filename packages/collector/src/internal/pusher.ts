@@ -34,7 +34,7 @@ export interface PusherOptions {
   /** Called once the API confirmed every chunk of a batch. */
   onDelivered?(record: SpoolRecord): void;
   /** Called with the POST latency of each confirmed chunk. */
-  onLatency?(equipmentId: string, seconds: number): void;
+  onLatency?(equipmentId: string, seconds: number, environment: string): void;
 }
 
 /** Counters of the pusher. */
@@ -43,11 +43,16 @@ export interface PusherStatus {
   pendingBatches: number;
   spoolBatches: number;
   spoolReadings: number;
+  /** Bytes of the batches waiting in the spool. */
   spoolBytes: number;
+  /** Bytes of the spool's files on disk, bounded by the spool's `maxBytes`. */
+  spoolDiskBytes: number;
   deliveredBatches: number;
   deliveredReadings: number;
-  /** Batches the API refused with a 4xx other than 408 and 429, dropped. */
+  /** Batches the API refused for their content (400, 409, 422), dropped. */
   rejectedBatches: number;
+  /** Readings of those batches. */
+  rejectedReadings: number;
   /** Batches and readings dropped: by the full spool, by the memory bound while the spool was unwritable, corrupt. */
   droppedBatches: number;
   droppedReadings: number;
@@ -56,7 +61,17 @@ export interface PusherStatus {
   /** Failed POST rounds (API unreachable, 5xx, 429). */
   retries: number;
   apiReachable: boolean;
+  /** The last push failure; cleared by the next delivery. */
   lastError?: string;
+  /**
+   * Set while the API (or a proxy) refuses every request for a reason in the settings (3xx, 401, 403, 404, 413…):
+   * batches are kept in the spool until it is fixed. Cleared by the next delivery.
+   */
+  refusedBySettings?: { status: number; message: string; fix: string };
+  /** Set while the spool cannot be written, read or committed (disk full, I/O error, directory removed). */
+  spoolError?: string;
+  /** How long batches have been waiting without any delivery (0 when nothing waits). */
+  undeliveredForMs: number;
 }
 
 type ItemState = 'ok' | 'rejected' | 'retry';
@@ -77,9 +92,9 @@ function estimateBytes(record: SpoolRecord): number {
 /**
  * Moves batches from the poll loop to the recording API. Every flush first appends the queued batches to the
  * durable spool (write-ahead, so `kill -9` loses at most one flush interval), then sends the spool in order:
- * batches of different devices in parallel, batches of one device one after another. 5xx, 408, 429, 3xx and
- * network errors stop the round and back off (honouring `Retry-After`); another 4xx drops that batch with the
- * API's message. A batch is removed from the spool only once every chunk was confirmed. A failing spool (read,
+ * batches of different devices in parallel, batches of one device one after another. 5xx, 408, 429, network
+ * errors, 3xx and the 4xx caused by the settings (401, 403, 404, 413…) stop the round and back off (honouring
+ * `Retry-After`); a content refusal (400, 409, 422) drops that batch with the API's message. A batch is removed from the spool only once every chunk was confirmed. A failing spool (read,
  * append or cursor update) never throws out of a flush: it is logged and retried with back-off.
  */
 export class Pusher {
@@ -89,7 +104,15 @@ export class Pusher {
   /** Batches and readings dropped from memory because the spool could not take them. */
   private droppedPending = { records: 0, readings: 0 };
   private spoolFailures = 0;
+  private appendFailures = 0;
+  private pendingDrops = 0;
+  private appendError: string | undefined;
+  private readError: string | undefined;
   private redirects = 0;
+  private settingsRefusals = 0;
+  private refusedBySettings: PusherStatus['refusedBySettings'];
+  /** When batches last made progress: a delivery, or the queue found empty. */
+  private progressAtMs: number;
   /** The delay {@link retryAtMs} was set with, to tell a wall clock stepped back from a long wait. */
   private retryDelayMs = 0;
   private readonly logger: Logger;
@@ -107,7 +130,7 @@ export class Pusher {
   /** Chunks already confirmed of batches still in the spool, keyed by spool position. */
   private readonly sentChunks = new Map<string, number>();
   private readonly finished = new Map<string, ItemState>();
-  private stats = { delivered: 0, deliveredReadings: 0, rejected: 0, retries: 0 };
+  private stats = { delivered: 0, deliveredReadings: 0, rejected: 0, rejectedReadings: 0, retries: 0 };
   private lastError: string | undefined;
   private apiReachable = true;
   /** The spool's dropped-readings count when the API last answered. */
@@ -123,6 +146,7 @@ export class Pusher {
     this.windowRecords = options.windowRecords ?? 2000;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.transport = options.transport;
+    this.progressAtMs = this.clock.nowMs();
   }
 
   /**
@@ -130,6 +154,8 @@ export class Pusher {
    * more than `maxBatchReadings` readings is queued as several batches, so no spool line grows without bound.
    */
   enqueue(batch: MeasurementBatch): void {
+    // Nothing waited until now: the time batches wait without delivery starts here.
+    if (this.pending.length === 0 && this.options.spool.depth().records === 0) this.progressAtMs = this.clock.nowMs();
     const measurements: WireMeasurement[] = [];
     for (const r of batch.readings) {
       if (!Number.isFinite(r.value)) {
@@ -229,16 +255,23 @@ export class Pusher {
       spoolBatches: depth.records,
       spoolReadings: depth.readings,
       spoolBytes: depth.bytes,
+      spoolDiskBytes: depth.diskBytes,
       deliveredBatches: this.stats.delivered,
       deliveredReadings: this.stats.deliveredReadings,
       rejectedBatches: this.stats.rejected,
+      rejectedReadings: this.stats.rejectedReadings,
       droppedBatches: depth.droppedRecords + this.droppedPending.records,
       droppedReadings,
       droppedReadingsThisOutage: this.apiReachable ? 0 : droppedReadings - this.droppedAtReachable,
       retries: this.stats.retries,
       apiReachable: this.apiReachable,
+      undeliveredForMs:
+        this.pending.length + depth.records === 0 ? 0 : Math.max(0, this.clock.nowMs() - this.progressAtMs),
     };
     if (this.lastError !== undefined) s.lastError = this.lastError;
+    if (this.refusedBySettings !== undefined) s.refusedBySettings = { ...this.refusedBySettings };
+    const spoolError = this.appendError ?? this.readError;
+    if (spoolError !== undefined) s.spoolError = spoolError;
     return s;
   }
 
@@ -251,6 +284,8 @@ export class Pusher {
         const window = await this.options.spool.peek(this.windowRecords);
         const more = window.length > 0 && (await this.sendWindow(window, signal));
         this.spoolFailures = 0;
+        this.readError = undefined;
+        if (window.length === 0) this.progressAtMs = this.clock.nowMs();
         if (!more) return;
       } catch (err) {
         // A spool read or cursor update failed (I/O error, directory gone). Nothing is lost: unconfirmed batches
@@ -281,6 +316,7 @@ export class Pusher {
     this.retryDelayMs = delay;
     this.retryAtMs = this.clock.nowMs() + delay;
     this.lastError = `spool: ${errorText(err)}`;
+    this.readError = `read or commit failed: ${errorText(err)}`;
     const fields = { err: errorText(err), failures: n, retryInMs: delay };
     if (worthWarning(n)) this.logger.error(fields, 'spool read or commit failed: batches kept, retrying');
     else this.logger.debug(fields, 'spool read or commit failed: batches kept, retrying');
@@ -294,12 +330,23 @@ export class Pusher {
     this.pendingBytes = 0;
     try {
       await this.options.spool.append(batch);
+      if (this.appendFailures > 0) {
+        this.logger.info({ failures: this.appendFailures }, 'spool writable again');
+      }
+      this.appendFailures = 0;
+      this.pendingDrops = 0;
+      this.appendError = undefined;
       return true;
     } catch (err) {
       // Keep them in memory: the next flush tries the disk again.
       this.pending = batch.concat(this.pending);
       this.pendingBytes += bytes;
-      this.logger.error({ err: errorText(err), batches: batch.length }, 'spool append failed');
+      const n = ++this.appendFailures;
+      this.appendError = `append failed: ${errorText(err)}`;
+      const fields = { err: errorText(err), batches: this.pending.length, failures: n };
+      // Once per flush for as long as the disk is full: the first, then on powers of two.
+      if (worthWarning(n)) this.logger.error(fields, 'spool append failed: batches kept in memory');
+      else this.logger.debug(fields, 'spool append failed: batches kept in memory');
       this.boundPending();
       return false;
     }
@@ -322,10 +369,15 @@ export class Pusher {
     this.pendingBytes = bytes;
     this.droppedPending.records += drop;
     this.droppedPending.readings += readings;
-    this.logger.warn(
-      { droppedBatches: drop, droppedReadings: readings, maxPendingBytes: this.maxPendingBytes },
-      'spool unwritable and memory queue full: oldest batches dropped',
-    );
+    const n = ++this.pendingDrops;
+    const fields = {
+      droppedBatches: drop,
+      droppedReadings: readings,
+      totalDroppedReadings: this.droppedPending.readings,
+      maxPendingBytes: this.maxPendingBytes,
+    };
+    if (worthWarning(n)) this.logger.warn(fields, 'spool unwritable and memory queue full: oldest batches dropped');
+    else this.logger.debug(fields, 'spool unwritable and memory queue full: oldest batches dropped');
   }
 
   /** Sends one window; commits the longest fully finished prefix. Returns false when the round must stop. */
@@ -344,7 +396,11 @@ export class Pusher {
     }
     const queues = [...byDevice.values()];
     // Shared by the workers: the first retryable failure ends the round for everyone.
-    const round: { retry: boolean; retryAfterMs: number | undefined } = { retry: false, retryAfterMs: undefined };
+    const round: { retry: boolean; retryAfterMs: number | undefined; bySettings: boolean } = {
+      retry: false,
+      retryAfterMs: undefined,
+      bySettings: false,
+    };
     const worker = async (): Promise<void> => {
       for (;;) {
         const queue = queues.shift();
@@ -357,6 +413,7 @@ export class Pusher {
             continue;
           }
           round.retry = true;
+          if (outcome.bySettings === true) round.bySettings = true;
           if (outcome.retryAfterMs !== undefined) {
             round.retryAfterMs = Math.max(round.retryAfterMs ?? 0, outcome.retryAfterMs);
           }
@@ -384,7 +441,7 @@ export class Pusher {
       }
     }
     if (round.retry || signal.aborted) {
-      if (round.retry) this.backOff(round.retryAfterMs);
+      if (round.retry) this.backOff(round.retryAfterMs, round.bySettings);
       return false;
     }
     if (this.failedRounds > 0) {
@@ -397,7 +454,7 @@ export class Pusher {
     return committed > 0;
   }
 
-  private backOff(retryAfterMs: number | undefined): void {
+  private backOff(retryAfterMs: number | undefined, bySettings: boolean): void {
     this.failedRounds++;
     this.stats.retries++;
     this.apiReachable = false;
@@ -409,13 +466,14 @@ export class Pusher {
     this.retryAtMs = this.clock.nowMs() + delay;
     const n = this.failedRounds;
     const fields = { rounds: n, retryInMs: delay, err: this.lastError, spooled: this.options.spool.depth().records };
-    if (worthWarning(n)) this.logger.warn(fields, 'recording API unavailable: batches kept in spool');
+    // A refusal caused by the settings has its own (throttled) error line saying what to fix.
+    if (worthWarning(n) && !bySettings) this.logger.warn(fields, 'recording API unavailable: batches kept in spool');
   }
 
   private async sendRecord(
     item: PeekedRecord,
     signal: AbortSignal,
-  ): Promise<{ state: ItemState; retryAfterMs?: number }> {
+  ): Promise<{ state: ItemState; retryAfterMs?: number; bySettings?: boolean }> {
     const { record } = item;
     const key = posKey(item);
     const chunks = Math.max(1, Math.ceil(record.measurements.length / this.maxBatchReadings));
@@ -427,29 +485,64 @@ export class Pusher {
       const outcome = await this.transport.post(record.equipmentId, JSON.stringify(body), signal);
       if (outcome.kind === 'retry') {
         this.lastError = `${outcome.status ?? 'network'}: ${outcome.message}`;
+        const bySettings = outcome.fix !== undefined && outcome.status !== undefined;
+        if (bySettings) {
+          this.refusedBySettings = { status: outcome.status ?? 0, message: outcome.message, fix: outcome.fix ?? '' };
+        }
         if (outcome.location !== undefined) this.logRedirect(record, outcome.status, outcome.location);
-        return outcome.retryAfterMs === undefined ? { state: 'retry' } : { state: 'retry', retryAfterMs: outcome.retryAfterMs };
+        else if (bySettings) this.logRefusedBySettings(record, outcome.status ?? 0, outcome.message, outcome.fix ?? '');
+        const retryAfter = outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs };
+        return { state: 'retry', ...retryAfter, ...(bySettings ? { bySettings } : {}) };
       }
       if (outcome.kind === 'rejected') {
         const err = new PushRejectedError(record.equipmentId, outcome.status, outcome.message);
+        // This chunk and the ones after it are dropped; earlier chunks of the batch were stored.
+        const readings = record.measurements.length - i * this.maxBatchReadings;
         this.stats.rejected++;
+        this.stats.rejectedReadings += readings;
         this.logger.error(
-          { code: err.code, device: record.equipmentId, environment: record.environment, status: outcome.status },
-          err.message,
+          {
+            code: err.code,
+            device: record.equipmentId,
+            environment: record.environment,
+            status: outcome.status,
+            time: record.time,
+            readings,
+            rejectedReadings: this.stats.rejectedReadings,
+          },
+          `${err.message}: batch of ${readings} readings dropped`,
         );
         return { state: 'rejected' };
       }
-      this.options.onLatency?.(record.equipmentId, (performance.now() - started) / 1000);
+      this.options.onLatency?.(record.equipmentId, (performance.now() - started) / 1000, record.environment);
       this.sentChunks.set(key, i + 1);
     }
     this.stats.delivered++;
     this.stats.deliveredReadings += record.measurements.length;
+    this.progressAtMs = this.clock.nowMs();
+    // The API took a batch: whatever failed before (and whatever it said about the settings) is over.
+    this.lastError = undefined;
+    this.refusedBySettings = undefined;
+    this.settingsRefusals = 0;
     try {
       this.options.onDelivered?.(record);
     } catch (err) {
       this.logger.warn({ err: errorText(err) }, 'delivery callback failed');
     }
     return { state: 'ok' };
+  }
+
+  /**
+   * A 401, 403, 404, 413… refuses every batch alike: nothing is dropped, the user is told what to fix, on the
+   * first refusal and then on powers of two.
+   */
+  private logRefusedBySettings(record: SpoolRecord, status: number, message: string, fix: string): void {
+    const n = ++this.settingsRefusals;
+    if (!worthWarning(n)) return;
+    this.logger.error(
+      { code: 'ER_PUSH_REFUSED', status, apiMessage: message, device: record.equipmentId, refusals: n },
+      `recording API answered ${status}: ${fix}; batches are kept in the spool and retried`,
+    );
   }
 
   /** A 3xx means `base_url` points at the wrong place: nothing is dropped, the user is told what to fix. */

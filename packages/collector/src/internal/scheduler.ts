@@ -1,5 +1,7 @@
 import {
   AdapterError,
+  MAX_PLAUSIBLE_NS,
+  MIN_PLAUSIBLE_NS,
   TimeoutError,
   nameProblem,
   noopLogger,
@@ -548,11 +550,7 @@ export class PollScheduler {
     }
     if (readings.length === 0) return;
     dev.stats.readings += readings.length;
-    const stamped = readings.map((r) =>
-      typeof r.timestampNs === 'number' && r.timestampNs > 0 && Number.isFinite(r.timestampNs)
-        ? r
-        : { ...r, timestampNs: collectTimeNs },
-    );
+    const stamped = readings.map((r) => (hasNoTimestamp(r.timestampNs) ? { ...r, timestampNs: collectTimeNs } : r));
     const batch: MeasurementBatch = {
       equipmentId: dev.spec.id,
       environment: dev.env.name,
@@ -647,24 +645,35 @@ function nextBoundaryAfter(nowMs: number, intervalMs: number): number {
 }
 
 /**
- * What the push path needs of a reading: string `sensor` and `unit`, a numeric `value` (non-finite ones are
- * dropped later, with their own warning). A missing or bad `timestampNs` is replaced by the collect time.
+ * End (exclusive) of the timestamps the API stores: 64-bit ns timestamps end in April 2262, before core's
+ * `MAX_PLAUSIBLE_NS`.
  */
+const TIMESTAMP_END_NS = Math.min(MAX_PLAUSIBLE_NS, 2 ** 63);
+
+/** Whether an adapter gave no usable timestamp (absent, 0, negative, not a finite number): the collect time is used. */
+function hasNoTimestamp(t: unknown): boolean {
+  return typeof t !== 'number' || !Number.isFinite(t) || t <= 0;
+}
+
 /**
- * A reading the API will store: string `sensor` and `unit` that follow the API's name rules, and a finite number
- * (JSON has no NaN or Infinity). One that breaks them would make the API refuse the whole batch, the device's good
- * readings with it, on every poll.
+ * A reading the API will store: string `sensor` and `unit` that follow the API's name rules, a finite number
+ * (JSON has no NaN or Infinity), and a timestamp that is either absent (the collect time is used) or plausible epoch
+ * ns (core's `MIN_PLAUSIBLE_NS` up to 2^63). One that breaks them would make the API refuse the whole batch, the
+ * device's good readings with it, on every poll. A timestamp in ms or s is not re-stamped with the collect time:
+ * the reading might be an old one (an FTP meter's backlog), and storing it at the wrong time would be worse than
+ * dropping it.
  */
 function isReadingShaped(value: unknown): value is Reading {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
-  const { sensor, unit, value: v } = r;
+  const { sensor, unit, value: v, timestampNs: t } = r;
   return (
     typeof sensor === 'string' &&
     typeof unit === 'string' &&
     typeof v === 'number' &&
     Number.isFinite(v) &&
     nameProblem(sensor) === undefined &&
-    nameProblem(unit) === undefined
+    nameProblem(unit) === undefined &&
+    (hasNoTimestamp(t) || (Math.round(t as number) >= MIN_PLAUSIBLE_NS && Math.round(t as number) < TIMESTAMP_END_NS))
   );
 }

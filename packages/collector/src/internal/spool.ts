@@ -41,9 +41,16 @@ export interface PeekedRecord {
 
 /** Options of {@link Spool.open}. */
 export interface SpoolOptions {
-  /** Upper bound of the spool's size on disk; above it the oldest segments are dropped. */
+  /**
+   * Upper bound of the spool's size on disk (every segment file, the part already sent of the oldest one
+   * included); above it the oldest segments are dropped. One append larger than the bound is kept whole, alone in
+   * its segment, until it is sent or a later append pushes it out.
+   */
   maxBytes: number;
-  /** Size at which a segment is closed and a new one started. Default `maxBytes / 8`, between 4 KiB and 8 MiB. */
+  /**
+   * Size at which a segment is closed and a new one started. Default `maxBytes / 8`, between 4 KiB and 8 MiB;
+   * never more than `maxBytes`.
+   */
   segmentBytes?: number;
   logger?: Logger;
   /** Calls fsync after each append and cursor update. Default true; benchmarks may turn it off. */
@@ -54,7 +61,10 @@ export interface SpoolOptions {
 export interface SpoolDepth {
   records: number;
   readings: number;
+  /** Bytes of the records waiting. */
   bytes: number;
+  /** Bytes of the segment files on disk: the waiting records plus the part already sent of the oldest segment. */
+  diskBytes: number;
   segments: number;
   /**
    * Records and readings dropped since the process started: because the spool was full, or because a record
@@ -209,8 +219,10 @@ export class Spool {
     private readonly options: SpoolOptions,
   ) {
     this.logger = options.logger ?? noopLogger;
-    this.segmentBytes =
+    const segmentBytes =
       options.segmentBytes ?? Math.min(8 * 1024 * 1024, Math.max(4096, Math.floor(options.maxBytes / 8)));
+    // A segment larger than the bound could never be dropped while it is written to: the spool would outgrow it.
+    this.segmentBytes = Math.max(1, Math.min(segmentBytes, options.maxBytes));
     this.fsync = options.fsync ?? true;
   }
 
@@ -336,16 +348,17 @@ export class Spool {
   depth(): SpoolDepth {
     let records = -this.consumedRecords;
     let readings = -this.consumedReadings;
-    let bytes = -this.cursor.offset;
+    let diskBytes = 0;
     for (const s of this.segments) {
       records += s.records;
       readings += s.readings;
-      bytes += s.size;
+      diskBytes += s.size;
     }
     return {
       records,
       readings,
-      bytes,
+      bytes: diskBytes - this.cursor.offset,
+      diskBytes,
       segments: this.segments.length,
       droppedRecords: this.droppedRecords,
       droppedReadings: this.droppedReadings,
@@ -413,7 +426,8 @@ export class Spool {
   private async enforceBound(): Promise<void> {
     let dropped = 0;
     let droppedReadings = 0;
-    while (this.depth().bytes > this.options.maxBytes && this.segments.length > 1) {
+    // Everything on disk counts, the part already sent of the head segment too: that is what fills the disk.
+    while (this.depth().diskBytes > this.options.maxBytes && this.segments.length > 1) {
       const head = this.segments[0];
       if (head === undefined) break;
       dropped += head.records - this.consumedRecords;

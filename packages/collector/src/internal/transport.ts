@@ -6,16 +6,77 @@ import { errorText } from './logging.js';
 /** Connect timeout towards the API, fixed as in the original collector. */
 export const API_CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * 4xx answers that refuse the batch for its content: the API read it and will never accept it as it is. Every
+ * other 4xx (401, 403, 404, 405, 407, 413, 415, 431…) is about the request's route, credentials, size or framing:
+ * a setting that fails every batch alike, so the batch is kept until the setting is fixed.
+ */
+export const CONTENT_REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 409, 422]);
+
 /** What became of one POST. */
 export type PostOutcome =
   | { kind: 'ok' }
-  /** A 4xx other than 408 and 429: the batch will never be accepted as it is. */
+  /** 400, 409 or 422 ({@link CONTENT_REFUSAL_STATUSES}): the batch will never be accepted as it is. */
   | { kind: 'rejected'; status: number; message: string }
   /**
-   * 5xx, 408, 429, a network error or a timeout: worth trying again later. Also a 3xx, with its `location`:
-   * `base_url` needs fixing, and the batch is kept until it is.
+   * 5xx, 408, 429, a network error or a timeout: worth trying again later. Also a 3xx (with its `location`) and
+   * any 4xx that is not a content refusal, with `fix`: a setting (`base_url`, credentials, a proxy's limits)
+   * needs fixing, and the batch is kept until it is.
    */
-  | { kind: 'retry'; status?: number; retryAfterMs?: number; message: string; location?: string };
+  | { kind: 'retry'; status?: number; retryAfterMs?: number; message: string; location?: string; fix?: string };
+
+/** What to change when the API (or a proxy in front of it) refuses every request with `status`. */
+export function configFixFor(status: number): string {
+  switch (status) {
+    case 401:
+      return 'check RECORDER_API_SERVER.user and pass (or the credentials in base_url)';
+    case 403:
+      return 'check the credentials and that the API user has the writer role (or what a proxy in front of the API allows)';
+    case 404:
+    case 405:
+    case 410:
+      return 'check RECORDER_API_SERVER.base_url: it is the server root, without /resources';
+    case 407:
+      return 'the proxy wants credentials: put them in RECORDER_API_SERVER.proxy (http://user:pass@host:port)';
+    case 413:
+    case 414:
+    case 431:
+      return 'the request is larger than the API or a proxy in front of it allows: raise its body or header limit';
+    default:
+      return 'the API or a proxy in front of it refused the request itself: check RECORDER_API_SERVER.base_url and proxy';
+  }
+}
+
+/** `url` without its `user:pass@` part (and trailing slash), for logs. Unchanged when it has none. */
+export function urlForLog(url: string): string {
+  return splitBaseUrl(url).url;
+}
+
+/**
+ * Splits `base_url` into the URL requests go to (without userinfo, no trailing slash) and the credentials it
+ * carried, percent-decoded: `http://user:p%40ss@host` gives user `user` and password `p@ss`.
+ */
+export function splitBaseUrl(baseUrl: string): { url: string; user?: string; pass?: string } {
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    return { url: baseUrl };
+  }
+  if (u.username === '' && u.password === '') return { url: baseUrl };
+  const decode = (v: string): string => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  };
+  const user = decode(u.username);
+  const pass = decode(u.password);
+  u.username = '';
+  u.password = '';
+  return { url: u.toString().replace(/\/+$/, ''), user, pass };
+}
 
 /** Sends measurement bodies to the recording API. */
 export interface ApiTransport {
@@ -44,11 +105,16 @@ export function createApiTransport(settings: RecorderApiServerSettings): ApiTran
       ? new Agent({ ...common, connect: { ...tls, timeout: API_CONNECT_TIMEOUT_MS } })
       : new ProxyAgent({ ...common, uri: settings.proxy, requestTls: { ...tls, timeout: API_CONNECT_TIMEOUT_MS } });
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // undici ignores credentials in the URL: they are taken out and sent as Basic auth, as requests did when the
+  // original was given no user/pass. user and pass, when both are set, win over them.
+  const split = splitBaseUrl(settings.base_url);
+  const base = split.url;
   // As the original: Basic auth only when both user and password are non-empty.
   if (settings.user !== undefined && settings.pass !== undefined) {
     headers['authorization'] = `Basic ${Buffer.from(`${settings.user}:${settings.pass}`).toString('base64')}`;
+  } else if (split.user !== undefined && (split.user !== '' || split.pass !== '')) {
+    headers['authorization'] = `Basic ${Buffer.from(`${split.user}:${split.pass ?? ''}`).toString('base64')}`;
   }
-  const base = settings.base_url;
 
   return {
     async post(equipmentId: string, body: string, signal: AbortSignal): Promise<PostOutcome> {
@@ -67,6 +133,7 @@ export function createApiTransport(settings: RecorderApiServerSettings): ApiTran
             status: res.statusCode,
             location,
             message: `redirected to ${location}: set RECORDER_API_SERVER.base_url to the final URL`,
+            fix: 'set RECORDER_API_SERVER.base_url to the final URL',
           };
         }
         const message = apiMessage(text);
@@ -81,7 +148,9 @@ export function createApiTransport(settings: RecorderApiServerSettings): ApiTran
             ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
           };
         }
-        return { kind: 'rejected', status: res.statusCode, message };
+        if (CONTENT_REFUSAL_STATUSES.has(res.statusCode)) return { kind: 'rejected', status: res.statusCode, message };
+        // Route, credentials, size or framing: every batch would fail alike. Keep them until the setting is fixed.
+        return { kind: 'retry', status: res.statusCode, message, fix: configFixFor(res.statusCode) };
       } catch (err) {
         return { kind: 'retry', message: errorText(err) };
       }

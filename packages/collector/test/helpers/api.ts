@@ -21,7 +21,11 @@ export class RealApi {
   private server: ApiServer | undefined;
   port = 0;
 
-  constructor(private readonly dir: string) {}
+  /** `settings` are the api-server's own (`AUTH` for Basic auth), as its settings file would give them. */
+  constructor(
+    private readonly dir: string,
+    private readonly settings?: Record<string, unknown>,
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -29,6 +33,7 @@ export class RealApi {
 
   async start(): Promise<void> {
     const server = createApiServer({
+      ...(this.settings === undefined ? {} : { settings: this.settings, dashboard: false }),
       port: this.port,
       host: '127.0.0.1',
       storePath: join(this.dir, 'api.sqlite'),
