@@ -21,6 +21,8 @@ const ADAPTER_TYPE = 'csvftp';
 const TOO_LARGE = Symbol('too large');
 /** Warnings logged per file; the rest are counted in one summary line. */
 const MAX_WARNINGS_PER_FILE = 20;
+/** A file whose deletion the server keeps refusing is warned about at most this often (debug lines between). */
+const PURGE_WARN_INTERVAL_MS = 15 * 60_000;
 
 /** Loads basic-ftp on first use, so registering the adapter costs nothing. */
 const loadFtp = lazyLoader(() =>
@@ -58,6 +60,10 @@ interface SeenFile {
 }
 
 interface PendingFile {
+  /**
+   * Listing signature of the version read. With `unconfirmed` empty the file is acknowledged and only its purge is
+   * left (the server refused it): it is not read again while unchanged, and the purge is retried.
+   */
   signature: string;
   /** When the read that returned the file's readings completed; the file is read again after `ack_timeout_ms`. */
   readAtMs: number;
@@ -91,6 +97,8 @@ export class CsvFtpAdapter implements PowerAdapter {
   private readonly done = new Map<string, string>();
   /** By signature, files larger than `max_file_bytes`: warned about once while unchanged, never downloaded. */
   private readonly tooLarge = new Map<string, string>();
+  /** When a refused purge was last warned about, by file name. */
+  private readonly purgeWarnedMs = new Map<string, number>();
 
   constructor(config: CsvFtpConfig, options: CsvFtpAdapterOptions) {
     this.config = config;
@@ -116,8 +124,11 @@ export class CsvFtpAdapter implements PowerAdapter {
       for (const name of [...this.done.keys()]) if (!present.has(name)) this.done.delete(name);
       for (const name of [...this.pending.keys()]) if (!present.has(name)) this.pending.delete(name);
       for (const name of [...this.tooLarge.keys()]) if (!present.has(name)) this.tooLarge.delete(name);
+      for (const name of [...this.purgeWarnedMs.keys()]) if (!present.has(name)) this.purgeWarnedMs.delete(name);
       const maxBytes = this.config.max_file_bytes;
       const eligible: Array<{ name: string; signature: string; size: number; unacknowledgedMs?: number }> = [];
+      /** Acknowledged files whose purge the server refused: not read again, their purge retried below. */
+      const purgeAgain: string[] = [];
       for (const f of listing) {
         const signature = signatureOf(f);
         const prev = this.seen.get(f.name);
@@ -134,6 +145,10 @@ export class CsvFtpAdapter implements PowerAdapter {
         const size = Number.isFinite(f.size) && f.size > 0 ? f.size : 0;
         const pending = this.pending.get(f.name);
         if (pending?.signature === signature) {
+          if (pending.unconfirmed.size === 0) {
+            purgeAgain.push(f.name);
+            continue;
+          }
           const unacknowledgedMs = nowMs - pending.readAtMs;
           if (unacknowledgedMs < this.config.ack_timeout_ms) continue;
           eligible.push({ name: f.name, signature, size, unacknowledgedMs });
@@ -177,6 +192,7 @@ export class CsvFtpAdapter implements PowerAdapter {
         const result = parseMeterCsv(decodeText(bytes, this.config.encoding), {
           tz: this.config.tz,
           delimiter: this.config.delimiter,
+          decimal: this.config.decimal,
           source: file.name,
         });
         for (const w of result.warnings.slice(0, MAX_WARNINGS_PER_FILE)) {
@@ -204,11 +220,18 @@ export class CsvFtpAdapter implements PowerAdapter {
         }
         if (result.readings.length === 0) {
           // Nothing to confirm: purge right away (as the original did for files without data), else remember it.
-          if (this.config.purge) await this.removeFile(client, file.name);
-          else this.done.set(file.name, file.signature);
+          // A purge the server refused leaves the file acknowledged with nothing unconfirmed: retried, not re-read.
+          if (!this.config.purge) this.done.set(file.name, file.signature);
+          else if (!(await this.removeFile(client, file.name))) {
+            this.pending.set(file.name, { signature: file.signature, readAtMs: this.now(), unconfirmed: new Set() });
+          }
           continue;
         }
         parsed.push({ name: file.name, signature: file.signature, readings: result.readings });
+      }
+      for (const name of purgeAgain) {
+        if (signal.aborted) break;
+        if (await this.removeFile(client, name)) this.forgetPurged(name);
       }
       // The collector discards an aborted read's result: files marked pending now would never be acknowledged,
       // so nothing is marked and the next poll reads them again.
@@ -251,9 +274,9 @@ export class CsvFtpAdapter implements PowerAdapter {
           }
           continue;
         }
-        await this.removeFile(client, name);
-        this.pending.delete(name);
-        this.seen.delete(name);
+        // Refused: the file stays pending with nothing unconfirmed, so it is not read again and its purge is
+        // retried at the next confirmation and the next poll.
+        if (await this.removeFile(client, name)) this.forgetPurged(name);
       }
     });
   }
@@ -262,9 +285,35 @@ export class CsvFtpAdapter implements PowerAdapter {
     // One FTP session per poll: nothing stays open between calls.
   }
 
-  private async removeFile(client: FtpClient, name: string): Promise<void> {
-    await client.remove(name, true);
+  private forgetPurged(name: string): void {
+    this.pending.delete(name);
+    this.seen.delete(name);
+    this.purgeWarnedMs.delete(name);
+  }
+
+  /**
+   * Deletes a processed file; true when the server confirmed. A refusal (an FTP reply such as 550 "permission
+   * denied" or 450 "file busy") is logged, at most once per {@link PURGE_WARN_INTERVAL_MS} per file, and gives
+   * false; other failures (connection lost, timeout) throw.
+   */
+  private async removeFile(client: FtpClient, name: string): Promise<boolean> {
+    try {
+      await client.remove(name);
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (typeof code !== 'number') throw err;
+      const nowMs = this.now();
+      const last = this.purgeWarnedMs.get(name);
+      const fields = { file: name, ftpCode: code, err: errorMessage(err) };
+      const message = 'the server refused to delete a processed file: kept, not read again, deletion retried';
+      if (last === undefined || nowMs - last >= PURGE_WARN_INTERVAL_MS) {
+        this.purgeWarnedMs.set(name, nowMs);
+        this.logger.warn(fields, message);
+      } else this.logger.debug(fields, message);
+      return false;
+    }
     this.logger.info({ file: name }, 'purged processed file');
+    return true;
   }
 
   /**

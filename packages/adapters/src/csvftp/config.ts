@@ -33,7 +33,7 @@ export const DEFAULT_CSVFTP = Object.freeze({
 });
 
 /**
- * Keys of a `csvftp` device entry (the original's, plus `settle_ms`, `port`, `delimiter`, `secure`,
+ * Keys of a `csvftp` device entry (the original's, plus `settle_ms`, `port`, `delimiter`, `decimal`, `secure`,
  * `ack_timeout_ms`, `max_file_bytes`).
  */
 export const csvFtpConfigSchema = z
@@ -58,6 +58,8 @@ export const csvFtpConfigSchema = z
     purge: z.boolean().default(DEFAULT_CSVFTP.purge),
     settle_ms: z.number().int().min(0).default(DEFAULT_CSVFTP.settleMs),
     delimiter: z.string().length(1).default(DEFAULT_CSVFTP.delimiter),
+    /** Decimal separator of the values; default `,` when `delimiter` is `;`, else `.`. */
+    decimal: z.enum(['.', ',']).optional(),
     /** FTPS: `true` for explicit TLS (AUTH TLS), `implicit` for port 990 style. Certificates are verified. */
     secure: z.union([z.boolean(), z.literal('implicit')]).default(false),
     verify_cert: z.boolean().default(true),

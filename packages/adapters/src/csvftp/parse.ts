@@ -36,6 +36,11 @@ export interface CsvParseOptions {
   tz?: string | undefined;
   /** Field separator; default `,`. */
   delimiter?: string;
+  /**
+   * Decimal separator of the value cells; default `,` when `delimiter` is `;` (the European spreadsheet layout),
+   * else `.`. With `,`, a `.` is still read as the decimal point; a cell with both (`1.234,5`) is non-numeric.
+   */
+  decimal?: '.' | ',' | undefined;
   /** Put into each reading's `source`. */
   source?: string;
 }
@@ -235,6 +240,7 @@ const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
  */
 export function parseMeterCsv(text: string, options: CsvParseOptions = {}): CsvParseResult {
   const delimiter = options.delimiter ?? ',';
+  const decimalComma = (options.decimal ?? (delimiter === ';' ? ',' : '.')) === ',';
   const override = options.tz === undefined || options.tz.trim() === '' ? undefined : parseZone(options.tz);
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   const warnings: CsvWarning[] = [];
@@ -272,11 +278,12 @@ export function parseMeterCsv(text: string, options: CsvParseOptions = {}): CsvP
     header.forEach((col, c) => {
       const cell = cells[c + 2];
       if (cell === undefined || cell === '') return;
-      if (!NUMBER.test(cell)) {
+      const text = decimalComma ? cell.replace(',', '.') : cell;
+      if (!NUMBER.test(text)) {
         warnings.push({ line: lineNo, message: `non-numeric value "${cell.slice(0, 40)}" for ${col.name}; cell skipped` });
         return;
       }
-      const value = Number(cell);
+      const value = Number(text);
       if (!Number.isFinite(value)) {
         // `1e999` passes the pattern but is Infinity, which no time-series store accepts.
         warnings.push({ line: lineNo, message: `value "${cell.slice(0, 40)}" out of range for ${col.name}; cell skipped` });

@@ -9,6 +9,10 @@ import { errorMessage } from '../internal/device-support.js';
 export interface IpmiAdapterOptions {
   /** Program run by `driver: ipmitool`; default `ipmitool` from PATH. */
   ipmitoolCommand?: string;
+  /** Native driver: idle time after which the session is reopened before use; default 30 s. */
+  idleReopenMs?: number;
+  /** Native driver: clock in epoch ms for the idle check; default `Date.now`. */
+  now?: () => number;
 }
 
 /**
@@ -21,6 +25,10 @@ export function createIpmiAdapter(
   options: IpmiAdapterOptions = {},
 ): PowerAdapter {
   const timeoutMs = config.timeout === undefined ? ctx.requestTimeoutMs : config.timeout * 1000;
+  // The collector aborts the read at its request timeout. When that is the only timeout, the native driver's
+  // retransmissions get half of it, so that a session the BMC dropped leaves time to open a new one in the same
+  // read instead of the read being aborted.
+  const nativeTimeoutMs = config.timeout === undefined ? Math.floor(ctx.requestTimeoutMs / 2) : timeoutMs;
   const target = `${config.address}:${config.port}`;
   const logger = ctx.logger.child({ adapter: 'ipmi', target, driver: config.driver });
   if (config.driver === 'ipmitool' && timeoutMs < 2000) {
@@ -60,10 +68,12 @@ export function createIpmiAdapter(
               ? undefined
               : { address: config.bridgeAddress, channel: config.bridge_channel },
           sensors: config.sensors,
-          timeoutMs,
+          timeoutMs: nativeTimeoutMs,
           attempts: DEFAULT_IPMI.attempts,
           version: config.ipmi_version,
           logger,
+          idleReopenMs: options.idleReopenMs,
+          now: options.now,
         });
   let closed = false;
   return {

@@ -16,7 +16,10 @@ export interface FullSensorRecord {
   readingType: number;
   analogFormat: AnalogFormat;
   baseUnit: number;
-  /** 0 = linear; others need the sensor's own conversion and are not supported. */
+  /**
+   * Linearization (§43.1 byte 24, §36.3): 0 linear, 1–11 a function applied to the linear result (see
+   * {@link LINEARIZATIONS}), 70h–7Fh non-linear with per-reading factors (not supported).
+   */
   linearization: number;
   m: number;
   b: number;
@@ -68,18 +71,58 @@ export function parseFullSensorRecord(record: Uint8Array): FullSensorRecord | un
 }
 
 /**
- * Converts a raw reading with the record's factors: y = (M·x + B·10^Bexp)·10^Rexp (§36.3). Returns `undefined`
- * for non-linear or non-analog sensors, which this adapter cannot convert.
+ * The linearization functions of IPMI v2.0 §36.3 (table 36-2), applied to the linear result as ipmitool does:
+ * y = L[(M·x + B·10^Bexp)·10^Rexp].
+ */
+export const LINEARIZATIONS: ReadonlyMap<number, { name: string; fn: (y: number) => number }> = new Map([
+  [0, { name: 'linear', fn: (y: number) => y }],
+  [1, { name: 'ln', fn: Math.log }],
+  [2, { name: 'log10', fn: Math.log10 }],
+  [3, { name: 'log2', fn: Math.log2 }],
+  [4, { name: 'e', fn: Math.exp }],
+  [5, { name: 'exp10', fn: (y: number) => 10 ** y }],
+  [6, { name: 'exp2', fn: (y: number) => 2 ** y }],
+  [7, { name: '1/x', fn: (y: number) => 1 / y }],
+  [8, { name: 'sqr', fn: (y: number) => y * y }],
+  [9, { name: 'cube', fn: (y: number) => y * y * y }],
+  [10, { name: 'sqrt', fn: Math.sqrt }],
+  [11, { name: 'cube^-1', fn: Math.cbrt }],
+]);
+
+/**
+ * Why a record's readings cannot be converted (`undefined` when they can): a linearization code outside §36.3's
+ * table (70h–7Fh need Get Sensor Reading Factors for every reading), or no analog reading at all.
+ */
+export function unconvertibleReason(rec: FullSensorRecord): string | undefined {
+  if (rec.analogFormat === 'none') return 'the sensor has no analog reading (analog data format 11b)';
+  if (!LINEARIZATIONS.has(rec.linearization)) {
+    const code = `0x${rec.linearization.toString(16).padStart(2, '0')}`;
+    return rec.linearization >= 0x70
+      ? `non-linear sensor (linearization ${code}) whose factors change with each reading: not supported`
+      : `unknown linearization code ${code}`;
+  }
+  return undefined;
+}
+
+/**
+ * Converts a raw reading with the record's factors: y = L[(M·x + B·10^Bexp)·10^Rexp] (§36.3), L being the
+ * record's linearization function. Returns `undefined` when {@link unconvertibleReason} gives a reason, and when
+ * the function has no finite value there (ln 0, 1/0).
  */
 export function convertReading(rec: FullSensorRecord, raw: number): number | undefined {
-  if (rec.linearization !== 0 || rec.analogFormat === 'none') return undefined;
+  const linearization = LINEARIZATIONS.get(rec.linearization);
+  if (linearization === undefined || rec.analogFormat === 'none') return undefined;
   let x = raw & 0xff;
   if (rec.analogFormat === 'twos-complement') x = signed(x, 8);
   else if (rec.analogFormat === 'ones-complement') x = x & 0x80 ? -(~x & 0x7f) : x;
   const value = (rec.m * x + rec.b * 10 ** rec.bExp) * 10 ** rec.rExp;
   // Powers of ten of negative exponents are inexact in binary; round to the resolution the factors allow.
   const decimals = Math.max(0, -rec.rExp, -(rec.rExp + rec.bExp));
-  return Number(value.toFixed(Math.min(decimals, 12)));
+  const linear = Number(value.toFixed(Math.min(decimals, 12)));
+  if (rec.linearization === 0) return linear;
+  const y = linearization.fn(linear);
+  // 12 significant digits: drops the binary noise of the functions (log10(1000) = 2.9999999999999996).
+  return Number.isFinite(y) ? Number(y.toPrecision(12)) : undefined;
 }
 
 /**

@@ -156,6 +156,37 @@ describe('csvftp CSV parsing', () => {
     expect(parseMeterCsv(csv).readings).toEqual(parseMeterCsv(csv).readings);
   });
 
+  it('reads decimal commas in ;-delimited files by default, and with decimal: "," in others', () => {
+    const values = (text: string, options: Parameters<typeof parseMeterCsv>[1]): Array<number | string> => {
+      const r = parseMeterCsv(text, options);
+      return [...r.readings.map((x) => x.value), ...r.warnings.map((w) => w.message)];
+    };
+    const semicolon = 'Date;TZ;P (W);Q (var);E (kWh)\n2024/05/01 10:00:00;UTC;1,5;-2,25;3.5\n';
+    // `;` files: decimal comma by default; a point is still a decimal point (what the original read).
+    expect(values(semicolon, { delimiter: ';' })).toEqual([1.5, -2.25, 3.5]);
+    expect(values(semicolon, { delimiter: ';', decimal: ',' })).toEqual([1.5, -2.25, 3.5]);
+    // decimal: '.' keeps the original's reading: "1,5" is not a number.
+    expect(values(semicolon, { delimiter: ';', decimal: '.' })).toEqual([
+      3.5,
+      'non-numeric value "1,5" for P; cell skipped',
+      'non-numeric value "-2,25" for Q; cell skipped',
+    ]);
+    // Two separators (thousands grouping) are not guessed at.
+    expect(values('D;Z;P (W)\n2024/05/01 10:00:00;UTC;1.234,5\n', { delimiter: ';' })).toEqual([
+      'non-numeric value "1.234,5" for P; cell skipped',
+    ]);
+    // `,` files keep the original's default; a quoted "1,5" is read with decimal: ','.
+    const comma = 'D,Z,P (W)\n2024/05/01 10:00:00,UTC,"1,5"\n';
+    expect(values(comma, {})).toEqual(['non-numeric value "1,5" for P; cell skipped']);
+    expect(values(comma, { decimal: ',' })).toEqual([1.5]);
+  });
+
+  it('accepts decimal "." or "," and no other', () => {
+    expect(csvFtpConfigSchema.parse({ host: 'ftp', delimiter: ';', decimal: ',' }).decimal).toBe(',');
+    expect(csvFtpConfigSchema.parse({ host: 'ftp' }).decimal).toBeUndefined();
+    expect(csvFtpConfigSchema.safeParse({ host: 'ftp', decimal: ';' }).success).toBe(false);
+  });
+
   it('splits quoted fields and header units', () => {
     expect(splitCsvLine('"a, b",2,"say ""hi"""')).toEqual(['a, b', '2', 'say "hi"']);
     expect(parseHeaderCell('Active power (kW)')).toEqual({ name: 'Active power', unit: 'kW' });

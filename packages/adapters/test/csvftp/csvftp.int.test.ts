@@ -39,6 +39,17 @@ class SizelessFileSystem extends FileSystem {
   }
 }
 
+/** Logs in to a file system that refuses every DELE (550) while {@link refuseDeletes} is true. */
+const NO_DELETE_USER = 'no-delete-meter';
+let refuseDeletes = true;
+
+class NoDeleteFileSystem extends FileSystem {
+  override delete(path: string): Promise<unknown> {
+    if (refuseDeletes) return Promise.reject(new Error('Permission denied'));
+    return super.delete(path);
+  }
+}
+
 /** ftp-srv logs through bunyan to stdout by default; tests keep it quiet. */
 function quietBunyan(): Record<string, unknown> {
   const log: Record<string, unknown> = {};
@@ -75,6 +86,7 @@ describe('csvftp adapter against an ftp-srv server', () => {
       if (username === USER && password === PASS) resolve({ root });
       else if (username === LOCKING_USER && password === PASS) resolve({ fs: new LockingFileSystem(connection, { root, cwd: '/' }) });
       else if (username === WATCHED_USER && password === PASS) resolve({ fs: new WatchedFileSystem(connection, { root, cwd: '/' }) });
+      else if (username === NO_DELETE_USER && password === PASS) resolve({ fs: new NoDeleteFileSystem(connection, { root, cwd: '/' }) });
       else if (username === SIZELESS_USER && password === PASS) resolve({ fs: new SizelessFileSystem(connection, { root, cwd: '/' }) });
       else reject(new Error('bad credentials'));
     });
@@ -184,6 +196,43 @@ describe('csvftp adapter against an ftp-srv server', () => {
     expect(await adapter.read(signal())).toEqual([]);
     await adapter.acknowledge(asAcknowledged(readings), signal());
     expect(existsSync(join(d, 'a.csv'))).toBe(false);
+    expect(adapter.pendingFiles).toEqual([]);
+  });
+
+  it('keeps a file whose deletion the server refuses, without reading it again, and deletes it once it can', async () => {
+    const d = dir('undeletable');
+    writeFileSync(join(d, 'a.csv'), 'Date,TZ,P (W)\n2024/05/01 10:00:00,Z,5\n');
+    writeFileSync(join(d, 'empty.csv'), 'Date,TZ,P (W)\nnot a date,Z,5\n');
+    const lines: Array<[string, LogFields]> = [];
+    let now = 1_000_000;
+    const adapter = create({ root_dir: '/undeletable', user: NO_DELETE_USER, purge: true }, warningsLogger(lines), () => now);
+    const refused = (): string[] =>
+      lines.filter(([m]) => m.startsWith('the server refused to delete')).map(([, f]) => `${String(f['file'])} ${String(f['ftpCode'])}`);
+    refuseDeletes = true;
+    const readings = await adapter.read(signal());
+    expect(readings.map((r) => r.value)).toEqual([5]);
+    // The file without readings could not be purged at once: kept, and its purge retried.
+    expect(existsSync(join(d, 'empty.csv'))).toBe(true);
+    expect(refused()).toEqual(['empty.csv 550']);
+    await adapter.acknowledge(asAcknowledged(readings), signal());
+    expect(existsSync(join(d, 'a.csv'))).toBe(true);
+    expect(adapter.pendingFiles.sort()).toEqual(['a.csv', 'empty.csv']);
+    expect(refused()).toEqual(['empty.csv 550', 'a.csv 550']);
+    // Neither read nor sent again, however long the purge keeps failing (past ack_timeout_ms too).
+    now += 2 * 3_600_000;
+    expect(await adapter.read(signal())).toEqual([]);
+    await adapter.acknowledge([], signal());
+    expect(adapter.pendingFiles.sort()).toEqual(['a.csv', 'empty.csv']);
+    // Warned once per file per 15 minutes, not at every attempt.
+    expect(refused()).toEqual(['empty.csv 550', 'a.csv 550', 'a.csv 550', 'empty.csv 550']);
+    now += 60_000;
+    expect(await adapter.read(signal())).toEqual([]);
+    expect(refused()).toHaveLength(4);
+    // Deletes allowed again: the next poll purges both without reading them.
+    refuseDeletes = false;
+    expect(await adapter.read(signal())).toEqual([]);
+    expect(existsSync(join(d, 'a.csv'))).toBe(false);
+    expect(existsSync(join(d, 'empty.csv'))).toBe(false);
     expect(adapter.pendingFiles).toEqual([]);
   });
 

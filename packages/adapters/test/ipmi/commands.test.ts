@@ -10,7 +10,7 @@ import {
   classifyIpmitoolFailure,
   parseIpmitoolDcmi,
   parseIpmitoolManufacturerId,
-  parseIpmitoolSdrNames,
+  parseIpmitoolSensorList,
   parseIpmitoolSensorReadings,
 } from '../../src/ipmi/internal/ipmitool-driver.js';
 
@@ -91,12 +91,29 @@ describe('ipmitool output parsers', () => {
     expect(parseIpmitoolManufacturerId('nothing')).toBeUndefined();
   });
 
-  it('lists sdr names with their Watts flag', () => {
-    const out = 'PS1 Input Power  | 300 Watts         | ok\nInlet Temp       | 25 degrees C      | ok\n';
-    expect(parseIpmitoolSdrNames(out)).toEqual([
+  it('lists sensor names with their Watts flag, a sensor without a reading included', () => {
+    // ipmitool 1.8.19 `sensor list` against the fake BMC (PS1 with and without a reading), plus a temperature
+    // and a discrete sensor in the same layout.
+    const row = (name: string, value: string, unit: string, status: string): string =>
+      `${name.padEnd(16)} | ${value.padEnd(10)} | ${unit.padEnd(10)} | ${status.padEnd(5)} ${'| na        '.repeat(6)}`;
+    const out = [
+      row('PS1 Input Power', '250.000', 'Watts', 'ok'),
+      row('PS2 Input Power', 'na', 'Watts', 'na'),
+      row('Inlet Temp', '25.000', 'degrees C', 'ok'),
+      row('PS1 Status', '0x0', 'discrete', '0x0180'),
+      '',
+    ].join('\n');
+    expect(out.split('\n')[1]).toBe(
+      'PS2 Input Power  | na         | Watts      | na    | na        | na        | na        | na        | na        | na        ',
+    );
+    expect(parseIpmitoolSensorList(out)).toEqual([
       { name: 'PS1 Input Power', watts: true },
+      { name: 'PS2 Input Power', watts: true },
       { name: 'Inlet Temp', watts: false },
+      { name: 'PS1 Status', watts: false },
     ]);
+    // `sdr list full` lines (no unit column when there is no reading) are not taken for `sensor list` lines.
+    expect(parseIpmitoolSensorList('PS1 Input Power  | no reading        | ns\n')).toEqual([]);
   });
 
   it('reads sensor reading values and leaves na out', () => {

@@ -27,6 +27,8 @@ interface FakeSession {
   role?: number;
   security?: SessionSecurity;
   outSeq: number;
+  /** Date.now() of the last packet received in this session. */
+  lastActivityMs: number;
 }
 
 /**
@@ -52,6 +54,10 @@ export class FakeBmc {
   dcmiActive = true;
   /** Raw byte of the SDR power sensor: it reports 2 × raw + 50 W. */
   sensorRaw = 100;
+  /** Linearization code (§36.3) of the SDR power sensor's record; with 10 (sqrt) it reports √(2 × raw + 50) W. */
+  sdrLinearization = 0;
+  /** Get Sensor Reading says "reading unavailable" (ipmitool shows "no reading"), as a sensor still initializing. */
+  sensorUnavailable = false;
   record = false;
   /** Drop every answer (a BMC that stopped answering). */
   silent = false;
@@ -67,6 +73,17 @@ export class FakeBmc {
   staleBridgedAnswer = false;
   /** Announce IPMI v2.0 in Get Channel Auth Capabilities; false plays an IPMI 1.5-only BMC (no sessions). */
   announceV20 = true;
+  /**
+   * Session inactivity timeout in ms (IPMI v2.0 §6.12.15, 60 s on real BMCs): a session that received nothing
+   * for longer is forgotten, and its packets are ignored as a real BMC does. Unset: sessions never time out.
+   */
+  idleTimeoutMs: number | undefined = undefined;
+  /** Clock of the idle timeout, epoch ms; tests replace it to skip time. */
+  now: () => number = Date.now;
+  /** Packets received for a session the fake does not know (never opened, closed, forgotten or timed out). */
+  unknownSessionPackets = 0;
+  /** Open Session requests accepted since the start. */
+  sessionsOpened = 0;
   private socket: Socket | undefined;
   private readonly sessions = new Map<number, FakeSession>();
   private readonly guid = Buffer.from('0123456789abcdeffedcba9876543210', 'hex');
@@ -120,7 +137,13 @@ export class FakeBmc {
       return Buffer.concat([head, rsp]);
     }
     const sessionId = msg.readUInt32LE(6);
-    const session = this.sessions.get(sessionId);
+    let session = this.sessions.get(sessionId);
+    if (session !== undefined && this.idleTimeoutMs !== undefined && this.now() - session.lastActivityMs > this.idleTimeoutMs) {
+      this.sessions.delete(sessionId);
+      session = undefined;
+    }
+    if (session !== undefined) session.lastActivityMs = this.now();
+    else if (sessionId !== 0) this.unknownSessionPackets++;
     let packet;
     try {
       packet = decodePacket(msg, session?.security);
@@ -169,7 +192,8 @@ export class FakeBmc {
     );
     if (suite === undefined) return Buffer.from([tag, 0x11, 0, 0, 0, 0, 0, 0]);
     const bmcSessionId = this.nextId++;
-    this.sessions.set(bmcSessionId, { consoleSessionId, suite, outSeq: 0 });
+    this.sessionsOpened++;
+    this.sessions.set(bmcSessionId, { consoleSessionId, suite, outSeq: 0, lastActivityMs: this.now() });
     const out = Buffer.alloc(36);
     out[0] = tag;
     out[2] = 4;
@@ -294,8 +318,15 @@ export class FakeBmc {
       const length = data[5] ?? 0;
       if (data.readUInt16LE(0) !== SDR_RESERVATION) body = [0xc5];
       else if (data.readUInt16LE(2) > 1) body = [0xcb];
-      else body = [0x00, 0xff, 0xff, ...SDR_PS1.subarray(offset, offset + length)];
-    } else if (netFn === 0x04 && cmd === 0x2d && data[0] === 2) body = [0x00, this.sensorRaw & 0xff, 0x40, 0x00];
+      else {
+        const record = Buffer.from(SDR_PS1);
+        record[23] = this.sdrLinearization & 0x7f;
+        body = [0x00, 0xff, 0xff, ...record.subarray(offset, offset + length)];
+      }
+    } else if (netFn === 0x04 && cmd === 0x2d && data[0] === 2) {
+      // Byte 2: scanning enabled (bit 6), and bit 5 "reading unavailable" when sensorUnavailable.
+      body = [0x00, this.sensorRaw & 0xff, this.sensorUnavailable ? 0x60 : 0x40, 0x00];
+    }
     else body = [0xc1];
     if (netFn === 0x2c && body.length === 1) body.push(0xdc);
     const out = Buffer.alloc(7 + body.length);

@@ -53,7 +53,15 @@ describe('ipmi adapter polling the fake BMC for a long time', () => {
 
   afterEach(async () => {
     for (const a of adapters.splice(0)) await a.close();
-    Object.assign(bmc, { dcmiActive: true, manufacturerId: 343, staleBridgedAnswer: false, deafFor: 0, record: false });
+    Object.assign(bmc, {
+      dcmiActive: true,
+      manufacturerId: 343,
+      staleBridgedAnswer: false,
+      deafFor: 0,
+      record: false,
+      sdrLinearization: 0,
+      sensorUnavailable: false,
+    });
   });
 
   afterAll(async () => {
@@ -140,6 +148,39 @@ describe('ipmi adapter polling the fake BMC for a long time', () => {
     await adapter.close();
     expect(bmc.sessionCount).toBe(before);
   });
+
+  it('applies the linearization function of a non-linear SDR sensor (native driver)', async () => {
+    bmc.sensorRaw = 25;
+    bmc.sdrLinearization = 10; // sqrt
+    const adapter = adapterFor({ sensors: ['PS1 Input Power'] });
+    expect(await read(adapter)).toEqual([[Math.sqrt(2 * 25 + 50), 'sdr']]);
+  });
+
+  it('warns once when every chosen SDR sensor has a linearization it cannot convert (native driver)', async () => {
+    bmc.sensorRaw = 25;
+    bmc.sdrLinearization = 0x70; // non-linear: factors change with each reading
+    const { logger, lines } = warnings();
+    const adapter = adapterFor({ sensors: ['PS1 Input Power'] }, logger);
+    expect(await read(adapter)).toEqual([]);
+    expect(await read(adapter)).toEqual([]);
+    expect(lines).toEqual([
+      'power sensor "PS1 Input Power" left out of the sum: non-linear sensor (linearization 0x70) whose factors ' +
+        'change with each reading: not supported',
+    ]);
+  });
+
+  it.each(drivers)(
+    'reads an SDR power sensor (%s driver) that had no reading yet when the sensors were listed',
+    async (driver) => {
+      bmc.dcmiActive = false;
+      bmc.sensorRaw = 90;
+      bmc.sensorUnavailable = true;
+      const adapter = adapterFor({ driver });
+      expect(await read(adapter)).toEqual([]);
+      bmc.sensorUnavailable = false;
+      expect(await read(adapter)).toEqual([[2 * 90 + 50, 'sdr']]);
+    },
+  );
 
   it('ignores a stale bridged answer with another rqSeq when the target answers as a separate message', async () => {
     bmc.powerWatts = 222;

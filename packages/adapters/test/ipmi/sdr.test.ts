@@ -1,4 +1,10 @@
-import { convertReading, parseFullSensorRecord, selectPowerSensors, type FullSensorRecord } from '../../src/ipmi/sdr.js';
+import {
+  convertReading,
+  parseFullSensorRecord,
+  selectPowerSensors,
+  unconvertibleReason,
+  type FullSensorRecord,
+} from '../../src/ipmi/sdr.js';
 
 // "PS1 Input Power" as Debian's sdrcomp (OpenIPMI 2.0.33) compiles it with `sdrcomp -r`: Watts, M=2, B=5, Bexp=1.
 const SDRCOMP_PS1 = Buffer.from(
@@ -88,9 +94,41 @@ describe('convertReading', () => {
     expect(convertReading(neg, 5)).toBe(-10.15);
   });
 
-  it('returns undefined when the sensor is not linear', () => {
-    expect(convertReading({ ...ps1, linearization: 7 }, 10)).toBeUndefined();
+  it('applies the §36.3 linearization function to the linear result when the sensor is not linear', () => {
+    // raw 25: 2·25 + 50 = 100 before the function, as ipmitool computes it.
+    const at = (linearization: number): number | undefined => convertReading({ ...ps1, linearization }, 25);
+    expect(at(0)).toBe(100);
+    expect(at(1)).toBeCloseTo(Math.log(100), 9);
+    expect(at(2)).toBe(2);
+    expect(at(3)).toBeCloseTo(Math.log2(100), 9);
+    expect((at(4) ?? 0) / Math.exp(100)).toBeCloseTo(1, 11);
+    expect(at(5)).toBe(1e100);
+    expect((at(6) ?? 0) / 2 ** 100).toBeCloseTo(1, 11);
+    expect(at(7)).toBe(0.01);
+    expect(at(8)).toBe(10_000);
+    expect(at(9)).toBe(1_000_000);
+    expect(at(10)).toBe(10);
+    expect(at(11)).toBeCloseTo(Math.cbrt(100), 9);
+    // Rounding to 12 significant digits removes the functions' binary noise: log10(1000) is 2.9999999999999996.
+    expect(convertReading({ ...ps1, linearization: 2, m: 10, b: 0 }, 100)).toBe(3);
+    // In the raw unit of a sensor reporting watts through sqr(x): (1·x)²
+    expect(convertReading({ ...ps1, linearization: 8, m: 1, b: 0, bExp: 0 }, 12)).toBe(144);
+  });
+
+  it('returns undefined when the function has no finite value there', () => {
+    // raw 0 with B = 0: ln 0 and 1/0.
+    expect(convertReading({ ...ps1, b: 0, linearization: 1 }, 0)).toBeUndefined();
+    expect(convertReading({ ...ps1, b: 0, linearization: 7 }, 0)).toBeUndefined();
+  });
+
+  it('returns undefined with a reason when the linearization code is unknown or the sensor has no analog reading', () => {
+    expect(convertReading({ ...ps1, linearization: 0x0c }, 10)).toBeUndefined();
+    expect(convertReading({ ...ps1, linearization: 0x70 }, 10)).toBeUndefined();
     expect(convertReading({ ...ps1, analogFormat: 'none' }, 10)).toBeUndefined();
+    expect(unconvertibleReason({ ...ps1, linearization: 0x0c })).toBe('unknown linearization code 0x0c');
+    expect(unconvertibleReason({ ...ps1, linearization: 0x70 })).toMatch(/^non-linear sensor \(linearization 0x70\)/);
+    expect(unconvertibleReason({ ...ps1, analogFormat: 'none' })).toMatch(/no analog reading/);
+    for (let code = 0; code <= 11; code++) expect(unconvertibleReason({ ...ps1, linearization: code })).toBeUndefined();
   });
 });
 

@@ -49,14 +49,18 @@ export function parseIpmitoolManufacturerId(output: string): number | undefined 
   return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
-/** Names of the Watts sensors in `sdr list full` output (`name | value unit | status`). */
-export function parseIpmitoolSdrNames(output: string): { name: string; watts: boolean }[] {
+/**
+ * Names of the Watts sensors in `sensor list` output (`name | value | unit | status | thresholds…`). Unlike
+ * `sdr list full`, which prints `no reading` in place of value and unit, it gives the unit of a sensor that has no
+ * reading yet (`| na | Watts | na |`), so such a sensor is not mistaken for another quantity.
+ */
+export function parseIpmitoolSensorList(output: string): { name: string; watts: boolean }[] {
   const out: { name: string; watts: boolean }[] = [];
   for (const line of output.split('\n')) {
     const cols = line.split('|');
     const name = cols[0]?.trim();
-    if (cols.length < 3 || name === undefined || name === '') continue;
-    out.push({ name, watts: /Watts/.test(cols[1] ?? '') });
+    if (cols.length < 4 || name === undefined || name === '') continue;
+    out.push({ name, watts: (cols[2] ?? '').trim() === 'Watts' });
   }
   return out;
 }
@@ -175,10 +179,10 @@ export class IpmitoolDriver {
     return { source: 'sdr', names };
   }
 
-  /** Names of the SDR power sensors (`sdr list full` + `mc info`), looked up once per driver. */
+  /** Names of the SDR power sensors (`sensor list` + `mc info`), looked up once per driver. */
   private async powerSensorNames(signal: AbortSignal): Promise<string[]> {
     if (this.sdrNames !== undefined) return this.sdrNames;
-    const sdr = parseIpmitoolSdrNames(await this.run(['sdr', 'list', 'full'], signal, true));
+    const sdr = parseIpmitoolSensorList(await this.run(['sensor', 'list'], signal, true));
     let names: string[];
     if (this.opts.sensors !== undefined) {
       const wanted = new Set(this.opts.sensors);
@@ -220,9 +224,10 @@ export class IpmitoolDriver {
       '-R', '3',
     ];
     // -v makes ipmitool say why a session failed (RAKP 2 HMAC, unauthorized name), but it also loads the IANA
-    // registry (~50 ms of CPU) and changes the layout of `sdr list`: used for the first command only, where
-    // credential problems show up.
-    if (command[0] !== 'sdr' && this.plan === undefined) args.push('-v');
+    // registry (~50 ms of CPU) and changes the layout of `sdr list` and `sensor list`: used for the first command
+    // only, where credential problems show up.
+    const listing = command[0] === 'sdr' || (command[0] === 'sensor' && command[1] === 'list');
+    if (!listing && this.plan === undefined) args.push('-v');
     if (bridged && o.bridgeAddress !== undefined) {
       args.push('-b', String(o.bridgeChannel), '-t', `0x${o.bridgeAddress.toString(16)}`);
     }

@@ -1,7 +1,13 @@
 import type { Logger, Reading } from '@energyrecorder/core';
 import { nowNs } from '@energyrecorder/core';
 import { asIpmiError, IpmiErrorCode, ipmiError } from '../errors.js';
-import { convertReading, type FullSensorRecord, parseFullSensorRecord, selectPowerSensors } from '../sdr.js';
+import {
+  convertReading,
+  type FullSensorRecord,
+  parseFullSensorRecord,
+  selectPowerSensors,
+  unconvertibleReason,
+} from '../sdr.js';
 import { CIPHER_SUITES } from './cipher-suite.js';
 import {
   Cmd,
@@ -30,7 +36,21 @@ export interface NativeDriverOptions {
   attempts: number;
   version?: 'auto' | '2.0' | '1.5';
   logger: Logger;
+  /**
+   * A session the BMC has not answered in for longer than this is closed and a new one opened before the next
+   * request; default {@link IDLE_REOPEN_MS}.
+   */
+  idleReopenMs?: number;
+  /** Clock in epoch ms, for the idle check; default `Date.now`. */
+  now?: () => number;
 }
+
+/**
+ * Idle time after which a session is reopened before it is used. BMCs close a session idle for their inactivity
+ * timeout, 60 s ± 3 s by default (IPMI v2.0 §6.12.15), and then ignore its packets: a poll every minute would
+ * otherwise spend its retransmissions on a dead session. Half of it leaves room for BMCs with a shorter timeout.
+ */
+export const IDLE_REOPEN_MS = 30_000;
 
 /** Sensors owned by another controller than the BMC are read through Send Message to their owner. */
 function ownerTarget(rec: FullSensorRecord): RequestTarget | undefined {
@@ -60,10 +80,16 @@ export class NativeIpmiDriver {
   /** DCMI was active at least once: a re-probe after a lost session keeps DCMI even if it is paused then. */
   private dcmiSeen = false;
   private reading: Promise<unknown> = Promise.resolve();
+  /** Close Session of sessions given up on (idle, or a read aborted in them), sent without delaying reads. */
+  private readonly closing = new Set<Promise<void>>();
+  /** Sensors already warned about because their readings cannot be converted: one `warn` line each. */
+  private readonly unconvertible = new Set<string>();
   private readonly target: string;
+  private readonly now: () => number;
 
   constructor(private readonly opts: NativeDriverOptions) {
     this.target = `${opts.host}:${opts.port}`;
+    this.now = opts.now ?? Date.now;
   }
 
   /** Reads are serialized: one session, one outstanding request, even if a caller overlaps two reads. */
@@ -77,15 +103,24 @@ export class NativeIpmiDriver {
   }
 
   private async readWithRecovery(signal: AbortSignal): Promise<Reading[]> {
+    if (signal.aborted) {
+      throw ipmiError(this.target, IpmiErrorCode.ABORTED, 'request aborted', { cause: signal.reason, retryable: false });
+    }
     try {
       return await this.readOnce(signal);
     } catch (caught) {
       const err = asIpmiError(caught, this.target);
+      // Aborted while waiting for the BMC: its silence may be a session it dropped, which would fail every later
+      // read the same way. The next read starts with a new session (the power source chosen is kept).
+      if (signal.aborted) {
+        this.retireSession('read aborted');
+        throw err;
+      }
       // A BMC restart or a session timeout on its side shows up as silence or integrity failures: open a new
       // session once, in the same read.
-      if (!IpmiSession.isSessionFatal(err) || signal.aborted || this.session === undefined) throw err;
+      if (!IpmiSession.isSessionFatal(err) || this.session === undefined) throw err;
       this.opts.logger.info({ err: errorMessage(err) }, 'ipmi session lost, reopening');
-      await this.dropSession();
+      this.dropSession();
       try {
         return await this.readOnce(signal);
       } catch (again) {
@@ -98,21 +133,39 @@ export class NativeIpmiDriver {
     const s = this.session;
     this.session = undefined;
     if (s !== undefined) await s.close();
+    await Promise.all([...this.closing]);
   }
 
-  private async dropSession(): Promise<void> {
+  /**
+   * Forgets the current session and sends its Close Session in the background (best effort, one try of at most
+   * 1 s, see {@link IpmiSession.close}): a BMC that dropped it does not answer, and the read should not wait.
+   */
+  private retireSession(why: string): void {
     const s = this.session;
+    if (s === undefined) return;
     this.session = undefined;
+    this.opts.logger.debug({ why }, 'ipmi session closed, a new one is opened at the next request');
+    const closing = s.close();
+    this.closing.add(closing);
+    void closing.finally(() => this.closing.delete(closing));
+  }
+
+  private dropSession(): void {
+    // Close Session even though the session looks lost: after a few dropped packets it is usually still alive on
+    // the BMC, which holds only 4-16 of them until its own idle timeout. Sent in the background: a BMC that really
+    // dropped it does not answer, and the new session must fit in what is left of the read's deadline.
+    this.retireSession('session lost');
     // A restarted BMC may come back with other firmware or SDRs: choose the power source again.
     this.plan = undefined;
     this.sdrSensors = undefined;
-    // Close Session even though the session looks lost: after a few dropped packets it is usually still alive on
-    // the BMC, which holds only 4-16 of them until its own idle timeout (often minutes). Never throws.
-    if (s !== undefined) await s.close();
   }
 
   private async ensureSession(signal: AbortSignal): Promise<IpmiSession> {
-    if (this.session?.active === true) return this.session;
+    const current = this.session;
+    if (current?.active === true) {
+      if (this.now() - current.lastAnswerMs <= (this.opts.idleReopenMs ?? IDLE_REOPEN_MS)) return current;
+      this.retireSession('idle');
+    }
     const session = new IpmiSession({
       host: this.opts.host,
       port: this.opts.port,
@@ -124,6 +177,7 @@ export class NativeIpmiDriver {
       attemptTimeoutMs: Math.max(100, Math.floor(this.opts.timeoutMs / this.opts.attempts)),
       version: this.opts.version,
       logger: this.opts.logger,
+      now: this.now,
     });
     try {
       await session.open(signal);
@@ -184,12 +238,27 @@ export class NativeIpmiDriver {
       const reading = decodeSensorReading(rsp.data);
       if (reading.unavailable || !reading.scanningEnabled) continue;
       const value = convertReading(rec, reading.raw);
-      if (value === undefined) continue;
+      if (value === undefined) {
+        this.warnUnconvertible(rec);
+        continue;
+      }
       total += value;
       count++;
     }
     if (count === 0) return [];
     return [{ sensor: 'power', unit: 'W', value: total, timestampNs: nowNs(), source: 'sdr' }];
+  }
+
+  private warnUnconvertible(rec: FullSensorRecord): void {
+    const reason = unconvertibleReason(rec);
+    if (reason === undefined) return;
+    const key = `${rec.ownerId}/${rec.ownerLun}/${rec.sensorNumber}/${rec.name}`;
+    if (this.unconvertible.has(key)) return;
+    this.unconvertible.add(key);
+    this.opts.logger.warn(
+      { sensor: rec.name, linearization: rec.linearization, analogFormat: rec.analogFormat },
+      `power sensor "${rec.name}" left out of the sum: ${reason}`,
+    );
   }
 
   private async readDcmi(session: IpmiSession, signal: AbortSignal): Promise<DcmiResult> {

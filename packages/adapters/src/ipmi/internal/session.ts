@@ -60,6 +60,8 @@ export interface IpmiSessionOptions {
   /** `auto` uses IPMI v2.0 when the BMC announces it and falls back to IPMI v1.5 with MD5. */
   version?: 'auto' | '2.0' | '1.5';
   logger: Logger;
+  /** Clock in epoch ms for {@link IpmiSession.lastAnswerMs}; default `Date.now`. */
+  now?: () => number;
 }
 
 /** Where a request goes: the BMC itself, or a controller behind it reached with Send Message. */
@@ -95,6 +97,7 @@ export class IpmiSession {
   private waiter: ((p: V20Packet) => boolean) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly target: string;
+  private lastAnswer = 0;
 
   constructor(private readonly opts: IpmiSessionOptions) {
     this.target = `${opts.host}:${opts.port}`;
@@ -103,6 +106,14 @@ export class IpmiSession {
   /** True once RAKP 4 (or Activate Session for v1.5) succeeded and until {@link close}. */
   get active(): boolean {
     return this.security !== undefined || this.v15 !== undefined;
+  }
+
+  /**
+   * When the BMC last answered in this session (any accepted answer, session set-up included), epoch ms of the
+   * session's clock. BMCs close a session idle for their inactivity timeout (about 60 s, IPMI v2.0 §6.12.15).
+   */
+  get lastAnswerMs(): number {
+    return this.lastAnswer;
   }
 
   /** `2.0` or `1.5` once open. */
@@ -557,6 +568,7 @@ export class IpmiSession {
         try {
           const value = match(p);
           if (value === undefined) return false;
+          this.lastAnswer = (this.opts.now ?? Date.now)();
           finish();
           resolve(value);
         } catch (err) {
