@@ -1,6 +1,7 @@
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import type { Meter, MeterIdentity, MeterReading, MeterStatus } from './meter.js';
 import { redactUrlCredentials } from './internal/redact.js';
+import { windowMetrics, type PowerWindowMetrics } from './internal/window-stats.js';
 
 /** Defaults of {@link MeterChannelOptions}. */
 export const DEFAULT_METER_CHANNEL_OPTIONS = Object.freeze({
@@ -28,13 +29,7 @@ export interface MeterChannelOptions {
   metricsIntervalMin?: number;
 }
 
-/** Min/avg/max power over the metrics window. */
-export interface PowerWindowMetrics {
-  intervalMin: number;
-  minWatts: number;
-  maxWatts: number;
-  averageWatts: number;
-}
+export type { PowerWindowMetrics } from './internal/window-stats.js';
 
 /** Everything the Redfish service needs to answer for one meter. */
 export interface ChannelSnapshot {
@@ -305,16 +300,7 @@ export class MeterChannel {
 
   private metrics(): PowerWindowMetrics | null {
     this.pruneWindow(this.clock());
-    if (this.window.length === 0) return null;
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    let sum = 0;
-    for (const s of this.window) {
-      min = Math.min(min, s.w);
-      max = Math.max(max, s.w);
-      sum += s.w;
-    }
-    return { intervalMin: this.windowMin, minWatts: min, maxWatts: max, averageWatts: sum / this.window.length };
+    return windowMetrics(this.window, this.windowMin);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ChannelSnapshot } from '../../meter-channel.js';
 import type { MeterHealth, MeterState } from '../../meter.js';
+import { windowMetrics } from '../window-stats.js';
 
 /** JSON object as served. */
 export type Json = Record<string, unknown>;
@@ -51,16 +52,7 @@ export class SumWindow {
   /** Min/avg/max over the window, or null when no sum was recorded within it. */
   metrics(nowMs: number): ChassisView['metrics'] {
     this.prune(nowMs);
-    if (this.samples.length === 0) return null;
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    let sum = 0;
-    for (const s of this.samples) {
-      min = Math.min(min, s.w);
-      max = Math.max(max, s.w);
-      sum += s.w;
-    }
-    return { intervalMin: this.intervalMin, minWatts: min, maxWatts: max, averageWatts: sum / this.samples.length };
+    return windowMetrics(this.samples, this.intervalMin);
   }
 
   private prune(nowMs: number): void {
