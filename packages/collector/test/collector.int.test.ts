@@ -271,6 +271,48 @@ COLLECTOR: {spool_dir: "${join(dir, 'spool')}", flush_interval_ms: 50, spool_max
   });
 });
 
+describe('Collector with an api-server that records only during scenarios (ALWAYS_RECORD false)', () => {
+  it('drops the batches sent while nothing runs, without an error, and delivers those of the scenario', async () => {
+    const dir = makeTempDir('collector-not-recording');
+    const api = new RealApi(dir, { ALWAYS_RECORD: false });
+    await api.start();
+    const devices = new FakeDevices();
+    await devices.listen();
+    const lines: LogLine[] = [];
+    const yaml = `PODS:
+  - environment: "POD-N"
+    polling_interval: 0.2
+    servers:
+      - {id: "m", type: http-json, url: "${devices.url('m')}"}
+RECORDER_API_SERVER:
+  base_url: "${api.url}"
+COLLECTOR:
+  spool_dir: "${join(dir, 'spool')}"
+  flush_interval_ms: 100
+`;
+    const c = await Collector.create({ config: parseCollectorConfigText(yaml, registry), logger: captureLogger(lines) });
+    try {
+      await c.start();
+      await waitFor(() => c.status().push.notRecordedReadings >= 3, 'batches sent while nothing runs');
+      expect(c.status().push.spoolBatches).toBeLessThanOrEqual(2);
+      const res = await fetch(`${api.url}/resources/recorders/environment/POD-N`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ scenario: 'S', step: 'one' }),
+      });
+      expect(res.status).toBe(200);
+      await waitFor(() => api.stored.filter((r) => r.scenario === 'S').length >= 3, 'readings of the scenario');
+      expect(api.stored.every((r) => r.scenario === 'S')).toBe(true);
+      expect(lines.filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([]);
+    } finally {
+      await c.stop(2000);
+      await api.stop();
+      await devices.close();
+      removeDir(dir);
+    }
+  });
+});
+
 describe('Collector when the real api-server refuses its settings', () => {
   let dir: string;
   let api: RealApi;

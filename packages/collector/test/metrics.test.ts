@@ -41,6 +41,7 @@ const push: PusherStatus = {
   deliveredReadings: 50,
   rejectedBatches: 1,
   rejectedReadings: 10,
+  notRecordedReadings: 7,
   droppedBatches: 0,
   droppedReadings: 4,
   droppedReadingsThisOutage: 4,
@@ -76,6 +77,7 @@ describe('renderMetrics', () => {
     );
     expect(text).toContain('energyrecorder_collector_push_latency_seconds_count{environment="POD 2",device="a\\\\b"} 1\n');
     expect(text).toContain('energyrecorder_collector_rejected_readings_total 10\n');
+    expect(text).toContain('energyrecorder_collector_not_recorded_readings_total 7\n');
     expect(text).toContain('# TYPE energyrecorder_collector_reads_total counter');
   });
 });

@@ -154,7 +154,6 @@ describe('createApiTransport answers caused by the settings', () => {
     [405, /base_url.*without \/resources/],
     [407, /RECORDER_API_SERVER\.proxy/],
     [411, /base_url and proxy/],
-    [413, /body or header limit/],
     [414, /body or header limit/],
     [415, /base_url and proxy/],
     [426, /base_url and proxy/],
@@ -167,7 +166,15 @@ describe('createApiTransport answers caused by the settings', () => {
     expect(outcome).toMatchObject({ kind: 'retry', status, message: 'no', fix: expect.stringMatching(fix) as unknown });
   });
 
-  it.each([400, 409, 422])('drops the batch for its content when the API answers %i', async (status) => {
+  it('drops the batch, as not recorded, on the API\'s own 404 while no scenario runs (ALWAYS_RECORD false)', async () => {
+    api.answer = () => ({ status: 404, body: { message: 'Can\'t find any recording session for recorder "pod"' } });
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url }));
+    const outcome = await t.post('srv', BODY, signal());
+    await t.close();
+    expect(outcome).toMatchObject({ kind: 'rejected', status: 404, notRecording: true });
+  });
+
+  it.each([400, 409, 413, 422])('drops the batch for its content or size when the API answers %i', async (status) => {
     api.answer = () => ({ status, body: { message: 'bad batch' } });
     const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url }));
     const outcome = await t.post('srv', BODY, signal());

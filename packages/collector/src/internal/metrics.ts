@@ -72,6 +72,7 @@ export function renderMetrics(envs: readonly EnvironmentStatus[], pusher: Pusher
   gauge('energyrecorder_collector_delivered_readings_total', 'Readings confirmed by the API.', pusher.deliveredReadings, 'counter');
   gauge('energyrecorder_collector_rejected_batches_total', 'Batches the API refused for their content (400, 409, 422), dropped.', pusher.rejectedBatches, 'counter');
   gauge('energyrecorder_collector_rejected_readings_total', 'Readings of the batches the API refused for their content, dropped.', pusher.rejectedReadings, 'counter');
+  gauge('energyrecorder_collector_not_recorded_readings_total', 'Readings sent while no scenario ran, which an API with ALWAYS_RECORD false does not record.', pusher.notRecordedReadings, 'counter');
   gauge('energyrecorder_collector_dropped_readings_total', 'Readings dropped: spool full, memory queue full while the spool was unwritable, or corrupt in the spool.', pusher.droppedReadings, 'counter');
   gauge('energyrecorder_collector_push_retries_total', 'Push rounds that failed and were retried.', pusher.retries, 'counter');
   gauge('energyrecorder_collector_api_up', '1 when the last push round reached the API.', pusher.apiReachable ? 1 : 0);

@@ -53,6 +53,8 @@ export interface PusherStatus {
   rejectedBatches: number;
   /** Readings of those batches. */
   rejectedReadings: number;
+  /** Readings the API did not want: sent while no scenario ran, with `ALWAYS_RECORD` false on the API. */
+  notRecordedReadings: number;
   /** Batches and readings dropped: by the full spool, by the memory bound while the spool was unwritable, corrupt. */
   droppedBatches: number;
   droppedReadings: number;
@@ -130,7 +132,7 @@ export class Pusher {
   /** Chunks already confirmed of batches still in the spool, keyed by spool position. */
   private readonly sentChunks = new Map<string, number>();
   private readonly finished = new Map<string, ItemState>();
-  private stats = { delivered: 0, deliveredReadings: 0, rejected: 0, rejectedReadings: 0, retries: 0 };
+  private stats = { delivered: 0, deliveredReadings: 0, rejected: 0, rejectedReadings: 0, notRecordedReadings: 0, retries: 0 };
   private lastError: string | undefined;
   private apiReachable = true;
   /** The spool's dropped-readings count when the API last answered. */
@@ -260,6 +262,7 @@ export class Pusher {
       deliveredReadings: this.stats.deliveredReadings,
       rejectedBatches: this.stats.rejected,
       rejectedReadings: this.stats.rejectedReadings,
+      notRecordedReadings: this.stats.notRecordedReadings,
       droppedBatches: depth.droppedRecords + this.droppedPending.records,
       droppedReadings,
       droppedReadingsThisOutage: this.apiReachable ? 0 : droppedReadings - this.droppedAtReachable,
@@ -495,9 +498,18 @@ export class Pusher {
         return { state: 'retry', ...retryAfter, ...(bySettings ? { bySettings } : {}) };
       }
       if (outcome.kind === 'rejected') {
-        const err = new PushRejectedError(record.equipmentId, outcome.status, outcome.message);
         // This chunk and the ones after it are dropped; earlier chunks of the batch were stored.
         const readings = record.measurements.length - i * this.maxBatchReadings;
+        if (outcome.notRecording === true) {
+          // The API records only during scenarios (ALWAYS_RECORD false): readings between them are not wanted.
+          this.stats.notRecordedReadings += readings;
+          this.logger.debug(
+            { device: record.equipmentId, environment: record.environment, time: record.time, readings },
+            'no scenario running and the API does not record outside scenarios: batch not recorded',
+          );
+          return { state: 'rejected' };
+        }
+        const err = new PushRejectedError(record.equipmentId, outcome.status, outcome.message);
         this.stats.rejected++;
         this.stats.rejectedReadings += readings;
         this.logger.error(

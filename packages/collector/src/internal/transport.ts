@@ -7,17 +7,27 @@ import { errorText } from './logging.js';
 export const API_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
- * 4xx answers that refuse the batch for its content: the API read it and will never accept it as it is. Every
- * other 4xx (401, 403, 404, 405, 407, 413, 415, 431…) is about the request's route, credentials, size or framing:
- * a setting that fails every batch alike, so the batch is kept until the setting is fixed.
+ * 4xx answers that refuse the batch itself: the API read it and will never accept it as it is (400, 409, 422), or
+ * it is larger than the API or a proxy takes (413: the same setting would take smaller batches, so holding this
+ * one would block every later batch). Every other 4xx (401, 403, 404, 405, 407, 415, 431…) is about the request's
+ * route, credentials or framing: a setting that fails every batch alike, so the batch is kept until it is fixed.
  */
-export const CONTENT_REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 409, 422]);
+export const CONTENT_REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 409, 413, 422]);
+
+/**
+ * The recording API's 404 for a batch that arrives while no scenario runs and `ALWAYS_RECORD` is false: the
+ * readings are not wanted, the request itself was right (a wrong `base_url` gets the server's route 404).
+ */
+const NOT_RECORDING = /^Can't find any recording session for recorder /;
 
 /** What became of one POST. */
 export type PostOutcome =
   | { kind: 'ok' }
-  /** 400, 409 or 422 ({@link CONTENT_REFUSAL_STATUSES}): the batch will never be accepted as it is. */
-  | { kind: 'rejected'; status: number; message: string }
+  /**
+   * 400, 409, 413 or 422 ({@link CONTENT_REFUSAL_STATUSES}): the batch will never be accepted as it is. Also the
+   * API's 404 while no scenario runs and `ALWAYS_RECORD` is false (`notRecording`): not wanted, not an error.
+   */
+  | { kind: 'rejected'; status: number; message: string; notRecording?: boolean }
   /**
    * 5xx, 408, 429, a network error or a timeout: worth trying again later. Also a 3xx (with its `location`) and
    * any 4xx that is not a content refusal, with `fix`: a setting (`base_url`, credentials, a proxy's limits)
@@ -38,7 +48,6 @@ export function configFixFor(status: number): string {
       return 'check RECORDER_API_SERVER.base_url: it is the server root, without /resources';
     case 407:
       return 'the proxy wants credentials: put them in RECORDER_API_SERVER.proxy (http://user:pass@host:port)';
-    case 413:
     case 414:
     case 431:
       return 'the request is larger than the API or a proxy in front of it allows: raise its body or header limit';
@@ -149,6 +158,7 @@ export function createApiTransport(settings: RecorderApiServerSettings): ApiTran
           };
         }
         if (CONTENT_REFUSAL_STATUSES.has(res.statusCode)) return { kind: 'rejected', status: res.statusCode, message };
+        if (res.statusCode === 404 && NOT_RECORDING.test(message)) return { kind: 'rejected', status: 404, message, notRecording: true };
         // Route, credentials, size or framing: every batch would fail alike. Keep them until the setting is fixed.
         return { kind: 'retry', status: res.statusCode, message, fix: configFixFor(res.statusCode) };
       } catch (err) {
