@@ -395,34 +395,34 @@ export class EnergyRecorder {
 
   /**
    * Waits for a marker, so a slow or hanging API (answering only at `timeoutMs`) cannot hold the test body long
-   * enough to fail it on its runner's timeout. The markers of one recording (start, steps, end) share one budget
-   * of `waitMs` in total, kept on its entry; a marker outside any recording gets `waitMs` of its own. The marker
-   * is not cancelled: it stays in the queue and reaches the API in order; until it does, the body is tagged with
-   * what ran before.
+   * enough to fail it on its runner's timeout. Each marker is awaited at most `waitMs`, but once a marker of a
+   * recording went unanswered for that long, its later markers (steps, end) are not awaited at all: a hanging
+   * API delays a recording by about `waitMs` in total. While the API answers in time, every marker gets its full
+   * `waitMs`. The marker is not cancelled: it stays in the queue and reaches the API in order; until it does,
+   * the body is tagged with what ran before.
    */
   private async bounded(marker: Promise<unknown>, what: string, entry?: ActiveRecording): Promise<void> {
-    const budget = entry !== undefined && entry.status !== 'ended' ? entry : undefined;
-    const waitMs = budget === undefined ? this.options.waitMs : Math.max(0, budget.waitLeftMs);
+    const recording = entry !== undefined && entry.status !== 'ended' ? entry : undefined;
+    const waitMs = recording?.gaveUp === true ? 0 : this.options.waitMs;
     if (waitMs === 0) return;
-    const startedMs = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const gaveUp = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), waitMs);
     });
     try {
       if (await Promise.race([marker.then(() => false), gaveUp])) {
+        if (recording !== undefined) recording.gaveUp = true;
         this.log.debug({ marker: what, waitMs }, 'marker still pending; going on, it is sent in the background');
       }
     } finally {
       clearTimeout(timer);
-      if (budget !== undefined) budget.waitLeftMs = Math.max(0, budget.waitLeftMs - (Date.now() - startedMs));
     }
   }
 
   private open(scenario: string): { entry: ActiveRecording; ready: Promise<boolean>; end: () => Promise<boolean> } | undefined {
     if (this.disabledReason !== undefined) return undefined;
     this.lastScenario = scenario;
-    const entry: ActiveRecording = { scenario, step: INITIAL_STEP, status: 'pending', waitLeftMs: this.options.waitMs };
+    const entry: ActiveRecording = { scenario, step: INITIAL_STEP, status: 'pending', gaveUp: false };
     const ready = this.queued(() => this.beginOp(entry), false);
     let ended: Promise<boolean> | undefined;
     const end = (): Promise<boolean> => {
@@ -529,35 +529,41 @@ export class EnergyRecorder {
 
   /** With `shared`, a back-off noted by another test file or worker of the run (one file read) is honoured. */
   private probe(shared: boolean): Promise<boolean> {
-    this.state.probe ??= (async () => {
-      try {
-        const downUntil = shared ? sharedDownUntil(this.apiUrl) : undefined;
-        if (downUntil !== undefined) {
-          this.state.availability = { kind: 'down', untilMs: downUntil };
-          this.log.info({ apiUrl: this.apiUrl, downUntil: new Date(downUntil).toISOString() }, 'recording API found unavailable by another test file or worker; recording is off until then');
-          return false;
-        }
-        const answer = await httpCall(this.request('GET', `${this.apiUrl}/monitoring/ping`, { jsonHeader: true }));
-        const body = parseJson(answer.text);
-        // As the original: only the body's status counts, not the HTTP status.
-        if (isRecord(body) && body['status'] === 'OK') {
-          if (this.state.availability.kind === 'down') {
-            this.log.info({ apiUrl: this.apiUrl }, 'recording API available again');
-            shareUp(this.apiUrl);
-          }
-          this.state.availability = { kind: 'up' };
-          return true;
-        }
-        this.markDown(`ping answered ${answer.status}: ${clip(answer.text)}`);
+    if (this.state.probe !== undefined) return this.state.probe;
+    // Cleared once settled, by a handler attached after the assignment: the probe may settle without waiting
+    // for anything (a shared back-off), and clearing it from inside would run before it is stored.
+    const probe: Promise<boolean> = this.runProbe(shared).finally(() => {
+      if (this.state.probe === probe) this.state.probe = undefined;
+    });
+    this.state.probe = probe;
+    return probe;
+  }
+
+  private async runProbe(shared: boolean): Promise<boolean> {
+    try {
+      const downUntil = shared ? sharedDownUntil(this.apiUrl) : undefined;
+      if (downUntil !== undefined) {
+        this.state.availability = { kind: 'down', untilMs: downUntil };
+        this.log.info({ apiUrl: this.apiUrl, downUntil: new Date(downUntil).toISOString() }, 'recording API found unavailable by another test file or worker; recording is off until then');
         return false;
-      } catch (err) {
-        this.markDown(err instanceof Error ? err.message : String(err));
-        return false;
-      } finally {
-        this.state.probe = undefined;
       }
-    })();
-    return this.state.probe;
+      const answer = await httpCall(this.request('GET', `${this.apiUrl}/monitoring/ping`, { jsonHeader: true }));
+      const body = parseJson(answer.text);
+      // As the original: only the body's status counts, not the HTTP status.
+      if (isRecord(body) && body['status'] === 'OK') {
+        if (this.state.availability.kind === 'down') {
+          this.log.info({ apiUrl: this.apiUrl }, 'recording API available again');
+          shareUp(this.apiUrl);
+        }
+        this.state.availability = { kind: 'up' };
+        return true;
+      }
+      this.markDown(`ping answered ${answer.status}: ${clip(answer.text)}`);
+      return false;
+    } catch (err) {
+      this.markDown(err instanceof Error ? err.message : String(err));
+      return false;
+    }
   }
 
   private markDown(reason: string): void {

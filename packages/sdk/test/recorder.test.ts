@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '@energyrecorder/core';
 import { EnergyRecorder, SdkError, type RecorderOptions } from '../src/index.js';
+import { availabilityFile, shareDown, shareUp } from '../src/internal/shared-files.js';
 import { FakeApi } from './support/fake-api.js';
 
 let api: FakeApi;
@@ -138,6 +142,44 @@ describe('EnergyRecorder availability', () => {
     await expect(rec.recording('s', () => 'value')).resolves.toBe('value');
     api = new FakeApi();
     await api.listen();
+  });
+});
+
+describe('EnergyRecorder and the down note of other test files and workers', () => {
+  afterEach(() => {
+    shareUp(api.url);
+  });
+
+  it('records again once the back-off noted by another file or worker has passed', async () => {
+    shareDown(api.url, Date.now() + 150);
+    const rec = recorder();
+    await expect(rec.start('during')).resolves.toBe(false);
+    expect(api.requests).toEqual([]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(rec.available).toBeUndefined();
+    await expect(rec.recording('after', () => 'ran')).resolves.toBe('ran');
+    const base = `/resources/recorders/environment/${rec.environment}`;
+    expect(api.calls()).toContain(`POST ${base} {"step":"running","scenario":"after"}`);
+    await expect(rec.ping()).resolves.toBe(true);
+  });
+
+  it('probes for itself when the note was written before this process started', async () => {
+    writeFileSync(
+      availabilityFile(api.url),
+      JSON.stringify({ apiUrl: api.url, downUntilMs: Date.now() + 60_000, atMs: performance.timeOrigin - 1000, pid: process.pid }),
+    );
+    const rec = recorder();
+    await expect(rec.start('fresh-run')).resolves.toBe(true);
+    expect(api.requests.filter((r) => r.path.endsWith('/monitoring/ping'))).toHaveLength(1);
+  });
+
+  it('probes for itself and deletes the note when its writer has exited', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const file = availabilityFile(api.url);
+    writeFileSync(file, JSON.stringify({ apiUrl: api.url, downUntilMs: Date.now() + 60_000, atMs: Date.now(), pid: Number(dead.stdout) }));
+    const rec = recorder();
+    await expect(rec.start('writer-gone')).resolves.toBe(true);
+    expect(existsSync(file)).toBe(false);
   });
 });
 
@@ -411,6 +453,21 @@ describe('EnergyRecorder waitMs', () => {
         expect(api.current(rec.environment)).toEqual({ scenario: 'quick', step: name });
       }
     });
+  });
+
+  it('waits for the end marker with its own waitMs when the start was answered, with an API taking 300 ms per call', async () => {
+    api.callDelayMs = 300;
+    api.pingDelayMs = 300;
+    const rec = recorder({ timeoutMs: 5000, waitMs: 1000 });
+    let shownDuringBody: unknown;
+    await rec.recording('slow-but-answering', async () => {
+      shownDuringBody = api.current(rec.environment);
+    });
+    // Start: ping, lookup, start (900 ms); end: lookup, stop (600 ms), more than what a shared budget leaves.
+    expect(shownDuringBody).toEqual({ scenario: 'slow-but-answering', step: 'running' });
+    expect(api.current(rec.environment)).toBeUndefined();
+    const base = `/resources/recorders/environment/${rec.environment}`;
+    expect(api.calls()).toEqual([`GET ${base}`, `POST ${base} {"step":"running","scenario":"slow-but-answering"}`, `GET ${base}`, `DELETE ${base}`]);
   });
 
   it('refuses ENERGY_RECORDER_WAIT_MS when it is negative or not a number', () => {

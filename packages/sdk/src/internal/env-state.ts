@@ -11,8 +11,8 @@ export interface ActiveRecording {
    * reach the API or was refused (its steps and end are then not sent), `ended` once its end was handled.
    */
   status: 'pending' | 'live' | 'skipped' | 'ended';
-  /** What is left of the recording's wait budget (`waitMs` in total for all its markers). */
-  waitLeftMs: number;
+  /** Whether a marker of it was not answered within `waitMs`: its later markers are then not waited for. */
+  gaveUp: boolean;
 }
 
 /** Whether the API answered lately. */

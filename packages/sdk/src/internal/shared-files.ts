@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { RunningScenario } from '../report.js';
 import { isRecord } from './http.js';
 
@@ -53,22 +54,100 @@ export function availabilityFile(apiUrl: string): string {
   return join(tmpdir(), `energyrecorder-api-${hash(`${apiUrl}\u0000${process.ppid}`)}.json`);
 }
 
-/** Until when another test file or worker found the API down, or undefined (one small file read). */
+/** When this process started (ms since the epoch). */
+function processStartMs(): number {
+  return performance.timeOrigin;
+}
+
+/** Whether the process `pid` still runs (a process of another user counts as running). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Until when another test file or worker found the API down, or undefined (one small file read). Only a note
+ * from a process that still runs, written since this process started, counts: a note left by an earlier run
+ * from the same shell (same parent process) is not evidence that the API is down now, so this process probes
+ * for itself. A note that has expired or whose writer has exited is deleted.
+ */
 export function sharedDownUntil(apiUrl: string, now = Date.now()): number | undefined {
-  const value = readJson(availabilityFile(apiUrl));
+  const file = availabilityFile(apiUrl);
+  const value = readJson(file);
   if (!isRecord(value) || value['apiUrl'] !== apiUrl) return undefined;
   const until = value['downUntilMs'];
-  return typeof until === 'number' && until > now ? until : undefined;
+  const atMs = value['atMs'];
+  const pid = value['pid'];
+  if (typeof until !== 'number' || until <= now || typeof pid !== 'number' || (pid !== process.pid && !isAlive(pid))) {
+    // Expired, or its writer has exited: nobody can use it any more.
+    remove(file);
+    return undefined;
+  }
+  // Written before this process started (e.g. by an earlier run from the same shell, which has the same parent
+  // process): not evidence about the API now, so this process probes for itself once.
+  if (typeof atMs !== 'number' || atMs < processStartMs()) return undefined;
+  return until;
 }
 
 /** Tells the other files and workers that the API is down until `untilMs`. */
 export function shareDown(apiUrl: string, untilMs: number): void {
-  writeJson(availabilityFile(apiUrl), { apiUrl, downUntilMs: untilMs });
+  sweepOnce();
+  writeJson(availabilityFile(apiUrl), { apiUrl, downUntilMs: untilMs, atMs: Date.now(), pid: process.pid });
 }
 
 /** Tells them the API answers again. */
 export function shareUp(apiUrl: string): void {
   remove(availabilityFile(apiUrl));
+}
+
+const SHARED_FILE = /^energyrecorder-(api|rec)-[0-9a-f]{16}\.json$/;
+let swept = false;
+
+/**
+ * Deletes this SDK's files in the temp dir that nobody can need any more (test suites on random ports leave one
+ * per port): down notes that have expired, recordings files with nothing left to keep, and any of them, or of
+ * their temporary copies, untouched for a day. Runs once per module instance, on its first write.
+ */
+export function sweepSharedFiles(now = Date.now(), dir = tmpdir()): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith('energyrecorder-')) continue;
+    const file = join(dir, name);
+    const kind = SHARED_FILE.exec(name)?.[1];
+    const tmpCopy = kind === undefined && /^energyrecorder-(api|rec)-[0-9a-f]{16}\.json\..+\.tmp$/.test(name);
+    if (kind === undefined && !tmpCopy) continue;
+    try {
+      if (now - statSync(file).mtimeMs > DAY_MS) {
+        remove(file);
+        continue;
+      }
+    } catch {
+      continue;
+    }
+    if (kind === 'api') {
+      const value = readJson(file);
+      const until = isRecord(value) ? value['downUntilMs'] : undefined;
+      if (typeof until === 'number' && until <= now) remove(file);
+    } else if (kind === 'rec') {
+      const value = readJson(file);
+      if (isRecord(value) && isRecord(value['recordings']) && Object.keys(prune(readRecordings(file), now)).length === 0) remove(file);
+    }
+  }
+}
+
+function sweepOnce(): void {
+  if (swept) return;
+  swept = true;
+  sweepSharedFiles();
 }
 
 /** One outermost recording of a process, as the other processes see it. */
@@ -127,6 +206,7 @@ function prune(recordings: Recordings, now: number): Recordings {
 }
 
 function writeRecordings(file: string, recordings: Recordings): void {
+  sweepOnce();
   const kept = prune(recordings, Date.now());
   if (Object.keys(kept).length === 0) remove(file);
   else writeJson(file, { version: 1, recordings: kept });

@@ -32,6 +32,8 @@ export class FakeApi {
   hangCalls = false;
   /** Delay in ms before each recorder call is handled (a slow API); calls are still handled in arrival order. */
   callDelayMs = 0;
+  /** Delay before answering the ping. */
+  pingDelayMs = 0;
   /** Coverage reported for every equipment (100 = all samples in). */
   reportCoverage = 100;
   private readonly server: Server;
@@ -109,6 +111,7 @@ export class FakeApi {
     };
     if (url.pathname === '/resources/monitoring/ping') {
       if (this.pingMode === 'hang') return;
+      if (this.pingDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.pingDelayMs));
       if (this.pingMode === 'ko') return send(500, { message: 'API-KO' });
       return send(200, { status: 'OK' });
     }
