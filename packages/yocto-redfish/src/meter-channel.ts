@@ -203,6 +203,11 @@ export class MeterChannel {
         },
         () => undefined,
       )
+      // A driver whose close() rejects must not leave an unhandled rejection behind.
+      .catch((err: unknown) => {
+        const message = redactUrlCredentials(err instanceof Error ? err.message : String(err));
+        this.log.warn({ err: message }, 'closing a timed-out open that finished late failed');
+      })
       .finally(() => {
         if (this.abandonedOpen === settled) this.abandonedOpen = undefined;
       });

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { noopLogger, type Logger } from '@energyrecorder/core';
 import { MeterChannel } from '../src/meter-channel.js';
 import { SimulatedMeter } from '../src/simulated-meter.js';
 import type { Meter, MeterReading } from '../src/meter.js';
@@ -217,6 +218,47 @@ describe('MeterChannel late opens', () => {
     expect(dev).toMatchObject({ opens: 2, busy: 0 });
     await channel.stop();
     expect(dev.claimed).toBe(false);
+  });
+});
+
+describe('MeterChannel late open whose close rejects', () => {
+  it('logs the failed close of a late open instead of leaving an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const warnings: string[] = [];
+    const logger = {
+      ...noopLogger,
+      warn: (_fields: unknown, msg: string) => void warnings.push(msg),
+      child: () => logger,
+    } as unknown as Logger;
+    try {
+      let closes = 0;
+      const meter: Meter = {
+        driver: 'third-party',
+        target: 'third-party',
+        open: async () => {
+          await new Promise((r) => setTimeout(r, 40));
+          return { manufacturer: 'x', model: 'y' };
+        },
+        read: async () => ({ powerWatts: 5, timestampNs: 0 }),
+        close: async () => {
+          closes++;
+          throw new Error('close failed');
+        },
+      };
+      const channel = new MeterChannel({ meter, logger, readTimeoutMs: 10, backoffInitialMs: 1, pollIntervalMs: 1 });
+      expect((await channel.sample()).status.state).toBe('UnavailableOffline');
+      // Let the late open settle, its close reject, and Node report any unhandled rejection.
+      await new Promise((r) => setTimeout(r, 80));
+      await new Promise((r) => setImmediate(r));
+      expect(closes).toBe(1);
+      expect(unhandled).toEqual([]);
+      expect(warnings).toContain('closing a timed-out open that finished late failed');
+      await channel.stop();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
 

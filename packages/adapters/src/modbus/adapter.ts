@@ -150,8 +150,9 @@ export interface ModbusAdapterOptions {
  * Reads Modbus TCP (or RTU-over-TCP) registers. One connection is kept across polls and re-opened when it
  * fails; sensors are read in as few requests as the register layout allows, and a merged request the device
  * refuses with an address exception (a hole in its register map) is split into one request per sensor from then
- * on. Device and gateway exceptions (busy, failure, target unreachable) never change the plan; when they leave no
- * sensor read, the poll fails with `ER_MODBUS_DEVICE` or `ER_MODBUS_GATEWAY`.
+ * on. A merged request refused with another exception is read in parts; the split is kept only if a part is read,
+ * so transient device and gateway exceptions (busy, failure, target unreachable) leave the plan as it was; when
+ * they leave no sensor read, the poll fails with `ER_MODBUS_DEVICE` or `ER_MODBUS_GATEWAY`.
  */
 export class ModbusAdapter implements PowerAdapter {
   private readonly config: ModbusConfig;
@@ -232,8 +233,10 @@ export class ModbusAdapter implements PowerAdapter {
   /**
    * Reads `groups`, collecting values and the plan to keep. A merged request the device refuses with an address
    * exception (2, 3) is split: first into the contiguous runs it merged across a hole, then, if a run is refused
-   * too, into one request per sensor; the split plan is kept for the following polls. Any other exception skips
-   * the group's sensors for this poll only and keeps the group as it is.
+   * too, into one request per sensor; the split plan is kept for the following polls. A merged request refused
+   * with any other exception is split the same way for this poll; the split is kept only if a part was read (the
+   * merged request was the problem, e.g. a hole reported as exception 1 or 4). When the parts fail with device or
+   * gateway exceptions too and none is read, the exception was transient: the merged group is kept as it is.
    */
   private async readGroups(session: Session, groups: readonly ModbusReadGroup[], poll: PollState): Promise<void> {
     for (const group of groups) {
@@ -244,9 +247,25 @@ export class ModbusAdapter implements PowerAdapter {
       } catch (err) {
         const code = exceptionCode(err);
         if (code === undefined) throw err;
-        if (ADDRESS_EXCEPTIONS.has(code) && group.sensors.length > 1) {
-          this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
-          await this.readGroups(session, this.split(group), poll);
+        if (group.sensors.length > 1) {
+          if (ADDRESS_EXCEPTIONS.has(code)) {
+            this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
+            await this.readGroups(session, this.split(group), poll);
+            continue;
+          }
+          // Some devices report a hole with another exception (1, 4, ...), while busy or gateway exceptions are
+          // transient: read the parts now, and keep them split only if they succeed where the merged read did not.
+          const parts: PollState = { ...poll, nextGroups: [] };
+          const read = poll.readings.length;
+          const failed = poll.deviceExceptions.length;
+          await this.readGroups(session, this.split(group), parts);
+          const transient = poll.readings.length === read && poll.deviceExceptions.length > failed;
+          if (transient) {
+            poll.nextGroups.push(group);
+          } else {
+            this.logger.info({ start: group.start, count: group.count, exception: code }, 'Modbus device refused a merged read; splitting it');
+            poll.nextGroups.push(...parts.nextGroups);
+          }
           continue;
         }
         poll.nextGroups.push(group);

@@ -99,7 +99,9 @@ export function parseEnvironmentMetrics(body: unknown): SourceOutcome {
   if (!isObject(body)) return { kind: 'invalid', reason: 'EnvironmentMetrics is not an object' };
   const watts = numberField(at(body, 'PowerWatts', 'Reading'));
   if (watts.kind === 'missing') {
-    const metered = isObject(prop(body, 'PowerWatts'));
+    // Only an explicit `Reading: null` is a meter without a value now; a PowerWatts without Reading (only a
+    // DataSourceUri, say) is no power value at all.
+    const metered = at(body, 'PowerWatts', 'Reading') === null;
     return { kind: 'missing', reason: 'EnvironmentMetrics.PowerWatts.Reading is absent or null', ...(metered ? { nullReading: true } : {}) };
   }
   if (watts.kind === 'invalid') {
@@ -163,7 +165,14 @@ export function parsePowerControl(body: unknown): SourceOutcome {
       seen += 1;
     }
   }
-  if (seen === 0) return { kind: 'missing', reason: 'every Power.PowerControl[].PowerConsumedWatts is null', nullReading: true };
+  if (seen === 0) {
+    // A meter without a value now only when a whole-chassis entry has `PowerConsumedWatts: null`; component
+    // entries only, or entries without the key (limits only), are no chassis power value at all.
+    const metered = candidates.some((e) => prop(e, 'PowerConsumedWatts') === null);
+    return metered
+      ? { kind: 'missing', reason: 'every Power.PowerControl[].PowerConsumedWatts is null', nullReading: true }
+      : { kind: 'missing', reason: 'Power.PowerControl has no whole-chassis PowerConsumedWatts' };
+  }
   return { kind: 'ok', watts: sum };
 }
 

@@ -310,13 +310,11 @@ describe('modbus adapter against a ServerTCP meter', () => {
   ])('keeps the merged plan after a transient exception %i on it and fails that poll with %s', async (code, errorCode) => {
     const adapter = create({ sensors: sensors.slice(0, 3), max_gap: 0 });
     expect(adapter.plan.map((g) => [g.start, g.count])).toEqual([[0, 4]]);
-    let once = true;
-    meter.exceptionFor = () => {
-      if (!once) return undefined;
-      once = false;
-      return code;
-    };
+    // Busy (or unreachable) for the whole first poll: the merged read and the per-sensor reads tried after it.
+    let failing = true;
+    meter.exceptionFor = () => (failing ? code : undefined);
     const err = await failure(adapter.read(new AbortController().signal));
+    failing = false;
     expect(err.code).toBe(errorCode);
     expect(err.retryable).toBe(true);
     expect(err.message).toContain(`exception ${code}`);
@@ -324,6 +322,30 @@ describe('modbus adapter against a ServerTCP meter', () => {
     const before = meter.requests;
     expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 230.1, delta: -5, power: 123456 });
     expect(meter.requests - before).toBe(1);
+  });
+
+  it.each([
+    [4, 'server device failure'],
+    [1, 'illegal function'],
+  ])('splits a merged read the device refuses with exception %i (%s) when its parts are read', async (code) => {
+    // Devices that report a hole in their register map with exception 1 or 4 rather than 2.
+    meter.exceptionFor = (_unit, _addr, length) => (length > 2 ? code : undefined);
+    const adapter = create({
+      sensors: [
+        { name: 'voltage', unit: 'V', register_address: 0, register_type: 'MBU', register_scaling: 0.1 },
+        { name: 'freq', unit: 'Hz', register_address: 10, register_type: 'MBF', register_order: 'left' },
+      ],
+      max_gap: 9,
+    });
+    expect(adapter.plan.map((g) => [g.start, g.count])).toEqual([[0, 12]]);
+    expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 230.1, freq: 49.98 });
+    expect(adapter.plan.map((g) => [g.start, g.count])).toEqual([
+      [0, 1],
+      [10, 2],
+    ]);
+    const before = meter.requests;
+    expect(values(await adapter.read(new AbortController().signal))).toEqual({ voltage: 230.1, freq: 49.98 });
+    expect(meter.requests - before).toBe(2);
   });
 
   it('fails retryably with ER_MODBUS_GATEWAY while the meter behind the gateway does not answer', async () => {

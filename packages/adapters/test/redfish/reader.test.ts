@@ -65,6 +65,37 @@ describe('RedfishReader fallbacks', () => {
     await expect(reader.read(signal, T)).rejects.toThrow(/no power value this poll.*EnvironmentMetrics\.PowerWatts\.Reading is absent or null.*InputPowerWatts\.Reading is null/);
   });
 
+  it.each([
+    ['a PowerControl with component entries only', 'Power', { PowerControl: [{ PhysicalContext: 'Fan', PowerConsumedWatts: 40 }] }],
+    ['a PowerControl without PowerConsumedWatts (limits only)', 'Power', { PowerControl: [{ PowerLimit: { LimitInWatts: 2000 } }] }],
+    [
+      'an EnvironmentMetrics PowerWatts without Reading',
+      'EnvironmentMetrics',
+      { PowerWatts: { DataSourceUri: '/redfish/v1/Chassis/Enclosure/Sensors/Power' } },
+    ],
+  ])('sums the contained chassis of an unmetered enclosure that has %s', async (_label, link, body) => {
+    const res = cloneResources(loadRedfishFixture('synthetic-blade-enclosure-unmetered-1.0').resources);
+    const uri = `/redfish/v1/Chassis/Enclosure/${link}`;
+    (res.get('/redfish/v1/Chassis/Enclosure') as Record<string, unknown>)[link] = { '@odata.id': uri };
+    res.set(uri, body);
+    const { reader } = readerFor(res, { temperature: false });
+    const values = Object.fromEntries((await reader.read(signal, T)).map((r) => [r.sensor, r.value]));
+    expect(values).toEqual({ power: 750, 'Blade1/power': 400, 'Blade2/power': 350 });
+  });
+
+  it.each([
+    ['PowerConsumedWatts: null on its Chassis entry', 'Power', { PowerControl: [{ PhysicalContext: 'Chassis', PowerConsumedWatts: null }] }],
+    ['PowerWatts.Reading: null', 'EnvironmentMetrics', { PowerWatts: { Reading: null } }],
+  ])('leaves the total out when the unmetered enclosure turns out metered with %s', async (_label, link, body) => {
+    const res = cloneResources(loadRedfishFixture('synthetic-blade-enclosure-unmetered-1.0').resources);
+    const uri = `/redfish/v1/Chassis/Enclosure/${link}`;
+    (res.get('/redfish/v1/Chassis/Enclosure') as Record<string, unknown>)[link] = { '@odata.id': uri };
+    res.set(uri, body);
+    const { reader } = readerFor(res, { temperature: false });
+    const values = Object.fromEntries((await reader.read(signal, T)).map((r) => [r.sensor, r.value]));
+    expect(values).toEqual({ 'Blade1/power': 400, 'Blade2/power': 350 });
+  });
+
   it('keeps other chassis readings and drops the total when one top-level chassis fails', async () => {
     const res = cloneResources(loadRedfishFixture('synthetic-blade-enclosure-1.0').resources);
     res.set('/redfish/v1/Chassis/Standalone/Power', { PowerControl: [{ PowerConsumedWatts: 'broken' }] });
