@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { caseVariantConfigKeys, ConfigError, unknownConfigKeys, webappSettingsSchema, YAML_11_BOOLEANS, type WebappSettings } from '@energyrecorder/core';
+import { caseVariantConfigKeys, ConfigError, unknownConfigKeys, webappSettingsSchema, type WebappSettings } from '@energyrecorder/core';
 import { parseWebappSettings, type ApiServer } from './index.js';
 import { buildContainer } from './container.js';
 import { TOKENS } from './tokens.js';
@@ -61,7 +61,7 @@ export async function runCli(argv: string[]): Promise<number> {
     if (v.config !== undefined) {
       const text = readFileSync(v.config, 'utf8');
       try {
-        raw = parseYaml(text, { customTags: [YAML_11_BOOLEANS] }) ?? {};
+        raw = parseYaml(text) ?? {};
       } catch (err) {
         throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: v.config });
       }

@@ -41,7 +41,7 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
 
   it('exits 2 naming the key when the config is invalid', async () => {
     const f = join(dir, 'bad.yaml');
-    writeFileSync(f, 'INFLUX:\n  host: "not a url"\nALWAYS_RECORD: "yes"\n');
+    writeFileSync(f, 'INFLUX:\n  host: "not a url"\nALWAYS_RECORD: "maybe"\n');
     const r = await run(['--config', f, '--check-config']);
     expect(r.code).toBe(2);
     expect(r.out).toContain('INFLUX.host');
@@ -63,10 +63,10 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
     const r = await run(['--config', f, '--check-config']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('ALWAYS_RECORD: false');
-    writeFileSync(f, 'ALWAYS_RECORD: "no"\n');
-    const quoted = await run(['--config', f, '--check-config']);
-    expect(quoted.code).toBe(2);
-    expect(quoted.out).toContain('ALWAYS_RECORD');
+    writeFileSync(f, 'ALWAYS_RECORD: maybe\n');
+    const odd = await run(['--config', f, '--check-config']);
+    expect(odd.code).toBe(2);
+    expect(odd.out).toContain('ALWAYS_RECORD');
   });
 
   it('exits 2 when a section is written in another case, since AUTH or TLS would silently be off', async () => {

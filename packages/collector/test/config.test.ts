@@ -43,6 +43,7 @@ describe('parseCollectorConfigText', () => {
       '    active: yes',
       '    topology:',
       '      rack: 12',
+      '      country: NO',
       '    servers:',
       '      - id: 7',
       '        type: redfish',
@@ -53,12 +54,15 @@ describe('parseCollectorConfigText', () => {
       '        host: 127.0.0.1',
       '        active: "no"',
     ].join('\n');
-    const issues = issuesOfWith(text, createAdapterRegistry(builtinAdapters));
-    // A quoted "no" is a string, as in PyYAML: refused naming the key, not read as false.
-    expect(issues).toEqual(['PODS.0.servers.1.active: Invalid input: expected boolean, received string']);
+    // Only boolean keys read the YAML 1.1 words: quoted or not, "no" there is false.
+    expect(issuesOfWith(text, createAdapterRegistry(builtinAdapters))).toEqual([]);
+    expect(issuesOfWith(text.replace('active: "no"', 'active: nope'), createAdapterRegistry(builtinAdapters))).toEqual([
+      'PODS.0.servers.1.active: Invalid input: expected boolean, received string',
+    ]);
     const cfg = parseCollectorConfigText(text.replace('active: "no"', 'active: off'), createAdapterRegistry(builtinAdapters));
     expect(cfg.settings.RECORDER_API_SERVER).toMatchObject({ pass: '123456', verify_cert: false, proxy: 'http://proxy.example:3128' });
-    expect(cfg.environments[0]?.topology).toEqual({ rack: '12' });
+    // Other keys keep the words as text: Norway stays NO (the original's PyYAML would have made it False).
+    expect(cfg.environments[0]?.topology).toEqual({ rack: '12', country: 'NO' });
     expect(cfg.environments[0]?.devices).toEqual([]);
   });
 
@@ -174,7 +178,7 @@ PODS:
         type: rpimon
         host: h
 RECORDER_API_SERVER:
-  verify_cert: "yes"
+  verify_cert: "sometimes"
 `;
     const issues = issuesOf(text);
     expect(issues).toEqual(

@@ -39,7 +39,7 @@ export type {
   ParsedAdapterConfig,
 } from './adapter.js';
 export { caseVariantConfigKeys, parseConfig, unknownConfigKeys, unknownDeviceKeys } from './config/parse.js';
-export { YAML_11_BOOLEANS } from './config/yaml-booleans.js';
+export { configBoolean } from './config/yaml-booleans.js';
 export {
   DEFAULT_COLLECTOR_SETTINGS,
   collectorSettingsSchema,

@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, parseConfig, unknownConfigKeys, YAML_11_BOOLEANS, type ConfigIssue, type Logger } from '@energyrecorder/core';
+import { ConfigError, configBoolean, parseConfig, unknownConfigKeys, type ConfigIssue, type Logger } from '@energyrecorder/core';
 import { parseProfile } from './profile.js';
 import type { ServedMeter } from './redfish-service.js';
 import { SimulatedMeter } from './simulated-meter.js';
@@ -53,7 +53,7 @@ const yoctopuceEntry = z.object({
   hub_url: z.url({ protocol: /^https?$/ }).optional(),
   user: z.string().optional(),
   pass: z.string().optional(),
-  read_electrical: z.boolean().default(false),
+  read_electrical: configBoolean().default(false),
 });
 const simulatedEntry = z.object({
   driver: z.literal('simulated'),
@@ -84,7 +84,7 @@ export const yoctoRedfishSettingsSchema = z
       .default(DEFAULT_YOCTO_REDFISH_SETTINGS.bind),
     YOKOTOOL_PATH: z.string().min(1).default(DEFAULT_YOCTO_REDFISH_SETTINGS.yokotoolPath),
     POWERMETERS: z.array(meterEntrySchema).min(1, 'at least one power meter'),
-    SUM_CHASSIS: z.boolean().default(false),
+    SUM_CHASSIS: configBoolean().default(false),
     POLL_INTERVAL_MS: z.number().int().min(50).default(DEFAULT_YOCTO_REDFISH_SETTINGS.pollIntervalMs),
     METRICS_INTERVAL_MIN: z.number().int().min(1).default(DEFAULT_YOCTO_REDFISH_SETTINGS.metricsIntervalMin),
     AUTH: z
@@ -212,7 +212,7 @@ export function readSettingsFile(path: string): LoadedSettings {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text, { customTags: [YAML_11_BOOLEANS] });
+    doc = parseYaml(text);
   } catch (err) {
     throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: path, cause: err });
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configBoolean } from '@energyrecorder/core';
 import { deviceIdentityKeys, optionalText } from '../internal/config-fields.js';
 import { isKnownZone, isSupportedEncoding } from './parse.js';
 
@@ -55,14 +56,14 @@ export const csvFtpConfigSchema = z
     max_files: z.number().int().positive().default(DEFAULT_CSVFTP.maxFiles),
     ack_timeout_ms: z.number().int().positive().default(DEFAULT_CSVFTP.ackTimeoutMs),
     max_file_bytes: z.number().int().positive().default(DEFAULT_CSVFTP.maxFileBytes),
-    purge: z.boolean().default(DEFAULT_CSVFTP.purge),
+    purge: configBoolean().default(DEFAULT_CSVFTP.purge),
     settle_ms: z.number().int().min(0).default(DEFAULT_CSVFTP.settleMs),
     delimiter: z.string().length(1).default(DEFAULT_CSVFTP.delimiter),
     /** Decimal separator of the values; default `,` when `delimiter` is `;`, else `.`. */
     decimal: z.enum(['.', ',']).optional(),
     /** FTPS: `true` for explicit TLS (AUTH TLS), `implicit` for port 990 style. Certificates are verified. */
-    secure: z.union([z.boolean(), z.literal('implicit')]).default(false),
-    verify_cert: z.boolean().default(true),
+    secure: z.union([z.literal('implicit'), configBoolean()]).default(false),
+    verify_cert: configBoolean().default(true),
     /** Per-operation timeout in seconds. */
     timeout: z.number().positive().optional(),
   })

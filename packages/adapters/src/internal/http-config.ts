@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configBoolean } from '@energyrecorder/core';
 import { deviceIdentityKeys, optionalText } from './config-fields.js';
 import { deviceHostProblem } from './http.js';
 
@@ -28,7 +29,7 @@ export const httpDeviceShape = {
     }),
   user: optionalText,
   pass: optionalText,
-  verify_cert: z.boolean().default(DEFAULT_HTTP_DEVICE.verifyCert),
+  verify_cert: configBoolean().default(DEFAULT_HTTP_DEVICE.verifyCert),
   ca_file: z.string().min(1).optional(),
   /** Per-request timeout in seconds. */
   timeout: z.number().positive().optional(),

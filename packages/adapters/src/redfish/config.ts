@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configBoolean } from '@energyrecorder/core';
 import { httpDeviceShape } from '../internal/http-config.js';
 
 /** Defaults of the `redfish` adapter keys, exported for the docs. */
@@ -16,9 +17,9 @@ export const DEFAULT_REDFISH = Object.freeze({
 export const redfishConfigSchema = z
   .looseObject({
     ...httpDeviceShape,
-    power: z.boolean().default(DEFAULT_REDFISH.power),
-    temperature: z.boolean().optional(),
-    temperatures: z.boolean().optional(),
+    power: configBoolean().default(DEFAULT_REDFISH.power),
+    temperature: configBoolean().optional(),
+    temperatures: configBoolean().optional(),
     /** `session` logs in through SessionService (Basic when the service has none); `basic` sends Basic auth. */
     auth: z.enum(['session', 'basic']).default(DEFAULT_REDFISH.auth),
     /** `auto` tries https then http, as the original; a scheme in `host` wins over this key. */

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { configBoolean } from '@energyrecorder/core';
 import { deviceIdentityKeys, optionalText } from '../internal/config-fields.js';
 import { isNumericOid, normaliseOid } from './decode.js';
 import { SNMP_PRESETS, expandPreset, presetSupportsOutlets, type SnmpSensorSpec } from './presets.js';
@@ -67,7 +68,7 @@ export const snmpSensorSchema = z.object({
   unit: z.union([z.string(), z.null()]).optional().transform((v) => v ?? ''),
   scale: z.number().finite().default(1),
   offset: z.number().finite().default(0),
-  walk: z.boolean().default(false),
+  walk: configBoolean().default(false),
 });
 
 /** Keys of an `snmp` device entry. v3 keys are only required with `version: v3`. */

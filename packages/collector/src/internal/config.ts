@@ -3,12 +3,12 @@ import { parse as parseYaml } from 'yaml';
 import {
   ConfigError,
   caseVariantConfigKeys,
+  configBoolean,
   collectorSettingsSchema,
   unknownConfigKeys,
   unknownDeviceKeys,
   deviceEntrySchema,
   zodIssuesToConfigIssues,
-  YAML_11_BOOLEANS,
   type AdapterRegistry,
   type CollectorSettings,
   type ConfigIssue,
@@ -46,6 +46,13 @@ export interface ResolvedCollectorConfig {
 /** Keys of every device entry that the collector itself reads, whatever the adapter. */
 const DEVICE_COMMON_KEYS: readonly string[] = Object.keys(deviceEntrySchema.shape);
 
+/** `active: false`, or one of the YAML 1.1 words for it (`no`, `off`) that the schema reads as false too. */
+function isSetFalse(v: unknown): boolean {
+  const r = activeFlag.safeParse(v);
+  return r.success && !r.data;
+}
+const activeFlag = configBoolean();
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -75,7 +82,7 @@ export function resolveCollectorConfig(
   rawPods.forEach((rawPod, podIndex) => {
     if (!isRecord(rawPod)) return;
     const envName = typeof rawPod['environment'] === 'string' ? rawPod['environment'] : `#${podIndex}`;
-    if (rawPod['active'] === false) {
+    if (isSetFalse(rawPod['active'])) {
       notices.push(`environment "${envName}" is inactive: skipped`);
       return;
     }
@@ -92,7 +99,7 @@ export function resolveCollectorConfig(
     servers.forEach((rawServer, serverIndex) => {
       const prefix = `PODS.${podIndex}.servers.${serverIndex}`;
       if (!isRecord(rawServer)) return;
-      if (rawServer['active'] === false) {
+      if (isSetFalse(rawServer['active'])) {
         notices.push(`device "${String(rawServer['id'])}" of "${envName}" is inactive: skipped`);
         return;
       }
@@ -159,7 +166,7 @@ export function parseCollectorConfigText(
 ): ResolvedCollectorConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { customTags: [YAML_11_BOOLEANS] });
+    doc = parseYaml(text);
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
     throw new ConfigError([{ path: '', message: `YAML syntax error: ${message}` }], {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configBoolean } from './yaml-booleans.js';
 import { nameProblem, RESERVED_TAG_KEYS } from '../names.js';
 
 /** Defaults of `collector-settings.yaml`, exported for the docs. */
@@ -42,7 +43,7 @@ const topologySchema = z
 export const deviceEntrySchema = z.looseObject({
   id: z.union([z.string(), z.number().transform(String)]).pipe(tagName),
   type: z.string().min(1),
-  active: z.boolean().default(true),
+  active: configBoolean().default(true),
 });
 
 /** Longest delay in seconds that Node's timers honour (2^31 - 1 ms); a longer one fires after 1 ms. */
@@ -64,7 +65,7 @@ export const podSchema = z.object({
           ? DEFAULT_COLLECTOR_SETTINGS.minPollingIntervalS
           : v,
     ),
-  active: z.boolean().default(true),
+  active: configBoolean().default(true),
   topology: topologySchema.optional(),
   servers: z.array(deviceEntrySchema).default([]),
 });
@@ -75,7 +76,7 @@ export const recorderApiServerSchema = z.object({
   base_url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
   user: optionalSecret,
   pass: optionalSecret,
-  verify_cert: z.boolean().default(DEFAULT_COLLECTOR_SETTINGS.verifyCert),
+  verify_cert: configBoolean().default(DEFAULT_COLLECTOR_SETTINGS.verifyCert),
   /** PEM file of an extra CA to trust. */
   ca_file: z.string().min(1).optional(),
   /** Read timeout in seconds. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configBoolean } from './yaml-booleans.js';
 
 /** Defaults of `webapp-settings.yaml`, exported for the docs. */
 export const DEFAULT_WEBAPP_SETTINGS = Object.freeze({
@@ -48,7 +49,7 @@ export const influxSettingsSchema = z.object({
   /** `null` (or absent) sends no auth; a string, even empty, sends Basic auth as the original. */
   user: optionalSecret,
   pass: optionalSecret,
-  verify_cert: z.boolean().default(true),
+  verify_cert: configBoolean().default(true),
   ca_file: z.string().min(1).optional(),
   power_data_retention: influxDuration.default(DEFAULT_WEBAPP_SETTINGS.powerDataRetention),
   running_scenarios_retention: influxDuration.default(DEFAULT_WEBAPP_SETTINGS.runningScenariosRetention),
@@ -66,9 +67,9 @@ export const mqttSettingsSchema = z.object({
     .string()
     .default(DEFAULT_WEBAPP_SETTINGS.mqttBasePath)
     .transform((p) => p.replace(/\/+$/, '')),
-  tls: z.boolean().default(false),
+  tls: configBoolean().default(false),
   ca_file: z.string().min(1).optional(),
-  verify_cert: z.boolean().default(true),
+  verify_cert: configBoolean().default(true),
   qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(DEFAULT_WEBAPP_SETTINGS.mqttQos),
 });
 
@@ -92,7 +93,7 @@ export const apiUserSchema = z.object({
 export const authSettingsSchema = z.object({
   users: z.array(apiUserSchema).min(1),
   /** Whether GET requests need a user too. */
-  protect_reads: z.boolean().default(true),
+  protect_reads: configBoolean().default(true),
 });
 
 /** `TLS`: optional HTTPS for the API. */
@@ -118,7 +119,7 @@ export const webappSettingsSchema = z.object({
     .regex(/^[^\s:]*:\d{1,5}$/, 'expected "host:port"')
     .refine((b) => Number(b.slice(b.lastIndexOf(':') + 1)) <= 65535, 'port must be between 0 and 65535')
     .default(DEFAULT_WEBAPP_SETTINGS.bind),
-  ALWAYS_RECORD: z.boolean().default(DEFAULT_WEBAPP_SETTINGS.alwaysRecord),
+  ALWAYS_RECORD: configBoolean().default(DEFAULT_WEBAPP_SETTINGS.alwaysRecord),
   MQTT: z.preprocess(emptyToUndefined, mqttSettingsSchema.optional()),
   // Absent sections are parsed as `{}`, so their defaults are the keys' own and cannot drift from a copy.
   STORE: storeSettingsSchema.prefault({}),

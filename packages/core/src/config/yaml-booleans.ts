@@ -1,14 +1,17 @@
-/**
- * The booleans of YAML 1.1 that YAML 1.2 reads as strings: `yes`/`no`/`on`/`off`. The original read its settings
- * with PyYAML (YAML 1.1), so `active: no` or `ALWAYS_RECORD: yes` in an existing file meant a boolean; passed to
- * the `yaml` package's `parse` as a custom tag (`{ customTags: [YAML_11_BOOLEANS] }`), plain (unquoted) scalars
- * of these forms resolve to booleans again, and everything else still follows YAML 1.2 (quoted "yes" stays a
- * string; `y` and `n` stay strings, as in PyYAML).
- */
-export const YAML_11_BOOLEANS = Object.freeze({
-  tag: 'tag:yaml.org,2002:bool',
-  default: true as const,
-  test: /^(?:[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF)$/,
-  identify: (value: unknown): boolean => typeof value === 'boolean',
-  resolve: (text: string): boolean => /^(?:[Yy]es|YES|[Oo]n|ON)$/.test(text),
-});
+import { z } from 'zod';
+
+// The original read its settings with PyYAML (YAML 1.1), where plain `yes`/`no`/`on`/`off` are booleans; the
+// `yaml` package reads YAML 1.2, where they are strings. Only keys that take a boolean read them as one: a country
+// code `NO` in a topology, or a password `yes`, stays the text it is.
+const TRUE_TEXT = /^(?:[Yy]es|YES|[Oo]n|ON|[Tt]rue|TRUE)$/;
+const FALSE_TEXT = /^(?:[Nn]o|NO|[Oo]ff|OFF|[Ff]alse|FALSE)$/;
+
+/** A boolean settings key: `true`/`false`, or the YAML 1.1 words `yes`/`no`/`on`/`off` the original took. */
+export function configBoolean(): z.ZodType<boolean, unknown> {
+  return z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    if (TRUE_TEXT.test(v)) return true;
+    if (FALSE_TEXT.test(v)) return false;
+    return v;
+  }, z.boolean()) as unknown as z.ZodType<boolean, unknown>;
+}

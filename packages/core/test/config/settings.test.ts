@@ -157,8 +157,17 @@ describe('webappSettingsSchema', () => {
     expect(parseConfig(webappSettingsSchema, { BIND: '0.0.0.0:65535' }).BIND).toBe('0.0.0.0:65535');
   });
 
+  it('reads yes/no/on/off as booleans for boolean keys only, as the original\'s PyYAML did for those', () => {
+    const s = parseConfig(webappSettingsSchema, { ALWAYS_RECORD: 'no', INFLUX: { host: 'http://127.0.0.1:8086', verify_cert: 'Off', pass: 'yes' } });
+    expect(s.ALWAYS_RECORD).toBe(false);
+    expect(s.INFLUX?.verify_cert).toBe(false);
+    // A text key keeps the word.
+    expect(s.INFLUX?.pass).toBe('yes');
+    expect(parseConfig(webappSettingsSchema, { ALWAYS_RECORD: 'ON' }).ALWAYS_RECORD).toBe(true);
+  });
+
   it('names the offending keys', () => {
-    expect(() => parseConfig(webappSettingsSchema, { BIND: 'nope', ALWAYS_RECORD: 'yes', MQTT: { port: 1 } })).toThrow(
+    expect(() => parseConfig(webappSettingsSchema, { BIND: 'nope', ALWAYS_RECORD: 'maybe', MQTT: { port: 1 } })).toThrow(
       /BIND: .*\n.*ALWAYS_RECORD: .*\n.*MQTT.host/s,
     );
   });
