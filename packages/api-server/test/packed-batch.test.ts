@@ -320,5 +320,9 @@ describe('scanMeasurementPost (ingest fast path)', () => {
     expect(r.indicesOf('power', 'W')).toEqual([0, 3]);
     expect(r.indicesOf('power', 'kW')).toEqual([1]);
     expect(r.indicesOf('pöwer', 'W')).toEqual([]);
+    // Another sensor after the remembered one, and back.
+    expect(r.indicesOf('powe', 'W')).toEqual([2]);
+    expect(r.indicesOf('powe', 'kW')).toEqual([]);
+    expect(r.indicesOf('power', 'W')).toEqual([0, 3]);
   });
 });

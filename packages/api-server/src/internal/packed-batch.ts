@@ -102,22 +102,37 @@ export class PackedReadings {
     return Number.isNaN(t) ? undefined : t;
   }
 
-  /** Indices of the readings of one series, in order. */
+  /**
+   * Indices of the readings of one series, in order. The readings of the last sensor asked are remembered, so
+   * asking one sensor in several units (the dashboard's power in W, kW, mW and MW) scans the batch once.
+   */
   indicesOf(sensor: string, unit: string): number[] {
     const out: number[] = [];
     // Scanned names are printable ASCII: a name with other characters matches none.
     if (!PRINTABLE_ASCII.test(sensor) || !PRINTABLE_ASCII.test(unit)) return out;
-    const s = Buffer.from(sensor, 'latin1');
+    if (this.sensorAsked !== sensor) {
+      const s = Buffer.from(sensor, 'latin1');
+      const r = this.ranges;
+      const found: number[] = [];
+      for (let i = 0; i < this.length; i++) {
+        const o = i * SLOTS;
+        if (this.equals(r[o + SENSOR_START] as number, r[o + SENSOR_END] as number, s)) found.push(i);
+      }
+      this.sensorAsked = sensor;
+      this.sensorIndices = found;
+    }
+    if (this.sensorIndices.length === 0) return out;
     const u = Buffer.from(unit, 'latin1');
     const r = this.ranges;
-    for (let i = 0; i < this.length; i++) {
+    for (const i of this.sensorIndices) {
       const o = i * SLOTS;
-      if (this.equals(r[o + SENSOR_START] as number, r[o + SENSOR_END] as number, s) && this.equals(r[o + UNIT_START] as number, r[o + UNIT_END] as number, u)) {
-        out.push(i);
-      }
+      if (this.equals(r[o + UNIT_START] as number, r[o + UNIT_END] as number, u)) out.push(i);
     }
     return out;
   }
+
+  private sensorAsked: string | undefined;
+  private sensorIndices: number[] = [];
 
   private equals(start: number, end: number, name: Buffer): boolean {
     if (end - start !== name.length) return false;
