@@ -215,7 +215,12 @@ export function pickPowerSensors(sensors: readonly unknown[]): SourceOutcome {
     for (const s of group) {
       const f = numberField(prop(s, 'Reading'));
       if (f.kind === 'invalid') return { kind: 'invalid', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is ${describe(f.raw)}` };
-      if (f.kind === 'missing') return { kind: 'missing', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is null`, nullReading: true };
+      if (f.kind === 'missing') {
+        // An explicit null is a live sensor without a value now; a sensor without the property is no meter.
+        return prop(s, 'Reading') === null
+          ? { kind: 'missing', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is null`, nullReading: true }
+          : { kind: 'missing', reason: `Sensor ${describe(prop(s, 'Id'))} has no Reading` };
+      }
       sum += f.value;
     }
     return { kind: 'ok', watts: sum };

@@ -57,6 +57,14 @@ describe('redfish parsers', () => {
     expect(pickPowerSensors(sensors)).toEqual({ kind: 'ok', watts: 130 });
   });
 
+  it('tells a power sensor reading null (a live meter without a value) from one without a Reading (no meter)', () => {
+    const chassisSensor = (extra: Record<string, unknown>): unknown[] => [{ Id: 'Total', ReadingType: 'Power', PhysicalContext: 'Chassis', ...extra }];
+    expect(pickPowerSensors(chassisSensor({ Reading: null }))).toMatchObject({ kind: 'missing', nullReading: true });
+    const absent = pickPowerSensors(chassisSensor({}));
+    expect(absent.kind).toBe('missing');
+    expect((absent as { nullReading?: boolean }).nullReading).toBeUndefined();
+  });
+
   it('keeps only enabled temperatures with a number', () => {
     const body = { Temperatures: [{ Name: 'a', ReadingCelsius: 20 }, { Name: 'b', ReadingCelsius: 30, Status: { State: 'Absent' } }, { Name: 'c', ReadingCelsius: null }] };
     expect(parseThermal(body)).toEqual([{ name: 'a', celsius: 20 }]);
