@@ -3,6 +3,8 @@
  * all sensors of a device in as few requests as the register layout allows.
  */
 
+import { shortestFloat32 } from '../internal/float32.js';
+
 /** The original's register types: int16, uint16, int32, uint32, float32. */
 export const MODBUS_REGISTER_TYPES = ['MBI', 'MBU', 'MBL', 'MBUL', 'MBF'] as const;
 /** One of {@link MODBUS_REGISTER_TYPES}. */
@@ -45,26 +47,6 @@ export function decodeRegisters(words: readonly number[], type: ModbusRegisterTy
       return shortestFloat32(f);
     }
   }
-}
-
-/** Integer float32 values up to this magnitude (the uint32 range of counters) are reported exactly. */
-const EXACT_INTEGER_LIMIT = 2 ** 32;
-
-/**
- * The decimal to report for the float32 `f`: the value itself when it is an integer within ±2^32 (12345678,
- * 16777215, 40000008), else the shortest decimal (at most 9 significant digits, which always suffice) that reads
- * back as the same float32: 230.1 rather than 230.10000610351562. The shortest decimal alone could turn an exact
- * integer above 2^25 into a rounder neighbour of the same float32 (40000008 into 40000010).
- */
-export function shortestFloat32(f: number): number {
-  if (!Number.isFinite(f)) return f;
-  const single = Math.fround(f);
-  if (Number.isInteger(single) && Math.abs(single) <= EXACT_INTEGER_LIMIT) return single;
-  for (let digits = 1; digits < 9; digits++) {
-    const candidate = Number(single.toPrecision(digits));
-    if (Math.fround(candidate) === single) return candidate;
-  }
-  return Number(single.toPrecision(9));
 }
 
 /** Applies `register_scaling`, removing the binary noise of decimal factors such as 0.1. */

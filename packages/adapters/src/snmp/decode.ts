@@ -4,6 +4,8 @@
  * Opaque float and double are decoded too.
  */
 
+import { shortestFloat32 } from '../internal/float32.js';
+
 /** ASN.1 / SMI type tags as `net-snmp` reports them in `varbind.type`. */
 export const SnmpType = Object.freeze({
   Boolean: 1,
@@ -40,19 +42,6 @@ export function bufferToUnsigned(buf: Uint8Array): number {
 const OPAQUE_TAG1 = 0x9f;
 const OPAQUE_FLOAT = 0x78;
 const OPAQUE_DOUBLE = 0x79;
-
-/**
- * The shortest decimal that reads back as the same 32-bit float: an agent's float 230.1 arrives as
- * 230.10000610351562 once widened to a double, and is reported as 230.1.
- */
-export function shortestFloat32(v: number): number {
-  if (!Number.isFinite(v)) return v;
-  for (let digits = 1; digits < 9; digits++) {
-    const candidate = Number(v.toPrecision(digits));
-    if (Math.fround(candidate) === v) return candidate;
-  }
-  return v;
-}
 
 /**
  * Decodes an Opaque value as `net-snmp` hands it over (the raw bytes inside the Opaque). Net-SNMP agents wrap
