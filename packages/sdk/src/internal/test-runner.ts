@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
-import type { Logger } from '@energyrecorder/core';
+import { MAX_NAME_LENGTH, NAME_FORBIDDEN_CHARACTERS, type Logger } from '@energyrecorder/core';
 import { stderrLogger } from './logger.js';
 
 /** Hooks run a few API calls, each bounded by the recorder's timeout; Jest's 5 s and Mocha's 2 s are too short. */
@@ -16,12 +16,8 @@ export function testRunnerLogger(): Logger {
   return stderrLogger(process.env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn');
 }
 
-/** Longest name the API accepts (scenario, step). */
-export const MAX_NAME_LENGTH = 1024;
-
-// What the API refuses in a name: C0/C1 controls, Unicode non-characters and lone surrogates.
-const NON_CHARACTERS = Array.from({ length: 16 }, (_, i) => `\\u{${(i + 1).toString(16)}fffe}\\u{${(i + 1).toString(16)}ffff}`).join('');
-const REFUSED = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff${NON_CHARACTERS}]|\\p{Cs}`, 'gu');
+// What the API refuses in a name (core's rules): C0/C1 controls, Unicode non-characters and lone surrogates.
+const REFUSED = new RegExp(NAME_FORBIDDEN_CHARACTERS.source, 'gu');
 
 /**
  * A test title or file path turned into a name the API takes: each control character (a newline of a
