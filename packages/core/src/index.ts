@@ -28,6 +28,7 @@ export {
   guessTimestampUnit,
 } from './time.js';
 export { MAX_NAME_LENGTH, NAME_FORBIDDEN_CHARACTERS, RESERVED_TAG_KEYS, nameProblem } from './names.js';
+export { splitUrlCredentials } from './url.js';
 export { NOT_SPECIFIED, INITIAL_STEP } from './domain.js';
 export type { Reading, Topology, MeasurementBatch, RecordingSession, PowerSample } from './domain.js';
 export { createAdapterRegistry, zodIssuesToConfigIssues } from './adapter.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { ConfigError, parseRetryAfterMs, type RecorderApiServerSettings } from '@energyrecorder/core';
+import { ConfigError, parseRetryAfterMs, splitUrlCredentials, type RecorderApiServerSettings } from '@energyrecorder/core';
 import { errorText } from './logging.js';
 
 /** Connect timeout towards the API, fixed as in the original collector. */
@@ -66,25 +66,9 @@ export function urlForLog(url: string): string {
  * carried, percent-decoded: `http://user:p%40ss@host` gives user `user` and password `p@ss`.
  */
 export function splitBaseUrl(baseUrl: string): { url: string; user?: string; pass?: string } {
-  let u: URL;
-  try {
-    u = new URL(baseUrl);
-  } catch {
-    return { url: baseUrl };
-  }
-  if (u.username === '' && u.password === '') return { url: baseUrl };
-  const decode = (v: string): string => {
-    try {
-      return decodeURIComponent(v);
-    } catch {
-      return v;
-    }
-  };
-  const user = decode(u.username);
-  const pass = decode(u.password);
-  u.username = '';
-  u.password = '';
-  return { url: u.toString().replace(/\/+$/, ''), user, pass };
+  const split = splitUrlCredentials(baseUrl);
+  if (split.user === undefined && split.pass === undefined) return { url: baseUrl };
+  return { url: split.url.replace(/\/+$/, ''), user: split.user ?? '', pass: split.pass ?? '' };
 }
 
 /** Sends measurement bodies to the recording API. */

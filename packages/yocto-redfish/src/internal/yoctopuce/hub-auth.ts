@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { splitUrlCredentials } from '@energyrecorder/core';
 
 /** What a hub asked for in its `WWW-Authenticate` header. */
 export type HubChallenge =
@@ -80,19 +81,10 @@ export function authorizationHeader(
  * is quoted in logs and errors: the password must live elsewhere.
  */
 export function splitHubUrl(url: string): { base: string; user?: string; password?: string } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return { base: url.replace(/\/+$/, '') };
-  }
-  const user = u.username === '' ? undefined : decodeURIComponent(u.username);
-  const password = u.password === '' ? undefined : decodeURIComponent(u.password);
-  u.username = '';
-  u.password = '';
+  const { url: base, user, pass } = splitUrlCredentials(url);
   return {
-    base: u.toString().replace(/\/+$/, ''),
+    base: base.replace(/\/+$/, ''),
     ...(user === undefined ? {} : { user }),
-    ...(password === undefined ? {} : { password }),
+    ...(pass === undefined ? {} : { password: pass }),
   };
 }
