@@ -176,11 +176,15 @@ describe('hub authentication', () => {
     const challenge = parseChallenge('Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"');
     expect(challenge).toEqual({
       scheme: 'digest',
-      realm: 'testrealm@host.com',
-      nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093',
-      opaque: '5ccc069c403ebaf9f0171e9517f40e41',
-      qop: 'auth',
-      algorithm: 'MD5',
+      digest: {
+        realm: 'testrealm@host.com',
+        nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093',
+        opaque: '5ccc069c403ebaf9f0171e9517f40e41',
+        qop: 'auth',
+        algorithm: 'MD5',
+        algorithmNamed: false,
+        stale: false,
+      },
     });
     const header = authorizationHeader(challenge as NonNullable<typeof challenge>, { user: 'Mufasa', password: 'Circle Of Life' }, {
       method: 'GET',

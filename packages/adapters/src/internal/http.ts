@@ -3,11 +3,15 @@ import {
   AdapterError,
   HttpStatusError,
   TimeoutError,
+  basicAuthorization,
+  buildDigestAuthorization,
   noopLogger,
+  offersBasic,
+  parseDigestChallenge,
   parseRetryAfterMs,
+  type DigestChallenge,
   type Logger,
 } from '@energyrecorder/core';
-import { buildDigestAuthorization, parseDigestChallenge, type DigestChallenge } from './http-digest.js';
 import { DeviceErrors, errorMessage } from './device-support.js';
 import { sharedAgents, type AgentLease } from './http-agents.js';
 import { roundTrip, BAD_RESPONSE, type RoundTripResponse } from './http-transport.js';
@@ -258,7 +262,7 @@ export class HttpClient {
         nc: this.digest.nc,
       });
     }
-    if (scheme === 'basic') return `Basic ${Buffer.from(`${cred.user}:${cred.pass}`, 'utf8').toString('base64')}`;
+    if (scheme === 'basic') return basicAuthorization(cred.user, cred.pass);
     return undefined;
   }
 
@@ -332,7 +336,7 @@ export class HttpClient {
         const retrying = this.digest === undefined || challenge.stale || challenge.nonce !== this.digest.challenge.nonce;
         this.digest = { challenge, nc: 0 };
         if (retrying) res = await this.send(method, url, req, what);
-      } else if (scheme === 'auto' && /basic/i.test(challengeHeader) && this.digest === undefined) {
+      } else if (scheme === 'auto' && offersBasic(challengeHeader) && this.digest === undefined) {
         this.opts.authScheme = 'basic';
         res = await this.send(method, url, req, what);
       }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { ConfigError, parseRetryAfterMs, splitUrlCredentials, type RecorderApiServerSettings } from '@energyrecorder/core';
+import { ConfigError, basicAuthorization, parseRetryAfterMs, splitUrlCredentials, type RecorderApiServerSettings } from '@energyrecorder/core';
 import { errorText } from './logging.js';
 
 /** Connect timeout towards the API, fixed as in the original collector. */
@@ -104,9 +104,9 @@ export function createApiTransport(settings: RecorderApiServerSettings): ApiTran
   const base = split.url;
   // As the original: Basic auth only when both user and password are non-empty.
   if (settings.user !== undefined && settings.pass !== undefined) {
-    headers['authorization'] = `Basic ${Buffer.from(`${settings.user}:${settings.pass}`).toString('base64')}`;
+    headers['authorization'] = basicAuthorization(settings.user, settings.pass);
   } else if (split.user !== undefined && (split.user !== '' || split.pass !== '')) {
-    headers['authorization'] = `Basic ${Buffer.from(`${split.user}:${split.pass ?? ''}`).toString('base64')}`;
+    headers['authorization'] = basicAuthorization(split.user, split.pass ?? '');
   }
 
   return {
