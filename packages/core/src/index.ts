@@ -43,6 +43,7 @@ export type {
 } from './adapter.js';
 export { caseVariantConfigKeys, parseConfig, unknownConfigKeys, unknownDeviceKeys } from './config/parse.js';
 export { configBoolean } from './config/yaml-booleans.js';
+export { topologyMapSchema } from './config/topology.js';
 export {
   DEFAULT_COLLECTOR_SETTINGS,
   collectorSettingsSchema,

@@ -7,6 +7,7 @@ import {
   NAME_FORBIDDEN_CHARACTERS,
   nameProblem as coreNameProblem,
   RESERVED_TAG_KEYS,
+  topologyMapSchema,
 } from '@energyrecorder/core';
 
 /** Longest accepted name (environment, scenario, step, equipment, sensor, unit, topology key or value). */
@@ -47,20 +48,8 @@ export const timestampSchema = z
   })
   .transform((v) => (v === 0 ? undefined : v));
 
-const RESERVED_TAGS = RESERVED_TAG_KEYS;
-
-const tagValue = z
-  .union([nameSchema, z.number().transform(String), z.boolean().transform(String)])
-  .pipe(nameSchema);
-
 /** `topology`: any location keys (the original accepted all), each becoming a tag. */
-export const topologySchema = z
-  .record(nameSchema, tagValue, { error: "is not of type 'object'" })
-  .superRefine((t, ctx) => {
-    for (const k of Object.keys(t)) {
-      if (RESERVED_TAGS.has(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is a reserved tag name' });
-    }
-  });
+export const topologySchema = topologyMapSchema(nameSchema, { reservedMessage: 'is a reserved tag name', typeError: "is not of type 'object'" });
 
 /** The original's `measurement` model. */
 export const measurementSchema = z.object({
@@ -200,7 +189,7 @@ export function parseMeasurementPost(input: unknown): ParseResult<MeasurementPos
           fail(`topology.${k}`, `key ${keyProblem}`);
           continue;
         }
-        if (RESERVED_TAGS.has(k)) {
+        if (RESERVED_TAG_KEYS.has(k)) {
           fail(`topology.${k}`, 'is a reserved tag name');
           continue;
         }

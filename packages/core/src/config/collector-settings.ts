@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { configBoolean } from './yaml-booleans.js';
-import { nameProblem, RESERVED_TAG_KEYS } from '../names.js';
+import { nameProblem } from '../names.js';
+import { topologyMapSchema } from './topology.js';
 
 /** Defaults of `collector-settings.yaml`, exported for the docs. */
 export const DEFAULT_COLLECTOR_SETTINGS = Object.freeze({
@@ -31,13 +32,7 @@ const tagName = z.string().superRefine((v, ctx) => {
 });
 
 /** `topology`: location tags added to every reading of the environment (numbers and booleans as their text). */
-const topologySchema = z
-  .record(tagName, z.union([z.string(), z.number().transform(String), z.boolean().transform(String)]).pipe(tagName))
-  .superRefine((t, ctx) => {
-    for (const k of Object.keys(t)) {
-      if (RESERVED_TAG_KEYS.has(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is a reserved tag name (a tag every reading already has)' });
-    }
-  });
+const topologySchema = topologyMapSchema(tagName, { reservedMessage: 'is a reserved tag name (a tag every reading already has)' });
 
 /** One `servers[]` entry: common keys are checked here, adapter keys by the adapter's own schema. */
 export const deviceEntrySchema = z.looseObject({
