@@ -1,4 +1,4 @@
-import { arrayOf, at, describe, isObject, numberField, prop, str } from '../internal/http-shape.js';
+import { arrayOf, at, describe, isObject, numberField, prop, str, type JsonObject } from '../internal/http-shape.js';
 
 /** What a chassis resource links to, with URIs normalised (no trailing slash, no fragment). */
 export interface ChassisInfo {
@@ -132,13 +132,52 @@ const COMPONENT_CONTEXTS = new Set([
   'Board',
 ]);
 
+// Lenovo XCC lists "CPU Sub-system Power" and "Memory Sub-system Power" next to "Server Power Control" (seen on an
+// HX3720 node: 263 W, 155 W and 49 W); the name is what says they are parts of the server, not extra loads. Kept
+// narrow on purpose: "Storage Enclosure 1 HSC Power" is the whole power of a storage-enclosure chassis.
+const COMPONENT_NAME = /\b(cpu|processor|memory|dimm)\b|\bsub-?system\b/i;
+
+function isComponentEntry(entry: unknown): boolean {
+  const ctx = str(prop(entry, 'PhysicalContext'));
+  if (ctx !== undefined && COMPONENT_CONTEXTS.has(ctx)) return true;
+  return COMPONENT_NAME.test(str(prop(entry, 'Name')) ?? '');
+}
+
+/**
+ * Whole-chassis power that some firmware carries outside `PowerControl[]`, tried only when `PowerControl` has no
+ * value: the `PowerConsumedWatts` beside `PowerControl` that HP's pre-`PowerControl` Power schema had (iLO 4 still
+ * serves it at the top level), Inspur's `Oem.Public.TotalPower` (its `PowerControl` is empty on some AMD models) and
+ * Fujitsu iRMC's `Oem.ts_fujitsu.ChassisPowerConsumption.CurrentPowerConsumptionW` ("Total Power").
+ */
+const POWER_OUTSIDE_CONTROL: readonly (readonly string[])[] = [
+  ['PowerConsumedWatts'],
+  ['Oem', 'Public', 'TotalPower'],
+  ['Oem', 'ts_fujitsu', 'ChassisPowerConsumption', 'CurrentPowerConsumptionW'],
+];
+
+function powerOutsideControl(body: unknown): SourceOutcome | undefined {
+  for (const path of POWER_OUTSIDE_CONTROL) {
+    const f = numberField(at(body, ...path));
+    if (f.kind === 'number') return { kind: 'ok', watts: f.value };
+    if (f.kind === 'invalid') return { kind: 'invalid', reason: `Power.${path.join('.')} is ${describe(f.raw)}, not a number` };
+  }
+  return undefined;
+}
+
 /**
  * Legacy `Power.PowerControl[].PowerConsumedWatts`. An entry whose `PhysicalContext` is `Chassis` is the whole
- * chassis and wins; otherwise the entries that are not sub-components (CPU, memory, ...) are summed, as the
- * original did before it broke this path with `.isdigit()` on numbers.
+ * chassis and wins; otherwise the entries that are not sub-components (CPU, memory, ... by context or by name) are
+ * summed, as the original did before it broke this path with `.isdigit()` on numbers. When `PowerControl` gives
+ * no value, the vendor places listed in {@link POWER_OUTSIDE_CONTROL} are tried.
  */
 export function parsePowerControl(body: unknown): SourceOutcome {
   if (!isObject(body)) return { kind: 'invalid', reason: 'Power is not an object' };
+  const fromControl = parsePowerControlEntries(body);
+  if (fromControl.kind !== 'missing') return fromControl;
+  return powerOutsideControl(body) ?? fromControl;
+}
+
+function parsePowerControlEntries(body: JsonObject): SourceOutcome {
   const entries = arrayOf(prop(body, 'PowerControl')).filter(isObject);
   if (entries.length === 0) return { kind: 'missing', reason: 'Power.PowerControl is absent or empty' };
   const chassisWide = entries.filter((e) => prop(e, 'PhysicalContext') === 'Chassis');
@@ -149,10 +188,7 @@ export function parsePowerControl(body: unknown): SourceOutcome {
       return { kind: 'invalid', reason: `Power.PowerControl[Chassis].PowerConsumedWatts is ${describe(f.raw)}, not a number` };
     }
   }
-  const candidates = entries.filter((e) => {
-    const ctx = str(prop(e, 'PhysicalContext'));
-    return ctx === undefined || !COMPONENT_CONTEXTS.has(ctx);
-  });
+  const candidates = entries.filter((e) => !isComponentEntry(e));
   let sum = 0;
   let seen = 0;
   for (const e of candidates) {
@@ -203,6 +239,14 @@ export function sumPowerSupplyMetrics(metrics: readonly unknown[]): SourceOutcom
   return { kind: 'ok', watts: sum };
 }
 
+// `ReadingUnits` (UCUM) of a power sensor. The Sensor schema fixes `W` for `ReadingType: Power`, but a reading in
+// another unit must not be taken for watts: kW and mW are converted, anything else is refused.
+const WATT_SCALE: ReadonlyMap<string, number> = new Map([
+  ['W', 1],
+  ['kW', 1000],
+  ['mW', 0.001],
+]);
+
 /**
  * Picks whole-chassis power from `Sensors` members with `ReadingType` Power: a `Chassis`-context sensor, else the
  * sum of power-supply input sensors, else the only power sensor there is.
@@ -215,20 +259,29 @@ export function pickPowerSensors(sensors: readonly unknown[]): SourceOutcome {
     for (const s of group) {
       const f = numberField(prop(s, 'Reading'));
       if (f.kind === 'invalid') return { kind: 'invalid', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is ${describe(f.raw)}` };
+      const units = prop(s, 'ReadingUnits');
+      const scale = units === undefined || units === null ? 1 : typeof units === 'string' ? WATT_SCALE.get(units) : undefined;
+      if (scale === undefined) {
+        return { kind: 'invalid', reason: `Sensor ${describe(prop(s, 'Id'))} ReadingUnits is ${describe(units)}, not a power unit` };
+      }
       if (f.kind === 'missing') {
         // An explicit null is a live sensor without a value now; a sensor without the property is no meter.
         return prop(s, 'Reading') === null
           ? { kind: 'missing', reason: `Sensor ${describe(prop(s, 'Id'))} Reading is null`, nullReading: true }
           : { kind: 'missing', reason: `Sensor ${describe(prop(s, 'Id'))} has no Reading` };
       }
-      sum += f.value;
+      sum += f.value * scale;
     }
     return { kind: 'ok', watts: sum };
   };
   const chassis = power.filter((s) => prop(s, 'PhysicalContext') === 'Chassis');
   if (chassis.length > 0) return read(chassis.slice(0, 1));
+  // `PhysicalSubContext: Input` (Sensor v1_4) says it where the name does not (`PS1Power`).
   const psuInput = power.filter(
-    (s) => prop(s, 'PhysicalContext') === 'PowerSupply' && /input/i.test(`${str(prop(s, 'Id')) ?? ''} ${str(prop(s, 'Name')) ?? ''}`),
+    (s) =>
+      prop(s, 'PhysicalContext') === 'PowerSupply' &&
+      (prop(s, 'PhysicalSubContext') === 'Input' ||
+        (prop(s, 'PhysicalSubContext') !== 'Output' && /input/i.test(`${str(prop(s, 'Id')) ?? ''} ${str(prop(s, 'Name')) ?? ''}`))),
   );
   if (psuInput.length > 0) return read(psuInput);
   if (power.length === 1) return read(power);

@@ -69,6 +69,8 @@ interface SupplyList {
   active: { uri: string; metrics: string }[];
   /** Supplies that were not active (absent, off): looked at again every poll, to count one from when it is back. */
   inactive: string[];
+  /** Active supplies that link no `Metrics`: their input power is unknown, so the supplies' sum is no chassis total. */
+  unmetered: string[];
 }
 
 function isNotFound(err: unknown): boolean {
@@ -383,6 +385,10 @@ export class RedfishReader {
       list = listed;
       this.supplies.set(c.uri, list);
     }
+    if (list.unmetered.length > 0) {
+      // Summing the others would under-report: fall through to the next source instead.
+      return { kind: 'missing', reason: `power supply without Metrics: ${list.unmetered.join(', ')}` };
+    }
     let metrics: (unknown | undefined)[];
     try {
       metrics = await Promise.all(list.active.map((s) => this.getIfPresent(s.metrics, signal)));
@@ -420,7 +426,7 @@ export class RedfishReader {
     const members = await this.collectionMembers(suppliesUri, await this.source.get(suppliesUri, signal), signal);
     if (members === undefined) return { kind: 'invalid', reason: `${suppliesUri}: Members is not an array` };
     const bodies = await Promise.all(members.map((m) => this.getIfPresent(m, signal)));
-    const list: SupplyList = { active: [], inactive: [] };
+    const list: SupplyList = { active: [], inactive: [], unmetered: [] };
     members.forEach((uri, i) => {
       const body = bodies[i];
       if (body === undefined || !isPowerSupplyActive(body)) {
@@ -428,7 +434,8 @@ export class RedfishReader {
         return;
       }
       const metrics = powerSupplyMetricsLink(body, uri);
-      if (metrics !== undefined) list.active.push({ uri, metrics });
+      if (metrics === undefined) list.unmetered.push(uri);
+      else list.active.push({ uri, metrics });
     });
     return list;
   }

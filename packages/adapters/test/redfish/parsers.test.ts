@@ -37,6 +37,43 @@ describe('redfish parsers', () => {
     expect(parsePowerControl(body)).toEqual({ kind: 'ok', watts: 220 });
   });
 
+  it('leaves out sub-system entries named as such when their PhysicalContext does not say it (Lenovo XCC)', () => {
+    // Names and values as a Lenovo HX3720 node reports them; the contexts here are not component ones.
+    const body = {
+      PowerControl: [
+        { MemberId: '0', Name: 'Server Power Control', PhysicalContext: 'Intake', PowerConsumedWatts: 263 },
+        { MemberId: '1', Name: 'CPU Sub-system Power', PowerConsumedWatts: 155 },
+        { MemberId: '2', Name: 'Memory Sub-system Power', PhysicalContext: 'Intake', PowerConsumedWatts: 49 },
+      ],
+    };
+    expect(parsePowerControl(body)).toEqual({ kind: 'ok', watts: 263 });
+    // A storage enclosure's own entry is its whole power, not a part of something else.
+    expect(parsePowerControl({ PowerControl: [{ Name: 'Storage Enclosure 1 HSC Power', PowerConsumedWatts: 80 }] })).toEqual({ kind: 'ok', watts: 80 });
+  });
+
+  it.each([
+    ['the top-level PowerConsumedWatts of the pre-PowerControl HP schema', { PowerConsumedWatts: 187, PowerCapacityWatts: 1000 }, 187],
+    ['Inspur Oem.Public.TotalPower beside an empty PowerControl', { PowerControl: [], Oem: { Public: { TotalPower: 321 } } }, 321],
+    [
+      'Fujitsu iRMC Oem.ts_fujitsu.ChassisPowerConsumption when PowerControl has no value',
+      {
+        PowerControl: [{ MemberId: '0', Name: 'System Power Control', PowerConsumedWatts: null }],
+        Oem: { ts_fujitsu: { ChassisPowerConsumption: { CurrentPowerConsumptionW: 160, Designation: 'Total Power' } } },
+      },
+      160,
+    ],
+  ])('reads %s', (_label, body, watts) => {
+    expect(parsePowerControl(body)).toEqual({ kind: 'ok', watts });
+  });
+
+  it('prefers PowerControl over power found elsewhere in Power, and refuses a wrong-typed value there', () => {
+    expect(parsePowerControl({ PowerConsumedWatts: 99, PowerControl: [{ PowerConsumedWatts: 93 }] })).toEqual({ kind: 'ok', watts: 93 });
+    expect(parsePowerControl({ PowerControl: [], Oem: { Public: { TotalPower: 'n/a' } } })).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringMatching(/Oem\.Public\.TotalPower is "n\/a"/),
+    });
+  });
+
   it('treats all-null PowerControl as missing and a non-number as invalid', () => {
     expect(parsePowerControl({ PowerControl: [{ PowerConsumedWatts: null }] }).kind).toBe('missing');
     expect(parsePowerControl({ PowerControl: [{ PowerConsumedWatts: 'abc' }] }).kind).toBe('invalid');
@@ -55,6 +92,24 @@ describe('redfish parsers', () => {
       { Id: 'PSU0OutputPower', ReadingType: 'Power', PhysicalContext: 'PowerSupply', Reading: 55 },
     ];
     expect(pickPowerSensors(sensors)).toEqual({ kind: 'ok', watts: 130 });
+  });
+
+  it('converts a power sensor in kW or mW and refuses a reading in another unit', () => {
+    const total = (units: unknown): unknown[] => [{ Id: 'TotalPower', ReadingType: 'Power', PhysicalContext: 'Chassis', ReadingUnits: units, Reading: 1.2 }];
+    expect(pickPowerSensors(total('kW'))).toEqual({ kind: 'ok', watts: 1200 });
+    expect(pickPowerSensors(total('W'))).toEqual({ kind: 'ok', watts: 1.2 });
+    expect(pickPowerSensors(total('mW'))).toMatchObject({ kind: 'ok' });
+    expect(pickPowerSensors(total('A'))).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/ReadingUnits is "A"/) });
+  });
+
+  it('takes PhysicalSubContext Input as a power-supply input sensor whatever its name', () => {
+    const sensors = [
+      { Id: 'PS1Power', ReadingType: 'Power', PhysicalContext: 'PowerSupply', PhysicalSubContext: 'Input', Reading: 100 },
+      { Id: 'PS2Power', ReadingType: 'Power', PhysicalContext: 'PowerSupply', PhysicalSubContext: 'Input', Reading: 110 },
+      { Id: 'PS1InputSidePower', ReadingType: 'Power', PhysicalContext: 'PowerSupply', PhysicalSubContext: 'Output', Reading: 90 },
+      { Id: 'CPU1Power', ReadingType: 'Power', PhysicalContext: 'CPU', Reading: 50 },
+    ];
+    expect(pickPowerSensors(sensors)).toEqual({ kind: 'ok', watts: 210 });
   });
 
   it('tells a power sensor reading null (a live meter without a value) from one without a Reading (no meter)', () => {

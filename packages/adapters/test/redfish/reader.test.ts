@@ -141,6 +141,24 @@ describe('RedfishReader fallbacks', () => {
     expect(source.gets).toEqual(['/redfish/v1/Chassis/System.Embedded.1/Power']);
   });
 
+  it('does not sum the other supplies when an active supply has no Metrics, and reads legacy Power instead', async () => {
+    const res = cloneResources(loadRedfishFixture('synthetic-modern-bmc-1.0').resources);
+    const psu1 = res.get('/redfish/v1/Chassis/chassis/PowerSubsystem/PowerSupplies/PSU1') as Record<string, unknown>;
+    delete psu1['Metrics'];
+    (res.get('/redfish/v1/Chassis/chassis') as Record<string, unknown>)['Power'] = { '@odata.id': '/redfish/v1/Chassis/chassis/Power' };
+    res.set('/redfish/v1/Chassis/chassis/Power', { PowerControl: [{ PhysicalContext: 'Chassis', PowerConsumedWatts: 440 }] });
+    const { reader, source } = readerFor(res, { temperature: false });
+    expect((await reader.read(signal, T)).find((r) => r.sensor === 'power')).toMatchObject({ value: 440, source: 'Power' });
+    // The supply list is kept: a steady poll only looks again at the empty bay (PSU2) before falling through.
+    source.gets.length = 0;
+    expect((await reader.read(signal, T)).find((r) => r.sensor === 'power')).toMatchObject({ value: 440, source: 'Power' });
+    expect(source.gets).toEqual([
+      '/redfish/v1/Chassis/chassis/EnvironmentMetrics',
+      '/redfish/v1/Chassis/chassis/PowerSubsystem/PowerSupplies/PSU2',
+      '/redfish/v1/Chassis/chassis/Power',
+    ]);
+  });
+
   it('reads ThermalSubsystem when the linked legacy Thermal resource answers 404', async () => {
     const res = cloneResources(loadRedfishFixture('synthetic-modern-bmc-1.0').resources);
     const chassis = res.get('/redfish/v1/Chassis/chassis') as Record<string, unknown>;
