@@ -28,6 +28,7 @@ module.exports = function preset(dir, opts = {}) {
       ],
     },
     moduleNameMapper: {
+      '^@energyrecorder/core/http-auth$': path.join(packagesDir, 'core/src/http-auth.ts'),
       '^@energyrecorder/(core|adapters|collector|api-server|sdk|yocto-redfish|testkit)$': path.join(
         packagesDir,
         '$1/src/index.ts',

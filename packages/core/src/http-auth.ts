@@ -1,8 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /**
  * HTTP authentication challenges and answers (RFC 7235 framing, RFC 7617 Basic, RFC 7616 / RFC 2617 / RFC 2069
- * Digest) for the clients that talk to devices: BMCs, smart plugs, Yoctopuce hubs. Pure computation.
+ * Digest) for the clients that talk to devices: BMCs, smart plugs, Yoctopuce hubs. Pure computation (the caller
+ * brings the client nonce), on Node's hashes: a subpath (`@energyrecorder/core/http-auth`) so that the main entry
+ * stays free of Node built-ins.
  */
 
 /** One challenge of a `WWW-Authenticate` value: its scheme (lower case) and its parameters (names lower case). */
@@ -144,8 +146,8 @@ export interface DigestInput {
   uri: string;
   /** Request counter for this nonce, starting at 1. */
   nc: number;
-  /** Client nonce; random when omitted (tests pass a fixed one to compare with RFC examples). */
-  cnonce?: string;
+  /** Client nonce: fresh random text per request (`randomBytes(8).toString('hex')`); tests pass the RFCs' ones. */
+  cnonce: string;
 }
 
 /** The `Authorization: Digest ...` value answering `challenge` (qop=auth, or none as in RFC 2069). */
@@ -153,7 +155,7 @@ export function buildDigestAuthorization(input: DigestInput): string {
   const { challenge, user, pass, method, uri } = input;
   const algo = hashOf(challenge.algorithm)?.hash ?? 'md5';
   const h = (s: string): string => createHash(algo).update(s, 'utf8').digest('hex');
-  const cnonce = input.cnonce ?? randomBytes(8).toString('hex');
+  const { cnonce } = input;
   const nc = input.nc.toString(16).padStart(8, '0');
   let ha1 = h(`${user}:${challenge.realm}:${pass}`);
   if (/-sess$/i.test(challenge.algorithm)) ha1 = h(`${ha1}:${challenge.nonce}:${cnonce}`);

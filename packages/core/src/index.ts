@@ -29,8 +29,6 @@ export {
 } from './time.js';
 export { MAX_NAME_LENGTH, NAME_FORBIDDEN_CHARACTERS, RESERVED_TAG_KEYS, nameProblem } from './names.js';
 export { splitUrlCredentials } from './url.js';
-export { basicAuthorization, buildDigestAuthorization, offersBasic, parseAuthChallenges, parseDigestChallenge } from './http-auth.js';
-export type { AuthChallenge, DigestChallenge, DigestInput } from './http-auth.js';
 export { NOT_SPECIFIED, INITIAL_STEP } from './domain.js';
 export type { Reading, Topology, MeasurementBatch, RecordingSession, PowerSample } from './domain.js';
 export { createAdapterRegistry, zodIssuesToConfigIssues } from './adapter.js';

@@ -1,17 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   AdapterError,
   HttpStatusError,
   TimeoutError,
-  basicAuthorization,
-  buildDigestAuthorization,
   noopLogger,
-  offersBasic,
-  parseDigestChallenge,
   parseRetryAfterMs,
-  type DigestChallenge,
   type Logger,
 } from '@energyrecorder/core';
+import { basicAuthorization, buildDigestAuthorization, offersBasic, parseDigestChallenge, type DigestChallenge } from '@energyrecorder/core/http-auth';
 import { DeviceErrors, errorMessage } from './device-support.js';
 import { sharedAgents, type AgentLease } from './http-agents.js';
 import { roundTrip, BAD_RESPONSE, type RoundTripResponse } from './http-transport.js';
@@ -260,6 +257,7 @@ export class HttpClient {
         method,
         uri: url.pathname + url.search,
         nc: this.digest.nc,
+        cnonce: randomBytes(8).toString('hex'),
       });
     }
     if (scheme === 'basic') return basicAuthorization(cred.user, cred.pass);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { ConfigError, basicAuthorization, parseRetryAfterMs, splitUrlCredentials, type RecorderApiServerSettings } from '@energyrecorder/core';
+import { ConfigError, parseRetryAfterMs, splitUrlCredentials, type RecorderApiServerSettings } from '@energyrecorder/core';
+import { basicAuthorization } from '@energyrecorder/core/http-auth';
 import { errorText } from './logging.js';
 
 /** Connect timeout towards the API, fixed as in the original collector. */

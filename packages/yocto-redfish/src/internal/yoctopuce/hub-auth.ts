@@ -1,4 +1,6 @@
-import { basicAuthorization, buildDigestAuthorization, offersBasic, parseDigestChallenge, splitUrlCredentials, type DigestChallenge } from '@energyrecorder/core';
+import { randomBytes } from 'node:crypto';
+import { splitUrlCredentials } from '@energyrecorder/core';
+import { basicAuthorization, buildDigestAuthorization, offersBasic, parseDigestChallenge, type DigestChallenge } from '@energyrecorder/core/http-auth';
 
 /** What a hub asked for in its `WWW-Authenticate` header. */
 export type HubChallenge = { scheme: 'basic' } | { scheme: 'digest'; digest: DigestChallenge };
@@ -23,7 +25,15 @@ export function authorizationHeader(
   request: { method: string; uri: string; nc: number; cnonce?: string },
 ): string {
   if (challenge.scheme === 'basic') return basicAuthorization(credentials.user, credentials.password);
-  return buildDigestAuthorization({ challenge: challenge.digest, user: credentials.user, pass: credentials.password, ...request });
+  return buildDigestAuthorization({
+    challenge: challenge.digest,
+    user: credentials.user,
+    pass: credentials.password,
+    method: request.method,
+    uri: request.uri,
+    nc: request.nc,
+    cnonce: request.cnonce ?? randomBytes(8).toString('hex'),
+  });
 }
 
 /**
