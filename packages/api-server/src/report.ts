@@ -103,5 +103,6 @@ export function buildReport(
     totals: { energyJoules: total, energyWh: total / 3600, durationS: (sessionEnd - session.startNs) / 1e9 },
     steps,
     equipments,
+    ...(session.parent === undefined ? {} : { parent: session.parent }),
   };
 }

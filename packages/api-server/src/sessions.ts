@@ -1,38 +1,89 @@
 import type { SessionSummary } from '@energyrecorder/core';
 import type { ScenarioEvent } from './store.js';
 
+/** Options of {@link deriveSessions}. */
+export interface SessionOptions {
+  /**
+   * Most sessions kept suspended under the running one. Past it the oldest suspended one is taken as overwritten
+   * (it ends where the one above it began), so a log of starts that are never stopped nor restored costs a bounded
+   * stack rather than one entry per start.
+   */
+  maxDepth?: number;
+}
+
+/** Defaults of {@link SessionOptions}. */
+export const DEFAULT_SESSION_OPTIONS = Object.freeze({ maxDepth: 32 });
+
+/** The session `scenario` started at `timeNs`. */
+function open(e: ScenarioEvent, below: SessionSummary | undefined): SessionSummary {
+  const s: SessionSummary = { scenario: e.scenario, startNs: e.timeNs, endNs: null, running: true, steps: [{ step: e.step, startNs: e.timeNs, endNs: null }] };
+  if (below !== undefined) s.parent = { scenario: below.scenario, startNs: below.startNs };
+  return s;
+}
+
+function end(s: SessionSummary, atNs: number): void {
+  s.endNs = atNs;
+  s.running = false;
+  const last = s.steps[s.steps.length - 1];
+  if (last !== undefined && last.endNs === null) last.endNs = atNs;
+}
+
+/** A start of the scenario `s` runs: a step change when the step differs (the SDK re-submits the scenario that way). */
+function resubmitted(s: SessionSummary, e: ScenarioEvent): void {
+  const last = s.steps[s.steps.length - 1];
+  if (last !== undefined && last.step === e.step) return;
+  if (last !== undefined) last.endNs = e.timeNs;
+  s.steps.push({ step: e.step, startNs: e.timeNs, endNs: null });
+}
+
 /**
- * Rebuilds sessions from the event log (oldest first). A start of the scenario already running is a step change
- * of the same session (the SDK re-submits the scenario that way); a start of another scenario ends the running
- * one, as the original silently overwrote it; a stop ends it. Returned oldest first.
+ * Rebuilds sessions from the event log (oldest first), reading nested recordings as the SDKs make them: the API
+ * keeps one running scenario per environment, and a recording started inside another re-submits the outer one
+ * when it ends (seed-behaviour §4.4). So the log is read as a stack whose top is what the API shows:
+ * - a start of the top's scenario is a step change of it (when the step differs);
+ * - a start of a scenario suspended lower in the stack is the restore: every session above it ends then, nested in
+ *   the one below it, and it resumes as the same session (the re-submitted step is a step change if it differs);
+ * - a start of any other scenario opens a session on top; the one below is suspended, provisionally its parent;
+ * - a stop ends the top then. Nothing restored the sessions suspended below it, so each was overwritten, as the
+ *   original did, and ends where the session above it began (their provisional nesting is dropped).
+ * A session is confirmed as nested only by a restore, which pops it: every session below the top is suspended and
+ * unconfirmed. Returned in start order.
  */
-export function deriveSessions(events: readonly ScenarioEvent[]): SessionSummary[] {
+export function deriveSessions(events: readonly ScenarioEvent[], options: SessionOptions = {}): SessionSummary[] {
+  const maxDepth = Math.max(1, options.maxDepth ?? DEFAULT_SESSION_OPTIONS.maxDepth);
   const out: SessionSummary[] = [];
-  let current: SessionSummary | undefined;
-  const close = (atNs: number): void => {
-    if (current === undefined) return;
-    current.endNs = atNs;
-    current.running = false;
-    const last = current.steps[current.steps.length - 1];
-    if (last !== undefined && last.endNs === null) last.endNs = atNs;
-    current = undefined;
+  // Bottom first; the top is the session the API shows. Scenarios in it are distinct (a start of one in it is a
+  // step change or a restore), so it is searched by name.
+  const stack: SessionSummary[] = [];
+  /** `stack[i]` was not restored: it ends where the session above it began, which did not run inside it. */
+  const overwritten = (i: number): void => {
+    const lower = stack[i] as SessionSummary;
+    const upper = stack[i + 1] as SessionSummary;
+    end(lower, upper.startNs);
+    delete upper.parent;
   };
   for (const e of events) {
     if (!e.started) {
-      close(e.timeNs);
+      for (let i = stack.length - 2; i >= 0; i--) overwritten(i);
+      const top = stack.pop();
+      if (top !== undefined) end(top, e.timeNs);
+      stack.length = 0;
       continue;
     }
-    if (current !== undefined && current.scenario === e.scenario) {
-      const last = current.steps[current.steps.length - 1];
-      if (last === undefined || last.step !== e.step) {
-        if (last !== undefined) last.endNs = e.timeNs;
-        current.steps.push({ step: e.step, startNs: e.timeNs, endNs: null });
-      }
+    const at = stack.findLastIndex((s) => s.scenario === e.scenario);
+    if (at >= 0) {
+      for (let i = stack.length - 1; i > at; i--) end(stack[i] as SessionSummary, e.timeNs);
+      stack.length = at + 1;
+      resubmitted(stack[at] as SessionSummary, e);
       continue;
     }
-    close(e.timeNs);
-    current = { scenario: e.scenario, startNs: e.timeNs, endNs: null, running: true, steps: [{ step: e.step, startNs: e.timeNs, endNs: null }] };
-    out.push(current);
+    const s = open(e, stack[stack.length - 1]);
+    out.push(s);
+    stack.push(s);
+    if (stack.length > maxDepth) {
+      overwritten(0);
+      stack.shift();
+    }
   }
   return out;
 }

@@ -294,6 +294,121 @@ describe('recording API (embedded store)', () => {
       ['meter-mw', 4],
     ]);
   });
+
+  it('reports a nested recording\'s outer scenario over its whole span, inner one included, when the SDK restored it', async () => {
+    const env = 'nested-pod';
+    const uri = `/resources/recorders/environment/${env}`;
+    const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+    const post = async (path: string, body: unknown): Promise<void> => {
+      const r = await raw(url, 'POST', path, { headers: sdkHeaders, body: JSON.stringify(body) });
+      expect(r.status).toBe(200);
+    };
+    const current = async (): Promise<unknown> => {
+      const r = await raw(url, 'GET', uri);
+      return r.status === 404 ? null : r.json;
+    };
+    // The SDK's calls for `recording('outer', ...)` holding `recording('inner', ...)`, each setting steps: the
+    // outermost one reads what runs first; the inner one's end reads what runs, then re-submits the outer one at
+    // the step it had; the outer one's end reads what runs, then stops (nothing ran before it).
+    expect(await current()).toBeNull();
+    await post(uri, { step: 'running', scenario: 'outer' });
+    await pause();
+    await post(`${uri}/step`, { step: 'warm' });
+    await pause();
+    await post(uri, { step: 'running', scenario: 'inner' });
+    await pause();
+    await post(`${uri}/step`, { step: 'inner-1' });
+    await pause();
+    expect(await current()).toEqual({ environment: env, scenario: 'inner', step: 'inner-1' });
+    await post(uri, { step: 'warm', scenario: 'outer' });
+    await pause();
+    await post(`${uri}/step`, { step: 'cool' });
+    await pause();
+    expect(await current()).toEqual({ environment: env, scenario: 'outer', step: 'cool' });
+    const stopped = await raw(url, 'DELETE', uri, { headers: { ...sdkHeaders, 'content-length': '0' } });
+    expect(stopped.json).toEqual({ environment: env, scenario: 'outer', step: 'cool' });
+
+    type Listed = { scenario: string; startNs: number; endNs: number; running: boolean; steps: Array<{ step: string; startNs: number; endNs: number }>; parent?: unknown };
+    const listed = (await raw(url, 'GET', `${uri}/sessions`)).json as { sessions: Listed[] };
+    expect(listed.sessions.map((x) => x.scenario)).toEqual(['inner', 'outer']);
+    const [inner, outer] = listed.sessions as [Listed, Listed];
+    expect(outer.parent).toBeUndefined();
+    expect(inner.parent).toEqual({ scenario: 'outer', startNs: outer.startNs });
+    expect(outer.steps.map((x) => x.step)).toEqual(['running', 'warm', 'cool']);
+    expect(inner.steps.map((x) => x.step)).toEqual(['running', 'inner-1']);
+    expect(outer.startNs).toBeLessThan(inner.startNs);
+    expect(inner.endNs).toBeLessThan(outer.endNs);
+
+    // Power is linear between these instants (every session and step edge), 100 W outside: the trapezoids of
+    // the posted samples are then exactly the energy over any window whose edges are among them.
+    const knots: Array<[number, number]> = [
+      [outer.startNs, 100],
+      [(outer.steps[1] as Listed['steps'][number]).startNs, 150],
+      [inner.startNs, 200],
+      [(inner.steps[1] as Listed['steps'][number]).startNs, 250],
+      [inner.endNs, 400],
+      [(outer.steps[2] as Listed['steps'][number]).startNs, 300],
+      [outer.endNs, 100],
+    ];
+    const measurements: Array<{ sensor: string; unit: string; value: number; time: number }> = [];
+    const sample = (time: number, value: number): void => {
+      measurements.push({ sensor: 'power', unit: 'W', value, time });
+    };
+    // About 1 ms apart (fewer, farther apart, if a slow machine stretched the pauses).
+    const h = Math.max(1e6, Math.ceil((outer.endNs - outer.startNs) / 2000));
+    for (let k = 20; k >= 1; k--) sample(outer.startNs - k * h, 100);
+    knots.forEach(([t, w], i) => {
+      sample(t, w);
+      const next = knots[i + 1];
+      if (next === undefined) return;
+      // Offsets from the knot are exact at epoch-ns doubles, so each sample lies on the line.
+      const n = Math.max(1, Math.ceil((next[0] - t) / h));
+      for (let k = 1; k < n; k++) {
+        const at = t + Math.round(((next[0] - t) * k) / n);
+        sample(at, w + ((next[1] - w) * (at - t)) / (next[0] - t));
+      }
+    });
+    for (let k = 1; k <= 20; k++) sample(outer.endNs + k * h, 100);
+    const stored = await sendJson(url, 'POST', '/resources/equipments/nested-srv/measurements', { environment: env, time: inner.startNs, measurements });
+    expect(stored.status).toBe(200);
+    /** Energy in J between knots `from` and `to` (indices). */
+    const joules = (from: number, to: number): number => {
+      let sum = 0;
+      for (let i = from; i < to; i++) {
+        const [t0, w0] = knots[i] as [number, number];
+        const [t1, w1] = knots[i + 1] as [number, number];
+        sum += ((w0 + w1) / 2) * ((t1 - t0) / 1e9);
+      }
+      return sum;
+    };
+
+    type Report = {
+      scenario: string;
+      startNs: number;
+      endNs: number;
+      parent?: unknown;
+      totals: { energyJoules: number; durationS: number };
+      steps: Array<{ step: string; startNs: number; endNs: number; energyJoules: number }>;
+      equipments: Array<{ coveragePct: number }>;
+    };
+    const outerReport = (await raw(url, 'GET', `${uri}/report?scenario=outer`)).json as Report;
+    expect(outerReport).toMatchObject({ scenario: 'outer', startNs: outer.startNs, endNs: outer.endNs });
+    expect(outerReport.totals.durationS).toBeCloseTo((outer.endNs - outer.startNs) / 1e9, 9);
+    expect(outerReport.equipments[0]?.coveragePct).toBeCloseTo(100, 9);
+    expect(outerReport.totals.energyJoules).toBeCloseTo(joules(0, 6), 6);
+    expect(outerReport.steps.map((x) => [x.step, x.energyJoules])).toEqual([
+      ['running', expect.closeTo(joules(0, 1), 6)],
+      ['warm', expect.closeTo(joules(1, 5), 6)],
+      ['cool', expect.closeTo(joules(5, 6), 6)],
+    ]);
+    const innerReport = (await raw(url, 'GET', `${uri}/report?scenario=inner`)).json as Report;
+    expect(innerReport).toMatchObject({ scenario: 'inner', startNs: inner.startNs, endNs: inner.endNs, parent: { scenario: 'outer', startNs: outer.startNs } });
+    expect(innerReport.totals.energyJoules).toBeCloseTo(joules(2, 4), 6);
+    expect(innerReport.steps.map((x) => [x.step, x.energyJoules])).toEqual([
+      ['running', expect.closeTo(joules(2, 3), 6)],
+      ['inner-1', expect.closeTo(joules(3, 4), 6)],
+    ]);
+  });
 });
 
 describe('two API processes sharing one store', () => {

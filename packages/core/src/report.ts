@@ -25,6 +25,13 @@ export interface SessionSummary<Ns = number> {
   endNs: Ns | null;
   running: boolean;
   steps: SessionStep<Ns>[];
+  /**
+   * The session this one ran inside (its scenario and start), absent for a top-level session. A recording started
+   * while another runs suspends it; the outer one is re-submitted when the inner one ends (the SDKs' restore), which
+   * confirms the nesting. Set while the inner one runs, and removed if a stop comes instead of the restore (the
+   * original's overwrite).
+   */
+  parent?: { scenario: string; startNs: Ns };
 }
 
 /** Answer of `GET /resources/recorders/environment/{env}/sessions`, newest first. */
@@ -69,6 +76,8 @@ export interface EnergyReport<Ns = number> {
   totals: { energyJoules: number; energyWh: number; durationS: number };
   steps: StepEnergy<Ns>[];
   equipments: EquipmentEnergy[];
+  /** The session's {@link SessionSummary.parent}, when it ran inside another. */
+  parent?: { scenario: string; startNs: Ns };
 }
 
 /** Header of the report's CSV form; one row per (step, equipment), then one per equipment for the session. */

@@ -56,6 +56,13 @@ export function parseRunningScenario(value: unknown): RunningScenario {
   return { environment: str(o, 'environment', ''), scenario: str(o, 'scenario', ''), step: str(o, 'step', '') };
 }
 
+/** A session's optional `parent` (the session it ran inside), checked when present. */
+function parentOf(o: Record<string, unknown>, path: string): { parent?: { scenario: string; startNs: number } } {
+  if (o['parent'] === undefined || o['parent'] === null) return {};
+  const p = obj(o['parent'], `${path}parent`);
+  return { parent: { scenario: str(p, 'scenario', `${path}parent.`), startNs: num(p, 'startNs', `${path}parent.`) } };
+}
+
 /** Checks the shape of a sessions answer. */
 export function parseSessions(value: unknown): SessionsResponse {
   const o = obj(value, '');
@@ -73,6 +80,7 @@ export function parseSessions(value: unknown): SessionsResponse {
           startNs: num(st, 'startNs', `${p}steps.${j}.`),
           endNs: numOrNull(st, 'endNs', `${p}steps.${j}.`),
         })),
+        ...parentOf(s, p),
       };
     }),
   };
@@ -118,6 +126,7 @@ export function parseReport(value: unknown): EnergyReport {
       equipments: list(s, 'equipments', `steps.${i}.`).map((e, j) => parseEquipment(e, `steps.${i}.equipments.${j}.`)),
     })),
     equipments: list(o, 'equipments', '').map((e, j) => parseEquipment(e, `equipments.${j}.`)),
+    ...parentOf(o, ''),
   };
 }
 

@@ -56,9 +56,13 @@ describe(`decorators against the api-server (${MODE})`, () => {
   it('returns to the enclosing decorated scenario when decorated methods nest', async () => {
     await new Nightly().run();
     await expect(rec.getCurrentScenario()).resolves.toBeNull();
-    const sessions = await rec.sessions({ limit: 3 });
-    const scenarios = sessions?.sessions.map((s) => s.scenario) ?? [];
-    // Newest first: the restored outer scenario, the inner one, the outer one's first part.
-    expect(scenarios).toEqual(['nightly', `vping-${MODE}`, 'nightly']);
+    const sessions = await rec.sessions({ limit: 2 });
+    // Newest-started first: the inner scenario, inside the outer one, which is one session (the restore confirmed it).
+    const [inner, outer] = sessions?.sessions ?? [];
+    expect([inner?.scenario, outer?.scenario]).toEqual([`vping-${MODE}`, 'nightly']);
+    expect(inner?.parent).toEqual({ scenario: 'nightly', startNs: outer?.startNs });
+    expect(outer).toMatchObject({ running: false, steps: [{ step: 'running' }] });
+    expect(outer?.startNs).toBeLessThan(inner?.startNs ?? 0);
+    expect(outer?.endNs).toBeGreaterThanOrEqual(inner?.endNs ?? Infinity);
   });
 });

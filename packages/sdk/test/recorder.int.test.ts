@@ -38,10 +38,14 @@ describe('EnergyRecorder against the api-server', () => {
     const inner = sessions?.sessions.find((s) => s.scenario === 'inner');
     expect(inner?.steps.map((s) => s.step)).toEqual(['running', 'unit']);
     expect(inner?.running).toBe(false);
-    const outer = sessions?.sessions.filter((s) => s.scenario === 'outer') ?? [];
-    expect(outer.length).toBeGreaterThanOrEqual(1);
-    expect(outer.flatMap((s) => s.steps.map((st) => st.step))).toContain('build');
-    expect(sessions?.sessions[0]?.scenario).toBe('ci-job');
+    // Each restore confirms the nesting: one session per scenario, newest-started first, each naming its parent.
+    expect(sessions?.sessions.map((s) => s.scenario)).toEqual(['inner', 'outer', 'ci-job']);
+    const [, outer, ciJob] = sessions?.sessions ?? [];
+    expect(outer?.steps.map((s) => s.step)).toEqual(['running', 'build']);
+    expect(inner?.parent).toEqual({ scenario: 'outer', startNs: outer?.startNs });
+    expect(outer?.parent).toEqual({ scenario: 'ci-job', startNs: ciJob?.startNs });
+    expect(ciJob).toMatchObject({ running: true, steps: [{ step: 'tests', endNs: null }] });
+    expect(ciJob?.parent).toBeUndefined();
   });
 
   it('attributes collector readings to the step that ran and reports energy per step', async () => {

@@ -25,6 +25,8 @@ import type {
 } from './types.js';
 
 const SESSION_LIMIT = 30;
+/** Nested sessions are indented by their depth, up to this many levels (deeper ones line up with it). */
+const MAX_SHOWN_DEPTH = 4;
 const CHART_HEIGHT = 320;
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -247,34 +249,49 @@ function bandsFromSessions(): StepBand[] {
   return bands.sort((a, b) => a.startS - b.startS);
 }
 
-/** Applies a scenario change to the local session list at once; the next fetch replaces it with the truth. */
+/**
+ * Applies a scenario change to the local session list at once, read as the server reads its event log (a start of
+ * a suspended scenario restores it, any other start nests, a stop ends them all); the next fetch replaces it with
+ * the truth.
+ */
 function patchSessions(event: LiveSession): void {
   const at = nsToText(event.timeNs);
-  const running = state.sessions.find((s) => s.running);
-  const closeStep = (s: SessionSummary): void => {
+  // Newest first: the first is the one the API shows, the others are suspended below it.
+  const running = state.sessions.filter((s) => s.running);
+  const end = (s: SessionSummary, when: string): void => {
     const last = s.steps[s.steps.length - 1];
-    if (last !== undefined && last.endNs === null) last.endNs = at;
+    if (last !== undefined && last.endNs === null) last.endNs = when;
+    s.endNs = when;
+    s.running = false;
   };
-  const endRunning = (): void => {
-    if (running === undefined) return;
-    closeStep(running);
-    running.endNs = at;
-    running.running = false;
-  };
+  const top = running[0];
   if (!event.started) {
-    endRunning();
-  } else if (running !== undefined && running.scenario === event.scenario) {
-    closeStep(running);
-    running.steps.push({ step: event.step, startNs: at, endNs: null });
-  } else {
-    endRunning();
-    state.sessions.unshift({
-      scenario: event.scenario,
-      startNs: at,
-      endNs: null,
-      running: true,
-      steps: [{ step: event.step, startNs: at, endNs: null }],
+    // Not restored: each suspended one was overwritten by the one above it.
+    running.forEach((s, i) => {
+      const above = running[i - 1];
+      if (above !== undefined) delete above.parent;
+      end(s, above === undefined ? at : above.startNs);
     });
+  } else {
+    const index = running.findIndex((s) => s.scenario === event.scenario);
+    const resumed = running[index];
+    if (resumed !== undefined) {
+      for (const s of running.slice(0, index)) end(s, at);
+      const last = resumed.steps[resumed.steps.length - 1];
+      if (last?.step !== event.step) {
+        if (last !== undefined) last.endNs = at;
+        resumed.steps.push({ step: event.step, startNs: at, endNs: null });
+      }
+    } else {
+      state.sessions.unshift({
+        scenario: event.scenario,
+        startNs: at,
+        endNs: null,
+        running: true,
+        steps: [{ step: event.step, startNs: at, endNs: null }],
+        ...(top === undefined ? {} : { parent: { scenario: top.scenario, startNs: top.startNs } }),
+      });
+    }
   }
   chart.setBands(bandsFromSessions());
   renderSessions();
@@ -330,9 +347,26 @@ function sameSession(a: { scenario: string; startNs: string } | undefined, b: Se
   return a !== undefined && sessionKey(a) === sessionKey(b);
 }
 
+/** How deep each listed session is nested (0 for a top-level one), by key; a parent not listed counts as one level. */
+function nestingDepths(): Map<string, number> {
+  const depths = new Map<string, number>();
+  // Oldest first, so a parent is placed before the sessions inside it.
+  for (let i = state.sessions.length - 1; i >= 0; i--) {
+    const s = state.sessions[i] as SessionSummary;
+    depths.set(sessionKey(s), s.parent === undefined ? 0 : (depths.get(sessionKey(s.parent)) ?? 0) + 1);
+  }
+  return depths;
+}
+
 function renderSessions(): void {
+  const depths = nestingDepths();
   const items = state.sessions.map((session) => {
     const li = document.createElement('li');
+    const depth = depths.get(sessionKey(session)) ?? 0;
+    if (depth > 0) {
+      li.className = 'nested';
+      li.style.setProperty('--depth', String(Math.min(depth, MAX_SHOWN_DEPTH)));
+    }
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'session-button';
@@ -348,6 +382,9 @@ function renderSessions(): void {
       textContent: `${formatClock(startS)} · ${formatDuration(endS - startS)} · ${session.steps.length} step${session.steps.length === 1 ? '' : 's'}`,
     });
     button.append(name, when);
+    if (session.parent !== undefined) {
+      button.append(Object.assign(document.createElement('span'), { className: 'session-parent', textContent: `inside ${session.parent.scenario}` }));
+    }
     if (session.running) button.append(Object.assign(document.createElement('span'), { className: 'badge', textContent: 'running' }));
     button.addEventListener('click', () => {
       state.selected = { scenario: session.scenario, startNs: session.startNs };

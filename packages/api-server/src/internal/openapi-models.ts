@@ -85,6 +85,12 @@ export const OPENAPI_MODELS = [
     },
   },
   {
+    $id: 'sessionParent',
+    type: 'object',
+    description: 'The session this one ran inside (absent for a top-level session): its scenario and start',
+    properties: { scenario: str('Scenario of the enclosing session'), startNs: { type: 'integer', format: 'int64' } },
+  },
+  {
     $id: 'sessionList',
     type: 'object',
     properties: {
@@ -99,6 +105,7 @@ export const OPENAPI_MODELS = [
             endNs: { type: 'integer', format: 'int64', 'x-nullable': true },
             running: { type: 'boolean' },
             steps: { type: 'array', items: { $ref: 'sessionStep#' } },
+            parent: { $ref: 'sessionParent#' },
           },
         },
       },
@@ -145,6 +152,7 @@ export const OPENAPI_MODELS = [
         },
       },
       equipments: { type: 'array', items: { $ref: 'equipmentEnergy#' } },
+      parent: { $ref: 'sessionParent#' },
     },
   },
 ] as const;

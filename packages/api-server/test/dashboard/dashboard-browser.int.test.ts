@@ -337,6 +337,41 @@ describeBrowser('dashboard in Chromium', () => {
     expect(await page.textContent('.env-button[data-environment="pod-power-only"] .env-detail')).toBe('idle');
   });
 
+  it('lists a nested session indented under the one it ran inside when the inner recording restores the outer', async () => {
+    const NESTED = 'pod-nested';
+    const uri = `/resources/recorders/environment/${NESTED}`;
+    expect((await sendJson(url, 'POST', uri, { scenario: 'outer', step: 'running' }, WRITER)).status).toBe(200);
+    await page.waitForSelector(`.env-button[data-environment="${NESTED}"]`);
+    await page.click(`.env-button[data-environment="${NESTED}"]`);
+    await page.waitForSelector('#running-detail[data-scenario="outer"]');
+    // The SDK's nested recording: the inner one starts, then its end re-submits the outer one; the outer one stops.
+    expect((await sendJson(url, 'POST', uri, { scenario: 'inner', step: 'running' }, WRITER)).status).toBe(200);
+    await page.waitForSelector('li.nested .session-button[data-scenario="inner"] .badge');
+    expect((await sendJson(url, 'POST', uri, { scenario: 'outer', step: 'running' }, WRITER)).status).toBe(200);
+    expect((await sendJson(url, 'DELETE', uri, undefined, WRITER)).status).toBe(200);
+    await page.waitForSelector('#running-detail:not([data-scenario])');
+    // A fresh tab lists what the server derives, with nothing patched in from the live stream (its requests for
+    // idle environments answer 404, which Chromium logs: this tab's console is not watched).
+    const fresh = await context.newPage();
+    try {
+      await fresh.goto(`${url}/#environment=${NESTED}`);
+      await fresh.waitForSelector('.session-button[data-scenario="inner"]');
+      const listed = await fresh.$$eval('#session-list li', (lis) =>
+        lis.map((li) => [li.className, li.querySelector('.session-name')?.textContent, li.querySelector('.session-parent')?.textContent ?? null, li.querySelector('.badge') !== null]),
+      );
+      expect(listed).toEqual([
+        ['nested', 'inner', 'inside outer', false],
+        ['', 'outer', null, false],
+      ]);
+      await fresh.click('.session-button[data-scenario="outer"]');
+      await waitFor(async () => /^outer: /.test((await fresh.textContent('#report-summary')) ?? ''), 'the finished outer report');
+      await fresh.screenshot({ path: join(SCREENSHOTS, 'dashboard-nested.png'), fullPage: true });
+    } finally {
+      await fresh.close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
   it('shows a visible focus ring when the controls are reached by keyboard', async () => {
     await page.focus('#env-input');
     await page.keyboard.press('Tab');
