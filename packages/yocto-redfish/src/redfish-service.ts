@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { noopLogger, type Logger } from '@energyrecorder/core';
 import type { Meter } from './meter.js';
 import { MeterChannel, DEFAULT_METER_CHANNEL_OPTIONS, type ChannelSnapshot, type MeterChannelOptions } from './meter-channel.js';
@@ -54,7 +55,7 @@ export interface RedfishServiceOptions
   port?: number;
   /** Require these users (Basic auth or a session token) for everything but `/redfish` and the service root. */
   users?: readonly RedfishUser[];
-  /** Idle lifetime of a session, in seconds. */
+  /** Idle lifetime of a session, in seconds; served as `SessionTimeout`, which the DMTF schema bounds to 30..86400. */
   sessionTimeoutS?: number;
   /** Live sessions at most (all users together); a login beyond it answers 503 `SessionLimitExceeded`. */
   maxSessions?: number;
@@ -158,7 +159,9 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const signal = AbortSignal.timeout(options.requestTimeoutMs ?? DEFAULT_REDFISH_SERVICE_OPTIONS.requestTimeoutMs);
     const method = req.method ?? 'GET';
-    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
     let path: string;
     try {
       path = decodeURIComponent(rawPath).replace(/\/+$/, '');
@@ -169,18 +172,29 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     const parts = path.split('/').filter((p) => p !== '');
     if (method === 'OPTIONS') return send(res, 204, undefined);
 
-    // DMTF: `/redfish` and the service root are readable without credentials; so is session login.
-    const isSessionLogin = method === 'POST' && path === `${R.ROOT}/SessionService/Sessions`;
+    // DMTF: `/redfish` and the service root are readable without credentials; so is session login, which DSP0266
+    // ("Create (POST)") accepts on the collection and on its `Members` alike.
+    const sessionsPath = `${R.ROOT}/SessionService/Sessions`;
+    const isSessionLogin = method === 'POST' && (path === sessionsPath || path === `${sessionsPath}/Members`);
     // DSP0266 also keeps the service metadata and the OData service document public.
     const isPublic =
       path === '/redfish' || path === R.ROOT || path === `${R.ROOT}/$metadata` || path === `${R.ROOT}/odata` || isSessionLogin;
     let user: string | undefined;
     if (auth !== undefined && !isPublic) {
       user = auth.token(header(req, 'x-auth-token')) ?? auth.basic(header(req, 'authorization'));
-      if (user === undefined) {
-        res.setHeader('WWW-Authenticate', 'Basic realm="yocto-redfish"');
-        return send(res, 401, R.redfishError('NoValidSession', 'authentication required'));
-      }
+      if (user === undefined) return unauthorized(res, R.redfishError('NoValidSession', 'authentication required'));
+    }
+    // Only after authentication (DSP0266: authentication headers are processed first).
+    // DSP0266 "Request headers": a request for an OData version the service does not speak is refused with 412.
+    const odataVersion = header(req, 'odata-version');
+    if (odataVersion !== undefined && odataVersion.trim() !== '4.0') {
+      return send(res, 412, R.redfishError('HeaderInvalid', `OData-Version ${odataVersion} is not supported: this service speaks OData 4.0`));
+    }
+    // DSP0266 "Query parameters": none is supported (so ProtocolFeaturesSupported is not advertised); one starting
+    // with `$` answers 501 rather than a body the client would take as filtered or expanded, the others are ignored.
+    const dollarParams = [...new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)).keys()].filter((k) => k.startsWith('$'));
+    if (dollarParams.length > 0) {
+      return send(res, 501, R.redfishError('QueryParameterUnsupported', `query parameter ${dollarParams.join(', ')} is not supported`));
     }
 
     if (parts[0] !== 'redfish') return notFound(res, `no resource at ${path}`);
@@ -191,6 +205,7 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     const section = parts[2];
     if (parts.length === 3 && section === '$metadata') {
       if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
+      res.setHeader('Allow', READ_ONLY.join(', '));
       return sendXml(res, metadataXml());
     }
     if (parts.length === 3 && section === 'odata') return get(method, res, odataServiceDocument);
@@ -201,15 +216,15 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
       if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
       const view = await viewOf(entry, signal);
       const sub = parts[4];
-      if (parts.length === 4) return send(res, 200, R.chassis(view));
-      if (parts.length === 5 && sub === 'Power') return send(res, 200, R.power(view));
-      if (parts.length === 5 && sub === 'EnvironmentMetrics') return send(res, 200, R.environmentMetrics(view));
-      if (parts.length === 5 && sub === 'Sensors') return send(res, 200, R.sensorCollection(view));
-      if (parts.length === 6 && sub === 'Sensors') {
-        const body = R.sensor(view, parts[5] ?? '');
-        if (body !== undefined) return send(res, 200, body);
-      }
-      return notFound(res, `no resource at ${path}`);
+      let body: R.Json | undefined;
+      if (parts.length === 4) body = R.chassis(view);
+      else if (parts.length === 5 && sub === 'Power') body = R.power(view);
+      else if (parts.length === 5 && sub === 'EnvironmentMetrics') body = R.environmentMetrics(view);
+      else if (parts.length === 5 && sub === 'Sensors') body = R.sensorCollection(view);
+      else if (parts.length === 6 && sub === 'Sensors') body = R.sensor(view, parts[5] ?? '');
+      if (body === undefined) return notFound(res, `no resource at ${path}`);
+      const found = body;
+      return get(method, res, () => found);
     }
     if (section === 'SessionService') return sessionService(req, res, method, parts, user);
     return notFound(res, `no resource at ${path}`);
@@ -242,9 +257,12 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
       Name: 'User Session',
       UserName: name,
     });
-    if (parts.length === 4) {
+    // DSP0266 "Create (POST)": a POST to the collection's `Members` is the same as one to the collection.
+    const isLogin = method === 'POST' && (parts.length === 4 || (parts.length === 5 && parts[4] === 'Members'));
+    if (parts.length === 4 || isLogin) {
+      const collectionMethods = auth === undefined ? READ_ONLY : [...READ_ONLY, 'POST'];
       if (method === 'POST') {
-        if (auth === undefined) return send(res, 405, R.redfishError('ActionNotSupported', 'authentication is off'));
+        if (auth === undefined) return notAllowed(res, collectionMethods, 'authentication is off: there are no sessions to open');
         const body = await readJson(req, DEFAULT_REDFISH_SERVICE_OPTIONS.bodyLimitBytes, DEFAULT_REDFISH_SERVICE_OPTIONS.bodyDrainLimitBytes);
         if (body === TOO_LARGE) {
           // Past the drain limit the rest of the body was not read: the connection cannot carry another request.
@@ -260,9 +278,7 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
         if (name === undefined || password === undefined) {
           return send(res, 400, R.redfishError('PropertyMissing', 'UserName and Password are required'));
         }
-        if (!auth.check(name, password)) {
-          return send(res, 401, R.redfishError('ResourceAtUriUnauthorized', 'invalid credentials'));
-        }
+        if (!auth.check(name, password)) return unauthorized(res, R.redfishError('ResourceAtUriUnauthorized', 'invalid credentials'));
         const s = auth.create(name);
         if (s === undefined) {
           const max = options.maxSessions ?? DEFAULT_REDFISH_SERVICE_OPTIONS.maxSessions;
@@ -278,16 +294,21 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
         res.setHeader('Location', `${base}/Sessions/${s.id}`);
         return send(res, 201, sessionBody(s.id, name));
       }
-      return get(method, res, () => {
-        const list = auth === undefined || user === undefined ? [] : auth.list(user);
-        return {
-          '@odata.type': '#SessionCollection.SessionCollection',
-          '@odata.id': `${base}/Sessions`,
-          Name: 'Session Collection',
-          'Members@odata.count': list.length,
-          Members: list.map((s) => ({ '@odata.id': `${base}/Sessions/${s.id}` })),
-        };
-      });
+      return get(
+        method,
+        res,
+        () => {
+          const list = auth === undefined || user === undefined ? [] : auth.list(user);
+          return {
+            '@odata.type': '#SessionCollection.SessionCollection',
+            '@odata.id': `${base}/Sessions`,
+            Name: 'Session Collection',
+            'Members@odata.count': list.length,
+            Members: list.map((s) => ({ '@odata.id': `${base}/Sessions/${s.id}` })),
+          };
+        },
+        collectionMethods,
+      );
     }
     const id = parts[4] ?? '';
     // Accounts have no roles: a session is visible to its owner only, and another's answers 404 (not 403), so
@@ -299,7 +320,7 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
       log.info({ user: session.user, session: id }, 'session closed');
       return send(res, 204, undefined);
     }
-    return get(method, res, () => sessionBody(session.id, session.user));
+    return get(method, res, () => sessionBody(session.id, session.user), [...READ_ONLY, 'DELETE']);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -310,10 +331,17 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     });
   };
 
+  // Responses still being written, per socket: a request Node cannot parse must not be answered into one of them.
+  const inFlight = new WeakMap<object, number>();
+  const track = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    res.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+    onRequest(req, res);
+  };
   const server: Server =
-    options.tls === undefined
-      ? createHttpServer(onRequest)
-      : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
+    options.tls === undefined ? createHttpServer(track) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, track);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, (inFlight.get(socket) ?? 0) > 0));
   let baseUrl: string | undefined;
 
   return {
@@ -361,18 +389,32 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function send(res: ServerResponse, status: number, body: R.Json | undefined): void {
-  res.statusCode = status;
+/** Methods of a read-only resource. */
+const READ_ONLY: readonly string[] = ['GET', 'HEAD'];
+
+/**
+ * Headers of every answer. DSP0266 "Response headers" requires `Cache-Control`: readings change at every poll and
+ * a login answer carries a token, so nothing is stored.
+ */
+function commonHeaders(res: ServerResponse): void {
   res.setHeader('OData-Version', '4.0');
+  res.setHeader('Cache-Control', 'no-store');
   // Same CORS headers as the original yoko2redfish, so browser dashboards keep working.
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Allow-Headers', 'Content-Type,Authorization,X-Auth-Token');
   res.setHeader('Access-Control-Allow-Methods', 'GET,POST,DELETE');
   res.setHeader('Access-Control-Expose-Headers', 'X-Auth-Token,Location');
+}
+
+function send(res: ServerResponse, status: number, body: R.Json | undefined): void {
+  res.statusCode = status;
+  commonHeaders(res);
   if (body === undefined) {
     res.end();
     return;
   }
+  const type = body['@odata.type'];
+  if (status < 300 && typeof type === 'string') res.setHeader('Link', `<${R.jsonSchemaUri(type)}>; rel=describedby`);
   const text = JSON.stringify(body);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
@@ -381,15 +423,19 @@ function send(res: ServerResponse, status: number, body: R.Json | undefined): vo
 
 function sendXml(res: ServerResponse, text: string): void {
   res.statusCode = 200;
-  res.setHeader('OData-Version', '4.0');
-  res.setHeader('Access-Control-Allow-Origin', '*');
+  commonHeaders(res);
   res.setHeader('Content-Type', 'application/xml; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
-function get(method: string, res: ServerResponse, body: () => R.Json): void {
-  if (method !== 'GET' && method !== 'HEAD') return notAllowed(res);
+/**
+ * Answers a GET or HEAD of a resource that allows `allow` (DSP0266: `Allow` on every GET and HEAD), and 405 to
+ * any other method the caller did not handle.
+ */
+function get(method: string, res: ServerResponse, body: () => R.Json, allow: readonly string[] = READ_ONLY): void {
+  if (method !== 'GET' && method !== 'HEAD') return notAllowed(res, allow);
+  res.setHeader('Allow', allow.join(', '));
   send(res, 200, body());
 }
 
@@ -397,9 +443,43 @@ function notFound(res: ServerResponse, message: string): void {
   send(res, 404, R.redfishError('ResourceMissingAtURI', message));
 }
 
-function notAllowed(res: ServerResponse): void {
-  res.setHeader('Allow', 'GET, HEAD');
-  send(res, 405, R.redfishError('OperationNotAllowed', 'method not allowed'));
+/** 405, with the methods the resource does allow. */
+function notAllowed(res: ServerResponse, allow: readonly string[] = READ_ONLY, message = 'method not allowed'): void {
+  res.setHeader('Allow', allow.join(', '));
+  send(res, 405, R.redfishError('OperationNotAllowed', message));
+}
+
+/** 401: RFC 7235 requires the challenge on every 401, a refused login included. */
+function unauthorized(res: ServerResponse, body: R.Json): void {
+  res.setHeader('WWW-Authenticate', 'Basic realm="yocto-redfish"');
+  send(res, 401, body);
+}
+
+/** What Node's own answer to a request it cannot parse would be, by parser error. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, readonly [number, string]>> = {
+  // DSP0266 "Status codes": 501 is the answer to a method the service does not recognise; Node's parser refuses
+  // any method it does not know before the request reaches the handler.
+  HPE_INVALID_METHOD: [501, 'Not Implemented'],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
+};
+
+/**
+ * Answers a request Node could not parse, as Node would (a listener replaces its default answer) but with a
+ * Redfish error body, then closes the connection. Nothing is written into a response still under way.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, busy: boolean): void {
+  if (err.code === 'ECONNRESET' || !socket.writable || busy) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] = CLIENT_ERROR_STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
+  const text = JSON.stringify(R.redfishError('GeneralError', `the request could not be handled: ${reason.toLowerCase()}`));
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
+      `OData-Version: 4.0\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 /** What {@link readJson} answers for a body over its limit. */

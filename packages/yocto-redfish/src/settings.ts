@@ -90,7 +90,8 @@ export const yoctoRedfishSettingsSchema = z
     AUTH: z
       .object({
         users: z.array(z.object({ name: z.string().min(1), password: z.string().min(8, 'at least 8 characters') })).min(1),
-        session_timeout_s: z.number().int().positive().default(DEFAULT_YOCTO_REDFISH_SETTINGS.sessionTimeoutS),
+        // Served as SessionService.SessionTimeout, which the DMTF schema bounds to 30..86400 s.
+        session_timeout_s: z.number().int().min(30).max(86_400).default(DEFAULT_YOCTO_REDFISH_SETTINGS.sessionTimeoutS),
         max_sessions: z.number().int().positive().default(DEFAULT_YOCTO_REDFISH_SETTINGS.maxSessions),
       })
       .optional(),

@@ -76,6 +76,25 @@ describe('parseSettings', () => {
     expect((err as ConfigError).message).toMatch(/POWERMETERS\.1\.profile: .*unknown kind "bogus"/);
   });
 
+  it('refuses a session timeout outside the 30..86400 s the DMTF SessionService schema allows', () => {
+    const withTimeout = (s: number): unknown => ({
+      POWERMETERS: [{ driver: 'simulated', profile: 'constant:1' }],
+      AUTH: { users: [{ name: 'admin', password: 'change-me-please' }], session_timeout_s: s },
+    });
+    for (const bad of [10, 29, 86_401]) {
+      let err: unknown;
+      try {
+        parseSettings(withTimeout(bad));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['AUTH.session_timeout_s']);
+    }
+    expect(parseSettings(withTimeout(30)).AUTH?.session_timeout_s).toBe(30);
+    expect(parseSettings(withTimeout(86_400)).AUTH?.session_timeout_s).toBe(86_400);
+  });
+
   it('requires a serial when a Yoctopuce meter goes through a hub', () => {
     expect(() => parseSettings({ POWERMETERS: [{ driver: 'yoctopuce', hub_url: 'http://127.0.0.1:4444' }] })).toThrow(
       /POWERMETERS\.0\.serial: required with hub_url/,

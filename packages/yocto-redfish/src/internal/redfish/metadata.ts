@@ -1,4 +1,4 @@
-import { ROOT } from './resources.js';
+import { DMTF_SCHEMAS, ROOT } from './resources.js';
 
 /**
  * Every schema namespace the service's resources name in `@odata.type`, with the version it serves. The test
@@ -18,8 +18,6 @@ export const SERVED_SCHEMAS: ReadonlyArray<{ schema: string; version?: string }>
   { schema: 'Message', version: 'v1_1_2' },
 ];
 
-const DMTF = 'http://redfish.dmtf.org/schemas/v1';
-
 /**
  * `/redfish/v1/$metadata`: the OData CSDL document DMTF requires of every service (DSP0266 "Service metadata"):
  * one `edmx:Reference` per schema file the resources use, and the `Service` entity container that extends
@@ -29,16 +27,16 @@ export function metadataXml(): string {
   const refs = SERVED_SCHEMAS.map(({ schema, version }) => {
     const includes = [`    <edmx:Include Namespace="${schema}"/>`];
     if (version !== undefined) includes.push(`    <edmx:Include Namespace="${schema}.${version}"/>`);
-    return `  <edmx:Reference Uri="${DMTF}/${schema}_v1.xml">\n${includes.join('\n')}\n  </edmx:Reference>`;
+    return `  <edmx:Reference Uri="${DMTF_SCHEMAS}/${schema}_v1.xml">\n${includes.join('\n')}\n  </edmx:Reference>`;
   });
   const rootVersion = SERVED_SCHEMAS[0]?.version ?? 'v1_15_0';
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">',
-    `  <edmx:Reference Uri="${DMTF}/RedfishExtensions_v1.xml">`,
+    `  <edmx:Reference Uri="${DMTF_SCHEMAS}/RedfishExtensions_v1.xml">`,
     '    <edmx:Include Namespace="RedfishExtensions.v1_0_0" Alias="Redfish"/>',
     '  </edmx:Reference>',
-    `  <edmx:Reference Uri="${DMTF}/Resource_v1.xml">`,
+    `  <edmx:Reference Uri="${DMTF_SCHEMAS}/Resource_v1.xml">`,
     '    <edmx:Include Namespace="Resource"/>',
     '    <edmx:Include Namespace="Resource.v1_0_0"/>',
     '  </edmx:Reference>',

@@ -24,6 +24,8 @@ export interface ChassisView {
 }
 
 export const ROOT = '/redfish/v1';
+/** Where DMTF publishes its schemas, CSDL (`Chassis_v1.xml`) and JSON Schema (`Chassis.v1_21_0.json`) alike. */
+export const DMTF_SCHEMAS = 'http://redfish.dmtf.org/schemas/v1';
 const chassisUri = (id: string): string => `${ROOT}/Chassis/${encodeURIComponent(id)}`;
 
 /**
@@ -258,6 +260,16 @@ export function sensor(v: ChassisView, sensorId: string): Json | undefined {
     PhysicalContext: 'Chassis',
     Status: status(v),
   };
+}
+
+/**
+ * The DMTF JSON Schema that describes a resource of type `odataType` (`#Chassis.v1_21_0.Chassis` →
+ * `…/Chassis.v1_21_0.json`, `#ChassisCollection.ChassisCollection` → `…/ChassisCollection.json`). DSP0266 asks
+ * for it in a `Link: <…>; rel=describedby` header on every GET and HEAD, versioned like the `@odata.type`.
+ */
+export function jsonSchemaUri(odataType: string): string {
+  const namespace = odataType.replace(/^#/, '').split('.').slice(0, -1).join('.');
+  return `${DMTF_SCHEMAS}/${namespace}.json`;
 }
 
 /** A Redfish error body (DMTF Base message registry). */
