@@ -12,9 +12,12 @@ import { errorMessage, DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErr
 import { DEFAULT_MODBUS, modbusConfigSchema, type ModbusConfig } from './config.js';
 import {
   decodeRegisters,
+  decodeSunSpecScaleFactor,
+  isSunSpecNotImplemented,
   planReads,
   registerCount,
   scaleRegisterValue,
+  sensorSpan,
   type ModbusPlanInput,
   type ModbusReadGroup,
 } from './decode.js';
@@ -174,6 +177,7 @@ export class ModbusAdapter implements PowerAdapter {
       category: s.register_category,
       address: s.register_address,
       type: s.register_type,
+      scaleFactorAddress: s.scale_factor_address,
     }));
     this.groups = planReads(this.planInputs, { maxGap: config.max_gap });
   }
@@ -284,9 +288,10 @@ export class ModbusAdapter implements PowerAdapter {
     const runs = planReads(inputs, { maxGap: 0 });
     if (runs.length > 1) return runs.map((r) => ({ ...r, sensors: r.sensors.map((j) => group.sensors[j] ?? -1) }));
     return group.sensors.map((i) => {
-      const s = this.config.sensors[i];
+      const s = this.planInputs[i];
       if (s === undefined) throw new Error(`no sensor ${i}`);
-      return { unitId: group.unitId, category: group.category, start: s.register_address, count: registerCount(s.register_type), sensors: [i] };
+      const span = sensorSpan(s);
+      return { unitId: group.unitId, category: group.category, start: span.start, count: span.end - span.start, sensors: [i] };
     });
   }
 
@@ -304,9 +309,23 @@ export class ModbusAdapter implements PowerAdapter {
       if (s === undefined) continue;
       const offset = s.register_address - group.start;
       const slice = words.slice(offset, offset + registerCount(s.register_type));
-      if (slice.length < registerCount(s.register_type)) {
+      const sfWord = s.scale_factor_address === undefined ? undefined : words[s.scale_factor_address - group.start];
+      if (slice.length < registerCount(s.register_type) || (s.scale_factor_address !== undefined && sfWord === undefined)) {
         this.logger.warn({ sensor: s.name }, 'Modbus sensor skipped: short answer from the device');
         continue;
+      }
+      let exponent = 0;
+      if (sfWord !== undefined) {
+        // SunSpec: 0x8000 marks a value or scale factor the device does not implement.
+        const sf = decodeSunSpecScaleFactor(sfWord);
+        if (sf === undefined || isSunSpecNotImplemented(slice, s.register_type, s.register_order)) {
+          this.logger.warn(
+            { sensor: s.name, address: s.register_address, scaleFactor: sfWord },
+            'Modbus sensor skipped: SunSpec value or scale factor not implemented',
+          );
+          continue;
+        }
+        exponent = sf;
       }
       const raw = decodeRegisters(slice, s.register_type, s.register_order);
       if (!Number.isFinite(raw)) {
@@ -316,7 +335,7 @@ export class ModbusAdapter implements PowerAdapter {
       out.push({
         sensor: s.name,
         unit: s.unit,
-        value: scaleRegisterValue(raw, s.register_scaling),
+        value: scaleRegisterValue(raw, s.register_scaling, exponent),
         timestampNs,
         source: `${s.register_category}:${s.register_address}`,
       });
@@ -420,7 +439,7 @@ export class ModbusAdapter implements PowerAdapter {
 /** The `modbus` adapter: Modbus TCP / RTU-over-TCP registers with the original's keys. */
 export const modbusAdapterDefinition: AdapterDefinition<typeof modbusConfigSchema> = Object.freeze({
   type: ADAPTER_TYPE,
-  description: 'Modbus TCP (or RTU over TCP) meters: holding/input registers, int16/32, uint16/32, float32',
+  description: 'Modbus TCP (or RTU over TCP) meters: holding/input registers, int16/32/64, uint16/32/64, float32/64, SunSpec scale factors',
   configSchema: modbusConfigSchema,
   create(config: ModbusConfig, ctx: AdapterContext): PowerAdapter {
     const timeoutMs = deviceTimeoutMs(config.timeout, ctx, DEFAULT_MODBUS.timeoutS);

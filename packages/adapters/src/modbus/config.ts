@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { deviceIdentityKeys } from '../internal/config-fields.js';
-import { MODBUS_REGISTER_TYPES, parseHostPort } from './decode.js';
+import { MODBUS_MAX_REGISTERS_PER_READ, MODBUS_REGISTER_TYPES, parseHostPort, registerCount } from './decode.js';
 
 /** Defaults of the `modbus` adapter keys, exported for the docs. */
 export const DEFAULT_MODBUS = Object.freeze({
@@ -20,18 +20,36 @@ export const DEFAULT_MODBUS = Object.freeze({
 const upper = (v: unknown): unknown => (typeof v === 'string' ? v.trim().toUpperCase() : v);
 const lower = (v: unknown): unknown => (typeof v === 'string' ? v.trim().toLowerCase() : v);
 
-/** One `sensors[]` entry, with the original's key names. */
-export const modbusSensorSchema = z.object({
-  name: z.union([z.string().min(1), z.number()]).transform(String),
-  unit: z.union([z.string(), z.null()]).optional().transform((v) => v ?? ''),
-  register_category: z.preprocess(lower, z.enum(['holding', 'input'])).default(DEFAULT_MODBUS.registerCategory),
-  register_address: z.number().int().min(0).max(65535),
-  register_type: z.preprocess(upper, z.enum(MODBUS_REGISTER_TYPES)),
-  register_order: z.preprocess(lower, z.enum(['right', 'left'])).default(DEFAULT_MODBUS.registerOrder),
-  register_scaling: z.number().finite().default(DEFAULT_MODBUS.registerScaling),
-  /** Modbus unit id (slave id); `DEFAULT_MODBUS.unitId` when absent. */
-  device_unit: z.number().int().min(0).max(255).optional(),
-});
+/** One `sensors[]` entry, with the original's key names (and `scale_factor_address`). */
+export const modbusSensorSchema = z
+  .object({
+    name: z.union([z.string().min(1), z.number()]).transform(String),
+    unit: z.union([z.string(), z.null()]).optional().transform((v) => v ?? ''),
+    register_category: z.preprocess(lower, z.enum(['holding', 'input'])).default(DEFAULT_MODBUS.registerCategory),
+    register_address: z.number().int().min(0).max(65535),
+    register_type: z.preprocess(upper, z.enum(MODBUS_REGISTER_TYPES)),
+    register_order: z.preprocess(lower, z.enum(['right', 'left'])).default(DEFAULT_MODBUS.registerOrder),
+    register_scaling: z.number().finite().default(DEFAULT_MODBUS.registerScaling),
+    /** Modbus unit id (slave id); `DEFAULT_MODBUS.unitId` when absent. */
+    device_unit: z.number().int().min(0).max(255).optional(),
+    /**
+     * SunSpec `sunssf` register (same unit and category) holding a power-of-ten exponent for the value, read in the
+     * same request as the value: value = raw x 10^sf x register_scaling.
+     */
+    scale_factor_address: z.number().int().min(0).max(65535).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.scale_factor_address === undefined) return;
+    const start = Math.min(s.register_address, s.scale_factor_address);
+    const end = Math.max(s.register_address + registerCount(s.register_type), s.scale_factor_address + 1);
+    if (end - start > MODBUS_MAX_REGISTERS_PER_READ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scale_factor_address'],
+        message: `must be within ${MODBUS_MAX_REGISTERS_PER_READ} registers of the value, so that both are read in one request`,
+      });
+    }
+  });
 
 /** Keys of a `modbus` device entry. */
 export const modbusConfigSchema = z

@@ -10,7 +10,7 @@ import {
 } from '@energyrecorder/core';
 import { errorMessage, DeviceErrors, deviceTimeoutMs, lazyLoader, type DeviceErrorOptions } from '../internal/device-support.js';
 import { DEFAULT_SNMP, resolveSnmpSensors, resolveV3User, snmpConfigSchema, snmpTransport, type SnmpConfig } from './config.js';
-import { decodeVarbind, scaleValue } from './decode.js';
+import { SnmpType, decodeVarbind, scaleValue } from './decode.js';
 import type { SnmpSensorSpec } from './presets.js';
 
 type NetSnmpModule = Omit<typeof NetSnmp, 'default'>;
@@ -50,6 +50,11 @@ function chunks<T>(items: readonly T[], size: number | undefined): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** An answer saying the agent has no such object or instance (v1's noSuchName arrives as noSuchObject here). */
+function isNotImplemented(vb: Varbind): boolean {
+  return vb.type === SnmpType.NoSuchObject || vb.type === SnmpType.NoSuchInstance || vb.type === SnmpType.EndOfMibView;
 }
 
 function isNoSuchName(err: unknown): boolean {
@@ -95,6 +100,8 @@ export class SnmpAdapter implements PowerAdapter {
   private session: Session | undefined;
   /** Raritan decimal digits, by digits OID; read on the first poll and kept. */
   private readonly digits = new Map<string, number>();
+  /** For sensors with alternatives: the OID the agent implements, found on the first poll that saw one. */
+  private readonly chosenOids = new Map<SnmpSensorSpec, string>();
   /**
    * Most OIDs per GET this agent has answered without tooBig, once it refused a larger one; undefined while every
    * GET fits. Kept for the adapter's life (across sessions) so later polls do not rediscover it.
@@ -134,7 +141,7 @@ export class SnmpAdapter implements PowerAdapter {
       const digitOids = gets
         .map((s) => s.digitsOid)
         .filter((o): o is string => o !== undefined && !this.digits.has(o));
-      const oids = [...new Set([...gets.map((s) => s.oid), ...digitOids])];
+      const oids = [...new Set([...gets.flatMap((s) => this.candidateOids(s)), ...digitOids])];
       const values = oids.length === 0 ? new Map<string, Varbind>() : await this.getAll(snmp, session, oids, signal);
       for (const o of digitOids) {
         const vb = values.get(o);
@@ -144,7 +151,7 @@ export class SnmpAdapter implements PowerAdapter {
       }
       const readings: Reading[] = [];
       for (const s of gets) {
-        const vb = values.get(s.oid);
+        const vb = this.pickVarbind(s, values);
         if (vb === undefined) {
           this.logger.warn({ sensor: s.name, oid: s.oid }, 'SNMP value skipped: no answer for this OID');
           continue;
@@ -153,6 +160,10 @@ export class SnmpAdapter implements PowerAdapter {
       }
       for (const s of this.sensors.filter((x) => x.walk)) {
         const varbinds = await this.walk(session, s.oid, signal);
+        if (s.sum === true) {
+          this.pushSum(readings, s, varbinds, timestampNs);
+          continue;
+        }
         for (const vb of varbinds) {
           const suffix = vb.oid.startsWith(`${s.oid}.`) ? vb.oid.slice(s.oid.length + 1) : vb.oid;
           this.pushReading(readings, s, `${s.name}.${suffix}`, vb, timestampNs);
@@ -172,10 +183,46 @@ export class SnmpAdapter implements PowerAdapter {
     this.dropSession();
   }
 
+  /** The OIDs to GET for `s`: the one found on an earlier poll, else the sensor's OID and its alternatives. */
+  private candidateOids(s: SnmpSensorSpec): string[] {
+    const chosen = this.chosenOids.get(s);
+    if (chosen !== undefined) return [chosen];
+    return [s.oid, ...(s.alternatives ?? [])];
+  }
+
+  /**
+   * The varbind to report for `s`: its OID's, or for a sensor with alternatives the first candidate the agent
+   * implements (kept for the next polls; forgotten when the agent stops implementing it). Undefined when the GET
+   * brought nothing back for any candidate.
+   */
+  private pickVarbind(s: SnmpSensorSpec, values: ReadonlyMap<string, Varbind>): Varbind | undefined {
+    if (s.alternatives === undefined || s.alternatives.length === 0) return values.get(s.oid);
+    const answered = this.candidateOids(s)
+      .map((o) => values.get(o))
+      .filter((vb): vb is Varbind => vb !== undefined);
+    const implemented = answered.find((vb) => !isNotImplemented(vb));
+    if (implemented === undefined) {
+      this.chosenOids.delete(s);
+      return answered[0];
+    }
+    if (this.chosenOids.get(s) !== implemented.oid) {
+      this.chosenOids.set(s, implemented.oid);
+      if (implemented.oid !== s.oid) {
+        this.logger.info({ sensor: s.name, oid: implemented.oid, instead: s.oid }, 'SNMP agent lacks the OID: reading its alternative');
+      }
+    }
+    return implemented;
+  }
+
   private pushReading(out: Reading[], s: SnmpSensorSpec, name: string, vb: Varbind, timestampNs: number): void {
     const decoded = decodeVarbind(vb.type, vb.value);
     if (!decoded.ok) {
       this.logger.warn({ sensor: name, oid: vb.oid, reason: decoded.reason }, `SNMP value skipped: ${decoded.reason}`);
+      return;
+    }
+    if (s.skipNegative === true && !decoded.boolean && decoded.value < 0) {
+      const reason = `negative value ${decoded.value}: the device reports the reading as not available`;
+      this.logger.warn({ sensor: name, oid: vb.oid, reason }, `SNMP value skipped: ${reason}`);
       return;
     }
     const digits = s.digitsOid === undefined ? 0 : (this.digits.get(s.digitsOid) ?? 0);
@@ -186,6 +233,28 @@ export class SnmpAdapter implements PowerAdapter {
       timestampNs,
       source: vb.oid,
     });
+  }
+
+  /**
+   * One reading for a summed walk: every row must be a usable number, since a sum missing a row (a phase, an
+   * output line) would pass for the total.
+   */
+  private pushSum(out: Reading[], s: SnmpSensorSpec, varbinds: readonly Varbind[], timestampNs: number): void {
+    const skip = (oid: string, reason: string): void => {
+      this.logger.warn({ sensor: s.name, oid, reason }, `SNMP value skipped: ${reason}`);
+    };
+    if (varbinds.length === 0) return skip(s.oid, 'the walk returned no rows');
+    let total = 0;
+    for (const vb of varbinds) {
+      const decoded = decodeVarbind(vb.type, vb.value);
+      if (!decoded.ok) return skip(vb.oid, `row ${vb.oid}: ${decoded.reason}; a sum without it would be wrong`);
+      if (s.skipNegative === true && decoded.value < 0) {
+        return skip(vb.oid, `row ${vb.oid}: negative value ${decoded.value}, not available; a sum without it would be wrong`);
+      }
+      total += decoded.value;
+    }
+    const value = scaleValue({ value: total, boolean: false }, s.scale, s.offset);
+    out.push({ sensor: s.name, unit: s.unit, value, timestampNs, source: s.oid });
   }
 
   private openSession(snmp: NetSnmpModule): Session {

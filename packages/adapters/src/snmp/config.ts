@@ -61,15 +61,26 @@ export function snmpTransport(hostAddress: string): 'udp4' | 'udp6' {
   return isIPv6(hostAddress) ? 'udp6' : 'udp4';
 }
 
-/** One `sensors[]` entry: the original `{name, oid, unit}` plus `scale`, `offset` and `walk`. */
-export const snmpSensorSchema = z.object({
-  name: z.union([z.string().min(1), z.number()]).transform(String),
-  oid,
-  unit: z.union([z.string(), z.null()]).optional().transform((v) => v ?? ''),
-  scale: z.number().finite().default(1),
-  offset: z.number().finite().default(0),
-  walk: configBoolean().default(false),
-});
+/**
+ * One `sensors[]` entry: the original `{name, oid, unit}` plus `scale`, `offset`, `walk`, `sum` and
+ * `skip_negative`.
+ */
+export const snmpSensorSchema = z
+  .object({
+    name: z.union([z.string().min(1), z.number()]).transform(String),
+    oid,
+    unit: z.union([z.string(), z.null()]).optional().transform((v) => v ?? ''),
+    scale: z.number().finite().default(1),
+    offset: z.number().finite().default(0),
+    walk: configBoolean().default(false),
+    /** With `walk`: one reading, the sum of the rows (a three-phase UPS's upsOutputPower lines). */
+    sum: configBoolean().default(false),
+    /** A negative raw value means "not available" (ServerTech, Eaton PDUs answer -1): skip it. */
+    skip_negative: configBoolean().default(false),
+  })
+  .superRefine((s, ctx) => {
+    if (s.sum && !s.walk) ctx.addIssue({ code: 'custom', path: ['sum'], message: 'needs walk: true (it adds the rows of a walk)' });
+  });
 
 /** Keys of an `snmp` device entry. v3 keys are only required with `version: v3`. */
 export const snmpConfigSchema = z
@@ -167,5 +178,12 @@ export function resolveSnmpSensors(cfg: SnmpConfig): SnmpSensorSpec[] {
     cfg.preset === undefined
       ? []
       : expandPreset(cfg.preset, { pdu: cfg.pdu, inlet: cfg.inlet, outlets: cfg.outlets, powerIndex: cfg.power_index });
-  return [...fromPreset, ...cfg.sensors.map((s) => ({ ...s }))];
+  return [
+    ...fromPreset,
+    ...cfg.sensors.map(({ skip_negative, sum, ...s }): SnmpSensorSpec => ({
+      ...s,
+      ...(skip_negative ? { skipNegative: true } : {}),
+      ...(sum ? { sum: true } : {}),
+    })),
+  ];
 }

@@ -21,11 +21,25 @@ export interface SnmpSensorSpec {
   offset: number;
   /** Walk the subtree instead of a GET. */
   walk: boolean;
+  /** With `walk`: report one reading named `name`, the sum of every row (scaled once, then offset). */
+  sum?: boolean;
   /**
    * OID holding the number of decimal digits of this value (Raritan PDU2-MIB): the raw value is divided by
    * 10^digits. Read once, then cached.
    */
   digitsOid?: string;
+  /**
+   * A negative raw value means "not available" (ServerTech Sentry3/Sentry4 and Eaton ePDU MIBs answer -1 for a
+   * reading the unit cannot measure): the value is skipped rather than reported.
+   */
+  skipNegative?: boolean;
+  /**
+   * OIDs to read instead, in order, when the agent does not implement `oid` (noSuchObject / noSuchInstance, or
+   * noSuchName from a v1 agent). The first one implemented is kept for the following polls, until the agent stops
+   * implementing it. A value the agent does answer (even a negative "not available") never switches to another
+   * OID: the alternatives may measure less (one phase), which must not pass for the total.
+   */
+  alternatives?: readonly string[];
 }
 
 /** Where the preset points inside the PDU. */
@@ -36,7 +50,10 @@ export interface SnmpPresetOptions {
   inlet?: number | undefined;
   /** Outlet numbers to read power (and energy where the MIB has it) for. */
   outlets?: readonly number[] | undefined;
-  /** Eaton only: `inputPowerIndex` of the total (1 on single-phase units). */
+  /**
+   * Eaton only: read this `inputPowerIndex` row of inputPowerTable. When absent the input's total is read from
+   * inputTotalPowerTable, else from row 4 (three-phase total), else row 1.
+   */
   powerIndex?: number | undefined;
 }
 
@@ -48,6 +65,13 @@ export function presetSupportsOutlets(preset: SnmpPresetName): boolean {
 function sensor(name: string, oid: string, unit: string, scale = 1, digitsOid?: string): SnmpSensorSpec {
   const s: SnmpSensorSpec = { name, oid, unit, scale, offset: 0, walk: false };
   if (digitsOid !== undefined) s.digitsOid = digitsOid;
+  return s;
+}
+
+/** A sensor whose MIB answers a negative value when it cannot measure (Sentry3, Sentry4, Eaton ePDU). */
+function sentinelSensor(name: string, oid: string, unit: string, scale = 1, alternatives?: readonly string[]): SnmpSensorSpec {
+  const s: SnmpSensorSpec = { ...sensor(name, oid, unit, scale), skipNegative: true };
+  if (alternatives !== undefined && alternatives.length > 0) s.alternatives = alternatives;
   return s;
 }
 
@@ -84,38 +108,49 @@ export function expandPreset(preset: SnmpPresetName, options: SnmpPresetOptions 
       return out;
     }
     case 'servertech-sentry3': {
-      // Sentry3-MIB infeedTable, index (tower, infeed): infeedPower in W, infeedEnergy in tenths of kWh.
+      // Sentry3-MIB infeedTable, index (tower, infeed): infeedPower in W, infeedEnergy in tenths of kWh; both
+      // INTEGER(-1..), "a negative value indicates that the ... was not available".
       const tower = options.pdu ?? 1;
       const base = '1.3.6.1.4.1.1718.3.2.2.1';
-      out.push(sensor('power', `${base}.12.${tower}.${inlet}`, 'W'));
-      out.push(sensor('energy', `${base}.16.${tower}.${inlet}`, 'kWh', 0.1));
+      out.push(sentinelSensor('power', `${base}.12.${tower}.${inlet}`, 'W'));
+      out.push(sentinelSensor('energy', `${base}.16.${tower}.${inlet}`, 'kWh', 0.1));
       return out;
     }
     case 'servertech-sentry4': {
       // Sentry4-MIB st4InputCordMonitorTable (unit, cord): ActivePower W, Energy tenths of kWh;
-      // st4OutletMonitorTable (unit, cord, outlet): ActivePower W, Energy Wh.
+      // st4OutletMonitorTable (unit, cord, outlet): ActivePower W, Energy Wh. All Integer32(-1..): -1 when the
+      // unit cannot measure.
       const unit = options.pdu ?? 1;
       const cord = '1.3.6.1.4.1.1718.4.1.3.3.1';
       const outlet = '1.3.6.1.4.1.1718.4.1.8.3.1';
-      out.push(sensor('power', `${cord}.3.${unit}.${inlet}`, 'W'));
-      out.push(sensor('energy', `${cord}.10.${unit}.${inlet}`, 'kWh', 0.1));
+      out.push(sentinelSensor('power', `${cord}.3.${unit}.${inlet}`, 'W'));
+      out.push(sentinelSensor('energy', `${cord}.10.${unit}.${inlet}`, 'kWh', 0.1));
       for (const n of outlets) {
-        out.push(sensor(`outlet${n}/power`, `${outlet}.7.${unit}.${inlet}.${n}`, 'W'));
-        out.push(sensor(`outlet${n}/energy`, `${outlet}.14.${unit}.${inlet}.${n}`, 'Wh'));
+        out.push(sentinelSensor(`outlet${n}/power`, `${outlet}.7.${unit}.${inlet}.${n}`, 'W'));
+        out.push(sentinelSensor(`outlet${n}/energy`, `${outlet}.14.${unit}.${inlet}.${n}`, 'Wh'));
       }
       return out;
     }
     case 'eaton-epdu': {
-      // EATON-EPDU-MIB: inputPowerTable (strapping, input, inputPowerIndex) inputWatts W, inputWh Wh;
-      // outletPowerTable (strapping, outlet) outletWatts W, outletWh Wh. Strapping index 0 is the host unit.
+      // EATON-EPDU-MIB: inputTotalPowerTable (strapping, input) inputTotalWatts W, inputTotalWh Wh: the whole
+      // input, every phase. inputPowerTable (strapping, input, inputPowerIndex) has one row per measurement
+      // (inputPowerMeasType phase1, phase2, phase3, total): on a three-phase unit its row 1 is phase 1 alone. Units
+      // without the total table (NUT's eaton-pdu-marlin-mib: "Marlin") keep the three-phase total at row 4 and the
+      // single-phase one at row 1. outletPowerTable (strapping, outlet) outletWatts W, outletWh Wh. Watts are
+      // Integer32, "a negative value indicates that this object is not available". Strapping index 0 is the host.
       const strap = options.pdu ?? 0;
-      const powerIndex = options.powerIndex ?? 1;
       const base = '1.3.6.1.4.1.534.6.6.7';
-      out.push(sensor('power', `${base}.3.4.1.4.${strap}.${inlet}.${powerIndex}`, 'W'));
-      out.push(sensor('energy', `${base}.3.4.1.5.${strap}.${inlet}.${powerIndex}`, 'Wh'));
+      const row = (column: number, index: number): string => `${base}.3.4.1.${column}.${strap}.${inlet}.${index}`;
+      if (options.powerIndex === undefined) {
+        out.push(sentinelSensor('power', `${base}.3.5.1.4.${strap}.${inlet}`, 'W', 1, [row(4, 4), row(4, 1)]));
+        out.push(sentinelSensor('energy', `${base}.3.5.1.5.${strap}.${inlet}`, 'Wh', 1, [row(5, 4), row(5, 1)]));
+      } else {
+        out.push(sentinelSensor('power', row(4, options.powerIndex), 'W'));
+        out.push(sentinelSensor('energy', row(5, options.powerIndex), 'Wh'));
+      }
       for (const n of outlets) {
-        out.push(sensor(`outlet${n}/power`, `${base}.6.5.1.3.${strap}.${n}`, 'W'));
-        out.push(sensor(`outlet${n}/energy`, `${base}.6.5.1.4.${strap}.${n}`, 'Wh'));
+        out.push(sentinelSensor(`outlet${n}/power`, `${base}.6.5.1.3.${strap}.${n}`, 'W'));
+        out.push(sentinelSensor(`outlet${n}/energy`, `${base}.6.5.1.4.${strap}.${n}`, 'Wh'));
       }
       return out;
     }

@@ -1,5 +1,13 @@
 import { modbusConfigSchema } from '../../src/modbus/config.js';
-import { decodeRegisters, parseHostPort, planReads, registerCount, scaleRegisterValue } from '../../src/modbus/decode.js';
+import {
+  decodeRegisters,
+  decodeSunSpecScaleFactor,
+  isSunSpecNotImplemented,
+  parseHostPort,
+  planReads,
+  registerCount,
+  scaleRegisterValue,
+} from '../../src/modbus/decode.js';
 
 describe('modbus register decoding', () => {
   it('decodes 16-bit signed and unsigned registers', () => {
@@ -58,6 +66,39 @@ describe('modbus register decoding', () => {
     expect(scaleRegisterValue(7, 1)).toBe(7);
     expect(registerCount('MBF')).toBe(2);
   });
+
+  it('decodes 64-bit registers (Schneider PM5xxx INT64 Wh energy) in either word order', () => {
+    // 123456789012345 = 0x0000_7048_860D_DF79
+    expect(decodeRegisters([0x0000, 0x7048, 0x860d, 0xdf79], 'MBLL')).toBe(123456789012345);
+    expect(decodeRegisters([0xdf79, 0x860d, 0x7048, 0x0000], 'MBLL', 'left')).toBe(123456789012345);
+    expect(decodeRegisters([0xffff, 0xffff, 0xffff, 0xfffe], 'MBLL')).toBe(-2);
+    expect(decodeRegisters([0xffff, 0xffff, 0xffff, 0xfffe], 'MBULL')).toBe(18446744073709552000);
+    // 230.1 as float64 = 0x406C_C333_3333_3333
+    expect(decodeRegisters([0x406c, 0xc333, 0x3333, 0x3333], 'MBD')).toBe(230.1);
+    expect(registerCount('MBLL')).toBe(4);
+    expect(() => decodeRegisters([1, 2, 3], 'MBD')).toThrow(RangeError);
+  });
+
+  it('keeps the Wh digits of a 64-bit counter scaled to kWh', () => {
+    expect(scaleRegisterValue(123456789012345, 0.001)).toBe(123456789012.345);
+    expect(scaleRegisterValue(4000000001, 0.1)).toBe(400000000.1);
+  });
+
+  it('applies a SunSpec scale factor as a power of ten', () => {
+    expect(scaleRegisterValue(12345, 1, -2)).toBe(123.45);
+    expect(scaleRegisterValue(1234567, 1, 1)).toBe(12345670);
+    expect(scaleRegisterValue(12345, 0.001, -1)).toBe(1.2345);
+    expect(decodeSunSpecScaleFactor(0xfffe)).toBe(-2);
+    expect(decodeSunSpecScaleFactor(3)).toBe(3);
+    expect(decodeSunSpecScaleFactor(0x8000)).toBeUndefined();
+    expect(isSunSpecNotImplemented([0x8000], 'MBI')).toBe(true);
+    expect(isSunSpecNotImplemented([0xffff], 'MBU')).toBe(true);
+    expect(isSunSpecNotImplemented([0x8000, 0x0000], 'MBL')).toBe(true);
+    expect(isSunSpecNotImplemented([0x0000, 0x8000], 'MBL', 'left')).toBe(true);
+    expect(isSunSpecNotImplemented([0xffff, 0xffff], 'MBUL')).toBe(true);
+    expect(isSunSpecNotImplemented([0x7fff], 'MBI')).toBe(false);
+    expect(isSunSpecNotImplemented([0x8000, 0x0001], 'MBL')).toBe(false);
+  });
 });
 
 describe('modbus read plan', () => {
@@ -90,6 +131,24 @@ describe('modbus read plan', () => {
     ]);
   });
 
+  it('reads a value and its SunSpec scale factor in one request even without merging', () => {
+    const groups = planReads(
+      [
+        { ...s(40206, 'MBU'), scaleFactorAddress: 40210 },
+        { ...s(40234, 'MBF'), scaleFactorAddress: 40242 },
+        s(40300),
+      ],
+      { maxGap: 0 },
+    );
+    expect(groups.map((g) => [g.start, g.count, g.sensors])).toEqual([
+      [40206, 5, [0]],
+      [40234, 9, [1]],
+      [40300, 1, [2]],
+    ]);
+    // A scale factor before its value counts too.
+    expect(planReads([{ ...s(10), scaleFactorAddress: 4 }]).map((g) => [g.start, g.count])).toEqual([[4, 7]]);
+  });
+
   it('does not split a float32 across two requests at the 125 limit', () => {
     const groups = planReads([s(0), s(124, 'MBF')], { maxGap: 200 });
     expect(groups.map((g) => [g.start, g.count])).toEqual([
@@ -118,6 +177,27 @@ describe('modbus config', () => {
     });
     expect(cfg).toMatchObject({ address: '10.0.0.7', port: 502, framer: 'RTU' });
     expect(cfg.sensors[0]).toMatchObject({ register_category: 'holding', register_order: 'right', register_scaling: 1, register_type: 'MBF' });
+  });
+
+  it('accepts the 64-bit types and a scale factor register near its value', () => {
+    const cfg = modbusConfigSchema.parse({
+      host: '10.0.0.7',
+      sensors: [
+        { name: 'e', register_address: 3203, register_type: 'mbll' },
+        { name: 'u', register_address: 10, register_type: 'MBULL' },
+        { name: 'd', register_address: 20, register_type: 'MBD' },
+        { name: 'w', register_address: 40206, register_type: 'MBI', scale_factor_address: 40210 },
+      ],
+    });
+    expect(cfg.sensors.map((x) => x.register_type)).toEqual(['MBLL', 'MBULL', 'MBD', 'MBI']);
+    expect(cfg.sensors[3]?.scale_factor_address).toBe(40210);
+    const far = modbusConfigSchema.safeParse({
+      host: '10.0.0.7',
+      sensors: [{ name: 'w', register_address: 40206, register_type: 'MBI', scale_factor_address: 40400 }],
+    });
+    expect(far.success ? [] : far.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'sensors.0.scale_factor_address: must be within 125 registers of the value, so that both are read in one request',
+    ]);
   });
 
   it('names the offending keys when the entry is invalid', () => {

@@ -460,3 +460,125 @@ describe('modbus adapter against a ServerTCP meter', () => {
   });
 });
 
+
+/** Registers of a value as a meter serves them: 16-bit words, most significant first unless `lswFirst`. */
+function wordsOf(value: number | bigint, kind: 'int16' | 'int32' | 'uint32' | 'float32' | 'int64', lswFirst = false): number[] {
+  const size = kind === 'int16' ? 2 : kind === 'int64' ? 8 : 4;
+  const b = Buffer.alloc(size);
+  if (kind === 'int16') b.writeInt16BE(Number(value));
+  else if (kind === 'int32') b.writeInt32BE(Number(value));
+  else if (kind === 'uint32') b.writeUInt32BE(Number(value));
+  else if (kind === 'float32') b.writeFloatBE(Number(value));
+  else b.writeBigInt64BE(BigInt(value));
+  const words = Array.from({ length: size / 2 }, (_, i) => b.readUInt16BE(i * 2));
+  return lswFirst ? words.reverse() : words;
+}
+
+function put(table: Map<number, number>, address: number, words: readonly number[]): void {
+  words.forEach((w, i) => table.set(address + i, w));
+}
+
+describe('modbus adapter against vendor register maps', () => {
+  const meter = new FakeMeter();
+  const adapters: PowerAdapter[] = [];
+  /** SunSpec model 203 (wye meter) where a SolarEdge inverter serves its first meter: ID at 40188. */
+  const M = 40188;
+
+  beforeAll(async () => {
+    await meter.start();
+    // Schneider PM5xxx register list (1-based register numbers): 3000 Current A (FLOAT32 A), 3060 Active Power
+    // Total (FLOAT32 kW), 3204 Active Energy Delivered (INT64 Wh). The protocol address is the number minus one.
+    put(meter.holding, 2999, wordsOf(5.5, 'float32'));
+    put(meter.holding, 3059, wordsOf(12.345, 'float32'));
+    put(meter.holding, 3203, wordsOf(123456789012345n, 'int64'));
+    // Eastron SDM630 input registers, FLOAT32 big-endian: 30053 Total system power (W) at address 0x34, 30343 Total
+    // kWh at 0x156.
+    put(meter.input, 0x34, wordsOf(2345.5, 'float32'));
+    put(meter.input, 0x156, wordsOf(98765.4, 'float32'));
+    // Carlo Gavazzi EM24 input registers, INT32 least significant word first: W sys x10 at 0x28, kWh (+) TOT x10 at
+    // 0x42 (as mbmd's EM24 map reads them).
+    put(meter.input, 0x28, wordsOf(-123456, 'int32', true));
+    put(meter.input, 0x42, wordsOf(7654321, 'int32', true));
+    // SunSpec model 203: every register of the block exists (a merged read must not hit a hole).
+    for (let a = M; a <= M + 54; a++) meter.holding.set(a, 0);
+    meter.holding.set(M, 203);
+    meter.holding.set(M + 1, 105);
+  });
+
+  afterAll(async () => {
+    for (const a of adapters) await a.close();
+    await meter.stop();
+  });
+
+  function create(entry: Record<string, unknown>, logger: Logger = noopLogger): ModbusAdapter {
+    const config = modbusConfigSchema.parse({ id: 'meter', type: 'modbus', host: `127.0.0.1:${meter.port}`, timeout: 1, ...entry });
+    const adapter = modbusAdapterDefinition.create(config, { logger, requestTimeoutMs: 1000, equipmentId: 'meter' });
+    adapters.push(adapter);
+    if (!(adapter instanceof ModbusAdapter)) throw new Error('unexpected adapter class');
+    return adapter;
+  }
+
+  const read = async (adapter: ModbusAdapter): Promise<Record<string, [number, string]>> =>
+    Object.fromEntries((await adapter.read(new AbortController().signal)).map((r) => [r.sensor, [r.value, r.unit] as [number, string]]));
+
+  it('reads a Schneider PM5xxx INT64 Wh energy register and its kW power when configured as the example', async () => {
+    // The entry of examples/config/collector-settings.yaml (meter-1), pointed at the fake meter.
+    const adapter = create({
+      sensors: [
+        { name: 'power', unit: 'W', register_address: 3059, register_type: 'MBF', register_scaling: 1000 },
+        { name: 'energy', unit: 'kWh', register_address: 3203, register_type: 'MBLL', register_scaling: 0.001 },
+      ],
+    });
+    expect(await read(adapter)).toEqual({ power: [12345, 'W'], energy: [123456789012.345, 'kWh'] });
+  });
+
+  it('reads Eastron SDM630 float32 input registers and Carlo Gavazzi EM24 word-swapped INT32 when configured so', async () => {
+    const adapter = create({
+      sensors: [
+        { name: 'sdm/power', unit: 'W', register_category: 'input', register_address: 0x34, register_type: 'MBF' },
+        { name: 'sdm/energy', unit: 'kWh', register_category: 'input', register_address: 0x156, register_type: 'MBF' },
+        { name: 'em24/power', unit: 'W', register_category: 'input', register_address: 0x28, register_type: 'MBL', register_order: 'left', register_scaling: 0.1 },
+        { name: 'em24/energy', unit: 'kWh', register_category: 'input', register_address: 0x42, register_type: 'MBL', register_order: 'left', register_scaling: 0.1 },
+      ],
+    });
+    expect(await read(adapter)).toEqual({
+      'sdm/power': [2345.5, 'W'],
+      'sdm/energy': [98765.4, 'kWh'],
+      'em24/power': [-12345.6, 'W'],
+      'em24/energy': [765432.1, 'kWh'],
+    });
+  });
+
+  it('applies a SunSpec scale factor read in the same request as its value, also when the device changes it', async () => {
+    const sensors = [
+      { name: 'power', unit: 'W', register_address: M + 18, register_type: 'MBI', scale_factor_address: M + 22 },
+      { name: 'energy', unit: 'Wh', register_address: M + 46, register_type: 'MBUL', scale_factor_address: M + 54 },
+    ];
+    const adapter = create({ sensors, max_gap: 0 });
+    put(meter.holding, M + 18, wordsOf(12345, 'int16'));
+    put(meter.holding, M + 22, wordsOf(-1, 'int16'));
+    put(meter.holding, M + 46, wordsOf(1234567, 'uint32'));
+    put(meter.holding, M + 54, wordsOf(1, 'int16'));
+    expect(await read(adapter)).toEqual({ power: [1234.5, 'W'], energy: [12345670, 'Wh'] });
+    // Each value and its scale factor form one request even with max_gap 0.
+    expect(adapter.plan.map((g) => [g.start, g.count])).toEqual([
+      [M + 18, 5],
+      [M + 46, 9],
+    ]);
+    // A Fronius or SolarEdge device rescales as the power grows: the new pair is read together.
+    put(meter.holding, M + 18, wordsOf(3210, 'int16'));
+    put(meter.holding, M + 22, wordsOf(0, 'int16'));
+    expect((await read(adapter))['power']).toEqual([3210, 'W']);
+  });
+
+  it('skips a SunSpec value the device marks as not implemented', async () => {
+    const lines: Array<[string, LogFields]> = [];
+    const adapter = create(
+      { sensors: [{ name: 'power', unit: 'W', register_address: M + 19, register_type: 'MBI', scale_factor_address: M + 22 }] },
+      warningsLogger(lines),
+    );
+    meter.holding.set(M + 19, 0x8000);
+    expect(await read(adapter)).toEqual({});
+    expect(lines.some(([msg, f]) => f['sensor'] === 'power' && msg.includes('not implemented'))).toBe(true);
+  });
+});

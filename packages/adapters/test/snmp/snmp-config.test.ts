@@ -249,10 +249,52 @@ describe('snmp presets', () => {
   it('starts Eaton strapping indexes at 0 when no pdu is given', () => {
     const s = expandPreset('eaton-epdu', { outlets: [1] });
     expect(s.map((x) => x.oid)).toEqual([
-      '1.3.6.1.4.1.534.6.6.7.3.4.1.4.0.1.1',
-      '1.3.6.1.4.1.534.6.6.7.3.4.1.5.0.1.1',
+      '1.3.6.1.4.1.534.6.6.7.3.5.1.4.0.1',
+      '1.3.6.1.4.1.534.6.6.7.3.5.1.5.0.1',
       '1.3.6.1.4.1.534.6.6.7.6.5.1.3.0.1',
       '1.3.6.1.4.1.534.6.6.7.6.5.1.4.0.1',
     ]);
+  });
+
+  it('reads the Eaton input total, with the inputPowerTable rows as alternatives, unless power_index is given', () => {
+    const [power, energy] = expandPreset('eaton-epdu', { pdu: 1, inlet: 2 });
+    expect(power).toMatchObject({
+      oid: '1.3.6.1.4.1.534.6.6.7.3.5.1.4.1.2',
+      alternatives: ['1.3.6.1.4.1.534.6.6.7.3.4.1.4.1.2.4', '1.3.6.1.4.1.534.6.6.7.3.4.1.4.1.2.1'],
+      skipNegative: true,
+    });
+    expect(energy).toMatchObject({
+      oid: '1.3.6.1.4.1.534.6.6.7.3.5.1.5.1.2',
+      alternatives: ['1.3.6.1.4.1.534.6.6.7.3.4.1.5.1.2.4', '1.3.6.1.4.1.534.6.6.7.3.4.1.5.1.2.1'],
+    });
+    const [row] = expandPreset('eaton-epdu', { powerIndex: 4 });
+    expect(row).toMatchObject({ oid: '1.3.6.1.4.1.534.6.6.7.3.4.1.4.0.1.4' });
+    expect(row?.alternatives).toBeUndefined();
+  });
+
+  it('marks the readings whose MIB answers -1 for "not available" when expanded', () => {
+    const flagged = (preset: Parameters<typeof expandPreset>[0]): Array<[string, boolean]> =>
+      expandPreset(preset, { outlets: preset === 'servertech-sentry3' ? [] : [1] }).map((x) => [x.name, x.skipNegative === true]);
+    expect(flagged('servertech-sentry3')).toEqual([
+      ['power', true],
+      ['energy', true],
+    ]);
+    expect(flagged('servertech-sentry4').every(([, f]) => f)).toBe(true);
+    expect(flagged('eaton-epdu').every(([, f]) => f)).toBe(true);
+    expect(flagged('apc-rpdu').some(([, f]) => f)).toBe(false);
+  });
+
+  it('refuses sum without walk, naming the key', () => {
+    const r = snmpConfigSchema.safeParse({ host: 'pdu', sensors: [{ ...sensor, sum: true }] });
+    expect(r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'sensors.0.sum: needs walk: true (it adds the rows of a walk)',
+    ]);
+    const ok = snmpConfigSchema.parse({ host: 'pdu', sensors: [{ ...sensor, walk: true, sum: true }] });
+    expect(resolveSnmpSensors(ok)[0]).toMatchObject({ walk: true, sum: true });
+  });
+
+  it('turns skip_negative on for a hand-written sensor when configured', () => {
+    const cfg = snmpConfigSchema.parse({ host: 'pdu', sensors: [{ ...sensor, skip_negative: 'yes' }, sensor] });
+    expect(resolveSnmpSensors(cfg).map((s) => s.skipNegative)).toEqual([true, undefined]);
   });
 });

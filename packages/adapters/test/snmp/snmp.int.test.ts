@@ -488,6 +488,7 @@ d('snmp presets against snmpd serving the vendor OIDs', () => {
   beforeAll(async () => {
     agent = await startSnmpd({
       community: COMMUNITY,
+      subtrees: ['1.3.6.1.4.1', '1.3.6.1.2.1.33'],
       values: [
         // APC rPDU2: 6130 W as hundredths of kW, 482.1 kWh as tenths; outlet 3 metered in W and tenths of kWh.
         ['1.3.6.1.4.1.318.1.1.26.4.3.1.5.1', 'integer', 613],
@@ -510,11 +511,49 @@ d('snmp presets against snmpd serving the vendor OIDs', () => {
         ['1.3.6.1.4.1.1718.4.1.3.3.1.10.1.1', 'integer', 70],
         ['1.3.6.1.4.1.1718.4.1.8.3.1.7.1.1.5', 'integer', 95],
         ['1.3.6.1.4.1.1718.4.1.8.3.1.14.1.1.5', 'integer', 2000],
-        // Eaton host unit (strapping 0), input 1, total power index 1; outlet 4.
+        // Eaton host unit (strapping 0), single-phase, input 1: inputTotalPowerTable and inputPowerTable row 1 (phase1)
+        // agree; outlet 4.
+        ['1.3.6.1.4.1.534.6.6.7.3.5.1.4.0.1', 'integer', 1500],
+        ['1.3.6.1.4.1.534.6.6.7.3.5.1.5.0.1', 'gauge', 765432],
         ['1.3.6.1.4.1.534.6.6.7.3.4.1.4.0.1.1', 'integer', 1500],
-        ['1.3.6.1.4.1.534.6.6.7.3.4.1.5.0.1.1', 'integer', 765432],
+        ['1.3.6.1.4.1.534.6.6.7.3.4.1.5.0.1.1', 'gauge', 765432],
         ['1.3.6.1.4.1.534.6.6.7.6.5.1.3.0.4', 'integer', 120],
-        ['1.3.6.1.4.1.534.6.6.7.6.5.1.4.0.4', 'integer', 4321],
+        ['1.3.6.1.4.1.534.6.6.7.6.5.1.4.0.4', 'gauge', 4321],
+        // Eaton strapping 1, three-phase with inputTotalPowerTable: rows 1..3 are phase1..phase3 (inputPowerMeasType).
+        ['1.3.6.1.4.1.534.6.6.7.3.5.1.4.1.1', 'integer', 4500],
+        ['1.3.6.1.4.1.534.6.6.7.3.5.1.5.1.1', 'gauge', 9000000],
+        ...[1, 2, 3].flatMap((row): Array<[string, SnmpdValueType, number]> => [
+          [`1.3.6.1.4.1.534.6.6.7.3.4.1.2.1.1.${row}`, 'integer', row],
+          [`1.3.6.1.4.1.534.6.6.7.3.4.1.4.1.1.${row}`, 'integer', 1500],
+          [`1.3.6.1.4.1.534.6.6.7.3.4.1.5.1.1.${row}`, 'gauge', 3000000],
+        ]),
+        // Eaton strapping 2, three-phase without inputTotalPowerTable (NUT's "Marlin"): row 4 is the total.
+        ...[1, 2, 3, 4].flatMap((row): Array<[string, SnmpdValueType, number]> => [
+          [`1.3.6.1.4.1.534.6.6.7.3.4.1.2.2.1.${row}`, 'integer', row],
+          [`1.3.6.1.4.1.534.6.6.7.3.4.1.4.2.1.${row}`, 'integer', row === 4 ? 4200 : 1400],
+          [`1.3.6.1.4.1.534.6.6.7.3.4.1.5.2.1.${row}`, 'gauge', row === 4 ? 6000000 : 2000000],
+        ]),
+        // Eaton strapping 3, single-phase without inputTotalPowerTable: row 1 only.
+        ['1.3.6.1.4.1.534.6.6.7.3.4.1.4.3.1.1', 'integer', 700],
+        ['1.3.6.1.4.1.534.6.6.7.3.4.1.5.3.1.1', 'gauge', 123456],
+        // Eaton strapping 4: the total answers -1 ("not available"), row 1 (phase 1 of three) a value.
+        ['1.3.6.1.4.1.534.6.6.7.3.5.1.4.4.1', 'integer', -1],
+        ['1.3.6.1.4.1.534.6.6.7.3.5.1.5.4.1', 'gauge', 50000],
+        ['1.3.6.1.4.1.534.6.6.7.3.4.1.4.4.1.1', 'integer', 900],
+        // APC rPDU2OutletSwitchedStatusState: INTEGER off(1), on(2); outlet 1 on, outlet 2 off.
+        ['1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.1', 'integer', 2],
+        ['1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.2', 'integer', 1],
+        // UPS-MIB (RFC 1628) upsOutputPower, W per output line, of a three-phase UPS.
+        ['1.3.6.1.2.1.33.1.4.4.1.4.1', 'integer', 1200],
+        ['1.3.6.1.2.1.33.1.4.4.1.4.2', 'integer', 1350],
+        ['1.3.6.1.2.1.33.1.4.4.1.4.3', 'integer', 1100],
+        // Sentry3 tower 2 and Sentry4 unit 2: readings the unit cannot measure answer -1.
+        ['1.3.6.1.4.1.1718.3.2.2.1.12.2.1', 'integer', -1],
+        ['1.3.6.1.4.1.1718.3.2.2.1.16.2.1', 'integer', -1],
+        ['1.3.6.1.4.1.1718.4.1.3.3.1.3.2.1', 'integer', -1],
+        ['1.3.6.1.4.1.1718.4.1.3.3.1.10.2.1', 'integer', 4321],
+        ['1.3.6.1.4.1.1718.4.1.8.3.1.7.2.1.3', 'integer', -1],
+        ['1.3.6.1.4.1.1718.4.1.8.3.1.14.2.1.3', 'integer', -1],
       ],
     });
   });
@@ -575,5 +614,95 @@ d('snmp presets against snmpd serving the vendor OIDs', () => {
       'outlet4/power': [120, 'W'],
       'outlet4/energy': [4321, 'Wh'],
     });
+  });
+
+  it('reads the whole input of a three-phase Eaton ePDU, not its phase 1, when the eaton-epdu preset is used', async () => {
+    expect(await readPreset({ preset: 'eaton-epdu', pdu: 1 })).toEqual({ power: [4500, 'W'], energy: [9000000, 'Wh'] });
+    // Without inputTotalPowerTable, the three-phase total sits at inputPowerTable row 4; single-phase at row 1.
+    expect(await readPreset({ preset: 'eaton-epdu', pdu: 2 })).toEqual({ power: [4200, 'W'], energy: [6000000, 'Wh'] });
+    expect(await readPreset({ preset: 'eaton-epdu', pdu: 3 })).toEqual({ power: [700, 'W'], energy: [123456, 'Wh'] });
+    // An SNMPv1 agent refuses a GET naming an OID it lacks (noSuchName): the candidates are then asked one by one.
+    expect(await readPreset({ preset: 'eaton-epdu', pdu: 2, version: 'v1' })).toEqual({ power: [4200, 'W'], energy: [6000000, 'Wh'] });
+    // An explicit power_index still reads that row.
+    expect(await readPreset({ preset: 'eaton-epdu', pdu: 1, power_index: 2 })).toEqual({ power: [1500, 'W'], energy: [3000000, 'Wh'] });
+  });
+
+  it('keeps the Eaton OID it found for the next polls, and looks again once the agent drops it', async () => {
+    const total = '1.3.6.1.4.1.534.6.6.7.3.5.1.4.2.1';
+    const row4 = '1.3.6.1.4.1.534.6.6.7.3.4.1.4.2.1.4';
+    const adapter = create({ host: agent.host, port: agent.port, community: COMMUNITY, preset: 'eaton-epdu', pdu: 2 });
+    closers.push(() => adapter.close());
+    const power = async (): Promise<Reading | undefined> => (await adapter.read(new AbortController().signal)).find((r) => r.sensor === 'power');
+    try {
+      expect(await power()).toMatchObject({ value: 4200, source: row4 });
+      // Found once, row 4 is read from then on: a total table appearing later is not asked for.
+      agent.set(total, 'integer', 9999);
+      agent.set(row4, 'integer', 4300);
+      expect(await power()).toMatchObject({ value: 4300, source: row4 });
+      // The agent drops row 4: that poll misses the power, the next one looks through the candidates again.
+      agent.remove(row4);
+      expect(await power()).toBeUndefined();
+      expect(await power()).toMatchObject({ value: 9999, source: total });
+    } finally {
+      agent.remove(total);
+      agent.set(row4, 'integer', 4200);
+    }
+  });
+
+  it('skips a -1 "not available" reading, and does not fall back to a phase row for it, when a preset is used', async () => {
+    const lines: Captured[] = [];
+    const read = async (extra: Record<string, unknown>): Promise<Record<string, number>> => {
+      const adapter = create({ host: agent.host, port: agent.port, community: COMMUNITY, ...extra }, captureLogger(lines));
+      closers.push(() => adapter.close());
+      return Object.fromEntries((await adapter.read(new AbortController().signal)).map((r) => [r.sensor, r.value]));
+    };
+    expect(await read({ preset: 'servertech-sentry3', pdu: 2 })).toEqual({});
+    expect(await read({ preset: 'servertech-sentry4', pdu: 2, outlets: [3] })).toEqual({ energy: 432.1 });
+    expect(await read({ preset: 'eaton-epdu', pdu: 4 })).toEqual({ energy: 50000 });
+    const skipped = lines.filter((l) => l.level === 'warn' && String(l.fields['reason']).includes('not available')).map((l) => l.fields['sensor']);
+    expect(skipped).toEqual(['power', 'energy', 'power', 'outlet3/power', 'outlet3/energy', 'power']);
+  });
+
+  it('reads an APC switched outlet state as 1 on / 0 off with the offset of the example config', async () => {
+    const state = (n: number, extra: Record<string, unknown>) => ({ name: `outlet${n}-state`, oid: `.1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.${n}`, unit: 'boolean', ...extra });
+    // The MIB enumerates off(1), on(2): read as they are, "on" would be 2 and "off" 1.
+    expect(await readPreset({ sensors: [state(1, {}), state(2, {})] })).toEqual({ 'outlet1-state': [2, 'boolean'], 'outlet2-state': [1, 'boolean'] });
+    expect(await readPreset({ sensors: [state(1, { offset: -1 }), state(2, { offset: -1 })] })).toEqual({
+      'outlet1-state': [1, 'boolean'],
+      'outlet2-state': [0, 'boolean'],
+    });
+  });
+
+  it('reports the total output power of a three-phase UPS when its UPS-MIB lines are walked and summed', async () => {
+    const lines: Captured[] = [];
+    const adapter = create(
+      {
+        host: agent.host,
+        port: agent.port,
+        community: COMMUNITY,
+        sensors: [{ name: 'power', oid: '1.3.6.1.2.1.33.1.4.4.1.4', unit: 'W', walk: true, sum: true }],
+      },
+      captureLogger(lines),
+    );
+    closers.push(() => adapter.close());
+    expect((await adapter.read(new AbortController().signal)).map((r) => [r.sensor, r.value, r.unit])).toEqual([['power', 3650, 'W']]);
+    // A line that does not answer a number leaves no sum rather than a partial one.
+    agent.set('1.3.6.1.2.1.33.1.4.4.1.4.2', 'string', 'Unavailable');
+    try {
+      expect(await adapter.read(new AbortController().signal)).toEqual([]);
+      expect(lines.some((l) => l.level === 'warn' && l.fields['sensor'] === 'power' && String(l.fields['reason']).includes('.4.2'))).toBe(true);
+    } finally {
+      agent.set('1.3.6.1.2.1.33.1.4.4.1.4.2', 'integer', 1350);
+    }
+  });
+
+  it('skips negative values of a hand-written sensor marked skip_negative', async () => {
+    const readings = await readPreset({
+      sensors: [
+        { name: 'infeed', oid: '1.3.6.1.4.1.1718.3.2.2.1.12.2.1', unit: 'W', skip_negative: true },
+        { name: 'raw', oid: '1.3.6.1.4.1.1718.3.2.2.1.12.2.1', unit: 'W' },
+      ],
+    });
+    expect(readings).toEqual({ raw: [-1, 'W'] });
   });
 });
