@@ -3,7 +3,7 @@ import { EnergyRecorderError } from '@energyrecorder/core';
 import { buildContainer } from './container.js';
 import { SERVICE } from './tokens.js';
 import type { RedfishService } from './redfish-service.js';
-import { checkSettingsFiles, parseBind, parseSettings, readSettingsFile, type YoctoRedfishSettings } from './settings.js';
+import { parseBind, parseSettings, readSettingsFile, type YoctoRedfishSettings } from './settings.js';
 import { VERSION } from './index.js';
 
 const HELP = `yocto-redfish ${VERSION}: serves USB watt meters as a Redfish service.
@@ -64,15 +64,15 @@ export async function runCli(argv: readonly string[], io: { out: (s: string) => 
   let settings: YoctoRedfishSettings;
   try {
     const source = values.simulate !== undefined ? '--simulate' : (values.config ?? 'conf/webapp-settings.yaml');
+    // Unreadable TLS and csv files are listed with the schema's problems, not only once the rest is valid.
     if (values.simulate !== undefined) {
-      settings = parseSettings({ POWERMETERS: [{ driver: 'simulated', profile: values.simulate }] }, source);
+      settings = parseSettings({ POWERMETERS: [{ driver: 'simulated', profile: values.simulate }] }, source, { checkFiles: true });
     } else {
-      const loaded = readSettingsFile(source);
+      const loaded = readSettingsFile(source, { checkFiles: true });
       settings = loaded.settings;
       // Unknown keys are ignored, as the original did, but a typo would silently keep a default: say so.
       for (const key of loaded.unknownKeys) io.err(`warning: unknown setting ${key} ignored (a typo?) in ${source}\n`);
     }
-    checkSettingsFiles(settings, source);
   } catch (err) {
     io.err(`${err instanceof Error ? err.message : String(err)}\n`);
     return 2;

@@ -179,21 +179,35 @@ function misCasedKeyIssues(input: unknown): ConfigIssue[] {
   return issues;
 }
 
+/** Options of {@link parseSettings} and {@link readSettingsFile}. */
+export interface ParseSettingsOptions {
+  /**
+   * Also check the files the settings name (see {@link settingsFileIssues}), and list their problems with the
+   * others. Default false: parsing alone does no I/O.
+   */
+  checkFiles?: boolean;
+  /** Reads a `csv:` replay file (injectable for tests). */
+  readFile?: (path: string) => string;
+}
+
 /**
  * Validates a settings object; throws `ConfigError` listing every problem as `path: message`. A top-level key
- * that differs from a known one by case only (`auth:` for `AUTH:`) is one of these problems.
+ * that differs from a known one by case only (`auth:` for `AUTH:`) is one of these problems, and so, with
+ * `checkFiles`, is every named file that cannot be read, whether or not the rest of the settings is valid.
  */
-export function parseSettings(input: unknown, source?: string): YoctoRedfishSettings {
-  const cased = misCasedKeyIssues(input);
+export function parseSettings(input: unknown, source?: string, options: ParseSettingsOptions = {}): YoctoRedfishSettings {
+  const early = misCasedKeyIssues(input);
+  // Checked on the raw input, so that a schema error elsewhere does not hide a missing file.
+  const files = options.checkFiles === true ? settingsFileIssues(input, options.readFile) : [];
   const where = source === undefined ? {} : { source };
   let settings: YoctoRedfishSettings;
   try {
     settings = parseConfig(yoctoRedfishSettingsSchema, input, source);
   } catch (err) {
-    if (err instanceof ConfigError && cased.length > 0) throw new ConfigError([...cased, ...err.issues], where);
+    if (err instanceof ConfigError && early.length + files.length > 0) throw new ConfigError([...early, ...err.issues, ...files], where);
     throw err;
   }
-  if (cased.length > 0) throw new ConfigError(cased, where);
+  if (early.length + files.length > 0) throw new ConfigError([...early, ...files], where);
   return settings;
 }
 
@@ -203,8 +217,8 @@ export interface LoadedSettings {
   unknownKeys: string[];
 }
 
-/** Reads and validates a YAML settings file, and lists its unknown keys. */
-export function readSettingsFile(path: string): LoadedSettings {
+/** Reads and validates a YAML settings file (and with `checkFiles` the files it names), and lists its unknown keys. */
+export function readSettingsFile(path: string, options: ParseSettingsOptions = {}): LoadedSettings {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -218,7 +232,7 @@ export function readSettingsFile(path: string): LoadedSettings {
     throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: path, cause: err });
   }
   const input = doc ?? {};
-  return { settings: parseSettings(input, path), unknownKeys: unknownSettingsKeys(input) };
+  return { settings: parseSettings(input, path, options), unknownKeys: unknownSettingsKeys(input) };
 }
 
 /** Reads and validates a YAML settings file. */
@@ -226,19 +240,22 @@ export function loadSettingsFile(path: string): YoctoRedfishSettings {
   return readSettingsFile(path).settings;
 }
 
+const readUtf8 = (path: string): string => readFileSync(path, 'utf8');
+
 /**
- * Checks the files the settings name (TLS certificate and key, `csv:` replay profiles) before anything starts,
- * so a missing or unreadable file is reported as `path: message` like any other settings problem.
+ * Problems with the files the settings name (TLS certificate and key, `csv:` replay profiles of simulated meters),
+ * as `path: message`. Works on a raw settings object as well as a validated one: each file whose key parsed as a
+ * path is checked, so these problems can be listed with the schema's. A key the schema refuses (a number, an
+ * empty path, an unknown driver) is left to the schema's own message.
  */
-export function checkSettingsFiles(
-  settings: YoctoRedfishSettings,
-  source?: string,
-  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
-): void {
-  const issues: Array<{ path: string; message: string }> = [];
-  if (settings.TLS !== undefined) {
+export function settingsFileIssues(input: unknown, readFile: (path: string) => string = readUtf8): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (!isRecord(input)) return issues;
+  const tls = input['TLS'];
+  if (isRecord(tls)) {
     for (const key of ['cert_file', 'key_file'] as const) {
-      const file = settings.TLS[key];
+      const file = tls[key];
+      if (typeof file !== 'string' || file === '') continue;
       try {
         accessSync(file, fsConstants.R_OK);
       } catch (err) {
@@ -246,14 +263,28 @@ export function checkSettingsFiles(
       }
     }
   }
-  settings.POWERMETERS.forEach((m, i) => {
-    if (m.driver !== 'simulated' || !/^\s*csv:/i.test(m.profile)) return;
+  const meters = input['POWERMETERS'];
+  if (!Array.isArray(meters)) return issues;
+  meters.forEach((m: unknown, i) => {
+    if (!isRecord(m) || m['driver'] !== 'simulated') return;
+    const profile = m['profile'];
+    // `csv:` without a path is a profile syntax error, which the schema reports.
+    if (typeof profile !== 'string' || !/^\s*csv:\s*\S/i.test(profile)) return;
     try {
-      parseProfile(m.profile, readFile);
+      parseProfile(profile, readFile);
     } catch (err) {
       issues.push({ path: `POWERMETERS.${i}.profile`, message: err instanceof Error ? err.message : String(err) });
     }
   });
+  return issues;
+}
+
+/**
+ * Checks the files that validated settings name (see {@link settingsFileIssues}) before anything starts, so a
+ * missing or unreadable file is reported as `path: message` like any other settings problem.
+ */
+export function checkSettingsFiles(settings: YoctoRedfishSettings, source?: string, readFile: (path: string) => string = readUtf8): void {
+  const issues = settingsFileIssues(settings, readFile);
   if (issues.length > 0) throw new ConfigError(issues, source === undefined ? {} : { source });
 }
 

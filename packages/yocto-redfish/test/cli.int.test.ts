@@ -31,6 +31,22 @@ describe('yocto-redfish CLI', () => {
     expect(c.err()).toMatch(/POWERMETERS\.0\.pmtype/);
   });
 
+  it('lists missing TLS and csv files with the schema problems when --check-config reads a file with both', async () => {
+    const file = join(dir, 'bad-files.yaml');
+    const csv = join(dir, 'absent.csv');
+    const cert = join(dir, 'absent-cert.pem');
+    writeFileSync(
+      file,
+      `BIND: "x"\nPOWERMETERS:\n  - {driver: simulated, profile: "csv:${csv}"}\nTLS: {cert_file: "${cert}", key_file: "${cert}"}\n`,
+    );
+    const c = capture();
+    expect(await runCli(['--check-config', '--config', file], c.io)).toBe(2);
+    expect(c.err()).toMatch(/BIND: expected "host:port"/);
+    expect(c.err()).toContain(`TLS.cert_file: cannot read ${cert}: ENOENT`);
+    expect(c.err()).toContain(`TLS.key_file: cannot read ${cert}: ENOENT`);
+    expect(c.err()).toMatch(/POWERMETERS\.0\.profile: .*ENOENT/);
+  });
+
   it('warns on stderr about each unknown key and still exits 0 when --check-config reads a file with typos', async () => {
     const file = join(dir, 'typos.yaml');
     writeFileSync(file, 'SUM_CHASIS: true\nPOWERMETERS:\n  - {driver: yoctopuce, serial: Y-1, hub_url: "http://127.0.0.1:4444", password: x}\n');

@@ -1,6 +1,8 @@
 import { parse } from 'yaml';
 import { ConfigError } from '@energyrecorder/core';
-import { createMeters, parseBind, parseSettings, unknownSettingsKeys } from '../src/settings.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkSettingsFiles, createMeters, parseBind, parseSettings, unknownSettingsKeys } from '../src/settings.js';
 import { YokotoolMeter } from '../src/yokotool-meter.js';
 import { noopLogger } from '@energyrecorder/core';
 
@@ -105,6 +107,56 @@ describe('parseSettings', () => {
     expect(() =>
       parseSettings({ POWERMETERS: [{ driver: 'simulated', id: 'a', profile: 'constant:1' }, { driver: 'simulated', id: 'a', profile: 'constant:2' }] }),
     ).toThrow(/POWERMETERS\.1\.id: duplicate id "a"/);
+  });
+});
+
+describe('files named by the settings', () => {
+  // Paths under a directory that does not exist: nothing is created or read.
+  const missing = join(tmpdir(), `yrf-settings-${process.pid}-absent`);
+  const cert = join(missing, 'cert.pem');
+  const key = join(missing, 'key.pem');
+  const csv = join(missing, 'replay.csv');
+  const noFile = (path: string): string => {
+    throw new Error(`ENOENT: no such file ${path}`);
+  };
+  const issuesOf = (run: () => unknown): string[] => {
+    try {
+      run();
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+      throw err;
+    }
+    return [];
+  };
+
+  it('lists unreadable TLS and csv files with the schema problems when the rest of the file is invalid too', () => {
+    const input = {
+      BIND: 'x',
+      POWERMETERS: [{ driver: 'simulated', profile: `csv:${csv}` }, { dev: '/dev/usbtmc1' }],
+      TLS: { cert_file: cert, key_file: key },
+    };
+    expect(issuesOf(() => parseSettings(input, 'bad.yaml', { checkFiles: true, readFile: noFile }))).toEqual([
+      'BIND: expected "host:port"',
+      expect.stringMatching(/^POWERMETERS\.1\.pmtype: /),
+      `TLS.cert_file: cannot read ${cert}: ENOENT`,
+      `TLS.key_file: cannot read ${key}: ENOENT`,
+      `POWERMETERS.0.profile: ENOENT: no such file ${csv}`,
+    ]);
+    // Parsing alone does no I/O.
+    expect(issuesOf(() => parseSettings(input, 'bad.yaml')).some((i) => i.includes('cannot read') || i.includes('ENOENT'))).toBe(false);
+  });
+
+  it('reports the files of valid settings alone, and leaves keys the schema refuses to the schema', () => {
+    const valid = { POWERMETERS: [{ driver: 'simulated', profile: `csv:${csv}` }], TLS: { cert_file: cert, key_file: key } };
+    const expected = [`TLS.cert_file: cannot read ${cert}: ENOENT`, `TLS.key_file: cannot read ${key}: ENOENT`, `POWERMETERS.0.profile: ENOENT: no such file ${csv}`];
+    expect(issuesOf(() => parseSettings(valid, undefined, { checkFiles: true, readFile: noFile }))).toEqual(expected);
+    expect(issuesOf(() => checkSettingsFiles(parseSettings(valid), undefined, noFile))).toEqual(expected);
+    const refused = { POWERMETERS: [{ driver: 'simulated', profile: 'csv:' }], TLS: { cert_file: '', key_file: 42 } };
+    expect(issuesOf(() => parseSettings(refused, undefined, { checkFiles: true, readFile: noFile }))).toEqual([
+      expect.stringMatching(/^POWERMETERS\.0\.profile: .*csv: needs a file path$/),
+      expect.stringMatching(/^TLS\.cert_file: /),
+      expect.stringMatching(/^TLS\.key_file: .*string/),
+    ]);
   });
 });
 

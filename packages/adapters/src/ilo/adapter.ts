@@ -11,10 +11,13 @@ export const iloConfigSchema = z.looseObject({ ...httpDeviceShape });
 /** A validated `ilo` device entry. */
 export type IloConfig = z.output<typeof iloConfigSchema>;
 
-/** `ilo`: HP iLO 4 REST (`/rest/v1`) FastPowerMeter, firmware 2.1 and 2.4, summed over chassis. */
+/**
+ * `ilo`: HP iLO 4 REST (`/rest/v1`) FastPowerMeter, firmware 2.1 and 2.4, summed over chassis; iLO 5 and later
+ * through their `/rest/v1` → `/redfish/v1` redirect (the 2.4 layout, in a Redfish collection).
+ */
 export const iloAdapter: AdapterDefinition<typeof iloConfigSchema> = Object.freeze({
   type: TYPE,
-  description: 'HP iLO 4 REST API (/rest/v1) FastPowerMeter, firmware 2.1 and 2.4',
+  description: 'HP iLO 4 REST API (/rest/v1) FastPowerMeter, firmware 2.1 and 2.4; iLO 5 and later through its /redfish/v1 redirect',
   configSchema: iloConfigSchema,
   create(config: IloConfig, ctx: AdapterContext): PowerAdapter {
     const { client, address } = clientForDevice(TYPE, config, ctx, { defaultScheme: 'https' });

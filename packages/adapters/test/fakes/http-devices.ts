@@ -33,12 +33,37 @@ async function device(
   return Object.assign(fake, server);
 }
 
-/** iLO 4 REST: firmware `2.1` (PowerMetrics/FastPowerMeter) or `2.4` (Power/FastPowerMeter), Basic auth. */
-export function startFakeIloRest(opts: { firmware: '2.1' | '2.4'; user: string; pass: string; chassis?: number }): Promise<FakeDevice> {
+/**
+ * iLO REST with Basic auth: iLO 4 firmware `2.1` (PowerMetrics/FastPowerMeter) or `2.4` (Power/FastPowerMeter), or
+ * `ilo5` (iLO 5 and later), which redirects `/rest/v1/<x>` to `/redfish/v1/<x>/` (and a Redfish URI without its
+ * trailing slash to the one with it) with HTTP 308, and serves Redfish collections and errors there.
+ */
+export function startFakeIloRest(opts: { firmware: '2.1' | '2.4' | 'ilo5'; user: string; pass: string; chassis?: number }): Promise<FakeDevice> {
   const count = opts.chassis ?? 1;
   // Each extra chassis reports 100 W more than the fixture, so a sum tells which chassis were counted.
   const shift = (text: string, i: number): string =>
     JSON.stringify(JSON.parse(text, (k, v: unknown) => (k === 'Average' && typeof v === 'number' ? v + 100 * i : v)));
+  if (opts.firmware === 'ilo5') {
+    return device((fake, _m, url, headers) => {
+      const legacy = /^\/rest\/v1(\/.*)?$/.exec(url.pathname);
+      if (legacy !== null) return { status: 308, text: '', headers: { location: `/redfish/v1${(legacy[1] ?? '').replace(/\/*$/, '/')}` } };
+      if (!url.pathname.endsWith('/')) return { status: 308, text: '', headers: { location: `${url.pathname}/` } };
+      const auth = typeof headers['authorization'] === 'string' ? Buffer.from(headers['authorization'].slice(6), 'base64').toString() : '';
+      if (auth !== `${opts.user}:${opts.pass}`) return { status: 401, text: httpFixture('synthetic-hpe-ilo5-error-401.json') };
+      if (url.pathname === '/redfish/v1/Chassis/') {
+        const list = JSON.parse(httpFixture('synthetic-hpe-ilo5-chassis.json')) as Record<string, unknown>;
+        list['Members'] = Array.from({ length: count }, (_, i) => ({ '@odata.id': `/redfish/v1/Chassis/${i + 1}/` }));
+        list['Members@odata.count'] = count;
+        return { status: 200, text: JSON.stringify(list) };
+      }
+      const m = /^\/redfish\/v1\/Chassis\/(\d+)\/Power\/FastPowerMeter\/$/.exec(url.pathname);
+      const index = Number(m?.[1] ?? 0) - 1;
+      if (m !== null && index >= 0 && index < count) {
+        return { status: 200, text: fake.payload ?? shift(httpFixture('synthetic-hpe-ilo5-fastpowermeter.json'), index) };
+      }
+      return { status: 404, text: httpFixture('synthetic-hpe-ilo5-error-404.json') };
+    });
+  }
   return device((fake, _m, url, headers) => {
     const auth = typeof headers['authorization'] === 'string' ? Buffer.from(headers['authorization'].slice(6), 'base64').toString() : '';
     if (auth !== `${opts.user}:${opts.pass}`) return { status: 401, text: httpFixture('hpe-ilo4-2.40-error.json') };

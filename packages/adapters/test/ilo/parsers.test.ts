@@ -9,6 +9,14 @@ describe('ilo parsers', () => {
     expect(() => parseIloChassisHrefs({})).toThrow(/links\.Member is not an array/);
   });
 
+  it('lists chassis from the Redfish collection iLO 5 and later serve behind /rest/v1', () => {
+    expect(parseIloChassisHrefs(fx('synthetic-hpe-ilo5-chassis.json'))).toEqual(['/redfish/v1/Chassis/1/']);
+    const both = { links: { Member: [{ href: '/rest/v1/Chassis/1' }] }, Members: [{ '@odata.id': '/redfish/v1/Chassis/1/' }] };
+    expect(parseIloChassisHrefs(both)).toEqual(['/rest/v1/Chassis/1']);
+    expect(parseIloChassisHrefs({ Members: [{ '@odata.id': 'https://127.0.0.9/redfish/v1/Chassis/2/' }, {}] })).toEqual(['/redfish/v1/Chassis/2/']);
+    expect(() => parseIloChassisHrefs({ Members: {} })).toThrow(/nor is Members/);
+  });
+
   it('keeps only the path of an absolute href, so the credentials stay on the configured iLO', () => {
     const body = { links: { Member: [{ href: 'http://127.0.0.9:8080/rest/v1/Chassis/2?x=1' }, { href: 'ftp://h/x' }, { href: '/rest/v1/Chassis/1' }] } };
     expect(parseIloChassisHrefs(body)).toEqual(['/rest/v1/Chassis/2?x=1', '/rest/v1/Chassis/1']);
@@ -22,5 +30,7 @@ describe('ilo parsers', () => {
 
   it('extracts the MessageID of an error answer', () => {
     expect(iloMessageId(fx('hpe-ilo4-2.40-error.json'))).toBe('iLO.0.10.ExtendedInfo');
+    expect(iloMessageId(fx('synthetic-hpe-ilo5-error-404.json'))).toBe('Base.1.4.ResourceMissingAtURI');
+    expect(iloMessageId({ error: { '@Message.ExtendedInfo': [{ MessageID: 'Base.0.10.MalformedJSON' }] } })).toBe('Base.0.10.MalformedJSON');
   });
 });

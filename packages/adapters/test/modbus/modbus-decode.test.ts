@@ -1,3 +1,5 @@
+import { ConfigError, createAdapterRegistry } from '@energyrecorder/core';
+import { modbusAdapterDefinition } from '../../src/modbus/adapter.js';
 import { modbusConfigSchema } from '../../src/modbus/config.js';
 import {
   decodeRegisters,
@@ -183,21 +185,46 @@ describe('modbus config', () => {
     const cfg = modbusConfigSchema.parse({
       host: '10.0.0.7',
       sensors: [
-        { name: 'e', register_address: 3203, register_type: 'mbll' },
-        { name: 'u', register_address: 10, register_type: 'MBULL' },
-        { name: 'd', register_address: 20, register_type: 'MBD' },
-        { name: 'w', register_address: 40206, register_type: 'MBI', scale_factor_address: 40210 },
+        { name: 'e', unit: 'Wh', register_address: 3203, register_type: 'mbll' },
+        { name: 'u', unit: 'Wh', register_address: 10, register_type: 'MBULL' },
+        { name: 'd', unit: 'W', register_address: 20, register_type: 'MBD' },
+        { name: 'w', unit: 'W', register_address: 40206, register_type: 'MBI', scale_factor_address: 40210 },
       ],
     });
     expect(cfg.sensors.map((x) => x.register_type)).toEqual(['MBLL', 'MBULL', 'MBD', 'MBI']);
     expect(cfg.sensors[3]?.scale_factor_address).toBe(40210);
     const far = modbusConfigSchema.safeParse({
       host: '10.0.0.7',
-      sensors: [{ name: 'w', register_address: 40206, register_type: 'MBI', scale_factor_address: 40400 }],
+      sensors: [{ name: 'w', unit: 'W', register_address: 40206, register_type: 'MBI', scale_factor_address: 40400 }],
     });
     expect(far.success ? [] : far.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
       'sensors.0.scale_factor_address: must be within 125 registers of the value, so that both are read in one request',
     ]);
+  });
+
+  it('refuses a sensor without a unit, naming its path, when the entry is checked', () => {
+    const registry = createAdapterRegistry([modbusAdapterDefinition]);
+    const issues = (sensors: unknown[]): string[] => {
+      try {
+        registry.parse({ type: 'modbus', host: '10.0.0.7', sensors }, 'PODS.0.servers.1');
+      } catch (err) {
+        if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+        throw err;
+      }
+      return [];
+    };
+    const p = { name: 'p', unit: 'W', register_address: 3, register_type: 'MBF' };
+    const { unit: _unit, ...noUnit } = p;
+    // Registers carry no unit, and the API refuses a reading with an empty one: every reading would be dropped.
+    expect(issues([p, p, noUnit, { ...p, unit: '' }, { ...p, unit: null }])).toEqual([
+      'PODS.0.servers.1.sensors.2.unit: required: the unit of the readings, e.g. "W"',
+      'PODS.0.servers.1.sensors.3.unit: required: the unit of the readings, e.g. "W"',
+      'PODS.0.servers.1.sensors.4.unit: required: the unit of the readings, e.g. "W"',
+    ]);
+    expect(issues([{ ...p, unit: 'k\nW' }])).toEqual([
+      'PODS.0.servers.1.sensors.0.unit: must not contain control characters (newline, tab, ...), non-characters or lone surrogates',
+    ]);
+    expect(issues([p])).toEqual([]);
   });
 
   it('names the offending keys when the entry is invalid', () => {

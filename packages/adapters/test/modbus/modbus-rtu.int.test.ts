@@ -70,7 +70,7 @@ describe('modbus adapter with the RTU framer', () => {
       timeout: 1,
       sensors: [
         { name: 'voltage', unit: 'V', register_address: 0, register_type: 'MBF', device_unit: 17 },
-        { name: 'count', unit: '', register_address: 2, register_type: 'MBU', device_unit: 17, register_scaling: 0.5 },
+        { name: 'count', unit: 'count', register_address: 2, register_type: 'MBU', device_unit: 17, register_scaling: 0.5 },
       ],
     });
     const adapter = modbusAdapterDefinition.create(config, { logger: noopLogger, requestTimeoutMs: 1000, equipmentId: 'gw' });

@@ -143,7 +143,7 @@ describe('modbus adapter against a ServerTCP meter', () => {
     { name: 'power', unit: 'W', register_address: 2, register_type: 'MBL' },
     { name: 'freq', unit: 'Hz', register_address: 10, register_type: 'MBF', register_order: 'left' },
     { name: 'energy', unit: 'Wh', register_category: 'input', register_address: 100, register_type: 'MBUL' },
-    { name: 'count', unit: '', register_category: 'input', register_address: 200, register_type: 'mbu' },
+    { name: 'count', unit: 'count', register_category: 'input', register_address: 200, register_type: 'mbu' },
   ];
 
   function values(readings: Reading[]): Record<string, number> {

@@ -101,6 +101,30 @@ describe('snmp config', () => {
     expect(resolveV3User(cfg)).toEqual({ name: 'u', authProtocol: 'sha256', authKey: 'long-enough', privProtocol: 'none', privKey: undefined });
   });
 
+  it('refuses a hand-written sensor without a unit, naming its path, when the entry is checked', () => {
+    const registry = createAdapterRegistry([snmpAdapterDefinition]);
+    const issues = (sensors: unknown[], preset?: string): string[] => {
+      try {
+        registry.parse({ type: 'snmp', host: 'pdu', sensors, ...(preset === undefined ? {} : { preset }) }, 'PODS.0.servers.1');
+      } catch (err) {
+        if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+        throw err;
+      }
+      return [];
+    };
+    const { unit: _unit, ...noUnit } = sensor;
+    // Every reading of such a sensor would carry an empty unit, which the API refuses: nothing would ever be stored.
+    expect(issues([sensor, sensor, { ...noUnit, name: 'volts' }])).toEqual([
+      'PODS.0.servers.1.sensors.2.unit: required: the unit of the readings, e.g. "W"',
+    ]);
+    expect(issues([{ ...sensor, unit: '' }, { ...sensor, unit: null }], 'apc-rpdu')).toEqual([
+      'PODS.0.servers.1.sensors.0.unit: required: the unit of the readings, e.g. "W"',
+      'PODS.0.servers.1.sensors.1.unit: required: the unit of the readings, e.g. "W"',
+    ]);
+    expect(issues([{ ...sensor, unit: 'W\\' }])).toEqual(['PODS.0.servers.1.sensors.0.unit: must not end with a backslash']);
+    expect(issues([sensor], 'apc-rpdu')).toEqual([]);
+  });
+
   it('requires sensors or a preset when neither is given', () => {
     expect(snmpConfigSchema.safeParse({ host: 'pdu' }).success).toBe(false);
     expect(snmpConfigSchema.safeParse({ host: 'pdu', preset: 'apc-rpdu' }).success).toBe(true);

@@ -71,6 +71,21 @@ describe('ilo adapter', () => {
     expect(err.message).toContain('iLO.0.10.ExtendedInfo');
   });
 
+  it('reads the last FastPowerMeter sample of every chassis when iLO 5 redirects /rest/v1 to its Redfish collection', async () => {
+    const fake = keep(await startFakeIloRest({ firmware: 'ilo5', user: USER, pass: PASS, chassis: 2 }));
+    const a = create(iloAdapter, { host: fake.origin, user: USER, pass: PASS });
+    expect(await read(a)).toEqual([expect.objectContaining({ sensor: 'power', unit: 'W', value: 312 + 412 })]);
+    // Kept chassis list: the second poll reads the same chassis again.
+    expect(await read(a)).toEqual([expect.objectContaining({ value: 312 + 412 })]);
+  });
+
+  it('names the Redfish MessageId when iLO 5 refuses the credentials', async () => {
+    const fake = keep(await startFakeIloRest({ firmware: 'ilo5', user: USER, pass: PASS }));
+    const err = await failure(create(iloAdapter, { host: fake.origin, user: USER, pass: 'nope' }));
+    expect(err).toMatchObject({ code: 'ER_ADAPTER_AUTH' });
+    expect(err.message).toContain('Base.1.4.NoValidSession');
+  });
+
   it('reports a wrong-typed Average as a payload error', async () => {
     const fake = keep(await startFakeIloRest({ firmware: '2.4', user: USER, pass: PASS }));
     fake.payload = JSON.stringify({ PowerDetail: [{ Average: 'n/a' }] });
