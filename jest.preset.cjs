@@ -29,6 +29,8 @@ module.exports = function preset(dir, opts = {}) {
     },
     moduleNameMapper: {
       '^@energyrecorder/core/http-auth$': path.join(packagesDir, 'core/src/http-auth.ts'),
+      '^@energyrecorder/core/names$': path.join(packagesDir, 'core/src/names.ts'),
+      '^@energyrecorder/core/url$': path.join(packagesDir, 'core/src/url.ts'),
       '^@energyrecorder/(core|adapters|collector|api-server|sdk|yocto-redfish|testkit)$': path.join(
         packagesDir,
         '$1/src/index.ts',

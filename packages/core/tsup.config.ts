@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/http-auth.ts"],
+  entry: ["src/index.ts", "src/http-auth.ts", "src/names.ts", "src/url.ts"],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

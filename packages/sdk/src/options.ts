@@ -1,4 +1,7 @@
 import type { Logger } from '@energyrecorder/core';
+// Subpaths, not the package: core's main entry would load zod and its config schemas into every test process.
+import { basicAuthorization } from '@energyrecorder/core/http-auth';
+import { splitUrlCredentials } from '@energyrecorder/core/url';
 import { configError, type SdkConfigIssue } from './errors.js';
 
 /** The public API the original OPNFV SDK pointed at; includes the `/resources` root. */
@@ -19,9 +22,13 @@ export const DEFAULT_RECORDER_OPTIONS = Object.freeze({
 export interface RecorderOptions {
   /** Environment (POD) name; the join key with the collectors. `NODE_NAME` in CI. */
   environment: string;
-  /** Base URL of the recording API including `/resources`. Default {@link DEFAULT_API_URL}. */
+  /**
+   * Base URL of the recording API including `/resources`. Default {@link DEFAULT_API_URL}. Credentials in it
+   * (`http://user:pass@host/resources`, percent-encoded) are taken off the URL and sent as Basic auth, unless
+   * `user` and `password` are both given.
+   */
   apiUrl?: string;
-  /** Basic-auth user (sent only when `password` is set too). */
+  /** Basic-auth user (sent only when `password` is set too); wins over credentials in `apiUrl`. */
   user?: string;
   /** Basic-auth password (sent only when `user` is set too). Never logged. */
   password?: string;
@@ -42,6 +49,7 @@ export interface RecorderOptions {
 /** {@link RecorderOptions} after validation and defaults. */
 export interface ResolvedRecorderOptions {
   environment: string;
+  /** Without credentials (they are in `authorization`) and without a trailing slash. */
   apiUrl: string;
   /** `Basic ...` header value, or undefined when no auth is sent. */
   authorization: string | undefined;
@@ -72,14 +80,13 @@ export function resolveRecorderOptions(options: RecorderOptions, names: Partial<
   if (typeof options.environment !== 'string' || options.environment.trim() === '') {
     issues.push({ path: name('environment'), message: 'required, a non-empty string' });
   }
-  const apiUrl = (options.apiUrl ?? DEFAULT_RECORDER_OPTIONS.apiUrl).replace(/\/+$/, '');
+  // Node's fetch refuses a URL holding credentials, and the URL is logged: they travel in the header instead.
+  const split = splitUrlCredentials(options.apiUrl ?? DEFAULT_RECORDER_OPTIONS.apiUrl);
+  const apiUrl = split.url.replace(/\/+$/, '');
   try {
     const parsed = new URL(apiUrl);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       issues.push({ path: name('apiUrl'), message: `must be an http(s) URL, got protocol ${parsed.protocol}` });
-    }
-    if (parsed.username !== '' || parsed.password !== '') {
-      issues.push({ path: name('apiUrl'), message: 'must not embed credentials; use user/password' });
     }
   } catch {
     issues.push({ path: name('apiUrl'), message: 'must be an absolute http(s) URL' });
@@ -100,9 +107,11 @@ export function resolveRecorderOptions(options: RecorderOptions, names: Partial<
   if (issues.length > 0) throw configError(issues);
   const user = options.user ?? '';
   const password = options.password ?? '';
-  // As the original: Basic auth only when both are non-empty.
-  const authorization =
-    user !== '' && password !== '' ? `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` : undefined;
+  // As the original (requests): the user and password options when both are non-empty, else the URL's
+  // credentials when it has a user or a password (`http://token@host` sends `token:`), else no auth.
+  let authorization: string | undefined;
+  if (user !== '' && password !== '') authorization = basicAuthorization(user, password);
+  else if (split.user !== undefined || split.pass !== undefined) authorization = basicAuthorization(split.user ?? '', split.pass ?? '');
   return { environment: options.environment, apiUrl, authorization, timeoutMs, retryAfterMs, waitMs, logger: options.logger };
 }
 

@@ -222,6 +222,24 @@ describe('energyrecorder CLI', () => {
     expect(bad.err).toContain('energy.conf:1');
   });
 
+  it('sends the credentials of ENERGY_API_URL in energy.conf as Basic auth when the file gives no user or password', async () => {
+    const conf = join(dir, 'energy.conf');
+    writeFileSync(conf, [`ENERGY_ENVIRONMENT_NAME=url-cred-pod`, `ENERGY_API_URL='${api.url.replace('http://', 'http://ci:s3%40cret@')}'`, ''].join('\n'));
+    const run = await cli(['start', 'conf-url-case', '--config', conf]);
+    expect(run).toMatchObject({ code: 0, err: '' });
+    expect(api.current('url-cred-pod')).toEqual({ scenario: 'conf-url-case', step: 'running' });
+    const auth = `Basic ${Buffer.from('ci:s3@cret').toString('base64')}`;
+    expect(api.requests.map((r) => r.authorization)).toEqual(api.requests.map(() => auth));
+  });
+
+  it('exits 2 without echoing them when --api-url carries credentials, which the process list would show', async () => {
+    const run = await cli(['status', '--api-url', api.url.replace('http://', 'http://ci:s3cret@')]);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('--api-url must not carry credentials');
+    expect(run.err).not.toContain('s3cret');
+    expect(api.requests).toEqual([]);
+  });
+
   it('turns recording off with a warning, not a usage error, when the --config file is missing', async () => {
     const missing = join(dir, 'nope.conf');
     const begin = await cli(['begin', 'x', '--config', missing]);

@@ -30,15 +30,53 @@ describe('resolveRecorderOptions', () => {
     expect(resolved).toMatchObject({ apiUrl: 'http://h:8080/resources', timeoutMs: 4000, retryAfterMs: 30000, authorization: undefined });
   });
 
-  it('refuses credentials embedded in the URL and a non-integer timeout', () => {
-    expect(() => resolveRecorderOptions({ environment: 'pod', apiUrl: 'http://a:b@h/resources', timeoutMs: 1.5 })).toThrow(
+  it('refuses a non-integer timeout and an URL that is not http(s), naming both', () => {
+    expect(() => resolveRecorderOptions({ environment: 'pod', apiUrl: 'ftp://a:b@h/resources', timeoutMs: 1.5 })).toThrow(
       SdkError,
     );
     try {
-      resolveRecorderOptions({ environment: 'pod', apiUrl: 'http://a:b@h/resources', timeoutMs: 1.5 });
+      resolveRecorderOptions({ environment: 'pod', apiUrl: 'ftp://a:b@h/resources', timeoutMs: 1.5 });
     } catch (err) {
       expect((err as SdkError).issues.map((i) => i.path)).toEqual(['apiUrl', 'timeoutMs']);
+      expect((err as SdkError).message).not.toContain('a:b');
     }
+  });
+});
+
+describe('credentials in the API URL', () => {
+  const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`, 'utf8').toString('base64')}`;
+
+  it('takes them off the URL and sends them percent-decoded as Basic auth when the URL carries user:pass@', () => {
+    const resolved = resolveRecorderOptions({ environment: 'pod', apiUrl: 'http://ci%40corp:p%3Ass%20w%C3%A9@h:8888/resources/' });
+    expect(resolved.apiUrl).toBe('http://h:8888/resources');
+    expect(resolved.authorization).toBe(basic('ci@corp', 'p:ss wé'));
+  });
+
+  it('sends the user with an empty password when the URL carries only a user, as requests does', () => {
+    expect(resolveRecorderOptions({ environment: 'pod', apiUrl: 'http://token@h/resources' })).toMatchObject({
+      apiUrl: 'http://h/resources',
+      authorization: basic('token', ''),
+    });
+  });
+
+  it('lets the user and password options win when both are given, and the URL win when only one is', () => {
+    const url = 'http://from-url:url-pw@h/resources';
+    expect(resolveRecorderOptions({ environment: 'pod', apiUrl: url, user: 'opt', password: 'opt-pw' })).toMatchObject({
+      apiUrl: 'http://h/resources',
+      authorization: basic('opt', 'opt-pw'),
+    });
+    expect(resolveRecorderOptions({ environment: 'pod', apiUrl: url, user: 'opt' }).authorization).toBe(basic('from-url', 'url-pw'));
+  });
+
+  it('reads them from ENERGY_RECORDER_API_URL and keeps them out of the recorder URL when built from the environment', () => {
+    const rec = EnergyRecorder.fromEnv({ NODE_NAME: 'pod', ENERGY_RECORDER_API_URL: 'https://ci:s3cret@api.example.test:8443/resources' });
+    expect(rec.disabledReason).toBeUndefined();
+    expect(rec.apiUrl).toBe('https://api.example.test:8443/resources');
+  });
+
+  it('reads them from the legacy energy_recorder.api_url key when user and password are empty', () => {
+    const options = optionsFromLegacyConfig({ energy_recorder: { api_url: 'http://u:p@opnfv.fr:8888/resources', api_user: '', api_password: '' } }, 'pod');
+    expect(resolveRecorderOptions(options)).toMatchObject({ apiUrl: 'http://opnfv.fr:8888/resources', authorization: basic('u', 'p') });
   });
 });
 

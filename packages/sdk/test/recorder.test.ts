@@ -545,6 +545,28 @@ describe('EnergyRecorder logging', () => {
     expect(text).not.toContain(Buffer.from('ci-bot:s3cret-pw').toString('base64'));
   });
 
+  it('sends the credentials of the API URL as Basic auth on every call and never logs them when calls fail', async () => {
+    const lines: Line[] = [];
+    const withCredentials = (url: string): string => url.replace('http://', 'http://ci-bot:s3cret%2Fpw@');
+    const rec = new EnergyRecorder({ environment: env(), apiUrl: withCredentials(api.url), timeoutMs: 2000, logger: capture(lines) });
+    expect(rec.apiUrl).toBe(api.url);
+    api.failStatus = 500;
+    await expect(rec.recording('scn', () => 'ran')).resolves.toBe('ran');
+    const auth = `Basic ${Buffer.from('ci-bot:s3cret/pw').toString('base64')}`;
+    expect(api.requests.length).toBeGreaterThan(1);
+    expect(api.requests.filter((r) => r.authorization !== auth)).toEqual([]);
+    const url = api.url;
+    await api.close();
+    const down = new EnergyRecorder({ environment: env(), apiUrl: withCredentials(url), timeoutMs: 1000, retryAfterMs: 60_000, logger: capture(lines) });
+    await expect(down.recording('s', () => 1)).resolves.toBe(1);
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.fields['apiUrl'])).toEqual([url]);
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('s3cret');
+    expect(text).not.toContain('ci-bot');
+    api = new FakeApi();
+    await api.listen();
+  });
+
   it('warns once that recording is off when the API is unreachable, not once per call', async () => {
     const lines: Line[] = [];
     const url = api.url;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { splitUrlCredentials } from '@energyrecorder/core/url';
 import { SdkError } from '../errors.js';
 import { EnergyRecorder } from '../recorder.js';
 import { formatReportTable } from '../report.js';
@@ -49,7 +50,8 @@ Options:
   --quiet                log nothing
   -h, --help             this text
 
-Credentials come only from $ENERGY_RECORDER_API_USER and $ENERGY_RECORDER_API_PASSWORD (or --config).
+Credentials come only from $ENERGY_RECORDER_API_USER and $ENERGY_RECORDER_API_PASSWORD, or the
+user:pass@ part of $ENERGY_RECORDER_API_URL (or --config); never from arguments, which other users can read.
 `;
 
 /** The shell SDK's function names (`energy-recorder-<name>`), accepted as commands. */
@@ -154,12 +156,22 @@ export async function runCli(argv: readonly string[], io: CliIo, callerEnv: Reco
     return 2;
   }
 
+  const apiUrlArg = values['api-url'];
+  if (apiUrlArg !== undefined) {
+    const split = splitUrlCredentials(apiUrlArg);
+    if (split.user !== undefined || split.pass !== undefined) {
+      // The process list shows arguments to every user of the machine; the variables and --config do not.
+      io.err('--api-url must not carry credentials: give them in ENERGY_RECORDER_API_URL, ENERGY_RECORDER_API_USER/_PASSWORD or --config\n');
+      return 2;
+    }
+  }
+
   const logger = stderrLogger(values.quiet === true ? 'silent' : (env['ENERGY_RECORDER_LOG_LEVEL'] ?? 'warn'));
   let recorder: EnergyRecorder;
   try {
     const overrides: { environment?: string; apiUrl?: string; timeoutMs?: number; logger: typeof logger } = { logger };
     if (values.env !== undefined) overrides.environment = values.env;
-    if (values['api-url'] !== undefined) overrides.apiUrl = values['api-url'];
+    if (apiUrlArg !== undefined) overrides.apiUrl = apiUrlArg;
     if (values['timeout-ms'] !== undefined) overrides.timeoutMs = Number(values['timeout-ms']);
     // Each command probes for itself: the back-off other processes note in the temp dir is for test runners.
     recorder = EnergyRecorder.fromEnvInternal(env, overrides, false);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
-import { MAX_NAME_LENGTH, NAME_FORBIDDEN_CHARACTERS, type Logger } from '@energyrecorder/core';
+import type { Logger } from '@energyrecorder/core';
+// The subpath, not the package: core's main entry would load zod and its config schemas into every test process.
+import { MAX_NAME_LENGTH, NAME_FORBIDDEN_CHARACTERS } from '@energyrecorder/core/names';
 import { stderrLogger } from './logger.js';
 
 /** Hooks run a few API calls, each bounded by the recorder's timeout; Jest's 5 s and Mocha's 2 s are too short. */

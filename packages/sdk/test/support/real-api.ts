@@ -10,16 +10,28 @@ export interface RealApi {
   close(): Promise<void>;
 }
 
+/** One user of the API's `AUTH.users` (Basic auth; a reader gets 403 on POST/DELETE). */
+export interface RealApiUser {
+  name: string;
+  password: string;
+  role: 'writer' | 'reader';
+}
+
 /**
  * Starts the api-server in-process. Without `influx` it uses its embedded SQLite store in a file of a temp dir
  * (the production embedded store, on disk); with `influx` it writes to that influxd (database `NRG`, no auth).
+ * With `users` (embedded store only) the API asks Basic auth of every call but the ping (`AUTH.users`).
  */
-export async function startRealApi(options: { influx?: InfluxdPeer } = {}): Promise<RealApi> {
+export async function startRealApi(options: { influx?: InfluxdPeer; users?: RealApiUser[] } = {}): Promise<RealApi> {
   let server: ApiServer;
   let dir: string | undefined;
   if (options.influx === undefined) {
     dir = makeTempDir('sdk-api-store');
-    server = createApiServer({ port: 0, host: '127.0.0.1', storePath: join(dir, 'store.sqlite') });
+    const storePath = join(dir, 'store.sqlite');
+    server =
+      options.users === undefined
+        ? createApiServer({ port: 0, host: '127.0.0.1', storePath })
+        : createApiServer({ settings: { AUTH: { users: options.users }, BIND: '127.0.0.1:0' }, port: 0, host: '127.0.0.1', storePath });
   } else {
     const settings = { INFLUX: { host: options.influx.url, db: 'NRG', user: null, pass: null, timeout_ms: 4000 }, BIND: '127.0.0.1:0' };
     server = createApiServer({ settings, port: 0, host: '127.0.0.1' });
