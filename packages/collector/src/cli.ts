@@ -95,11 +95,26 @@ function writableProblem(path: string, kind: 'file' | 'directory'): string | und
 export function checkRuntimeSettings(config: ResolvedCollectorConfig, cwd: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const { RECORDER_API_SERVER: api, COLLECTOR: c } = config.settings;
-  if (api.ca_file !== undefined) {
+  const readable = (file: string, path: string): void => {
+    const at = resolve(cwd, file);
     try {
-      readFileSync(resolve(cwd, api.ca_file), 'utf8');
+      readFileSync(at, 'utf8');
     } catch (err) {
-      issues.push({ path: 'RECORDER_API_SERVER.ca_file', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      // The file is named: a `verify_cert: <path>` is reported as the ca_file it becomes.
+      issues.push({ path, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)} (${at})` });
+    }
+  };
+  if (api.ca_file !== undefined) readable(api.ca_file, 'RECORDER_API_SERVER.ca_file');
+  // Devices read their CA file at their first poll: unreadable, the device would fail every poll after a clean start.
+  for (const env of config.environments) {
+    for (const device of env.devices) {
+      const adapterConfig: unknown = device.adapter.config;
+      if (typeof adapterConfig !== 'object' || adapterConfig === null) continue;
+      // A string `verify_cert` is a CA bundle path, as requests' `verify` took, for adapters that keep it there.
+      for (const key of ['ca_file', 'verify_cert']) {
+        const file = (adapterConfig as Record<string, unknown>)[key];
+        if (typeof file === 'string' && file !== '') readable(file, `${device.configPath ?? device.key}.${key}`);
+      }
     }
   }
   if (c.log_file !== undefined) {

@@ -286,7 +286,13 @@ export class Collector {
         this.logger.info({ ...d }, 'device status');
       }
       this.logger.info(
-        { environment: env.name, intervalMs: env.intervalMs, ticks: env.ticks, skippedTicks: env.skippedTicks },
+        {
+          environment: env.name,
+          ...(env.entry === undefined ? {} : { entry: env.entry }),
+          intervalMs: env.intervalMs,
+          ticks: env.ticks,
+          skippedTicks: env.skippedTicks,
+        },
         'environment status',
       );
     }

@@ -38,6 +38,28 @@ describe('runCli --check-config', () => {
     expect(cli.err.join('')).toMatch(/RECORDER_API_SERVER\.ca_file: cannot read: ENOENT/);
   });
 
+  it('exits 2 naming every device ca_file that cannot be read, with the API\'s, all at once', async () => {
+    const file = join(dir, 'settings.yaml');
+    const pods = `PODS:
+  - environment: lab
+    polling_interval: 10
+    servers:
+      - {id: srv-1, type: redfish, host: 127.0.0.1, ca_file: "${join(dir, 'missing-1.pem')}"}
+      - {id: srv-2, type: ilo, host: 127.0.0.2, ca_file: relative/missing-2.pem}
+      - {id: srv-3, type: redfish, host: 127.0.0.3, ca_file: "${join(dir, 'ok.pem')}"}
+`;
+    writeFileSync(join(dir, 'ok.pem'), '-----BEGIN CERTIFICATE-----\n');
+    writeFileSync(file, pods + settings(dir, `  verify_cert: "${join(dir, 'missing-api.pem')}"\n`));
+    const cli = io(dir);
+    expect(await runCli(['--check-config', '-c', file], cli)).toBe(2);
+    const err = cli.err.join('');
+    expect(err).toContain(`RECORDER_API_SERVER.ca_file: cannot read: ENOENT (${join(dir, 'missing-api.pem')})`);
+    expect(err).toContain(`PODS.0.servers.0.ca_file: cannot read: ENOENT (${join(dir, 'missing-1.pem')})`);
+    // Relative to the working directory, as the adapter reads it.
+    expect(err).toContain(`PODS.0.servers.1.ca_file: cannot read: ENOENT (${join(dir, 'relative', 'missing-2.pem')})`);
+    expect(err).not.toContain('PODS.0.servers.2');
+  });
+
   it('exits 2 naming log_file and spool_dir when they cannot be created', async () => {
     const blocker = join(dir, 'a-file');
     writeFileSync(blocker, 'x');

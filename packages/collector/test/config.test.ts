@@ -215,6 +215,106 @@ RECORDER_API_SERVER:
   });
 });
 
+describe('parseCollectorConfigText with forms of the original files', () => {
+  const real = createAdapterRegistry(builtinAdapters);
+  const head = ['RECORDER_API_SERVER:', '  base_url: http://127.0.0.1:8080'];
+
+  it('applies merge keys (<<: *anchor), as PyYAML did, so devices can share credentials', () => {
+    const text = [
+      ...head,
+      'bmc_credentials: &bmc',
+      '  type: redfish',
+      '  user: admin',
+      '  pass: secret',
+      'PODS:',
+      '  - environment: lab',
+      '    polling_interval: 5',
+      '    servers:',
+      '      - <<: *bmc',
+      '        id: srv-1',
+      '        host: 127.0.0.1',
+      '      - <<: *bmc',
+      '        id: srv-2',
+      '        host: 127.0.0.2',
+      '        user: monitor',
+    ].join('\n');
+    const cfg = parseCollectorConfigText(text, real);
+    const devices = cfg.environments[0]?.devices ?? [];
+    expect(devices.map((d) => [d.id, d.type, (d.adapter.config as { user?: string }).user])).toEqual([
+      ['srv-1', 'redfish', 'admin'],
+      ['srv-2', 'redfish', 'monitor'],
+    ]);
+  });
+
+  it('keeps the last of a repeated key, as PyYAML did, with a notice naming the key and its line', () => {
+    const text = [...head, '  timeout: 5', '  timeout: 7', 'PODS: []'].join('\n');
+    const cfg = parseCollectorConfigText(text, real);
+    expect(cfg.settings.RECORDER_API_SERVER.timeout).toBe(7);
+    expect(cfg.notices).toContain('duplicate key "timeout" at line 4 (first at line 3): the last value is used');
+  });
+
+  it('reads active: 0/1 as the original\'s Python truthiness did', () => {
+    const text = [
+      ...head,
+      'PODS:',
+      '  - environment: lab',
+      '    polling_interval: 5',
+      '    active: 1',
+      '    servers:',
+      '      - {id: a, type: rpimon, host: h, active: 0}',
+      '      - {id: b, type: rpimon, host: h, active: 1}',
+      '  - environment: off-lab',
+      '    active: 0',
+      '    servers: []',
+    ].join('\n');
+    const cfg = parseCollectorConfigText(text, real);
+    expect(cfg.environments.map((e) => [e.name, e.devices.map((d) => d.id)])).toEqual([['lab', ['b']]]);
+  });
+
+  it('takes verify_cert: <CA bundle path> and an empty timeout, as requests took them', () => {
+    const text = ['RECORDER_API_SERVER:', '  base_url: https://api.example', '  verify_cert: /etc/ssl/corp-ca.pem', '  timeout:', 'PODS: []'].join('\n');
+    const api = parseCollectorConfigText(text, real).settings.RECORDER_API_SERVER;
+    expect(api).toMatchObject({ verify_cert: true, ca_file: '/etc/ssl/corp-ca.pem', timeout: 30 });
+  });
+
+  it('polls two PODS entries of one environment each on its own interval and topology, as the original\'s pollers', () => {
+    const text = [
+      ...head,
+      'PODS:',
+      '  - environment: lab',
+      '    polling_interval: 1',
+      '    topology: {rack: fast}',
+      '    servers: [{id: pdu-1, type: rpimon, host: h}]',
+      '  - environment: other',
+      '    polling_interval: 5',
+      '    servers: [{id: pdu-1, type: rpimon, host: h}]',
+      '  - environment: lab',
+      '    polling_interval: 60',
+      '    servers: [{id: srv-1, type: rpimon, host: h}]',
+    ].join('\n');
+    const cfg = parseCollectorConfigText(text, real);
+    expect(cfg.environments.map((e) => [e.name, e.entry, e.intervalMs, e.topology, e.devices.map((d) => d.key)])).toEqual([
+      ['lab', 1, 1000, { rack: 'fast' }, ['lab/pdu-1']],
+      ['other', 1, 5000, undefined, ['other/pdu-1']],
+      ['lab', 2, 60_000, undefined, ['lab/srv-1']],
+    ]);
+  });
+
+  it('refuses a device id listed in two entries of one environment, naming both', () => {
+    const text = [
+      ...head,
+      'PODS:',
+      '  - environment: lab',
+      '    servers: [{id: srv-1, type: rpimon, host: h}]',
+      '  - environment: lab',
+      '    servers: [{id: srv-1, type: rpimon, host: h}]',
+    ].join('\n');
+    expect(issuesOfWith(text, real)).toEqual([
+      'PODS.1.servers.0.id: id "srv-1" is listed twice in "lab" (also in PODS.0: ids are unique per environment, over all its entries)',
+    ]);
+  });
+});
+
 describe('parseCollectorConfigText with the built-in adapters', () => {
   it('loads the original sample unchanged when validated by the real adapter schemas', () => {
     const real = createAdapterRegistry(builtinAdapters);

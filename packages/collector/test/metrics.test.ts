@@ -80,4 +80,12 @@ describe('renderMetrics', () => {
     expect(text).toContain('energyrecorder_collector_not_recorded_readings_total 7\n');
     expect(text).toContain('# TYPE energyrecorder_collector_reads_total counter');
   });
+
+  it('keeps the tick series of two PODS entries of one environment apart with an entry label', () => {
+    const second: EnvironmentStatus = { name: 'POD "1"', entry: 2, intervalMs: 60_000, ticks: 3, skippedTicks: 0, devices: [] };
+    const text = renderMetrics([...envs, second], push, new LatencyTracker());
+    expect(text).toContain('energyrecorder_collector_ticks_total{environment="POD \\"1\\""} 10\n');
+    expect(text).toContain('energyrecorder_collector_ticks_total{environment="POD \\"1\\"",entry="2"} 3\n');
+    expect(text).toContain('energyrecorder_collector_skipped_ticks_total{environment="POD \\"1\\"",entry="2"} 0\n');
+  });
 });

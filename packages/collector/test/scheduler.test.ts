@@ -37,6 +37,33 @@ function setup(startMs = 1_000_000_250): {
 const readsOf = (batches: MeasurementBatch[], id: string): number => batches.filter((b) => b.equipmentId === id).length;
 
 describe('PollScheduler', () => {
+  it('ticks two PODS entries of one environment each on its own interval and topology, as the original\'s pollers', async () => {
+    const { clock, state, batches, scheduler } = setup(0);
+    const fast = { ...env('E', 1000, ['fast'], state), topology: { rack: 'r1' } };
+    const slow = { ...env('E', 5000, ['slow'], state), entry: 2 };
+    scheduler.setEnvironments([fast, slow]);
+    scheduler.start();
+    await clock.advance(10_000);
+    expect(readsOf(batches, 'fast')).toBe(10);
+    expect(readsOf(batches, 'slow')).toBe(2);
+    expect(batches.every((b) => b.environment === 'E')).toBe(true);
+    expect(batches.filter((b) => b.equipmentId === 'fast').every((b) => b.topology?.['rack'] === 'r1')).toBe(true);
+    expect(batches.filter((b) => b.equipmentId === 'slow').every((b) => b.topology === undefined)).toBe(true);
+    expect(scheduler.status().map((e) => [e.name, e.entry, e.intervalMs, e.ticks])).toEqual([
+      ['E', undefined, 1000, 10],
+      ['E', 2, 5000, 2],
+    ]);
+    // Delivery confirmations reach the device whichever entry holds it.
+    await scheduler.acknowledge('E', 'slow', () => [{ sensor: 'power', unit: 'W', value: 1, timestampNs: 1 }], 1000);
+    expect(state.acked.get('slow')).toHaveLength(1);
+    // A reload that drops the second entry keeps the first one's device and retires the other's.
+    scheduler.setEnvironments([fast]);
+    expect(state.closed.get('fast')).toBeUndefined();
+    await settle();
+    expect(state.closed.get('slow')).toBe(1);
+    await scheduler.stop(0);
+  });
+
   it('reads every device on wall-clock multiples of the interval after its first read when started between boundaries', async () => {
     const { clock, state, batches, scheduler } = setup(1_000_000_250);
     scheduler.setEnvironments([env('E', 1000, ['a', 'b'], state)]);

@@ -54,6 +54,34 @@ const haveOpenssl = peerAvailable('openssl (test certificates)', ['openssl']);
     expect(await t.post('srv', BODY, signal())).toEqual({ kind: 'ok' });
     await t.close();
   });
+
+  it('verifies with the CA file verify_cert names, as requests\' verify=<path>, and refuses with another one', async () => {
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, verify_cert: caFile }));
+    expect(await t.post('srv', BODY, signal())).toEqual({ kind: 'ok' });
+    await t.close();
+    // A bundle without the API's CA does not let it through: the path is a trust store, not "verification off".
+    const other = join(dir, 'other.pem');
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'other-key.pem'), '-out', other, '-days', '1',
+      '-subj', '/CN=other',
+    ]);
+    const refused = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, verify_cert: other }));
+    expect(await refused.post('srv', BODY, signal())).toMatchObject({ kind: 'retry', message: expect.stringMatching(/certificate/i) });
+    await refused.close();
+  });
+
+  it('still tunnels an https base_url through the proxy with CONNECT', async () => {
+    const proxy = new ConnectProxy();
+    await proxy.listen();
+    try {
+      const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, ca_file: caFile, proxy: proxy.url }));
+      expect(await t.post('srv', BODY, signal())).toEqual({ kind: 'ok' });
+      await t.close();
+      expect(proxy.requestLines).toEqual([`CONNECT 127.0.0.1:${api.port} HTTP/1.1`]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe('createApiTransport through a proxy', () => {
@@ -70,6 +98,43 @@ describe('createApiTransport through a proxy', () => {
       expect(api.posts[0]?.path).toBe('/resources/equipments/srv%201/measurements');
       expect(api.posts[0]?.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
     } finally {
+      await proxy.close();
+      await api.close();
+    }
+  });
+
+  it('sends an http base_url to the proxy as an absolute-form request, not a CONNECT squid refuses off port 443', async () => {
+    const api = new FakeApi();
+    await api.listen();
+    // squid's default configuration: CONNECT only to 443.
+    const proxy = new ConnectProxy({ connectPorts: [443] });
+    await proxy.listen();
+    try {
+      const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, proxy: proxy.url }));
+      expect(await t.post('srv 1', BODY, signal())).toEqual({ kind: 'ok' });
+      await t.close();
+      expect(proxy.requestLines).toEqual([`POST http://127.0.0.1:${api.port}/resources/equipments/srv%201/measurements HTTP/1.1`]);
+      expect(api.posts).toHaveLength(1);
+    } finally {
+      await proxy.close();
+      await api.close();
+    }
+  });
+
+  it('keeps RECORDER_API_SERVER.timeout for an http base_url sent through the proxy', async () => {
+    const api = new FakeApi();
+    await api.listen();
+    api.hang = true;
+    const proxy = new ConnectProxy();
+    await proxy.listen();
+    const t = createApiTransport(recorderApiServerSchema.parse({ base_url: api.url, proxy: proxy.url, timeout: 0.4 }));
+    try {
+      const started = Date.now();
+      const outcome = await t.post('srv', BODY, signal());
+      expect(outcome).toMatchObject({ kind: 'retry', message: expect.stringMatching(/timeout/i) as unknown });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await t.close().catch(() => undefined);
       await proxy.close();
       await api.close();
     }

@@ -41,6 +41,9 @@ export type {
 } from './adapter.js';
 export { caseVariantConfigKeys, parseConfig, unknownConfigKeys, unknownDeviceKeys } from './config/parse.js';
 export { configBoolean } from './config/yaml-booleans.js';
+export { configVerifyCert, nullAsDefault, resolveVerifyCert } from './config/verify-cert.js';
+export { parseSettingsYaml } from './config/yaml.js';
+export type { SettingsYaml, YamlModule } from './config/yaml.js';
 export { topologyMapSchema } from './config/topology.js';
 export {
   DEFAULT_COLLECTOR_SETTINGS,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import * as YAML from 'yaml';
 import {
   ConfigError,
   caseVariantConfigKeys,
@@ -8,6 +8,7 @@ import {
   unknownConfigKeys,
   unknownDeviceKeys,
   deviceEntrySchema,
+  parseSettingsYaml,
   zodIssuesToConfigIssues,
   type AdapterRegistry,
   type CollectorSettings,
@@ -25,11 +26,21 @@ export interface ResolvedDevice {
   adapter: ParsedAdapterConfig;
   /** Stable fingerprint of the raw entry, to tell a changed device from an unchanged one on reload. */
   fingerprint: string;
+  /** Where the entry is in the file (`PODS.0.servers.2`), for problems found after validation. */
+  configPath?: string;
 }
 
-/** One active environment with its active devices. */
+/**
+ * One active `PODS` entry with its active devices. An environment may have several entries (a fast and a slow
+ * group, as the original's one poller per entry allowed): each polls on its own interval with its own topology.
+ */
 export interface ResolvedEnvironment {
   name: string;
+  /**
+   * Tells apart the entries of one environment: 1 for its first active entry, 2, 3… for the next ones, in file
+   * order. Absent means 1.
+   */
+  entry?: number;
   intervalMs: number;
   topology?: Topology;
   devices: ResolvedDevice[];
@@ -78,7 +89,9 @@ export function resolveCollectorConfig(
   const environments: ResolvedEnvironment[] = [];
   // Devices are checked even when the common keys failed, so one run reports every problem.
   const rawPods = isRecord(input) && Array.isArray(input['PODS']) ? (input['PODS'] as unknown[]) : [];
-  const seenEnvs = new Set<string>();
+  // Device ids of each environment, over all its entries: the API knows a device by environment and id only.
+  const idsByEnv = new Map<string, Map<string, number>>();
+  const podIndexes: number[] = [];
   rawPods.forEach((rawPod, podIndex) => {
     if (!isRecord(rawPod)) return;
     const envName = typeof rawPod['environment'] === 'string' ? rawPod['environment'] : `#${podIndex}`;
@@ -89,13 +102,11 @@ export function resolveCollectorConfig(
     if (rawPod['polling_interval'] === undefined) {
       notices.push(`environment "${envName}": no polling_interval, using the default of 10 s`);
     }
-    if (seenEnvs.has(envName)) {
-      issues.push({ path: `PODS.${podIndex}.environment`, message: `environment "${envName}" is listed twice` });
-    }
-    seenEnvs.add(envName);
+    const entries = environments.filter((e) => e.name === envName).length;
+    const seenIds = idsByEnv.get(envName) ?? new Map<string, number>();
+    idsByEnv.set(envName, seenIds);
     const servers = Array.isArray(rawPod['servers']) ? (rawPod['servers'] as unknown[]) : [];
     const devices: ResolvedDevice[] = [];
-    const seenIds = new Set<string>();
     servers.forEach((rawServer, serverIndex) => {
       const prefix = `PODS.${podIndex}.servers.${serverIndex}`;
       if (!isRecord(rawServer)) return;
@@ -105,8 +116,11 @@ export function resolveCollectorConfig(
       }
       const id = typeof rawServer['id'] === 'number' ? String(rawServer['id']) : rawServer['id'];
       if (typeof id === 'string' && id !== '') {
-        if (seenIds.has(id)) issues.push({ path: `${prefix}.id`, message: `id "${id}" is listed twice in "${envName}"` });
-        seenIds.add(id);
+        const first = seenIds.get(id);
+        if (first !== undefined) {
+          const where = first === podIndex ? '' : ` (also in PODS.${first}: ids are unique per environment, over all its entries)`;
+          issues.push({ path: `${prefix}.id`, message: `id "${id}" is listed twice in "${envName}"${where}` });
+        } else seenIds.set(id, podIndex);
       }
       try {
         const adapter = registry.parse(rawServer, prefix);
@@ -121,6 +135,7 @@ export function resolveCollectorConfig(
             type: adapter.definition.type,
             adapter,
             fingerprint: JSON.stringify(rawServer),
+            configPath: prefix,
           });
         }
       } catch (err) {
@@ -128,15 +143,15 @@ export function resolveCollectorConfig(
         else issues.push({ path: prefix, message: err instanceof Error ? err.message : String(err) });
       }
     });
-    environments.push({ name: envName, intervalMs: 0, devices });
+    environments.push({ name: envName, entry: entries + 1, intervalMs: 0, devices });
+    podIndexes.push(podIndex);
   });
   if (issues.length > 0 || !result.success) {
     throw new ConfigError(dedupe(issues), source === undefined ? {} : { source });
   }
   // Take interval and topology from the schema output, where defaults and the ≤0 → 0.1 s rule were applied.
-  const activePods = result.data.PODS.filter((p) => p.active);
-  const resolved = environments.map((env) => {
-    const pod = activePods.find((p) => p.environment === env.name);
+  const resolved = environments.map((env, i) => {
+    const pod = result.data.PODS[podIndexes[i] ?? -1];
     const intervalMs = Math.round((pod?.polling_interval ?? 10) * 1000);
     return pod?.topology === undefined ? { ...env, intervalMs } : { ...env, intervalMs, topology: pod.topology };
   });
@@ -165,8 +180,9 @@ export function parseCollectorConfigText(
   source?: string,
 ): ResolvedCollectorConfig {
   let doc: unknown;
+  let warnings: string[];
   try {
-    doc = parseYaml(text);
+    ({ value: doc, warnings } = parseSettingsYaml(text, YAML));
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
     throw new ConfigError([{ path: '', message: `YAML syntax error: ${message}` }], {
@@ -174,7 +190,8 @@ export function parseCollectorConfigText(
       cause: err,
     });
   }
-  return resolveCollectorConfig(doc ?? {}, registry, source);
+  const resolved = resolveCollectorConfig(doc ?? {}, registry, source);
+  return { ...resolved, notices: [...warnings, ...resolved.notices] };
 }
 
 /** Reads and resolves a `collector-settings.yaml` file. */

@@ -55,10 +55,14 @@ export function renderMetrics(envs: readonly EnvironmentStatus[], pusher: Pusher
     (d) => d.malformedReadings,
   );
   perDevice('energyrecorder_collector_device_up', 'gauge', '1 when the last read succeeded.', (d) => (d.consecutiveFailures === 0 ? 1 : 0));
+  // An environment's second and later PODS entries tick on their own: an `entry` label keeps their series apart,
+  // and leaves the series of the usual single entry as it was.
+  const envLabels = (env: EnvironmentStatus): string =>
+    `environment="${label(env.name)}"${env.entry === undefined || env.entry === 1 ? '' : `,entry="${env.entry}"`}`;
   family('energyrecorder_collector_ticks_total', 'counter', 'Ticks served per environment.');
-  for (const env of envs) out.push(`energyrecorder_collector_ticks_total{environment="${label(env.name)}"} ${env.ticks}`);
+  for (const env of envs) out.push(`energyrecorder_collector_ticks_total{${envLabels(env)}} ${env.ticks}`);
   family('energyrecorder_collector_skipped_ticks_total', 'counter', 'Ticks not served because the event loop was blocked.');
-  for (const env of envs) out.push(`energyrecorder_collector_skipped_ticks_total{environment="${label(env.name)}"} ${env.skippedTicks}`);
+  for (const env of envs) out.push(`energyrecorder_collector_skipped_ticks_total{${envLabels(env)}} ${env.skippedTicks}`);
   const gauge = (name: string, help: string, value: number, type: 'counter' | 'gauge' = 'gauge'): void => {
     family(name, type, help);
     out.push(`${name} ${value}`);

@@ -86,9 +86,11 @@ export interface DeviceStatus {
   nextAttemptMs?: number;
 }
 
-/** Counters of one environment's tick loop. */
+/** Counters of one environment's tick loop (one per `PODS` entry: an environment may have several). */
 export interface EnvironmentStatus {
   name: string;
+  /** Which entry of the environment, in file order: absent or 1 for its first one. */
+  entry?: number;
   intervalMs: number;
   ticks: number;
   /** Boundaries the loop could not serve at all because the event loop was blocked past them. */
@@ -121,6 +123,9 @@ interface DeviceRuntime {
 
 interface EnvRuntime {
   name: string;
+  entry: number;
+  /** Key of {@link PollScheduler.envs}: name and entry. */
+  key: string;
   intervalMs: number;
   topology: Topology | undefined;
   devices: Map<string, DeviceRuntime>;
@@ -171,22 +176,25 @@ export class PollScheduler {
    * counters; removed or changed ones are retired (in-flight read aborted, adapter closed).
    */
   setEnvironments(environments: readonly ResolvedEnvironment[]): void {
-    const wanted = new Map(environments.map((e) => [e.name, e]));
-    for (const [name, env] of this.envs) {
-      if (!wanted.has(name)) {
+    const wanted = new Map(environments.map((e) => [envKey(e), e]));
+    for (const [key, env] of this.envs) {
+      if (!wanted.has(key)) {
         env.timer?.cancel();
         env.firstReadTimer?.cancel();
         for (const dev of env.devices.values()) this.retire(dev, 'environment removed');
-        this.envs.delete(name);
-        this.logger.info({ environment: name }, 'environment removed');
+        this.envs.delete(key);
+        this.logger.info({ environment: env.name, ...(env.entry === 1 ? {} : { entry: env.entry }) }, 'environment removed');
       }
     }
     for (const spec of environments) {
-      let env = this.envs.get(spec.name);
+      const key = envKey(spec);
+      let env = this.envs.get(key);
       let reschedule = false;
       if (env === undefined) {
         env = {
           name: spec.name,
+          entry: spec.entry ?? 1,
+          key,
           intervalMs: spec.intervalMs,
           topology: spec.topology,
           devices: new Map(),
@@ -197,7 +205,7 @@ export class PollScheduler {
           pending: [],
           firstReadTimer: undefined,
         };
-        this.envs.set(spec.name, env);
+        this.envs.set(key, env);
         reschedule = true;
       } else {
         env.topology = spec.topology;
@@ -286,7 +294,9 @@ export class PollScheduler {
    * finish. The readings are built only then: most adapters have no `acknowledge`.
    */
   async acknowledge(environment: string, id: string, readings: () => readonly Reading[], timeoutMs: number): Promise<void> {
-    const dev = this.envs.get(environment)?.devices.get(`${environment}/${id}`);
+    // Ids are unique per environment over all its entries: at most one entry holds the device.
+    const key = `${environment}/${id}`;
+    const dev = [...this.envs.values()].find((e) => e.name === environment && e.devices.has(key))?.devices.get(key);
     const adapter = dev?.adapter;
     if (adapter?.acknowledge === undefined) return;
     try {
@@ -300,6 +310,7 @@ export class PollScheduler {
   status(): EnvironmentStatus[] {
     return [...this.envs.values()].map((env) => ({
       name: env.name,
+      ...(env.entry === 1 ? {} : { entry: env.entry }),
       intervalMs: env.intervalMs,
       ticks: env.ticks,
       skippedTicks: env.skippedTicks,
@@ -377,7 +388,7 @@ export class PollScheduler {
 
   private firstReads(env: EnvRuntime): void {
     env.firstReadTimer = undefined;
-    if (!this.running || this.envs.get(env.name) !== env) return;
+    if (!this.running || this.envs.get(env.key) !== env) return;
     const now = this.clock.nowMs();
     const first = env.pending[0]?.firstReadAtMs;
     if (first !== undefined && first - now > env.intervalMs) {
@@ -404,7 +415,7 @@ export class PollScheduler {
   }
 
   private tick(env: EnvRuntime): void {
-    if (!this.running || this.envs.get(env.name) !== env) return;
+    if (!this.running || this.envs.get(env.key) !== env) return;
     const now = this.clock.nowMs();
     let boundary = env.nextBoundaryMs;
     if (now < boundary) {
@@ -637,6 +648,11 @@ export class PollScheduler {
       .finally(() => this.pendingCloses.delete(p));
     this.pendingCloses.add(p);
   }
+}
+
+/** Key of one environment entry in {@link PollScheduler}: entries of one environment tick on their own. */
+function envKey(env: ResolvedEnvironment): string {
+  return `${env.entry ?? 1}\u0000${env.name}`;
 }
 
 /** The first multiple of `intervalMs` after `nowMs`. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { Agent, Pool, ProxyAgent, request, type Dispatcher } from 'undici';
 import { ConfigError, parseRetryAfterMs, splitUrlCredentials, type RecorderApiServerSettings } from '@energyrecorder/core';
 import { basicAuthorization } from '@energyrecorder/core/http-auth';
 import { errorText } from './logging.js';
@@ -97,7 +97,19 @@ export function createApiTransport(settings: RecorderApiServerSettings): ApiTran
   const dispatcher: Dispatcher =
     settings.proxy === undefined
       ? new Agent({ ...common, connect: { ...tls, timeout: API_CONNECT_TIMEOUT_MS } })
-      : new ProxyAgent({ ...common, uri: settings.proxy, requestTls: { ...tls, timeout: API_CONNECT_TIMEOUT_MS } });
+      : new ProxyAgent({
+          ...common,
+          uri: settings.proxy,
+          requestTls: { ...tls, timeout: API_CONNECT_TIMEOUT_MS },
+          proxyTls: { timeout: API_CONNECT_TIMEOUT_MS },
+          // An http base_url goes to the proxy as an absolute-form request (`POST http://api:8080/... HTTP/1.1`), as
+          // the original's requests sent it: a CONNECT tunnel to a port other than 443 is what squid's default
+          // configuration refuses. An https one is still tunnelled with CONNECT.
+          proxyTunnel: false,
+          // undici builds the pool to the proxy for those requests with this factory and only the connector: the
+          // read timeouts are added here, or they would be undici's 300 s defaults.
+          factory: (origin, options) => new Pool(origin, { ...common, ...options }),
+        });
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   // undici ignores credentials in the URL: they are taken out and sent as Basic auth, as requests did when the
   // original was given no user/pass. user and pass, when both are set, win over them.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configBoolean } from './yaml-booleans.js';
+import { configVerifyCert, nullAsDefault, resolveVerifyCert } from './verify-cert.js';
 import { nameProblem } from '../names.js';
 import { topologyMapSchema } from './topology.js';
 
@@ -71,18 +72,21 @@ export const recorderApiServerSchema = z.object({
   base_url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
   user: optionalSecret,
   pass: optionalSecret,
-  verify_cert: configBoolean().default(DEFAULT_COLLECTOR_SETTINGS.verifyCert),
-  /** PEM file of an extra CA to trust. */
+  /** `true`/`false`, or a CA bundle path (requests' `verify=<path>`), which is resolved into `ca_file`. */
+  verify_cert: configVerifyCert(DEFAULT_COLLECTOR_SETTINGS.verifyCert),
+  /** PEM file of the CAs to trust (instead of the system's). */
   ca_file: z.string().min(1).optional(),
-  /** Read timeout in seconds. */
-  timeout: z.number().positive().max(MAX_TIMER_S, `must be at most ${MAX_TIMER_S} s (Node's timer limit)`).default(DEFAULT_COLLECTOR_SETTINGS.apiTimeoutS),
+  /** Read timeout in seconds; empty (`null`) means the default. */
+  timeout: nullAsDefault(
+    z.number().positive().max(MAX_TIMER_S, `must be at most ${MAX_TIMER_S} s (Node's timer limit)`).default(DEFAULT_COLLECTOR_SETTINGS.apiTimeoutS),
+  ),
   // `proxy.corp:3128` without a scheme means http, as the original's requests read it.
   proxy: z
     .union([z.string(), z.null()])
     .optional()
     .transform((v) => (v === null || v === undefined || v.trim() === '' ? undefined : /^[a-z][a-z0-9+.-]*:\/\//i.test(v.trim()) ? v.trim() : `http://${v.trim()}`))
     .pipe(z.url({ protocol: /^https?$/ }).optional()),
-});
+}).transform(resolveVerifyCert);
 
 /** `COLLECTOR` (new, optional): spool, flush and health-endpoint settings. */
 export const collectorSectionSchema = z

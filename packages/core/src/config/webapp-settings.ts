@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configBoolean } from './yaml-booleans.js';
+import { configVerifyCert, resolveVerifyCert } from './verify-cert.js';
 
 /** Defaults of `webapp-settings.yaml`, exported for the docs. */
 export const DEFAULT_WEBAPP_SETTINGS = Object.freeze({
@@ -49,13 +50,13 @@ export const influxSettingsSchema = z.object({
   /** `null` (or absent) sends no auth; a string, even empty, sends Basic auth as the original. */
   user: optionalSecret,
   pass: optionalSecret,
-  verify_cert: configBoolean().default(true),
+  verify_cert: configVerifyCert(true),
   ca_file: z.string().min(1).optional(),
   power_data_retention: influxDuration.default(DEFAULT_WEBAPP_SETTINGS.powerDataRetention),
   running_scenarios_retention: influxDuration.default(DEFAULT_WEBAPP_SETTINGS.runningScenariosRetention),
   /** Request timeout in ms. */
   timeout_ms: z.number().int().positive().default(10_000),
-});
+}).transform(resolveVerifyCert);
 
 /** `MQTT`: optional republishing of every stored measurement. */
 export const mqttSettingsSchema = z.object({
@@ -69,9 +70,9 @@ export const mqttSettingsSchema = z.object({
     .transform((p) => p.replace(/\/+$/, '')),
   tls: configBoolean().default(false),
   ca_file: z.string().min(1).optional(),
-  verify_cert: configBoolean().default(true),
+  verify_cert: configVerifyCert(true),
   qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(DEFAULT_WEBAPP_SETTINGS.mqttQos),
-});
+}).transform(resolveVerifyCert);
 
 /** `STORE`: the embedded database, used when `INFLUX` is absent. */
 export const storeSettingsSchema = z.object({

@@ -6,9 +6,14 @@ import { z } from 'zod';
 const TRUE_TEXT = /^(?:[Yy]es|YES|[Oo]n|ON|[Tt]rue|TRUE)$/;
 const FALSE_TEXT = /^(?:[Nn]o|NO|[Oo]ff|OFF|[Ff]alse|FALSE)$/;
 
-/** A boolean settings key: `true`/`false`, or the YAML 1.1 words `yes`/`no`/`on`/`off` the original took. */
+/**
+ * A boolean settings key: `true`/`false`, the YAML 1.1 words `yes`/`no`/`on`/`off` the original took, or the
+ * integers `1`/`0` (the original tested such keys for Python truthiness, so `active: 0` turned a device off).
+ * Other numbers are refused: `active: 2` is more likely a slip than a wish.
+ */
 export function configBoolean(): z.ZodType<boolean, unknown> {
   return z.preprocess((v) => {
+    if (v === 0 || v === 1) return v === 1;
     if (typeof v !== 'string') return v;
     if (TRUE_TEXT.test(v)) return true;
     if (FALSE_TEXT.test(v)) return false;
