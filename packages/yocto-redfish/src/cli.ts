@@ -71,6 +71,7 @@ export async function runCli(argv: readonly string[], io: { out: (s: string) => 
       const loaded = readSettingsFile(source, { checkFiles: true });
       settings = loaded.settings;
       // Unknown keys are ignored, as the original did, but a typo would silently keep a default: say so.
+      for (const w of loaded.warnings) io.err(`warning: ${w} in ${source}\n`);
       for (const key of loaded.unknownKeys) io.err(`warning: unknown setting ${key} ignored (a typo?) in ${source}\n`);
     }
   } catch (err) {

@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import * as YAML from 'yaml';
 import { z } from 'zod';
-import { ConfigError, configBoolean, parseConfig, unknownConfigKeys, type ConfigIssue, type Logger } from '@energyrecorder/core';
+import { ConfigError, configBoolean, parseConfig, parseSettingsYaml, unknownConfigKeys, type ConfigIssue, type Logger } from '@energyrecorder/core';
 import { parseProfile } from './profile.js';
 import type { ServedMeter } from './redfish-service.js';
 import { SimulatedMeter } from './simulated-meter.js';
@@ -215,6 +215,8 @@ export function parseSettings(input: unknown, source?: string, options: ParseSet
 export interface LoadedSettings {
   settings: YoctoRedfishSettings;
   unknownKeys: string[];
+  /** Keys written twice in one mapping (the last value is used, as PyYAML did) and the YAML parser's warnings. */
+  warnings: string[];
 }
 
 /** Reads and validates a YAML settings file (and with `checkFiles` the files it names), and lists its unknown keys. */
@@ -225,14 +227,14 @@ export function readSettingsFile(path: string, options: ParseSettingsOptions = {
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(err as Error).message}` }], { source: path, cause: err });
   }
-  let doc: unknown;
+  let doc: { value: unknown; warnings: string[] };
   try {
-    doc = parseYaml(text);
+    doc = parseSettingsYaml(text, YAML);
   } catch (err) {
     throw new ConfigError([{ path: '', message: `YAML: ${(err as Error).message}` }], { source: path, cause: err });
   }
-  const input = doc ?? {};
-  return { settings: parseSettings(input, path, options), unknownKeys: unknownSettingsKeys(input) };
+  const input = doc.value ?? {};
+  return { settings: parseSettings(input, path, options), unknownKeys: unknownSettingsKeys(input), warnings: doc.warnings };
 }
 
 /** Reads and validates a YAML settings file. */

@@ -2,7 +2,8 @@ import { parse } from 'yaml';
 import { ConfigError } from '@energyrecorder/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSettingsFiles, createMeters, parseBind, parseSettings, unknownSettingsKeys } from '../src/settings.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { checkSettingsFiles, createMeters, parseBind, parseSettings, readSettingsFile, unknownSettingsKeys } from '../src/settings.js';
 import { YokotoolMeter } from '../src/yokotool-meter.js';
 import { noopLogger } from '@energyrecorder/core';
 
@@ -107,6 +108,22 @@ describe('parseSettings', () => {
     expect(() =>
       parseSettings({ POWERMETERS: [{ driver: 'simulated', id: 'a', profile: 'constant:1' }, { driver: 'simulated', id: 'a', profile: 'constant:2' }] }),
     ).toThrow(/POWERMETERS\.1\.id: duplicate id "a"/);
+  });
+});
+
+describe('readSettingsFile', () => {
+  it('takes merge keys and repeated keys as the original (PyYAML) did, warning about the repetition', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'yr-yaml-'));
+    try {
+      const f = join(dir, 'settings.yaml');
+      writeFileSync(f, 'meter: &m\n  driver: simulated\n  profile: "constant:100"\nPOWERMETERS:\n  - <<: *m\n    id: a\nBIND: "127.0.0.1:1"\nBIND: "127.0.0.1:8889"\n');
+      const loaded = readSettingsFile(f);
+      expect(loaded.settings.POWERMETERS).toEqual([expect.objectContaining({ driver: 'simulated', id: 'a' })]);
+      expect(loaded.settings.BIND).toBe('127.0.0.1:8889');
+      expect(loaded.warnings).toEqual(['duplicate key "BIND" at line 8 (first at line 7): the last value is used']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
