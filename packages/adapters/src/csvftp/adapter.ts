@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import type * as BasicFtp from 'basic-ftp';
 import {
@@ -99,6 +100,8 @@ export class CsvFtpAdapter implements PowerAdapter {
   private readonly tooLarge = new Map<string, string>();
   /** When a refused purge was last warned about, by file name. */
   private readonly purgeWarnedMs = new Map<string, number>();
+  /** The CA bundle named by `verify_cert: <path>`, read at the first FTPS connection. */
+  private ca: Promise<Buffer> | undefined;
 
   constructor(config: CsvFtpConfig, options: CsvFtpAdapterOptions) {
     this.config = config;
@@ -359,6 +362,18 @@ export class CsvFtpAdapter implements PowerAdapter {
     );
   }
 
+  private async tlsOptions(): Promise<{ rejectUnauthorized: boolean; ca?: Buffer }> {
+    const verify = this.config.verify_cert;
+    if (typeof verify === 'boolean' || this.config.secure === false) return { rejectUnauthorized: verify !== false };
+    this.ca ??= readFile(verify);
+    try {
+      return { rejectUnauthorized: true, ca: await this.ca };
+    } catch (err) {
+      this.ca = undefined;
+      throw this.error(`cannot read the CA bundle verify_cert names (${verify}): ${errorMessage(err)}`, { code: 'ER_ADAPTER_CONFIG', retryable: false });
+    }
+  }
+
   private async withClient<T>(signal: AbortSignal, fn: (client: FtpClient) => Promise<T>): Promise<T> {
     if (signal.aborted) throw this.error('aborted before the read started', { code: 'ER_ABORTED' });
     const Client = await loadFtp();
@@ -372,7 +387,7 @@ export class CsvFtpAdapter implements PowerAdapter {
         user: this.config.user ?? 'anonymous',
         password: this.config.pass ?? 'anonymous@',
         secure: this.config.secure,
-        secureOptions: { rejectUnauthorized: this.config.verify_cert },
+        secureOptions: await this.tlsOptions(),
       });
       await client.cd(this.config.root_dir);
       return await fn(client);

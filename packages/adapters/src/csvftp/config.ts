@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configBoolean } from '@energyrecorder/core';
+import { configBoolean, configVerifyCert, nullAsDefault } from '@energyrecorder/core';
 import { deviceIdentityKeys, optionalText } from '../internal/config-fields.js';
 import { isKnownZone, isSupportedEncoding } from './parse.js';
 
@@ -63,9 +63,10 @@ export const csvFtpConfigSchema = z
     decimal: z.enum(['.', ',']).optional(),
     /** FTPS: `true` for explicit TLS (AUTH TLS), `implicit` for port 990 style. Certificates are verified. */
     secure: z.union([z.literal('implicit'), configBoolean()]).default(false),
-    verify_cert: configBoolean().default(true),
-    /** Per-operation timeout in seconds. */
-    timeout: z.number().positive().optional(),
+    /** A boolean, or the path of a CA bundle (PEM) to verify the FTPS server with (requests' `verify=<path>` form). */
+    verify_cert: configVerifyCert(true),
+    /** Per-operation timeout in seconds; left empty (`timeout:`), the default. */
+    timeout: nullAsDefault(z.number().positive().optional()),
   })
   .transform((cfg, ctx) => {
     const m = /^(.*?)(?::(\d+))?$/.exec(cfg.host);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configBoolean } from '@energyrecorder/core';
+import { configVerifyCert, nullAsDefault } from '@energyrecorder/core';
 import { deviceIdentityKeys, optionalText } from './config-fields.js';
 import { deviceHostProblem } from './http.js';
 
@@ -29,10 +29,11 @@ export const httpDeviceShape = {
     }),
   user: optionalText,
   pass: optionalText,
-  verify_cert: configBoolean().default(DEFAULT_HTTP_DEVICE.verifyCert),
+  /** A boolean, or a CA bundle path (requests' `verify=<path>`, which the original's files may hold). */
+  verify_cert: configVerifyCert(DEFAULT_HTTP_DEVICE.verifyCert),
   ca_file: z.string().min(1).optional(),
-  /** Per-request timeout in seconds. */
-  timeout: z.number().positive().optional(),
+  /** Per-request timeout in seconds; left empty (`timeout:`), the default. */
+  timeout: nullAsDefault(z.number().positive().optional()),
 };
 
 /** `(user, pass)` when both are non-empty, as the original's `pod_auth`; otherwise no credentials. */

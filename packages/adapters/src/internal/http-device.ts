@@ -17,9 +17,25 @@ export interface HttpDeviceConfig {
   host: string;
   user?: string | undefined;
   pass?: string | undefined;
-  verify_cert: boolean;
+  /** `true`/`false`, or a CA bundle path: verify against that file, as `ca_file` does. */
+  verify_cert: boolean | string;
   ca_file?: string | undefined;
   timeout?: number | undefined;
+}
+
+/** `verify_cert` and `ca_file` as the client takes them; a CA path in both keys must be the same file. */
+function tlsOf(type: string, config: HttpDeviceConfig): { verifyCert: boolean; caFile?: string } {
+  const verify = config.verify_cert;
+  if (typeof verify === 'boolean') return { verifyCert: verify, ...(config.ca_file === undefined ? {} : { caFile: config.ca_file }) };
+  if (config.ca_file !== undefined && config.ca_file !== verify) {
+    throw new AdapterError(`verify_cert names a CA bundle (${verify}) and ca_file names another (${config.ca_file}): keep one of them`, {
+      adapterType: type,
+      target: config.host,
+      code: HTTP_ERROR_CODES.config,
+      retryable: false,
+    });
+  }
+  return { verifyCert: true, caFile: verify };
 }
 
 /** Builds the shared client for one device: scheme from `host` or `defaultScheme`, credentials when both are set. */
@@ -35,8 +51,7 @@ export function clientForDevice(
     target: config.host,
     origin: `${address.scheme ?? options.defaultScheme}://${address.hostPort}`,
     timeoutMs: deviceTimeoutMs(config.timeout, ctx, DEFAULT_HTTP_DEVICE.timeoutS),
-    verifyCert: config.verify_cert,
-    ...(config.ca_file === undefined ? {} : { caFile: config.ca_file }),
+    ...tlsOf(type, config),
     credentials: options.sendCredentials === false ? undefined : credentialsOf(config),
     authScheme: options.authScheme ?? 'basic',
     logger: ctx.logger,

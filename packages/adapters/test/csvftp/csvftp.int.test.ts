@@ -6,6 +6,7 @@ import { getFreePort, makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { CsvFtpAdapter, csvFtpAdapterDefinition } from '../../src/csvftp/adapter.js';
 import { csvFtpConfigSchema } from '../../src/csvftp/config.js';
 import { warningsLogger } from '../fakes/capture-logger.js';
+import { makeSelfSignedCert, type TestCert } from '../fakes/http-server.js';
 
 const USER = 'meter';
 const PASS = 'meter-pass-1';
@@ -459,5 +460,57 @@ describe('csvftp adapter against an ftp-srv server', () => {
         (e: unknown) => e,
       );
     expect((err as AdapterError).code).toBe('ER_CSVFTP_PATH');
+  });
+});
+
+describe('csvftp adapter over FTPS (explicit AUTH TLS, self-signed certificate)', () => {
+  let root: string;
+  let server: FtpSrv;
+  let port: number;
+  let cert: TestCert;
+
+  beforeAll(async () => {
+    root = makeTempDir('csvftps');
+    cert = await makeSelfSignedCert(root);
+    port = await getFreePort();
+    const pasvMin = 20_000 + Math.floor(Math.random() * 20_000);
+    server = new FtpSrv({
+      url: `ftp://127.0.0.1:${port}`,
+      pasv_url: '127.0.0.1',
+      pasv_min: pasvMin,
+      pasv_max: pasvMin + 200,
+      anonymous: false,
+      tls: { key: cert.keyPem, cert: cert.certPem },
+      log: quietBunyan(),
+    });
+    server.on('login', ({ username, password }, resolve, reject) => {
+      if (username === USER && password === PASS) resolve({ root: join(root, 'files') });
+      else reject(new Error('bad credentials'));
+    });
+    mkdirSync(join(root, 'files'), { recursive: true });
+    writeFileSync(join(root, 'files', 'synthetic-meter.csv'), 'Date,TZ,Power (W)\n2024/01/02 03:04:05,UTC,123\n');
+    await server.listen();
+  });
+
+  afterAll(async () => {
+    await server.close();
+    removeDir(root);
+  });
+
+  const create = (entry: Record<string, unknown>): CsvFtpAdapter => {
+    const config = csvFtpConfigSchema.parse({ id: 'meter', type: 'csvftp', host: `127.0.0.1:${port}`, user: USER, pass: PASS, settle_ms: 0, timeout: 5, secure: true, root_dir: '/', file_filter: '*.csv', ...entry });
+    const adapter = csvFtpAdapterDefinition.create(config, { logger: noopLogger, requestTimeoutMs: 5000, equipmentId: 'meter' });
+    if (!(adapter instanceof CsvFtpAdapter)) throw new Error('unexpected adapter class');
+    return adapter;
+  };
+
+  it('refuses the self-signed certificate by default, and verifies it against the CA bundle verify_cert names', async () => {
+    await expect(create({}).read(new AbortController().signal)).rejects.toBeInstanceOf(AdapterError);
+    const readings = await create({ verify_cert: cert.certFile }).read(new AbortController().signal);
+    expect(readings.map((r) => [r.sensor, r.value])).toEqual([['Power', 123]]);
+    await expect(create({ verify_cert: join(root, 'missing-ca.pem') }).read(new AbortController().signal)).rejects.toMatchObject({
+      code: 'ER_ADAPTER_CONFIG',
+      retryable: false,
+    });
   });
 });

@@ -278,6 +278,17 @@ describe('redfish adapter over TLS', () => {
     expect((await pinned.read(new AbortController().signal))[0]?.value).toBe(142);
   });
 
+  it('takes a CA bundle path in verify_cert (requests\' verify=<path>, the original\'s files), and refuses a different ca_file next to it', async () => {
+    const fake = await bmc({ vendor: 'hpe-ilo5-2.72', tls: cert });
+    const pathForm = track(create({ host: fake.hostPort, verify_cert: cert.certFile }));
+    expect((await pathForm.read(new AbortController().signal))[0]?.value).toBe(142);
+    const same = track(create({ host: fake.hostPort, verify_cert: cert.certFile, ca_file: cert.certFile, timeout: null }));
+    expect((await same.read(new AbortController().signal))[0]?.value).toBe(142);
+    expect(() => create({ host: fake.hostPort, verify_cert: cert.certFile, ca_file: '/etc/other-ca.pem' })).toThrow(/keep one of them/);
+    // A bare word is a slip of a boolean, not a file name.
+    expect(() => create({ host: fake.hostPort, verify_cert: 'ture' })).toThrow(/verify_cert/);
+  });
+
   it('falls back to http when nothing speaks TLS on the port', async () => {
     const fake = await bmc({ vendor: 'hpe-ilo5-2.72' });
     expect((await track(create({ host: fake.hostPort })).read(new AbortController().signal))[0]?.value).toBe(142);
