@@ -17,7 +17,7 @@ const binsOf = (pkg: string): string[] =>
 
 interface ComposeService {
   image?: string;
-  build?: { dockerfile: string };
+  build?: { context?: string; dockerfile: string };
   volumes?: string[];
 }
 
@@ -52,14 +52,56 @@ describe('deploy/', () => {
     expect(envs).toEqual([['pod-1'], ['pod-2']]);
   });
 
-  it('builds every image from the published package at a pinned version and starts a shipped program', () => {
-    const images: Record<string, string> = { 'api-server': 'api-server', collector: 'collector', 'yocto-redfish': 'yocto-redfish' };
-    for (const [file, pkg] of Object.entries(images)) {
-      const text = read(join('docker', `${file}.Dockerfile`));
-      expect(text).toContain(`npm install -g --omit=dev --no-audit --no-fund "@energyrecorder/${pkg}@\${VERSION}"`);
+  // The packages are not on npm yet: each image builds its package and the workspaces it depends on from the
+  // repository (the build context is the repository root) and installs the packed tarballs in one npm command,
+  // the only way npm resolves their exact-version dependencies on each other without the registry.
+  it('builds every image from the repository sources and installs the packed workspaces it needs in one command', () => {
+    const depsOf = (pkg: string): string[] =>
+      Object.keys((JSON.parse(readFileSync(join(root, 'packages', pkg, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {})
+        .filter((d) => d.startsWith('@energyrecorder/'))
+        .map((d) => d.slice('@energyrecorder/'.length));
+    const closure = (pkg: string, seen = new Set<string>()): Set<string> => {
+      if (!seen.has(pkg)) {
+        seen.add(pkg);
+        for (const d of depsOf(pkg)) closure(d, seen);
+      }
+      return seen;
+    };
+    for (const [service, svc] of Object.entries(compose.services)) {
+      if (svc.build === undefined) continue;
+      expect({ service, context: svc.build.context }).toEqual({ service, context: '..' });
+      expect({ service, exists: existsSync(join(root, svc.build.dockerfile)) }).toEqual({ service, exists: true });
+    }
+    for (const pkg of ['api-server', 'collector', 'yocto-redfish']) {
+      const file = join('docker', `${pkg}.Dockerfile`);
+      // Comments may name the published package as the alternative; the instructions must not use it.
+      const text = read(file)
+        .split('\n')
+        .filter((l) => !l.trimStart().startsWith('#'))
+        .join('\n');
+      const needed = [...closure(pkg)].sort();
+      expect(text).toMatch(/^FROM node:20\S* AS build$/m);
+      expect(text).toMatch(/^RUN npm ci\b/m);
+      expect(text).toContain(`turbo run build --filter=@energyrecorder/${pkg}...`);
+      expect({ file, packed: [...text.matchAll(/-w packages\/([\w-]+)/g)].map((m) => m[1]).sort() }).toEqual({ file, packed: needed });
+      expect(text.match(/npm install -g /g)).toHaveLength(1);
+      const install = /npm install -g (?:[^\n]*\\\n)*[^\n]*/.exec(text)?.[0] ?? '';
+      expect({ file, installed: [...install.matchAll(/\/tmp\/pkgs\/energyrecorder-([\w-]+?)-\*\.tgz/g)].map((m) => m[1]).sort() }).toEqual({ file, installed: needed });
+      expect(text).not.toMatch(/@energyrecorder\/[\w-]+@/);
       expect(text).not.toMatch(/git clone|curl|wget/);
       const entry = /ENTRYPOINT \["([^"]+)"/.exec(text)?.[1];
       expect(binsOf(pkg)).toContain(entry);
+      expect(read(`${file}.dockerignore`)).toMatch(/^\*\*\/node_modules$/m);
+    }
+    // The settings' default BIND is 127.0.0.1:8889: the container must listen on all interfaces for EXPOSE 8889.
+    expect(read(join('docker', 'yocto-redfish.Dockerfile'))).toMatch(/^ENTRYPOINT \["yocto-redfish", "--host", "0\.0\.0\.0"/m);
+  });
+
+  it('creates the users the systemd units run as', () => {
+    const users = [...read(join('sysusers.d', 'energyrecorder.conf')).matchAll(/^u\s+(\S+)/gm)].map((m) => m[1]);
+    for (const u of readdirSync(join(deploy, 'systemd'))) {
+      const user = /^User=(\S+)$/m.exec(read(join('systemd', u)))?.[1];
+      expect({ unit: u, user, created: users.includes(user) }).toEqual({ unit: u, user, created: true });
     }
   });
 

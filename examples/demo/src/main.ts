@@ -119,12 +119,18 @@ async function main(): Promise<number> {
   console.log(formatComparisonTable(run.rows));
   const ok = run.maxDeviationPct <= 0.5;
   console.log(`\nlargest step deviation: ${run.maxDeviationPct.toFixed(3)} % (${ok ? 'within' : 'OUTSIDE'} the 0.5 % bound)`);
-  console.log(`\nSwagger UI   ${run.swaggerUrl}`);
-  console.log(`dashboard    ${run.dashboardUrl}`);
   if (opts.exit || interrupted) {
     await run.close();
+    // No links here: they would point at an API that is gone.
+    console.log(
+      interrupted
+        ? '\ninterrupted; everything stopped.'
+        : '\nDone: the API has stopped (--exit). Run without --exit to keep it up with its Swagger UI (/resources/doc/) and dashboard (/).',
+    );
     return ok ? 0 : 1;
   }
+  console.log(`\nSwagger UI   ${run.swaggerUrl}`);
+  console.log(`dashboard    ${run.dashboardUrl}`);
   console.log('\nThe API keeps running; press Ctrl-C to stop everything.');
   await new Promise<void>((res) => {
     if (abort.signal.aborted) res();

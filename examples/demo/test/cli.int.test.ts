@@ -49,6 +49,31 @@ describe('demo CLI', () => {
     expect(output).toContain('stopped.');
   }, 120_000);
 
+  it('with --exit prints the report, no links to the API it has stopped, and exits 0', async () => {
+    if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run "npx tsup" in examples/demo first`);
+    let out = '';
+    const run = spawn(process.execPath, [mainJs, '--exit', '--port', '0', '--step-seconds', '4', '--output-dir', join(dir, 'exit-out'), '--data-dir', join(dir, 'exit-data')], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      run.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      run.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      const code = await new Promise<number | null>((resolve) => run.once('exit', (c) => resolve(c)));
+      expect({ code, out }).toEqual({ code: 0, out: expect.stringMatching(/within the 0\.5 % bound/) as unknown });
+      expect(existsSync(join(dir, 'exit-out', 'report.csv'))).toBe(true);
+      const api = /recording API\s+(http:\/\/127\.0\.0\.1:\d+)\/resources/.exec(out)?.[1];
+      expect(api).toBeDefined();
+      // The API is gone, so nothing printed after the report may look like a link to it.
+      await expect(fetch(`${api ?? 'http://127.0.0.1:1'}/resources/monitoring/ping`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+      const afterReport = out.slice(out.indexOf('largest step deviation'));
+      expect(afterReport).not.toContain('http://');
+      expect(afterReport).toContain('the API has stopped');
+    } finally {
+      if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('stops everything and exits 0 when Ctrl-C comes while the suite is still running', async () => {
     if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run "npx tsup" in examples/demo first`);
     let out = '';
