@@ -23,10 +23,18 @@ export function buildContainer(settings: WebappSettings, overrides: ContainerOve
   c.register(TOKENS.settings, { useValue: settings });
   c.register(TOKENS.logger, {
     useFactory: () => {
-      const streams: pino.StreamEntry[] = [{ stream: process.stdout }];
-      if (settings.LOG.file !== undefined) streams.push({ stream: createWriteStream(settings.LOG.file, { flags: 'a' }) });
+      // Each stream takes the configured level too: a multistream entry without one drops everything below info,
+      // whatever the logger's own level says.
+      const level = settings.LOG.level;
+      const streams: pino.StreamEntry[] = [{ level, stream: process.stdout }];
+      if (settings.LOG.file !== undefined) {
+        const file = createWriteStream(settings.LOG.file, { flags: 'a' });
+        // An unhandled stream error would end the process: a log file that fails later (disk full) must not.
+        file.on('error', (err) => process.stderr.write(`energyrecorder-api: log file ${settings.LOG.file}: ${err.message}\n`));
+        streams.push({ level, stream: file });
+      }
       return pino(
-        { name: 'energyrecorder-api', level: settings.LOG.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+        { name: 'energyrecorder-api', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
         pino.multistream(streams),
       ) as unknown as Logger;
     },

@@ -23,6 +23,7 @@ export type {
   LiveFilter,
   LiveBacklog,
   LiveEnvironmentState,
+  LiveEnvironmentsMessage,
   LiveMeasurementInput,
   LiveSessionInput,
   LivePowerMessage,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { noopLogger, type LogFields, type Logger } from '@energyrecorder/core';
 import { peerAvailable, startInfluxd, waitFor, type InfluxdPeer } from '@energyrecorder/testkit';
 import { createApiServer, type ApiEvent, type ApiServer } from '../src/index.js';
 import { scanMeasurementPost } from '../src/internal/packed-batch.js';
@@ -12,6 +13,30 @@ async function influxQuery(peer: InfluxdPeer, q: string, auth = 'admin:pw'): Pro
     headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` },
   });
   return res.json();
+}
+
+/** Runs an InfluxQL statement as the test peer's admin (POST, as schema statements need); throws on an error. */
+async function influxAdmin(peer: InfluxdPeer, q: string): Promise<void> {
+  const res = await fetch(`${peer.url}/query`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+    body: new URLSearchParams({ q }),
+  });
+  const text = await res.text();
+  if (res.status !== 200 || text.includes('"error"')) throw new Error(`${q}: ${res.status} ${text}`);
+}
+
+/** The retention policies of a database as `name duration default` strings. */
+async function retentionPolicies(peer: InfluxdPeer, db: string): Promise<string[]> {
+  const r = (await influxQuery(peer, `SHOW RETENTION POLICIES ON "${db}"`)) as { results: Array<{ series?: Array<{ values: unknown[][] }> }> };
+  return (r.results[0]?.series?.[0]?.values ?? []).map((v) => `${String(v[0])} ${String(v[1])}${v[4] === true ? ' DEFAULT' : ''}`).sort();
+}
+
+/** A logger keeping every warning's message and fields. */
+function warningLogger(): { logger: Logger; warnings: Array<{ message: string; fields: LogFields }> } {
+  const warnings: Array<{ message: string; fields: LogFields }> = [];
+  const logger: Logger = { ...noopLogger, warn: (fields, message) => void warnings.push({ message: message ?? '', fields }), child: () => logger };
+  return { logger, warnings };
 }
 
 function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
@@ -65,15 +90,19 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
   });
 
   it('stores names that would break InfluxQL or line protocol without injection', async () => {
-    const env = `x' OR 1=1 --, "q" \\ end`;
+    const env = `x' OR 1=1 --, "q" \\end`;
     const path = `/resources/recorders/environment/${encodeURIComponent(env)}`;
     const started = await sendJson(urlA, 'POST', path, { scenario: 'a=b,c d', step: 's\\t' });
-    expect(started.text).toBe(JSON.stringify({ environment: env, scenario: 'a=b,c d', step: 's\\t' }));
+    // The original's JSON layout (Python's json.dumps), the names exact.
+    expect(started.text).toBe(`{"environment": ${JSON.stringify(env)}, "step": "s\\\\t", "scenario": "a=b,c d"}\n`);
     const g = await raw(urlB, 'GET', path);
     expect(g.json).toEqual({ environment: env, scenario: 'a=b,c d', step: 's\\t' });
     expect((await raw(urlB, 'GET', `/resources/recorders/environment/x'`)).status).toBe(404);
     const trailing = await sendJson(urlA, 'POST', `/resources/recorders/environment/${encodeURIComponent('p\\')}`, { scenario: 'a', step: 'b' });
     expect(trailing.status).toBe(400);
+    // A backslash before a space cannot be written to line protocol as itself: refused, not stored mangled.
+    const beforeSpace = await sendJson(urlA, 'POST', `/resources/recorders/environment/${encodeURIComponent('p\\ q')}`, { scenario: 'a', step: 'b' });
+    expect(beforeSpace.status).toBe(400);
     const t = nsFromNow();
     await sendJson(urlA, 'POST', '/resources/equipments/e%2C1/measurements', {
       environment: env,
@@ -445,6 +474,122 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
         measurements: [{ sensor: 'power', unit: 'W', value: 13, time: nsFromNow(-7200) }],
       });
       expect(Object.keys((again.json as { errors: Record<string, string> }).errors)).toEqual(['measurements.0.time']);
+    } finally {
+      await api.close();
+    }
+  });
+  it("keeps an existing database's default RP (autogen): measurements go there and only running_scenarios_rp is added", async () => {
+    await influxAdmin(peer, 'CREATE DATABASE "LEGACY"');
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'LEGACY' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
+      // power_data_rp would receive nothing: measurements go to the default RP, as the original wrote them.
+      expect(await retentionPolicies(peer, 'LEGACY')).toEqual(['autogen 0s DEFAULT', 'running_scenarios_rp 8736h0m0s']);
+      // Thirty days old: autogen keeps it (power_data_rp's three weeks would not), and it lands in autogen.
+      const old = nsFromNow(-30 * 86_400);
+      const r = await sendJson(url, 'POST', '/resources/equipments/legacy-srv/measurements', {
+        environment: 'legacy-rp',
+        measurements: [{ sensor: 'power', unit: 'W', value: 17, time: old }],
+      });
+      expect(r.status).toBe(200);
+      const res = await fetch(`${peer.url}/query?${new URLSearchParams({ db: 'LEGACY', q: `SELECT "value" FROM "autogen"."SensorMeasurement" WHERE "environment" = 'legacy-rp'` }).toString()}`, {
+        headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+      });
+      expect(await res.text()).toContain(',17]');
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('creates power_data_rp as DEFAULT on an existing database only when it has no default RP left', async () => {
+    await influxAdmin(peer, 'CREATE DATABASE "NODEFAULT"');
+    await influxAdmin(peer, 'DROP RETENTION POLICY "autogen" ON "NODEFAULT"');
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'NODEFAULT' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
+      expect(await retentionPolicies(peer, 'NODEFAULT')).toEqual(['power_data_rp 504h0m0s DEFAULT', 'running_scenarios_rp 8736h0m0s']);
+      const r = await sendJson(url, 'POST', '/resources/equipments/nd-srv/measurements', {
+        environment: 'nodefault',
+        measurements: [{ sensor: 'power', unit: 'W', value: 3, time: nsFromNow() }],
+      });
+      expect(r.status).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("refuses readings older than the default RP keeps, not power_data_rp's duration, when power_data_rp is not the default", async () => {
+    await influxAdmin(peer, 'CREATE DATABASE "SHORTDEF" WITH DURATION 1h REPLICATION 1 NAME "short"');
+    await influxAdmin(peer, 'CREATE RETENTION POLICY "power_data_rp" ON "SHORTDEF" DURATION 3w REPLICATION 1');
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'SHORTDEF' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      const r = await sendJson(url, 'POST', '/resources/equipments/short-srv/measurements', {
+        environment: 'shortdef',
+        measurements: [
+          { sensor: 'power', unit: 'W', value: 1, time: nsFromNow(-60) },
+          { sensor: 'power', unit: 'W', value: 2, time: nsFromNow(-7200) },
+        ],
+      });
+      expect(r.status).toBe(400);
+      // Named by the API's own check (influxd's partial-write answer would name no reading).
+      expect(Object.keys((r.json as { errors: Record<string, string> }).errors)).toEqual(['measurements.1.time']);
+      expect(await retentionPolicies(peer, 'SHORTDEF')).toEqual(['power_data_rp 504h0m0s', 'running_scenarios_rp 8736h0m0s', 'short 1h0m0s DEFAULT']);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('serves a non-admin InfluxDB user (GRANT ALL on the database): missing RP is a warning, starts answer 503 naming it', async () => {
+    await influxAdmin(peer, 'CREATE DATABASE "GRANTED"');
+    await influxAdmin(peer, `CREATE USER "rec" WITH PASSWORD 'rec-pw'`);
+    await influxAdmin(peer, 'GRANT ALL ON "GRANTED" TO "rec"');
+    const { logger, warnings } = warningLogger();
+    const user = { ...settings(peer).INFLUX, db: 'GRANTED', user: 'rec', pass: 'rec-pw' };
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: user }, port: 0, logger });
+    const url = await api.listen();
+    try {
+      expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
+      const statement = 'CREATE RETENTION POLICY "running_scenarios_rp" ON "GRANTED" DURATION 52w REPLICATION 1';
+      expect(warnings.find((w) => w.message.includes('running_scenarios_rp'))?.fields['run']).toBe(statement);
+      // Measurements are written to the database's default RP, which the user may write to.
+      const post = await sendJson(url, 'POST', '/resources/equipments/granted-srv/measurements', {
+        environment: 'granted',
+        measurements: [{ sensor: 'power', unit: 'W', value: 9, time: nsFromNow() }],
+      });
+      expect(post.status).toBe(200);
+      const stored = await api.store.queryPower({ environment: 'granted', sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
+      expect(stored.map((x) => x.powerWatts)).toEqual([9]);
+      expect((await raw(url, 'GET', '/resources/recorders/environment/granted')).status).toBe(404);
+      const start = await sendJson(url, 'POST', '/resources/recorders/environment/granted', { scenario: 'S', step: 'one' });
+      expect(start.status).toBe(503);
+      expect(start.headers['retry-after']).toBeDefined();
+      expect((start.json as { message: string }).message).toContain(`no retention policy "running_scenarios_rp"`);
+      expect((start.json as { message: string }).message).toContain(statement);
+      expect(await retentionPolicies(peer, 'GRANTED')).toEqual(['autogen 0s DEFAULT']);
+      // Once an admin ran it, starts work without a restart.
+      await influxAdmin(peer, statement);
+      expect((await sendJson(url, 'POST', '/resources/recorders/environment/granted', { scenario: 'S', step: 'one' })).status).toBe(200);
+      expect((await raw(url, 'GET', '/resources/recorders/environment/granted')).json).toEqual({ environment: 'granted', scenario: 'S', step: 'one' });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('answers 503 naming the statements to run when the database is missing and the user may not create it', async () => {
+    await influxAdmin(peer, `CREATE USER "nobody" WITH PASSWORD 'n-pw'`);
+    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'ABSENT', user: 'nobody', pass: 'n-pw' } }, port: 0 });
+    const url = await api.listen();
+    try {
+      const r = await sendJson(url, 'POST', '/resources/equipments/absent-srv/measurements', {
+        environment: 'absent',
+        measurements: [{ sensor: 'power', unit: 'W', value: 1, time: nsFromNow() }],
+      });
+      expect(r.status).toBe(503);
+      expect((r.json as { message: string }).message).toContain('"ABSENT" does not exist and InfluxDB user "nobody" may not create it');
+      expect((r.json as { message: string }).message).toContain('CREATE DATABASE "ABSENT" WITH DURATION 3w REPLICATION 1 NAME "power_data_rp"; CREATE RETENTION POLICY "running_scenarios_rp" ON "ABSENT" DURATION 52w REPLICATION 1');
     } finally {
       await api.close();
     }

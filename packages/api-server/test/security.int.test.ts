@@ -97,6 +97,53 @@ describe('API authentication', () => {
   });
 });
 
+describe('AUTH.protect_reads exemptions', () => {
+  let api: ApiServer;
+  let url: string;
+  beforeAll(async () => {
+    // Dashboard on (the default): its page and live endpoints are reads too.
+    api = createApiServer({ settings: { AUTH: { users }, STORE: { path: ':memory:' }, BIND: '127.0.0.1:0' } });
+    url = await api.listen();
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('answers a GET without credentials only on the paths the README exempts, when protect_reads is true', async () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `AUTH.protect_reads` |')) ?? '';
+    const exempt = [...row.matchAll(/`(\/[^`]*)`/g)].map((m) => m[1] as string);
+    expect(exempt).toEqual(['/resources/monitoring/ping', '/resources/swagger.json', '/resources/doc/']);
+    // Every GET route of the API and the dashboard, and the Swagger UI's files.
+    const paths = [
+      '/resources/monitoring/ping',
+      '/resources/swagger.json',
+      '/resources/doc/',
+      '/resources/doc/json',
+      '/resources/doc/static/swagger-ui.css',
+      '/resources/recorders/environment/sec',
+      '/resources/recorders/environment/sec?time=1700000000000000000',
+      '/resources/recorders/environment/sec/sessions',
+      '/resources/recorders/environment/sec/report',
+      '/resources/live/environments',
+      '/resources/live?environment=sec',
+      '/metrics',
+      '/',
+      '/dashboard',
+      '/dashboard/app.js',
+    ];
+    const open: string[] = [];
+    for (const path of paths) {
+      const r = await raw(url, 'GET', path);
+      if (r.status !== 401) open.push(`${path} ${r.status}`);
+      else expect(r.headers['www-authenticate']).toMatch(/^Basic realm=/);
+    }
+    // The Swagger UI's own files live under /resources/doc/.
+    expect(open).toEqual(paths.filter((p) => exempt.some((e) => p === e || (e.endsWith('/') && p.startsWith(e)))).map((p) => `${p} 200`));
+    expect((await raw(url, 'OPTIONS', '/resources/recorders/environment/sec')).status).toBe(200);
+  });
+});
+
 const haveOpenssl = peerAvailable('openssl', ['openssl']);
 
 (haveOpenssl ? describe : describe.skip)('API over HTTPS', () => {

@@ -19,7 +19,9 @@ export interface InfluxStoreOptions {
   /** Verify the server certificate over HTTPS (the original did not). */
   verifyCert?: boolean;
   caFile?: string;
+  /** Duration of `power_data_rp`, created as the default RP only with a database the store creates. */
   powerDataRetention: string;
+  /** Duration of `running_scenarios_rp` when the store creates it. */
   runningScenariosRetention: string;
   timeoutMs: number;
   logger?: Logger;
@@ -206,11 +208,17 @@ function nanoTime(value: unknown): number {
   return Number(value);
 }
 
+/** An InfluxQL identifier, double-quoted. */
+function ident(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
 /**
- * The InfluxDB 1.x store with the original's schema: measurements in `SensorMeasurement` (default RP
- * `power_data_rp`), session state in `running_scenarios_rp.RunningScenarios`. Event and power queries go over
- * undici with bound parameters, times as exact int64 (see {@link paramsJson}); the schema through the `influx`
- * package; writes are core line protocol over undici.
+ * The InfluxDB 1.x store with the original's schema: measurements in `SensorMeasurement` (the database's default
+ * RP: `power_data_rp` on a database the store creates), session state in `running_scenarios_rp.RunningScenarios`.
+ * Event and power queries go over undici with bound parameters, times as exact int64 (see {@link paramsJson});
+ * the schema is read through the `influx` package and created over undici; writes are core line protocol over
+ * undici.
  */
 export function createInfluxStore(options: InfluxStoreOptions): Store {
   const logger = options.logger ?? noopLogger;
@@ -332,6 +340,17 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       }
     });
 
+  // seed-behaviour §1.4 and §5: the original's creation.iql, run only when the database did not exist. The
+  // database is created with power_data_rp as its default in one statement: created apart (the original's
+  // `CREATE DATABASE` then `CREATE RETENTION POLICY ... DEFAULT`), a write in between, such as a client's retry
+  // after the database was dropped, landed in `autogen` and was hidden from default-RP queries.
+  const createDatabase = `CREATE DATABASE ${ident(options.db)} WITH DURATION ${options.powerDataRetention} REPLICATION 1 NAME ${ident(INFLUX_SCHEMA.powerDataRp)}`;
+  const createRp = (rp: string): string =>
+    rp === INFLUX_SCHEMA.powerDataRp
+      ? `CREATE RETENTION POLICY ${ident(rp)} ON ${ident(options.db)} DURATION ${options.powerDataRetention} REPLICATION 1 DEFAULT`
+      : `CREATE RETENTION POLICY ${ident(rp)} ON ${ident(options.db)} DURATION ${options.runningScenariosRetention} REPLICATION 1`;
+  const who = options.user === undefined ? 'the InfluxDB user (none configured)' : `InfluxDB user "${options.user}"`;
+
   const writePath = `/write?${new URLSearchParams({ db: options.db, precision: 'n' }).toString()}`;
 
   const write = async (body: string | Buffer, rp: string | undefined, signal?: AbortSignal): Promise<void> => {
@@ -348,6 +367,14 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     if (/database not found|retention policy not found/.test(res.text)) {
       logger.warn({ db: options.db, status: res.statusCode }, 'InfluxDB lost the database or a retention policy; creating them again');
       recreateSchema();
+      // A policy the API's user may not create (not an InfluxDB admin) stays missing: say which, and what to run.
+      if (res.text.includes('retention policy not found')) {
+        throw new StoreUnavailableError(
+          rp === undefined
+            ? `InfluxDB database "${options.db}" has no default retention policy for the measurements (${res.text.trim().slice(0, 200)}): an InfluxDB admin must create one, e.g. ${createRp(INFLUX_SCHEMA.powerDataRp)}`
+            : `InfluxDB database "${options.db}" has no retention policy "${rp}", where scenario events are written: the API creates it when ${who} is an InfluxDB admin; otherwise an admin must run ${createRp(rp)}`,
+        );
+      }
     }
     // 5xx and a missing database or policy may pass; other 4xx bodies are our bug.
     if (res.statusCode >= 500 || res.statusCode === 404 || res.statusCode === 401 || res.statusCode === 403) {
@@ -358,7 +385,9 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
 
   // Session lookups run once per ingest request: they use the same keep-alive undici pool as writes, with
   // InfluxDB's bound parameters (`params`), rather than the influx package's one-connection-per-query client.
-  const query = async (q: string, params: QueryParams, signal?: AbortSignal): Promise<Array<Record<string, unknown>>> => {
+  // `missingRpIsEmpty`: a query of a retention policy that does not exist reads as no rows (nothing was ever
+  // written there) rather than failing.
+  const query = async (q: string, params: QueryParams, signal?: AbortSignal, missingRpIsEmpty = false): Promise<Array<Record<string, unknown>>> => {
     const form = new URLSearchParams({ db: options.db, epoch: 'ns', q, params: paramsJson(params) });
     const res = await post('/query', 'application/x-www-form-urlencoded', form.toString(), signal);
     const { text } = res;
@@ -378,6 +407,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
         recreateSchema();
         throw new StoreUnavailableError(`InfluxDB: ${error}`);
       }
+      if (missingRpIsEmpty && /retention policy not found/i.test(error)) return [];
       throw new StoreError(`InfluxDB query failed: ${error}`);
     }
     const rows: Array<Record<string, unknown>> = [];
@@ -391,8 +421,10 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     return rows;
   };
 
+  // Without `running_scenarios_rp` (its creation refused: the API's user is not an admin) no session was ever
+  // recorded: lookups answer "nothing running" so readings are still stored, while starts answer 503 naming it.
   const selectEvents = async (q: string, params: QueryParams, signal?: AbortSignal) => {
-    const rows = await query(q, params, signal);
+    const rows = await query(q, params, signal, true);
     return rows.map(
       (r): ScenarioEvent => ({
         environment: decodeTagValue(String(r['environment'])),
@@ -404,12 +436,14 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     );
   };
   const escaped = new Map<string, string>();
-  // Duration of the measurements' RP as influxd reports it (Go syntax, `0s` = keep forever).
+  // Duration of the RP the measurements are written to (the database's default: writes name no RP, as the
+  // original's) as influxd reports it (Go syntax, `0s` = keep forever).
   let retentionNs: number | undefined;
-  const readRetention = async (): Promise<void> => {
-    const rp = (await influx.showRetentionPolicies(options.db)).find((r) => r.name === INFLUX_SCHEMA.powerDataRp);
+  const readRetention = async (): Promise<{ name: string; duration: string } | undefined> => {
+    const rp = (await influx.showRetentionPolicies(options.db)).find((r) => r.default);
     const ns = rp === undefined ? undefined : parseDurationNs(rp.duration);
     retentionNs = ns === 0 ? undefined : ns;
+    return rp;
   };
 
   // Group commit: at most MAX_WRITES_IN_FLIGHT writes to influxd at a time; batches that arrive meanwhile wait
@@ -483,35 +517,72 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       pump();
     });
 
-  // Creates the database and its retention policies when missing: at start, and again when influxd answers a
-  // write with `database not found` (dropped, or a container recreated without its volume), so the API heals
-  // without a restart. Concurrent callers share one run.
+  /** Runs a schema statement; false when influxd refuses it to a user who is not an admin (403). */
+  const runSchemaStatement = async (q: string, signal?: AbortSignal): Promise<boolean> => {
+    const res = await post('/query', 'application/x-www-form-urlencoded', new URLSearchParams({ q }).toString(), signal);
+    if (res.statusCode === 403) return false;
+    let error: string | undefined;
+    try {
+      const parsed = JSON.parse(res.text) as QueryResponse;
+      error = parsed.error ?? parsed.results?.[0]?.error;
+    } catch {
+      error = `${res.statusCode} ${res.text.slice(0, 300)}`;
+    }
+    if (res.statusCode >= 500 || res.statusCode === 401) throw new StoreUnavailableError(`InfluxDB answered ${res.statusCode} to ${q}: ${error ?? ''}`);
+    if (res.statusCode !== 200 || error !== undefined) throw new StoreError(`InfluxDB refused ${q}: ${error ?? res.statusCode}`);
+    return true;
+  };
+
+  // Creates the database and its retention policies when the database is missing: at start, and again when
+  // influxd answers a write with `database not found` (dropped, or a container recreated without its volume), so
+  // the API heals without a restart. An existing database keeps its default RP (the original ran creation.iql
+  // only on a missing database, seed-behaviour §5, and wrote measurements to the default RP): making
+  // `power_data_rp` the default there would hide older points from default-RP queries (Grafana) and expire new
+  // ones after its duration. Only `running_scenarios_rp` is added when missing, and `power_data_rp` as DEFAULT
+  // only when the database has no default RP left (measurements would have nowhere to go). A creation influxd
+  // refuses for lack of admin rights is a warning naming the statement to run, not a failure: measurements
+  // are still written. Concurrent callers share one run.
   let ensuring: Promise<void> | undefined;
   const ensureSchema = (signal?: AbortSignal): Promise<void> => {
     ensuring ??= (async () => {
       await guard('creating the database', async () => {
         const names = await influx.getDatabaseNames();
-        if (!names.includes(options.db)) await influx.createDatabase(options.db);
-        const rps = await influx.showRetentionPolicies(options.db);
-        const have = new Set(rps.map((r) => r.name));
-        if (!have.has(INFLUX_SCHEMA.powerDataRp)) {
-          await influx.createRetentionPolicy(INFLUX_SCHEMA.powerDataRp, {
-            database: options.db,
-            duration: options.powerDataRetention,
-            replication: 1,
-            isDefault: true,
-          });
+        if (!names.includes(options.db)) {
+          const creation = [createDatabase, createRp(INFLUX_SCHEMA.runningScenariosRp)];
+          for (const q of creation) {
+            if (!(await runSchemaStatement(q, signal))) {
+              throw new StoreUnavailableError(
+                `InfluxDB database "${options.db}" does not exist and ${who} may not create it (not an InfluxDB admin): an admin must run ${creation.join('; ')}`,
+              );
+            }
+          }
+        } else {
+          const rps = await influx.showRetentionPolicies(options.db);
+          const missing: string[] = [];
+          if (!rps.some((r) => r.default)) {
+            missing.push(
+              rps.some((r) => r.name === INFLUX_SCHEMA.powerDataRp)
+                ? `ALTER RETENTION POLICY ${ident(INFLUX_SCHEMA.powerDataRp)} ON ${ident(options.db)} DEFAULT`
+                : createRp(INFLUX_SCHEMA.powerDataRp),
+            );
+          }
+          if (!rps.some((r) => r.name === INFLUX_SCHEMA.runningScenariosRp)) missing.push(createRp(INFLUX_SCHEMA.runningScenariosRp));
+          for (const q of missing) {
+            if (await runSchemaStatement(q, signal)) continue;
+            logger.warn(
+              { db: options.db, user: options.user, run: q },
+              q.includes(INFLUX_SCHEMA.runningScenariosRp)
+                ? `InfluxDB refused to create retention policy ${INFLUX_SCHEMA.runningScenariosRp} (the API's user is not an InfluxDB admin): measurements are stored, but starting a scenario answers 503 until an admin runs: ${q}`
+                : `InfluxDB database has no default retention policy and refused to set one (the API's user is not an InfluxDB admin): measurements answer 503 until an admin runs: ${q}`,
+            );
+          }
         }
-        if (!have.has(INFLUX_SCHEMA.runningScenariosRp)) {
-          await influx.createRetentionPolicy(INFLUX_SCHEMA.runningScenariosRp, {
-            database: options.db,
-            duration: options.runningScenariosRetention,
-            replication: 1,
-          });
-        }
-        await readRetention();
+        const rp = await readRetention();
         signal?.throwIfAborted();
-        logger.info({ db: options.db, host: base }, 'InfluxDB store ready');
+        logger.info(
+          { db: options.db, host: base, measurementsRp: rp?.name, measurementsRetention: rp?.duration },
+          'InfluxDB store ready',
+        );
       });
     })().finally(() => {
       ensuring = undefined;
