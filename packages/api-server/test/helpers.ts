@@ -50,7 +50,12 @@ export function sendJson(base: string, method: string, path: string, body?: unkn
   });
 }
 
-/** A plausible epoch-ns timestamp `offsetS` seconds from now. */
+/**
+ * A plausible epoch-ns timestamp `offsetS` seconds from now, in whole ms but never a whole second: the API moves a
+ * whole-second reading by up to 1 ms (the original collectors' stamps, see timestamps.ts), which tests comparing
+ * stored times exactly must not meet one time in a thousand.
+ */
 export function nsFromNow(offsetS = 0): number {
-  return (Date.now() + offsetS * 1000) * 1e6;
+  const ns = (Date.now() + offsetS * 1000) * 1e6;
+  return ns % 1e9 === 0 ? ns + 1e6 : ns;
 }

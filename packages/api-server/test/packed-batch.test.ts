@@ -283,12 +283,36 @@ describe('scanMeasurementPost (ingest fast path)', () => {
 
   // Times go through the same double as on the general path (1796000000000001000 is stored at ...1024).
   it('copies a number as spelt, a spelling line protocol reads as the same double', () => {
-    const text = '{"environment":"e","measurements":[{"sensor":"s","unit":"W","value":1.50,"time":1796000000000000000},{"sensor":"s","unit":"W","value":-0.0001,"time":1796000000000001000}]}';
+    const text = '{"environment":"e","measurements":[{"sensor":"s","unit":"W","value":1.50,"time":1796000000000000512},{"sensor":"s","unit":"W","value":-0.0001,"time":1796000000000001000}]}';
     const { actual } = bothEncodings(text, { equipment: 'q', environment: 'e', scenario: 'n/s', step: 'n/s' }, T0);
     expect(actual).toBe(
-      'SensorMeasurement,environment=e,equipement=q,scenario=n/s,sensor=s,step=n/s,unit=W value=1.50 1796000000000000000\n' +
+      'SensorMeasurement,environment=e,equipement=q,scenario=n/s,sensor=s,step=n/s,unit=W value=1.50 1796000000000000512\n' +
         'SensorMeasurement,environment=e,equipement=q,scenario=n/s,sensor=s,step=n/s,unit=W value=-0.0001 1796000000000001024\n',
     );
+  });
+
+  it('moves whole-second times by the same offsets as the general path, and by the same again on a re-send', () => {
+    // The original collectors' batches: whole-second times on the readings, or none and a whole-second batch time.
+    const second = T0 + 7e9;
+    const bodies = [
+      `{"environment":"e","time":${second},"measurements":[{"sensor":"power","unit":"W","value":101.5,"time":${second}},{"sensor":"temp","unit":"C","value":30,"time":${second}},{"sensor":"power","unit":"W","value":101.5,"time":${second}}]}`,
+      `{"environment":"e","time":${second},"measurements":[{"sensor":"power","unit":"W","value":99},{"sensor":"PSU 1","unit":"W","value":12.25}]}`,
+      `{"environment":"e","measurements":[{"sensor":"power","unit":"W","value":1.50,"time":${second}},{"sensor":"power","unit":"W","value":1.5,"time":${second + 1000}}]}`,
+    ];
+    const tags = { equipment: 'srv', environment: 'e', scenario: 'n/s', step: 'n/s' };
+    const lines = bodies.map((text) => {
+      const { expected, actual } = bothEncodings(text, tags, second);
+      expect(actual.replace(' value=1.50 ', ' value=1.5 ')).toBe(expected);
+      expect(bothEncodings(text, tags, second).actual).toBe(actual);
+      return actual;
+    });
+    const stamps = lines.join('').split('\n').filter((l) => l !== '').map((l) => BigInt(l.slice(l.lastIndexOf(' ') + 1)));
+    for (const t of stamps) expect(t - BigInt(second)).toBeLessThan(1_000_000n);
+    // Power 101.5 twice in one batch: the same offset, ranked 1 ns apart; power 99 of the next batch elsewhere.
+    expect((stamps[2] as bigint) - (stamps[0] as bigint)).toBe(1n);
+    expect(stamps[3]).not.toBe(stamps[0]);
+    // A time that is not a whole second is kept.
+    expect(stamps[6]).toBe(BigInt(second + 1000));
   });
 
   it('prints timestamps as formatNs does', () => {

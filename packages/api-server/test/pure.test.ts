@@ -17,12 +17,13 @@ describe('deriveSessions', () => {
 
 describe('assignTimestamps', () => {
   it('offsets same-series same-time readings by their rank and is deterministic when called twice', () => {
-    const t = 1.7e18;
+    // 512 ns past a second: not a whole second, so only the rank rule applies.
+    const t = 1.7e18 + 512;
     const items = [
-      { sensor: 'a', unit: 'W', time: t },
-      { sensor: 'a', unit: 'W', time: t },
-      { sensor: 'b', unit: 'W', time: t },
-      { sensor: 'a', unit: 'W' },
+      { sensor: 'a', unit: 'W', value: 1, time: t },
+      { sensor: 'a', unit: 'W', value: 2, time: t },
+      { sensor: 'b', unit: 'W', value: 3, time: t },
+      { sensor: 'a', unit: 'W', value: 4 },
     ];
     const one = assignTimestamps(items, t);
     expect(one.map((x) => BigInt(x))).toEqual([BigInt(t), BigInt(t) + 1n, BigInt(t), BigInt(t) + 2n]);
@@ -30,8 +31,51 @@ describe('assignTimestamps', () => {
   });
 
   it('keeps client times as they are when no two readings share a time', () => {
-    const items = [{ sensor: 'a', unit: 'W', time: 2e18 }, { sensor: 'a', unit: 'W', time: 2e18 + 1024 }, { sensor: 'a', unit: 'W' }];
-    expect(assignTimestamps(items, 3e18)).toEqual([2e18, 2e18 + 1024, 3e18]);
+    const items = [{ sensor: 'a', unit: 'W', value: 1, time: 2e18 + 1024 }, { sensor: 'a', unit: 'W', value: 1, time: 2e18 + 2048 }, { sensor: 'a', unit: 'W', value: 1 }];
+    expect(assignTimestamps(items, 3e18 + 512)).toEqual([2e18 + 1024, 2e18 + 2048, 3e18 + 512]);
+  });
+
+  // The original collectors stamp `int(now_s) * 1e9`: two polls within one second share the time.
+  const second = 1_796_000_000_000_000_000;
+  const poll = (power: number, temp: number) => [
+    { sensor: 'power', unit: 'W', value: power, time: second },
+    { sensor: 'temp', unit: 'C', value: temp, time: second },
+  ];
+  const wholeBatch = (power: number) => [{ sensor: 'power', unit: 'W', value: power }];
+
+  it('keeps readings of two batches stamped on the same whole second apart when their values differ', () => {
+    const first = assignTimestamps(poll(100, 30), second);
+    const next = assignTimestamps(poll(110, 30), second);
+    // Different power values: different points. Equal temperatures: the same point (nothing is lost).
+    expect(first[0]).not.toEqual(next[0]);
+    expect(first[1]).toEqual(next[1]);
+    // Readings without a time take the batch's whole-second collect time: the same rule.
+    expect(assignTimestamps(wholeBatch(100), second)[0]).not.toEqual(assignTimestamps(wholeBatch(110), second)[0]);
+    for (const t of [...first, ...next]) {
+      expect(typeof t).toBe('bigint');
+      expect(BigInt(t) - BigInt(second)).toBeGreaterThanOrEqual(0n);
+      expect(BigInt(t) - BigInt(second)).toBeLessThan(1_000_000n);
+    }
+  });
+
+  it('gives a re-sent whole-second reading the time it got before when sent again, in any batch', () => {
+    const first = assignTimestamps(poll(100, 30), second);
+    expect(assignTimestamps(poll(100, 30), second)).toEqual(first);
+    // A spool replay that cuts batches differently: the reading alone, or with another poll's readings.
+    expect(assignTimestamps(poll(100, 30).slice(0, 1), second)).toEqual([first[0]]);
+    expect(assignTimestamps([...poll(120, 31), ...poll(100, 30)], second).slice(2)).toEqual(first);
+  });
+
+  it('spreads 1,000 distinct values of one whole second over distinct times', () => {
+    const times = new Set<bigint>();
+    for (let v = 0; v < 1000; v++) times.add(BigInt(assignTimestamps([{ sensor: 'power', unit: 'W', value: 100 + v / 10, time: second }], second)[0] as bigint));
+    // Birthday bound over 10^6 slots: 1,000 values collide at most a few times (the original's 10^4 slots, ~40).
+    expect(times.size).toBeGreaterThanOrEqual(995);
+  });
+
+  it('ranks identical readings of one batch on a whole second 1 ns apart after the offset', () => {
+    const [a, b] = assignTimestamps([...wholeBatch(100), ...wholeBatch(100)], second);
+    expect(BigInt(b as bigint) - BigInt(a as bigint)).toBe(1n);
   });
 });
 

@@ -13,14 +13,26 @@ export interface Point {
   timestampNs?: number | bigint;
 }
 
-// InfluxDB 1.x's tag parser skips any backslash pair while scanning and unescapes only `\,` `\ ` `\=`, so a
-// newline can travel inside a tag as "\" + LF; it is stored with its backslash, which decodeTagValue removes.
-// A literal backslash is therefore doubled here, and a trailing backslash can never swallow the separator.
-function escapeKeyOrTag(value: string, what = 'tag'): string {
-  // The 1.x scanner ends a key or value at the first `,`, `=` or space whose previous byte is not a backslash, so
-  // a trailing backslash (escaped or not) always swallows the separator: such names cannot be written at all.
+// InfluxDB 1.x ends a key or tag value at the first `,`, `=` or space whose previous byte is not a backslash and
+// unescapes only `\,` `\ ` `\=` (and `\"` in field keys); it keeps every other backslash. A backslash is written
+// as itself, as the original wrote it, so InfluxDB stores `DOM\scen` as sent (Grafana queries and the series of
+// pre-migration data see the same value). A newline, CR or tab travels as a backslash pair, stored with its
+// backslash, which decodeTagValue removes.
+// influxd's line splitter, though, reads every backslash as escaping the next byte: a backslash right before a
+// character escaped here would pair with the escape's own backslash (`\\ `), leaving that character bare. Such
+// values, and a trailing backslash (which always swallows the separator), cannot be written faithfully: refused.
+const UNWRITABLE_BACKSLASH = /\\(?=[ ,=\n\r\t]|$)/;
+const UNWRITABLE_BACKSLASH_IN_FIELD_KEY = /\\(?=[ ,=\n\r\t"]|$)/;
+
+function escapeKeyOrTag(value: string, what = 'tag', fieldKey = false): string {
   if (value.endsWith('\\')) {
     throw new ValidationError(what, 'InfluxDB 1.x line protocol cannot carry a name or tag value ending with a backslash');
+  }
+  if ((fieldKey ? UNWRITABLE_BACKSLASH_IN_FIELD_KEY : UNWRITABLE_BACKSLASH).test(value)) {
+    throw new ValidationError(
+      what,
+      `InfluxDB 1.x line protocol cannot carry a backslash right before a space, comma, "="${fieldKey ? ', double quote' : ''} or control character`,
+    );
   }
   let out = '';
   for (const ch of value) {
@@ -33,9 +45,6 @@ function escapeKeyOrTag(value: string, what = 'tag'): string {
         break;
       case ' ':
         out += '\\ ';
-        break;
-      case '\\':
-        out += '\\\\';
         break;
       case '\n':
         out += '\\\n';
@@ -53,7 +62,7 @@ function escapeKeyOrTag(value: string, what = 'tag'): string {
   return out;
 }
 
-/** Escapes a measurement name (commas and spaces; backslashes and newlines as for tags). */
+/** Escapes a measurement name (commas and spaces; backslashes and newlines as in tags). */
 export function escapeMeasurement(name: string): string {
   if (name === '') throw new ValidationError('measurement', 'must not be empty');
   // A line starting with `#` is a comment to InfluxDB: the point would be dropped without an error.
@@ -68,10 +77,11 @@ export function escapeTag(value: string): string {
 
 /**
  * Reverses what InfluxDB 1.x leaves behind of {@link escapeTag} when reading a stored tag value back: it keeps
- * the backslash of `\\`, `\LF`, `\CR` and `\TAB` pairs.
+ * the backslash of `\LF`, `\CR` and `\TAB` pairs. Every other backslash is the value's own (escapeTag writes a
+ * backslash as itself and refuses one right before a character it escapes), so it stays.
  */
 export function decodeTagValue(stored: string): string {
-  return stored.replace(/\\([\\\n\r\t])/g, '$1');
+  return stored.replace(/\\([\n\r\t])/g, '$1');
 }
 
 /** Escapes a string field value (backslashes and double quotes) and quotes it. */
@@ -88,7 +98,7 @@ function formatField(key: string, value: FieldValue): string {
   } else if (typeof value === 'boolean') v = value ? 'true' : 'false';
   else v = quoteFieldString(value);
   if (key === '') throw new ValidationError('fields', 'a field key must not be empty');
-  return `${escapeKeyOrTag(key, `fields.${key}`)}=${v}`;
+  return `${escapeKeyOrTag(key, `fields.${key}`, true)}=${v}`;
 }
 
 function formatTimestamp(ts: number | bigint): string {

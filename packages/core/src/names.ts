@@ -17,6 +17,15 @@ const NON_CHARACTERS = Array.from({ length: 16 }, (_, i) => `\\u{${(i + 1).toStr
 /** Characters no name may hold. */
 export const NAME_FORBIDDEN_CHARACTERS = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff${NON_CHARACTERS}]|\\p{Cs}`, 'u');
 
+/**
+ * A backslash line protocol cannot carry as itself: right before a space, comma or `=`, or at the end. Backslashes
+ * are written as themselves, as the original wrote them, so InfluxDB stores `DOM\scen` as sent; before one of
+ * these characters the escape's own backslash would follow (`\\ `), which influxd's line splitter reads as an
+ * escaped backslash and a bare space (a quote later on the line then joins two lines into one refused write).
+ * Commas and `=` follow the same rule, so that it stays one: no backslash before a character line protocol escapes.
+ */
+export const NAME_UNSTORABLE_BACKSLASH = /\\(?=[ ,=]|$)/;
+
 /** Tag keys of `SensorMeasurement` (and `time`), which a topology key may not take. */
 export const RESERVED_TAG_KEYS: ReadonlySet<string> = new Set(['equipement', 'environment', 'scenario', 'step', 'sensor', 'unit', 'value', 'time']);
 
@@ -27,5 +36,8 @@ export function nameProblem(name: string): string | undefined {
   if (NAME_FORBIDDEN_CHARACTERS.test(name)) return 'must not contain control characters (newline, tab, ...), non-characters or lone surrogates';
   // InfluxDB 1.x line protocol has no way to end a tag value with a backslash.
   if (name.charCodeAt(name.length - 1) === 92) return 'must not end with a backslash';
+  if (NAME_UNSTORABLE_BACKSLASH.test(name)) {
+    return 'must not have a backslash right before a space, comma or "=" (InfluxDB 1.x cannot store that sequence as written)';
+  }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { peerAvailable, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
-import { decodeTagValue, encodePoints } from '@energyrecorder/core';
+import { decodeTagValue, encodePoints, ValidationError } from '@energyrecorder/core';
 
 const hasInflux = peerAvailable('influxd', ['influxd']);
 const d = hasInflux ? describe : describe.skip;
@@ -11,7 +11,8 @@ const TRICKY = [
   'equals=inside',
   'double "quotes" and \'single\'',
   'back\\slash',
-  '\\, looks escaped',
+  'DOM\\scen\\\\two\\"q\\"',
+  '\\u looks escaped',
   'new\nline',
   'tab\tand\rcr',
   'non-ASCII: énergie ⚡ 電力',
@@ -71,7 +72,20 @@ d('line protocol against a real influxd', () => {
       expect(decodeTagValue(String(row[tagCol]))).toBe(TRICKY[i]);
       expect(row[textCol]).toBe(TRICKY[i]);
       expect(row[valueCol]).toBe(i + 0.5);
+      // Without control characters, influxd stores the value itself: a backslash is stored as one backslash, as
+      // in the original's points.
+      if (!/[\n\r\t]/.test(TRICKY[i] as string)) expect(row[tagCol]).toBe(TRICKY[i]);
     });
+  });
+
+  it('refuses, rather than writes mangled, a tag value with a backslash right before a comma or space', async () => {
+    for (const value of ['\\, looks escaped', 'a\\ b']) {
+      expect(() => encodePoints([{ measurement: 'm', tags: [['k', value]], fields: { v: 1 } }])).toThrow(ValidationError);
+    }
+    // What escaping both would write: influxd's line splitter reads `\\` as a pair, the space after it ends the
+    // tags, and a quote further on joins this line and the next into one refused write.
+    const res = await fetch(`${peer.url}/write?db=lp`, { method: 'POST', body: 'm,a\\\\ b=x"y v=1 1700000000000000000\nm,k=next v=2 1700000000000000000\n' });
+    expect(res.status).toBe(400);
   });
 
   it('reads back measurement names and field keys identical to what was written', async () => {

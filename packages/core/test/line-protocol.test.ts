@@ -14,13 +14,16 @@ describe('encodePoint', () => {
     expect(line).toBe('SensorMeasurement,equipement=srv-1,environment=pod\\ 1 value=230.5 1700000000000000000');
   });
 
-  it('escapes commas, equals, spaces, backslashes and newlines in tag keys and values', () => {
-    expect(escapeTag('a,b=c d\\e\nf')).toBe('a\\,b\\=c\\ d\\\\e\\\nf');
+  it('escapes commas, equals, spaces and newlines in tag keys and values and writes a backslash as itself', () => {
+    // InfluxDB 1.x keeps a backslash that escapes nothing: `DOM\scen` is stored as the original stored it.
+    expect(escapeTag('a,b=c d\\e\nf')).toBe('a\\,b\\=c\\ d\\e\\\nf');
+    expect(escapeTag('DOM\\scen')).toBe('DOM\\scen');
+    expect(escapeTag('two\\\\in a row')).toBe('two\\\\in\\ a\\ row');
   });
 
-  it('escapes commas, spaces, backslashes and newlines in measurement names but keeps = as is', () => {
+  it('escapes commas, spaces and newlines in measurement names, keeps = and backslashes as they are', () => {
     // `=` needs no escape in a measurement name (line-protocol.int.test.ts writes one to a real influxd).
-    expect(escapeMeasurement('a,b c=d\\e\nf')).toBe('a\\,b\\ c=d\\\\e\\\nf');
+    expect(escapeMeasurement('a,b c=d\\e\nf')).toBe('a\\,b\\ c=d\\e\\\nf');
     expect(() => escapeMeasurement('')).toThrow(ValidationError);
   });
 
@@ -64,14 +67,26 @@ describe('encodePoint', () => {
 });
 
 describe('decodeTagValue', () => {
-  it('restores the backslash pairs InfluxDB keeps when storing an escaped tag', () => {
+  it('removes the backslash InfluxDB keeps before an escaped control character and keeps the value\'s own', () => {
     // what influxd 1.x stores for escapeTag('x\\y\nz'): it unescapes only \, \= and \space
-    expect(decodeTagValue('x\\\\y\\\nz')).toBe('x\\y\nz');
+    expect(decodeTagValue('x\\y\\\nz')).toBe('x\\y\nz');
+    expect(decodeTagValue('a\\\\b')).toBe('a\\\\b');
   });
 });
 
 describe('escapeTag limits', () => {
   it('refuses a value ending with a backslash, which InfluxDB 1.x cannot parse', () => {
     expect(() => escapeTag('ends with\\')).toThrow(/ending with a backslash/);
+  });
+
+  it.each([' ', ',', '=', '\n', '\t'])('refuses a backslash right before %j, which the line splitter would pair with the escape', (c) => {
+    expect(() => escapeTag(`a\\${c}b`)).toThrow(ValidationError);
+    expect(() => escapeTag(`a\\${c}b`)).toThrow(/backslash right before/);
+    expect(() => escapeMeasurement(`a\\${c}b`)).toThrow(ValidationError);
+  });
+
+  it('refuses a backslash before a double quote in a field key only, which InfluxDB unescapes there', () => {
+    expect(escapeTag('a\\"b')).toBe('a\\"b');
+    expect(() => encodePoint({ measurement: 'm', fields: { 'a\\"b': 1 } })).toThrow(/double quote/);
   });
 });

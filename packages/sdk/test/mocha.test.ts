@@ -1,6 +1,7 @@
 import { EnergyRecorder } from '../src/index.js';
 import { createMochaHooks, type MochaHookContext } from '../src/mocha.js';
 import { FakeApi } from './support/fake-api.js';
+import { nameProblem } from '@energyrecorder/core/names';
 
 let api: FakeApi;
 
@@ -68,5 +69,15 @@ describe('createMochaHooks names', () => {
     expect(steps[1]).toMatch(/^suite x+…[0-9a-f]{12}$/);
     expect(steps[2]).toHaveLength(1024);
     expect(steps[2]).not.toBe(steps[1]);
+  });
+
+  it('turns the backslashes InfluxDB cannot store (before a space, comma or =, or at the end) into spaces', async () => {
+    const recorder = new EnergyRecorder({ environment: 'mocha-bs-pod', apiUrl: api.url });
+    const hooks = createMochaHooks({ recorder });
+    await hooks.beforeEach.call(context('test/n.spec.js', 'C:\\dir\\ a\\\\ b c\\=d e\\,f g\\h \\'));
+    const step = api.current('mocha-bs-pod')?.step ?? '';
+    await hooks.afterAll.call({});
+    expect(step).toBe('suite C:\\dir  a   b c =d e ,f g\\h  ');
+    expect(nameProblem(step)).toBeUndefined();
   });
 });

@@ -48,14 +48,6 @@ const shortBackoff: Backoff = {
   reset: () => shortBackoff,
 };
 
-/**
- * A value as InfluxDB 1.x keeps it after core's `escapeTag`: it retains the backslash of `\\` pairs, so queries
- * compare against that form. Control characters never reach the store (the API refuses them).
- */
-function storedTag(value: string): string {
-  return value.replace(/\\/g, '\\\\');
-}
-
 function isOutage(err: unknown): boolean {
   if (err instanceof StoreUnavailableError) return true;
   const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
@@ -631,7 +623,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
     },
     async lastEvent(environment, atNs, signal) {
       return guard('reading the scenario state', async () => {
-        const placeholders: QueryParams = { env: storedTag(environment) };
+        const placeholders: QueryParams = { env: environment };
         let where = '"environment" = $env';
         if (atNs !== undefined) {
           where += ' AND time <= $t';
@@ -649,7 +641,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       return guard('listing scenario events', () =>
         selectEvents(
           `SELECT ${eventCols} FROM ${from} WHERE "environment" = $env AND time >= $since ORDER BY time ASC`,
-          { env: storedTag(environment), since: exactNs(sinceNs ?? 0) },
+          { env: environment, since: exactNs(sinceNs ?? 0) },
           signal,
         ),
       );
@@ -673,9 +665,9 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
         const rows = await query(
           `SELECT "value", "equipement" FROM "${INFLUX_SCHEMA.measurement}" WHERE "environment" = $env AND "sensor" = $sensor AND "unit" = $unit AND time >= $from AND time <= $to ORDER BY time ASC`,
           {
-            env: storedTag(q.environment),
-            sensor: storedTag(q.sensor),
-            unit: storedTag(q.unit),
+            env: q.environment,
+            sensor: q.sensor,
+            unit: q.unit,
             from: exactNs(q.fromNs),
             to: exactNs(q.toNs),
           },

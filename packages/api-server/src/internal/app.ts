@@ -128,6 +128,73 @@ function noSession(env: string): string {
   return `Can't find any recording session for recorder "${env}"`;
 }
 
+/** Content type of every JSON answer. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * JSON text as the original wrote it: flask-restx answers `json.dumps(data) + "\n"`, with Python's defaults (`", "`
+ * and `": "` between items, every character outside printable ASCII escaped as `\uXXXX`) and the keys in the
+ * model's order. The shell SDK (`energy.sh`) depends on that layout: it takes the scenario and step of
+ * `{"environment": "E", "step": "S", "scenario": "C"}` as whitespace-separated fields 6 and 4 of the line. Still
+ * valid JSON for every other client. Numbers print as JavaScript prints them.
+ */
+function pythonJson(value: unknown): string {
+  return `${pythonValue(value)}\n`;
+}
+
+function pythonValue(v: unknown): string {
+  if (typeof v === 'string') return pythonString(v);
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (Array.isArray(v)) return `[${v.map(pythonValue).join(', ')}]`;
+  if (v !== null && typeof v === 'object') {
+    const items: string[] = [];
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) items.push(`${pythonString(k)}: ${pythonValue(x)}`);
+    return `{${items.join(', ')}}`;
+  }
+  return 'null';
+}
+
+const SHORT_ESCAPES: Readonly<Record<number, string>> = { 0x22: '\\"', 0x5c: '\\\\', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x08: '\\b', 0x0c: '\\f' };
+
+/** A string as Python's `json.dumps` (`ensure_ascii`) writes it. */
+function pythonString(s: string): string {
+  let out = '"';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c) continue;
+    out += s.slice(from, i) + (SHORT_ESCAPES[c] ?? `\\u${c.toString(16).padStart(4, '0')}`);
+    from = i + 1;
+  }
+  return `${out}${s.slice(from)}"`;
+}
+
+/** The measurements' 200 body, written once. */
+const STATUS_OK = pythonJson({ status: 'OK' });
+
+/** Sends `body` as the original's JSON text (see {@link pythonJson}). */
+function sendPython(reply: FastifyReply, statusCode: number, body: unknown): FastifyReply {
+  return reply.code(statusCode).header('content-type', JSON_TYPE).send(pythonJson(body));
+}
+
+/** The original's `runningScenario` answer, in its key order. */
+function runningScenario(environment: string, scenario: string, step: string): { environment: string; step: string; scenario: string } {
+  return { environment, step, scenario };
+}
+
+/** What Python's `json.loads` says of an empty body, after flask-restx's prefix. */
+const EMPTY_BODY = 'Failed to decode JSON object: Expecting value: line 1 column 1 (char 0)';
+
+/** What the body parser gives for an empty or blank body (Fastify would turn `undefined` into `null`). */
+const BLANK_BODY = Symbol('blank body');
+
+/** The body of a route that needs one; a 400 worded as the original's when there is none (empty or blank). */
+function requireBody(body: unknown): unknown {
+  if (body === undefined || body === BLANK_BODY) throw new HttpProblem(400, EMPTY_BODY);
+  return body;
+}
+
 class HttpProblem extends Error {
   constructor(
     readonly statusCode: number,
@@ -283,7 +350,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     }
     const s = typeof raw === 'string' ? raw : raw.toString('utf8');
     if (isBlank(s)) {
-      done(null, undefined);
+      done(null, BLANK_BODY);
       return;
     }
     try {
@@ -322,7 +389,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     const r = checkAuth(access, req.headers.authorization);
     if (!r.ok) {
       if (r.status === 401) reply.header('www-authenticate', 'Basic realm="energyrecorder"');
-      return reply.code(r.status).send({ message: r.message });
+      return sendPython(reply, r.status, { message: r.message });
     }
     return undefined;
   };
@@ -343,25 +410,25 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   app.setNotFoundHandler(async (req, reply) => {
     if (req.method === 'OPTIONS') return reply.code(200).header('allow', 'GET,PUT,POST,DELETE,OPTIONS').send();
     const allowed = allowedMethods(req.url);
-    if (allowed.length > 0) return reply.code(405).header('allow', allowed.join(', ')).send({ message: METHOD_NOT_ALLOWED });
-    return reply.code(404).send({ message: NOT_FOUND_URL });
+    if (allowed.length > 0) return sendPython(reply.header('allow', allowed.join(', ')), 405, { message: METHOD_NOT_ALLOWED });
+    return sendPython(reply, 404, { message: NOT_FOUND_URL });
   });
   app.setErrorHandler(async (err: unknown, req, reply) => {
-    if (err instanceof HttpProblem) return reply.code(err.statusCode).send(err.body ?? { message: err.message });
+    if (err instanceof HttpProblem) return sendPython(reply, err.statusCode, err.body ?? { message: err.message });
     if (err instanceof StoreUnavailableError) {
       logger.warn({ err: err.message, route: req.routeOptions.url }, 'store unavailable');
-      return reply.code(503).header('retry-after', String(err.retryAfterS)).send({ message: `Storage unavailable, retry later: ${err.message}` });
+      return sendPython(reply.header('retry-after', String(err.retryAfterS)), 503, { message: `Storage unavailable, retry later: ${err.message}` });
     }
-    if (err instanceof ValidationError) return reply.code(400).send(validationBody({ [err.field]: err.message }));
+    if (err instanceof ValidationError) return sendPython(reply, 400, validationBody({ [err.field]: err.message }));
     const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ message: `Request body is larger than ${deps.bodyLimitBytes} bytes` });
+      return sendPython(reply, 413, { message: `Request body is larger than ${deps.bodyLimitBytes} bytes` });
     }
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.code(e.statusCode).send({ message: String(e.message) });
+      return sendPython(reply, e.statusCode, { message: String(e.message) });
     }
     logger.error({ err: String(e.message), route: req.routeOptions.url }, 'unhandled error');
-    return reply.code(500).send({ message: `An unhandled exception occurred.${String(e.message)}` });
+    return sendPython(reply, 500, { message: `An unhandled exception occurred.${String(e.message)}` });
   });
 
   const envParams = { type: 'object', properties: { env: { type: 'string', description: 'Environment (POD) name' } } };
@@ -409,7 +476,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     const e = await timeline.lookup(env, atNs);
     return e !== undefined && e.started ? e : undefined;
   };
-  const running = (e: ScenarioEvent) => ({ environment: e.environment, scenario: e.scenario, step: e.step });
+  const running = (e: ScenarioEvent) => runningScenario(e.environment, e.scenario, e.step);
 
   app.get(
     '/resources/recorders/environment/:env',
@@ -427,8 +494,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const env = pathName(req, 'env');
       const at = nsQuery('time', (req.query as Record<string, unknown>)['time']);
       const e = await current(env, at);
-      if (e === undefined) return reply.code(404).send({ message: noSession(env) });
-      return running(e);
+      if (e === undefined) return sendPython(reply, 404, { message: noSession(env) });
+      return sendPython(reply, 200, running(e));
     },
   );
 
@@ -444,14 +511,14 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
         response: { 200: { $ref: 'runningScenario#' }, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const env = pathName(req, 'env');
-      const b = accepted(parseBody(recorderPostSchema, req.body));
+      const b = accepted(parseBody(recorderPostSchema, requireBody(req.body)));
       const timeNs = eventTime();
       await appendEvent({ environment: env, scenario: b.scenario, step: b.step, started: true, timeNs });
       emit({ type: 'session', environment: env, scenario: b.scenario, step: b.step, running: true, timeNs });
       logger.info({ env, scenario: b.scenario, step: b.step }, 'session started');
-      return { environment: env, scenario: b.scenario, step: b.step };
+      return sendPython(reply, 200, runningScenario(env, b.scenario, b.step));
     },
   );
 
@@ -464,12 +531,12 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     async (req, reply) => {
       const env = pathName(req, 'env');
       const e = await current(env);
-      if (e === undefined) return reply.code(404).send({ message: noSession(env) });
+      if (e === undefined) return sendPython(reply, 404, { message: noSession(env) });
       const timeNs = eventTime();
       await appendEvent({ ...e, started: false, timeNs });
       emit({ type: 'session', environment: env, scenario: e.scenario, step: e.step, running: false, timeNs });
       logger.info({ env, scenario: e.scenario }, 'session stopped');
-      return running(e);
+      return sendPython(reply, 200, running(e));
     },
   );
 
@@ -487,13 +554,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req, reply) => {
       const env = pathName(req, 'env');
-      const b = accepted(parseBody(stepPostSchema, req.body));
+      const b = accepted(parseBody(stepPostSchema, requireBody(req.body)));
       const e = await current(env);
-      if (e === undefined) return reply.code(404).send({ message: noSession(env) });
+      if (e === undefined) return sendPython(reply, 404, { message: noSession(env) });
       const timeNs = eventTime();
       await appendEvent({ ...e, step: b.step, started: true, timeNs });
       emit({ type: 'session', environment: env, scenario: e.scenario, step: b.step, running: true, timeNs });
-      return { environment: env, scenario: e.scenario, step: b.step };
+      return sendPython(reply, 200, runningScenario(env, e.scenario, b.step));
     },
   );
 
@@ -561,7 +628,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const session = chosen[chosen.length - 1];
       if (session === undefined) {
         const what = scenario !== undefined ? ` of scenario "${scenario}"` : '';
-        return reply.code(404).send({ message: `Can't find any recording session${what} for recorder "${env}"` });
+        return sendPython(reply, 404, { message: `Can't find any recording session${what} for recorder "${env}"` });
       }
       const now = nowNs();
       const endNs = session.endNs ?? now;
@@ -605,7 +672,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     // As the original intended (seed-behaviour §1.5): the session running at the collect time tags the batch.
     const e = await current(environment, collectNs);
     if (e === undefined && !deps.alwaysRecord) {
-      await reply.code(404).send({ message: noSession(environment) });
+      await sendPython(reply, 404, { message: noSession(environment) });
       return undefined;
     }
     const scenario = e?.scenario ?? NOT_SPECIFIED;
@@ -727,11 +794,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       const equipment = pathName(req, 'equipement');
       const scanned = req.body instanceof ScannedMeasurementPost ? req.body : undefined;
       if (scanned !== undefined) metrics.inc('energyrecorder_ingest_scanned_batches_total', {});
-      const b = scanned ?? accepted(parseMeasurementPost(req.body));
+      const b = scanned ?? accepted(parseMeasurementPost(requireBody(req.body)));
       logger.debug({ equipment, env: b.environment, count: b.measurements.length }, 'measurements');
       const ok = await ingest(equipment, b.environment, b.time, b.measurements, b.topology, reply);
       if (ok === undefined) return reply;
-      return { status: 'OK' };
+      return reply.code(200).header('content-type', JSON_TYPE).send(STATUS_OK);
     },
   );
 
@@ -749,10 +816,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     },
     async (req, reply) => {
       const server = pathName(req, 'server');
-      const b = accepted(parseBody(powerPostSchema, req.body));
+      const b = accepted(parseBody(powerPostSchema, requireBody(req.body)));
       const r = await ingest(server, b.environment, b.time, [{ sensor: 'power', unit: 'W', value: b.power, time: b.time }], undefined, reply, b.power);
       if (r === undefined) return reply;
-      return { environment: b.environment, scenario: r.scenario, step: r.step, power: b.power };
+      return sendPython(reply, 200, { environment: b.environment, scenario: r.scenario, step: r.step, power: b.power });
     },
   );
 
@@ -763,10 +830,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       try {
         await timed('ping', () => store.ping(AbortSignal.timeout(2000)));
       } catch (err) {
-        // The original answered 500 here; the SDKs only look for status OK in the body.
-        return reply.code(500).send({ message: `Unable to connect ${store.kind === 'influx' ? 'influxDB' : 'store'}: ${(err as Error).message}` });
+        // The original's error went through its default handler (seed-behaviour §1.1, §1.7), hence the prefix with
+        // no space after the period; the SDKs only look for status OK in the body.
+        return sendPython(reply, 500, {
+          message: `An unhandled exception occurred.Unable to connect ${store.kind === 'influx' ? 'influxDB' : 'store'}: ${(err as Error).message}`,
+        });
       }
-      return { status: 'OK' };
+      return sendPython(reply, 200, { status: 'OK' });
     },
   );
 

@@ -1,6 +1,6 @@
 import { MIN_PLAUSIBLE_NS } from '@energyrecorder/core';
 import { MAX_NAME_LENGTH } from './validation.js';
-import { assignTimestampsBy, nsSecondsPart } from './timestamps.js';
+import { assignTimestampsBy, isWholeSecond, nsSecondsPart } from './timestamps.js';
 import type { EncodedLines } from '../store.js';
 
 /**
@@ -143,16 +143,18 @@ export class PackedReadings {
 
   /** Stored timestamps, as `assignTimestamps` gives them for the same readings. */
   assignTimes(fallbackNs: number): ArrayLike<number | bigint> {
-    // The collectors' case: every reading has its own time and they rise, so each keeps its own (no allocation).
+    // Our collector's case: every reading has its own ns time, none a whole second, and they rise, so each keeps
+    // its own (no allocation).
     const own = this.ownTimes;
     let previous = -Infinity;
     let i = 0;
-    while (i < this.length && (own[i] as number) > previous) previous = own[i++] as number;
+    while (i < this.length && (own[i] as number) > previous && !isWholeSecond(own[i] as number)) previous = own[i++] as number;
     if (i === this.length) return own;
     return assignTimestampsBy(
       this.length,
       (i) => this.ownTime(i),
       (i) => `${this.sensor(i)}\u0000${this.unit(i)}`,
+      (i) => this.value(i),
       fallbackNs,
     );
   }
