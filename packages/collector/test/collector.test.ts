@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, createAdapterRegistry } from '@energyrecorder/core';
 import { makeTempDir, removeDir, waitFor } from '@energyrecorder/testkit';
@@ -199,7 +199,7 @@ describe('Collector', () => {
     }
   });
 
-  it('reports on /healthz that readings are not being spooled when the spool directory is removed', async () => {
+  it('reports on /healthz that readings are not being spooled when the spool directory is replaced by a file', async () => {
     const state = newScriptState();
     const lines: LogLine[] = [];
     const spoolDir = join(dir, 'spool');
@@ -215,14 +215,15 @@ describe('Collector', () => {
       await c.flush();
       expect(c.health().ok).toBe(true);
       rmSync(spoolDir, { recursive: true, force: true });
-      // The open segment file lives on until the next segment is due: appends fail from then on.
+      // A removed directory is recreated at the next append; a file in its place makes that impossible.
+      writeFileSync(spoolDir, '');
       for (let i = 0; i < 200 && c.health().ok; i++) {
         await new Promise((r) => setTimeout(r, 20));
         await c.flush();
       }
       const h = c.health();
       expect(h.ok).toBe(false);
-      expect(h.body).toMatchObject({ problems: [expect.stringMatching(/^spool: append failed: .*ENOENT/)] });
+      expect(h.body).toMatchObject({ problems: [expect.stringMatching(/^spool: append failed: .*spool directory lost: EEXIST/)] });
       // Keeps failing at every flush, logged as an error only the first three times, then on powers of two.
       for (let i = 0; i < 10; i++) await c.flush();
       const failed = lines.filter((l) => /spool append failed/.test(l.msg));

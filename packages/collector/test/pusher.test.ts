@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
 import type { MeasurementBatch } from '@energyrecorder/core';
 import { Pusher } from '../src/internal/pusher.js';
@@ -5,6 +6,7 @@ import { Spool } from '../src/internal/spool.js';
 import type { ApiTransport, PostOutcome } from '../src/internal/transport.js';
 import { FakeClock, settle } from './helpers/fake-clock.js';
 import { captureLogger, type LogLine } from './helpers/capture-logger.js';
+import { smallDisk, type SmallDisk } from './helpers/small-disk.js';
 
 const T0 = 1_763_000_000_000_000_000;
 
@@ -108,14 +110,18 @@ describe('Pusher', () => {
     }
   });
 
-  it('drops the oldest queued batches beyond the memory bound and counts them when the spool cannot be written', async () => {
+  it('drops the oldest queued batches beyond the memory bound and counts them when the spool cannot be written and the API is down', async () => {
     const lines: LogLine[] = [];
+    const clock = new FakeClock(1_000_000);
     const transport = new MemoryTransport();
+    // The API is down too: only then do batches pile up in memory (with the API up they are sent from there).
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
     const append = jest.spyOn(spool, 'append').mockRejectedValue(enospc());
-    const p = new Pusher({ spool, transport, flushIntervalMs: 1000, maxPendingBytes: 20_000, logger: captureLogger(lines) });
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 1000, maxPendingBytes: 20_000, logger: captureLogger(lines) });
     for (let s = 0; s < 100; s++) {
       for (let d = 0; d < 10; d++) p.enqueue(batch(`d${d}`, s));
       await p.flush();
+      await clock.advance(1000);
     }
     const status = p.status();
     expect(status.pendingBatches).toBeGreaterThan(0);
@@ -123,8 +129,10 @@ describe('Pusher', () => {
     expect(status.droppedBatches).toBe(1000 - status.pendingBatches);
     expect(status.droppedReadings).toBe(status.droppedBatches);
     expect(lines.some((l) => l.level === 'warn' && /oldest batches dropped/.test(l.msg))).toBe(true);
-    // Once the disk has room again, the newest batches are what is delivered.
+    // Once the disk has room again and the API is back, the newest batches are what is delivered.
     append.mockRestore();
+    transport.answer = () => ({ kind: 'ok' });
+    await clock.advance(60_000);
     await p.flush();
     const values = transport.bodies.map((b) => b.body.measurements[0]?.value ?? -1);
     expect(values).toHaveLength(status.pendingBatches);
@@ -212,9 +220,12 @@ describe('Pusher', () => {
 
   it('reports the spool error, throttles its log and clears both once appends work again', async () => {
     const lines: LogLine[] = [];
+    const clock = new FakeClock(1_000_000);
     const transport = new MemoryTransport();
+    // With the API down, so that every batch is still in memory when the disk has room again.
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
     const append = jest.spyOn(spool, 'append').mockRejectedValue(enospc());
-    const p = new Pusher({ spool, transport, flushIntervalMs: 100, logger: captureLogger(lines) });
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, logger: captureLogger(lines) });
     for (let i = 0; i < 20; i++) {
       p.enqueue(batch('d', i));
       await p.flush();
@@ -223,6 +234,8 @@ describe('Pusher', () => {
     const failed = lines.filter((l) => l.level === 'error' && /spool append failed/.test(l.msg));
     expect(failed.map((l) => l.fields['failures'])).toEqual([1, 2, 3, 4, 8, 16]);
     append.mockRestore();
+    transport.answer = () => ({ kind: 'ok' });
+    await clock.advance(60_000);
     await p.flush();
     expect(p.status().spoolError).toBeUndefined();
     expect(lines.some((l) => l.msg === 'spool writable again')).toBe(true);
@@ -251,3 +264,214 @@ describe('Pusher', () => {
     await p.stop(100);
   });
 });
+
+describe('Pusher when the spool cannot be written', () => {
+  let dir: string;
+  let spool: Spool;
+  let disk: SmallDisk | undefined;
+
+  beforeEach(async () => {
+    dir = makeTempDir('pusher-disk');
+    spool = await Spool.open(dir, { maxBytes: 64 << 20, fsync: false });
+  });
+  afterEach(async () => {
+    disk?.restore();
+    disk = undefined;
+    await spool.close();
+    removeDir(dir);
+  });
+
+  /** Per device, the values the API received, in the order it received them. */
+  function received(transport: MemoryTransport): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const b of transport.bodies) (out[b.device] ??= []).push(b.body.measurements[0]?.value ?? -1);
+    return out;
+  }
+
+  const upTo = (n: number, from = 0): number[] => Array.from({ length: n - from }, (_, i) => from + i);
+
+  it('keeps delivering from memory, in order, when another file filled the disk while the API is up', async () => {
+    const clock = new FakeClock(1_000_000);
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, logger: captureLogger(lines) });
+    for (let i = 0; i < 3; i++) {
+      p.enqueue(batch('a', i));
+      p.enqueue(batch('b', i));
+      await p.flush();
+    }
+    disk = await smallDisk(dir, 0);
+    disk.fill();
+    for (let i = 3; i < 20; i++) {
+      p.enqueue(batch('a', i));
+      p.enqueue(batch('b', i));
+      await p.flush();
+      await clock.advance(100);
+    }
+    expect(disk.refusals()).toBeGreaterThan(0);
+    expect(received(transport)).toEqual({ a: upTo(20), b: upTo(20) });
+    expect(p.status()).toMatchObject({ pendingBatches: 0, droppedReadings: 0, deliveredBatches: 40, apiReachable: true });
+    expect(p.status().spoolError).toMatch(/ENOSPC/);
+    // Room again: the next batch goes through the spool and the error clears.
+    disk.capacity = 1 << 20;
+    p.enqueue(batch('a', 20));
+    await p.flush();
+    expect(p.status().spoolError).toBeUndefined();
+    expect(received(transport)['a']).toEqual(upTo(21));
+    await p.stop(100);
+  });
+
+  it('sends the spool then the batches in memory and gets its space back when the API returns after the spool filled the disk', async () => {
+    const clock = new FakeClock(1_000_000);
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
+    disk = await smallDisk(dir, 6000);
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, maxRetryDelayMs: 1000 });
+    let i = 0;
+    for (let failedFlushes = 0; failedFlushes < 5 && i < 500; i++) {
+      p.enqueue(batch('a', i));
+      p.enqueue(batch('b', i));
+      await p.flush();
+      await clock.advance(100);
+      if (p.status().spoolError !== undefined) failedFlushes++;
+    }
+    const spooled = p.status().spoolBatches;
+    expect(spooled).toBeGreaterThan(0);
+    expect(p.status().pendingBatches).toBeGreaterThanOrEqual(10);
+    expect(transport.bodies).toEqual([]);
+    transport.answer = () => ({ kind: 'ok' });
+    await clock.advance(2000);
+    await p.flush();
+    // Everything once, each device in order: the spooled batches first, then those held in memory.
+    expect(received(transport)).toEqual({ a: upTo(i), b: upTo(i) });
+    expect(p.status()).toMatchObject({ pendingBatches: 0, spoolBatches: 0, droppedReadings: 0 });
+    // Sending gave the spool its space back: batches are spooled again without anything else being freed.
+    expect(p.status().spoolError).toBeUndefined();
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
+    p.enqueue(batch('a', i));
+    await clock.advance(2000);
+    await p.flush();
+    expect(p.status()).toMatchObject({ spoolBatches: 1, pendingBatches: 0 });
+    expect(p.status().spoolError).toBeUndefined();
+    transport.answer = () => ({ kind: 'ok' });
+    await p.stop(100);
+  });
+
+  it('replays the spool after a restart on a disk the spool filled, along with the new batches', async () => {
+    const clock = new FakeClock(1_000_000);
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
+    disk = await smallDisk(dir, 6000);
+    const first = new Pusher({ spool, transport, clock, flushIntervalMs: 100, maxRetryDelayMs: 1000 });
+    let i = 0;
+    for (; first.status().spoolError === undefined && i < 500; i++) {
+      first.enqueue(batch('a', i));
+      await first.flush();
+      await clock.advance(100);
+    }
+    // The batch the spool refused is lost at this stop (API down): counted, and logged by the stop.
+    await first.stop(100);
+    const spooled = spool.depth().records;
+    expect(spooled).toBe(i - 1);
+    await spool.close();
+    // Restart with the disk still full.
+    spool = await Spool.open(dir, { maxBytes: 64 << 20, fsync: false });
+    transport.answer = () => ({ kind: 'ok' });
+    const second = new Pusher({ spool, transport, clock, flushIntervalMs: 100 });
+    second.enqueue(batch('a', 1000));
+    await second.flush();
+    expect(received(transport)['a']).toEqual([...upTo(spooled), 1000]);
+    expect(spool.depth().records).toBe(0);
+    second.enqueue(batch('a', 1001));
+    await second.flush();
+    expect(second.status().spoolError).toBeUndefined();
+    expect(received(transport)['a']).toEqual([...upTo(spooled), 1000, 1001]);
+    await second.stop(100);
+  });
+
+  it('throttles the append error across short recoveries when the disk stays nearly full', async () => {
+    const clock = new FakeClock(1_000_000);
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    const realAppend = spool.append.bind(spool);
+    let calls = 0;
+    // Every other append fails: the space a sent segment gives back is taken again at once.
+    let fails = (): boolean => ++calls % 2 === 1;
+    jest.spyOn(spool, 'append').mockImplementation(async (records) => {
+      if (fails()) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      await realAppend(records);
+    });
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, logger: captureLogger(lines) });
+    for (let i = 0; i < 40; i++) {
+      p.enqueue(batch('a', i));
+      await p.flush();
+      await clock.advance(1000);
+    }
+    expect(received(transport)).toEqual({ a: upTo(40) });
+    const errors = lines.filter((l) => l.level === 'error' && /spool append failed/.test(l.msg));
+    expect(errors.map((l) => l.fields['failures'])).toEqual([1, 2, 3, 4, 8, 16]);
+    // A failure after a quiet spell is a new episode, logged again.
+    await clock.advance(11 * 60_000);
+    fails = () => true;
+    p.enqueue(batch('a', 40));
+    await p.flush();
+    expect(lines.filter((l) => l.level === 'error' && /spool append failed/.test(l.msg)).at(-1)?.fields['failures']).toBe(1);
+    await p.stop(100);
+  });
+
+  it('delivers the batches held in memory at shutdown when the spool cannot be written and the API is up', async () => {
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    disk = await smallDisk(dir, 0);
+    disk.fill();
+    const p = new Pusher({ spool, transport, flushIntervalMs: 1000, logger: captureLogger(lines) });
+    for (let i = 0; i < 5; i++) p.enqueue(batch('a', i, 3));
+    await p.stop(1000);
+    expect(received(transport)).toEqual({ a: upTo(5) });
+    expect(p.status()).toMatchObject({ droppedReadings: 0, pendingBatches: 0 });
+    expect(lines.filter((l) => l.level === 'error' && /readings lost/.test(l.msg))).toEqual([]);
+  });
+
+  it('logs and counts the readings lost at shutdown when neither the spool nor the API takes them', async () => {
+    const lines: LogLine[] = [];
+    const transport = new MemoryTransport();
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
+    disk = await smallDisk(dir, 0);
+    disk.fill();
+    const p = new Pusher({ spool, transport, flushIntervalMs: 1000, logger: captureLogger(lines) });
+    for (let i = 0; i < 5; i++) p.enqueue(batch('a', i, 3));
+    await p.stop(1000);
+    const lost = lines.filter((l) => l.level === 'error' && /readings lost/.test(l.msg));
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.fields).toMatchObject({ batches: 5, readings: 15 });
+    expect(lost[0]?.msg).toMatch(/^shutdown: 15 readings lost/);
+    expect(p.status()).toMatchObject({ droppedBatches: 5, droppedReadings: 15, pendingBatches: 0 });
+  });
+
+  it('delivers what was spooled and what comes next when the spool directory is removed while running', async () => {
+    const clock = new FakeClock(1_000_000);
+    const transport = new MemoryTransport();
+    const p = new Pusher({ spool, transport, clock, flushIntervalMs: 100, maxRetryDelayMs: 1000 });
+    p.enqueue(batch('a', 0));
+    await p.flush();
+    transport.answer = () => ({ kind: 'retry', message: 'ECONNREFUSED' });
+    for (let i = 1; i < 5; i++) {
+      p.enqueue(batch('a', i));
+      await p.flush();
+    }
+    expect(spool.depth().records).toBe(4);
+    rmSync(dir, { recursive: true, force: true });
+    transport.answer = () => ({ kind: 'ok' });
+    await clock.advance(2000);
+    for (let i = 5; i < 8; i++) {
+      p.enqueue(batch('a', i));
+      await p.flush();
+    }
+    expect(received(transport)).toEqual({ a: upTo(8) });
+    expect(p.status()).toMatchObject({ spoolBatches: 0, droppedReadings: 0 });
+    expect(p.status().spoolError).toBeUndefined();
+    expect(existsSync(dir)).toBe(true);
+    await p.stop(100);
+  });
+});
+

@@ -1,9 +1,10 @@
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { Spool, type SpoolRecord } from '../src/internal/spool.js';
 import { captureLogger, type LogLine } from './helpers/capture-logger.js';
+import { smallDisk, type SmallDisk } from './helpers/small-disk.js';
 
 function rec(i: number, readings = 1): SpoolRecord {
   return {
@@ -267,5 +268,114 @@ describe('Spool', () => {
     await expect(Spool.open(dir, { maxBytes: 1 << 20 })).rejects.toMatchObject({ code: 'ER_SPOOL' });
     await spool.close();
     expect(existsSync(join(dir, 'lock.pid'))).toBe(false);
+  });
+});
+
+describe('Spool when its directory or disk fails under it', () => {
+  let dir: string;
+  let disk: SmallDisk | undefined;
+  beforeEach(() => {
+    dir = makeTempDir('spool-faults');
+  });
+  afterEach(() => {
+    disk?.restore();
+    disk = undefined;
+    removeDir(dir);
+  });
+
+  it('recreates the directory and keeps every unsent record when the directory is removed while open', async () => {
+    const lines: LogLine[] = [];
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 300, logger: captureLogger(lines) });
+    for (let i = 0; i < 10; i++) await spool.append([rec(i, 2)]);
+    const [, second] = await spool.peek(2);
+    if (second === undefined) throw new Error('missing');
+    await spool.commit(second.next, 2, 4);
+    expect(spool.depth().segments).toBeGreaterThan(2);
+    rmSync(dir, { recursive: true, force: true });
+    await spool.append([rec(10, 2)]);
+    expect(existsSync(dir)).toBe(true);
+    expect(readFileSync(join(dir, 'lock.pid'), 'utf8')).toBe(String(process.pid));
+    expect(valuesOf(await spool.peek(100))).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(spool.depth()).toMatchObject({ records: 9, readings: 18, droppedRecords: 0 });
+    expect(lines.some((l) => l.level === 'error' && /directory or segment removed/.test(l.msg))).toBe(true);
+    await spool.close();
+    // On disk, not only in the open files of the removed directory.
+    const again = await Spool.open(dir, { maxBytes: 1 << 20, segmentBytes: 300 });
+    expect(valuesOf(await again.peek(100))).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await again.close();
+  });
+
+  it('rewrites the unsent records into a new segment when the segment appended to is deleted', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20 });
+    await spool.append([rec(1), rec(2)]);
+    const seg = readdirSync(dir).find((n) => n.startsWith('seg-'));
+    if (seg === undefined) throw new Error('no segment');
+    rmSync(join(dir, seg));
+    await spool.append([rec(3)]);
+    expect(valuesOf(await spool.peek(10))).toEqual([1, 2, 3]);
+    await spool.close();
+    const again = await Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(valuesOf(await again.peek(10))).toEqual([1, 2, 3]);
+    await again.close();
+  });
+
+  it('reads, commits and gives the space back when the spool itself filled the disk', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20, fsync: false });
+    await spool.append([rec(0)]);
+    const [first] = await spool.peek(1);
+    if (first === undefined) throw new Error('missing');
+    // A cursor file exists from here on, as on any spool that has delivered something.
+    await spool.commit(first.next, 1, 1);
+    disk = await smallDisk(dir, 4000);
+    let appended = 1;
+    for (; appended < 100; appended++) {
+      const ok = await spool.append([rec(appended)]).then(
+        () => true,
+        () => false,
+      );
+      if (!ok) break;
+    }
+    expect(appended).toBeLessThan(100);
+    expect(disk.used()).toBeLessThanOrEqual(4000);
+    const window = await spool.peek(1000);
+    expect(valuesOf(window)).toEqual(Array.from({ length: appended - 1 }, (_, i) => i + 1));
+    // The API confirmed half of it: the cursor is written although no new file fits.
+    const half = window[Math.floor(window.length / 2) - 1];
+    if (half === undefined) throw new Error('missing');
+    await spool.commit(half.next, Math.floor(window.length / 2), Math.floor(window.length / 2));
+    // Then the rest: the segment that failed is deleted, and appends work again without freeing anything else.
+    const rest = await spool.peek(1000);
+    const last = rest.at(-1);
+    if (last === undefined) throw new Error('empty');
+    await spool.commit(last.next, rest.length, rest.length);
+    expect(disk.used()).toBeLessThan(200);
+    await spool.append([rec(500)]);
+    expect(valuesOf(await spool.peek(10))).toEqual([500]);
+    await spool.close();
+    disk.restore();
+    disk = undefined;
+    const again = await Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(valuesOf(await again.peek(10))).toEqual([500]);
+    await again.close();
+  });
+
+  it('persists a cursor that stops inside a segment on a full disk, so a restart resumes there', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1 << 20, fsync: false });
+    for (let i = 0; i < 6; i++) await spool.append([rec(i)]);
+    const [first] = await spool.peek(1);
+    if (first === undefined) throw new Error('missing');
+    await spool.commit(first.next, 1, 1);
+    disk = await smallDisk(dir, 0);
+    disk.fill();
+    const window = await spool.peek(2);
+    const second = window[1];
+    if (second === undefined) throw new Error('missing');
+    await spool.commit(second.next, 2, 2);
+    await spool.close();
+    disk.restore();
+    disk = undefined;
+    const again = await Spool.open(dir, { maxBytes: 1 << 20 });
+    expect(valuesOf(await again.peek(10))).toEqual([3, 4, 5]);
+    await again.close();
   });
 });

@@ -78,8 +78,34 @@ export interface PusherStatus {
 
 type ItemState = 'ok' | 'rejected' | 'retry';
 
+/** A batch to send: from the spool (keyed by its position) or from memory (keyed by its queue number). */
+interface SendItem {
+  key: string;
+  record: SpoolRecord;
+}
+
+/** A batch queued in memory, not yet in the spool. */
+interface PendingBatch extends SendItem {
+  /** Its {@link estimateBytes}, for the memory bound. */
+  bytes: number;
+}
+
+/** How a round of POSTs ended. */
+interface RoundOutcome {
+  retry: boolean;
+  retryAfterMs: number | undefined;
+  bySettings: boolean;
+}
+
 /** Most readings per batch unless configured: the original collector's chunk size. */
 export const DEFAULT_MAX_BATCH_READINGS = 10_000;
+
+/**
+ * Append failures less than this apart are one episode for the log's throttling: a disk kept nearly full fails an
+ * append, gets space back when the failed segment is sent, and fails again minutes later; each of those failures
+ * would otherwise be logged as a first one.
+ */
+const APPEND_FAILURE_EPISODE_MS = 10 * 60_000;
 
 /** Cap of the default in-memory bound of {@link PusherOptions.maxPendingBytes}. */
 export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
@@ -93,21 +119,28 @@ function estimateBytes(record: SpoolRecord): number {
 
 /**
  * Moves batches from the poll loop to the recording API. Every flush first appends the queued batches to the
- * durable spool (write-ahead, so `kill -9` loses at most one flush interval), then sends the spool in order:
- * batches of different devices in parallel, batches of one device one after another. 5xx, 408, 429, network
- * errors, 3xx and the 4xx caused by the settings (401, 403, 404, 413…) stop the round and back off (honouring
- * `Retry-After`); a content refusal (400, 409, 422) drops that batch with the API's message. A batch is removed from the spool only once every chunk was confirmed. A failing spool (read,
- * append or cursor update) never throws out of a flush: it is logged and retried with back-off.
+ * durable spool (write-ahead: `kill -9` loses the batches queued since the last append, see the README), then
+ * sends the spool in order: batches of different devices in parallel, batches of one device one after another.
+ * 5xx, 408, 429, network errors, 3xx and the 4xx caused by the settings (401, 403, 404, 413…) stop the round and
+ * back off (honouring `Retry-After`); a content refusal (400, 409, 422) drops that batch with the API's message.
+ * A batch is removed from the spool only once every chunk was confirmed. While the spool cannot take batches
+ * (disk full, I/O error), they stay in memory, bounded by `maxPendingBytes`, and are sent from there once
+ * everything spooled before them is delivered. A failing spool (read, append or cursor update) never throws out
+ * of a flush: it is logged and retried with back-off.
  */
 export class Pusher {
-  private pending: SpoolRecord[] = [];
+  private pending: PendingBatch[] = [];
   private pendingBytes = 0;
+  /** Numbers the batches queued in memory, for their {@link SendItem.key}. */
+  private pendingSeq = 0;
   private readonly maxPendingBytes: number;
   /** Batches and readings dropped from memory because the spool could not take them. */
   private droppedPending = { records: 0, readings: 0 };
   private spoolFailures = 0;
+  /** Append failures (and memory drops) of the current episode, for throttling their log lines. */
   private appendFailures = 0;
   private pendingDrops = 0;
+  private appendFailedAtMs: number | undefined;
   private appendError: string | undefined;
   private readError: string | undefined;
   private redirects = 0;
@@ -177,8 +210,9 @@ export class Pusher {
             : measurements.slice(from, from + this.maxBatchReadings),
       };
       if (batch.topology !== undefined) record.topology = batch.topology;
-      this.pending.push(record);
-      this.pendingBytes += estimateBytes(record);
+      const bytes = estimateBytes(record);
+      this.pending.push({ key: `mem:${++this.pendingSeq}`, record, bytes });
+      this.pendingBytes += bytes;
     }
   }
 
@@ -230,7 +264,8 @@ export class Pusher {
 
   /**
    * Stops the timer and makes a last attempt to deliver, bounded by `deadlineMs`. Whatever is not delivered
-   * stays in the spool for the next start.
+   * stays in the spool for the next start. Batches the spool could not take and the API did not confirm in
+   * time are lost: they are counted as dropped and logged as an error with their number of readings.
    */
   async stop(deadlineMs: number): Promise<void> {
     this.running = false;
@@ -240,12 +275,30 @@ export class Pusher {
     this.retryDelayMs = 0;
     try {
       await this.flush();
+      // Deliveries during the final flush may have given the spool its space back.
+      if (this.pending.length > 0) await this.spoolPending();
     } catch (err) {
       this.logger.error({ err: errorText(err) }, 'final flush failed');
     } finally {
       t.cancel();
+      this.dropPendingAtShutdown();
       await this.transport.close().catch(() => undefined);
     }
+  }
+
+  private dropPendingAtShutdown(): void {
+    if (this.pending.length === 0) return;
+    let readings = 0;
+    for (const p of this.pending) readings += p.record.measurements.length;
+    const batches = this.pending.length;
+    this.droppedPending.records += batches;
+    this.droppedPending.readings += readings;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.logger.error(
+      { batches, readings, spoolError: this.appendError, lastError: this.lastError },
+      `shutdown: ${readings} readings lost: the spool could not take them and the API did not confirm them in time`,
+    );
   }
 
   /** Counters for status and metrics. */
@@ -278,24 +331,42 @@ export class Pusher {
     return s;
   }
 
+  /**
+   * Spools the queued batches, then sends the spool window by window, spooling what was queued meanwhile before
+   * each window so a long replay never holds readings in memory only. When the spool cannot take them, the
+   * batches in memory are sent once the spool is empty, so each device's batches still reach the API in order;
+   * appending is tried again when sending the spool has given it space back.
+   */
   private async runFlush(signal: AbortSignal): Promise<void> {
+    let spooling = await this.spoolPending();
+    let sentFromSpool = false;
     for (;;) {
-      // Spool what was queued meanwhile before each window, so a long replay never holds readings in memory only.
-      if (!(await this.spoolPending())) return;
       if (signal.aborted || !this.retryDue()) return;
+      let more: boolean;
       try {
         const window = await this.options.spool.peek(this.windowRecords);
-        const more = window.length > 0 && (await this.sendWindow(window, signal));
+        if (window.length > 0) {
+          more = await this.sendWindow(window, signal);
+          sentFromSpool = true;
+        } else if (this.pending.length === 0) {
+          this.progressAtMs = this.clock.nowMs();
+          more = false;
+        } else if ((spooling || sentFromSpool) && (spooling = await this.spoolPending())) {
+          more = true;
+        } else {
+          sentFromSpool = false;
+          more = await this.sendPending(signal);
+        }
         this.spoolFailures = 0;
         this.readError = undefined;
-        if (window.length === 0) this.progressAtMs = this.clock.nowMs();
-        if (!more) return;
       } catch (err) {
-        // A spool read or cursor update failed (I/O error, directory gone). Nothing is lost: unconfirmed batches
-        // stay in the spool, and batches sent but not committed are remembered and not sent again.
+        // A spool read or cursor update failed (I/O error). Nothing is lost: unconfirmed batches stay in the
+        // spool, and batches sent but not committed are remembered and not sent again.
         this.spoolBackOff(err);
         return;
       }
+      if (!more) return;
+      if (spooling) spooling = await this.spoolPending();
     }
   }
 
@@ -332,24 +403,28 @@ export class Pusher {
     this.pending = [];
     this.pendingBytes = 0;
     try {
-      await this.options.spool.append(batch);
-      if (this.appendFailures > 0) {
+      await this.options.spool.append(batch.map((p) => p.record));
+      if (this.appendError !== undefined) {
         this.logger.info({ failures: this.appendFailures }, 'spool writable again');
       }
-      this.appendFailures = 0;
-      this.pendingDrops = 0;
       this.appendError = undefined;
       return true;
     } catch (err) {
-      // Keep them in memory: the next flush tries the disk again.
+      // Keep them in memory: they are sent from there, and the next flush tries the disk again.
       this.pending = batch.concat(this.pending);
       this.pendingBytes += bytes;
+      const now = this.clock.nowMs();
+      if (this.appendFailedAtMs === undefined || now - this.appendFailedAtMs > APPEND_FAILURE_EPISODE_MS) {
+        this.appendFailures = 0;
+        this.pendingDrops = 0;
+      }
+      this.appendFailedAtMs = now;
       const n = ++this.appendFailures;
       this.appendError = `append failed: ${errorText(err)}`;
       const fields = { err: errorText(err), batches: this.pending.length, failures: n };
-      // Once per flush for as long as the disk is full: the first, then on powers of two.
-      if (worthWarning(n)) this.logger.error(fields, 'spool append failed: batches kept in memory');
-      else this.logger.debug(fields, 'spool append failed: batches kept in memory');
+      // Once per flush for as long as the disk is full: the first three, then on powers of two.
+      if (worthWarning(n)) this.logger.error(fields, 'spool append failed: batches kept in memory and sent from there');
+      else this.logger.debug(fields, 'spool append failed: batches kept in memory and sent from there');
       this.boundPending();
       return false;
     }
@@ -362,10 +437,10 @@ export class Pusher {
     let bytes = this.pendingBytes;
     let readings = 0;
     while (drop < this.pending.length && bytes > this.maxPendingBytes) {
-      const r = this.pending[drop];
-      if (r === undefined) break;
-      bytes -= estimateBytes(r);
-      readings += r.measurements.length;
+      const p = this.pending[drop];
+      if (p === undefined) break;
+      bytes -= p.bytes;
+      readings += p.record.measurements.length;
       drop++;
     }
     this.pending.splice(0, drop);
@@ -383,50 +458,16 @@ export class Pusher {
     else this.logger.debug(fields, 'spool unwritable and memory queue full: oldest batches dropped');
   }
 
-  /** Sends one window; commits the longest fully finished prefix. Returns false when the round must stop. */
+  /** Sends one window of the spool; commits the longest fully finished prefix. Returns false when the round must stop. */
   private async sendWindow(window: readonly PeekedRecord[], signal: AbortSignal): Promise<boolean> {
     // Progress of batches no longer in the spool (dropped when it was full) is forgotten.
     const inWindow = new Set(window.map(posKey));
     for (const key of this.finished.keys()) if (!inWindow.has(key)) this.finished.delete(key);
     for (const key of this.sentChunks.keys()) if (!inWindow.has(key)) this.sentChunks.delete(key);
-    const byDevice = new Map<string, PeekedRecord[]>();
-    for (const item of window) {
-      if (this.finished.has(posKey(item))) continue;
-      const key = `${item.record.environment}\u0000${item.record.equipmentId}`;
-      const list = byDevice.get(key);
-      if (list === undefined) byDevice.set(key, [item]);
-      else list.push(item);
-    }
-    const queues = [...byDevice.values()];
-    // Shared by the workers: the first retryable failure ends the round for everyone.
-    const round: { retry: boolean; retryAfterMs: number | undefined; bySettings: boolean } = {
-      retry: false,
-      retryAfterMs: undefined,
-      bySettings: false,
-    };
-    const worker = async (): Promise<void> => {
-      for (;;) {
-        const queue = queues.shift();
-        if (queue === undefined) return;
-        for (const item of queue) {
-          if (signal.aborted || round.retry) return;
-          const outcome = await this.sendRecord(item, signal);
-          if (outcome.state !== 'retry') {
-            this.finished.set(posKey(item), outcome.state);
-            continue;
-          }
-          round.retry = true;
-          if (outcome.bySettings === true) round.bySettings = true;
-          if (outcome.retryAfterMs !== undefined) {
-            round.retryAfterMs = Math.max(round.retryAfterMs ?? 0, outcome.retryAfterMs);
-          }
-          // Later batches of this device wait, so the API receives them in order.
-          break;
-        }
-        if (round.retry) return;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, queues.length) }, worker));
+    const round = await this.sendItems(
+      window.map((item) => ({ key: posKey(item), record: item.record })),
+      signal,
+    );
     let committed = 0;
     let readings = 0;
     let next: PeekedRecord | undefined;
@@ -443,6 +484,78 @@ export class Pusher {
         this.sentChunks.delete(posKey(item));
       }
     }
+    return this.endRound(round, signal, committed > 0);
+  }
+
+  /**
+   * Sends batches held in memory (the spool could not take them), oldest first; those the API took or refused
+   * for their content leave the queue. Returns false when the round must stop.
+   */
+  private async sendPending(signal: AbortSignal): Promise<boolean> {
+    const items = this.pending.slice(0, this.windowRecords);
+    const round = await this.sendItems(items, signal);
+    const done = new Set<string>();
+    for (const item of items) {
+      if (!this.finished.has(item.key)) continue;
+      done.add(item.key);
+      this.finished.delete(item.key);
+      this.sentChunks.delete(item.key);
+    }
+    if (done.size > 0) {
+      // Batches queued meanwhile were appended behind these: keep them.
+      this.pending = this.pending.filter((p) => {
+        if (!done.has(p.key)) return true;
+        this.pendingBytes -= p.bytes;
+        return false;
+      });
+    }
+    return this.endRound(round, signal, done.size > 0);
+  }
+
+  /**
+   * POSTs `items`, batches of different devices in parallel and of one device in order, skipping those already
+   * finished; marks each one the API took or refused for its content in {@link finished}.
+   */
+  private async sendItems(items: readonly SendItem[], signal: AbortSignal): Promise<RoundOutcome> {
+    const byDevice = new Map<string, SendItem[]>();
+    for (const item of items) {
+      if (this.finished.has(item.key)) continue;
+      const key = `${item.record.environment}\u0000${item.record.equipmentId}`;
+      const list = byDevice.get(key);
+      if (list === undefined) byDevice.set(key, [item]);
+      else list.push(item);
+    }
+    const queues = [...byDevice.values()];
+    // Shared by the workers: the first retryable failure ends the round for everyone.
+    const round: RoundOutcome = { retry: false, retryAfterMs: undefined, bySettings: false };
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const queue = queues.shift();
+        if (queue === undefined) return;
+        for (const item of queue) {
+          if (signal.aborted || round.retry) return;
+          const outcome = await this.sendRecord(item, signal);
+          if (outcome.state !== 'retry') {
+            this.finished.set(item.key, outcome.state);
+            continue;
+          }
+          round.retry = true;
+          if (outcome.bySettings === true) round.bySettings = true;
+          if (outcome.retryAfterMs !== undefined) {
+            round.retryAfterMs = Math.max(round.retryAfterMs ?? 0, outcome.retryAfterMs);
+          }
+          // Later batches of this device wait, so the API receives them in order.
+          break;
+        }
+        if (round.retry) return;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, queues.length) }, worker));
+    return round;
+  }
+
+  /** Backs off after a failed round; otherwise notes the API reachable. Returns whether to go on. */
+  private endRound(round: RoundOutcome, signal: AbortSignal, progressed: boolean): boolean {
     if (round.retry || signal.aborted) {
       if (round.retry) this.backOff(round.retryAfterMs, round.bySettings);
       return false;
@@ -454,7 +567,7 @@ export class Pusher {
     this.redirects = 0;
     this.apiReachable = true;
     this.droppedAtReachable = this.options.spool.depth().droppedReadings + this.droppedPending.readings;
-    return committed > 0;
+    return progressed;
   }
 
   private backOff(retryAfterMs: number | undefined, bySettings: boolean): void {
@@ -474,11 +587,10 @@ export class Pusher {
   }
 
   private async sendRecord(
-    item: PeekedRecord,
+    item: SendItem,
     signal: AbortSignal,
   ): Promise<{ state: ItemState; retryAfterMs?: number; bySettings?: boolean }> {
-    const { record } = item;
-    const key = posKey(item);
+    const { record, key } = item;
     const chunks = Math.max(1, Math.ceil(record.measurements.length / this.maxBatchReadings));
     for (let i = this.sentChunks.get(key) ?? 0; i < chunks; i++) {
       const measurements = record.measurements.slice(i * this.maxBatchReadings, (i + 1) * this.maxBatchReadings);

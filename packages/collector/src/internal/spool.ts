@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import type { Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { noopLogger, type Logger } from '@energyrecorder/core';
@@ -79,6 +80,17 @@ interface SegmentInfo {
   size: number;
   records: number;
   readings: number;
+  /**
+   * Open from the moment the segment exists until it is deleted (`a+` for the one appended to): reads go through
+   * it, so a segment removed behind the spool's back (its directory deleted) can still be read and rewritten.
+   */
+  fh?: FileHandle;
+}
+
+/** Identity of a file or directory, to tell that a path no longer names the one the spool opened. */
+interface FileId {
+  dev: number;
+  ino: number;
 }
 
 const SEGMENT_RE = /^seg-(\d{12})\.log$/;
@@ -86,6 +98,13 @@ const CURSOR_FILE = 'cursor.json';
 const LOCK_FILE = 'lock.pid';
 /** First read of a peek; a record longer than this is read on until its newline, bounded by the segment. */
 const PEEK_BYTES = 4 * 1024 * 1024;
+/** Chunk size when unsent records are copied into a recreated spool directory. */
+const COPY_BYTES = 1024 * 1024;
+/**
+ * The cursor file is always written padded to this size, so that on a full disk it can be overwritten in place
+ * (same bytes, no new block) when a new file for the atomic rename cannot be written.
+ */
+const CURSOR_BYTES = 64;
 
 /**
  * Spool directories this process holds open. A `lock.pid` naming our own pid is stale (a previous incarnation
@@ -101,6 +120,24 @@ function isAlive(pid: number): boolean {
     // EPERM: it exists but belongs to someone else, so it is alive.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function fileId(st: Stats): FileId {
+  return { dev: st.dev, ino: st.ino };
+}
+
+function sameFile(a: FileId | undefined, b: FileId | undefined): boolean {
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+function errorCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** An error's message; `instanceof Error` is not enough, as errors may come from another realm (test sandboxes). */
+function messageOf(err: unknown): string {
+  const message = (err as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : String(err);
 }
 
 function segmentName(seq: number): string {
@@ -192,7 +229,11 @@ function isSpoolRecord(v: unknown): v is SpoolRecord {
  * then the directory synced) says how far the API has confirmed. A torn last line,
  * as left by `kill -9` or a power cut, fails its checksum and is cut off when the spool is opened. Segments the
  * cursor has passed are deleted; when the spool grows past `maxBytes`, whole oldest segments are dropped and
- * the number of readings lost is logged. Calls must not overlap: the pusher runs them one at a time.
+ * the number of readings lost is logged. A segment whose append failed (disk full) is never appended to again,
+ * so it is deleted, giving its space back, as soon as it is sent. Every segment stays open while it exists: when
+ * the directory is removed behind the spool's back, the next append or commit notices it (the path no longer
+ * names the open file), recreates the directory and rewrites the unsent records there from the open files.
+ * Calls must not overlap: the pusher runs them one at a time.
  */
 export class Spool {
   private readonly segments: SegmentInfo[] = [];
@@ -200,12 +241,11 @@ export class Spool {
   /** Records and readings of the head segment that lie before the cursor. */
   private consumedRecords = 0;
   private consumedReadings = 0;
-  private writer: FileHandle | undefined;
   private locked = false;
+  /** The directory the spool opened, to notice it was removed or replaced. */
+  private home: FileId | undefined;
   private droppedRecords = 0;
   private droppedReadings = 0;
-  /** Set when a failed write could not be cut back: the next append starts a new segment. */
-  private sealTail = false;
   /** A segment file was created and its directory entry is not synced yet. */
   private dirDirty = false;
   /** Corrupt lines already counted as dropped, by position, so peeking them again does not count them twice. */
@@ -239,7 +279,7 @@ export class Spool {
     } catch (err) {
       // Release the lock (if it was taken) so a later open in this process is not refused.
       await spool.close().catch(() => undefined);
-      throw new SpoolError(`cannot open spool in ${dir}: ${err instanceof Error ? err.message : String(err)}`, err);
+      throw new SpoolError(`cannot open spool in ${dir}: ${messageOf(err)}`, err);
     }
     return spool;
   }
@@ -249,17 +289,21 @@ export class Spool {
    * `lock.pid`; a lock left by a dead process (`kill -9`) is taken over.
    */
   private async lock(): Promise<void> {
-    const path = join(this.dir, LOCK_FILE);
     const key = resolvePath(this.dir);
     if (openSpoolDirs.has(key)) throw new Error(`spool ${this.dir} is already open in this process`);
+    await this.takeLockFile();
+    this.locked = true;
+    openSpoolDirs.add(key);
+  }
+
+  private async takeLockFile(): Promise<void> {
+    const path = join(this.dir, LOCK_FILE);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await writeFile(path, String(process.pid), { flag: 'wx' });
-        this.locked = true;
-        openSpoolDirs.add(key);
         return;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (errorCode(err) !== 'EEXIST') throw err;
       }
       const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       // Our own pid is alive by definition; since this process does not hold the spool, the lock was left by an
@@ -276,6 +320,7 @@ export class Spool {
   private async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await this.lock();
+    this.home = fileId(await stat(this.dir));
     const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     try {
       const parsed: unknown = JSON.parse(await readFile(join(this.dir, CURSOR_FILE), 'utf8'));
@@ -297,6 +342,7 @@ export class Spool {
         continue;
       }
       const info = await this.scanSegment(seq, isLast);
+      info.fh = await open(join(this.dir, name), isLast ? 'a+' : 'r');
       this.segments.push(info);
     }
     const head = this.segments[0];
@@ -365,37 +411,39 @@ export class Spool {
     };
   }
 
-  /** Appends records in one write and makes them durable before returning. */
+  /**
+   * Appends records in one write and makes them durable before returning. Rejects with a {@link SpoolError}
+   * when they could not be written whole (disk full, I/O error, directory removed and not recreatable): then
+   * none of them is in the spool.
+   */
   async append(records: readonly SpoolRecord[]): Promise<void> {
     if (records.length === 0) return;
+    try {
+      await this.ensureHome();
+    } catch (err) {
+      throw new SpoolError(`spool directory lost: ${messageOf(err)}`, err);
+    }
     const lines = records.map(encodeLine);
     const data = Buffer.concat(lines);
     let tail = this.segments[this.segments.length - 1];
-    if (
-      tail === undefined ||
-      this.sealTail ||
-      (tail.size > 0 && tail.size + data.length > this.segmentBytes)
-    ) {
-      await this.closeWriter();
-      tail = { seq: (tail?.seq ?? this.cursor.segment) + 1, size: 0, records: 0, readings: 0 };
-      this.segments.push(tail);
-      this.sealTail = false;
+    if (tail === undefined || (tail.size > 0 && tail.size + data.length > this.segmentBytes)) {
+      tail = this.startSegment();
     }
     try {
-      if (this.writer === undefined) {
+      if (tail.fh === undefined) {
         // An empty tail is a file this open creates (or one created but never synced into its directory).
         if (tail.size === 0) this.dirDirty = true;
-        this.writer = await open(join(this.dir, segmentName(tail.seq)), 'a');
+        tail.fh = await open(join(this.dir, segmentName(tail.seq)), 'a+');
       }
-      await writeAll(this.writer, data);
+      await writeAll(tail.fh, data);
       if (this.fsync) {
-        await this.writer.datasync();
+        await tail.fh.datasync();
         if (this.dirDirty) await syncDir(this.dir);
       }
       this.dirDirty = false;
     } catch (err) {
-      await this.undoPartialWrite(tail);
-      throw new SpoolError(`spool write failed: ${err instanceof Error ? err.message : String(err)}`, err);
+      await this.sealFailedTail(tail);
+      throw new SpoolError(`spool write failed: ${messageOf(err)}`, err);
     }
     tail.size += data.length;
     tail.records += records.length;
@@ -403,24 +451,133 @@ export class Spool {
     await this.enforceBound();
   }
 
+  /** Adds an empty segment after the last one; its file is created by the first append to it. */
+  private startSegment(): SegmentInfo {
+    const last = this.segments[this.segments.length - 1];
+    const seg: SegmentInfo = { seq: (last?.seq ?? this.cursor.segment) + 1, size: 0, records: 0, readings: 0 };
+    this.segments.push(seg);
+    return seg;
+  }
+
   /**
-   * After a failed or short write (disk full), cuts the segment back to its last known good end so the next
-   * append starts on a clean line. If even that fails, the next append starts a new segment instead; the torn
-   * bytes left behind fail their checksum and are counted as corrupt when read.
+   * After a failed or short write (disk full), cuts the segment back to its last known good end (torn bytes
+   * left behind, if even that fails, fail their checksum and are counted as corrupt when read) and seals it: the
+   * next append starts a new segment. A sealed segment is deleted once sent, like any older one; a fully sent one
+   * is deleted at once. That is what gives the space back on a disk the spool itself filled; reusing the failing
+   * segment would keep its sent part on disk for as long as appends fail.
    */
-  private async undoPartialWrite(tail: SegmentInfo): Promise<void> {
-    const w = this.writer;
+  private async sealFailedTail(tail: SegmentInfo): Promise<void> {
+    let cut = true;
     try {
-      if (w === undefined) return;
-      await w.truncate(tail.size);
+      await tail.fh?.truncate(tail.size);
     } catch (err) {
-      this.sealTail = true;
+      cut = false;
       this.logger.error(
-        { segment: tail.seq, size: tail.size, err: err instanceof Error ? err.message : String(err) },
+        { segment: tail.seq, size: tail.size, err: messageOf(err) },
         'spool: could not cut a failed write back; continuing in a new segment',
       );
     }
-    await this.closeWriter();
+    // An empty segment cut back holds nothing: the next append tries it again rather than piling up files.
+    if (cut && tail.size === 0) return;
+    this.startSegment();
+    if (this.segments[0] === tail && this.cursor.offset >= tail.size) {
+      // The cursor file may still name it: a cursor behind the oldest segment is read as its start.
+      await this.removeHead().catch((err: unknown) =>
+        this.logger.warn({ segment: tail.seq, err: messageOf(err) }, 'spool: could not delete a sent segment'),
+      );
+    }
+  }
+
+  /** Whether the directory is still the one opened and the segment appended to is still in it. */
+  private async homeIntact(): Promise<boolean> {
+    const dir = await stat(this.dir).catch(() => undefined);
+    if (dir === undefined || !sameFile(fileId(dir), this.home)) return false;
+    const tail = this.segments[this.segments.length - 1];
+    if (tail?.fh === undefined) return true;
+    const [own, there] = await Promise.all([tail.fh.stat(), stat(join(this.dir, segmentName(tail.seq))).catch(() => undefined)]);
+    return there !== undefined && sameFile(fileId(own), fileId(there));
+  }
+
+  /** Recreates the spool's directory if it was removed or replaced (see {@link rehome}). */
+  private async ensureHome(): Promise<void> {
+    if (!(await this.homeIntact())) await this.rehome();
+  }
+
+  /**
+   * The directory (or the segment appended to) was removed behind the spool's back: appends would go to a
+   * deleted file and be lost at the next start. Recreates the directory and its lock, copies every unsent record
+   * from the still-open segment files into one new segment, makes it durable, then drops the old segments. If any
+   * step fails nothing changes: the old segments can still be read through their open files, and the next call
+   * tries again.
+   */
+  private async rehome(): Promise<void> {
+    const unsent = this.depth();
+    this.logger.error(
+      { dir: this.dir, batches: unsent.records, readings: unsent.readings },
+      'spool directory or segment removed while in use: recreating it with the unsent batches',
+    );
+    await mkdir(this.dir, { recursive: true });
+    const lockOwner = (await readFile(join(this.dir, LOCK_FILE), 'utf8').catch(() => '')).trim();
+    // The lock went with the directory; only when a segment alone was removed is it still there, and ours.
+    if (this.locked && lockOwner !== String(process.pid)) await this.takeLockFile();
+    const last = this.segments[this.segments.length - 1];
+    const fresh: SegmentInfo = {
+      seq: (last?.seq ?? this.cursor.segment) + 1,
+      size: 0,
+      records: unsent.records,
+      readings: unsent.readings,
+    };
+    if (unsent.bytes > 0) {
+      const path = join(this.dir, segmentName(fresh.seq));
+      const fh = await open(path, 'a+');
+      try {
+        for (const [i, seg] of this.segments.entries()) {
+          for (let pos = i === 0 ? this.cursor.offset : 0; pos < seg.size; ) {
+            const src = seg.fh ?? (await open(join(this.dir, segmentName(seg.seq)), 'r'));
+            seg.fh = src;
+            const chunk = await readAt(src, pos, Math.min(COPY_BYTES, seg.size - pos));
+            if (chunk.length === 0) throw new Error(`segment ${seg.seq} ends at ${pos} of ${seg.size} bytes`);
+            await writeAll(fh, chunk);
+            pos += chunk.length;
+            fresh.size += chunk.length;
+          }
+        }
+        if (this.fsync) await fh.datasync();
+      } catch (err) {
+        await fh.close().catch(() => undefined);
+        await rm(path, { force: true }).catch(() => undefined);
+        throw err;
+      }
+      fresh.fh = fh;
+    }
+    if (this.fsync) await syncDir(this.dir);
+    this.home = fileId(await stat(this.dir));
+    const old = this.segments.splice(0, this.segments.length, fresh);
+    this.cursor = { segment: fresh.seq, offset: 0 };
+    this.consumedRecords = 0;
+    this.consumedReadings = 0;
+    this.corruptSeen.clear();
+    for (const seg of old) await this.deleteSegment(seg);
+    // Until the cursor names the new segment, a restart finds it as the oldest one and starts at its beginning.
+    await this.writeCursor().catch((err: unknown) =>
+      this.logger.warn({ err: messageOf(err) }, 'spool: cursor not written after recreating the directory'),
+    );
+  }
+
+  /** Closes a segment and deletes its file, unless its name now belongs to another file. */
+  private async deleteSegment(seg: SegmentInfo): Promise<void> {
+    const path = join(this.dir, segmentName(seg.seq));
+    const fh = seg.fh;
+    seg.fh = undefined;
+    if (fh !== undefined) {
+      const [own, there] = await Promise.all([
+        fh.stat().catch(() => undefined),
+        stat(path).catch(() => undefined),
+      ]);
+      await fh.close().catch(() => undefined);
+      if (there === undefined || (own !== undefined && !sameFile(fileId(own), fileId(there)))) return;
+    }
+    await rm(path, { force: true });
   }
 
   private async enforceBound(): Promise<void> {
@@ -498,27 +655,25 @@ export class Spool {
   /**
    * Reads from `offset` up to at least one whole line: {@link PEEK_BYTES} first, then on until a newline if the
    * first line is longer (a device that returned a huge poll), bounded only by the segment's size. `buf` ends
-   * on a newline unless `complete` is false (no newline before the end of the segment).
+   * on a newline unless `complete` is false (no newline before the end of the segment). Reads through the
+   * segment's open file, so a segment deleted behind the spool's back is still read.
    */
   private async readLines(seg: SegmentInfo, offset: number): Promise<{ buf: Buffer; complete: boolean }> {
     const end = seg.size;
-    const fh = await open(join(this.dir, segmentName(seg.seq)), 'r');
-    try {
-      let buf = await readAt(fh, offset, Math.min(PEEK_BYTES, end - offset));
-      let lastNl = buf.lastIndexOf(0x0a);
-      while (lastNl < 0 && offset + buf.length < end) {
-        // Doubling keeps the number of reads logarithmic in the line's length.
-        const want = Math.min(Math.max(PEEK_BYTES, buf.length), end - offset - buf.length);
-        const more = await readAt(fh, offset + buf.length, want);
-        if (more.length === 0) break;
-        buf = Buffer.concat([buf, more]);
-        lastNl = buf.lastIndexOf(0x0a);
-      }
-      if (lastNl < 0) return { buf, complete: false };
-      return { buf: buf.subarray(0, lastNl + 1), complete: true };
-    } finally {
-      await fh.close();
+    seg.fh ??= await open(join(this.dir, segmentName(seg.seq)), 'r');
+    const fh = seg.fh;
+    let buf = await readAt(fh, offset, Math.min(PEEK_BYTES, end - offset));
+    let lastNl = buf.lastIndexOf(0x0a);
+    while (lastNl < 0 && offset + buf.length < end) {
+      // Doubling keeps the number of reads logarithmic in the line's length.
+      const want = Math.min(Math.max(PEEK_BYTES, buf.length), end - offset - buf.length);
+      const more = await readAt(fh, offset + buf.length, want);
+      if (more.length === 0) break;
+      buf = Buffer.concat([buf, more]);
+      lastNl = buf.lastIndexOf(0x0a);
     }
+    if (lastNl < 0) return { buf, complete: false };
+    return { buf: buf.subarray(0, lastNl + 1), complete: true };
   }
 
   /** Counts an unreadable line once as a dropped record (with its readings, when its count can be trusted). */
@@ -537,7 +692,8 @@ export class Spool {
 
   /**
    * Consumes everything before `next` (a position returned by {@link peek}); `records` and `readings` are how
-   * many that was, for the depth counters. Deletes segments left behind and persists the cursor.
+   * many that was, for the depth counters. Deletes segments left behind and persists the cursor (recreating the
+   * directory first if it was removed).
    */
   async commit(next: SpoolPosition, records: number, readings: number): Promise<void> {
     let remainingRecords = records;
@@ -549,11 +705,10 @@ export class Spool {
         remainingRecords -= head.records - this.consumedRecords;
         remainingReadings -= head.readings - this.consumedReadings;
         this.segments.shift();
-        if (this.segments.length === 0) await this.closeWriter();
-        await rm(join(this.dir, segmentName(head.seq)), { force: true });
         this.consumedRecords = 0;
         this.consumedReadings = 0;
         this.cursor = { segment: next.segment, offset: 0 };
+        await this.deleteSegment(head);
         continue;
       }
       this.consumedRecords += Math.max(0, remainingRecords);
@@ -570,45 +725,89 @@ export class Spool {
     const head = this.segments[0];
     // A fully consumed segment that is no longer written to is removed at once; the tail one is reused.
     if (head !== undefined && this.segments.length > 1 && this.cursor.offset >= head.size) await this.removeHead();
-    await this.writeCursor();
+    if (this.segments.length === 0) this.startSegment();
+    // rehome() writes the cursor itself.
+    if (await this.homeIntact()) await this.writeCursor();
+    else await this.rehome();
   }
 
   /** Deletes the head segment (it is never the one written to) and moves the cursor to the start of the next. */
   private async removeHead(): Promise<void> {
     const head = this.segments.shift();
     if (head === undefined) return;
-    await rm(join(this.dir, segmentName(head.seq)), { force: true });
     this.cursor = { segment: this.segments[0]?.seq ?? head.seq + 1, offset: 0 };
     this.consumedRecords = 0;
     this.consumedReadings = 0;
+    await this.deleteSegment(head);
   }
 
   private async writeCursor(): Promise<void> {
-    const tmp = join(this.dir, `${CURSOR_FILE}.tmp`);
-    const fh = await open(tmp, 'w');
+    const text = `${JSON.stringify(this.cursor).padEnd(CURSOR_BYTES - 1)}\n`;
+    const path = join(this.dir, CURSOR_FILE);
+    const tmp = `${path}.tmp`;
     try {
-      await fh.writeFile(JSON.stringify(this.cursor));
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(text);
+        if (this.fsync) await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      const code = errorCode(err);
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+      await rm(tmp, { force: true }).catch(() => undefined);
+      // A full disk cannot take a new file but can take the same few bytes over the cursor's own. Not atomic: a
+      // torn cursor is read as none, which replays from the oldest segment (duplicates, never a loss).
+      await this.overwriteCursor(path, text).catch(() => {
+        throw err;
+      });
+      return;
+    }
+    if (this.fsync) await syncDir(this.dir);
+  }
+
+  private async overwriteCursor(path: string, text: string): Promise<void> {
+    const fh = await open(path, 'r+');
+    try {
+      const data = Buffer.from(text, 'utf8');
+      const { bytesWritten } = await fh.write(data, 0, data.length, 0);
+      if (bytesWritten !== data.length) throw new Error(`short cursor write: ${bytesWritten} of ${data.length} bytes`);
       if (this.fsync) await fh.datasync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, join(this.dir, CURSOR_FILE));
-    if (this.fsync) await syncDir(this.dir);
   }
 
-  private async closeWriter(): Promise<void> {
-    const w = this.writer;
-    this.writer = undefined;
-    if (w !== undefined) await w.close().catch(() => undefined);
-  }
-
-  /** Closes the open segment file and releases the lock. The spool can be opened again later. */
+  /**
+   * Closes the segment files and releases the lock. The spool can be opened again later. If the directory was
+   * removed and cannot be recreated, the unsent batches are lost: that is logged as an error with their count.
+   */
   async close(): Promise<void> {
-    await this.closeWriter();
+    const unsent = this.depth();
+    if (this.home !== undefined && unsent.records > 0) {
+      try {
+        await this.ensureHome();
+      } catch (err) {
+        this.logger.error(
+          { dir: this.dir, batches: unsent.records, readings: unsent.readings, err: messageOf(err) },
+          `spool directory removed and not recreatable: ${unsent.readings} unsent readings lost`,
+        );
+      }
+    }
+    for (const seg of this.segments) {
+      const fh = seg.fh;
+      seg.fh = undefined;
+      await fh?.close().catch(() => undefined);
+    }
     if (this.locked) {
       this.locked = false;
       openSpoolDirs.delete(resolvePath(this.dir));
-      await rm(join(this.dir, LOCK_FILE), { force: true });
+      // The directory may be gone or replaced (see rehome): closing must still succeed.
+      await rm(join(this.dir, LOCK_FILE), { force: true }).catch((err: unknown) =>
+        this.logger.warn({ dir: this.dir, err: messageOf(err) }, 'spool: lock file not removed'),
+      );
     }
   }
 
