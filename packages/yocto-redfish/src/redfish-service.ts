@@ -20,6 +20,12 @@ export const DEFAULT_REDFISH_SERVICE_OPTIONS = Object.freeze({
   /** A larger body is still read (and discarded) up to this size, so 413 reaches the client on a live connection. */
   bodyDrainLimitBytes: 1024 * 1024,
   requestTimeoutMs: 10_000,
+  /**
+   * How long a connection refused with an answer to a request Node could not parse stays open for its peer to
+   * read the answer. The HTTP server allows half-open connections: without it, a peer that never closes its side
+   * would keep the connection forever.
+   */
+  clientErrorLingerMs: 2000,
 });
 
 /** One meter served by the service. */
@@ -57,10 +63,17 @@ export interface RedfishServiceOptions
   users?: readonly RedfishUser[];
   /** Idle lifetime of a session, in seconds; served as `SessionTimeout`, which the DMTF schema bounds to 30..86400. */
   sessionTimeoutS?: number;
-  /** Live sessions at most (all users together); a login beyond it answers 503 `SessionLimitExceeded`. */
+  /**
+   * Live sessions at most (all users together). A login at the limit closes the least recently used session of
+   * the same user or, when it has none, of the account holding the most sessions (more than one); when every
+   * live session is its account's only one, it answers 503 `SessionLimitExceeded`.
+   */
   maxSessions?: number;
-  /** PEM certificate and key: serve HTTPS instead of HTTP. */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * PEM certificate and key: serve HTTPS instead of HTTP. `handshakeTimeoutMs` closes a connection that has not
+   * completed its TLS handshake by then (default Node's 120 000).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; handshakeTimeoutMs?: number };
   logger?: Logger;
   /** Poll meters in the background (default true); when false they are read only on request. */
   backgroundPolling?: boolean;
@@ -280,6 +293,7 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
         }
         if (!auth.check(name, password)) return unauthorized(res, R.redfishError('ResourceAtUriUnauthorized', 'invalid credentials'));
         const s = auth.create(name);
+        if (s?.evicted !== undefined) log.info({ user: s.evicted.user, session: s.evicted.id, by: name }, 'session closed: limit reached');
         if (s === undefined) {
           const max = options.maxSessions ?? DEFAULT_REDFISH_SERVICE_OPTIONS.maxSessions;
           log.warn({ user: name, maxSessions: max }, 'session refused: limit reached');
@@ -325,7 +339,15 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handler(req, res).catch((err: unknown) => {
-      log.error({ err: err instanceof Error ? err.message : String(err), url: req.url }, 'request failed');
+      const fields = { err: err instanceof Error ? err.message : String(err), url: req.url };
+      // A client that closes its connection mid-request (Node: `aborted`, code ECONNRESET) is not a failure of
+      // the service, and anyone, without credentials, can do it at will: not worth an error line.
+      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') {
+        log.debug(fields, 'request aborted by the client');
+        res.destroy();
+        return;
+      }
+      log.error(fields, 'request failed');
       if (!res.headersSent) send(res, 500, R.redfishError('InternalError', 'internal error'));
       else res.destroy();
     });
@@ -340,7 +362,18 @@ export function createRedfishService(options: RedfishServiceOptions): RedfishSer
     onRequest(req, res);
   };
   const server: Server =
-    options.tls === undefined ? createHttpServer(track) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, track);
+    options.tls === undefined
+      ? createHttpServer(track)
+      : createHttpsServer(
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ...(options.tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeout: options.tls.handshakeTimeoutMs }),
+          },
+          track,
+        );
+  // The HTTPS server forwards its TLS errors here too (handshake timeout, not TLS at all), for sockets that never
+  // completed a handshake.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, (inFlight.get(socket) ?? 0) > 0));
   let baseUrl: string | undefined;
 
@@ -455,7 +488,7 @@ function unauthorized(res: ServerResponse, body: R.Json): void {
   send(res, 401, body);
 }
 
-/** What Node's own answer to a request it cannot parse would be, by parser error. */
+/** What Node's own answer to a request it cannot parse would be, by parser error (any other `HPE_` code: 400). */
 const CLIENT_ERROR_STATUS: Readonly<Record<string, readonly [number, string]>> = {
   // DSP0266 "Status codes": 501 is the answer to a method the service does not recognise; Node's parser refuses
   // any method it does not know before the request reaches the handler.
@@ -467,19 +500,27 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, readonly [number, string]>> =
 
 /**
  * Answers a request Node could not parse, as Node would (a listener replaces its default answer) but with a
- * Redfish error body, then closes the connection. Nothing is written into a response still under way.
+ * Redfish error body, then closes the connection, at the latest `clientErrorLingerMs` later. Anything
+ * else is closed at once: an error of the connection itself (ECONNRESET), a TLS error (the socket never finished
+ * its handshake, so an answer written to it is never sent and the connection would stay open), or a connection
+ * with a response still under way (nothing is written into it).
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, busy: boolean): void {
-  if (err.code === 'ECONNRESET' || !socket.writable || busy) {
+  const code = err.code ?? '';
+  const answer = CLIENT_ERROR_STATUS[code] ?? (code.startsWith('HPE_') ? ([400, 'Bad Request'] as const) : undefined);
+  if (answer === undefined || !socket.writable || busy) {
     socket.destroy();
     return;
   }
-  const [status, reason] = CLIENT_ERROR_STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
+  const [status, reason] = answer;
   const text = JSON.stringify(R.redfishError('GeneralError', `the request could not be handled: ${reason.toLowerCase()}`));
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
       `OData-Version: 4.0\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${text}`,
   );
+  const linger = setTimeout(() => socket.destroy(), DEFAULT_REDFISH_SERVICE_OPTIONS.clientErrorLingerMs);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }
 
 /** What {@link readJson} answers for a body over its limit. */

@@ -1,4 +1,6 @@
 import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import type { Logger, LogFields } from '@energyrecorder/core';
 import { createRedfishService, type RedfishService } from '../../src/redfish-service.js';
 import type { Meter } from '../../src/meter.js';
 import { SimulatedMeter } from '../../src/simulated-meter.js';
@@ -267,11 +269,15 @@ describe('createRedfishService', () => {
       expect(close.status).toBe(204);
     });
 
-    it('answers 503 SessionLimitExceeded when maxSessions are live, and opens one again after one expires', async () => {
+    it('answers 503 SessionLimitExceeded when maxSessions are live, each its account\'s only one, and opens one again after one expires', async () => {
       const clock = fakeClock();
       const limited = createRedfishService({
         meters: [{ meter: new SimulatedMeter({ profile: 'constant:10' }) }],
-        users: [{ name: 'admin', password: 's3cret-pass' }],
+        users: [
+          { name: 'admin', password: 's3cret-pass' },
+          { name: 'viewer', password: 'viewer-pass' },
+          { name: 'guest', password: 'guest-pass' },
+        ],
         maxSessions: 2,
         sessionTimeoutS: 60,
         clock: clock.now,
@@ -281,13 +287,59 @@ describe('createRedfishService', () => {
       try {
         expect((await login(limited, 'admin', 's3cret-pass')).status).toBe(201);
         clock.advance(10_000);
-        expect((await login(limited, 'admin', 's3cret-pass')).status).toBe(201);
-        const refused = await login(limited, 'admin', 's3cret-pass');
+        expect((await login(limited, 'viewer', 'viewer-pass')).status).toBe(201);
+        const refused = await login(limited, 'guest', 'guest-pass');
         expect(refused.status).toBe(503);
         expect(refused.token).toBe('');
         expect(refused.body).toMatchObject({ error: { code: 'Base.1.16.SessionLimitExceeded', message: expect.stringMatching(/2 sessions/) } });
         clock.advance(55_000);
-        expect((await login(limited, 'admin', 's3cret-pass')).status).toBe(201);
+        expect((await login(limited, 'guest', 'guest-pass')).status).toBe(201);
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it('closes the least recently used session of the same user, not another account\'s, when a user logs in again and again at maxSessions', async () => {
+      const clock = fakeClock();
+      const limited = createRedfishService({
+        meters: [{ meter: new SimulatedMeter({ profile: 'constant:10' }) }],
+        users: [
+          { name: 'admin', password: 's3cret-pass' },
+          { name: 'viewer', password: 'viewer-pass' },
+          { name: 'guest', password: 'guest-pass' },
+        ],
+        maxSessions: 3,
+        clock: clock.now,
+        backgroundPolling: false,
+      });
+      await limited.listen();
+      const chassis = async (token: string): Promise<number> =>
+        (await getJson(`${limited.url}/redfish/v1/Chassis`, { 'x-auth-token': token })).status;
+      const sessionsOf = async (token: string): Promise<unknown> =>
+        (await getJson(`${limited.url}/redfish/v1/SessionService/Sessions`, { 'x-auth-token': token })).body['Members'];
+      try {
+        // The collector's session, then one account that logs in again and again without logging out.
+        const collector = await login(limited, 'viewer', 'viewer-pass');
+        expect(collector.status).toBe(201);
+        const admin: Array<{ status: number; token: string; location: string }> = [];
+        for (let i = 0; i < 6; i++) {
+          clock.advance(1000);
+          admin.push(await login(limited, 'admin', 's3cret-pass'));
+          clock.advance(1000);
+          // The first admin session is in use: it is kept, the abandoned ones are closed.
+          expect(await chassis(admin[0]?.token ?? '')).toBe(200);
+        }
+        expect(admin.map((a) => a.status)).toEqual([201, 201, 201, 201, 201, 201]);
+        expect(await chassis(collector.token)).toBe(200);
+        expect(await sessionsOf(admin[0]?.token ?? '')).toEqual([{ '@odata.id': admin[0]?.location }, { '@odata.id': admin[5]?.location }]);
+        expect(await chassis(admin[4]?.token ?? '')).toBe(401);
+        // An account without a session takes the place of the least recently used session of the account that
+        // holds the most, here admin's; the collector keeps its only session.
+        clock.advance(1000);
+        expect((await login(limited, 'guest', 'guest-pass')).status).toBe(201);
+        expect(await chassis(collector.token)).toBe(200);
+        expect(await chassis(admin[5]?.token ?? '')).toBe(401);
+        expect(await chassis(admin[0]?.token ?? '')).toBe(200);
       } finally {
         await limited.close();
       }
@@ -357,6 +409,39 @@ describe('createRedfishService', () => {
           MaxConsumedWatts: 400,
           AverageConsumedWatts: 400,
         });
+      } finally {
+        await svc.close();
+      }
+    });
+  });
+
+  describe('logging', () => {
+    it('logs a client that drops its connection mid-request at debug, not as a failed request', async () => {
+      const entries: Array<{ level: string; fields: LogFields; message: string | undefined }> = [];
+      const at =
+        (level: string) =>
+        (fields: LogFields, message?: string): void =>
+          void entries.push({ level, fields, message });
+      const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+      const svc = createRedfishService({
+        meters: [{ meter: new SimulatedMeter({ profile: 'constant:10' }) }],
+        users: [{ name: 'admin', password: 's3cret-pass' }],
+        logger,
+        backgroundPolling: false,
+      });
+      await svc.listen();
+      try {
+        // A login (no credentials needed) whose body never arrives in full.
+        const socket = connect(Number(new URL(svc.url).port), '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        socket.write('POST /redfish/v1/SessionService/Sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"UserName":');
+        await new Promise((r) => setTimeout(r, 100));
+        socket.destroy();
+        const deadline = Date.now() + 2000;
+        while (!entries.some((e) => e.fields['err'] !== undefined) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(entries.filter((e) => e.fields['err'] !== undefined).map((e) => [e.level, e.fields['err']])).toEqual([['debug', expect.stringMatching(/aborted/)]]);
+        expect(entries.filter((e) => e.level === 'error' || e.level === 'warn')).toEqual([]);
       } finally {
         await svc.close();
       }

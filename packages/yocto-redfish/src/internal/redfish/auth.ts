@@ -20,7 +20,7 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** Basic credentials and `X-Auth-Token` sessions (Redfish SessionService), held in memory. */
+/** Basic credentials and `X-Auth-Token` sessions (Redfish SessionService), held in memory, at most `maxSessions` (see {@link AuthStore.create}). */
 export class AuthStore {
   private readonly users: readonly RedfishUser[];
   private readonly sessions = new Map<string, Session>();
@@ -68,16 +68,24 @@ export class AuthStore {
   }
 
   /**
-   * Opens a session, or returns undefined when `maxSessions` live sessions exist already. Live sessions are not
-   * evicted to make room: that would let one account log the others out.
+   * Opens a session. At `maxSessions` live sessions, one is closed to make room, the least recently used one of:
+   * `user`'s own sessions; when `user` has none, the sessions of the account holding the most (as long as it
+   * holds more than one). So a client that logs in again and again without logging out only closes its own
+   * sessions, and cannot lock the other accounts out; nobody loses their only session to another account.
+   * Undefined when no session may be closed (every live session is the only one of its account).
    */
-  create(user: string): { id: string; token: string } | undefined {
+  create(user: string): { id: string; token: string; evicted?: { id: string; user: string } } | undefined {
     this.expire();
-    if (this.sessions.size >= this.maxSessions) return undefined;
+    let evicted: Session | undefined;
+    if (this.sessions.size >= this.maxSessions) {
+      evicted = this.evictable(user);
+      if (evicted === undefined) return undefined;
+      this.sessions.delete(evicted.id);
+    }
     const id = randomUUID();
     const token = randomBytes(32).toString('hex');
     this.sessions.set(id, { id, token, user, lastUsedMs: this.clock() });
-    return { id, token };
+    return evicted === undefined ? { id, token } : { id, token, evicted: { id: evicted.id, user: evicted.user } };
   }
 
   /** Ids of the live sessions of `owner` (accounts have no roles, so nobody sees another's sessions). */
@@ -95,6 +103,18 @@ export class AuthStore {
 
   delete(id: string): boolean {
     return this.sessions.delete(id);
+  }
+
+  /** The session {@link create} closes at the limit for a login of `user`, or undefined. */
+  private evictable(user: string): Session | undefined {
+    const counts = new Map<string, number>();
+    for (const s of this.sessions.values()) counts.set(s.user, (counts.get(s.user) ?? 0) + 1);
+    const most = Math.max(0, ...counts.values());
+    const isCandidate = counts.has(user) ? (s: Session): boolean => s.user === user : (s: Session): boolean => most > 1 && counts.get(s.user) === most;
+    let oldest: Session | undefined;
+    // Ties (same millisecond) go to the session opened first: Map order is insertion order.
+    for (const s of this.sessions.values()) if (isCandidate(s) && (oldest === undefined || s.lastUsedMs < oldest.lastUsedMs)) oldest = s;
+    return oldest;
   }
 
   private expire(): void {
