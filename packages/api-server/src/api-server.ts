@@ -41,6 +41,13 @@ export interface ApiServerOptions {
    * again, which bounds how long an event whose write broke the margin can be missed.
    */
   sessionTimeline?: { marginNs?: number; maxAgeNs?: number; windowNs?: number; maxEnvironments?: number };
+  /**
+   * Longest a client may take to send a whole request (headers and body), in ms; a late one gets 408 and its
+   * connection is closed. Default 120,000: a 20 MiB body (the default body limit) on a 175 KB/s link. 0: no limit.
+   */
+  requestTimeoutMs?: number;
+  /** Most connections open at once (dashboards' streams included); more are closed on arrival. Default 10,000. */
+  maxConnections?: number;
 }
 
 /** A running (or ready to run) recording API. */
@@ -163,6 +170,8 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
         ...(onEvent === undefined ? {} : { onEvent }),
         plugins,
         ...(options.sessionTimeline === undefined ? {} : { sessionTimeline: options.sessionTimeline }),
+        ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+        ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
         ...(auth === undefined ? {} : { auth }),
         ...(settings.TLS === undefined
           ? {}

@@ -15,6 +15,16 @@ export const DEFAULT_DASHBOARD_OPTIONS = Object.freeze({
   heartbeatMs: 15_000,
   /** A client that lets this much pile up unread is dropped; its browser reconnects and gets the backlog. */
   maxBufferedBytes: 1024 * 1024,
+  /**
+   * Live streams open at once in this process (each dashboard tab holds two); more answer 503. Every stored batch
+   * is written to each of them, so this bounds the work an ingest request does for the dashboard.
+   */
+  maxStreams: 100,
+  /**
+   * Unread bytes of all streams together, counted per stream (a frame waiting on two streams counts twice); past
+   * it the streams holding the most are dropped first.
+   */
+  maxTotalBufferedBytes: 32 * 1024 * 1024,
   /** Reconnect delay the browser is told to use. */
   retryMs: 2000,
   /**
@@ -39,6 +49,10 @@ export interface DashboardPluginOptions {
   heartbeatMs?: number;
   /** Unread bytes after which a slow client is dropped; see {@link DEFAULT_DASHBOARD_OPTIONS}. */
   maxBufferedBytes?: number;
+  /** Most live streams open at once; see {@link DEFAULT_DASHBOARD_OPTIONS}. */
+  maxStreams?: number;
+  /** Most unread bytes of all streams together; see {@link DEFAULT_DASHBOARD_OPTIONS}. */
+  maxTotalBufferedBytes?: number;
   /** Reconnect delay sent to the browser; see {@link DEFAULT_DASHBOARD_OPTIONS}. */
   retryMs?: number;
   /** Basic auth realm; keep the API's so the browser prompts once. */
@@ -68,6 +82,23 @@ const NOT_BUILT_PAGE =
 function sseFrame(event: string, data: unknown): string {
   // JSON.stringify never emits a raw newline, so one `data:` line per event is always well-formed.
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+const HEARTBEAT = Buffer.from(': ping\n\n');
+
+/** An open live stream. */
+interface LiveStream {
+  res: ServerResponse;
+  /** Writes unless the stream is closed; drops the client when it let too much pile up unread. */
+  write(chunk: string | Buffer): void;
+  /** Ends the stream; `drop` destroys the connection instead (a client that does not read). */
+  close(drop?: boolean): void;
+}
+
+/** The streams watching one environment (or all of them), with their one subscription to the hub. */
+interface Audience {
+  streams: Set<LiveStream>;
+  unsubscribe: () => void;
 }
 
 /**
@@ -131,7 +162,58 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     return reply.header('cache-control', 'no-store').send({ environments: hub.environments() });
   });
 
-  const streams = new Set<ServerResponse>();
+  const streams = new Set<LiveStream>();
+  // One hub subscription per watched environment (the key `undefined`: the stream of all environments), and each
+  // event's frame built once and shared as one Buffer by every stream it goes to: the ingest request that
+  // publishes a batch serialises it once, however many clients watch.
+  const audiences = new Map<string | undefined, Audience>();
+  const frames = new WeakMap<LiveEvent, Buffer>();
+  const frameOf = (event: LiveEvent): Buffer => {
+    let frame = frames.get(event);
+    if (frame === undefined) {
+      frame = Buffer.from(sseFrame(event.type, event.data));
+      frames.set(event, frame);
+    }
+    return frame;
+  };
+
+  /** Drops the streams holding the most unread bytes until all of them together hold at most the budget. */
+  const boundTotalBuffered = (): void => {
+    let total = 0;
+    for (const s of streams) total += s.res.writableLength;
+    if (total <= opts.maxTotalBufferedBytes) return;
+    const fullest = [...streams].sort((a, b) => b.res.writableLength - a.res.writableLength);
+    for (const s of fullest) {
+      if (total <= opts.maxTotalBufferedBytes) break;
+      const held = s.res.writableLength;
+      logger.warn({ bufferedBytes: held, totalBufferedBytes: total }, 'live client dropped: the live streams hold too much unread');
+      total -= held;
+      s.close(true);
+    }
+  };
+
+  const watch = (environment: string | undefined, stream: LiveStream): (() => void) => {
+    let audience = audiences.get(environment);
+    if (audience === undefined) {
+      const members = new Set<LiveStream>();
+      const unsubscribe = hub.subscribe(environment === undefined ? {} : { environment }, (event: LiveEvent) => {
+        const frame = frameOf(event);
+        boundTotalBuffered();
+        for (const s of members) s.write(frame);
+      });
+      audience = { streams: members, unsubscribe };
+      audiences.set(environment, audience);
+    }
+    const a = audience;
+    a.streams.add(stream);
+    return () => {
+      a.streams.delete(stream);
+      if (a.streams.size === 0 && audiences.get(environment) === a) {
+        audiences.delete(environment);
+        a.unsubscribe();
+      }
+    };
+  };
 
   app.get('/resources/live', HIDDEN, async (req, reply) => {
     if (!authorized(req, reply)) return reply;
@@ -142,6 +224,13 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       return reply.code(400).send({ message: `${path}: ${issue?.message ?? 'invalid'}` });
     }
     const environment = parsed.data.environment;
+    if (streams.size >= opts.maxStreams) {
+      logger.warn({ environment, streams: streams.size }, 'live stream refused: too many open');
+      return reply
+        .code(503)
+        .header('retry-after', String(Math.ceil(opts.retryMs / 1000)))
+        .send({ message: `Too many live streams are open (at most ${opts.maxStreams}); retry later` });
+    }
 
     reply.hijack();
     const res = reply.raw;
@@ -152,51 +241,51 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       // Stops nginx (the original's usual front) from buffering the stream.
       'x-accel-buffering': 'no',
     });
-    streams.add(res);
 
     let closed = false;
-    let unsubscribe = (): void => undefined;
-    const heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs);
+    let leave = (): void => undefined;
+    const stream: LiveStream = {
+      res,
+      write(chunk) {
+        if (closed) return;
+        if (res.writableLength > opts.maxBufferedBytes) {
+          logger.warn({ environment, bufferedBytes: res.writableLength }, 'slow live client dropped');
+          stream.close(true);
+          return;
+        }
+        res.write(chunk);
+      },
+      close(drop = false) {
+        if (closed) return;
+        closed = true;
+        leave();
+        clearInterval(heartbeat);
+        streams.delete(stream);
+        // A dropped client is not reading: `end()` would queue the end behind what it never reads and keep the
+        // socket and its buffer for ever. Destroying frees both; the browser sees the stream fail and reconnects.
+        if (drop) res.destroy();
+        else if (!res.writableEnded) res.end();
+      },
+    };
+    const heartbeat = setInterval(() => stream.write(HEARTBEAT), opts.heartbeatMs);
     heartbeat.unref();
-    const close = (drop = false): void => {
-      if (closed) return;
-      closed = true;
-      unsubscribe();
-      clearInterval(heartbeat);
-      streams.delete(res);
-      // A dropped client is not reading: `end()` would queue the end behind what it never reads and keep the socket
-      // and its buffer for ever. Destroying frees both; the browser sees the stream fail and reconnects.
-      if (drop) res.destroy();
-      else if (!res.writableEnded) res.end();
-    };
-    const write = (chunk: string): void => {
-      if (closed) return;
-      if (res.writableLength > opts.maxBufferedBytes) {
-        logger.warn({ environment, bufferedBytes: res.writableLength }, 'slow live client dropped');
-        close(true);
-        return;
-      }
-      res.write(chunk);
-    };
+    streams.add(stream);
 
-    write(`retry: ${opts.retryMs}\n\n`);
+    stream.write(`retry: ${opts.retryMs}\n\n`);
     if (environment === undefined) {
-      write(sseFrame('environments', { environments: hub.environments() }));
+      stream.write(sseFrame('environments', { environments: hub.environments() }));
     } else {
-      write(sseFrame('backlog', hub.backlog(environment)));
+      stream.write(sseFrame('backlog', hub.backlog(environment)));
     }
-    unsubscribe = hub.subscribe(environment === undefined ? {} : { environment }, (event: LiveEvent) => {
-      write(sseFrame(event.type, event.data));
-    });
-    req.raw.on('close', () => close());
-    res.on('error', () => close());
-    logger.debug({ environment, subscribers: hub.subscriberCount }, 'live client connected');
+    leave = watch(environment, stream);
+    req.raw.on('close', () => stream.close());
+    res.on('error', () => stream.close());
+    logger.debug({ environment, streams: streams.size }, 'live client connected');
     return reply;
   });
 
   // Open streams would keep `close()` waiting for ever; end them before the server stops accepting.
   app.addHook('preClose', async () => {
-    for (const res of streams) res.end();
-    streams.clear();
+    for (const s of [...streams]) s.close();
   });
 };

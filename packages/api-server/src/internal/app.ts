@@ -1,4 +1,5 @@
-import { STATUS_CODES } from 'node:http';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -23,6 +24,7 @@ import {
   recorderPostSchema,
   stepPostSchema,
   timestampProblem,
+  describe,
   validationBody,
   type ParseResult,
   type ValidationBody,
@@ -48,7 +50,22 @@ export interface AppDeps {
   sessionTimeline?: Partial<Omit<SessionTimelineOptions, 'now'>>;
   /** Registered on the app before the routes (e.g. the dashboard). */
   plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void>>;
+  /** Longest a request may take to arrive, headers and body, in ms; see {@link DEFAULT_HTTP_LIMITS}. */
+  requestTimeoutMs?: number;
+  /** Most connections open at once; further ones are closed on arrival. See {@link DEFAULT_HTTP_LIMITS}. */
+  maxConnections?: number;
 }
+
+/** Defaults of the HTTP server's limits ({@link AppDeps.requestTimeoutMs}, {@link AppDeps.maxConnections}). */
+export const DEFAULT_HTTP_LIMITS = Object.freeze({
+  /**
+   * A request (headers and body) must arrive within 2 min: a 20 MiB body (the default body limit) needs 175 KB/s.
+   * Without it a client sending a byte a second kept its connection (and a file descriptor) for ever.
+   */
+  requestTimeoutMs: 120_000,
+  /** Connections open at once, SSE dashboards included; below the usual descriptor limits, so the API stays up. */
+  maxConnections: 10_000,
+});
 
 /** What {@link AppDeps.onEvent} receives. */
 export type ApiEvent =
@@ -245,17 +262,112 @@ function isBlank(s: string): boolean {
   return true;
 }
 
+/** Longest path segment (an environment or equipment name in the path) the router accepts. */
+const MAX_PARAM_LENGTH = 2048;
+
+/**
+ * Structured-syntax JSON types (`application/merge-patch+json`, ...), read as JSON like `application/json`. No
+ * other type is: an HTML form (urlencoded, multipart, text/plain) or a `fetch` without a type (a Blob, a buffer)
+ * reaches the API cross-site without a CORS preflight, and a browser may add the dashboard's Basic credentials.
+ */
+const JSON_SUFFIX_TYPE = /^[^/;\s]+\/[^/;\s]+\+json(?:;|$)/;
+
+/** A request with a body that is not JSON: 415 naming what came, before the body is read. */
+function unsupportedMediaType(contentType: string | undefined): string {
+  const sent = contentType === undefined ? 'no Content-Type' : `Content-Type ${describe(contentType)}`;
+  return `Unsupported media type: the body came with ${sent}; send JSON with Content-Type: application/json`;
+}
+
+/**
+ * Errors Fastify meets before any route runs (a malformed URL, an over-long path segment), worded as ours. No
+ * route's hooks run for them, so the CORS headers and Werkzeug's reason phrase are set here.
+ */
+function frameworkError(err: { code?: string; statusCode?: number; message: string }, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.headers(CORS);
+  const phrase = STATUS_CODES[err.statusCode ?? 500];
+  if (phrase !== undefined) reply.raw.statusMessage = phrase.toUpperCase();
+  if (err.code === 'FST_ERR_BAD_URL') {
+    return sendPython(reply, 400, { message: `The URL path is not valid (a malformed %-escape): ${describe(req.url)}` });
+  }
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendPython(reply, 414, { message: `A segment of the URL path is longer than ${MAX_PARAM_LENGTH} characters` });
+  }
+  const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
+  return sendPython(reply, status, { message: status >= 500 ? `An unhandled exception occurred.${err.message}` : err.message });
+}
+
+/**
+ * What Node's HTTP parser refuses (a request that did not arrive within the request timeout, headers too large,
+ * bytes that are not HTTP) answered as `{"message": ...}` on the raw socket, which is then closed.
+ */
+function clientErrorHandler(requestTimeoutMs: number) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, message] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, `The request did not arrive within ${requestTimeoutMs / 1000} s`]
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, `The request line and headers are larger than ${maxHeaderSize} bytes`]
+          : [400, 'The request is not valid HTTP/1.1'];
+    // As Node's own handler: nothing is written over an answer already on its way (it would corrupt it).
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && inFlight?.headersSent !== true) {
+      const body = pythonJson({ message });
+      const phrase = (STATUS_CODES[status] ?? '').toUpperCase();
+      socket.write(`HTTP/1.1 ${status} ${phrase}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+    socket.destroy(err);
+  };
+}
+
+/**
+ * Headers of the Swagger UI's page and files, as the dashboard's: its scripts and styles are its own files (no
+ * inline script), its logo a data: URL, and it fetches the API's description and (try it out) the API itself.
+ */
+const DOC_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
 /** Builds the Fastify app with every route of the API. */
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const { store, logger } = deps;
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_HTTP_LIMITS.requestTimeoutMs;
+  // Node looks for late requests every `connectionsCheckingInterval` (30 s by default): a quarter of the timeout
+  // keeps a short one (tests) within 25 %. Node 20 cuts a request only once both `headersTimeout` (60 s) and
+  // `requestTimeout` have passed, so the first may not be longer (as Node's constructor sets it from the second).
+  const serverOptions =
+    requestTimeoutMs > 0
+      ? {
+          requestTimeout: requestTimeoutMs,
+          headersTimeout: Math.min(60_000, requestTimeoutMs),
+          connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(requestTimeoutMs / 4))),
+        }
+      : {};
   const app = Fastify({
     logger: false,
     bodyLimit: deps.bodyLimitBytes,
+    // Fastify's default (0) lets a client take for ever to send a request, holding its connection.
+    requestTimeout: requestTimeoutMs,
     // One proxy hop, as the original's ProxyFix: X-Forwarded-For/-Host/-Proto of the nearest proxy.
     trustProxy: 1,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
-    ...(deps.https === undefined ? {} : { https: deps.https }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientErrorHandler(requestTimeoutMs),
+    ...(deps.https === undefined ? { http: serverOptions } : { https: { ...deps.https, ...serverOptions } }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  // Further connections are closed as they arrive (Node's `drop`): 20,000 slow clients had used up every file
+  // descriptor, and with them the store's and the dashboard's.
+  app.server.maxConnections = deps.maxConnections ?? DEFAULT_HTTP_LIMITS.maxConnections;
+  // An answer given before the whole request arrived (401/403 from the auth check, 413, 415) closes the
+  // connection: Node would otherwise read the rest of the body to reuse it, for as long as the client takes.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!req.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
 
   const metrics = new Metrics();
   metrics.counter('energyrecorder_http_requests_total', 'HTTP requests by method, route and status');
@@ -333,14 +445,16 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   };
 
   // Bodies are parsed here rather than by Fastify's JSON parser: an empty body (the Python SDK's DELETE sends
-  // `content-type: application/json` with none) is fine, and any content type holding JSON is accepted.
+  // `content-type: application/json` with none) is fine. Only JSON types are read (every original client sends
+  // `application/json`; the original's flask-restx refused other types too): any other body, or one without a
+  // Content-Type, gets 415 from Fastify before it is read (see JSON_SUFFIX_TYPE for why).
   app.removeAllContentTypeParsers();
   // The body arrives as one Buffer (one concat of the socket chunks) and is decoded once for a single JSON.parse;
   // collecting it as a string would concatenate a rope that JSON.parse must flatten first.
   // Stores that write line protocol get the collectors' usual body scanned as bytes (packed-batch.ts); any other
   // body, or any other store, takes JSON.parse and the validation below.
   const scanMeasurements = store.encodesLines === true;
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, raw, done) => {
+  const parseJson = (req: FastifyRequest, raw: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     if (scanMeasurements && typeof raw !== 'string' && req.routeOptions.url === MEASUREMENTS_ROUTE) {
       const scanned = scanMeasurementPost(raw);
       if (scanned !== undefined) {
@@ -354,11 +468,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       return;
     }
     try {
-      done(null, JSON.parse(s, s.includes('__proto__') ? (k, v: unknown) => (k === '__proto__' ? undefined : v) : undefined));
+      // JSON.parse keeps a `__proto__` key as an own property (it never sets a prototype); the handlers copy only
+      // the fields they know, and validation refuses `topology.__proto__`, which no object could store.
+      done(null, JSON.parse(s));
     } catch (err) {
       done(new HttpProblem(400, `Failed to decode JSON object: ${(err as Error).message}`), undefined);
     }
-  });
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
+  app.addContentTypeParser(JSON_SUFFIX_TYPE, { parseAs: 'buffer' }, parseJson);
   // Schemas document the API; zod in the handlers validates it, so Fastify neither validates nor serialises.
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
@@ -382,7 +500,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/resources/doc', uiConfig: { docExpansion: 'list' } });
+  // In a plugin of its own, so the security headers cover the UI's page and files and nothing else.
+  await app.register(async (doc) => {
+    doc.addHook('onSend', async (_req, reply, payload) => {
+      reply.headers(DOC_SECURITY_HEADERS);
+      return payload;
+    });
+    // No validator badge: it would load an image from validator.swagger.io (refused by the CSP anyway).
+    await doc.register(swaggerUi, { routePrefix: '/resources/doc', uiConfig: { docExpansion: 'list', validatorUrl: null } });
+  });
 
   const checkAuth = createAuthChecker(deps.auth?.users, deps.auth?.protectReads ?? true);
   const guard = (access: Access) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -410,7 +536,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   app.setNotFoundHandler(async (req, reply) => {
     if (req.method === 'OPTIONS') return reply.code(200).header('allow', 'GET,PUT,POST,DELETE,OPTIONS').send();
     const allowed = allowedMethods(req.url);
-    if (allowed.length > 0) return sendPython(reply.header('allow', allowed.join(', ')), 405, { message: METHOD_NOT_ALLOWED });
+    // A route that takes this method but found nothing (a missing Swagger UI file) is a 404, not a 405.
+    if (allowed.length > 0 && !allowed.includes(req.method)) return sendPython(reply.header('allow', allowed.join(', ')), 405, { message: METHOD_NOT_ALLOWED });
     return sendPython(reply, 404, { message: NOT_FOUND_URL });
   });
   app.setErrorHandler(async (err: unknown, req, reply) => {
@@ -424,6 +551,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return sendPython(reply, 413, { message: `Request body is larger than ${deps.bodyLimitBytes} bytes` });
     }
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendPython(reply, 415, { message: unsupportedMediaType(req.headers['content-type']) });
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       return sendPython(reply, e.statusCode, { message: String(e.message) });
     }
@@ -452,17 +580,17 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   metrics.gauge('energyrecorder_session_store_lookups_total', 'Session lookups sent to the store (young, old or untimed readings)', () => timeline.stats.storeLookups);
   const marginNs = deps.sessionTimeline?.marginNs ?? DEFAULT_SESSION_TIMELINE_OPTIONS.marginNs;
   /**
-   * Appends an event; the environment's timeline is dropped before and after, so no refresh misses it. An event
+   * Appends an event. Call it right after stamping the event (`eventTime()`), with no await in between: until the
+   * write settles, this process's lookups of the environment at or after the event's time wait for it
+   * (`timeline.append`), so no reading stamped after the event is tagged with the previous step. An event
    * stamped before a write that took longer than the margin may be missing from other processes' timelines until
    * they expire (`maxAgeNs`): said in the log, as the margin is then too small for this store.
    */
   const appendEvent = async (e: ScenarioEvent): Promise<void> => {
-    timeline.invalidate(e.environment);
     const t0 = nowNs();
     try {
-      await timed('appendEvent', () => store.appendEvent(e));
+      await timeline.append(e.environment, e.timeNs, () => timed('appendEvent', () => store.appendEvent(e)));
     } finally {
-      timeline.invalidate(e.environment);
       const tookNs = nowNs() - t0;
       if (tookNs > marginNs) {
         logger.warn(

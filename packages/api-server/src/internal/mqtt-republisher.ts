@@ -15,10 +15,83 @@ export interface MqttRepublisherOptions {
   /** Messages kept while the broker is away; the oldest are dropped beyond it. */
   queueLimit?: number;
   logger?: Logger;
+  /** When the warnings of a broker that stays away repeat; see {@link DEFAULT_MQTT_WARNING_REPEAT}. */
+  warningRepeat?: Partial<WarningRepeat>;
 }
 
 /** Defaults of {@link MqttRepublisherOptions}. */
 export const DEFAULT_MQTT_QUEUE_LIMIT = 10_000;
+
+/** When a warning that keeps happening is logged again. */
+export interface WarningRepeat {
+  /** The second warning of a run is logged this long after the first; each later gap doubles. */
+  firstRepeatMs: number;
+  /** Longest gap between two logged warnings of a run. */
+  maxRepeatMs: number;
+}
+
+/**
+ * mqtt.js retries an absent broker every second and reports each failure: the first of a run is logged, then one
+ * a minute later, two, four, ... and every 15 minutes from then on, each with the failures not logged since.
+ */
+export const DEFAULT_MQTT_WARNING_REPEAT: Readonly<WarningRepeat> = Object.freeze({ firstRepeatMs: 60_000, maxRepeatMs: 15 * 60_000 });
+
+/** What {@link WarningThrottle.hit} decided for one failure. */
+export interface ThrottleDecision {
+  /** Log this one. */
+  log: boolean;
+  /** Failures of the run not logged since the last logged one (when `log`). */
+  notLogged: number;
+  /** Failures of the run so far, this one included. */
+  failures: number;
+}
+
+/** Thins out a run of repeated failures; see {@link createWarningThrottle}. */
+export interface WarningThrottle {
+  hit(): ThrottleDecision;
+  /** Ends the run (the broker answered); returns how many failures it had and how long it lasted, if any. */
+  end(): { failures: number; durationMs: number } | undefined;
+}
+
+/**
+ * The first failure of a run is logged at once; later ones are counted and one is logged when `firstRepeatMs` has
+ * passed since the last logged one, the gap doubling up to `maxRepeatMs`.
+ */
+export function createWarningThrottle(repeat: WarningRepeat, now: () => number = Date.now): WarningThrottle {
+  let failures = 0;
+  let notLogged = 0;
+  let startedMs = 0;
+  let nextMs = 0;
+  let gapMs = repeat.firstRepeatMs;
+  return {
+    hit() {
+      const t = now();
+      failures++;
+      if (failures === 1) {
+        startedMs = t;
+        gapMs = repeat.firstRepeatMs;
+        nextMs = t + gapMs;
+        return { log: true, notLogged: 0, failures };
+      }
+      if (t < nextMs) {
+        notLogged++;
+        return { log: false, notLogged, failures };
+      }
+      const decision = { log: true, notLogged, failures };
+      notLogged = 0;
+      gapMs = Math.min(gapMs * 2, repeat.maxRepeatMs);
+      nextMs = t + gapMs;
+      return decision;
+    },
+    end() {
+      if (failures === 0) return undefined;
+      const run = { failures, durationMs: now() - startedMs };
+      failures = 0;
+      notLogged = 0;
+      return run;
+    },
+  };
+}
 
 /** The shared MQTT client of the API. */
 export interface MqttRepublisher {
@@ -75,13 +148,25 @@ export function createMqttRepublisher(options: MqttRepublisherOptions): MqttRepu
     ...(s.ca_file === undefined ? {} : { ca: readFileSync(s.ca_file) }),
     ...(s.user !== undefined && s.user !== '' ? { username: s.user, password: s.pass ?? '' } : {}),
   };
+  const throttle = createWarningThrottle({ ...DEFAULT_MQTT_WARNING_REPEAT, ...options.warningRepeat });
   const client: MqttClient = mqtt.connect(clientOptions);
   client.on('connect', () => {
-    logger.info({ host: s.host, port: s.port, queued: queue.length }, 'MQTT connected');
+    const outage = throttle.end();
+    logger.info(
+      { host: s.host, port: s.port, queued: queue.length, ...(outage === undefined ? {} : { failedAttempts: outage.failures, outageMs: outage.durationMs }) },
+      'MQTT connected',
+    );
     drain();
   });
   client.on('offline', () => logger.warn({ host: s.host, port: s.port }, 'MQTT broker unreachable; queueing'));
-  client.on('error', (err) => logger.warn({ err: err.message }, 'MQTT error'));
+  client.on('error', (err) => {
+    const d = throttle.hit();
+    if (!d.log) return;
+    logger.warn(
+      { err: err.message, host: s.host, port: s.port, failures: d.failures, ...(d.notLogged === 0 ? {} : { notLogged: d.notLogged }), queued: queue.length },
+      d.failures === 1 ? 'MQTT error' : 'MQTT error (repeated; fewer warnings are logged while it lasts)',
+    );
+  });
 
   function enqueue(m: RepublishMessage): void {
     queue.push(m);

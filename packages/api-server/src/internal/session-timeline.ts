@@ -59,9 +59,23 @@ export interface SessionTimelineStats {
 /** The session lookup of the ingest path, see {@link createSessionTimeline}. */
 export interface SessionTimeline {
   lookup: EventReader;
-  /** Forgets an environment's timeline: called when this process appends one of its events. */
+  /** Forgets an environment's timeline, and any refresh of it in flight. */
   invalidate(environment: string): void;
+  /**
+   * Runs `write`, this process's store write of an event of `environment` stamped `timeNs`. Until it settles
+   * (resolved or rejected), a lookup of that environment at or after `timeNs`, or without a time, waits for it and
+   * then reads the store or a timeline read after it; other lookups go on as usual. The timeline is dropped
+   * before and after the write.
+   */
+  append<T>(environment: string, timeNs: number, write: () => Promise<T>): Promise<T>;
   readonly stats: SessionTimelineStats;
+}
+
+/** An event write of this process in flight. */
+interface PendingAppend {
+  timeNs: number;
+  /** Resolves once the write settled and the timeline was dropped after it. */
+  settled: Promise<void>;
 }
 
 function latestAtOrBefore(events: readonly ScenarioEvent[], atNs: number): ScenarioEvent | undefined {
@@ -87,6 +101,11 @@ function latestAtOrBefore(events: readonly ScenarioEvent[], atNs: number): Scena
  * whenever an event's write takes less than the margin to become readable. A timeline is refreshed when a
  * reading is newer than what it covers, and once it is older than `maxAgeNs`, which bounds how long an event that
  * broke the margin can be missed; this process's own appends drop it.
+ *
+ * An event is stamped before its write, and the store cannot answer with it until the write is done: a reading
+ * stamped after the event but looked up meanwhile would get the previous step, and a replay of it, looked up
+ * later, the new one (two series in the store). So this process's own event writes (`append`) hold back the
+ * lookups they could change, those of their environment at or after their time; the rest never wait.
  */
 export function createSessionTimeline(
   source: TimelineSource,
@@ -102,6 +121,7 @@ export function createSessionTimeline(
   const timelines = new Map<string, Timeline>();
   const generations = new Map<string, number>();
   const refreshing = new Map<string, { fetchedNs: number; done: Promise<Timeline | undefined> }>();
+  const appending = new Map<string, PendingAppend[]>();
   const stats: SessionTimelineStats = { hits: 0, refreshes: 0, storeLookups: 0 };
 
   const covers = (t: Timeline | undefined, atNs: number, nowNs: number): t is Timeline =>
@@ -138,7 +158,7 @@ export function createSessionTimeline(
     return entry;
   };
 
-  const lookup: EventReader = async (environment, atNs) => {
+  const lookupNow: EventReader = async (environment, atNs) => {
     const nowNs = now();
     if (atNs === undefined || atNs > nowNs - marginNs || atNs < nowNs - windowNs) {
       stats.storeLookups++;
@@ -160,12 +180,40 @@ export function createSessionTimeline(
     return latestAtOrBefore(t.events, atNs);
   };
 
-  return {
-    lookup,
-    invalidate(environment) {
-      generations.set(environment, (generations.get(environment) ?? 0) + 1);
-      timelines.delete(environment);
-    },
-    stats,
+  const lookup: EventReader = (environment, atNs) => {
+    const writes = appending.get(environment);
+    if (writes === undefined) return lookupNow(environment, atNs);
+    const waits: Array<Promise<void>> = [];
+    for (const w of writes) if (atNs === undefined || w.timeNs <= atNs) waits.push(w.settled);
+    if (waits.length === 0) return lookupNow(environment, atNs);
+    return Promise.all(waits).then(() => lookupNow(environment, atNs));
   };
+
+  const invalidate = (environment: string): void => {
+    generations.set(environment, (generations.get(environment) ?? 0) + 1);
+    timelines.delete(environment);
+    // A refresh begun before now may lack the event: later lookups must not join it.
+    refreshing.delete(environment);
+  };
+
+  const append = async <T>(environment: string, timeNs: number, write: () => Promise<T>): Promise<T> => {
+    let release = (): void => undefined;
+    const entry: PendingAppend = { timeNs, settled: new Promise<void>((resolve) => (release = resolve)) };
+    const list = appending.get(environment);
+    if (list === undefined) appending.set(environment, [entry]);
+    else list.push(entry);
+    invalidate(environment);
+    try {
+      return await write();
+    } finally {
+      invalidate(environment);
+      const l = appending.get(environment) ?? [];
+      const i = l.indexOf(entry);
+      if (i >= 0) l.splice(i, 1);
+      if (l.length === 0) appending.delete(environment);
+      release();
+    }
+  };
+
+  return { lookup, invalidate, append, stats };
 }

@@ -107,9 +107,27 @@ export interface ValidationBody {
 /** What the body parsers return: the value, or the 400 body. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; body: ValidationBody };
 
-/** The original's 400 body for `errors`. */
-export function validationBody(errors: Record<string, string>): ValidationBody {
-  return { errors, message: 'Input payload validation failed' };
+/**
+ * Most problems a 400 lists. The original listed every one, but a 2 MB body of 1,000,000 bad readings made a
+ * 50 MB answer (20 MB: a process stuck for tens of minutes); past this many, one more entry counts the rest.
+ */
+export const MAX_LISTED_PROBLEMS = 100;
+
+/** The key of the entry counting the problems past {@link MAX_LISTED_PROBLEMS}: never a field path. */
+export const MORE_PROBLEMS_KEY = '...';
+
+/**
+ * The original's 400 body for `errors`: the first {@link MAX_LISTED_PROBLEMS} problems, keyed by field, then (when
+ * there are more, in `errors` or counted in `unlisted` without a message) `"...": "<n> more problems not listed"`.
+ */
+export function validationBody(errors: Record<string, string>, unlisted = 0): ValidationBody {
+  const fields = Object.keys(errors);
+  if (fields.length <= MAX_LISTED_PROBLEMS && unlisted === 0) return { errors, message: 'Input payload validation failed' };
+  const listed: Record<string, string> = {};
+  for (const f of fields.slice(0, MAX_LISTED_PROBLEMS)) listed[f] = errors[f] as string;
+  const more = Math.max(0, fields.length - MAX_LISTED_PROBLEMS) + unlisted;
+  listed[MORE_PROBLEMS_KEY] = `${more} more problem${more === 1 ? '' : 's'} not listed (the first ${MAX_LISTED_PROBLEMS} are)`;
+  return { errors: listed, message: 'Input payload validation failed' };
 }
 
 function notAnObject(input: unknown): { ok: false; body: ValidationBody } {
@@ -157,6 +175,24 @@ function timeProblem(v: unknown): string | undefined {
   return timestampProblem(v);
 }
 
+/** How many problems a reading has, as the loop below would list them, without writing their messages. */
+function readingProblemCount(m: unknown): number {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return 1;
+  const { sensor, unit, value, time } = m as Record<string, unknown>;
+  return (
+    (typeof sensor === 'string' && coreNameProblem(sensor) === undefined ? 0 : 1) +
+    (typeof unit === 'string' && coreNameProblem(unit) === undefined ? 0 : 1) +
+    (typeof value === 'number' && Number.isFinite(value) ? 0 : 1) +
+    (time === undefined || time === 0 || (typeof time === 'number' && timestampProblem(time) === undefined) ? 0 : 1)
+  );
+}
+
+/**
+ * A topology key no JavaScript object can hold as data: `topology["__proto__"] = v` sets the prototype (or does
+ * nothing), so the key would be lost on the way to the store, the MQTT message and the dashboard.
+ */
+const UNSTORABLE_KEY = '__proto__';
+
 /**
  * Validates a `measurementPost` body by hand: the ingest hot path runs it once per reading, where a schema
  * library costs more than the rest of the request. Accepts exactly what {@link measurementPostSchema} accepts
@@ -167,9 +203,18 @@ export function parseMeasurementPost(input: unknown): ParseResult<MeasurementPos
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return notAnObject(input);
   const o = input as Record<string, unknown>;
   let errors: Record<string, string> | undefined;
+  // Problems past the listed ones are only counted; readings are then checked without writing messages.
+  let listed = 0;
+  let unlisted = 0;
   const fail = (field: string, message: string): void => {
     errors ??= {};
-    if (errors[field] === undefined) errors[field] = message;
+    if (errors[field] !== undefined) return;
+    if (listed >= MAX_LISTED_PROBLEMS) {
+      unlisted++;
+      return;
+    }
+    errors[field] = message;
+    listed++;
   };
 
   const environment = o['environment'];
@@ -184,7 +229,7 @@ export function parseMeasurementPost(input: unknown): ParseResult<MeasurementPos
     } else {
       topology = {};
       for (const [k, v] of Object.entries(rawTopology as Record<string, unknown>)) {
-        const keyProblem = nameProblem(k, k);
+        const keyProblem = k === UNSTORABLE_KEY ? 'must not be __proto__ (it cannot be stored as a location tag)' : nameProblem(k, k);
         if (keyProblem !== undefined) {
           fail(`topology.${k}`, `key ${keyProblem}`);
           continue;
@@ -208,6 +253,10 @@ export function parseMeasurementPost(input: unknown): ParseResult<MeasurementPos
   } else {
     for (let i = 0; i < rawList.length; i++) {
       const m: unknown = rawList[i];
+      if (listed >= MAX_LISTED_PROBLEMS) {
+        unlisted += readingProblemCount(m);
+        continue;
+      }
       if (m === null || typeof m !== 'object' || Array.isArray(m)) {
         fail(`measurements.${i}`, `${describe(m)} is not of type 'object'`);
         continue;
@@ -243,7 +292,7 @@ export function parseMeasurementPost(input: unknown): ParseResult<MeasurementPos
   const batchTimeProblem = timeProblem(time);
   if (batchTimeProblem !== undefined) fail('time', batchTimeProblem);
 
-  if (errors !== undefined) return { ok: false, body: validationBody(errors) };
+  if (errors !== undefined) return { ok: false, body: validationBody(errors, unlisted) };
   return {
     ok: true,
     value: {
