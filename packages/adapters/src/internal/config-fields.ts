@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nameProblem } from '@energyrecorder/core';
 
 /**
  * An optional text key. The original YAML often carries `pass: ""` or `user: null` for devices without them, and
@@ -14,3 +15,20 @@ export const deviceIdentityKeys = {
   id: z.union([z.string(), z.number()]).transform(String).optional(),
   type: z.string().optional(),
 };
+
+/**
+ * `sensors[].unit` of the adapters whose sensors are configured by hand (Modbus, SNMP): required, as in the
+ * original. Registers and OIDs carry no unit, and the API refuses a reading whose unit is empty (or otherwise not a
+ * valid tag), so a sensor without one would lose every reading at run time instead of failing here.
+ */
+export const requiredSensorUnit = z
+  .union([z.string(), z.null()])
+  .optional()
+  .transform((v, ctx) => {
+    const problem = v === undefined || v === null || v === '' ? 'required: the unit of the readings, e.g. "W"' : nameProblem(v);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return String(v);
+  });

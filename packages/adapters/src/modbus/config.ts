@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { nameProblem } from '@energyrecorder/core';
-import { deviceIdentityKeys } from '../internal/config-fields.js';
+import { deviceIdentityKeys, requiredSensorUnit } from '../internal/config-fields.js';
 import { MODBUS_MAX_REGISTERS_PER_READ, MODBUS_REGISTER_TYPES, parseHostPort, registerCount } from './decode.js';
 
 /** Defaults of the `modbus` adapter keys, exported for the docs. */
@@ -21,27 +20,11 @@ export const DEFAULT_MODBUS = Object.freeze({
 const upper = (v: unknown): unknown => (typeof v === 'string' ? v.trim().toUpperCase() : v);
 const lower = (v: unknown): unknown => (typeof v === 'string' ? v.trim().toLowerCase() : v);
 
-/**
- * `sensors[].unit`: required. Registers carry no unit, and the API refuses a reading whose unit is empty (or
- * otherwise not a valid tag), so a sensor without one would lose every reading at run time instead of failing here.
- */
-const sensorUnit = z
-  .union([z.string(), z.null()])
-  .optional()
-  .transform((v, ctx) => {
-    const problem = v === undefined || v === null || v === '' ? 'required: the unit of the readings, e.g. "W"' : nameProblem(v);
-    if (problem !== undefined) {
-      ctx.addIssue({ code: 'custom', message: problem });
-      return z.NEVER;
-    }
-    return String(v);
-  });
-
 /** One `sensors[]` entry, with the original's key names (and `scale_factor_address`). */
 export const modbusSensorSchema = z
   .object({
     name: z.union([z.string().min(1), z.number()]).transform(String),
-    unit: sensorUnit,
+    unit: requiredSensorUnit,
     register_category: z.preprocess(lower, z.enum(['holding', 'input'])).default(DEFAULT_MODBUS.registerCategory),
     register_address: z.number().int().min(0).max(65535),
     register_type: z.preprocess(upper, z.enum(MODBUS_REGISTER_TYPES)),

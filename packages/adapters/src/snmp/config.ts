@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { configBoolean, nameProblem } from '@energyrecorder/core';
-import { deviceIdentityKeys, optionalText } from '../internal/config-fields.js';
+import { configBoolean } from '@energyrecorder/core';
+import { deviceIdentityKeys, optionalText, requiredSensorUnit } from '../internal/config-fields.js';
 import { isNumericOid, normaliseOid } from './decode.js';
 import { SNMP_PRESETS, expandPreset, presetSupportsOutlets, type SnmpSensorSpec } from './presets.js';
 import {
@@ -62,23 +62,6 @@ export function snmpTransport(hostAddress: string): 'udp4' | 'udp6' {
 }
 
 /**
- * `sensors[].unit`: required, as in the original. Only text answers `on`/`off`/`true`/`false` get a unit of their own
- * (`boolean`); a number would be reported with this one, and the API refuses a reading whose unit is empty (or
- * otherwise not a valid tag), so a sensor without one would lose every reading at run time instead of failing here.
- */
-const sensorUnit = z
-  .union([z.string(), z.null()])
-  .optional()
-  .transform((v, ctx) => {
-    const problem = v === undefined || v === null || v === '' ? 'required: the unit of the readings, e.g. "W"' : nameProblem(v);
-    if (problem !== undefined) {
-      ctx.addIssue({ code: 'custom', message: problem });
-      return z.NEVER;
-    }
-    return String(v);
-  });
-
-/**
  * One `sensors[]` entry: the original `{name, oid, unit}` plus `scale`, `offset`, `walk`, `sum` and
  * `skip_negative`.
  */
@@ -86,7 +69,8 @@ export const snmpSensorSchema = z
   .object({
     name: z.union([z.string().min(1), z.number()]).transform(String),
     oid,
-    unit: sensorUnit,
+    // Only text answers `on`/`off`/`true`/`false` get a unit of their own (`boolean`); numbers are reported with this one.
+    unit: requiredSensorUnit,
     scale: z.number().finite().default(1),
     offset: z.number().finite().default(0),
     walk: configBoolean().default(false),
