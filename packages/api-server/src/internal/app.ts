@@ -148,6 +148,19 @@ function noSession(env: string): string {
 /** Content type of every JSON answer. */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Werkzeug's upper-case reason phrase of `status`: the shell SDK greps `curl -i` output for "404 NOT FOUND". */
+function werkzeugPhrase(status: number): string {
+  return (STATUS_CODES[status] ?? '').toUpperCase();
+}
+
+/** The headers every answer carries: CORS, and the reason phrase as Werkzeug wrote it. */
+function originalHeaders(reply: FastifyReply): FastifyReply {
+  reply.headers(CORS);
+  const phrase = werkzeugPhrase(reply.statusCode);
+  if (phrase !== '') reply.raw.statusMessage = phrase;
+  return reply;
+}
+
 /**
  * JSON text as the original wrote it: flask-restx answers `json.dumps(data) + "\n"`, with Python's defaults (`", "`
  * and `": "` between items, every character outside printable ASCII escaped as `\uXXXX`) and the keys in the
@@ -283,17 +296,14 @@ function unsupportedMediaType(contentType: string | undefined): string {
  * route's hooks run for them, so the CORS headers and Werkzeug's reason phrase are set here.
  */
 function frameworkError(err: { code?: string; statusCode?: number; message: string }, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.headers(CORS);
-  const phrase = STATUS_CODES[err.statusCode ?? 500];
-  if (phrase !== undefined) reply.raw.statusMessage = phrase.toUpperCase();
-  if (err.code === 'FST_ERR_BAD_URL') {
-    return sendPython(reply, 400, { message: `The URL path is not valid (a malformed %-escape): ${describe(req.url)}` });
-  }
-  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return sendPython(reply, 414, { message: `A segment of the URL path is longer than ${MAX_PARAM_LENGTH} characters` });
-  }
   const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
-  return sendPython(reply, status, { message: status >= 500 ? `An unhandled exception occurred.${err.message}` : err.message });
+  const [code, message] =
+    err.code === 'FST_ERR_BAD_URL'
+      ? [400, `The URL path is not valid (a malformed %-escape): ${describe(req.url)}`]
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? [414, `A segment of the URL path is longer than ${MAX_PARAM_LENGTH} characters`]
+        : [status, status >= 500 ? `An unhandled exception occurred.${err.message}` : err.message];
+  return sendPython(originalHeaders(reply.code(code)), code, { message });
 }
 
 /**
@@ -313,8 +323,7 @@ function clientErrorHandler(requestTimeoutMs: number) {
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && inFlight?.headersSent !== true) {
       const body = pythonJson({ message });
-      const phrase = (STATUS_CODES[status] ?? '').toUpperCase();
-      socket.write(`HTTP/1.1 ${status} ${phrase}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.write(`HTTP/1.1 ${status} ${werkzeugPhrase(status)}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
     socket.destroy(err);
   };
@@ -521,10 +530,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   };
 
   app.addHook('onSend', async (req, reply, payload) => {
-    reply.headers(CORS);
-    // Werkzeug's upper-case reason phrases: the shell SDK greps `curl -i` output for "404 NOT FOUND".
-    const phrase = STATUS_CODES[reply.statusCode];
-    if (phrase !== undefined) reply.raw.statusMessage = phrase.toUpperCase();
+    originalHeaders(reply);
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
