@@ -1,4 +1,4 @@
-import { AdapterError, nowNs, TimeoutError, type AdapterContext, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
+import { AdapterError, nowNs, resolveVerifyCert, TimeoutError, type AdapterContext, type Logger, type PowerAdapter, type Reading } from '@energyrecorder/core';
 import { errorMessage, deviceTimeoutMs } from './device-support.js';
 import { credentialsOf, DEFAULT_HTTP_DEVICE } from './http-config.js';
 import {
@@ -25,17 +25,12 @@ export interface HttpDeviceConfig {
 
 /** `verify_cert` and `ca_file` as the client takes them; a CA path in both keys must be the same file. */
 function tlsOf(type: string, config: HttpDeviceConfig): { verifyCert: boolean; caFile?: string } {
-  const verify = config.verify_cert;
-  if (typeof verify === 'boolean') return { verifyCert: verify, ...(config.ca_file === undefined ? {} : { caFile: config.ca_file }) };
-  if (config.ca_file !== undefined && config.ca_file !== verify) {
-    throw new AdapterError(`verify_cert names a CA bundle (${verify}) and ca_file names another (${config.ca_file}): keep one of them`, {
-      adapterType: type,
-      target: config.host,
-      code: HTTP_ERROR_CODES.config,
-      retryable: false,
-    });
-  }
-  return { verifyCert: true, caFile: verify };
+  const { verify_cert: verifyCert, ca_file: caFile } = resolveVerifyCert(config, {
+    addIssue: (issue) => {
+      throw new AdapterError(`${issue.path.map(String).join('.')} ${issue.message}`, { adapterType: type, target: config.host, code: HTTP_ERROR_CODES.config, retryable: false });
+    },
+  });
+  return { verifyCert, ...(caFile === undefined ? {} : { caFile }) };
 }
 
 /** Builds the shared client for one device: scheme from `host` or `defaultScheme`, credentials when both are set. */
