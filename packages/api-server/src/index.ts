@@ -9,8 +9,8 @@ export { createSqliteStore, DEFAULT_SQLITE_STORE_OPTIONS } from './impl/sqlite-s
 export type { SqliteStore, SqliteStoreOptions } from './impl/sqlite-store.js';
 export { createInfluxStore, INFLUX_SCHEMA } from './impl/influx-store.js';
 export type { InfluxStoreOptions } from './impl/influx-store.js';
-export { deriveSessions, DEFAULT_SESSION_OPTIONS } from './sessions.js';
-export type { SessionOptions } from './sessions.js';
+export { applySessionEvent, deriveSessions, DEFAULT_SESSION_OPTIONS } from './sessions.js';
+export type { SessionEvent, SessionOptions } from './sessions.js';
 export { buildReport } from './report.js';
 export { measurementTopic, topicLevel, DEFAULT_MQTT_QUEUE_LIMIT } from './internal/mqtt-republisher.js';
 export { createDashboard } from './dashboard/attach.js';

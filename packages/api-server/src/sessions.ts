@@ -1,5 +1,4 @@
 import type { SessionSummary } from '@energyrecorder/core';
-import type { ScenarioEvent } from './store.js';
 
 /** Options of {@link deriveSessions}. */
 export interface SessionOptions {
@@ -14,14 +13,23 @@ export interface SessionOptions {
 /** Defaults of {@link SessionOptions}. */
 export const DEFAULT_SESSION_OPTIONS = Object.freeze({ maxDepth: 32 });
 
+/** One scenario event as {@link applySessionEvent} reads it; `Ns` is how the caller keeps times (the dashboard: text). */
+export interface SessionEvent<Ns> {
+  scenario: string;
+  step: string;
+  /** `true` for a start or step change, `false` for a stop. */
+  started: boolean;
+  timeNs: Ns;
+}
+
 /** The session `scenario` started at `timeNs`. */
-function open(e: ScenarioEvent, below: SessionSummary | undefined): SessionSummary {
-  const s: SessionSummary = { scenario: e.scenario, startNs: e.timeNs, endNs: null, running: true, steps: [{ step: e.step, startNs: e.timeNs, endNs: null }] };
+function open<Ns>(e: SessionEvent<Ns>, below: SessionSummary<Ns> | undefined): SessionSummary<Ns> {
+  const s: SessionSummary<Ns> = { scenario: e.scenario, startNs: e.timeNs, endNs: null, running: true, steps: [{ step: e.step, startNs: e.timeNs, endNs: null }] };
   if (below !== undefined) s.parent = { scenario: below.scenario, startNs: below.startNs };
   return s;
 }
 
-function end(s: SessionSummary, atNs: number): void {
+function end<Ns>(s: SessionSummary<Ns>, atNs: Ns): void {
   s.endNs = atNs;
   s.running = false;
   const last = s.steps[s.steps.length - 1];
@@ -29,11 +37,48 @@ function end(s: SessionSummary, atNs: number): void {
 }
 
 /** A start of the scenario `s` runs: a step change when the step differs (the SDK re-submits the scenario that way). */
-function resubmitted(s: SessionSummary, e: ScenarioEvent): void {
+function resubmitted<Ns>(s: SessionSummary<Ns>, e: SessionEvent<Ns>): void {
   const last = s.steps[s.steps.length - 1];
   if (last !== undefined && last.step === e.step) return;
   if (last !== undefined) last.endNs = e.timeNs;
   s.steps.push({ step: e.step, startNs: e.timeNs, endNs: null });
+}
+
+/** `stack[i]` was not restored: it ends where the session above it began, which did not run inside it. */
+function overwritten<Ns>(stack: readonly SessionSummary<Ns>[], i: number): void {
+  const lower = stack[i] as SessionSummary<Ns>;
+  const upper = stack[i + 1] as SessionSummary<Ns>;
+  end(lower, upper.startNs);
+  delete upper.parent;
+}
+
+/**
+ * Applies one event to `stack`, the running sessions bottom first (the top is the one the API shows), by the rule
+ * of {@link deriveSessions}; returns the session it opened, if any. The dashboard applies live events to the list
+ * it fetched with it, so both read the log the same way.
+ */
+export function applySessionEvent<Ns>(stack: SessionSummary<Ns>[], e: SessionEvent<Ns>, maxDepth = Number.POSITIVE_INFINITY): SessionSummary<Ns> | undefined {
+  if (!e.started) {
+    for (let i = stack.length - 2; i >= 0; i--) overwritten(stack, i);
+    const top = stack.pop();
+    if (top !== undefined) end(top, e.timeNs);
+    stack.length = 0;
+    return undefined;
+  }
+  const at = stack.findLastIndex((s) => s.scenario === e.scenario);
+  if (at >= 0) {
+    for (let i = stack.length - 1; i > at; i--) end(stack[i] as SessionSummary<Ns>, e.timeNs);
+    stack.length = at + 1;
+    resubmitted(stack[at] as SessionSummary<Ns>, e);
+    return undefined;
+  }
+  const s = open(e, stack[stack.length - 1]);
+  stack.push(s);
+  if (stack.length > maxDepth) {
+    overwritten(stack, 0);
+    stack.shift();
+  }
+  return s;
 }
 
 /**
@@ -49,41 +94,14 @@ function resubmitted(s: SessionSummary, e: ScenarioEvent): void {
  * A session is confirmed as nested only by a restore, which pops it: every session below the top is suspended and
  * unconfirmed. Returned in start order.
  */
-export function deriveSessions(events: readonly ScenarioEvent[], options: SessionOptions = {}): SessionSummary[] {
+export function deriveSessions(events: readonly SessionEvent<number>[], options: SessionOptions = {}): SessionSummary[] {
   const maxDepth = Math.max(1, options.maxDepth ?? DEFAULT_SESSION_OPTIONS.maxDepth);
   const out: SessionSummary[] = [];
-  // Bottom first; the top is the session the API shows. Scenarios in it are distinct (a start of one in it is a
-  // step change or a restore), so it is searched by name.
+  // Bottom first. Scenarios in it are distinct (a start of one in it is a step change or a restore).
   const stack: SessionSummary[] = [];
-  /** `stack[i]` was not restored: it ends where the session above it began, which did not run inside it. */
-  const overwritten = (i: number): void => {
-    const lower = stack[i] as SessionSummary;
-    const upper = stack[i + 1] as SessionSummary;
-    end(lower, upper.startNs);
-    delete upper.parent;
-  };
   for (const e of events) {
-    if (!e.started) {
-      for (let i = stack.length - 2; i >= 0; i--) overwritten(i);
-      const top = stack.pop();
-      if (top !== undefined) end(top, e.timeNs);
-      stack.length = 0;
-      continue;
-    }
-    const at = stack.findLastIndex((s) => s.scenario === e.scenario);
-    if (at >= 0) {
-      for (let i = stack.length - 1; i > at; i--) end(stack[i] as SessionSummary, e.timeNs);
-      stack.length = at + 1;
-      resubmitted(stack[at] as SessionSummary, e);
-      continue;
-    }
-    const s = open(e, stack[stack.length - 1]);
-    out.push(s);
-    stack.push(s);
-    if (stack.length > maxDepth) {
-      overwritten(0);
-      stack.shift();
-    }
+    const opened = applySessionEvent(stack, e, maxDepth);
+    if (opened !== undefined) out.push(opened);
   }
   return out;
 }

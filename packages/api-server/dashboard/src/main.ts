@@ -13,6 +13,7 @@ import { samplesToCsv, sessionsToCsv } from './csv.js';
 import { formatClock, formatDuration, formatWh } from './format.js';
 import { LiveChart, seriesColor, type StepBand } from './live-chart.js';
 import { nsTextToSeconds, nsToText } from './ns.js';
+import { applySessionEvent } from '../../src/sessions.js';
 import { renderReportBars, renderReportTable } from './report-view.js';
 import type {
   LiveBacklog,
@@ -250,49 +251,15 @@ function bandsFromSessions(): StepBand[] {
 }
 
 /**
- * Applies a scenario change to the local session list at once, read as the server reads its event log (a start of
- * a suspended scenario restores it, any other start nests, a stop ends them all); the next fetch replaces it with
- * the truth.
+ * Applies a scenario change to the local session list at once, by the server's own rule (`applySessionEvent`:
+ * a start of a suspended scenario restores it, any other start nests, a stop ends them all); the next fetch
+ * replaces it with the truth.
  */
 function patchSessions(event: LiveSession): void {
-  const at = nsToText(event.timeNs);
-  // Newest first: the first is the one the API shows, the others are suspended below it.
-  const running = state.sessions.filter((s) => s.running);
-  const end = (s: SessionSummary, when: string): void => {
-    const last = s.steps[s.steps.length - 1];
-    if (last !== undefined && last.endNs === null) last.endNs = when;
-    s.endNs = when;
-    s.running = false;
-  };
-  const top = running[0];
-  if (!event.started) {
-    // Not restored: each suspended one was overwritten by the one above it.
-    running.forEach((s, i) => {
-      const above = running[i - 1];
-      if (above !== undefined) delete above.parent;
-      end(s, above === undefined ? at : above.startNs);
-    });
-  } else {
-    const index = running.findIndex((s) => s.scenario === event.scenario);
-    const resumed = running[index];
-    if (resumed !== undefined) {
-      for (const s of running.slice(0, index)) end(s, at);
-      const last = resumed.steps[resumed.steps.length - 1];
-      if (last?.step !== event.step) {
-        if (last !== undefined) last.endNs = at;
-        resumed.steps.push({ step: event.step, startNs: at, endNs: null });
-      }
-    } else {
-      state.sessions.unshift({
-        scenario: event.scenario,
-        startNs: at,
-        endNs: null,
-        running: true,
-        steps: [{ step: event.step, startNs: at, endNs: null }],
-        ...(top === undefined ? {} : { parent: { scenario: top.scenario, startNs: top.startNs } }),
-      });
-    }
-  }
+  // The running sessions, oldest first, are the stack whose top the API shows.
+  const stack = state.sessions.filter((s) => s.running).reverse();
+  const opened = applySessionEvent(stack, { scenario: event.scenario, step: event.step, started: event.started, timeNs: nsToText(event.timeNs) });
+  if (opened !== undefined) state.sessions.unshift(opened);
   chart.setBands(bandsFromSessions());
   renderSessions();
 }
