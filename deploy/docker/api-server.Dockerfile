@@ -31,10 +31,15 @@ RUN apt-get update \
  && npm install -g --omit=dev --no-audit --no-fund /tmp/pkgs/energyrecorder-core-*.tgz /tmp/pkgs/energyrecorder-api-server-*.tgz \
  && apt-get purge -y python3 make g++ && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* /root/.npm /tmp/pkgs
 RUN useradd --system --uid 10001 --home-dir /var/lib/energyrecorder --create-home energyrecorder \
- && mkdir -p /etc/energyrecorder /var/log/energyrecorder \
- && chown energyrecorder /var/log/energyrecorder
+ && mkdir -p /etc/energyrecorder /var/log/energyrecorder /var/lib/energyrecorder/influx-queue \
+ && chown energyrecorder /var/log/energyrecorder /var/lib/energyrecorder/influx-queue
 USER energyrecorder
 WORKDIR /var/lib/energyrecorder
+# The InfluxDB write queue (INFLUX.queue, on by default; INFLUX.queue_dir, default ./influx-queue, i.e. this
+# path): readings acknowledged and not yet in InfluxDB. A volume, so that it outlives the container: give each
+# container its own named volume here (`-v influx-queue-api-1:/var/lib/energyrecorder/influx-queue`; an empty
+# named volume takes this directory's owner), never one volume to two containers.
+VOLUME ["/var/lib/energyrecorder/influx-queue"]
 EXPOSE 8888
 # Config at /etc/energyrecorder/webapp-settings.yaml (mount it read-only); SIGTERM drains in-flight requests.
 ENTRYPOINT ["energyrecorder-api", "--config", "/etc/energyrecorder/webapp-settings.yaml"]

@@ -126,7 +126,7 @@ const influx = await startInfluxd(join(dir, 'influx'));
 const apis = {};
 try {
   if (TARGETS.includes('influx')) {
-    apis.influx = await startApi(dir, 'api-influx', `INFLUX:\n  host: "${influx.url}"\n  db: "NRG"\nLOG:\n  level: warn\n`);
+    apis.influx = await startApi(dir, 'api-influx', `INFLUX:\n  host: "${influx.url}"\n  db: "NRG"\n  queue_dir: "${join(dir, 'influx-queue')}"\nLOG:\n  level: warn\n`);
   } else {
     // The baseline still needs the database the API would have created.
     await fetch(`${influx.url}/query?q=${encodeURIComponent('CREATE DATABASE NRG')}`, { method: 'POST' });

@@ -87,6 +87,7 @@ export function createStoreFromSettings(settings: WebappSettings, logger: Logger
       powerDataRetention: i.power_data_retention,
       runningScenariosRetention: i.running_scenarios_retention,
       timeoutMs: i.timeout_ms,
+      ...(i.queue ? { queue: { dir: i.queue_dir, maxBytes: i.queue_max_bytes } } : {}),
       logger: logger.child({ component: 'influx-store' }),
     });
   }
@@ -131,6 +132,8 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
       return app;
     },
     async listen() {
+      // Local files (the InfluxDB write queue): a failure is fatal, unlike a database that is down at start.
+      await store.open?.();
       try {
         await store.init();
       } catch (err) {

@@ -1,4 +1,4 @@
-import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync, type Stats } from 'node:fs';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -73,6 +73,41 @@ function writableFileProblem(path: string): string | undefined {
   return code === undefined ? undefined : `cannot be created: directory ${dir} is not writable (${code})`;
 }
 
+/**
+ * Why the directory `path` cannot hold the files the API writes into it (the InfluxDB write queue), given that
+ * the API creates it recursively at start: it must be a writable directory, or, when missing, its nearest
+ * existing ancestor must be; `undefined` when it can.
+ */
+function writableDirProblem(path: string): string | undefined {
+  let at = path;
+  for (;;) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(at, { throwIfNoEntry: false });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      // A file on the way (`a-file/queue`): the walk up finds it and names it.
+      if (code !== 'ENOTDIR') return `cannot be checked: ${at} (${code})`;
+    }
+    if (st === undefined) {
+      const parent = dirname(at);
+      if (parent === at) return 'no existing parent directory';
+      at = parent;
+      continue;
+    }
+    const existing = at === path;
+    if (!st.isDirectory()) return existing ? 'is not a directory' : `cannot be created: ${at} is not a directory`;
+    try {
+      // Files are created inside it: it must be searchable as well as writable.
+      accessSync(at, fsConstants.W_OK | fsConstants.X_OK);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      return existing ? `not writable (${code})` : `cannot be created: directory ${at} is not writable (${code})`;
+    }
+  }
+}
+
 /** Whether something is at `path`; other errors than "no such file" (EACCES) are thrown, not read as absence. */
 function fileExists(path: string): boolean {
   try {
@@ -109,8 +144,9 @@ function caFileProblem(path: string): string | undefined {
 
 /**
  * The files the settings name, checked as the API will use them: TLS certificate and key (PEM, and matching),
- * the CA files, the log file and the embedded store file (`storePath`, the `--store` override). The schema
- * cannot see these; without this check, `--check-config` passed and the start died on the first one.
+ * the CA files, the log file, the embedded store file (`storePath`, the `--store` override) and the InfluxDB
+ * write queue's directory. The schema cannot see these; without this check, `--check-config` passed and the
+ * start died on the first one.
  */
 export function checkSettingsFiles(settings: WebappSettings, storePath?: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -149,6 +185,11 @@ export function checkSettingsFiles(settings: WebappSettings, storePath?: string)
   if (settings.LOG.file !== undefined) {
     const problem = writableFileProblem(resolve(settings.LOG.file));
     if (problem !== undefined) issues.push({ path: 'LOG.file', message: `${settings.LOG.file}: ${problem}` });
+  }
+  if (settings.INFLUX?.queue === true) {
+    const dir = settings.INFLUX.queue_dir;
+    const problem = writableDirProblem(resolve(dir));
+    if (problem !== undefined) issues.push({ path: 'INFLUX.queue_dir', message: `${dir}: ${problem}` });
   }
   const store = storePath ?? settings.STORE.path;
   if (settings.INFLUX === undefined && store !== ':memory:') {
@@ -248,6 +289,15 @@ export async function runCli(argv: string[]): Promise<number> {
       [
         `configuration OK: ${origin}`,
         `  store: ${store}`,
+        ...(settings.INFLUX === undefined
+          ? []
+          : [
+              `  InfluxDB write queue: ${
+                settings.INFLUX.queue
+                  ? `${settings.INFLUX.queue_dir} (${resolve(settings.INFLUX.queue_dir)}), at most ${settings.INFLUX.queue_max_bytes} bytes`
+                  : 'off (a batch is acknowledged once influxd stored it)'
+              }`,
+            ]),
         `  listen: ${v.host ?? settings.BIND.split(':')[0]}:${port ?? settings.BIND.split(':').pop()}`,
         `  ALWAYS_RECORD: ${settings.ALWAYS_RECORD}`,
         `  MQTT: ${settings.MQTT === undefined ? 'off' : `${settings.MQTT.host}:${settings.MQTT.port} base "${settings.MQTT.base_path}"`}`,

@@ -1,4 +1,5 @@
 import type { PowerSample, Topology } from '@energyrecorder/core';
+import type { WriteQueueStatus } from './internal/write-queue.js';
 
 /** One change of the scenario state of an environment (the original's `RunningScenarios` point). */
 export interface ScenarioEvent {
@@ -96,6 +97,13 @@ export interface Store {
   readonly kind: string;
   /** True when {@link writeBatch} uses {@link MeasurementBatch.encodeLines} when given (InfluxDB line protocol). */
   readonly encodesLines?: boolean;
+  /**
+   * Opens what the store keeps locally (the InfluxDB store's write queue); a failure here is fatal, unlike
+   * {@link init}'s (a database down at start).
+   */
+  open?(): Promise<void>;
+  /** The local write queue's state, when the store has one (for metrics). */
+  readonly queue?: WriteQueueStatus | undefined;
   /** Creates the database, tables or retention policies when missing. */
   init(signal?: AbortSignal): Promise<void>;
   /** Throws when the store cannot be reached. */

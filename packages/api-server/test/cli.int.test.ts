@@ -97,9 +97,12 @@ function run(args: string[], cwd?: string): Promise<{ code: number | null; out: 
     const f = join(dir, 'webapp-settings.yaml');
     // The original's sample file, with the InfluxDB host pointed at the test peer.
     writeFileSync(f, `INFLUX:\n  host: "${influx.url}"\n  db: "NRG"\n  user: ""\n  pass: ""\nBIND: "0.0.0.0:8888"\nALWAYS_RECORD: True\n`);
-    expect((await run(['--config', f, '--check-config'])).code).toBe(0);
+    // In a temp working directory: the InfluxDB write queue (on by default) lives in ./influx-queue there.
+    const cwd = join(dir, 'sample');
+    mkdirSync(cwd);
+    expect((await run(['--config', f, '--check-config'], cwd)).code).toBe(0);
     const port = await getFreePort();
-    const p = spawn(process.execPath, [main, '--config', f, '--port', String(port), '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [main, '--config', f, '--port', String(port), '--host', '127.0.0.1'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -110,6 +113,7 @@ function run(args: string[], cwd?: string): Promise<{ code: number | null; out: 
       p.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(out).toContain('"msg":"recording API listening"');
+      expect(readdirSync(join(cwd, 'influx-queue'))).toEqual([]);
     } finally {
       if (p.exitCode === null) p.kill('SIGKILL');
     }
@@ -223,6 +227,38 @@ const haveOpenssl = peerAvailable('openssl', ['openssl']);
     const store = await run(['--check-config', '--store', join(dir, 'no-such-dir', 'x.db')], cwd);
     expect(store.code).toBe(2);
     expect(store.out).toContain('--store: ');
+  });
+
+  it('exits 2 naming INFLUX.queue_dir when the write queue cannot be created there, for --check-config and a real start alike', async () => {
+    writeFileSync(join(dir, 'a-file'), 'not a directory\n');
+    const influx = 'INFLUX:\n  host: "http://127.0.0.1:9"\n';
+    const isFile = workdir('queue-file', `${influx}  queue_dir: ${join(dir, 'a-file')}\n`);
+    for (const args of [['--config', 'settings.yaml', '--check-config'], ['--config', 'settings.yaml', '--port', '0', '--host', '127.0.0.1']]) {
+      const r = await run(args, isFile);
+      expect(r.code).toBe(2);
+      expect(r.out).toContain(`INFLUX.queue_dir: ${join(dir, 'a-file')}: is not a directory`);
+      expect(r.out).not.toContain('configuration OK');
+    }
+    // Created recursively at start: the nearest existing ancestor is what must be a writable directory.
+    const under = workdir('queue-under-file', `${influx}  queue_dir: ${join(dir, 'a-file', 'queue', 'deeper')}\n`);
+    const u = await run(['--config', 'settings.yaml', '--check-config'], under);
+    expect(u.code).toBe(2);
+    expect(u.out).toContain(`INFLUX.queue_dir: ${join(dir, 'a-file', 'queue', 'deeper')}: cannot be created: ${join(dir, 'a-file')} is not a directory`);
+    // The default, relative to the working directory, and a missing nested one are fine and not created by the check.
+    const dflt = workdir('queue-default', influx);
+    const d = await run(['--config', 'settings.yaml', '--check-config'], dflt);
+    expect(d.out).toContain(`InfluxDB write queue: ./influx-queue (${join(dflt, 'influx-queue')}), at most 1073741824 bytes`);
+    expect(d.code).toBe(0);
+    const nested = workdir('queue-nested', `${influx}  queue_dir: state/a/b\n  queue_max_bytes: 1000000\n`);
+    const n = await run(['--config', 'settings.yaml', '--check-config'], nested);
+    expect(n.out).toContain('InfluxDB write queue: state/a/b');
+    expect(n.code).toBe(0);
+    expect(readdirSync(nested)).toEqual(['settings.yaml']);
+    // queue: false writes nothing locally, so the directory is not checked.
+    const off = workdir('queue-off', `${influx}  queue: false\n  queue_dir: ${join(dir, 'a-file')}\n`);
+    const o = await run(['--config', 'settings.yaml', '--check-config'], off);
+    expect(o.out).toContain('InfluxDB write queue: off');
+    expect(o.code).toBe(0);
   });
 
   it('exits 2 when the TLS key is not the certificate\'s, and accepts a matching pair and a PEM CA file', async () => {

@@ -1,15 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noopLogger, type LogFields, type Logger } from '@energyrecorder/core';
 import { peerAvailable, startInfluxd, waitFor, type InfluxdPeer } from '@energyrecorder/testkit';
 import { createApiServer, type ApiEvent, type ApiServer } from '../src/index.js';
 import { scanMeasurementPost } from '../src/internal/packed-batch.js';
 import { nsFromNow, raw, sendJson } from './helpers.js';
+import { metric, queueDirs, queueDrained, readingKey, storedReadings, storedRows } from './influx-queue-support.js';
 
 const have = peerAvailable('influxd', ['influxd']);
 
-async function influxQuery(peer: InfluxdPeer, q: string, auth = 'admin:pw'): Promise<unknown> {
-  const res = await fetch(`${peer.url}/query?${new URLSearchParams({ q, db: 'NRG' }).toString()}`, {
+async function influxQuery(peer: InfluxdPeer, q: string, auth = 'admin:pw', db = 'NRG'): Promise<unknown> {
+  const res = await fetch(`${peer.url}/query?${new URLSearchParams({ q, db }).toString()}`, {
     headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` },
   });
   return res.json();
@@ -39,8 +40,14 @@ function warningLogger(): { logger: Logger; warnings: Array<{ message: string; f
   return { logger, warnings };
 }
 
-function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
-  return { INFLUX: { host: peer.url, db: 'NRG', user: 'admin', pass: 'pw', timeout_ms: 2000 }, BIND: '127.0.0.1:0', ...extra };
+const dirs = queueDirs('api-influx-queue');
+
+/**
+ * Settings of an API on the test peer, `influx` added to `INFLUX`. Each API gets its own write queue directory
+ * (the queue is on, as by default); `queue: false` for the answers that wait for influxd.
+ */
+function settings(peer: InfluxdPeer, influx: Record<string, unknown> = {}) {
+  return { INFLUX: { host: peer.url, db: 'NRG', user: 'admin', pass: 'pw', timeout_ms: 2000, queue_dir: dirs.next(), ...influx }, BIND: '127.0.0.1:0' };
 }
 
 (have ? describe : describe.skip)('InfluxDB store', () => {
@@ -61,6 +68,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     await a?.close();
     await b?.close();
     await peer?.stop();
+    dirs.removeAll();
   });
 
   it('creates the database and both retention policies at start', async () => {
@@ -78,6 +86,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
       measurements: [{ sensor: 'power', unit: 'W', value: 321.5 }],
     });
     expect(r.status).toBe(200);
+    await queueDrained(b);
     const got = JSON.stringify(await influxQuery(peer, `SELECT * FROM "SensorMeasurement" WHERE "environment" = 'shared'`));
     for (const col of ['equipement', 'environment', 'scenario', 'step', 'dc', 'rack', 'sensor', 'unit', 'value']) expect(got).toContain(`"${col}"`);
     expect(got).toContain('"S1"');
@@ -154,6 +163,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
       expect((await raw(url, 'POST', '/resources/equipments/general/measurements', { headers, body: general })).status).toBe(200);
       // The first took the byte path, the second did not.
       expect(await scannedBatches()).toBe(1);
+      await queueDrained(api);
       const rows = async (eq: string) => {
         const r = (await influxQuery(peer, `SELECT "environment","scenario","step","sensor","unit","value" FROM "SensorMeasurement" WHERE "equipement" = '${eq}'`)) as {
           results: Array<{ series?: Array<{ values: unknown[][] }> }>;
@@ -199,6 +209,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
       return sendJson(urlA, 'POST', `/resources/equipments/concurrent/measurements`, { environment: 'conc', measurements });
     });
     expect((await Promise.all(posts)).map((r) => r.status)).toEqual(posts.map(() => 200));
+    await queueDrained(a);
     const r = (await influxQuery(peer, `SELECT "value" FROM "SensorMeasurement" WHERE "equipement" = 'concurrent'`)) as {
       results: Array<{ series?: Array<{ values: Array<[string, number]> }> }>;
     };
@@ -208,8 +219,8 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(stored).toEqual(expected);
   });
 
-  it('answers 503 when influxd stops answering (SIGSTOP) within timeout_ms, and stores again once it resumes', async () => {
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, timeout_ms: 800 } }, port: 0 });
+  it('answers 503 without the write queue when influxd stops answering (SIGSTOP) within timeout_ms, and stores again once it resumes', async () => {
+    const api = createApiServer({ settings: settings(peer, { timeout_ms: 800, queue: false }), port: 0 });
     const url = await api.listen();
     const pid = Number(readFileSync(join(peer.dataDir, 'influxd.pid'), 'utf8').trim());
     const post = (value: number) =>
@@ -240,6 +251,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     const r = await sendJson(urlB, 'POST', '/resources/servers/srv%201/consumption', { power: 250, environment: 'legacy-i', time: t });
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ environment: 'legacy-i', scenario: 'L', step: 'one', power: 250 });
+    await queueDrained(b);
     const pm = (await influxQuery(peer, `SELECT "power", "hardware", "scenario", "step" FROM "PowerMeasurement" WHERE "environment" = 'legacy-i'`)) as {
       results: Array<{ series?: Array<{ columns: string[]; values: unknown[][] }> }>;
     };
@@ -266,33 +278,39 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect(body.equipments[0]?.avgWatts).toBeCloseTo(50, 6);
   });
 
-  it('answers 503 with Retry-After while influxd is down and stores again once it is back', async () => {
-    const env = 'outage';
-    const acked: number[] = [];
-    const post = async (i: number) => {
-      const r = await sendJson(urlA, 'POST', '/resources/equipments/srv/measurements', {
-        environment: env,
-        // + i µs: readings posted within one ms must stay distinct points.
-        measurements: [{ sensor: 'power', unit: 'W', value: i, time: nsFromNow() + i * 1000 }],
-      });
-      if (r.status === 200) acked.push(i);
-      return r;
-    };
-    for (let i = 0; i < 5; i++) await post(i);
-    await peer.kill();
-    const down = await post(100);
-    expect(down.status).toBe(503);
-    expect(down.headers['retry-after']).toBeDefined();
-    expect((down.json as { message: string }).message).toMatch(/unavailable/i);
-    const ping = await raw(urlA, 'GET', '/resources/monitoring/ping');
-    expect(ping.status).toBe(500);
-    await peer.restart();
-    // Clients come back after Retry-After; the API must notice the database is back by itself.
-    await waitFor(async () => (await raw(urlA, 'GET', '/resources/monitoring/ping')).status === 200, 'API sees influxd again', 20_000, 200);
-    for (let i = 5; i < 10; i++) await post(i);
-    const stored = await a.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
-    expect(stored.map((s) => s.powerWatts).sort((x, y) => x - y)).toEqual(acked.sort((x, y) => x - y));
-    expect(acked).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  it('answers 503 with Retry-After without the write queue while influxd is down and stores again once it is back', async () => {
+    const api = createApiServer({ settings: settings(peer, { queue: false }), port: 0 });
+    const url = await api.listen();
+    try {
+      const env = 'outage';
+      const acked: number[] = [];
+      const post = async (i: number) => {
+        const r = await sendJson(url, 'POST', '/resources/equipments/srv/measurements', {
+          environment: env,
+          // + i µs: readings posted within one ms must stay distinct points.
+          measurements: [{ sensor: 'power', unit: 'W', value: i, time: nsFromNow() + i * 1000 }],
+        });
+        if (r.status === 200) acked.push(i);
+        return r;
+      };
+      for (let i = 0; i < 5; i++) await post(i);
+      await peer.kill();
+      const down = await post(100);
+      expect(down.status).toBe(503);
+      expect(down.headers['retry-after']).toBeDefined();
+      expect((down.json as { message: string }).message).toMatch(/unavailable/i);
+      const ping = await raw(url, 'GET', '/resources/monitoring/ping');
+      expect(ping.status).toBe(500);
+      await peer.restart();
+      // Clients come back after Retry-After; the API must notice the database is back by itself.
+      await waitFor(async () => (await raw(url, 'GET', '/resources/monitoring/ping')).status === 200, 'API sees influxd again', 20_000, 200);
+      for (let i = 5; i < 10; i++) await post(i);
+      const stored = await api.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
+      expect(stored.map((s) => s.powerWatts).sort((x, y) => x - y)).toEqual(acked.sort((x, y) => x - y));
+      expect(acked).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      await api.close();
+    }
   });
 
   it('tags older readings on one process with scenario changes made through the other (session timeline)', async () => {
@@ -324,6 +342,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     const afterStop = nsFromNow();
     await new Promise((r) => setTimeout(r, 700));
     expect(await at(afterStop)).toBe(404);
+    await queueDrained(b);
     const got = JSON.stringify(await influxQuery(peer, `SELECT "value", "step" FROM "SensorMeasurement" WHERE "environment" = '${env}'`));
     expect(got).toMatch(/"one",1\]|1,"one"\]/);
     expect(got).toMatch(/"two",2\]|2,"two"\]/);
@@ -380,8 +399,8 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     expect((await raw(urlB, 'GET', `/resources/recorders/environment/${env}?time=${stopAt}`)).status).toBe(404);
   });
 
-  it("answers 400 with influxd's reason when it refuses a write (field type conflict), on both ingest paths", async () => {
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'CONFLICT' } }, port: 0 });
+  it("answers 400 with influxd's reason without the write queue when it refuses a write (field type conflict), on both ingest paths", async () => {
+    const api = createApiServer({ settings: settings(peer, { db: 'CONFLICT', queue: false }), port: 0 });
     const url = await api.listen();
     try {
       expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
@@ -406,27 +425,33 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     }
   });
 
-  it('recreates a dropped database by itself: 503 with Retry-After meanwhile, then stores again', async () => {
-    const env = 'dropped';
-    const post = (v: number) =>
-      sendJson(urlA, 'POST', '/resources/equipments/srv/measurements', { environment: env, measurements: [{ sensor: 'power', unit: 'W', value: v, time: nsFromNow() }] });
-    expect((await post(1)).status).toBe(200);
-    await influxQuery(peer, 'DROP DATABASE "NRG"');
-    const refused = await post(2);
-    expect(refused.status).toBe(503);
-    expect(refused.headers['retry-after']).toBeDefined();
-    // The client's retry lands once the API has created the database and its policies again; no restart.
-    await waitFor(async () => (await post(3)).status === 200, 'a write accepted after the database was recreated', 20_000, 200);
-    const rps = JSON.stringify(await influxQuery(peer, 'SHOW RETENTION POLICIES ON "NRG"'));
-    expect(rps).toContain('power_data_rp');
-    expect(rps).toContain('running_scenarios_rp');
-    expect((await sendJson(urlB, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'after', step: 'drop' })).status).toBe(200);
-    const stored = await a.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
-    expect(stored.map((x) => x.powerWatts)).toContain(3);
+  it('recreates a dropped database by itself: 503 with Retry-After without the write queue meanwhile, then stores again', async () => {
+    const api = createApiServer({ settings: settings(peer, { queue: false }), port: 0 });
+    const url = await api.listen();
+    try {
+      const env = 'dropped';
+      const post = (v: number) =>
+        sendJson(url, 'POST', '/resources/equipments/srv/measurements', { environment: env, measurements: [{ sensor: 'power', unit: 'W', value: v, time: nsFromNow() }] });
+      expect((await post(1)).status).toBe(200);
+      await influxQuery(peer, 'DROP DATABASE "NRG"');
+      const refused = await post(2);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBeDefined();
+      // The client's retry lands once the API has created the database and its policies again; no restart.
+      await waitFor(async () => (await post(3)).status === 200, 'a write accepted after the database was recreated', 20_000, 200);
+      const rps = JSON.stringify(await influxQuery(peer, 'SHOW RETENTION POLICIES ON "NRG"'));
+      expect(rps).toContain('power_data_rp');
+      expect(rps).toContain('running_scenarios_rp');
+      expect((await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'after', step: 'drop' })).status).toBe(200);
+      const stored = await api.store.queryPower({ environment: env, sensor: 'power', unit: 'W', fromNs: nsFromNow(-60), toNs: nsFromNow(60) });
+      expect(stored.map((x) => x.powerWatts)).toContain(3);
+    } finally {
+      await api.close();
+    }
   });
 
   it('refuses readings older than the measurements RP with a 400 naming the field instead of a 500', async () => {
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'RET1', power_data_retention: '1h' } }, port: 0 });
+    const api = createApiServer({ settings: settings(peer, { db: 'RET1', power_data_retention: '1h' }), port: 0 });
     const url = await api.listen();
     try {
       const r = await sendJson(url, 'POST', '/resources/equipments/old-srv/measurements', {
@@ -443,8 +468,8 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     }
   });
 
-  it('answers 400 and keeps the in-range readings when the RP was shortened behind its back (partial write)', async () => {
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'RET2' } }, port: 0 });
+  it('answers 400 without the write queue and keeps the in-range readings when the RP was shortened behind its back (partial write)', async () => {
+    const api = createApiServer({ settings: settings(peer, { db: 'RET2', queue: false }), port: 0 });
     const url = await api.listen();
     try {
       expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
@@ -480,7 +505,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
   });
   it("keeps an existing database's default RP (autogen): measurements go there and only running_scenarios_rp is added", async () => {
     await influxAdmin(peer, 'CREATE DATABASE "LEGACY"');
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'LEGACY' } }, port: 0 });
+    const api = createApiServer({ settings: settings(peer, { db: 'LEGACY' }), port: 0 });
     const url = await api.listen();
     try {
       expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
@@ -493,6 +518,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
         measurements: [{ sensor: 'power', unit: 'W', value: 17, time: old }],
       });
       expect(r.status).toBe(200);
+      await queueDrained(api);
       const res = await fetch(`${peer.url}/query?${new URLSearchParams({ db: 'LEGACY', q: `SELECT "value" FROM "autogen"."SensorMeasurement" WHERE "environment" = 'legacy-rp'` }).toString()}`, {
         headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
       });
@@ -505,7 +531,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
   it('creates power_data_rp as DEFAULT on an existing database only when it has no default RP left', async () => {
     await influxAdmin(peer, 'CREATE DATABASE "NODEFAULT"');
     await influxAdmin(peer, 'DROP RETENTION POLICY "autogen" ON "NODEFAULT"');
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'NODEFAULT' } }, port: 0 });
+    const api = createApiServer({ settings: settings(peer, { db: 'NODEFAULT' }), port: 0 });
     const url = await api.listen();
     try {
       expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
@@ -523,7 +549,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
   it("refuses readings older than the default RP keeps, not power_data_rp's duration, when power_data_rp is not the default", async () => {
     await influxAdmin(peer, 'CREATE DATABASE "SHORTDEF" WITH DURATION 1h REPLICATION 1 NAME "short"');
     await influxAdmin(peer, 'CREATE RETENTION POLICY "power_data_rp" ON "SHORTDEF" DURATION 3w REPLICATION 1');
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'SHORTDEF' } }, port: 0 });
+    const api = createApiServer({ settings: settings(peer, { db: 'SHORTDEF' }), port: 0 });
     const url = await api.listen();
     try {
       const r = await sendJson(url, 'POST', '/resources/equipments/short-srv/measurements', {
@@ -547,8 +573,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     await influxAdmin(peer, `CREATE USER "rec" WITH PASSWORD 'rec-pw'`);
     await influxAdmin(peer, 'GRANT ALL ON "GRANTED" TO "rec"');
     const { logger, warnings } = warningLogger();
-    const user = { ...settings(peer).INFLUX, db: 'GRANTED', user: 'rec', pass: 'rec-pw' };
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: user }, port: 0, logger });
+    const api = createApiServer({ settings: settings(peer, { db: 'GRANTED', user: 'rec', pass: 'rec-pw' }), port: 0, logger });
     const url = await api.listen();
     try {
       expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
@@ -580,7 +605,7 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
 
   it('answers 503 naming the statements to run when the database is missing and the user may not create it', async () => {
     await influxAdmin(peer, `CREATE USER "nobody" WITH PASSWORD 'n-pw'`);
-    const api = createApiServer({ settings: { ...settings(peer), INFLUX: { ...settings(peer).INFLUX, db: 'ABSENT', user: 'nobody', pass: 'n-pw' } }, port: 0 });
+    const api = createApiServer({ settings: settings(peer, { db: 'ABSENT', user: 'nobody', pass: 'n-pw' }), port: 0 });
     const url = await api.listen();
     try {
       const r = await sendJson(url, 'POST', '/resources/equipments/absent-srv/measurements', {
@@ -593,5 +618,228 @@ function settings(peer: InfluxdPeer, extra: Record<string, unknown> = {}) {
     } finally {
       await api.close();
     }
+  });
+});
+
+(have ? describe : describe.skip)('InfluxDB store: the durable write queue', () => {
+  let peer: InfluxdPeer;
+
+  beforeAll(async () => {
+    peer = await startInfluxd({ auth: { user: 'admin', pass: 'pw' } });
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    dirs.removeAll();
+  });
+
+  /** `/metrics` gauges of the write queue. */
+  const queueMetrics = async (url: string) => ({
+    batches: await metric(url, 'energyrecorder_influx_queue_batches'),
+    bytes: await metric(url, 'energyrecorder_influx_queue_bytes'),
+    oldestSeconds: await metric(url, 'energyrecorder_influx_queue_oldest_seconds'),
+    rejected: await metric(url, 'energyrecorder_influx_queue_rejected_total'),
+  });
+
+  it('acknowledges readings while influxd is down, answers 503 to a scenario start meanwhile, and stores each acknowledged reading once after it restarts', async () => {
+    // A batch is tagged with the session in force at its time, which the API asks influxd for; while influxd is
+    // down it answers with what it last read of the environment (the test below), here before the kill.
+    const api = createApiServer({ settings: settings(peer, { timeout_ms: 800 }), port: 0 });
+    const url = await api.listen();
+    const env = 'q-outage';
+    const batchNs = nsFromNow();
+    const acked = new Map<string, number>();
+    const statuses: number[] = [];
+    let n = 0;
+    let streaming = true;
+    let influxdDown = false;
+    // Readings i µs apart, 2 sensors each; below 1,000 posts none falls on a whole second (which the API moves).
+    const post = async (): Promise<void> => {
+      const i = n++;
+      const measurements = ['power', 'fan'].map((sensor, s) => ({ sensor, unit: 'W', value: i * 10 + s, time: batchNs + i * 1000 }));
+      const r = await sendJson(url, 'POST', '/resources/equipments/q-srv/measurements', { environment: env, time: batchNs, measurements });
+      statuses.push(r.status);
+      if (r.status === 200) for (const m of measurements) acked.set(readingKey(m.sensor, m.time), m.value);
+    };
+    const stream = (async () => {
+      while (streaming && n < 900) {
+        await post();
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    const posted = (count: number) => waitFor(() => statuses.length >= count, `${count} posts`, 30_000, 5);
+    try {
+      await posted(10);
+      await peer.kill();
+      influxdDown = true;
+      const atKill = statuses.length;
+      await posted(atKill + 20);
+      const down = await queueMetrics(url);
+      expect(down.batches).toBeGreaterThan(0);
+      expect(down.bytes).toBeGreaterThan(0);
+      expect(down.oldestSeconds).toBeGreaterThan(0);
+      // Scenario events are still written to influxd before the answer. (Another environment: a start drops
+      // the environment's timeline.)
+      const start = await sendJson(url, 'POST', '/resources/recorders/environment/q-outage-start', { scenario: 'S', step: 'one' });
+      expect(start.status).toBe(503);
+      expect(start.headers['retry-after']).toBeDefined();
+      await peer.restart();
+      influxdDown = false;
+      await posted(statuses.length + 10);
+      streaming = false;
+      await stream;
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      await waitFor(async () => (await queueMetrics(url)).batches === 0, 'the queue to be sent to influxd', 30_000, 100);
+      expect(await queueMetrics(url)).toEqual({ batches: 0, bytes: 0, oldestSeconds: 0, rejected: 0 });
+      const stored = await storedReadings(peer, 'NRG', env, 'admin:pw');
+      expect(stored.size).toBe(acked.size);
+      expect(stored).toEqual(acked);
+    } finally {
+      streaming = false;
+      await stream;
+      await api.close();
+      if (influxdDown) await peer.restart();
+    }
+  });
+
+  it('tags readings with the session it last read of their environment while influxd is down, and answers 503 for one it never looked up', async () => {
+    const { logger, warnings } = warningLogger();
+    const api = createApiServer({ settings: settings(peer, { timeout_ms: 800 }), port: 0, logger });
+    const url = await api.listen();
+    const env = 'q-known';
+    let influxdDown = false;
+    const post = (environment: string, value: number, time?: number) =>
+      sendJson(url, 'POST', '/resources/equipments/known-srv/measurements', {
+        environment,
+        ...(time === undefined ? {} : { time }),
+        measurements: [{ sensor: 'power', unit: 'W', value }],
+      });
+    try {
+      expect((await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'K', step: 'one' })).status).toBe(200);
+      expect((await sendJson(url, 'POST', `/resources/recorders/environment/${env}/step`, { step: 'two' })).status).toBe(200);
+      // This batch makes the API read the session of the environment.
+      expect((await post(env, 1, nsFromNow())).status).toBe(200);
+      await peer.kill();
+      influxdDown = true;
+      // Stamped now, and without a time (the API's clock): tagged with what the API read before the kill.
+      expect((await post(env, 2, nsFromNow())).status).toBe(200);
+      expect((await post(env, 3)).status).toBe(200);
+      // An environment this API never looked up: it cannot know what runs there.
+      for (const time of [nsFromNow(), undefined]) {
+        const never = await post('q-never', 4, time);
+        expect(never.status).toBe(503);
+        expect(never.headers['retry-after']).toBeDefined();
+      }
+      const fallbacks = warnings.filter((w) => /session state this process last read/.test(w.message));
+      expect(fallbacks).toHaveLength(1);
+      expect(fallbacks[0]?.fields).toMatchObject({ env });
+      expect((await queueMetrics(url)).batches).toBeGreaterThanOrEqual(2);
+      await peer.restart();
+      influxdDown = false;
+      await queueDrained(api, 30_000);
+      const rows = await storedRows(peer, 'NRG', env, 'admin:pw');
+      expect(rows.map((r) => ({ value: r.value, scenario: r.scenario, step: r.step })).sort((x, y) => x.value - y.value)).toEqual(
+        [1, 2, 3].map((value) => ({ value, scenario: 'K', step: 'two' })),
+      );
+      expect(await storedRows(peer, 'NRG', 'q-never', 'admin:pw')).toEqual([]);
+    } finally {
+      await api.close();
+      if (influxdDown) await peer.restart();
+    }
+  });
+
+  it('acknowledges a batch influxd refuses for good (field type conflict), keeps its lines with the reason in rejected.lp, and stores the other batches', async () => {
+    const queueDir = dirs.next();
+    const api = createApiServer({ settings: settings(peer, { db: 'QCONFLICT', queue_dir: queueDir }), port: 0 });
+    const url = await api.listen();
+    try {
+      expect((await raw(url, 'GET', '/resources/monitoring/ping')).status).toBe(200);
+      // Another tool wrote `value` as a string two days ago: influxd refuses floats in that day's shard only.
+      const oldNs = nsFromNow(-2 * 86_400);
+      const seeded = await fetch(`${peer.url}/write?db=QCONFLICT&precision=n`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+        body: `SensorMeasurement,environment=q-conflict,equipement=other value="text" ${oldNs}`,
+      });
+      expect(seeded.status).toBe(204);
+      const t = nsFromNow();
+      const good = (i: number) => ({ environment: 'q-fine', time: t, measurements: [{ sensor: 'power', unit: 'W', value: i, time: t + i * 1000 }] });
+      const bad = { environment: 'q-conflict', time: oldNs, measurements: [{ sensor: 'power', unit: 'W', value: 1.5, time: oldNs + 1000 }] };
+      // Posted together, so the queue may send them in one write, which influxd refuses as a whole.
+      const answers = await Promise.all([good(1), bad, good(2), good(3)].map((body) => sendJson(url, 'POST', '/resources/equipments/conflict-srv/measurements', body)));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      await waitFor(async () => (await queueMetrics(url)).batches === 0, 'the queue to be sent to influxd', 20_000, 50);
+      expect((await queueMetrics(url)).rejected).toBe(1);
+      const rejected = readFileSync(join(queueDir, 'rejected.lp'), 'utf8').split('\n');
+      expect(rejected).toHaveLength(3);
+      expect(rejected[0]).toMatch(/^# \S+ InfluxDB refused these lines for good: .*field type conflict/);
+      expect(rejected[1]).toMatch(/^SensorMeasurement,environment=q-conflict,equipement=conflict-srv,.*sensor=power.* value=1\.5 \d+$/);
+      expect(rejected[2]).toBe('');
+      expect(await storedReadings(peer, 'QCONFLICT', 'q-fine', 'admin:pw')).toEqual(new Map([1, 2, 3].map((i) => [readingKey('power', t + i * 1000), i])));
+      // The refused reading is not stored; the string written by the other tool is (a field typed differently in
+      // two shards is read one type at a time).
+      const values = async (type: string): Promise<unknown[]> => {
+        const r = (await influxQuery(peer, `SELECT "value"::${type} FROM "SensorMeasurement" WHERE "environment" = 'q-conflict'`, 'admin:pw', 'QCONFLICT')) as {
+          results: Array<{ series?: Array<{ values: unknown[][] }> }>;
+        };
+        return r.results[0]?.series?.[0]?.values.map((v) => v[1]) ?? [];
+      };
+      expect(await values('string')).toEqual(['text']);
+      expect(await values('float')).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('includes readings acknowledged just before a report in it (read your writes), even while the queue waits to send them again', async () => {
+    await influxAdmin(peer, 'CREATE DATABASE "RYW" WITH DURATION 3w REPLICATION 1 NAME "power_data_rp"');
+    await influxAdmin(peer, 'CREATE RETENTION POLICY "running_scenarios_rp" ON "RYW" DURATION 52w REPLICATION 1');
+    await influxAdmin(peer, `CREATE USER "ryw" WITH PASSWORD 'ryw-pw'`);
+    await influxAdmin(peer, 'GRANT ALL ON "RYW" TO "ryw"');
+    const api = createApiServer({ settings: settings(peer, { db: 'RYW', user: 'ryw', pass: 'ryw-pw', timeout_ms: 5000 }), port: 0 });
+    const url = await api.listen();
+    try {
+      const env = 'q-ryw';
+      expect((await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'R', step: 'one' })).status).toBe(200);
+      const list = await raw(url, 'GET', `/resources/recorders/environment/${env}/sessions`);
+      const startNs = (list.json as { sessions: Array<{ startNs: number }> }).sessions[0]?.startNs as number;
+      // influxd refuses the API's writes (403) while its reads still work: the queue keeps the batch and retries,
+      // waiting longer after each failure.
+      await influxAdmin(peer, 'GRANT READ ON "RYW" TO "ryw"');
+      const now = nsFromNow();
+      const measurements = Array.from({ length: 5 }, (_, i) => ({ sensor: 'power', unit: 'W', value: 40 + i * 5, time: now - (4 - i) * 1e6 }));
+      expect(measurements[0]?.time).toBeGreaterThan(startNs);
+      expect((await sendJson(url, 'POST', '/resources/equipments/ryw-srv/measurements', { environment: env, measurements })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await queueMetrics(url)).batches).toBe(1);
+      // Writes allowed again; the queue's next try is hundreds of ms away, and the report is asked for now.
+      await influxAdmin(peer, 'GRANT ALL ON "RYW" TO "ryw"');
+      const rep = await raw(url, 'GET', `/resources/recorders/environment/${env}/report?start=${startNs}`);
+      expect(rep.status).toBe(200);
+      const body = rep.json as { equipments: Array<{ equipment: string; avgWatts: number }> };
+      expect(body.equipments.map((e) => e.equipment)).toEqual(['ryw-srv']);
+      expect((await queueMetrics(url)).batches).toBe(0);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('refuses to start a second store on the queue directory of a running one, naming INFLUX.queue_dir, and leaves the first one working', async () => {
+    const queueDir = dirs.next();
+    const first = createApiServer({ settings: settings(peer, { queue_dir: queueDir }), port: 0 });
+    const second = createApiServer({ settings: settings(peer, { queue_dir: queueDir }), port: 0 });
+    const url = await first.listen();
+    try {
+      await expect(second.listen()).rejects.toThrow(/INFLUX\.queue_dir/);
+      await second.close();
+      // The failed start did not take the directory from the first store.
+      expect(readFileSync(join(queueDir, 'lock.pid'), 'utf8').trim()).toBe(String(process.pid));
+      const t = nsFromNow();
+      const r = await sendJson(url, 'POST', '/resources/equipments/lock-srv/measurements', { environment: 'q-lock', measurements: [{ sensor: 'power', unit: 'W', value: 4, time: t }] });
+      expect(r.status).toBe(200);
+      expect(await first.store.queryPower({ environment: 'q-lock', sensor: 'power', unit: 'W', fromNs: t - 1e9, toNs: t + 1e9 })).toEqual([{ equipment: 'lock-srv', timestampNs: t, powerWatts: 4 }]);
+    } finally {
+      await first.close();
+    }
+    expect(existsSync(join(queueDir, 'lock.pid'))).toBe(false);
   });
 });

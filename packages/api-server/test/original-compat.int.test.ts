@@ -1,6 +1,7 @@
-import { peerAvailable, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
+import { makeTempDir, peerAvailable, removeDir, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
 import { createApiServer, type ApiServer } from '../src/index.js';
 import { nsFromNow, raw, sendJson } from './helpers.js';
+import { queueDrained } from './influx-queue-support.js';
 
 // Points as the original stored them (seed-behaviour §1.3, §1.4), on both stores: names with backslashes, which it
 // wrote as they are, and whole-second batches of its collectors (`int(now_s) * 1e9`, §2), which its random ns
@@ -86,15 +87,18 @@ describe('whole-second batches (embedded store)', () => {
   let peer: InfluxdPeer;
   let api: ApiServer;
   let url: string;
+  let queueDir: string | undefined;
 
   beforeAll(async () => {
     peer = await startInfluxd();
-    api = createApiServer({ settings: { INFLUX: { host: peer.url, db: 'NRG', timeout_ms: 5000 }, BIND: '127.0.0.1:0' }, port: 0 });
+    queueDir = makeTempDir('api-compat-queue');
+    api = createApiServer({ settings: { INFLUX: { host: peer.url, db: 'NRG', timeout_ms: 5000, queue_dir: queueDir }, BIND: '127.0.0.1:0' }, port: 0 });
     url = await api.listen();
   });
   afterAll(async () => {
     await api?.close();
     await peer?.stop();
+    if (queueDir !== undefined) removeDir(queueDir);
   });
 
   it.each(['power', 'sensors', 'topology'] as const)(
@@ -112,6 +116,7 @@ describe('whole-second batches (embedded store)', () => {
     await sendJson(url, 'POST', '/resources/equipments/twin/measurements', { environment: 'ws-twin', topology: null, measurements: [reading] });
     // `topology: {}` sends the batch down the general path; same series, so the same point when the times agree.
     await sendJson(url, 'POST', '/resources/equipments/twin/measurements', { environment: 'ws-twin', topology: {}, measurements: [reading] });
+    await queueDrained(api);
     const got = await rows(peer, `SELECT "value" FROM "SensorMeasurement" WHERE "environment" = 'ws-twin'`);
     expect(got).toHaveLength(1);
     expect(Number(got[0]?.['time']) - second).toBeLessThan(1e6);
@@ -131,6 +136,7 @@ describe('whole-second batches (embedded store)', () => {
       measurements: [{ sensor: 'power\\in', unit: 'W', value: 42, time: t }],
     });
     expect(post.status).toBe(200);
+    await queueDrained(api);
 
     // InfluxDB holds one backslash where the name has one, as the original's writes (spaces escaped only) left it.
     const stored = await rows(peer, `SELECT * FROM "SensorMeasurement" WHERE "environment" = ${lit(env)}`);
@@ -166,6 +172,7 @@ describe('whole-second batches (embedded store)', () => {
     });
     expect(r.status).toBe(200);
     expect((await raw(url, 'GET', path)).json).toEqual({ environment: env, scenario: 'A\\B', step: 'running' });
+    await queueDrained(api);
     const stored = await rows(peer, `SELECT * FROM "SensorMeasurement" WHERE "environment" = ${lit(env)}`);
     expect(stored.map((s) => s['scenario'])).toEqual(['A\\B']);
   });

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { getFreePort } from '@energyrecorder/testkit';
+import { getFreePort, makeTempDir, removeDir } from '@energyrecorder/testkit';
 import { createApiServer, type ApiServer } from '../src/index.js';
 import { nsFromNow, raw, sendJson } from './helpers.js';
 
@@ -185,15 +185,17 @@ describe('recording API answers read by the original shell SDK (embedded store)'
 
   it("words a ping that cannot reach the store as the original's default handler did", async () => {
     const port = await getFreePort();
-    const down = createApiServer({ settings: { INFLUX: { host: `http://127.0.0.1:${port}`, db: 'NRG', timeout_ms: 500 }, BIND: '127.0.0.1:0' }, port: 0 });
-    const base = await down.listen();
+    const queueDir = makeTempDir('api-shell-queue');
+    const down = createApiServer({ settings: { INFLUX: { host: `http://127.0.0.1:${port}`, db: 'NRG', timeout_ms: 500, queue_dir: queueDir }, BIND: '127.0.0.1:0' }, port: 0 });
     try {
+      const base = await down.listen();
       const ping = await raw(base, 'GET', '/resources/monitoring/ping');
       expect(ping.status).toBe(500);
       expect((ping.json as { message: string }).message).toMatch(/^An unhandled exception occurred\.Unable to connect influxDB: \S/);
       expect(ping.text.endsWith('"}\n')).toBe(true);
     } finally {
       await down.close();
+      removeDir(queueDir);
     }
   });
 });

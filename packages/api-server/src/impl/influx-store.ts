@@ -6,6 +6,7 @@ import { StoreError, StoreUnavailableError } from '../errors.js';
 import { parseDurationNs } from '../internal/duration.js';
 import { pointsToBatches } from '../internal/batches.js';
 import { nsSecondsPart } from '../internal/timestamps.js';
+import { WriteQueue, type SendOutcome } from '../internal/write-queue.js';
 import type { EncodedLines, EquipmentSample, MeasurementBatch, PowerQuery, ScenarioEvent, Store } from '../store.js';
 
 /** Options of {@link createInfluxStore}. */
@@ -24,6 +25,11 @@ export interface InfluxStoreOptions {
   /** Duration of `running_scenarios_rp` when the store creates it. */
   runningScenariosRetention: string;
   timeoutMs: number;
+  /**
+   * The durable write queue (INFLUX.queue): batches are acknowledged once synced to files in `dir` and written
+   * to influxd from there. Absent: each batch is acknowledged once influxd stored it (503 while it cannot).
+   */
+  queue?: { dir: string; maxBytes: number };
   logger?: Logger;
 }
 
@@ -503,6 +509,26 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       });
     }
   };
+  // The durable queue's sender: refusals that sending again cannot change are its `stored: false`.
+  const sendQueued = async (body: Buffer): Promise<SendOutcome> => {
+    try {
+      await guard('writing measurements', () => write(body, undefined));
+      return { stored: true };
+    } catch (err) {
+      // influxd stored every point but those its retention drops at once.
+      if (err instanceof ValidationError) {
+        logger.warn({ err: err.message }, 'InfluxDB dropped queued readings older than its retention policy keeps');
+        return { stored: true };
+      }
+      if (err instanceof StoreError) return { stored: false, reason: err.message };
+      throw err;
+    }
+  };
+  const writeQueue =
+    options.queue === undefined
+      ? undefined
+      : new WriteQueue({ dir: options.queue.dir, maxBytes: options.queue.maxBytes, send: sendQueued, logger });
+
   const enqueue = (lines: EncodedLines): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       queued.push({ lines, resolve, reject });
@@ -592,6 +618,12 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
   return {
     kind: 'influx',
     encodesLines: true,
+    async open() {
+      await writeQueue?.open();
+    },
+    get queue() {
+      return writeQueue?.status;
+    },
     async init(signal) {
       await ensureSchema(signal);
     },
@@ -658,9 +690,11 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       signal?.throwIfAborted();
       const lines = encodeBatch(batch, escaped);
       if (lines.maxBytes === 0) return;
-      await enqueue(lines);
+      await (writeQueue === undefined ? enqueue(lines) : writeQueue.append(lines));
     },
     async queryPower(q: PowerQuery, signal): Promise<EquipmentSample[]> {
+      // Read your writes: readings acknowledged before the query are stored first.
+      await writeQueue?.drained(options.timeoutMs);
       return guard('querying power', async () => {
         const rows = await query(
           `SELECT "value", "equipement" FROM "${INFLUX_SCHEMA.measurement}" WHERE "environment" = $env AND "sensor" = $sensor AND "unit" = $unit AND time >= $from AND time <= $to ORDER BY time ASC`,
@@ -683,6 +717,7 @@ export function createInfluxStore(options: InfluxStoreOptions): Store {
       });
     },
     async close() {
+      await writeQueue?.close();
       await dispatcher.close();
     },
   };

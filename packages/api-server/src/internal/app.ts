@@ -384,6 +384,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
   metrics.counter('energyrecorder_ingest_scanned_batches_total', 'Measurement batches read by the byte scanner (InfluxDB fast path) rather than JSON.parse');
   metrics.counter('energyrecorder_store_errors_total', 'Store operations that failed, by kind');
   metrics.histogram('energyrecorder_store_latency_seconds', 'Store operation latency', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
+  if (deps.store.queue !== undefined) {
+    metrics.gauge('energyrecorder_influx_queue_bytes', 'Bytes of readings acknowledged and waiting in the write queue for InfluxDB', () => deps.store.queue?.bytes ?? 0);
+    metrics.gauge('energyrecorder_influx_queue_batches', 'Batches acknowledged and waiting in the write queue for InfluxDB', () => deps.store.queue?.batches ?? 0);
+    metrics.gauge('energyrecorder_influx_queue_oldest_seconds', 'Age of the oldest batch waiting for InfluxDB', () => {
+      const oldest = deps.store.queue?.oldestMs;
+      return oldest === undefined ? 0 : (Date.now() - oldest) / 1000;
+    });
+    metrics.gauge('energyrecorder_influx_queue_rejected_total', 'Queued batches InfluxDB refused for good (kept in rejected.lp)', () => deps.store.queue?.rejected ?? 0);
+  }
   metrics.gauge('energyrecorder_mqtt_queue_depth', 'Messages waiting for the MQTT broker', () => deps.mqtt?.queueDepth ?? 0);
   metrics.gauge('energyrecorder_mqtt_published_total', 'Messages handed to the MQTT broker', () => deps.mqtt?.published ?? 0);
   metrics.gauge('energyrecorder_mqtt_dropped_total', 'Messages dropped from a full MQTT queue', () => deps.mqtt?.dropped ?? 0);
@@ -611,6 +620,32 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     return e !== undefined && e.started ? e : undefined;
   };
   const running = (e: ScenarioEvent) => runningScenario(e.environment, e.scenario, e.step);
+  /**
+   * The session tagging a batch. With a write queue (the batch is kept even while the store is down), a store
+   * that cannot be read does not refuse the batch when this process knows the environment's state at its time:
+   * no event can be written while the store is down, so that state holds, bar an event another API process
+   * wrote in the moments before the outage that this one had not read yet.
+   */
+  let lastFallbackWarning = 0;
+  const ingestSession = async (env: string, atNs?: number): Promise<ScenarioEvent | undefined> => {
+    try {
+      return await current(env, atNs);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || store.queue === undefined) throw err;
+      const known = timeline.lastKnown(env, atNs);
+      if (known === undefined) throw err;
+      const now = Date.now();
+      if (now - lastFallbackWarning >= 60_000) {
+        lastFallbackWarning = now;
+        logger.warn(
+          { env, asOf: new Date(known.asOfNs / 1e6).toISOString(), err: err.message },
+          'the store cannot be read: readings are tagged with the session state this process last read, and queued',
+        );
+      }
+      const e = known.event;
+      return e !== undefined && e.started ? e : undefined;
+    }
+  };
 
   app.get(
     '/resources/recorders/environment/:env',
@@ -804,7 +839,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; m
     legacyPower?: number,
   ): Promise<{ scenario: string; step: string } | undefined> => {
     // As the original intended (seed-behaviour §1.5): the session running at the collect time tags the batch.
-    const e = await current(environment, collectNs);
+    const e = await ingestSession(environment, collectNs);
     if (e === undefined && !deps.alwaysRecord) {
       await sendPython(reply, 404, { message: noSession(environment) });
       return undefined;

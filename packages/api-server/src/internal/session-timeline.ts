@@ -68,6 +68,14 @@ export interface SessionTimeline {
    * before and after the write.
    */
   append<T>(environment: string, timeNs: number, write: () => Promise<T>): Promise<T>;
+  /**
+   * What this process last learnt of `environment` for a reading at `atNs` (now when absent), for when the store
+   * cannot be read: its kept timeline when that covers `atNs`, else the answer of its newest store lookup when
+   * `atNs` is at or after the time that answer holds for (the reading's, or the lookup's when earlier or untimed)
+   * and no timeline was kept since; `undefined` when it knows nothing that answers (never looked up, or an event
+   * of its own was written since). Events other processes wrote after that knowledge are not in it.
+   */
+  lastKnown(environment: string, atNs?: number): { event: ScenarioEvent | undefined; asOfNs: number } | undefined;
   readonly stats: SessionTimelineStats;
 }
 
@@ -123,6 +131,22 @@ export function createSessionTimeline(
   const refreshing = new Map<string, { fetchedNs: number; done: Promise<Timeline | undefined> }>();
   const appending = new Map<string, PendingAppend[]>();
   const stats: SessionTimelineStats = { hits: 0, refreshes: 0, storeLookups: 0 };
+  /**
+   * Per environment, the newest answer of a point lookup, while no local event was written since: the store's state
+   * as of `asOfNs`: the reading's time, or when the lookup was made if that is earlier or the reading has none.
+   */
+  const lastAnswers = new Map<string, { asOfNs: number; event: ScenarioEvent | undefined }>();
+  /** Per environment, the latest time of an event write of this process. */
+  const ownEvents = new Map<string, number>();
+  const remember = (environment: string, generation: number, asOfNs: number, event: ScenarioEvent | undefined): void => {
+    // A lookup that overlapped a local event write may lack it; one of a time before such an event does.
+    if ((generations.get(environment) ?? 0) !== generation || asOfNs < (ownEvents.get(environment) ?? -Infinity)) return;
+    const kept = lastAnswers.get(environment);
+    if (kept !== undefined && kept.asOfNs > asOfNs) return;
+    lastAnswers.delete(environment);
+    lastAnswers.set(environment, { asOfNs, event });
+    if (lastAnswers.size > maxEnvironments) lastAnswers.delete(lastAnswers.keys().next().value as string);
+  };
 
   const covers = (t: Timeline | undefined, atNs: number, nowNs: number): t is Timeline =>
     t !== undefined && atNs >= t.horizonNs && atNs <= t.fetchedNs - marginNs && nowNs - t.fetchedNs <= maxAgeNs;
@@ -162,7 +186,10 @@ export function createSessionTimeline(
     const nowNs = now();
     if (atNs === undefined || atNs > nowNs - marginNs || atNs < nowNs - windowNs) {
       stats.storeLookups++;
-      return point(environment, atNs);
+      const generation = generations.get(environment) ?? 0;
+      const e = await point(environment, atNs);
+      remember(environment, generation, Math.min(atNs ?? nowNs, nowNs), e);
+      return e;
     }
     const kept = timelines.get(environment);
     if (covers(kept, atNs, nowNs)) {
@@ -192,6 +219,7 @@ export function createSessionTimeline(
   const invalidate = (environment: string): void => {
     generations.set(environment, (generations.get(environment) ?? 0) + 1);
     timelines.delete(environment);
+    lastAnswers.delete(environment);
     // A refresh begun before now may lack the event: later lookups must not join it.
     refreshing.delete(environment);
   };
@@ -202,6 +230,7 @@ export function createSessionTimeline(
     const list = appending.get(environment);
     if (list === undefined) appending.set(environment, [entry]);
     else list.push(entry);
+    ownEvents.set(environment, Math.max(ownEvents.get(environment) ?? -Infinity, timeNs));
     invalidate(environment);
     try {
       return await write();
@@ -215,5 +244,16 @@ export function createSessionTimeline(
     }
   };
 
-  return { lookup, invalidate, append, stats };
+  const lastKnown = (environment: string, atNs?: number): { event: ScenarioEvent | undefined; asOfNs: number } | undefined => {
+    const t = atNs ?? now();
+    const kept = timelines.get(environment);
+    const keptAsOfNs = kept === undefined ? -Infinity : kept.fetchedNs - marginNs;
+    if (kept !== undefined && t >= kept.horizonNs && t <= keptAsOfNs) return { event: latestAtOrBefore(kept.events, t), asOfNs: keptAsOfNs };
+    // Not when the kept timeline was read after it: it may hold events the answer lacks.
+    const last = lastAnswers.get(environment);
+    if (last !== undefined && t >= last.asOfNs && last.asOfNs >= keptAsOfNs) return { event: last.event, asOfNs: last.asOfNs };
+    return undefined;
+  };
+
+  return { lookup, invalidate, append, lastKnown, stats };
 }

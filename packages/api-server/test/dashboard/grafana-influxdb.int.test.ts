@@ -1,6 +1,7 @@
-import { peerAvailable, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
+import { makeTempDir, peerAvailable, removeDir, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
 import { createApiServer, type ApiServer } from '../../src/index.js';
 import { sendJson } from '../helpers.js';
+import { queueDrained } from '../influx-queue-support.js';
 import { interpolate, loadDashboard } from './grafana.js';
 
 const haveInfluxd = peerAvailable('influxd', ['influxd']);
@@ -14,6 +15,7 @@ describeInflux('Grafana dashboard queries against influxd fed by the API', () =>
   let influx: InfluxdPeer;
   let api: ApiServer;
   let url: string;
+  let queueDir: string | undefined;
 
   const query = async (q: string): Promise<InfluxAnswer> => {
     const res = await fetch(`${influx.url}/query?db=NRG&q=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(10_000) });
@@ -23,7 +25,8 @@ describeInflux('Grafana dashboard queries against influxd fed by the API', () =>
 
   beforeAll(async () => {
     influx = await startInfluxd();
-    api = createApiServer({ settings: { INFLUX: { host: influx.url, db: 'NRG' } }, host: '127.0.0.1', port: 0, dashboard: false });
+    queueDir = makeTempDir('api-grafana-queue');
+    api = createApiServer({ settings: { INFLUX: { host: influx.url, db: 'NRG', queue_dir: queueDir } }, host: '127.0.0.1', port: 0, dashboard: false });
     url = await api.listen();
     const env = 'pod.grafana';
     expect((await sendJson(url, 'POST', `/resources/recorders/environment/${env}`, { scenario: 'sc-1', step: 'a' })).status).toBe(200);
@@ -39,11 +42,14 @@ describeInflux('Grafana dashboard queries against influxd fed by the API', () =>
     await batch('srv-1', 200);
     await batch('srv-2', 200);
     expect((await sendJson(url, 'DELETE', `/resources/recorders/environment/${env}`)).status).toBe(200);
+    // Grafana's queries below go to influxd itself, not through the API.
+    await queueDrained(api);
   }, 60_000);
 
   afterAll(async () => {
     await api?.close();
     await influx?.stop();
+    if (queueDir !== undefined) removeDir(queueDir);
   });
 
   it('runs every query of the dashboard without an InfluxQL error when All is selected', async () => {

@@ -19,6 +19,10 @@ export const DEFAULT_WEBAPP_SETTINGS = Object.freeze({
   /** Embedded store: scenario events kept as long as InfluxDB's `running_scenarios_rp`. */
   storeEventsRetention: '52w',
   bodyLimitBytes: 20 * 1024 * 1024,
+  /** InfluxDB store: directory of the durable write queue, relative to the working directory. */
+  influxQueueDir: './influx-queue',
+  /** InfluxDB store: most bytes of line protocol the write queue holds while influxd is down or slow. */
+  influxQueueMaxBytes: 1024 * 1024 * 1024,
 });
 
 // A number is a password too (`pass: 123456` in YAML): the original sent it as its text.
@@ -56,6 +60,13 @@ export const influxSettingsSchema = z.object({
   running_scenarios_retention: influxDuration.default(DEFAULT_WEBAPP_SETTINGS.runningScenariosRetention),
   /** Request timeout in ms. */
   timeout_ms: z.number().int().positive().default(10_000),
+  /**
+   * Acknowledge a batch once it is synced to the local write queue (`queue_dir`) and write it to influxd from
+   * there, so an influxd outage or restart costs clients nothing; `false`: acknowledge once influxd stored it.
+   */
+  queue: configBoolean().default(true),
+  queue_dir: z.string().min(1).default(DEFAULT_WEBAPP_SETTINGS.influxQueueDir),
+  queue_max_bytes: z.number().int().positive().default(DEFAULT_WEBAPP_SETTINGS.influxQueueMaxBytes),
 }).transform(resolveVerifyCert);
 
 /** `MQTT`: optional republishing of every stored measurement. */
