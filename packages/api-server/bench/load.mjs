@@ -96,7 +96,7 @@ if (target === 'api') {
     const res = await pool.request({ method: 'GET', path: '/metrics' });
     const m = /^energyrecorder_influx_queue_batches (\d+)/m.exec(await res.body.text());
     if (m === null || m[1] === '0') break;
-    await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 const seconds = (performance.now() - t1) / 1000;

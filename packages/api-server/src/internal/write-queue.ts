@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -51,8 +52,10 @@ const LOCK_FILE = 'lock.pid';
 const REJECTED_FILE = 'rejected.lp';
 /** A fully stored segment smaller than this is kept for more appends rather than replaced at once. */
 const ROTATE_IDLE_BYTES = 1 << 20;
-/** Buffers larger than this are not kept for reuse. */
-const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+/** Append buffers larger than this are not kept for reuse. */
+const MAX_SPARE_APPEND_BYTES = 4 * 1024 * 1024;
+/** Append buffers kept for reuse. */
+const SPARE_APPEND_BUFFERS = 8;
 
 interface Segment {
   readonly id: number;
@@ -159,6 +162,8 @@ export class WriteQueue {
   private lastOutageLog = 0;
   private drainWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly spare: Buffer[] = [];
+  /** Buffers of maxGroupBytes + 64 KiB, one per write in flight: the bodies read back for influxd. */
+  private readonly spareBodies: Buffer[] = [];
   private opened = false;
   private closing = false;
   private locked = false;
@@ -406,7 +411,7 @@ export class WriteQueue {
     const current = this.active;
     // An active segment whose directory was removed behind our back is unlinked: batches appended to it would be
     // acknowledged, yet missing at the next start.
-    if (current !== undefined && current.size < this.segmentBytes && (await current.fh.stat()).nlink > 0) return current;
+    if (current !== undefined && current.size < this.segmentBytes && fstatSync(current.fh.fd).nlink > 0) return current;
     this.active = undefined;
     if (current !== undefined && current.pending === 0) await this.dropSegment(current);
     // The directory may have been removed behind our back: appending to an unlinked file would lose the data
@@ -436,9 +441,10 @@ export class WriteQueue {
       } else {
         while (this.unsent.length > 0) {
           const r = this.unsent[0] as QueuedRecord;
-          if (r.alone === true || (group.length > 0 && bytes + r.length > this.maxGroupBytes)) break;
+          // Counted with its header, read along with it (see read()).
+          if (r.alone === true || (group.length > 0 && bytes + r.length + HEADER + 1 > this.maxGroupBytes)) break;
           group.push(this.unsent.shift() as QueuedRecord);
-          bytes += r.length;
+          bytes += r.length + HEADER + 1;
         }
       }
       this.inFlight.add(group);
@@ -464,7 +470,7 @@ export class WriteQueue {
       this.onOutage(err);
       return;
     }
-    this.giveBack(body);
+    this.giveBackBody(body);
     if (this.outageSince !== undefined) {
       this.logger.info({ dir: this.options.dir, afterMs: Date.now() - this.outageSince, batches: this.backlogBatches }, 'InfluxDB write queue: influxd stores again');
       this.outageSince = undefined;
@@ -483,24 +489,55 @@ export class WriteQueue {
     await this.reject(group[0] as QueuedRecord, outcome.reason);
   }
 
-  /** The records' line protocol, one read per run of adjacent records of a segment. */
+  /**
+   * The records' line protocol, in one body: one read per run of records that follow each other in a segment
+   * (their headers read along, then squeezed out), a newline after a body that does not end with one so that
+   * its last line does not run into the next.
+   */
   private async read(group: readonly QueuedRecord[]): Promise<Buffer> {
-    let total = 0;
-    for (const r of group) total += r.length + 1;
-    const buf = this.takeBuffer(total);
+    let need = 0;
+    for (const r of group) need += r.length + HEADER + 1;
+    const buf = this.takeBody(need);
     let p = 0;
     let i = 0;
     while (i < group.length) {
-      const r = group[i] as QueuedRecord;
-      // Records of one segment follow each other with a header between them: read them one by one, but into
-      // one buffer; a newline between bodies keeps the last line of one from running into the next.
-      const { bytesRead } = await r.seg.fh.read(buf, p, r.length, r.offset);
-      if (bytesRead !== r.length) throw new Error(`InfluxDB write queue: ${r.seg.path} is shorter than its records (read ${bytesRead} of ${r.length} bytes at ${r.offset})`);
-      p += r.length;
-      if (buf[p - 1] !== 0x0a) buf[p++] = 0x0a;
-      i++;
+      const first = group[i] as QueuedRecord;
+      let j = i + 1;
+      let end = first.offset + first.length;
+      while (j < group.length) {
+        const r = group[j] as QueuedRecord;
+        if (r.seg !== first.seg || r.offset !== end + HEADER) break;
+        end = r.offset + r.length;
+        j++;
+      }
+      const span = end - first.offset;
+      const { bytesRead } = await first.seg.fh.read(buf, p, span, first.offset);
+      if (bytesRead !== span) throw new Error(`InfluxDB write queue: ${first.seg.path} is shorter than its records (read ${bytesRead} of ${span} bytes at ${first.offset})`);
+      // Squeeze out the headers between the records read, left to right: the write position never passes the
+      // read position (a header is 8 bytes, a newline 1).
+      let w = p;
+      for (let k = i; k < j; k++) {
+        const r = group[k] as QueuedRecord;
+        const from = p + (r.offset - first.offset);
+        if (from !== w) buf.copyWithin(w, from, from + r.length);
+        w += r.length;
+        if (buf[w - 1] !== 0x0a) buf[w++] = 0x0a;
+      }
+      p = w;
+      i = j;
     }
     return buf.subarray(0, p);
+  }
+
+  private takeBody(bytes: number): Buffer {
+    const size = this.maxGroupBytes + (1 << 16);
+    if (bytes > size) return Buffer.allocUnsafeSlow(bytes);
+    return this.spareBodies.pop() ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  private giveBackBody(buf: Buffer): void {
+    const whole = Buffer.from(buf.buffer, 0, buf.buffer.byteLength);
+    if (whole.length === this.maxGroupBytes + (1 << 16) && this.spareBodies.length <= this.maxInFlight) this.spareBodies.push(whole);
   }
 
   private requeue(group: QueuedRecord[]): void {
@@ -559,12 +596,12 @@ export class WriteQueue {
       await writeFile(join(this.options.dir, REJECTED_FILE), Buffer.concat([Buffer.from(note, 'utf8'), body]), { flag: 'a' });
     } catch (err) {
       // Kept queued rather than lost: a refusal is not a reason to drop what a client was told is stored.
-      this.giveBack(body);
+      this.giveBackBody(body);
       this.requeue([r]);
       this.onOutage(err);
       return;
     }
-    this.giveBack(body);
+    this.giveBackBody(body);
     this.rejectedCount++;
     this.logger.error(
       { dir: this.options.dir, file: REJECTED_FILE, reason, bytes: r.length },
@@ -706,8 +743,8 @@ export class WriteQueue {
 
   private giveBack(buf: Buffer): void {
     const whole = buf.byteOffset === 0 && buf.buffer.byteLength === buf.length ? buf : Buffer.from(buf.buffer, 0, buf.buffer.byteLength);
-    if (whole.length > MAX_SPARE_BYTES) return;
+    if (whole.length > MAX_SPARE_APPEND_BYTES) return;
     this.spare.push(whole);
-    if (this.spare.length > this.maxInFlight + 4) this.spare.sort((a, b) => b.length - a.length).pop();
+    if (this.spare.length > SPARE_APPEND_BUFFERS) this.spare.sort((a, b) => b.length - a.length).pop();
   }
 }
