@@ -59,3 +59,28 @@ export function nsFromNow(offsetS = 0): number {
   const ns = (Date.now() + offsetS * 1000) * 1e6;
   return ns % 1e9 === 0 ? ns + 1e6 : ns;
 }
+
+/** Lets a test settle a promise when it chooses. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * True when `p` settled before the event loop went round a few times; with `waitMs`, also after that many ms
+ * between two such rounds (for work on libuv's thread pool, such as a disk sync).
+ */
+export async function settledSoon(p: Promise<unknown>, waitMs = 0): Promise<boolean> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  if (waitMs > 0) {
+    await new Promise((r) => setTimeout(r, waitMs));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  }
+  return done;
+}

@@ -1,25 +1,8 @@
 import { createSessionTimeline, type TimelineSource } from '../src/internal/session-timeline.js';
 import type { ScenarioEvent } from '../src/index.js';
+import { deferred, settledSoon } from './helpers.js';
 
 const S = 1e9;
-
-/** Lets a test settle a promise when it chooses. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = (): void => undefined;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** True when `p` settled before the event loop went round a few times. */
-async function settledSoon(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return done;
-}
 
 /** An in-memory event log; its queries answer from what it holds when they are made. */
 class EventLog {

@@ -1,14 +1,7 @@
 import { nowNs } from '@energyrecorder/core';
 import { peerAvailable, startInfluxd, type InfluxdPeer } from '@energyrecorder/testkit';
 import { createApiServer, createInfluxStore, type MeasurementBatch, type ScenarioEvent, type Store } from '../src/index.js';
-import { sendJson } from './helpers.js';
-
-/** Lets a test settle a promise when it chooses. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = (): void => undefined;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
+import { deferred, sendJson } from './helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -9,6 +9,7 @@ import { noopLogger, type LogFields, type Logger } from '@energyrecorder/core';
 import { StoreUnavailableError } from '../src/errors.js';
 import { WriteQueue, type SendOutcome, type WriteQueueOptions } from '../src/internal/write-queue.js';
 import type { EncodedLines } from '../src/store.js';
+import { deferred, settledSoon } from './helpers.js';
 
 // The queue against real files in temp directories and an in-test influxd stand-in (`FakeInflux`) that stores,
 // fails like an outage, or refuses bodies holding MARKER for good. Waits poll a condition with a generous
@@ -108,26 +109,7 @@ async function within<T>(what: string, p: Promise<T>, ms = 4_000): Promise<T> {
   }
 }
 
-/** True when `p` settled before the event loop went round a few times (and a few ms passed). */
-async function settledSoon(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setTimeout(r, 30));
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return done;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = (): void => undefined;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** influxd as the queue's sender sees it. */
 class FakeInflux {
@@ -756,7 +738,7 @@ describe('WriteQueue drained', () => {
   it('resolves at once when nothing is queued', async () => {
     const dir = await tempDir();
     const queue = await openQueue(dir, new FakeInflux());
-    expect(await settledSoon(queue.drained(10_000))).toBe(true);
+    expect(await settledSoon(queue.drained(10_000), 30)).toBe(true);
   });
 
   it('waits for a batch being synced', async () => {
@@ -776,7 +758,7 @@ describe('WriteQueue drained', () => {
     await until('the sync', () => syncing);
 
     const drained = queue.drained(4_000);
-    expect(await settledSoon(drained)).toBe(false);
+    expect(await settledSoon(drained, 30)).toBe(false);
     gate.resolve();
     await within('append', appended);
     await within('drained', drained);
@@ -794,13 +776,13 @@ describe('WriteQueue drained', () => {
     const b = line('queued', 1);
     await queue.append(lines(b));
     const forAB = queue.drained(4_000);
-    expect(await settledSoon(forAB)).toBe(false);
+    expect(await settledSoon(forAB, 30)).toBe(false);
     await expect(queue.drained(30)).rejects.toThrow(StoreUnavailableError);
 
     // a stored: b was queued behind it and is in flight now, so drained() waits on.
     (fake.held.shift() as { release: () => void }).release();
     await until('write of b held', () => fake.held.length === 1);
-    expect(await settledSoon(forAB)).toBe(false);
+    expect(await settledSoon(forAB, 30)).toBe(false);
     const forB = queue.drained(4_000);
     const c = line('later', 1);
     await queue.append(lines(c));
